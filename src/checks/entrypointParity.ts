@@ -1,0 +1,210 @@
+// HOW 4: the nightly sweep and the Drone step run the byte-identical wrapper store path.
+import path from 'node:path';
+import type { HostFacts, RunContext } from '../context.js';
+import { CheckInputError } from '../errors.js';
+import { parseDroneYaml, type DroneStep } from '../parse/droneYaml.js';
+import { commandWord, findPathLines, invocationsOf, programName, splitCommands } from '../parse/shellScript.js';
+import { packageOf, parseStorePath } from '../parse/storePath.js';
+import { exists, readText, storeRootOf, wrapperScript } from '../storeFs.js';
+import { sharedPackagePath } from './pathSuperset.js';
+import { error, fail, pass, perHost, type CheckDefinition } from './types.js';
+
+const SYSTEM_PROFILES = ['/run/current-system/sw/bin', '/nix/var/nix/profiles/system/sw/bin'];
+
+export interface Resolution {
+  /** Store path the program resolves to, when found. */
+  root?: string;
+  /** The PATH entry (or absolute word) it was found through. */
+  via?: string;
+  notes: string[];
+}
+
+/** Resolves a program through PATH entries the way a shell would, against a built host or its evaluation. */
+export type ProgramResolver = (entries: readonly string[], program: string) => Resolution;
+
+export function builtResolver(toplevel: string): ProgramResolver {
+  return (entries, program) => {
+    const notes: string[] = [];
+    for (const entry of entries) {
+      if (/^\$\{?PATH\}?$/.test(entry)) {
+        notes.push(`${entry}: inherited from the caller, not resolved`);
+        continue;
+      }
+      const dir = SYSTEM_PROFILES.includes(entry) ? path.join(toplevel, 'sw', 'bin') : entry;
+      if (!dir.startsWith('/nix/store/')) {
+        notes.push(`${entry}: not part of the build, skipped`);
+        continue;
+      }
+      const candidate = path.join(dir, program);
+      if (exists(candidate)) return { root: storeRootOf(candidate), via: entry === dir ? entry : `${entry} (= ${dir})`, notes };
+    }
+    return { notes };
+  };
+}
+
+/** Eval mode: nothing is built, so a store dir provides `program` when its package is named so. */
+export function evaluatedResolver(facts: HostFacts): ProgramResolver {
+  return (entries, program) => {
+    const notes: string[] = [];
+    for (const entry of entries) {
+      if (SYSTEM_PROFILES.includes(entry)) {
+        const pkg = facts.systemPackages.find((p) => p.name === program || packageOf(p.name).pname === program);
+        if (pkg?.installed[0]) return { root: parseStorePath(pkg.installed[0])?.root ?? pkg.installed[0], via: `${entry} (system package ${pkg.name}, evaluated)`, notes };
+        continue;
+      }
+      const sp = parseStorePath(entry);
+      if (!sp) {
+        notes.push(`${entry}: not part of the evaluation, skipped`);
+        continue;
+      }
+      if (sp.name === program || packageOf(sp.name).pname === program) return { root: sp.root, via: entry, notes };
+    }
+    return { notes };
+  };
+}
+
+/** Resolves the program a script word names: absolute paths directly, bare names through PATH. */
+export function resolveWord(word: string, entries: readonly string[], resolver: ProgramResolver, toplevel?: string): Resolution {
+  if (word.startsWith('/')) {
+    for (const profile of SYSTEM_PROFILES) {
+      if (word.startsWith(`${profile}/`)) return resolver([profile], programName(word));
+    }
+    const sp = parseStorePath(word);
+    if (sp) return { root: toplevel ? (storeRootOf(word) ?? sp.root) : sp.root, via: word, notes: [] };
+    return { notes: [`${word}: outside the store, not resolvable`] };
+  }
+  return resolver(entries, programName(word));
+}
+
+export interface DroneUse {
+  step: DroneStep;
+  command: string;
+  /** True when the command runs the script through the wrapper. */
+  viaWrapper: boolean;
+  program?: string;
+}
+
+/** Steps that run `script`, and whether each goes through `pkg` (a `python3 script` bypasses the shared env). */
+export function droneUses(steps: readonly DroneStep[], script: string, pkg: string): DroneUse[] {
+  const target = path.posix.normalize(script);
+  const uses: DroneUse[] = [];
+  for (const step of steps) {
+    for (const line of step.commands) {
+      for (const cmd of splitCommands(line)) {
+        const parsed = commandWord(cmd);
+        if (!parsed) continue;
+        const words = [parsed.program, ...parsed.args].map((w) => path.posix.normalize(w));
+        if (!words.includes(target)) continue;
+        uses.push({ step, command: cmd, viaWrapper: programName(parsed.program) === pkg, program: parsed.program });
+      }
+    }
+  }
+  return uses;
+}
+
+/** The PATH a Drone exec step sees: its own environment.PATH, else DRONE_RUNNER_PATH, else the runner service's PATH. */
+export function stepPath(step: DroneStep, runnerEnv: Record<string, unknown> | undefined): { value?: string; source: string } {
+  if (typeof step.environment.PATH === 'string') return { value: step.environment.PATH, source: `step "${step.name}" environment.PATH` };
+  if (typeof runnerEnv?.DRONE_RUNNER_PATH === 'string') return { value: runnerEnv.DRONE_RUNNER_PATH, source: 'runner DRONE_RUNNER_PATH' };
+  if (typeof runnerEnv?.PATH === 'string') return { value: runnerEnv.PATH, source: 'runner service environment.PATH' };
+  return { source: 'none' };
+}
+
+async function sweepScript(ctx: RunContext, host: string, facts: HostFacts): Promise<{ text: string; source: string; toplevel?: string }> {
+  const name = ctx.settings.sweep;
+  if (ctx.settings.mode === 'eval') {
+    const drv = facts.sweepDrvs[0];
+    if (!drv) throw new CheckInputError(`${host}: no systemd service refers to a derivation named ${name} (PLUGIN_SWEEP)`);
+    const env = await ctx.nix.derivationEnv(drv);
+    return { text: env.text ?? env.buildCommand ?? '', source: `${drv} (derivation text)` };
+  }
+  const build = await ctx.hostBuild(host);
+  if (!build.outcome.ok) throw new CheckInputError(`${host} did not build (see the build check)`);
+  const closure = await ctx.nix.closure(build.toplevel);
+  // Anchored: `…-cc-ci-nightly-sweep`, not `unit-cc-ci-nightly-sweep.service`.
+  const hits = closure.filter((p) => parseStorePath(p)?.name === name);
+  if (hits.length === 0) throw new CheckInputError(`${host}: no store path named …-${name} in the closure of ${build.toplevel} (PLUGIN_SWEEP)`);
+  const script = hits.map((h) => wrapperScript(h, name)).find((s) => s !== undefined);
+  if (!script) throw new CheckInputError(`${host}: ${hits[0]} has no bin/${name}`);
+  return { text: readText(script), source: script, toplevel: build.toplevel };
+}
+
+export const entrypointParityCheck: CheckDefinition = {
+  id: 'entrypoint-parity',
+  title: 'The sweep and the Drone step run the same wrapper store path',
+  async run(ctx) {
+    const s = ctx.settings;
+    const pkg = await sharedPackagePath(ctx);
+    const evidence: string[] = [];
+    const problems: string[] = [];
+    if ('problem' in pkg) return fail(pkg.problem, pkg.evidence);
+    const expected = pkg.outPath;
+    evidence.push(`${s.package} (check 3): ${expected}`);
+
+    const drone = parseDroneYaml(ctx.readRepoFile(s.droneFile));
+    if (drone.errors.length) return error(`${s.droneFile} is not valid YAML`, drone.errors);
+    const uses = droneUses(drone.steps, s.droneScript, s.package);
+    if (uses.length === 0) {
+      problems.push(`no step in ${s.droneFile} runs ${s.droneScript}`);
+    }
+    for (const use of uses.filter((u) => !u.viaWrapper)) {
+      problems.push(`step "${use.step.name}" bypasses ${s.package}: \`${use.command}\``);
+    }
+
+    const hosts = await perHost(s.hosts, async (host) => {
+      const facts = await ctx.hostFacts(host);
+      const sweep = await sweepScript(ctx, host, facts);
+      return { facts, sweep };
+    });
+    let runnerHosts = 0;
+    for (const h of hosts) {
+      if (!h.value) {
+        problems.push(`${h.host}: ${(h.error as Error).message}`);
+        continue;
+      }
+      const { facts, sweep } = h.value;
+      const resolver = s.mode === 'eval' ? evaluatedResolver(facts) : builtResolver(sweep.toplevel!);
+      // The sweep: the exec line, resolved through the PATH the wrapper sets just before it.
+      const execs = invocationsOf(sweep.text, s.package);
+      if (execs.length === 0) {
+        problems.push(`${h.host}: the sweep does not run ${s.package} (${sweep.source})`);
+      } else {
+        const call = execs[execs.length - 1]!;
+        const pathLines = findPathLines(sweep.text).filter((l) => l.lineNo < call.lineNo);
+        const entries = pathLines.length ? pathLines[pathLines.length - 1]!.entries : [];
+        const r = resolveWord(call.word, entries, resolver, sweep.toplevel);
+        evidence.push(`${h.host}: sweep ${sweep.source}:${call.lineNo}: ${call.text}`);
+        if (!r.root) problems.push(`${h.host}: the sweep's ${s.package} cannot be resolved (${[...r.notes].join('; ') || 'no PATH line'})`);
+        else {
+          evidence.push(`${h.host}: sweep runs ${r.root} via ${r.via}`);
+          if (r.root !== expected) problems.push(`${h.host}: the sweep runs ${r.root}, not ${expected}`);
+        }
+      }
+      // The Drone step: the exec runner's PATH on this host.
+      if (!facts.runner) {
+        evidence.push(`${h.host}: no systemd service ${s.runnerService} (PLUGIN_RUNNER_SERVICE); no Drone runner on this host`);
+        continue;
+      }
+      runnerHosts++;
+      for (const use of uses.filter((u) => u.viaWrapper)) {
+        const p = stepPath(use.step, facts.runner.environment);
+        if (!p.value) {
+          problems.push(`${h.host}: the runner service has no PATH for step "${use.step.name}"`);
+          continue;
+        }
+        const entries = p.value.split(':').filter((e) => e !== '');
+        const r = resolveWord(use.program!, entries, resolver, sweep.toplevel);
+        evidence.push(`${h.host}: Drone step "${use.step.name}" PATH (${p.source}) = ${p.value}`);
+        if (!r.root) {
+          problems.push(`${h.host}: the runner PATH cannot reach ${s.package} (${p.value})`);
+        } else {
+          evidence.push(`${h.host}: Drone step runs ${r.root} via ${r.via}`);
+          if (r.root !== expected) problems.push(`${h.host}: the Drone step runs ${r.root}, not ${expected}`);
+        }
+      }
+    }
+    if (runnerHosts === 0 && uses.length) problems.push(`no host has the ${s.runnerService} service`);
+    if (problems.length) return fail(problems.join('; '), evidence);
+    return pass(`sweep and Drone step both run ${expected}`, evidence);
+  },
+};

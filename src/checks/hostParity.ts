@@ -1,0 +1,90 @@
+// HOW 5: every host declares the same systemPackages line, and each host's
+// system PATH has the required programs (git-lfs, openssl).
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import type { HostFacts, RunContext } from '../context.js';
+import { findAssignments, normaliseNix } from '../parse/nixText.js';
+import { packageOf } from '../parse/storePath.js';
+import { isDir, realpath } from '../storeFs.js';
+import { fail, pass, perHost, type CheckDefinition } from './types.js';
+
+export interface PackagesLine {
+  host: string;
+  file: string;
+  line?: number;
+  statement?: string;
+}
+
+/** The `environment.systemPackages = …;` statement(s) of a host config (also the nested `environment = { systemPackages = …; }` form). */
+export function systemPackagesLine(ctx: Pick<RunContext, 'settings' | 'hostConfigFile' | 'repoPath'>, host: string, read: (rel: string) => string): PackagesLine {
+  const file = ctx.hostConfigFile(host);
+  if (!existsSync(ctx.repoPath(file))) return { host, file };
+  const found = findAssignments(read(file), 'systemPackages');
+  if (found.length === 0) return { host, file };
+  return { host, file, line: found[0]!.line, statement: found.map((f) => f.statement).join(' ') };
+}
+
+/** Does any evaluated system package provide the program by name (git-lfs-3.6.1, openssl-3.3.3-bin)? */
+export function packageProviding(facts: HostFacts, bin: string): string | undefined {
+  return facts.systemPackages.find((p) => packageOf(p.name).pname === bin || p.name === bin)?.name;
+}
+
+export const hostParityCheck: CheckDefinition = {
+  id: 'host-parity',
+  title: 'Hosts declare identical system packages and carry the required programs',
+  async run(ctx) {
+    const s = ctx.settings;
+    const evidence: string[] = [];
+    const problems: string[] = [];
+
+    const lines = s.hosts.map((h) => systemPackagesLine(ctx, h, (rel) => ctx.readRepoFile(rel)));
+    for (const l of lines) {
+      if (!l.statement) problems.push(`${l.file}: no environment.systemPackages assignment`);
+      else evidence.push(`${l.file}:${l.line}: ${l.statement.replace(/\s+/g, ' ')}`);
+    }
+    const withLines = lines.filter((l) => l.statement);
+    const distinct = new Set(withLines.map((l) => normaliseNix(l.statement!)));
+    if (distinct.size > 1) {
+      const first = withLines[0]!;
+      for (const other of withLines.slice(1)) {
+        if (normaliseNix(other.statement!) === normaliseNix(first.statement!)) continue;
+        problems.push(`systemPackages lines differ: ${first.host} vs ${other.host}`);
+        evidence.push(`- ${first.file}:${first.line}: ${first.statement!.replace(/\s+/g, ' ')}`, `+ ${other.file}:${other.line}: ${other.statement!.replace(/\s+/g, ' ')}`);
+      }
+    }
+
+    const results = await perHost(s.hosts, async (host) => {
+      const facts = await ctx.hostFacts(host);
+      if (s.mode === 'eval') return { facts, toplevel: undefined };
+      const build = await ctx.hostBuild(host);
+      return { facts, toplevel: build.outcome.ok ? build.toplevel : undefined };
+    });
+    for (const r of results) {
+      if (!r.value) {
+        problems.push(`${r.host}: ${(r.error as Error).message.split('\n')[0]}`);
+        continue;
+      }
+      const { facts, toplevel } = r.value;
+      if (s.mode === 'build' && !toplevel) {
+        problems.push(`${r.host} did not build, its sw/bin cannot be read`);
+        continue;
+      }
+      const swBin = toplevel ? path.join(toplevel, 'sw', 'bin') : undefined;
+      if (swBin && !isDir(swBin)) problems.push(`${r.host}: ${toplevel} has no sw/bin`);
+      for (const bin of s.requiredBins) {
+        const pkg = packageProviding(facts, bin);
+        const target = swBin ? realpath(path.join(swBin, bin)) : undefined;
+        if (swBin) {
+          if (!target) problems.push(`${r.host}: sw/bin/${bin} is missing`);
+          evidence.push(`${r.host}: sw/bin/${bin} ${target ? `-> ${target}` : 'MISSING'}; systemPackages: ${pkg ?? 'no package named ' + bin}`);
+          if (target && !pkg) evidence.push(`${r.host}: note: ${bin} comes from a package not named ${bin}`);
+        } else {
+          if (!pkg) problems.push(`${r.host}: no system package named ${bin} (evaluated)`);
+          evidence.push(`${r.host}: ${bin} from system package ${pkg ?? 'MISSING'} (evaluated, not built)`);
+        }
+      }
+    }
+    if (problems.length) return fail(problems.join('; '), evidence);
+    return pass(`${s.hosts.length} hosts share one systemPackages line; ${s.requiredBins.join(', ')} on every host`, evidence);
+  },
+};

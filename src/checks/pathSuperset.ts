@@ -1,0 +1,89 @@
+// HOW 3: the wrapper's `export PATH=` holds every expected name-version entry.
+import type { RunContext } from '../context.js';
+import { CheckInputError } from '../errors.js';
+import { findPathLines } from '../parse/shellScript.js';
+import { packageOf, parseDrvName, parseStorePath } from '../parse/storePath.js';
+import { fail, pass, perHost, type CheckDefinition } from './types.js';
+
+export interface ToolComparison {
+  present: { expected: string; dir: string }[];
+  missing: string[];
+  /** Same package name, other version: named as drift, not just missing. */
+  drift: { expected: string; found: string; dir: string }[];
+  extras: string[];
+}
+
+/** Compares PATH store dirs with expected `name-version` entries (`-bin` outputs satisfy their package). */
+export function compareTools(expected: readonly string[], entries: readonly string[]): ToolComparison {
+  const dirs = entries
+    .map((e) => ({ entry: e, sp: parseStorePath(e) }))
+    .filter((d): d is { entry: string; sp: NonNullable<ReturnType<typeof parseStorePath>> } => d.sp !== undefined)
+    .map((d) => ({ entry: d.entry, name: d.sp.name, pkg: packageOf(d.sp.name) }));
+  const used = new Set<string>();
+  const result: ToolComparison = { present: [], missing: [], drift: [], extras: [] };
+  for (const want of expected) {
+    const exact = dirs.find((d) => d.name === want || d.pkg.name === want);
+    if (exact) {
+      result.present.push({ expected: want, dir: exact.entry });
+      used.add(exact.entry);
+      continue;
+    }
+    const wantPkg = parseDrvName(want);
+    const sameName = dirs.find((d) => d.pkg.pname === wantPkg.pname || parseDrvName(d.name).pname === wantPkg.pname);
+    if (sameName) {
+      result.drift.push({ expected: want, found: sameName.pkg.name, dir: sameName.entry });
+      used.add(sameName.entry);
+    } else {
+      result.missing.push(want);
+    }
+  }
+  result.extras = dirs.filter((d) => !used.has(d.entry)).map((d) => d.name);
+  return result;
+}
+
+/** cc-ci-run's store path, identical on every host, else a failure naming each. */
+export async function sharedPackagePath(ctx: RunContext): Promise<{ outPath: string; drvPath: string; evidence: string[] } | { problem: string; evidence: string[] }> {
+  const facts = await perHost(ctx.settings.hosts, (h) => ctx.hostFacts(h));
+  const evidence: string[] = [];
+  const paths = new Map<string, string[]>();
+  for (const f of facts) {
+    if (!f.value) throw f.error;
+    const pkg = f.value.package;
+    if (!pkg) throw new CheckInputError(`${f.host}: pkgs.${ctx.settings.package} does not exist (PLUGIN_PACKAGE)`);
+    evidence.push(`${f.host}: pkgs.${ctx.settings.package} = ${pkg.out}`);
+    paths.set(pkg.out, [...(paths.get(pkg.out) ?? []), f.host]);
+  }
+  if (paths.size !== 1) return { problem: `hosts disagree on pkgs.${ctx.settings.package}`, evidence };
+  const first = facts[0]!.value!.package!;
+  return { outPath: first.out, drvPath: first.drvPath, evidence };
+}
+
+export const pathSupersetCheck: CheckDefinition = {
+  id: 'path-superset',
+  title: 'The wrapper PATH carries every expected tool',
+  async run(ctx) {
+    const pkg = await sharedPackagePath(ctx);
+    if ('problem' in pkg) return fail(pkg.problem, pkg.evidence);
+    const script = await ctx.wrapperScript();
+    const evidence = [...pkg.evidence, `read ${script.source}`];
+    const lines = findPathLines(script.text).filter((l) => l.entries.some((e) => parseStorePath(e)));
+    if (lines.length === 0) return fail(`no \`export PATH=\` line with store paths in ${script.source}`, evidence);
+    const line = lines[0]!;
+    evidence.push(`line ${line.lineNo}: ${line.entries.length} entries`);
+    const cmp = compareTools(ctx.settings.expectedTools, line.entries);
+    evidence.push(...cmp.present.map((p) => `ok      ${p.expected}: ${p.dir}`));
+    evidence.push(...cmp.drift.map((d) => `DRIFT   ${d.expected}: found ${d.found} (${d.dir})`));
+    evidence.push(...cmp.missing.map((m) => `MISSING ${m}`));
+    if (cmp.extras.length) evidence.push(`extra (information): ${cmp.extras.join(', ')}`);
+    const total = ctx.settings.expectedTools.length;
+    if (cmp.missing.length || cmp.drift.length) {
+      const parts = [
+        ...(cmp.missing.length ? [`missing ${cmp.missing.join(', ')}`] : []),
+        ...(cmp.drift.length ? [`version drift ${cmp.drift.map((d) => `${d.found} (expected ${d.expected})`).join(', ')}`] : []),
+      ];
+      return fail(`${cmp.present.length}/${total} expected entries: ${parts.join('; ')}`, evidence);
+    }
+    return pass(`${total}/${total} expected entries on ${ctx.settings.package}'s PATH${cmp.extras.length ? ` (+${cmp.extras.length} extra)` : ''}`, evidence);
+  },
+};
+

@@ -1,0 +1,146 @@
+// The run context: settings, the Nix client, and facts shared between checks,
+// each computed once (one evaluation per host, one build per host).
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { CheckInputError } from './errors.js';
+import { createLimiter, memoize } from './limit.js';
+import { attrPath, nixString, type BuildOutcome, type NixClient } from './nix/client.js';
+import { effectiveConcurrency, type Settings } from './settings.js';
+import { wrapperScript } from './storeFs.js';
+
+export interface SystemPackage {
+  name: string;
+  /** Store paths of the outputs system-path links (meta.outputsToInstall). */
+  installed: string[];
+}
+
+export interface HostFacts {
+  host: string;
+  toplevel: { drvPath: string; out: string };
+  /** pkgs.<package> of this host, or null when the attribute is missing. */
+  package: { out: string; drvPath: string; name: string } | null;
+  systemPackages: SystemPackage[];
+  /** config.systemd.services.<runner_service>, or null when the host has no such service. */
+  runner: { environment: Record<string, unknown>; serviceEnvironment: unknown } | null;
+  /** Store derivations named `…-<sweep>.drv` referenced by the host's systemd services. */
+  sweepDrvs: string[];
+}
+
+export interface HostBuild {
+  host: string;
+  /** Built toplevel store path. */
+  toplevel: string;
+  outcome: BuildOutcome;
+}
+
+/** The Nix expression (no attrset in it may have an `outPath` key: toJSON would collapse it to that string), applied to nixosConfigurations.HOST, that returns every fact the checks need in one evaluation. */
+export function hostFactsExpr(settings: Pick<Settings, 'package' | 'runnerService' | 'sweep'>): string {
+  return `h: let
+  cfg = h.config;
+  pkg = h.pkgs.${nixString(settings.package)} or null;
+  svcs = cfg.systemd.services or { };
+  svc = svcs.${nixString(settings.runnerService)} or null;
+  installed = p:
+    if builtins.isAttrs p && p ? outPath then
+      map (o: (p.\${o} or p).outPath) (p.meta.outputsToInstall or [ (p.outputName or "out") ])
+    else [ (toString p) ];
+  ctxOf = s: builtins.attrNames (builtins.getContext (toString (s.serviceConfig.ExecStart or "") + toString (s.script or "") + toString (s.preStart or "")));
+  sweepDrvs = builtins.filter (d: builtins.match ".*-${settings.sweep.replace(/[^A-Za-z0-9_-]/g, '.')}[.]drv" d != null)
+    (builtins.concatMap ctxOf (builtins.attrValues svcs));
+in {
+  toplevel = { drvPath = cfg.system.build.toplevel.drvPath; out = cfg.system.build.toplevel.outPath; };
+  package = if pkg == null then null else { out = pkg.out; drvPath = pkg.drvPath; name = pkg.name or ""; };
+  systemPackages = map (p: { name = p.name or (toString p); installed = installed p; }) (cfg.environment.systemPackages or [ ]);
+  runner = if svc == null then null else { environment = svc.environment or { }; serviceEnvironment = svc.serviceConfig.Environment or null; };
+  sweepDrvs = builtins.attrNames (builtins.listToAttrs (map (d: { name = d; value = true; }) sweepDrvs));
+}`;
+}
+
+export class RunContext {
+  readonly hostFacts: (host: string) => Promise<HostFacts>;
+  readonly hostBuild: (host: string) => Promise<HostBuild>;
+  readonly hostNames: () => Promise<string[]>;
+  /** The shared wrapper's script text: from the built store path, or (eval mode) from its derivation. */
+  readonly wrapperScript: () => Promise<{ text: string; source: string }>;
+  private readonly limit: <T>(task: () => Promise<T>) => Promise<T>;
+
+  constructor(
+    readonly settings: Settings,
+    readonly nix: NixClient,
+    readonly logger: Logger,
+  ) {
+    this.limit = createLimiter(effectiveConcurrency(settings, settings.hosts.length));
+    const names = memoize(async () => this.nix.evalJson<string[]>('nixosConfigurations', 'builtins.attrNames'));
+    this.hostNames = () => names('');
+    this.hostFacts = memoize(async (host) => {
+      await this.requireHost(host);
+      return this.limit(async () => {
+        this.logger.info({ host }, `evaluating ${host}`);
+        const facts = await this.nix.evalJson<Omit<HostFacts, 'host'>>(attrPath('nixosConfigurations', host), hostFactsExpr(settings));
+        return { host, ...facts };
+      });
+    });
+    const wrapper = memoize(() => this.loadWrapperScript());
+    this.wrapperScript = () => wrapper('');
+    this.hostBuild = memoize(async (host) => {
+      const facts = await this.hostFacts(host);
+      return this.limit(async () => {
+        this.logger.info({ host }, `building ${host}`);
+        const outcome = await this.nix.buildDrvs([facts.toplevel.drvPath]);
+        return { host, toplevel: facts.toplevel.out, outcome };
+      });
+    });
+  }
+
+  private async loadWrapperScript(): Promise<{ text: string; source: string }> {
+    const host = this.settings.hosts[0]!;
+    const facts = await this.hostFacts(host);
+    const pkg = facts.package;
+    if (!pkg) throw new CheckInputError(`${host}: pkgs.${this.settings.package} does not exist (PLUGIN_PACKAGE)`);
+    if (this.settings.mode === 'eval') {
+      // writeShellApplication keeps its script in the derivation's `text`.
+      try {
+        const text = await this.nix.evalRaw(attrPath('nixosConfigurations', host, 'pkgs', this.settings.package, 'text'));
+        return { text, source: `${pkg.drvPath} (text attribute, evaluated)` };
+      } catch {
+        const env = await this.nix.derivationEnv(pkg.drvPath);
+        const text = env.text ?? env.buildCommand ?? '';
+        return { text, source: `${pkg.drvPath} (derivation environment)` };
+      }
+    }
+    // The wrapper is normally in the host closure: wait for that build instead of racing it.
+    await this.hostBuild(host).catch(() => undefined);
+    if (!existsSync(pkg.out)) {
+      const built = await this.nix.buildDrvs([pkg.drvPath]);
+      if (!built.ok) throw built.error!;
+    }
+    const script = wrapperScript(pkg.out, this.settings.package);
+    if (!script) throw new CheckInputError(`${pkg.out} has no bin/${this.settings.package}`);
+    return { text: readFileSync(script, 'utf8'), source: script };
+  }
+
+  private async requireHost(host: string): Promise<void> {
+    const names = await this.hostNames();
+    if (!names.includes(host)) {
+      throw new CheckInputError(
+        `host ${JSON.stringify(host)} is not in nixosConfigurations (PLUGIN_HOSTS); the flake has: ${names.length ? names.join(', ') : '(none)'}`,
+      );
+    }
+  }
+
+  /** Absolute path of a repository file. */
+  repoPath(rel: string): string {
+    return path.join(this.settings.flake, rel);
+  }
+
+  hostConfigFile(host: string): string {
+    return this.settings.hostConfig.replaceAll('{host}', host);
+  }
+
+  readRepoFile(rel: string): string {
+    const full = this.repoPath(rel);
+    if (!existsSync(full)) throw new CheckInputError(`${rel} does not exist in ${this.settings.flake}`);
+    return readFileSync(full, 'utf8');
+  }
+}

@@ -1,0 +1,34 @@
+// pino to stderr (stdout carries the verdict and the card): JSON in CI, readable on a terminal.
+import { pino, type Logger } from 'pino';
+
+const SECRET_ENV = /(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY|CREDENTIAL)/i;
+
+/** Values that must never reach a log: secret settings and token-like environment variables. */
+export function secretValues(env: NodeJS.ProcessEnv): string[] {
+  return Object.entries(env)
+    .filter(([k, v]) => v && v.length >= 6 && SECRET_ENV.test(k))
+    .map(([, v]) => v!);
+}
+
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) out = out.split(s).join('***');
+  return out;
+}
+
+export function createLogger(level: string, env: NodeJS.ProcessEnv = process.env, pretty = Boolean(process.stderr.isTTY) && !env.CI): Logger {
+  const secrets = secretValues(env);
+  const hooks = {
+    logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
+      method.apply(this, args.map((a) => (typeof a === 'string' ? redact(a, secrets) : a && typeof a === 'object' ? JSON.parse(redact(JSON.stringify(a), secrets)) : a)));
+    },
+  };
+  if (pretty) {
+    return pino({
+      level,
+      hooks,
+      transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss' } },
+    });
+  }
+  return pino({ level, hooks, base: { name: 'nixenv-verify' } }, pino.destination({ fd: 2, sync: true }));
+}

@@ -1,0 +1,165 @@
+// Every nix call goes through here: flake refs, version differences
+// (Nix 2.8 … 2.3x), git settings for submodules, timeouts, log excerpts.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { NixCommandError, PreflightError } from '../errors.js';
+import type { CommandResult, CommandRunner } from './command.js';
+import { logExcerpt } from './logExcerpt.js';
+
+export interface BuildOutcome {
+  ok: boolean;
+  /** drvPath -> output name -> store path */
+  outputs: { drvPath: string; outputs: Record<string, string> }[];
+  /** stderr with build logs (-L), ANSI stripped by the consumer. */
+  log: string;
+  error?: NixCommandError;
+}
+
+export interface NixClientOptions {
+  runner: CommandRunner;
+  flakeDir: string;
+  submodules: boolean;
+  extraArgs: readonly string[];
+  timeoutMs: number;
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface NixClient {
+  readonly version: string;
+  readonly flakeRef: string;
+  installable(attrPath: string): string;
+  evalJson<T>(attrPath: string, apply?: string): Promise<T>;
+  evalRaw(attrPath: string, apply?: string): Promise<string>;
+  /** Builds store derivations (no evaluation); logs of the builders are kept. */
+  buildDrvs(drvPaths: readonly string[]): Promise<BuildOutcome>;
+  /** `nix path-info -r`: the closure of a built store path. */
+  closure(storePath: string): Promise<string[]>;
+  /** The stored build log of a path, or undefined when Nix has none. */
+  storedLog(storePath: string): Promise<string | undefined>;
+  /** A derivation's environment (`nix show-derivation` / `nix derivation show`). */
+  derivationEnv(drvPath: string): Promise<Record<string, string>>;
+}
+
+const FEATURES = ['--extra-experimental-features', 'nix-command flakes'];
+
+export function parseNixVersion(text: string): string {
+  const m = /(\d+\.\d+(?:\.\d+)?)/.exec(text);
+  if (!m) throw new PreflightError(`cannot read the nix version from ${JSON.stringify(text.trim())}`);
+  return m[1]!;
+}
+
+export function versionAtLeast(version: string, wanted: string): boolean {
+  const a = version.split('.').map(Number);
+  const b = wanted.split('.').map(Number);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
+
+/** `nix eval` attribute path with quoted segments: `nixosConfigurations."cc-ci".pkgs."cc-ci-run"`. */
+export function attrPath(...segments: string[]): string {
+  return segments.map((s) => (/^[A-Za-z_][A-Za-z0-9_']*$/.test(s) ? s : JSON.stringify(s))).join('.');
+}
+
+/** A Nix string literal for any text (escapes `${`). */
+export function nixString(text: string): string {
+  return JSON.stringify(text).replace(/\$\{/g, '\\${');
+}
+
+/** The environment a nix call needs: git allowed to clone local submodules (nix clones from .gitmodules URLs). */
+export function gitEnvFor(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const count = Number(base.GIT_CONFIG_COUNT ?? '0') || 0;
+  return {
+    ...base,
+    GIT_CONFIG_COUNT: String(count + 1),
+    [`GIT_CONFIG_KEY_${count}`]: 'protocol.file.allow',
+    [`GIT_CONFIG_VALUE_${count}`]: 'always',
+    // No interactive prompts for private submodules in CI: fail with a message instead.
+    GIT_TERMINAL_PROMPT: '0',
+  };
+}
+
+export function flakeRefFor(flakeDir: string, submodules: boolean): string {
+  const isGit = existsSync(path.join(flakeDir, '.git'));
+  return isGit && submodules ? `${flakeDir}?submodules=1` : flakeDir;
+}
+
+export async function createNixClient(options: NixClientOptions): Promise<NixClient> {
+  const { runner, logger } = options;
+  const env = gitEnvFor(options.env ?? process.env);
+  const versionResult = await runner('nix', ['--version'], { env, timeoutMs: 60_000 });
+  if (versionResult.exitCode === 127 || /ENOENT|not found/i.test(versionResult.stderr) && versionResult.exitCode !== 0) {
+    throw new PreflightError(
+      'nix not found on PATH: install Nix (Debian: apt-get install --no-install-recommends nix-bin; or run scripts/setup-nix.sh) or use the cc-ci/nixenv-verify image',
+    );
+  }
+  if (versionResult.exitCode !== 0) {
+    throw new PreflightError(`nix --version failed (exit ${versionResult.exitCode}):\n${logExcerpt(versionResult.stderr).join('\n')}`);
+  }
+  const version = parseNixVersion(versionResult.stdout);
+  const flakeRef = flakeRefFor(options.flakeDir, options.submodules);
+  // Nix >= 2.15 wants `drv^*` to build a derivation's outputs; 2.8 builds them from the bare path.
+  const drvInstallable = versionAtLeast(version, '2.13') ? (d: string) => `${d}^*` : (d: string) => d;
+  const showDerivation = versionAtLeast(version, '2.15') ? ['derivation', 'show'] : ['show-derivation'];
+
+  async function nix(args: string[], { allowFailure = false } = {}): Promise<CommandResult> {
+    const full = [...FEATURES, ...args, ...options.extraArgs];
+    logger?.debug({ cmd: ['nix', ...full].join(' ') }, `+ nix ${full.join(' ')}`);
+    const result = await runner('nix', full, { env, cwd: options.flakeDir, timeoutMs: options.timeoutMs });
+    logger?.debug({ exitCode: result.exitCode, ms: result.durationMs }, `nix ${args[0]} finished`);
+    if (result.exitCode !== 0 && !allowFailure) throw commandError(full, result);
+    return result;
+  }
+
+  function commandError(full: string[], result: CommandResult): NixCommandError {
+    const shown = `nix ${full.filter((a) => !FEATURES.includes(a)).join(' ')}`;
+    const excerpt = result.timedOut
+      ? [`no result within ${Math.round(options.timeoutMs / 1000)}s (PLUGIN_TIMEOUT)`, ...logExcerpt(result.stderr, { max: 10 })]
+      : logExcerpt(result.stderr);
+    return new NixCommandError(shown, result.exitCode, excerpt, result.timedOut);
+  }
+
+  const flakeArgs = ['--no-write-lock-file'];
+
+  return {
+    version,
+    flakeRef,
+    installable: (p) => `${flakeRef}#${p}`,
+    async evalJson<T>(p: string, apply?: string): Promise<T> {
+      const res = await nix(['eval', '--json', ...flakeArgs, `${flakeRef}#${p}`, ...(apply ? ['--apply', apply] : [])]);
+      return JSON.parse(res.stdout) as T;
+    },
+    async evalRaw(p: string, apply?: string): Promise<string> {
+      const res = await nix(['eval', '--raw', ...flakeArgs, `${flakeRef}#${p}`, ...(apply ? ['--apply', apply] : [])]);
+      return res.stdout;
+    },
+    async buildDrvs(drvPaths) {
+      const full = ['build', '--no-link', '--json', '-L', ...drvPaths.map(drvInstallable)];
+      const res = await nix(full, { allowFailure: true });
+      if (res.exitCode !== 0) {
+        return { ok: false, outputs: [], log: res.stderr, error: commandError([...FEATURES, ...full, ...options.extraArgs], res) };
+      }
+      return { ok: true, outputs: JSON.parse(res.stdout || '[]'), log: res.stderr };
+    },
+    async closure(storePath) {
+      const res = await nix(['path-info', '-r', storePath]);
+      return res.stdout.split('\n').filter((l) => l !== '');
+    },
+    async storedLog(storePath) {
+      const res = await nix(['log', storePath], { allowFailure: true });
+      return res.exitCode === 0 && res.stdout.trim() !== '' ? res.stdout : undefined;
+    },
+    async derivationEnv(drvPath) {
+      const res = await nix([...showDerivation, drvPath]);
+      const parsed = JSON.parse(res.stdout) as Record<string, unknown>;
+      // 2.8–2.2x: { "/nix/store/x.drv": {...} }; newer: { derivations: { "x.drv": {...} }, version }.
+      const table = (parsed.derivations ?? parsed) as Record<string, { env?: Record<string, string> }>;
+      const entry = Object.values(table).find((d) => d && typeof d === 'object' && 'env' in d);
+      if (!entry?.env) throw new NixCommandError(`nix ${showDerivation.join(' ')} ${drvPath}`, 0, ['no derivation environment in the output']);
+      return entry.env;
+    },
+  };
+}

@@ -1,0 +1,82 @@
+// Runs the selected checks against one flake and returns the verdict.
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { CHECKS } from './checks/index.js';
+import type { CheckDefinition } from './checks/types.js';
+import { RunContext } from './context.js';
+import { CheckInputError, NixCommandError, PreflightError } from './errors.js';
+import type { CommandRunner } from './nix/command.js';
+import { createNixClient, type NixClient } from './nix/client.js';
+import type { Settings } from './settings.js';
+import { overallVerdict, type CheckResult, type Verdict } from './verdict.js';
+import { TOOL } from './version.js';
+
+export function preflightFlake(settings: Settings): void {
+  const dir = settings.flake;
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new PreflightError(`flake directory ${dir} does not exist (PLUGIN_FLAKE, default $DRONE_WORKSPACE or the current directory)`);
+  }
+  if (!existsSync(path.join(dir, 'flake.nix'))) {
+    throw new PreflightError(`${dir} is not a flake: no flake.nix (PLUGIN_FLAKE)`);
+  }
+}
+
+export async function runCheck(check: CheckDefinition, ctx: RunContext): Promise<CheckResult> {
+  const started = Date.now();
+  try {
+    const outcome = await check.run(ctx);
+    return { id: check.id, title: check.title, ...outcome, durationMs: Date.now() - started };
+  } catch (err) {
+    // A check that cannot reach an answer is an error, never a pass.
+    const evidence =
+      err instanceof NixCommandError ? [err.command, ...err.excerpt] : err instanceof CheckInputError ? [] : [String((err as Error).stack ?? err)];
+    const summary = err instanceof NixCommandError ? `nix failed: ${err.excerpt.find((l) => /error/i.test(l)) ?? err.command}` : (err as Error).message;
+    ctx.logger.debug({ err, check: check.id }, 'check errored');
+    return { id: check.id, title: check.title, status: 'error', summary, evidence, durationMs: Date.now() - started };
+  }
+}
+
+export interface VerifyOptions {
+  settings: Settings;
+  logger: Logger;
+  runner: CommandRunner;
+  env?: NodeJS.ProcessEnv;
+  /** Given in tests to reuse a client; otherwise made from runner. */
+  nix?: NixClient;
+  checks?: readonly CheckDefinition[];
+}
+
+export async function verify(options: VerifyOptions): Promise<Verdict> {
+  const { settings, logger } = options;
+  const started = Date.now();
+  preflightFlake(settings);
+  const nix =
+    options.nix ??
+    (await createNixClient({
+      runner: options.runner,
+      flakeDir: settings.flake,
+      submodules: settings.submodules,
+      extraArgs: settings.nixOptions,
+      timeoutMs: settings.timeoutMs,
+      logger,
+      env: options.env,
+    }));
+  logger.info({ nix: nix.version, flake: nix.flakeRef, mode: settings.mode }, `verifying ${nix.flakeRef} with nix ${nix.version}`);
+  const ctx = new RunContext(settings, nix, logger);
+  const selected = (options.checks ?? CHECKS).filter((c) => settings.checks.includes(c.id));
+  // Checks run together; they share one evaluation and one build per host through the context.
+  const checks = await Promise.all(selected.map((c) => runCheck(c, ctx)));
+  for (const c of checks) logger.info({ check: c.id, status: c.status, ms: c.durationMs }, `${c.id}: ${c.status}`);
+  return {
+    verdict: overallVerdict(checks),
+    mode: settings.mode,
+    flake: settings.flake,
+    flakeRef: nix.flakeRef,
+    hosts: settings.hosts,
+    nix: { version: nix.version },
+    checks,
+    durationMs: Date.now() - started,
+    tool: TOOL,
+  };
+}
