@@ -254,6 +254,8 @@ export function parseSettings(source: SettingsSource): Settings {
   const flake = (out.flake as string | undefined) ?? source.env.DRONE_WORKSPACE ?? source.cwd;
   out.flake = path.resolve(source.cwd, flake);
   out.nixOptions = out.nixOptions ?? [];
+  out.timeoutMs = out.timeout;
+  delete out.timeout;
   if (!(out.hostConfig as string).includes('{host}') && (out.hosts as string[]).length > 1) {
     throw new SettingsError(`PLUGIN_HOST_CONFIG: got ${JSON.stringify(out.hostConfig)}; expected a path containing {host} when several hosts are verified`);
   }

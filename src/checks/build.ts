@@ -1,11 +1,11 @@
 // HOW 1: every host's toplevel builds, with no collision (error or warning).
 import path from 'node:path';
 import type { HostFacts, RunContext } from '../context.js';
-import { CheckInputError, NixCommandError } from '../errors.js';
+import { CheckInputError } from '../errors.js';
 import { findCollisions, stripAnsi, type Collision } from '../nix/logExcerpt.js';
 import { parseStorePath } from '../parse/storePath.js';
 import { isDir, listDir, readlink, realpath, sameContent } from '../storeFs.js';
-import { error, fail, pass, perHost, type CheckDefinition } from './types.js';
+import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
 export interface BinCollision {
   bin: string;
@@ -68,7 +68,7 @@ async function evalOnly(ctx: RunContext): Promise<ReturnType<CheckDefinition['ru
       evidence.push(`${r.host}: toplevel evaluates to ${r.value.toplevel.drvPath} (evaluated, not built)`);
     } else {
       r.error instanceof CheckInputError ? (errored = true) : (failed = true);
-      evidence.push(...errorLines(r.host, r.error));
+      evidence.push(...describeError(r.host, r.error));
     }
   }
   evidence.push('eval mode: nothing was built, so build failures and system-path collision warnings are not seen; run with PLUGIN_MODE=build for them');
@@ -77,10 +77,6 @@ async function evalOnly(ctx: RunContext): Promise<ReturnType<CheckDefinition['ru
   return pass(`${results.length} host toplevels evaluate (not built)`, evidence);
 }
 
-function errorLines(host: string, err: unknown): string[] {
-  if (err instanceof NixCommandError) return [`${host}: ${err.command} failed (exit ${err.exitCode ?? 'signal'})`, ...err.excerpt.map((l) => `${host}: ${l}`)];
-  return [`${host}: ${(err as Error).message ?? String(err)}`];
-}
 
 export const buildCheck: CheckDefinition = {
   id: 'build',
@@ -98,7 +94,7 @@ export const buildCheck: CheckDefinition = {
       if (!r.value) {
         if (r.error instanceof CheckInputError) errored = true;
         problems.push(`${r.host} does not evaluate`);
-        evidence.push(...errorLines(r.host, r.error));
+        evidence.push(...describeError(r.host, r.error));
         continue;
       }
       const { facts, build } = r.value;
@@ -107,7 +103,7 @@ export const buildCheck: CheckDefinition = {
         const collisions = findCollisions(log);
         problems.push(collisions.length ? `${r.host} fails to build: collision` : `${r.host} fails to build`);
         evidence.push(...collisions.map((c) => `${r.host}: ${describeCollision(c)}`));
-        evidence.push(...errorLines(r.host, build.outcome.error));
+        evidence.push(...describeError(r.host, build.outcome.error));
         continue;
       }
       evidence.push(`${r.host}: built ${build.toplevel}`);

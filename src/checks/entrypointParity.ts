@@ -7,7 +7,7 @@ import { commandWord, findPathLines, invocationsOf, programName, splitCommands }
 import { packageOf, parseStorePath } from '../parse/storePath.js';
 import { exists, readText, storeRootOf, wrapperScript } from '../storeFs.js';
 import { sharedPackagePath } from './pathSuperset.js';
-import { error, fail, pass, perHost, type CheckDefinition } from './types.js';
+import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
 const SYSTEM_PROFILES = ['/run/current-system/sw/bin', '/nix/var/nix/profiles/system/sw/bin'];
 
@@ -159,7 +159,9 @@ export const entrypointParityCheck: CheckDefinition = {
     let runnerHosts = 0;
     for (const h of hosts) {
       if (!h.value) {
-        problems.push(`${h.host}: ${(h.error as Error).message}`);
+        const lines = describeError(h.host, h.error);
+        problems.push(lines[0]!);
+        evidence.push(...lines.slice(1));
         continue;
       }
       const { facts, sweep } = h.value;
@@ -203,7 +205,7 @@ export const entrypointParityCheck: CheckDefinition = {
         }
       }
     }
-    if (runnerHosts === 0 && uses.length) problems.push(`no host has the ${s.runnerService} service`);
+    if (runnerHosts === 0 && uses.length && hosts.every((h) => h.value)) problems.push(`no host has the ${s.runnerService} service`);
     if (problems.length) return fail(problems.join('; '), evidence);
     return pass(`sweep and Drone step both run ${expected}`, evidence);
   },

@@ -6,7 +6,7 @@ import type { HostFacts, RunContext } from '../context.js';
 import { findAssignments, normaliseNix } from '../parse/nixText.js';
 import { packageOf } from '../parse/storePath.js';
 import { isDir, realpath } from '../storeFs.js';
-import { fail, pass, perHost, type CheckDefinition } from './types.js';
+import { describeError, fail, pass, perHost, type CheckDefinition } from './types.js';
 
 export interface PackagesLine {
   host: string;
@@ -61,7 +61,9 @@ export const hostParityCheck: CheckDefinition = {
     });
     for (const r of results) {
       if (!r.value) {
-        problems.push(`${r.host}: ${(r.error as Error).message.split('\n')[0]}`);
+        const lines = describeError(r.host, r.error);
+        problems.push(lines[0]!);
+        evidence.push(...lines);
         continue;
       }
       const { facts, toplevel } = r.value;

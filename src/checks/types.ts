@@ -1,4 +1,5 @@
 import type { RunContext } from '../context.js';
+import { NixCommandError } from '../errors.js';
 import type { CheckId, CheckStatus } from '../verdict.js';
 
 export interface CheckOutcome {
@@ -22,4 +23,12 @@ export const error = (summary: string, evidence: string[]): CheckOutcome => ({ s
 export async function perHost<T>(hosts: readonly string[], fn: (host: string) => Promise<T>): Promise<{ host: string; value?: T; error?: unknown }[]> {
   const settled = await Promise.allSettled(hosts.map(fn));
   return settled.map((s, i) => (s.status === 'fulfilled' ? { host: hosts[i]!, value: s.value } : { host: hosts[i]!, error: s.reason }));
+}
+
+/** Evidence lines for a host whose evaluation or build threw: the nix command and its log excerpt. */
+export function describeError(host: string, err: unknown): string[] {
+  if (err instanceof NixCommandError) {
+    return [`${host}: ${err.command} ${err.timedOut ? 'timed out' : `failed (exit ${err.exitCode ?? 'signal'})`}`, ...err.excerpt.map((l) => `${host}: ${l}`)];
+  }
+  return [`${host}: ${(err as Error)?.message ?? String(err)}`];
 }

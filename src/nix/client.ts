@@ -1,6 +1,6 @@
 // Every nix call goes through here: flake refs, version differences
 // (Nix 2.8 … 2.3x), git settings for submodules, timeouts, log excerpts.
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { NixCommandError, PreflightError } from '../errors.js';
@@ -24,6 +24,8 @@ export interface NixClientOptions {
   timeoutMs: number;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
+  /** Tests with a fake runner have no real nix on PATH to find. */
+  skipPathLookup?: boolean;
 }
 
 export interface NixClient {
@@ -82,6 +84,21 @@ export function gitEnvFor(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   };
 }
 
+/** The executable `name` on a PATH, like `command -v`. */
+export function findOnPath(name: string, pathVar: string | undefined): string | undefined {
+  for (const dir of (pathVar ?? '').split(':')) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
 export function flakeRefFor(flakeDir: string, submodules: boolean): string {
   const isGit = existsSync(path.join(flakeDir, '.git'));
   return isGit && submodules ? `${flakeDir}?submodules=1` : flakeDir;
@@ -90,12 +107,12 @@ export function flakeRefFor(flakeDir: string, submodules: boolean): string {
 export async function createNixClient(options: NixClientOptions): Promise<NixClient> {
   const { runner, logger } = options;
   const env = gitEnvFor(options.env ?? process.env);
-  const versionResult = await runner('nix', ['--version'], { env, timeoutMs: 60_000 });
-  if (versionResult.exitCode === 127 || /ENOENT|not found/i.test(versionResult.stderr) && versionResult.exitCode !== 0) {
+  if (!options.skipPathLookup && !findOnPath('nix', env.PATH)) {
     throw new PreflightError(
-      'nix not found on PATH: install Nix (Debian: apt-get install --no-install-recommends nix-bin; or run scripts/setup-nix.sh) or use the cc-ci/nixenv-verify image',
+      `nix not found on PATH (${env.PATH ?? ''}): install Nix (Debian: apt-get install --no-install-recommends nix-bin, or scripts/setup-nix.sh) or use the cc-ci/nixenv-verify image`,
     );
   }
+  const versionResult = await runner('nix', ['--version'], { env, timeoutMs: 60_000 });
   if (versionResult.exitCode !== 0) {
     throw new PreflightError(`nix --version failed (exit ${versionResult.exitCode}):\n${logExcerpt(versionResult.stderr).join('\n')}`);
   }

@@ -119,6 +119,7 @@ export function findAssignments(text: string, attr: string): { line: number; val
     let depth = 0;
     let i = m.index + m[0].length;
     let inString: '"' | "''" | undefined;
+    let segment = i;
     for (; i < code.length; i++) {
       const ch = code[i]!;
       const two = code.slice(i, i + 2);
@@ -140,7 +141,14 @@ export function findAssignments(text: string, attr: string): { line: number; val
         i++;
       } else if ('([{'.includes(ch)) depth++;
       else if (')]}'.includes(ch)) depth--;
-      else if (ch === ';' && depth <= 0) break;
+      else if (ch === ';' && depth <= 0) {
+        // `with pkgs;` and `assert x;` are part of the value, not its end.
+        if (/^\s*(with|assert)\b/.test(code.slice(segment, i))) {
+          segment = i + 1;
+          continue;
+        }
+        break;
+      }
       if (depth < 0) break;
     }
     const statement = code.slice(start, i + 1);

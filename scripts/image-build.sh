@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the nixenv-verify image as cc-ci/nixenv-verify:dev and :latest with
+# podman (no Docker engine here), from local base images (scripts/image-base.sh).
+#
+#   bash scripts/image-build.sh            # context = this repo
+#   IMAGE_CONTEXT=/some/dir bash scripts/image-build.sh
+#   IMAGE_EXTRA_CA_FILE=ca.pem|none        # CA for npm in the build stage
+#                                          # (default: /usr/local/share/ca-certificates/*.crt)
+#   NO_CACHE=1                             # rebuild every layer
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../docker/lib.sh"
+
+ctx=${IMAGE_CONTEXT:-$NIXENV_REPO_ROOT}
+dockerfile=${IMAGE_DOCKERFILE:-$ctx/Dockerfile}
+[ -f "$ctx/package.json" ] || die "no package.json in $ctx"
+
+bash "$NIXENV_REPO_ROOT/scripts/image-base.sh"
+
+version=$(node -p "require(process.argv[1]).version" "$ctx/package.json")
+revision=$(git -C "$ctx" rev-parse HEAD 2>/dev/null || true)
+source_url=${IMAGE_SOURCE:-$(git -C "$ctx" remote get-url origin 2>/dev/null || true)}
+args=(--build-arg "VERSION=$version" --build-arg "REVISION=$revision" --build-arg "SOURCE=$source_url")
+
+ca=$(extra_ca_pem)
+if [ -n "$ca" ]; then
+  log "passing $(grep -c 'BEGIN CERTIFICATE' <<<"$ca") extra CA certificate(s) to the build stage"
+  args+=(--build-arg "NODE_EXTRA_CA_CERTS=$ca")
+fi
+[ "${NO_CACHE:-0}" = 1 ] && args+=(--no-cache)
+
+start=$SECONDS
+log "podman build $IMAGE (+ $IMAGE_REPO:latest) from $ctx"
+podman build --pull=never --isolation chroot --layers \
+  -f "$dockerfile" "${args[@]}" \
+  -t "$IMAGE" -t "$IMAGE_REPO:latest" "$ctx"
+log "built $IMAGE in $((SECONDS - start))s ($(podman image inspect --format '{{.Size}}' "$IMAGE" | numfmt --to=si)B)"

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Smoke-runs the nixenv-verify image (building it first if it is missing) the
+# way Drone's docker runner does: the repo mounted at /drone/src,
+# DRONE_WORKSPACE=/drone/src, the image's own entrypoint.
+#   pass repo         -> exit 0 and a PASS verdict line
+#   failing variant   -> exit 1 and a FAIL verdict line
+#   PLUGIN_MODE=bogus -> exit 2
+#   host-daemon mode  -> a nix-daemon container shares /nix (as a host's /nix
+#                        would be mounted): the entrypoint must pick
+#                        NIX_REMOTE=daemon, exit 0 and PASS (SMOKE_DAEMON=0 skips)
+# Repos are copied to a temp dir first; the originals are never changed.
+set -euo pipefail
+
+# Expected verdict lines (extended regexps on stdout).
+PASS_PATTERN=${PASS_PATTERN:-'^verdict: PASS'}
+FAIL_PATTERN=${FAIL_PATTERN:-'^verdict: FAIL'}
+# Example repos. Unset: made by the example helper (base / FAIL_MUTATION).
+SMOKE_PASS_REPO=${SMOKE_PASS_REPO:-}
+SMOKE_FAIL_REPO=${SMOKE_FAIL_REPO:-}
+FAIL_MUTATION=${FAIL_MUTATION:-drop-git-lfs}
+# Offline here: no network in the container, no substituters to time out on.
+SMOKE_NETWORK=${SMOKE_NETWORK:-none}
+SMOKE_NIX_CONFIG=${SMOKE_NIX_CONFIG:-$'substituters =\nflake-registry ='}
+SMOKE_DAEMON=${SMOKE_DAEMON:-1}
+SMOKE_REBUILD=${SMOKE_REBUILD:-0}
+SMOKE_KEEP=${SMOKE_KEEP:-0}   # 1: keep the temp dir (repos, each run's stdout/stderr)
+
+. "$(dirname "${BASH_SOURCE[0]}")/../docker/lib.sh"
+root=$NIXENV_REPO_ROOT
+
+# The example helper: scripts/make-example.sh OUTDIR [MUTATION], else the
+# fixture materialiser test/fixtures/make-fixture.mjs (same arguments).
+make_example() {
+  if [ -f "$root/scripts/make-example.sh" ]; then
+    bash "$root/scripts/make-example.sh" "$@" >/dev/null
+  elif [ -f "$root/test/fixtures/make-fixture.mjs" ]; then
+    node "$root/test/fixtures/make-fixture.mjs" "$@" >/dev/null
+  else
+    die "no example helper (scripts/make-example.sh or test/fixtures/make-fixture.mjs); set SMOKE_PASS_REPO and SMOKE_FAIL_REPO"
+  fi
+}
+
+ensure_podman
+total_start=$SECONDS
+if [ "$SMOKE_REBUILD" = 1 ] || ! podman image exists "$IMAGE"; then
+  bash "$root/scripts/image-build.sh"
+fi
+
+tmp=$(mktemp -d /tmp/nixenv-smoke.XXXXXX)
+run_id=nixenv-smoke-$$
+cleanup() {
+  podman rm -f -t 0 "$run_id-daemon" >/dev/null 2>&1 || true
+  podman volume rm -f "$run_id-nix" >/dev/null 2>&1 || true
+  if [ "$SMOKE_KEEP" = 1 ]; then log "kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+
+# Example repos: made fresh, or copied from the given dirs.
+mkdir -p "$tmp/made"
+if [ -z "$SMOKE_PASS_REPO" ]; then
+  make_example "$tmp/made/pass"; SMOKE_PASS_REPO=$tmp/made/pass
+fi
+if [ -z "$SMOKE_FAIL_REPO" ]; then
+  make_example "$tmp/made/fail" "$FAIL_MUTATION"; SMOKE_FAIL_REPO=$tmp/made/fail
+fi
+cp -a "$SMOKE_PASS_REPO" "$tmp/pass"
+cp -a "$SMOKE_FAIL_REPO" "$tmp/fail"
+
+# nix (with ?submodules=1) clones submodules from their .gitmodules URLs; a
+# local absolute URL must exist at the same path inside the container: mount
+# it read-only there.
+submodule_mounts() {
+  local url
+  git -C "$1" config -f .gitmodules --get-regexp '^submodule\..*\.url$' 2>/dev/null \
+    | while read -r _ url; do
+        url=${url#file://}
+        case "$url" in /*) [ -e "$url" ] && printf -- '-v\n%s:%s:ro\n' "$url" "$url" ;; esac
+      done
+}
+
+passed=0 failed=0
+# check NAME EXPECTED_RC PATTERN REPO_DIR [podman run args...]
+check() {
+  local name=$1 want=$2 pattern=$3 dir=$4; shift 4
+  local out="$tmp/$name.out" err="$tmp/$name.err" rc=0 t0=$SECONDS mounts=()
+  mapfile -t mounts < <(submodule_mounts "$dir")
+  podman run --rm --network "$SMOKE_NETWORK" \
+    -v "$dir:/drone/src" -e DRONE_WORKSPACE=/drone/src \
+    -e NIX_CONFIG="$SMOKE_NIX_CONFIG" "${mounts[@]}" "$@" "$IMAGE" \
+    >"$out" 2>"$err" || rc=$?
+  local why=""
+  [ "$rc" = "$want" ] || why="exit $rc, expected $want"
+  if [ -z "$why" ] && [ -n "$pattern" ] && ! grep -Eq -- "$pattern" "$out"; then
+    why="no line matching /$pattern/ on stdout"
+  fi
+  if [ -z "$why" ]; then
+    passed=$((passed + 1))
+    log "ok   $name (exit $rc, $((SECONDS - t0))s)${pattern:+: $(grep -E -m1 -- "$pattern" "$out")}"
+  else
+    failed=$((failed + 1))
+    log "FAIL $name: $why ($((SECONDS - t0))s)"
+    { echo "--- stdout"; tail -n 40 "$out"; echo "--- stderr"; tail -n 40 "$err"; } >&2
+  fi
+}
+
+check pass 0 "$PASS_PATTERN" "$tmp/pass"
+check fail 1 "$FAIL_PATTERN" "$tmp/fail"
+check bad-setting 2 "" "$tmp/pass" -e PLUGIN_MODE=bogus
+
+if [ "$SMOKE_DAEMON" = 1 ]; then
+  # A volume seeded from the image's /nix stands in for a host's /nix.
+  podman volume create "$run_id-nix" >/dev/null
+  podman run -d --name "$run_id-daemon" --network none -v "$run_id-nix:/nix" \
+    --entrypoint nix-daemon "$IMAGE" >/dev/null
+  for _ in $(seq 50); do
+    podman exec "$run_id-daemon" test -S /nix/var/nix/daemon-socket/socket && break
+    sleep 0.2
+  done
+  cp -a "$tmp/pass" "$tmp/pass-daemon"
+  before=$failed
+  check daemon 0 "$PASS_PATTERN" "$tmp/pass-daemon" -v "$run_id-nix:/nix"
+  podman logs "$run_id-daemon" >"$tmp/daemon.log" 2>&1 || true
+  if [ "$failed" = "$before" ] && ! grep -q 'accepted connection' "$tmp/daemon.log"; then
+    passed=$((passed - 1)); failed=$((failed + 1))
+    log "FAIL daemon: the nix-daemon saw no connection (NIX_REMOTE=daemon not used)"
+  fi
+fi
+
+log "done in $((SECONDS - total_start))s"
+echo "image smoke: $passed passed, $failed failed"
+[ "$failed" = 0 ]

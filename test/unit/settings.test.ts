@@ -1,0 +1,94 @@
+import { parseArgv, parseDuration, parseList, parseSettings, helpText, SETTINGS, envName, CLAIM_EXPECTED_TOOLS } from '../../src/settings.js';
+import { SettingsError } from '../../src/errors.js';
+
+const parse = (env: Record<string, string>, argv: string[] = []) =>
+  parseSettings({ env, flags: parseArgv(argv).flags, cwd: '/work/repo' });
+
+describe('Drone encodings', () => {
+  test.each([
+    ['a,b', ['a', 'b']],
+    [' a , b ,', ['a', 'b']],
+    ['["a","b"]', ['a', 'b']],
+    ['single', ['single']],
+  ])('list %j', (raw, want) => expect(parseList(raw)).toEqual(want));
+
+  test.each([
+    ['90s', 90_000],
+    ['30m', 1_800_000],
+    ['1h30m', 5_400_000],
+    ['500ms', 500],
+    ['45', 45_000],
+  ])('duration %s', (raw, ms) => expect(parseDuration(raw)).toBe(ms));
+
+  test.each(['soon', '10 minutes', '5d', ''])('bad duration %j', (raw) => expect(() => parseDuration(raw)).toThrow());
+});
+
+describe('parseSettings', () => {
+  test('defaults are the claim', () => {
+    const s = parse({});
+    expect(s.flake).toBe('/work/repo');
+    expect(s.hosts).toEqual(['cc-ci', 'cc-ci-hetzner']);
+    expect(s.mode).toBe('build');
+    expect(s.submodules).toBe(true);
+    expect(s.timeoutMs).toBe(30 * 60_000);
+    expect(s.package).toBe('cc-ci-run');
+    expect(s.expectedTools).toEqual(CLAIM_EXPECTED_TOOLS);
+    expect(s.expectedTools).toHaveLength(15);
+    expect(s.requiredBins).toEqual(['git-lfs', 'openssl']);
+    expect(s.hostConfig).toBe('nix/hosts/{host}/configuration.nix');
+    expect(s.checks).toContain('entrypoint-parity');
+  });
+
+  test('DRONE_WORKSPACE, then PLUGIN_FLAKE, then --flake', () => {
+    expect(parse({ DRONE_WORKSPACE: '/drone/src' }).flake).toBe('/drone/src');
+    expect(parse({ DRONE_WORKSPACE: '/drone/src', PLUGIN_FLAKE: 'sub' }).flake).toBe('/work/repo/sub');
+    expect(parse({ PLUGIN_FLAKE: '/a' }, ['--flake', '/b']).flake).toBe('/b');
+  });
+
+  test.each([
+    [{ PLUGIN_HOSTS: '["x","y"]' }, [], (s: ReturnType<typeof parse>) => expect(s.hosts).toEqual(['x', 'y'])],
+    [{ PLUGIN_SUBMODULES: 'false' }, [], (s: ReturnType<typeof parse>) => expect(s.submodules).toBe(false)],
+    [{}, ['--no-submodules'], (s: ReturnType<typeof parse>) => expect(s.submodules).toBe(false)],
+    [{ PLUGIN_NIX_OPTIONS: '["--option","builders","ssh://b x86_64-linux"]' }, [], (s: ReturnType<typeof parse>) => expect(s.nixOptions).toEqual(['--option', 'builders', 'ssh://b x86_64-linux'])],
+    [{ PLUGIN_MODE: 'eval' }, ['--mode=build'], (s: ReturnType<typeof parse>) => expect(s.mode).toBe('build')],
+    [{}, ['--hosts', 'a,b', '--log-level', 'debug'], (s: ReturnType<typeof parse>) => expect([s.hosts, s.logLevel]).toEqual([['a', 'b'], 'debug'])],
+    [{ PLUGIN_CHECKS: 'build,host-parity' }, [], (s: ReturnType<typeof parse>) => expect(s.checks).toEqual(['build', 'host-parity'])],
+  ])('%j %j', (env, argv, assert) => assert(parse(env as Record<string, string>, argv as string[])));
+
+  test.each([
+    [{ PLUGIN_MODE: 'fast' }, 'PLUGIN_MODE', 'one of build, eval'],
+    [{ PLUGIN_SUBMODULES: 'yes' }, 'PLUGIN_SUBMODULES', 'true or false'],
+    [{ PLUGIN_CHECKS: 'build,colour' }, 'PLUGIN_CHECKS', 'build, single-source'],
+    [{ PLUGIN_NIX_OPTIONS: '--option x' }, 'PLUGIN_NIX_OPTIONS', 'JSON array of strings'],
+    [{ PLUGIN_NIX_OPTIONS: '[1,2]' }, 'PLUGIN_NIX_OPTIONS', 'JSON array of strings'],
+    [{ PLUGIN_TIMEOUT: '0s' }, 'PLUGIN_TIMEOUT', 'positive duration'],
+    [{ PLUGIN_CONCURRENCY: '-1' }, 'PLUGIN_CONCURRENCY', 'whole number'],
+    [{ PLUGIN_HOSTS: 'a b' }, 'PLUGIN_HOSTS', 'nixosConfigurations attribute names'],
+    [{ PLUGIN_HOST_CONFIG: 'hosts.nix' }, 'PLUGIN_HOST_CONFIG', '{host}'],
+    [{ PLUGIN_LOG_LEVEL: 'loud' }, 'PLUGIN_LOG_LEVEL', 'one of trace, debug, info'],
+  ])('invalid %j names %s and what is allowed', (env, variable, allowed) => {
+    let caught: unknown;
+    try {
+      parse(env);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(SettingsError);
+    expect((caught as Error).message).toContain(variable);
+    expect((caught as Error).message).toContain(allowed);
+  });
+
+  test('every problem is reported at once', () => {
+    expect(() => parse({ PLUGIN_MODE: 'x', PLUGIN_TIMEOUT: 'y' })).toThrow(/PLUGIN_MODE[\s\S]*PLUGIN_TIMEOUT/);
+  });
+
+  test('unknown flags are rejected by name', () => {
+    expect(() => parseArgv(['--colour', 'red'])).toThrow('unknown argument "--colour"');
+  });
+
+  test('--help lists every setting with its variable and default', () => {
+    const help = helpText();
+    for (const def of SETTINGS) expect(help).toContain(envName(def.name));
+    expect(help).toContain('default: cc-ci,cc-ci-hetzner');
+  });
+});
