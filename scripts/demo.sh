@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# npm run demo [-- MUTATION]: installs what it needs, builds nixenv-verify, makes
+# the bundled example repo and verifies it with real Nix. With a mutation name
+# (e.g. drop-git-lfs) the example carries that defect and the verdict fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup-nix.sh
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npm run build --silent
+
+mutation="${1:-base}"
+work="$(mktemp -d /tmp/nixenv-verify-demo.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+repo="$work/cc-ci"
+node test/fixtures/make-fixture.mjs "$repo" "$mutation" >/dev/null
+echo "demo: example repo ($mutation) at $repo" >&2
+
+start=$(date +%s.%N)
+set +e
+PLUGIN_FLAKE="$repo" PLUGIN_REPORT="$work/report.json" node dist/main.js
+code=$?
+set -e
+end=$(date +%s.%N)
+echo "demo: exit code $code, wall time $(echo "$end - $start" | bc 2>/dev/null || awk "BEGIN{print $end-$start}")s" >&2
+exit $code
