@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { writeFileSync } from 'node:fs';
 import { runCli } from './cli.js';
+import { spawnStats } from './nix/command.js';
 
 process.exitCode = await runCli({
   argv: process.argv.slice(2),
@@ -9,3 +11,11 @@ process.exitCode = await runCli({
   stderr: (t) => process.stderr.write(t),
   isTTY: Boolean(process.stdout.isTTY),
 });
+
+// For the benchmark: peak RSS of this process and the subprocesses it spawned.
+if (process.env.NIXENV_VERIFY_STATS) {
+  writeFileSync(
+    process.env.NIXENV_VERIFY_STATS,
+    JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS, spawned: spawnStats.count, byCommand: Object.fromEntries(spawnStats.byCommand) }),
+  );
+}
