@@ -59,16 +59,6 @@ RUN set -eu; \
 ########################### runtime stage ###########################
 FROM node:20-bookworm-slim
 
-ARG VERSION=dev
-ARG REVISION=
-ARG SOURCE=
-LABEL org.opencontainers.image.title="nixenv-verify" \
-      org.opencontainers.image.description="Drone CI plugin and CLI that verifies, with real Nix, that a NixOS flake's test runtime is declared once and reaches every consumer." \
-      org.opencontainers.image.source="${SOURCE}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.licenses="MIT" \
-      org.opencontainers.image.version="${VERSION}"
-
 # Debian's nix (2.8) plus what the verifier shells out to. tini reaps nix's
 # children and forwards signals (node as PID 1 ignores SIGTERM).
 RUN set -eu; \
@@ -92,6 +82,18 @@ RUN set -eu; \
     nix --version; git --version; node --version
 
 ENV NODE_ENV=production
+# Labels last: their build args change with every commit and would otherwise
+# invalidate the cached layers above.
+ARG VERSION=dev
+ARG REVISION=
+ARG SOURCE=
+LABEL org.opencontainers.image.title="nixenv-verify" \
+      org.opencontainers.image.description="Drone CI plugin and CLI that verifies, with real Nix, that a NixOS flake's test runtime is declared once and reaches every consumer." \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.version="${VERSION}"
+
 # No WORKDIR on purpose: the workspace comes from PLUGIN_FLAKE,
 # DRONE_WORKSPACE (Drone's docker runner: /drone/src) or the cwd (docker -w).
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/nixenv-verify"]

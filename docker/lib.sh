@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared by scripts/image-{base,build,smoke}.sh (sourced, not run).
 # Podman on this kind of machine: Debian's podman 4.3.1, runc, cgroupfs,
 # root, builds with --isolation chroot (no Docker engine here).

@@ -6,6 +6,7 @@
 #           unpacked into /usr/local of an image based on the debian one.
 # Each is skipped when `podman image exists` already. FORCE=1 rebuilds both.
 set -euo pipefail
+# shellcheck source=docker/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../docker/lib.sh"
 
 NODE_MAJOR=${NODE_MAJOR:-20}

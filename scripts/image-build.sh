@@ -8,6 +8,7 @@
 #                                          # (default: /usr/local/share/ca-certificates/*.crt)
 #   NO_CACHE=1                             # rebuild every layer
 set -euo pipefail
+# shellcheck source=docker/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../docker/lib.sh"
 
 ctx=${IMAGE_CONTEXT:-$NIXENV_REPO_ROOT}
@@ -28,9 +29,15 @@ if [ -n "$ca" ]; then
 fi
 [ "${NO_CACHE:-0}" = 1 ] && args+=(--no-cache)
 
+old_id=$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 start=$SECONDS
 log "podman build $IMAGE (+ $IMAGE_REPO:latest) from $ctx"
 podman build --pull=never --isolation chroot --layers \
   -f "$dockerfile" "${args[@]}" \
   -t "$IMAGE" -t "$IMAGE_REPO:latest" "$ctx"
+# Drop the previous image if this build untagged it. (No `podman image
+# prune`: it would also drop the build stage's layers, i.e. the npm ci cache.)
+if [ -n "$old_id" ] && [ "$old_id" != "$(podman image inspect --format '{{.Id}}' "$IMAGE")" ]; then
+  podman rmi "$old_id" >/dev/null 2>&1 || true
+fi
 log "built $IMAGE in $((SECONDS - start))s ($(podman image inspect --format '{{.Size}}' "$IMAGE" | numfmt --to=si)B)"

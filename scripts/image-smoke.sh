@@ -25,6 +25,7 @@ SMOKE_DAEMON=${SMOKE_DAEMON:-1}
 SMOKE_REBUILD=${SMOKE_REBUILD:-0}
 SMOKE_KEEP=${SMOKE_KEEP:-0}   # 1: keep the temp dir (repos, each run's stdout/stderr)
 
+# shellcheck source=docker/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../docker/lib.sh"
 root=$NIXENV_REPO_ROOT
 
