@@ -1,11 +1,16 @@
 // The program: settings -> verify -> outputs -> exit code. Errors map to exit codes here only.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { exitCodeFor, PreflightError, SettingsError } from './errors.js';
-import { createLogger } from './logger.js';
+import { createLogger, secretValues } from './logger.js';
 import { zxRunner, type CommandRunner } from './nix/command.js';
+import { cardEscape, cardTarget, renderCard } from './render/card.js';
+import { redactVerdict } from './render/common.js';
 import { renderConsole } from './render/console.js';
+import { renderDroneOutput } from './render/droneOutput.js';
 import { renderJson } from './render/json.js';
+import { renderJunit } from './render/junit.js';
+import { renderMarkdown } from './render/markdown.js';
 import { verify } from './run.js';
 import { helpText, parseArgv, parseSettings, type Settings } from './settings.js';
 import type { Verdict } from './verdict.js';
@@ -26,8 +31,35 @@ function writeFile(file: string, text: string): void {
   writeFileSync(file, text);
 }
 
+/**
+ * Report files, DRONE_OUTPUT variables, then the Drone card. runCli calls this
+ * after the logger is flushed and the console verdict is printed, so the card
+ * is the last thing on stdout. Files and the card get the verdict with secret
+ * values redacted (evidence quotes logs).
+ */
 export function writeOutputs(verdict: Verdict, settings: Settings, io: CliIo): void {
-  if (settings.report) writeFile(path.resolve(io.cwd, settings.report), renderJson(verdict));
+  const shown = redactVerdict(verdict, secretValues(io.env));
+  const resolve = (file: string): string => path.resolve(io.cwd, file);
+  if (settings.report) writeFile(resolve(settings.report), renderJson(shown));
+  if (settings.junit) writeFile(resolve(settings.junit), renderJunit(shown));
+  if (settings.summary) writeFile(resolve(settings.summary), renderMarkdown(shown));
+  if (io.env.DRONE_OUTPUT) {
+    // Other steps or plugins may have written variables already: append, on a line of our own.
+    const file = resolve(io.env.DRONE_OUTPUT);
+    const before = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    mkdirSync(path.dirname(file), { recursive: true });
+    appendFileSync(file, `${before !== '' && !before.endsWith('\n') ? '\n' : ''}${renderDroneOutput(shown)}`);
+  }
+  const target = cardTarget(io.env, io.cwd, existsSync);
+  const card = renderCard(shown);
+  try {
+    if (target.kind === 'stdout') io.stdout(cardEscape(card));
+    else if (target.kind === 'stderr') io.stderr(cardEscape(card));
+    else if (target.kind === 'file') writeFile(target.path, JSON.stringify(card));
+  } catch (err) {
+    // The card is a convenience: failing to write it must not change the verdict.
+    io.stderr(`nixenv-verify: could not write the Drone card: ${(err as Error).message}\n`);
+  }
 }
 
 /** Runs the CLI and returns its exit code (0 pass, 1 fail, 2 bad settings or cannot start). */

@@ -1,13 +1,18 @@
 // pino to stderr (stdout carries the verdict and the card): JSON in CI, readable on a terminal.
 import { pino, type Logger } from 'pino';
+import { envName, SETTINGS } from './settings.js';
 
 const SECRET_ENV = /(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY|CREDENTIAL)/i;
 
-/** Values that must never reach a log: secret settings and token-like environment variables. */
+/** Values that must never reach a log or a written report: secret settings and token-like environment variables. */
 export function secretValues(env: NodeJS.ProcessEnv): string[] {
-  return Object.entries(env)
+  const tokenLike = Object.entries(env)
     .filter(([k, v]) => v && v.length >= 6 && SECRET_ENV.test(k))
     .map(([, v]) => v!);
+  const secretSettings = SETTINGS.filter((d) => d.secret)
+    .map((d) => env[envName(d.name)] ?? '')
+    .filter((v) => v.length >= 3);
+  return [...new Set([...secretSettings, ...tokenLike])];
 }
 
 export function redact(text: string, secrets: readonly string[]): string {

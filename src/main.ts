@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { writeFileSync } from 'node:fs';
+import { installSignalCleanup } from './cleanup.js';
 import { runCli } from './cli.js';
 import { spawnStats } from './nix/command.js';
 
+installSignalCleanup();
 process.exitCode = await runCli({
   argv: process.argv.slice(2),
   env: process.env,

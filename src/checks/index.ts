@@ -3,7 +3,8 @@ import { buildCheck } from './build.js';
 import { entrypointParityCheck } from './entrypointParity.js';
 import { hostParityCheck } from './hostParity.js';
 import { pathSupersetCheck } from './pathSuperset.js';
+import { propagationCheck } from './propagation.js';
 import { singleSourceCheck } from './singleSource.js';
 import type { CheckDefinition } from './types.js';
 
-export const CHECKS: readonly CheckDefinition[] = [buildCheck, singleSourceCheck, pathSupersetCheck, entrypointParityCheck, hostParityCheck];
+export const CHECKS: readonly CheckDefinition[] = [buildCheck, singleSourceCheck, pathSupersetCheck, entrypointParityCheck, hostParityCheck, propagationCheck];

@@ -26,6 +26,8 @@ export interface NixClientOptions {
   env?: NodeJS.ProcessEnv;
   /** Tests with a fake runner have no real nix on PATH to find. */
   skipPathLookup?: boolean;
+  /** Known already (a client for a second directory): skips `nix --version`. */
+  version?: string;
 }
 
 export interface NixClient {
@@ -38,10 +40,14 @@ export interface NixClient {
   buildDrvs(drvPaths: readonly string[]): Promise<BuildOutcome>;
   /** `nix path-info -r`: the closure of a built store path. */
   closure(storePath: string): Promise<string[]>;
+  /** `nix path-info -r --derivation`: every .drv a derivation is built from (nothing is built). */
+  drvClosure(drvPath: string): Promise<string[]>;
   /** The stored build log of a path, or undefined when Nix has none. */
   storedLog(storePath: string): Promise<string | undefined>;
   /** A derivation's environment (`nix show-derivation` / `nix derivation show`). */
   derivationEnv(drvPath: string): Promise<Record<string, string>>;
+  /** The same client for another flake directory (e.g. a temporary copy). */
+  withFlakeDir(dir: string): Promise<NixClient>;
 }
 
 const FEATURES = ['--extra-experimental-features', 'nix-command flakes'];
@@ -104,19 +110,23 @@ export function flakeRefFor(flakeDir: string, submodules: boolean): string {
   return isGit && submodules ? `${flakeDir}?submodules=1` : flakeDir;
 }
 
+async function detectVersion(runner: CommandRunner, env: NodeJS.ProcessEnv): Promise<string> {
+  const result = await runner('nix', ['--version'], { env, timeoutMs: 60_000 });
+  if (result.exitCode !== 0) {
+    throw new PreflightError(`nix --version failed (exit ${result.exitCode}):\n${logExcerpt(`${result.stderr}\n${result.stdout}`).join('\n')}`);
+  }
+  return parseNixVersion(result.stdout);
+}
+
 export async function createNixClient(options: NixClientOptions): Promise<NixClient> {
   const { runner, logger } = options;
   const env = gitEnvFor(options.env ?? process.env);
-  if (!options.skipPathLookup && !findOnPath('nix', env.PATH)) {
+  if (!options.version && !options.skipPathLookup && !findOnPath('nix', env.PATH)) {
     throw new PreflightError(
       `nix not found on PATH (${env.PATH ?? ''}): install Nix (Debian: apt-get install --no-install-recommends nix-bin, or scripts/setup-nix.sh) or use the cc-ci/nixenv-verify image`,
     );
   }
-  const versionResult = await runner('nix', ['--version'], { env, timeoutMs: 60_000 });
-  if (versionResult.exitCode !== 0) {
-    throw new PreflightError(`nix --version failed (exit ${versionResult.exitCode}):\n${logExcerpt(versionResult.stderr).join('\n')}`);
-  }
-  const version = parseNixVersion(versionResult.stdout);
+  const version = options.version ?? (await detectVersion(runner, env));
   const flakeRef = flakeRefFor(options.flakeDir, options.submodules);
   // Nix >= 2.15 wants `drv^*` to build a derivation's outputs; 2.8 builds them from the bare path.
   const drvInstallable = versionAtLeast(version, '2.13') ? (d: string) => `${d}^*` : (d: string) => d;
@@ -165,6 +175,10 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
       const res = await nix(['path-info', '-r', storePath]);
       return res.stdout.split('\n').filter((l) => l !== '');
     },
+    async drvClosure(drvPath) {
+      const res = await nix(['path-info', '-r', '--derivation', drvPath]);
+      return res.stdout.split('\n').filter((l) => l !== '');
+    },
     async storedLog(storePath) {
       const res = await nix(['log', storePath], { allowFailure: true });
       return res.exitCode === 0 && res.stdout.trim() !== '' ? res.stdout : undefined;
@@ -178,5 +192,6 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
       if (!entry?.env) throw new NixCommandError(`nix ${showDerivation.join(' ')} ${drvPath}`, 0, ['no derivation environment in the output']);
       return entry.env;
     },
+    withFlakeDir: (dir) => createNixClient({ ...options, flakeDir: dir, version }),
   };
 }

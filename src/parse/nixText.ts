@@ -56,7 +56,7 @@ export function grepFile(root: string, rel: string, pattern: string | RegExp): G
   return hits;
 }
 
-/** Removes `#` line comments and block comments so a commented-out line is not read as code. */
+/** Blanks `#` line comments and block comments (same length) so a commented-out line is not read as code. */
 export function stripNixComments(text: string): string {
   let out = '';
   let i = 0;
@@ -65,7 +65,11 @@ export function stripNixComments(text: string): string {
     const two = text.slice(i, i + 2);
     if (!inString) {
       if (text[i] === '#') {
-        while (i < text.length && text[i] !== '\n') i++;
+        // Blanked, not removed: offsets stay those of the original text.
+        while (i < text.length && text[i] !== '\n') {
+          out += ' ';
+          i++;
+        }
         continue;
       }
       if (two === '/*') {
@@ -110,10 +114,19 @@ export function stripNixComments(text: string): string {
  * The right-hand side of `attr = …;` assignments (also `x.attr = …;`), read up to
  * the `;` that closes it at bracket depth 0. Returns the line it starts on.
  */
-export function findAssignments(text: string, attr: string): { line: number; value: string; statement: string }[] {
+export interface Assignment {
+  line: number;
+  value: string;
+  statement: string;
+  /** Offsets of the value in the original text: [valueStart, valueEnd). */
+  valueStart: number;
+  valueEnd: number;
+}
+
+export function findAssignments(text: string, attr: string): Assignment[] {
   const code = stripNixComments(text);
   const re = new RegExp(`(^|[\\s{;.])${attr.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*=(?!=)`, 'g');
-  const found: { line: number; value: string; statement: string }[] = [];
+  const found: Assignment[] = [];
   for (let m = re.exec(code); m; m = re.exec(code)) {
     const start = m.index + m[1]!.length;
     let depth = 0;
@@ -152,8 +165,11 @@ export function findAssignments(text: string, attr: string): { line: number; val
       if (depth < 0) break;
     }
     const statement = code.slice(start, i + 1);
-    const value = code.slice(m.index + m[0].length, i).trim();
-    found.push({ line: code.slice(0, start).split('\n').length, value, statement: statement.trim() });
+    const rawStart = m.index + m[0].length;
+    const raw = code.slice(rawStart, i);
+    const value = raw.trim();
+    const valueStart = rawStart + (raw.length - raw.trimStart().length);
+    found.push({ line: code.slice(0, start).split('\n').length, value, statement: statement.trim(), valueStart, valueEnd: valueStart + value.length });
   }
   return found;
 }

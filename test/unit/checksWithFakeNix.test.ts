@@ -16,7 +16,7 @@ function failingNix(error: Error): NixClient {
   const fail = async () => {
     throw error;
   };
-  return {
+  const client: NixClient = {
     version: '2.8.0',
     flakeRef: baseDir,
     installable: (p) => `${baseDir}#${p}`,
@@ -24,9 +24,12 @@ function failingNix(error: Error): NixClient {
     evalRaw: fail,
     buildDrvs: fail,
     closure: fail,
+    drvClosure: fail,
     storedLog: async () => undefined,
     derivationEnv: fail,
+    withFlakeDir: async () => client,
   };
+  return client;
 }
 
 const nixChecks = CHECKS.filter((c) => c.id !== 'single-source');

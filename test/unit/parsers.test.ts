@@ -110,7 +110,10 @@ describe('nix text', () => {
   ])('findAssignments %j', (text, value) => expect(findAssignments(text, 'systemPackages')[0]!.value).toBe(value));
 
   test('stripNixComments keeps # inside strings', () => {
-    expect(stripNixComments('a = "#x"; # gone\nb = \'\'#y\'\'; /* c */')).toBe('a = "#x"; \nb = \'\'#y\'\'; ' + '       ');
+    const text = 'a = "#x"; # gone\nb = \'\'#y\'\'; /* c */';
+    const stripped = stripNixComments(text);
+    expect(stripped).toBe('a = "#x";       \nb = \'\'#y\'\'; ' + '       ');
+    expect(stripped).toHaveLength(text.length);
   });
   test('normaliseNix ignores layout only', () => {
     expect(normaliseNix('pkgs.a   ++\n [ pkgs.b ]')).toBe(normaliseNix('pkgs.a ++ [pkgs.b]'));
@@ -159,5 +162,23 @@ describe('compareTools', () => {
     expect(r.present).toEqual([]);
     expect(r.missing).toEqual(['git-lfs-3.6.1']);
     expect(r.drift.map((d) => d.found)).toEqual(['python3-3.12.8']);
+  });
+});
+
+describe('propagation canary edit', () => {
+  // Imported here to keep the text edit next to the other parser tables.
+  const canary = { name: 'nixenv-verify-canary-0', expr: 'CANARY' };
+  test.each([
+    ['ccciRuntimeTools = with final; [ a b ];', 'ccciRuntimeTools = (with final; [ a b ]) ++ [ CANARY ];'],
+    ['ccciRuntimeTools = [ final.a final.b ];', 'ccciRuntimeTools = ([ final.a final.b ]) ++ [ CANARY ];'],
+    ['ccciRuntimeTools = (with prev; [ a ]) ++ extra;', 'ccciRuntimeTools = ((with prev; [ a ]) ++ extra) ++ [ CANARY ];'],
+    ['# ccciRuntimeTools = [ old ];\nccciRuntimeTools =\n  [ a ]; # tools', '# ccciRuntimeTools = [ old ];\nccciRuntimeTools =\n  ([ a ]) ++ [ CANARY ]; # tools'],
+  ])('%j', async (text, want) => {
+    const { insertCanary } = await import('../../src/checks/propagation.js');
+    expect(insertCanary(text, 'ccciRuntimeTools', canary)?.text).toBe(want);
+  });
+  test('no definition: nothing to edit', async () => {
+    const { insertCanary } = await import('../../src/checks/propagation.js');
+    expect(insertCanary('{ x = ccciRuntimeTools; }', 'ccciRuntimeTools', canary)).toBeUndefined();
   });
 });

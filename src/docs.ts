@@ -1,0 +1,147 @@
+// Generated documentation: plugin.yml (the Drone plugin index's content.yaml
+// fields) and the README settings table, both from SETTINGS so they cannot drift.
+// `npm run docs` writes them; test/unit/docs.test.ts fails when they are stale.
+import { stringify } from 'yaml';
+import { PROJECT_REPO_URL } from './render/card.js';
+import { inlineCode, markdownCell } from './render/common.js';
+import { envName, flagName, SETTINGS, type SettingDef } from './settings.js';
+
+export const IMAGE = 'cc-ci/nixenv-verify';
+export const README_START = '<!-- settings:start -->';
+export const README_END = '<!-- settings:end -->';
+
+/** The plugin index's property types (plugin-validation/plugin-schema.json there). */
+type IndexType = 'string' | 'number' | 'array' | 'boolean' | 'object';
+
+export interface PluginProperty {
+  type: IndexType;
+  defaultValue: string | number | boolean | string[];
+  description: string;
+  secret: boolean;
+  required: boolean;
+}
+
+const INDEX_TYPE: Record<SettingDef['kind'], IndexType> = {
+  string: 'string',
+  enum: 'string',
+  duration: 'string',
+  list: 'array',
+  'json-list': 'array',
+  boolean: 'boolean',
+  integer: 'number',
+};
+
+/** A setting's default in its index type; unset defaults are "" as the index requires a value. */
+function indexDefault(def: SettingDef): PluginProperty['defaultValue'] {
+  const raw = def.default;
+  if (raw === undefined) return INDEX_TYPE[def.kind] === 'array' ? [] : '';
+  switch (def.kind) {
+    case 'boolean':
+      return raw === 'true';
+    case 'integer':
+      return Number(raw);
+    case 'list':
+      return raw.split(',').filter((v) => v !== '');
+    case 'json-list':
+      return JSON.parse(raw) as string[];
+    default:
+      return raw;
+  }
+}
+
+/** The description plus what the one-line default and allowed values would not show elsewhere. */
+function fullDescription(def: SettingDef): string {
+  const parts = [def.description];
+  if (def.values) parts.push(`Allowed: ${def.values.join(', ')}.`);
+  if (def.defaultText) parts.push(`Default: ${def.defaultText}.`);
+  return parts.join(' ');
+}
+
+export function pluginProperties(): Record<string, PluginProperty> {
+  return Object.fromEntries(
+    SETTINGS.map((def) => [
+      def.name,
+      { type: INDEX_TYPE[def.kind], defaultValue: indexDefault(def), description: fullDescription(def), secret: def.secret ?? false, required: false },
+    ]),
+  );
+}
+
+/** A Drone docker pipeline that runs the plugin with a few settings. */
+export function examplePipeline(): string {
+  const pipeline = {
+    kind: 'pipeline',
+    type: 'docker',
+    name: 'verify',
+    steps: [
+      {
+        name: 'nixenv-verify',
+        image: IMAGE,
+        settings: {
+          hosts: ['cc-ci', 'cc-ci-hetzner'],
+          mode: 'eval',
+          timeout: '20m',
+          junit: 'reports/nixenv-verify.xml',
+          summary: 'reports/nixenv-verify.md',
+          report: 'reports/nixenv-verify.json',
+        },
+      },
+    ],
+  };
+  return stringify(pipeline, { lineWidth: 0 });
+}
+
+/** plugin.yml: the fields of the Drone plugin index's content.yaml, in its order. */
+export function pluginYaml(): string {
+  const plugin = {
+    title: 'nixenv-verify',
+    author: 'cc-ci',
+    tags: ['nix', 'nixos', 'flake', 'verify', 'test'],
+    logo: 'nixenv-verify.svg',
+    repo: PROJECT_REPO_URL,
+    image: `https://hub.docker.com/r/${IMAGE}`,
+    license: 'MIT License',
+    readme: `${PROJECT_REPO_URL}/blob/main/README.md`,
+    description:
+      'Verifies, with real Nix, that a NixOS flake declares its test runtime once and that every consumer ' +
+      '(Drone step, nightly sweep, each host) uses it. Reports to the console, JSON, JUnit XML, Markdown and a Drone card.\n',
+    example: examplePipeline(),
+    properties: pluginProperties(),
+  };
+  const header = '# Generated from src/settings.ts by `npm run docs`; edit there, not here.\n';
+  return header + stringify(plugin, { lineWidth: 0 });
+}
+
+function defaultCell(def: SettingDef): string {
+  if (def.defaultText) return markdownCell(def.defaultText);
+  if (def.default === undefined) return '(unset)';
+  if (def.default === '') return '(empty)';
+  // A space after each comma lets a long list wrap in the rendered table; lists are trimmed when parsed.
+  return markdownCell(inlineCode(def.kind === 'list' ? def.default.split(',').join(', ') : def.default));
+}
+
+/** The README's settings table: every setting, its variable, flag, default and meaning. */
+export function settingsTable(): string {
+  const rows = SETTINGS.map((def) => {
+    const allowed = def.values ? ` ${def.kind === 'list' ? 'Any of' : 'One of'}: ${def.values.map(inlineCode).join(', ')}.` : '';
+    const meaning = markdownCell(`${def.description}${allowed}${def.secret ? ' Secret: redacted from logs and reports.' : ''}`);
+    const code = (text: string): string => markdownCell(inlineCode(text));
+    return [code(def.name), code(envName(def.name)), code(flagName(def.name)), defaultCell(def), meaning].join(' | ');
+  });
+  return ['| Setting | Variable | Flag | Default | Meaning |', '| --- | --- | --- | --- | --- |', ...rows.map((r) => `| ${r} |`), ''].join('\n');
+}
+
+/** The README text between the settings markers, or undefined when a marker is missing. */
+export function settingsSection(readme: string): string | undefined {
+  const start = readme.indexOf(README_START);
+  const end = readme.indexOf(README_END, start + README_START.length);
+  if (start < 0 || end < 0) return undefined;
+  return readme.slice(start + README_START.length, end);
+}
+
+/** The README with the marked section replaced by the current settings table. */
+export function withSettingsTable(readme: string): string | undefined {
+  if (settingsSection(readme) === undefined) return undefined;
+  const start = readme.indexOf(README_START) + README_START.length;
+  const end = readme.indexOf(README_END, start);
+  return `${readme.slice(0, start)}\n${settingsTable()}${readme.slice(end)}`;
+}

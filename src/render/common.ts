@@ -1,0 +1,99 @@
+// Small pieces the file renderers share: status words, counts, redaction, Markdown cells.
+import { stripAnsi } from '../nix/logExcerpt.js';
+import type { CheckResult, CheckStatus, Verdict } from '../verdict.js';
+
+export const STATUS_WORD: Record<CheckStatus, string> = { pass: 'PASS', fail: 'FAIL', error: 'ERROR', skip: 'SKIP' };
+
+export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
+
+/** Checks that sink the verdict: failed or errored. */
+export const notPassed = (verdict: Verdict): CheckResult[] => verdict.checks.filter((c) => c.status === 'fail' || c.status === 'error');
+
+export interface Tally {
+  ran: number;
+  passed: number;
+  failed: number;
+  errored: number;
+  skipped: number;
+}
+
+export function tally(verdict: Verdict): Tally {
+  const count = (s: CheckStatus): number => verdict.checks.filter((c) => c.status === s).length;
+  const skipped = count('skip');
+  return { ran: verdict.checks.length - skipped, passed: count('pass'), failed: count('fail'), errored: count('error'), skipped };
+}
+
+/** The one-line outcome every format leads with, in the console's words. */
+export function headline(verdict: Verdict): string {
+  const t = tally(verdict);
+  return verdict.verdict === 'pass' ? `${t.passed} of ${t.ran} checks passed` : `${t.failed + t.errored} of ${t.ran} checks did not pass`;
+}
+
+/**
+ * The verdict with every secret value replaced by `***` in every string.
+ * Evidence quotes nix logs and files, which may echo a token; files and cards
+ * leave the build log, so they get the redacted copy.
+ */
+export function redactVerdict(verdict: Verdict, secrets: readonly string[]): Verdict {
+  // Longest first, so a secret that contains another is hidden whole.
+  const used = secrets.filter((s) => s !== '').sort((a, b) => b.length - a.length);
+  if (used.length === 0) return verdict;
+  const hide = (text: string): string => used.reduce((out, s) => out.split(s).join('***'), text);
+  const walk = (value: unknown): unknown => {
+    if (typeof value === 'string') return hide(value);
+    if (Array.isArray(value)) return value.map(walk);
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]));
+    return value;
+  };
+  return walk(verdict) as Verdict;
+}
+
+/** ANSI colour codes gone, then C0 controls (except tab and newline) shown as \uXXXX. */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return stripAnsi(text).replace(/\r\n?/g, '\n').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+}
+
+/**
+ * Text for one GitHub-flavoured Markdown table cell: `|` escaped (also inside
+ * code spans, as GFM tables require), line breaks as <br>, and `<` outside
+ * code spans as &lt; so `<nixpkgs>` is not swallowed as an HTML tag.
+ */
+export function markdownCell(text: string): string {
+  const src = printable(text).trim();
+  let out = '';
+  let i = 0;
+  while (i < src.length) {
+    const tick = src.indexOf('`', i);
+    const plainEnd = tick < 0 ? src.length : tick;
+    out += src.slice(i, plainEnd).replace(/</g, '&lt;').replace(/\n/g, '<br>');
+    if (tick < 0) break;
+    const run = /^`+/.exec(src.slice(tick))![0];
+    const close = findClosingRun(src, tick + run.length, run.length);
+    if (close < 0) {
+      out += run;
+      i = tick + run.length;
+      continue;
+    }
+    // Inside a code span a line break would end the row and <br> would show literally.
+    out += src.slice(tick, close + run.length).replace(/\n/g, ' ');
+    i = close + run.length;
+  }
+  return out.replace(/\|/g, '\\|');
+}
+
+/** Index of the next backtick run of exactly `length` at or after `from`, or -1. */
+function findClosingRun(text: string, from: number, length: number): number {
+  const re = /`+/g;
+  re.lastIndex = from;
+  for (let m = re.exec(text); m; m = re.exec(text)) if (m[0].length === length) return m.index;
+  return -1;
+}
+
+/** An inline code span that holds any text, backticks included. */
+export function inlineCode(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${text}${pad}${fence}`;
+}

@@ -1,0 +1,71 @@
+// JUnit XML: one testsuite, one testcase per check, for CI test-report views.
+import type { CheckResult, Verdict } from '../verdict.js';
+import { printable, tally } from './common.js';
+
+const SUITE = 'nixenv-verify';
+
+const xmlSeconds = (ms: number): string => (ms / 1000).toFixed(3);
+
+/**
+ * Text XML 1.0 can carry: C0 controls other than tab/newline/CR, lone
+ * surrogates and U+FFFE/U+FFFF are not allowed even as character references,
+ * so they are spelled out as \uXXXX.
+ */
+function xmlSafe(text: string): string {
+  return printable(text).replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|[\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+export function xmlText(text: string): string {
+  return xmlSafe(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Attribute values keep their line breaks and tabs as character references (parsers normalise raw ones to spaces). */
+export function xmlAttr(text: string): string {
+  return xmlText(text).replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\n/g, '&#10;').replace(/\t/g, '&#9;');
+}
+
+const attrs = (pairs: Record<string, string | number>): string =>
+  Object.entries(pairs)
+    .map(([k, v]) => ` ${k}="${xmlAttr(String(v))}"`)
+    .join('');
+
+function testcase(verdict: Verdict, c: CheckResult): string[] {
+  const head = `    <testcase${attrs({ classname: `${SUITE}.${verdict.mode}`, name: `${c.id}: ${c.title}`, time: xmlSeconds(c.durationMs) })}`;
+  const body = xmlText(c.evidence.join('\n'));
+  switch (c.status) {
+    case 'fail':
+    case 'error':
+      return [`${head}>`, `      <${c.status === 'fail' ? 'failure' : 'error'}${attrs({ message: c.summary, type: c.status })}>${body}</${c.status === 'fail' ? 'failure' : 'error'}>`, '    </testcase>'];
+    case 'skip':
+      return [`${head}>`, `      <skipped${attrs({ message: c.summary })}/>`, '    </testcase>'];
+    case 'pass':
+      // What a pass proved (store paths, grep hits) is worth keeping beside the test.
+      return c.evidence.length ? [`${head}>`, `      <system-out>${body}</system-out>`, '    </testcase>'] : [`${head}/>`];
+  }
+}
+
+export function renderJunit(verdict: Verdict): string {
+  const t = tally(verdict);
+  const counts = { tests: verdict.checks.length, failures: t.failed, errors: t.errored, skipped: t.skipped, time: xmlSeconds(verdict.durationMs) };
+  const properties: Record<string, string> = {
+    flake: verdict.flake,
+    flake_ref: verdict.flakeRef,
+    hosts: verdict.hosts.join(','),
+    mode: verdict.mode,
+    nix_version: verdict.nix.version,
+    tool_version: `${verdict.tool.name} ${verdict.tool.version}`,
+    verdict: verdict.verdict,
+  };
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites${attrs({ name: SUITE, ...counts })}>`,
+    `  <testsuite${attrs({ name: SUITE, ...counts })}>`,
+    '    <properties>',
+    ...Object.entries(properties).map(([name, value]) => `      <property${attrs({ name, value })}/>`),
+    '    </properties>',
+    ...verdict.checks.flatMap((c) => testcase(verdict, c)),
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}

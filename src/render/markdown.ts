@@ -1,0 +1,50 @@
+// The Markdown summary: a table fit for a pull-request comment, evidence folded per failure.
+import type { CheckResult, Verdict } from '../verdict.js';
+import { STATUS_WORD, headline, inlineCode, markdownCell, notPassed, printable, seconds } from './common.js';
+
+export interface MarkdownOptions {
+  /** Evidence lines shown per failed or errored check; the JSON report has all of them. */
+  maxEvidence?: number;
+}
+
+const html = (text: string): string => printable(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\n/g, ' ');
+
+/** A fenced block longer than any backtick run in the text, so evidence cannot close it early. */
+function codeBlock(lines: readonly string[]): string[] {
+  const text = lines.map(printable).join('\n');
+  const longest = Math.max(0, ...[...text.matchAll(/`{3,}/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return [`${fence}text`, text, fence];
+}
+
+function details(c: CheckResult, maxEvidence: number): string[] {
+  const shown = c.evidence.slice(0, maxEvidence);
+  const more = c.evidence.length - shown.length;
+  return [
+    '<details>',
+    `<summary><b>${STATUS_WORD[c.status]}</b> <code>${html(c.id)}</code>: ${html(c.summary)}</summary>`,
+    '',
+    ...(shown.length ? codeBlock(more > 0 ? [...shown, `… ${more} more lines (see the JSON report)`] : shown) : ['(no evidence recorded)']),
+    '',
+    '</details>',
+  ];
+}
+
+export function renderMarkdown(verdict: Verdict, { maxEvidence = 40 }: MarkdownOptions = {}): string {
+  const mode = verdict.mode === 'eval' ? 'eval mode (nothing built)' : 'build mode';
+  const bad = notPassed(verdict);
+  const out = [
+    `### nixenv-verify: ${verdict.verdict === 'pass' ? 'PASS' : 'FAIL'}`,
+    '',
+    `**${headline(verdict)}** in ${seconds(verdict.durationMs)} · ${mode} · nix ${markdownCell(verdict.nix.version)}`,
+    '',
+    `Flake ${inlineCode(verdict.flakeRef)} · hosts: ${verdict.hosts.map(inlineCode).join(', ')}`,
+    '',
+    '| Status | Check | Summary |',
+    '| --- | --- | --- |',
+    ...verdict.checks.map((c) => `| ${STATUS_WORD[c.status]} | ${markdownCell(inlineCode(c.id))} | ${markdownCell(c.summary)} |`),
+  ];
+  for (const c of bad) out.push('', ...details(c, maxEvidence));
+  out.push('', `<sub>${html(`${verdict.tool.name} ${verdict.tool.version}`)}</sub>`, '');
+  return out.join('\n');
+}
