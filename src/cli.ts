@@ -84,7 +84,7 @@ export async function runCli(io: CliIo): Promise<number> {
   try {
     const verdict = await verify({ settings, logger, runner: io.runner ?? zxRunner, env: io.env });
     logger.flush?.();
-    io.stdout(renderConsole(verdict, { color: io.isTTY && !io.env.NO_COLOR }));
+    io.stdout(renderConsole(redactVerdict(verdict, secretValues(io.env)), { color: io.isTTY && !io.env.NO_COLOR }));
     writeOutputs(verdict, settings, io);
     return verdict.verdict === 'pass' ? 0 : 1;
   } catch (err) {

@@ -25,6 +25,8 @@ export interface HostFacts {
   runner: { environment: Record<string, unknown>; serviceEnvironment: unknown } | null;
   /** Store derivations named `…-<sweep>.drv` referenced by the host's systemd services. */
   sweepDrvs: string[];
+  /** environment.PATH of the services that run the sweep (what a bare `$PATH` in it inherits). */
+  sweepServicePaths: string[];
 }
 
 export interface HostBuild {
@@ -46,14 +48,16 @@ export function hostFactsExpr(settings: Pick<Settings, 'package' | 'runnerServic
       map (o: (p.\${o} or p).outPath) (p.meta.outputsToInstall or [ (p.outputName or "out") ])
     else [ (toString p) ];
   ctxOf = s: builtins.attrNames (builtins.getContext (toString (s.serviceConfig.ExecStart or "") + toString (s.script or "") + toString (s.preStart or "")));
-  sweepDrvs = builtins.filter (d: builtins.match ".*-${settings.sweep.replace(/[^A-Za-z0-9_-]/g, '.')}[.]drv" d != null)
-    (builtins.concatMap ctxOf (builtins.attrValues svcs));
+  isSweep = d: builtins.match ".*-${settings.sweep.replace(/[^A-Za-z0-9_-]/g, '.')}[.]drv" d != null;
+  sweepServices = builtins.filter (n: builtins.any isSweep (ctxOf svcs.\${n})) (builtins.attrNames svcs);
+  unique = l: builtins.attrNames (builtins.listToAttrs (map (d: { name = d; value = true; }) l));
 in {
   toplevel = { drvPath = cfg.system.build.toplevel.drvPath; out = cfg.system.build.toplevel.outPath; };
-  package = if pkg == null then null else { out = pkg.out; drvPath = pkg.drvPath; name = pkg.name or ""; };
+  package = if pkg == null then null else { out = pkg.outPath; drvPath = pkg.drvPath; name = pkg.name or ""; };
   systemPackages = map (p: { name = p.name or (toString p); installed = installed p; }) (cfg.environment.systemPackages or [ ]);
   runner = if svc == null then null else { environment = svc.environment or { }; serviceEnvironment = svc.serviceConfig.Environment or null; };
-  sweepDrvs = builtins.attrNames (builtins.listToAttrs (map (d: { name = d; value = true; }) sweepDrvs));
+  sweepDrvs = unique (builtins.filter isSweep (builtins.concatMap ctxOf (builtins.attrValues svcs)));
+  sweepServicePaths = builtins.filter (p: p != null) (map (n: svcs.\${n}.environment.PATH or null) sweepServices);
 }`;
 }
 

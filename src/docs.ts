@@ -125,7 +125,8 @@ export function settingsTable(): string {
     const allowed = def.values ? ` ${def.kind === 'list' ? 'Any of' : 'One of'}: ${def.values.map(inlineCode).join(', ')}.` : '';
     const meaning = markdownCell(`${def.description}${allowed}${def.secret ? ' Secret: redacted from logs and reports.' : ''}`);
     const code = (text: string): string => markdownCell(inlineCode(text));
-    return [code(def.name), code(envName(def.name)), code(flagName(def.name)), defaultCell(def), meaning].join(' | ');
+    const flags = def.kind === 'boolean' ? `${code(flagName(def.name))}, ${code(`--no-${flagName(def.name).slice(2)}`)}` : code(flagName(def.name));
+    return [code(def.name), code(envName(def.name)), flags, defaultCell(def), meaning].join(' | ');
   });
   return ['| Setting | Variable | Flag | Default | Meaning |', '| --- | --- | --- | --- | --- |', ...rows.map((r) => `| ${r} |`), ''].join('\n');
 }

@@ -1,9 +1,11 @@
 // HOW 4: the nightly sweep and the Drone step run the byte-identical wrapper store path.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { HostFacts, RunContext } from '../context.js';
 import { CheckInputError } from '../errors.js';
 import { parseDroneYaml, type DroneStep } from '../parse/droneYaml.js';
-import { commandWord, findPathLines, invocationsOf, programName, splitCommands } from '../parse/shellScript.js';
+import { commandWord, findPathLines, invocationsOf, programName, shellWords, splitCommands } from '../parse/shellScript.js';
+import { stripNixComments } from '../parse/nixText.js';
 import { packageOf, parseStorePath } from '../parse/storePath.js';
 import { exists, readText, storeRootOf, wrapperScript } from '../storeFs.js';
 import { sharedPackagePath } from './pathSuperset.js';
@@ -102,12 +104,58 @@ export function droneUses(steps: readonly DroneStep[], script: string, pkg: stri
   return uses;
 }
 
-/** The PATH a Drone exec step sees: its own environment.PATH, else DRONE_RUNNER_PATH, else the runner service's PATH. */
-export function stepPath(step: DroneStep, runnerEnv: Record<string, unknown> | undefined): { value?: string; source: string } {
+/** PATH from systemd `Environment=` text (`serviceConfig.Environment`: a string or a list of `K=V` words). */
+export function pathFromServiceEnvironment(value: unknown, key = 'PATH'): string | undefined {
+  const items = Array.isArray(value) ? value : [value];
+  let found: string | undefined;
+  for (const item of items) {
+    if (typeof item !== 'string') continue;
+    for (const word of shellWords(item)) if (word.startsWith(`${key}=`)) found = word.slice(key.length + 1);
+  }
+  return found;
+}
+
+/** A PATH assignment written in the runner module's text, for when its service is not in the evaluated config. */
+export function pathFromRunnerText(text: string): { value: string; key: string } | undefined {
+  const code = stripNixComments(text);
+  for (const key of ['DRONE_RUNNER_PATH', 'PATH']) {
+    const m = new RegExp(`(?:^|[^A-Za-z_])${key}\\s*=\\s*(?:lib\\.mkForce\\s+|lib\\.mkDefault\\s+)?"([^"]*\\/[^"]*)"`).exec(code) ?? new RegExp(`"${key}=([^"]*\\/[^"]*)"`).exec(code);
+    if (m) return { value: m[1]!, key };
+  }
+  return undefined;
+}
+
+export interface RunnerFacts {
+  environment: Record<string, unknown>;
+  serviceEnvironment: unknown;
+}
+
+/**
+ * The PATH a Drone exec step sees: its own environment.PATH, else the runner's
+ * DRONE_RUNNER_PATH, else the runner service's PATH (systemd `Environment=` lines
+ * from serviceConfig come after `environment` ones, so they win).
+ */
+export function stepPath(step: DroneStep, runner: RunnerFacts | null, runnerText?: string): { value?: string; source: string } {
   if (typeof step.environment.PATH === 'string') return { value: step.environment.PATH, source: `step "${step.name}" environment.PATH` };
-  if (typeof runnerEnv?.DRONE_RUNNER_PATH === 'string') return { value: runnerEnv.DRONE_RUNNER_PATH, source: 'runner DRONE_RUNNER_PATH' };
-  if (typeof runnerEnv?.PATH === 'string') return { value: runnerEnv.PATH, source: 'runner service environment.PATH' };
+  if (runner) {
+    const runnerPath = pathFromServiceEnvironment(runner.serviceEnvironment, 'DRONE_RUNNER_PATH') ?? runner.environment.DRONE_RUNNER_PATH;
+    if (typeof runnerPath === 'string') return { value: runnerPath, source: 'runner DRONE_RUNNER_PATH' };
+    const fromServiceConfig = pathFromServiceEnvironment(runner.serviceEnvironment);
+    if (fromServiceConfig) return { value: fromServiceConfig, source: 'runner serviceConfig.Environment PATH' };
+    if (typeof runner.environment.PATH === 'string') return { value: runner.environment.PATH, source: 'runner service environment.PATH (evaluated)' };
+    return { source: 'none' };
+  }
+  const written = runnerText ? pathFromRunnerText(runnerText) : undefined;
+  if (written) return { value: written.value, source: `${written.key} written in the runner module (its service is not in the evaluated config)` };
   return { source: 'none' };
+}
+
+/** The sweep's PATH entries before its exec line, with `$PATH` (or no PATH line) filled from the service's PATH. */
+export function sweepEntries(script: string, beforeLine: number, servicePath: string | undefined): string[] {
+  const lines = findPathLines(script).filter((l) => l.lineNo < beforeLine);
+  const inherited = servicePath ? servicePath.split(':').filter((e) => e !== '') : [];
+  if (lines.length === 0) return inherited;
+  return lines[lines.length - 1]!.entries.flatMap((e) => (/^\$\{?PATH\}?$/.test(e) && inherited.length ? inherited : [e]));
 }
 
 async function sweepScript(ctx: RunContext, host: string, facts: HostFacts): Promise<{ text: string; source: string; toplevel?: string }> {
@@ -122,8 +170,16 @@ async function sweepScript(ctx: RunContext, host: string, facts: HostFacts): Pro
   if (!build.outcome.ok) throw new CheckInputError(`${host} did not build (see the build check)`);
   const closure = await ctx.nix.closure(build.toplevel);
   // Anchored: `…-cc-ci-nightly-sweep`, not `unit-cc-ci-nightly-sweep.service`.
-  const hits = closure.filter((p) => parseStorePath(p)?.name === name);
-  if (hits.length === 0) throw new CheckInputError(`${host}: no store path named …-${name} in the closure of ${build.toplevel} (PLUGIN_SWEEP)`);
+  let hits = closure.filter((p) => parseStorePath(p)?.name === name);
+  let where = `the closure of ${build.toplevel}`;
+  if (hits.length === 0 && facts.sweepDrvs.length) {
+    // Not reachable from the toplevel (a config whose toplevel does not carry units): build what the service runs.
+    const built = await ctx.nix.buildDrvs(facts.sweepDrvs);
+    if (!built.ok) throw built.error!;
+    hits = built.outputs.flatMap((o) => Object.values(o.outputs)).filter((p) => parseStorePath(p)?.name === name);
+    where = `the outputs of ${facts.sweepDrvs.join(', ')}`;
+  }
+  if (hits.length === 0) throw new CheckInputError(`${host}: no store path named …-${name} in ${where}, and no systemd service runs one (PLUGIN_SWEEP)`);
   const script = hits.map((h) => wrapperScript(h, name)).find((s) => s !== undefined);
   if (!script) throw new CheckInputError(`${host}: ${hits[0]} has no bin/${name}`);
   return { text: readText(script), source: script, toplevel: build.toplevel };
@@ -151,6 +207,7 @@ export const entrypointParityCheck: CheckDefinition = {
       problems.push(`step "${use.step.name}" bypasses ${s.package}: \`${use.command}\``);
     }
 
+    const runnerText = existsSync(ctx.repoPath(s.runnerFile)) ? ctx.readRepoFile(s.runnerFile) : undefined;
     const hosts = await perHost(s.hosts, async (host) => {
       const facts = await ctx.hostFacts(host);
       const sweep = await sweepScript(ctx, host, facts);
@@ -172,8 +229,7 @@ export const entrypointParityCheck: CheckDefinition = {
         problems.push(`${h.host}: the sweep does not run ${s.package} (${sweep.source})`);
       } else {
         const call = execs[execs.length - 1]!;
-        const pathLines = findPathLines(sweep.text).filter((l) => l.lineNo < call.lineNo);
-        const entries = pathLines.length ? pathLines[pathLines.length - 1]!.entries : [];
+        const entries = sweepEntries(sweep.text, call.lineNo, facts.sweepServicePaths[0]);
         const r = resolveWord(call.word, entries, resolver, sweep.toplevel);
         evidence.push(`${h.host}: sweep ${sweep.source}:${call.lineNo}: ${call.text}`);
         if (!r.root) problems.push(`${h.host}: the sweep's ${s.package} cannot be resolved (${[...r.notes].join('; ') || 'no PATH line'})`);
@@ -184,12 +240,12 @@ export const entrypointParityCheck: CheckDefinition = {
       }
       // The Drone step: the exec runner's PATH on this host.
       if (!facts.runner) {
-        evidence.push(`${h.host}: no systemd service ${s.runnerService} (PLUGIN_RUNNER_SERVICE); no Drone runner on this host`);
-        continue;
+        evidence.push(`${h.host}: no systemd service ${s.runnerService} in the evaluated config (PLUGIN_RUNNER_SERVICE)`);
+        if (!runnerText) continue;
       }
       runnerHosts++;
       for (const use of uses.filter((u) => u.viaWrapper)) {
-        const p = stepPath(use.step, facts.runner.environment);
+        const p = stepPath(use.step, facts.runner, runnerText);
         if (!p.value) {
           problems.push(`${h.host}: the runner service has no PATH for step "${use.step.name}"`);
           continue;
@@ -205,7 +261,7 @@ export const entrypointParityCheck: CheckDefinition = {
         }
       }
     }
-    if (runnerHosts === 0 && uses.length && hosts.every((h) => h.value)) problems.push(`no host has the ${s.runnerService} service`);
+    if (runnerHosts === 0 && uses.length && hosts.every((h) => h.value)) problems.push(`no host has the ${s.runnerService} service, and ${s.runnerFile} sets no PATH`);
     if (problems.length) return fail(problems.join('; '), evidence);
     return pass(`sweep and Drone step both run ${expected}`, evidence);
   },

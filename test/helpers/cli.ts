@@ -20,7 +20,7 @@ export interface CliRun {
 /** Env for the CLI: PLUGIN_* only from `settings`, nothing inherited from the test runner's PLUGIN_*. */
 export function cliEnv(settings: Record<string, string>, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PLUGIN_') && !k.startsWith('DRONE_')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PLUGIN_') && !k.startsWith('DRONE')) env[k] = v;
   env.CI = 'true';
   for (const [k, v] of Object.entries(settings)) env[`PLUGIN_${k.toUpperCase()}`] = v;
   return { ...env, ...extra };

@@ -94,7 +94,7 @@ describe('settings table', () => {
     expect(rows.slice(0, 2)).toEqual(['| Setting | Variable | Flag | Default | Meaning |', '| --- | --- | --- | --- | --- |']);
     expect(rows).toHaveLength(SETTINGS.length + 2);
     SETTINGS.forEach((def, i) => {
-      expect(rows[i + 2]).toContain(`| \`${def.name}\` | \`${envName(def.name)}\` | \`${flagName(def.name)}\` |`);
+      expect(rows[i + 2]).toContain(`| \`${def.name}\` | \`${envName(def.name)}\` | \`${flagName(def.name)}\``);
       // Five cells: escaped pipes inside cells do not count.
       expect(rows[i + 2]!.split(/(?<!\\)\|/).length).toBe(7);
     });
@@ -105,6 +105,8 @@ describe('settings table', () => {
     ['a computed default', 'flake', '| $DRONE_WORKSPACE, else the current directory |'],
     ['unset', 'report', '| (unset) |'],
     ['allowed values', 'log_level', 'One of: `trace`, `debug`'],
+    ['a list of allowed values', 'checks', 'Any of: `build`'],
+    ['a boolean has its --no- flag', 'submodules', '| `--submodules`, `--no-submodules` | `true` |'],
   ])('%s', (_name, setting, fragment) => expect(rows.find((r) => r.startsWith(`| \`${setting}\``))).toContain(fragment));
 });
 

@@ -1,10 +1,10 @@
 // Every file renderer against expected text, from one hand-built verdict with
 // fixed durations and a zeroed store hash; then the wiring in writeOutputs.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeOutputs, type CliIo } from '../../src/cli.js';
+import { runCli, writeOutputs, type CliIo } from '../../src/cli.js';
 import { CARD_SCHEMA_URL, cardEscape, cardTarget, renderCard, type CardTarget } from '../../src/render/card.js';
 import { inlineCode, markdownCell, redactVerdict } from '../../src/render/common.js';
 import { renderDroneOutput } from '../../src/render/droneOutput.js';
@@ -12,6 +12,7 @@ import { renderJunit, xmlAttr, xmlText } from '../../src/render/junit.js';
 import { renderMarkdown } from '../../src/render/markdown.js';
 import { parseSettings } from '../../src/settings.js';
 import type { Verdict } from '../../src/verdict.js';
+import { fakeRunner } from '../fakes/runner.js';
 
 const ESC = '\x1b';
 
@@ -318,5 +319,35 @@ describe('writeOutputs', () => {
     const card = Buffer.from(stdout.join('').slice(`${ESC}]1338;`.length, -`${ESC}]0m`.length), 'base64').toString('utf8');
     expect(card).toContain('(***)');
     expect(card).not.toContain(secret);
+  });
+});
+
+describe('runCli order', () => {
+  test('stdout: the console verdict, then the card as the last write', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'nv-order-'));
+    try {
+      // A flake with no nix/ directory: single-source errors without calling nix.
+      writeFileSync(path.join(dir, 'flake.nix'), '{ outputs = _: { }; }');
+      mkdirSync(path.join(dir, 'bin'));
+      writeFileSync(path.join(dir, 'bin', 'nix'), '#!/bin/sh\n');
+      chmodSync(path.join(dir, 'bin', 'nix'), 0o755);
+      const { runner } = fakeRunner((call) => (call.args[0] === '--version' ? { stdout: 'nix (Nix) 2.8.0\n' } : { exitCode: 1 }));
+      const stdout: string[] = [];
+      const code = await runCli({
+        argv: ['--checks', 'single-source', '--log-level', 'silent'],
+        env: { DRONE: 'true', PATH: path.join(dir, 'bin'), PLUGIN_FLAKE: dir },
+        cwd: dir,
+        stdout: (t) => stdout.push(t),
+        stderr: () => undefined,
+        isTTY: false,
+        runner,
+      });
+      expect(code).toBe(1);
+      expect(stdout).toHaveLength(2);
+      expect(stdout[0]).toContain('verdict: FAIL');
+      expect(stdout[1]!.startsWith(`${ESC}]1338;`)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

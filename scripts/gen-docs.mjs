@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// Writes plugin.yml and the README settings table from the built src/docs.ts
+// (run through `npm run docs`, which builds first). The README section between
+// <!-- settings:start --> and <!-- settings:end --> is replaced; the rest is kept.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { pluginYaml, withSettingsTable, README_START, README_END } = await import(path.join(root, 'dist', 'docs.js'));
+
+writeFileSync(path.join(root, 'plugin.yml'), pluginYaml());
+console.log('wrote plugin.yml');
+
+const readmeFile = path.join(root, 'README.md');
+if (!existsSync(readmeFile)) {
+  console.error(`README.md does not exist: add one with ${README_START} and ${README_END} markers, then run npm run docs again`);
+  process.exitCode = 1;
+} else {
+  const updated = withSettingsTable(readFileSync(readmeFile, 'utf8'));
+  if (updated === undefined) {
+    console.error(`README.md has no ${README_START} ... ${README_END} section: add the two markers where the settings table belongs`);
+    process.exitCode = 1;
+  } else {
+    writeFileSync(readmeFile, updated);
+    console.log('updated the settings table in README.md');
+  }
+}
