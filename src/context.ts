@@ -13,6 +13,8 @@ export interface SystemPackage {
   name: string;
   /** Store paths of the outputs system-path links (meta.outputsToInstall). */
   installed: string[];
+  /** meta.priority (default 5): buildEnv lets the lower number win silently. */
+  priority?: number;
 }
 
 export interface HostFacts {
@@ -54,7 +56,7 @@ export function hostFactsExpr(settings: Pick<Settings, 'package' | 'runnerServic
 in {
   toplevel = { drvPath = cfg.system.build.toplevel.drvPath; out = cfg.system.build.toplevel.outPath; };
   package = if pkg == null then null else { out = pkg.outPath; drvPath = pkg.drvPath; name = pkg.name or ""; };
-  systemPackages = map (p: { name = p.name or (toString p); installed = installed p; }) (cfg.environment.systemPackages or [ ]);
+  systemPackages = map (p: { name = p.name or (toString p); installed = installed p; priority = p.meta.priority or 5; }) (cfg.environment.systemPackages or [ ]);
   runner = if svc == null then null else { environment = svc.environment or { }; serviceEnvironment = svc.serviceConfig.Environment or null; };
   sweepDrvs = unique (builtins.filter isSweep (builtins.concatMap ctxOf (builtins.attrValues svcs)));
   sweepServicePaths = builtins.filter (p: p != null) (map (n: svcs.\${n}.environment.PATH or null) sweepServices);

@@ -20,7 +20,7 @@ export interface BinCollision {
  * when it was built before.
  */
 export function auditBinCollisions(facts: HostFacts, toplevel?: string): BinCollision[] {
-  const byBin = new Map<string, { pkg: string; file: string; real: string }[]>();
+  const byBin = new Map<string, { pkg: string; file: string; real: string; priority: number }[]>();
   for (const pkg of facts.systemPackages) {
     for (const out of pkg.installed) {
       for (const dir of ['bin', 'sbin']) {
@@ -32,14 +32,17 @@ export function auditBinCollisions(facts: HostFacts, toplevel?: string): BinColl
           if (!real || isDir(real)) continue;
           const key = `${dir}/${bin}`;
           const list = byBin.get(key) ?? [];
-          if (!list.some((p) => p.real === real)) list.push({ pkg: pkg.name, file, real });
+          if (!list.some((p) => p.real === real)) list.push({ pkg: pkg.name, file, real, priority: pkg.priority ?? 5 });
           byBin.set(key, list);
         }
       }
     }
   }
   const found: BinCollision[] = [];
-  for (const [bin, providers] of byBin) {
+  for (const [bin, all] of byBin) {
+    // buildEnv: a lower meta.priority wins without a word; only equals collide.
+    const best = Math.min(...all.map((p) => p.priority));
+    const providers = all.filter((p) => p.priority === best);
     if (providers.length < 2) continue;
     // buildEnv's checkCollisionContents: identical files are not a collision.
     const distinct = providers.filter((p, i) => !providers.slice(0, i).some((q) => sameContent(q.real, p.real)));
