@@ -12,9 +12,9 @@ import type { CheckResult } from '../../src/verdict.js';
 const work = mkdtempSync(path.join(os.tmpdir(), 'nv-evidence-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const fixture = (mutation: string): string => {
+const fixture = (mutation: string, saltStore?: string): string => {
   const dir = path.join(work, `${mutation}-${randomBytes(4).toString('hex')}`);
-  makeFixture(dir, { mutation, salt: randomBytes(8).toString('hex') });
+  makeFixture(dir, { mutation, salt: randomBytes(8).toString('hex'), ...(saltStore ? { saltStore } : {}) });
   return dir;
 };
 const check = (run: ReturnType<typeof runCli>, id: string): CheckResult => {
@@ -71,20 +71,23 @@ describe('evidence', () => {
   });
 
   test('a warning-only collision fails from the log, and again from the audit when system-path is already built', () => {
-    const first = runCli({ flake: fixture('collision-warning'), checks: 'build' });
+    // A store salt of its own: system-path is built by this run, whatever ran before.
+    const storeSalt = randomBytes(8).toString('hex');
+    const first = runCli({ flake: fixture('collision-warning', storeSalt), checks: 'build' });
     const build = check(first, 'build');
     expect(build.status).toBe('fail');
     expect(build.evidence.join('\n')).toMatch(/warning: collision between `\/nix\/store\/\S+-git-minimal-2\.47\.2\/bin\/git'/);
     // Same content again: every path is valid now, the builder does not run, nothing is printed.
-    const again = check(runCli({ flake: fixture('collision-warning'), checks: 'build' }), 'build');
+    const again = check(runCli({ flake: fixture('collision-warning', storeSalt), checks: 'build' }), 'build');
     expect(again.status).toBe('fail');
+    expect(again.evidence.some((e) => /^cc-ci: warning: collision between `\/nix\/store\/\S+-git-minimal-2\.47\.2\/bin\/git'/.test(e))).toBe(true); // from Nix's stored log
     const audit = again.evidence.filter((e) => e.startsWith('audit: cc-ci: bin/git is provided by '));
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatch(/git-minimal-2\.47\.2 \(\/nix\/store\/\S+\/bin\/git\)/);
     expect(audit[0]).toMatch(/git-2\.47\.2 \(\/nix\/store\/\S+\/bin\/git\)/);
     // And with Nix's stored build log gone, the audit alone still fails it.
     removeStoredLog(again.evidence);
-    const noLog = check(runCli({ flake: fixture('collision-warning'), checks: 'build' }), 'build');
+    const noLog = check(runCli({ flake: fixture('collision-warning', storeSalt), checks: 'build' }), 'build');
     expect(noLog.status).toBe('fail');
     expect(noLog.evidence.some((e) => e.includes('warning: collision'))).toBe(false);
     expect(noLog.evidence.some((e) => e.startsWith('audit: cc-ci: bin/git is provided by '))).toBe(true);
