@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { CheckInputError } from './errors.js';
 import { createLimiter, memoize } from './limit.js';
-import { attrPath, nixString, type BuildOutcome, type NixClient } from './nix/client.js';
+import { nixString, type BuildOutcome, type NixClient } from './nix/client.js';
 import { effectiveConcurrency, type Settings } from './settings.js';
 import { wrapperScript } from './storeFs.js';
 
@@ -21,7 +21,7 @@ export interface HostFacts {
   host: string;
   toplevel: { drvPath: string; out: string };
   /** pkgs.<package> of this host, or null when the attribute is missing. */
-  package: { out: string; drvPath: string; name: string } | null;
+  package: { out: string; drvPath: string; name: string; text: string | null } | null;
   systemPackages: SystemPackage[];
   /** config.systemd.services.<runner_service>, or null when the host has no such service. */
   runner: { environment: Record<string, unknown>; serviceEnvironment: unknown } | null;
@@ -55,7 +55,7 @@ export function hostFactsExpr(settings: Pick<Settings, 'package' | 'runnerServic
   unique = l: builtins.attrNames (builtins.listToAttrs (map (d: { name = d; value = true; }) l));
 in {
   toplevel = { drvPath = cfg.system.build.toplevel.drvPath; out = cfg.system.build.toplevel.outPath; };
-  package = if pkg == null then null else { out = pkg.outPath; drvPath = pkg.drvPath; name = pkg.name or ""; };
+  package = if pkg == null then null else { out = pkg.outPath; drvPath = pkg.drvPath; name = pkg.name or ""; text = if builtins.isString (pkg.text or null) then pkg.text else null; };
   systemPackages = map (p: { name = p.name or (toString p); installed = installed p; priority = p.meta.priority or 5; }) (cfg.environment.systemPackages or [ ]);
   runner = if svc == null then null else { environment = svc.environment or { }; serviceEnvironment = svc.serviceConfig.Environment or null; };
   sweepDrvs = unique (builtins.filter isSweep (builtins.concatMap ctxOf (builtins.attrValues svcs)));
@@ -66,7 +66,6 @@ in {
 export class RunContext {
   readonly hostFacts: (host: string) => Promise<HostFacts>;
   readonly hostBuild: (host: string) => Promise<HostBuild>;
-  readonly hostNames: () => Promise<string[]>;
   /** The shared wrapper's script text: from the built store path, or (eval mode) from its derivation. */
   readonly wrapperScript: () => Promise<{ text: string; source: string }>;
   private readonly limit: <T>(task: () => Promise<T>) => Promise<T>;
@@ -77,16 +76,21 @@ export class RunContext {
     readonly logger: Logger,
   ) {
     this.limit = createLimiter(effectiveConcurrency(settings, settings.hosts.length));
-    const names = memoize(async () => this.nix.evalJson<string[]>('nixosConfigurations', 'builtins.attrNames'));
-    this.hostNames = () => names('');
-    this.hostFacts = memoize(async (host) => {
-      await this.requireHost(host);
-      return this.limit(async () => {
+    this.hostFacts = memoize(async (host) =>
+      this.limit(async () => {
         this.logger.info({ host }, `evaluating ${host}`);
-        const facts = await this.nix.evalJson<Omit<HostFacts, 'host'>>(attrPath('nixosConfigurations', host), hostFactsExpr(settings));
-        return { host, ...facts };
-      });
-    });
+        // One process per host: a missing host answers with the names the flake has.
+        const apply = `cfgs: if cfgs ? ${nixString(host)} then { facts = (${hostFactsExpr(settings)}) cfgs.${nixString(host)}; } else { hosts = builtins.attrNames cfgs; }`;
+        const answer = await this.nix.evalJson<{ facts?: Omit<HostFacts, 'host'>; hosts?: string[] }>('nixosConfigurations', apply);
+        if (!answer.facts) {
+          const names = answer.hosts ?? [];
+          throw new CheckInputError(
+            `host ${JSON.stringify(host)} is not in nixosConfigurations (PLUGIN_HOSTS); the flake has: ${names.length ? names.join(', ') : '(none)'}`,
+          );
+        }
+        return { host, ...answer.facts };
+      }),
+    );
     const wrapper = memoize(() => this.loadWrapperScript());
     this.wrapperScript = () => wrapper('');
     this.hostBuild = memoize(async (host) => {
@@ -105,15 +109,10 @@ export class RunContext {
     const pkg = facts.package;
     if (!pkg) throw new CheckInputError(`${host}: pkgs.${this.settings.package} does not exist (PLUGIN_PACKAGE)`);
     if (this.settings.mode === 'eval') {
-      // writeShellApplication keeps its script in the derivation's `text`.
-      try {
-        const text = await this.nix.evalRaw(attrPath('nixosConfigurations', host, 'pkgs', this.settings.package, 'text'));
-        return { text, source: `${pkg.drvPath} (text attribute, evaluated)` };
-      } catch {
-        const env = await this.nix.derivationEnv(pkg.drvPath);
-        const text = env.text ?? env.buildCommand ?? '';
-        return { text, source: `${pkg.drvPath} (derivation environment)` };
-      }
+      // writeShellApplication keeps its script in the derivation's `text` (and in the .drv, even with passAsFile).
+      if (pkg.text !== null) return { text: pkg.text, source: `${pkg.drvPath} (text attribute, evaluated)` };
+      const env = await this.nix.derivationEnv(pkg.drvPath);
+      return { text: env.text ?? env.buildCommand ?? '', source: `${pkg.drvPath} (derivation environment)` };
     }
     // The wrapper is normally in the host closure: wait for that build instead of racing it.
     await this.hostBuild(host).catch(() => undefined);
@@ -124,15 +123,6 @@ export class RunContext {
     const script = wrapperScript(pkg.out, this.settings.package);
     if (!script) throw new CheckInputError(`${pkg.out} has no bin/${this.settings.package}`);
     return { text: readFileSync(script, 'utf8'), source: script };
-  }
-
-  private async requireHost(host: string): Promise<void> {
-    const names = await this.hostNames();
-    if (!names.includes(host)) {
-      throw new CheckInputError(
-        `host ${JSON.stringify(host)} is not in nixosConfigurations (PLUGIN_HOSTS); the flake has: ${names.length ? names.join(', ') : '(none)'}`,
-      );
-    }
   }
 
   /** Absolute path of a repository file. */

@@ -96,7 +96,7 @@ export const buildCheck: CheckDefinition = {
     for (const r of results) {
       if (!r.value) {
         if (r.error instanceof CheckInputError) errored = true;
-        problems.push(`${r.host} does not evaluate`);
+        problems.push(r.error instanceof CheckInputError ? r.error.message : `${r.host} does not evaluate`);
         evidence.push(...describeError(r.host, r.error));
         continue;
       }

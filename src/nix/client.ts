@@ -111,7 +111,7 @@ export function flakeRefFor(flakeDir: string, submodules: boolean): string {
 }
 
 async function detectVersion(runner: CommandRunner, env: NodeJS.ProcessEnv): Promise<string> {
-  const result = await runner('nix', ['--version'], { env, timeoutMs: 60_000 });
+  const result = await runner('nix', ['--version'], { env, timeoutMs: 60_000, label: 'nix --version' });
   if (result.exitCode !== 0) {
     throw new PreflightError(`nix --version failed (exit ${result.exitCode}):\n${logExcerpt(`${result.stderr}\n${result.stdout}`).join('\n')}`);
   }
@@ -135,7 +135,8 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   async function nix(args: string[], { allowFailure = false } = {}): Promise<CommandResult> {
     const full = [...FEATURES, ...args, ...options.extraArgs];
     logger?.debug({ cmd: ['nix', ...full].join(' ') }, `+ nix ${full.join(' ')}`);
-    const result = await runner('nix', full, { env, cwd: options.flakeDir, timeoutMs: options.timeoutMs });
+    const label = `nix ${args.filter((a) => !a.startsWith('-'))[0] ?? ''}`;
+    const result = await runner('nix', full, { env, cwd: options.flakeDir, timeoutMs: options.timeoutMs, label });
     logger?.debug({ exitCode: result.exitCode, ms: result.durationMs }, `nix ${args[0]} finished`);
     if (result.exitCode !== 0 && !allowFailure) throw commandError(full, result);
     return result;

@@ -13,6 +13,8 @@ export interface CommandOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** Name counted in spawnStats (e.g. `nix eval`); the command name by default. */
+  label?: string;
 }
 
 export type CommandRunner = (cmd: string, args: readonly string[], options?: CommandOptions) => Promise<CommandResult>;
@@ -23,7 +25,7 @@ export const spawnStats = { count: 0, byCommand: new Map<string, number>() };
 export const zxRunner: CommandRunner = async (cmd, args, options = {}) => {
   const started = Date.now();
   spawnStats.count++;
-  const key = [cmd, args.find((a) => !a.startsWith('-')) ?? ''].join(' ');
+  const key = options.label ?? cmd;
   spawnStats.byCommand.set(key, (spawnStats.byCommand.get(key) ?? 0) + 1);
   const shell = $({
     nothrow: true,
