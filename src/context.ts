@@ -4,9 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { CheckInputError } from './errors.js';
-import { createLimiter, memoize } from './limit.js';
+import { memoize } from './limit.js';
 import { nixString, type BuildOutcome, type NixClient } from './nix/client.js';
-import { effectiveConcurrency, type Settings } from './settings.js';
+import type { Settings } from './settings.js';
 import { wrapperScript } from './storeFs.js';
 
 export interface SystemPackage {
@@ -68,38 +68,33 @@ export class RunContext {
   readonly hostBuild: (host: string) => Promise<HostBuild>;
   /** The shared wrapper's script text: from the built store path, or (eval mode) from its derivation. */
   readonly wrapperScript: () => Promise<{ text: string; source: string }>;
-  private readonly limit: <T>(task: () => Promise<T>) => Promise<T>;
 
   constructor(
     readonly settings: Settings,
     readonly nix: NixClient,
     readonly logger: Logger,
   ) {
-    this.limit = createLimiter(effectiveConcurrency(settings, settings.hosts.length));
-    this.hostFacts = memoize(async (host) =>
-      this.limit(async () => {
-        this.logger.info({ host }, `evaluating ${host}`);
-        // One process per host: a missing host answers with the names the flake has.
-        const apply = `cfgs: if cfgs ? ${nixString(host)} then { facts = (${hostFactsExpr(settings)}) cfgs.${nixString(host)}; } else { hosts = builtins.attrNames cfgs; }`;
-        const answer = await this.nix.evalJson<{ facts?: Omit<HostFacts, 'host'>; hosts?: string[] }>('nixosConfigurations', apply);
-        if (!answer.facts) {
-          const names = answer.hosts ?? [];
-          throw new CheckInputError(
-            `host ${JSON.stringify(host)} is not in nixosConfigurations (PLUGIN_HOSTS); the flake has: ${names.length ? names.join(', ') : '(none)'}`,
-          );
-        }
-        return { host, ...answer.facts };
-      }),
-    );
+    // Concurrency is bounded in the Nix client: every nix process takes a slot.
+    this.hostFacts = memoize(async (host) => {
+      this.logger.info({ host }, `evaluating ${host}`);
+      // One process per host: a missing host answers with the names the flake has.
+      const apply = `cfgs: if cfgs ? ${nixString(host)} then { facts = (${hostFactsExpr(settings)}) cfgs.${nixString(host)}; } else { hosts = builtins.attrNames cfgs; }`;
+      const answer = await this.nix.evalJson<{ facts?: Omit<HostFacts, 'host'>; hosts?: string[] }>('nixosConfigurations', apply);
+      if (!answer.facts) {
+        const names = answer.hosts ?? [];
+        throw new CheckInputError(
+          `host ${JSON.stringify(host)} is not in nixosConfigurations (PLUGIN_HOSTS); the flake has: ${names.length ? names.join(', ') : '(none)'}`,
+        );
+      }
+      return { host, ...answer.facts };
+    });
     const wrapper = memoize(() => this.loadWrapperScript());
     this.wrapperScript = () => wrapper('');
     this.hostBuild = memoize(async (host) => {
       const facts = await this.hostFacts(host);
-      return this.limit(async () => {
-        this.logger.info({ host }, `building ${host}`);
-        const outcome = await this.nix.buildDrvs([facts.toplevel.drvPath]);
-        return { host, toplevel: facts.toplevel.out, outcome };
-      });
+      this.logger.info({ host }, `building ${host}`);
+      const outcome = await this.nix.buildDrvs([facts.toplevel.drvPath]);
+      return { host, toplevel: facts.toplevel.out, outcome };
     });
   }
 

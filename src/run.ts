@@ -8,7 +8,7 @@ import { RunContext } from './context.js';
 import { CheckInputError, NixCommandError, PreflightError } from './errors.js';
 import type { CommandRunner } from './nix/command.js';
 import { createNixClient, type NixClient } from './nix/client.js';
-import type { Settings } from './settings.js';
+import { effectiveConcurrency, type Settings } from './settings.js';
 import { overallVerdict, type CheckResult, type Verdict } from './verdict.js';
 import { TOOL } from './version.js';
 
@@ -59,6 +59,7 @@ export async function verify(options: VerifyOptions): Promise<Verdict> {
       submodules: settings.submodules,
       extraArgs: settings.nixOptions,
       timeoutMs: settings.timeoutMs,
+      concurrency: effectiveConcurrency(settings, settings.hosts.length),
       logger,
       env: options.env,
     }));

@@ -11,8 +11,6 @@ import { CheckInputError } from '../errors.js';
 import { attrPath, nixString, type NixClient } from '../nix/client.js';
 import { findAssignments } from '../parse/nixText.js';
 import { describeError, fail, pass, perHost, type CheckDefinition } from './types.js';
-import { createLimiter } from '../limit.js';
-import { effectiveConcurrency } from '../settings.js';
 
 export interface Canary {
   name: string;
@@ -102,15 +100,12 @@ export function propagationCheckWith(deps: PropagationDeps = {}): CheckDefinitio
         const nix = deps.clientFor ? await deps.clientFor(copy.dir) : await ctx.nix.withFlakeDir(copy.dir);
         const evidence = [`canary ${canary.name} added to ${s.toolsAttr} at ${s.packagesFile}:${edited.line} (in a temporary copy; nothing is built)`];
         const problems: string[] = [];
-        const limit = createLimiter(effectiveConcurrency(s, s.hosts.length));
-        const results = await perHost(s.hosts, (host) =>
-          limit(async () => {
+        const results = await perHost(s.hosts, async (host) => {
             const facts = await nix.evalJson<CopyFacts>(attrPath('nixosConfigurations', host), copyFactsExpr(ctx, canary));
             const wrapperText = facts.wrapper ? (facts.wrapper.text ?? (await nix.derivationEnv(facts.wrapper.drvPath)).text ?? '') : undefined;
             const sweepClosure = facts.sweepDrvs[0] ? await nix.drvClosure(facts.sweepDrvs[0]) : undefined;
             return { facts, wrapperText, sweepClosure };
-          }),
-        );
+        });
         for (const r of results) {
           if (!r.value) {
             const lines = describeError(r.host, r.error);

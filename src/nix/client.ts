@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { NixCommandError, PreflightError } from '../errors.js';
 import type { CommandResult, CommandRunner } from './command.js';
+import { createLimiter } from '../limit.js';
 import { logExcerpt } from './logExcerpt.js';
 
 export interface BuildOutcome {
@@ -28,6 +29,10 @@ export interface NixClientOptions {
   skipPathLookup?: boolean;
   /** Known already (a client for a second directory): skips `nix --version`. */
   version?: string;
+  /** Most nix processes at once (cores and memory, see effectiveConcurrency); shared by clients made with withFlakeDir. */
+  concurrency?: number;
+  /** Internal: the slot queue shared with clients made by withFlakeDir. */
+  limiter?: <T>(task: () => Promise<T>) => Promise<T>;
 }
 
 export interface NixClient {
@@ -132,11 +137,16 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   const drvInstallable = versionAtLeast(version, '2.13') ? (d: string) => `${d}^*` : (d: string) => d;
   const showDerivation = versionAtLeast(version, '2.15') ? ['derivation', 'show'] : ['show-derivation'];
 
+  // One queue for every nix process of the run: 8 hosts on 2 cores never start 8 evaluations at once.
+  const limiter = options.limiter ?? createLimiter(Math.max(1, options.concurrency ?? 1));
+
   async function nix(args: string[], { allowFailure = false } = {}): Promise<CommandResult> {
     const full = [...FEATURES, ...args, ...options.extraArgs];
-    logger?.debug({ cmd: ['nix', ...full].join(' ') }, `+ nix ${full.join(' ')}`);
     const label = `nix ${args.filter((a) => !a.startsWith('-'))[0] ?? ''}`;
-    const result = await runner('nix', full, { env, cwd: options.flakeDir, timeoutMs: options.timeoutMs, label });
+    const result = await limiter(() => {
+      logger?.debug({ cmd: ['nix', ...full].join(' ') }, `+ nix ${full.join(' ')}`);
+      return runner('nix', full, { env, cwd: options.flakeDir, timeoutMs: options.timeoutMs, label });
+    });
     logger?.debug({ exitCode: result.exitCode, ms: result.durationMs }, `nix ${args[0]} finished`);
     if (result.exitCode !== 0 && !allowFailure) throw commandError(full, result);
     return result;
@@ -193,6 +203,6 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
       if (!entry?.env) throw new NixCommandError(`nix ${showDerivation.join(' ')} ${drvPath}`, 0, ['no derivation environment in the output']);
       return entry.env;
     },
-    withFlakeDir: (dir) => createNixClient({ ...options, flakeDir: dir, version }),
+    withFlakeDir: (dir) => createNixClient({ ...options, flakeDir: dir, version, limiter }),
   };
 }

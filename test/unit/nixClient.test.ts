@@ -73,3 +73,22 @@ describe('nix client', () => {
     expect(err.excerpt[0]).toContain('PLUGIN_TIMEOUT');
   });
 });
+
+describe('concurrency', () => {
+  test('every nix process takes a slot: 8 hosts on 2 slots never run more than 2 at once, also through withFlakeDir', async () => {
+    let running = 0;
+    let peak = 0;
+    const runner: Parameters<typeof createNixClient>[0]['runner'] = async (_cmd, args) => {
+      if (args[0] === '--version') return { exitCode: 0, stdout: 'nix (Nix) 2.8.0', stderr: '', timedOut: false, durationMs: 1 };
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+      return { exitCode: 0, stdout: '"x"', stderr: '', timedOut: false, durationMs: 5 };
+    };
+    const nix = await createNixClient({ runner, flakeDir: '/repo', submodules: true, extraArgs: [], timeoutMs: 1000, skipPathLookup: true, env: {}, concurrency: 2 });
+    const copy = await nix.withFlakeDir('/copy');
+    await Promise.all([...Array.from({ length: 8 }, (_, i) => nix.evalJson(`h${i}`)), ...Array.from({ length: 4 }, (_, i) => copy.evalRaw(`c${i}`))]);
+    expect(peak).toBe(2);
+  });
+});
