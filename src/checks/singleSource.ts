@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunContext } from '../context.js';
-import { findAssignments, formatHit, grepFile, grepRecursive, normaliseNix, stripNixComments, type GrepHit } from '../parse/nixText.js';
+import { findAssignments, formatHit, grepFile, grepRecursive, stripNixComments, type GrepHit } from '../parse/nixText.js';
 import { invocationsOf } from '../parse/shellScript.js';
 import { error, fail, pass, type CheckDefinition, type CheckOutcome } from './types.js';
 
@@ -16,6 +16,16 @@ interface Rule {
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const samePath = (a: string, b: string): boolean => path.posix.normalize(a) === path.posix.normalize(b);
+
+/** `[ pkgs.cc-ci-run ]`, `[ pkgs."cc-ci-run" ]` or `with pkgs; [ cc-ci-run ]`: a list of that one package. */
+export function isOnlyPackage(value: string, pkg: string): boolean {
+  const m = /^(with\s+pkgs\s*;\s*)?\[(.*)\]$/s.exec(value.trim());
+  if (!m) return false;
+  const items = m[2]!.trim().split(/\s+/).filter((i) => i !== '');
+  if (items.length !== 1) return false;
+  const name = items[0]!.replace(/^pkgs\./, '').replace(/^"(.*)"$/, '$1');
+  return name === pkg && (items[0]!.startsWith('pkgs.') || m[1] !== undefined);
+}
 
 export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'hostConfigFile'>): Rule[] {
   const s = ctx.settings;
@@ -80,8 +90,7 @@ export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'hostConfig
   }
   const sweepText = stripNixComments(readFileSync(sweepPath, 'utf8'));
   const inputs = findAssignments(sweepText, 'runtimeInputs');
-  const wanted = new Set([`[pkgs.${s.package}]`, `[pkgs."${s.package}"]`]);
-  const badInputs = inputs.filter((a) => !wanted.has(normaliseNix(a.value)));
+  const badInputs = inputs.filter((a) => !isOnlyPackage(a.value, s.package));
   rules.push({
     name: `${s.sweepFile}: runtimeInputs = [ pkgs.${s.package} ] only`,
     ok: inputs.length > 0 && badInputs.length === 0,

@@ -182,3 +182,18 @@ describe('propagation canary edit', () => {
     expect(insertCanary('{ x = ccciRuntimeTools; }', 'ccciRuntimeTools', canary)).toBeUndefined();
   });
 });
+
+describe('sweep runtimeInputs: the one shared package only', () => {
+  test.each([
+    ['[ pkgs.cc-ci-run ]', true],
+    ['[pkgs."cc-ci-run"]', true],
+    ['with pkgs; [ cc-ci-run ]', true],
+    ['[ cc-ci-run ]', false],
+    ['[ pkgs.cc-ci-run pkgs.jq ]', false],
+    ['[ pkgs.cc-ci-run-old ]', false],
+    ['pkgs.ccciRuntimeTools', false],
+  ])('%s -> %s', async (value, ok) => {
+    const { isOnlyPackage } = await import('../../src/checks/singleSource.js');
+    expect(isOnlyPackage(value, 'cc-ci-run')).toBe(ok);
+  });
+});
