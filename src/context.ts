@@ -29,6 +29,8 @@ export interface HostFacts {
   sweepDrvs: string[];
   /** environment.PATH of the services that run the sweep (what a bare `$PATH` in it inherits). */
   sweepServicePaths: string[];
+  /** ExecStart and script text of those services: they name the sweep's store path. */
+  sweepCommands: string[];
 }
 
 export interface HostBuild {
@@ -60,6 +62,7 @@ in {
   runner = if svc == null then null else { environment = svc.environment or { }; serviceEnvironment = svc.serviceConfig.Environment or null; };
   sweepDrvs = unique (builtins.filter isSweep (builtins.concatMap ctxOf (builtins.attrValues svcs)));
   sweepServicePaths = builtins.filter (p: p != null) (map (n: svcs.\${n}.environment.PATH or null) sweepServices);
+  sweepCommands = map (n: toString (svcs.\${n}.serviceConfig.ExecStart or "") + " " + toString (svcs.\${n}.script or "")) sweepServices;
 }`;
 }
 

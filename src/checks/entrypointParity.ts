@@ -6,7 +6,7 @@ import { CheckInputError } from '../errors.js';
 import { parseDroneYaml, type DroneStep } from '../parse/droneYaml.js';
 import { commandWord, findPathLines, invocationsOf, programName, shellWords, splitCommands } from '../parse/shellScript.js';
 import { stripNixComments } from '../parse/nixText.js';
-import { packageOf, parseStorePath } from '../parse/storePath.js';
+import { packageOf, parseStorePath, STORE_PATH_RE } from '../parse/storePath.js';
 import { exists, readText, storeRootOf, wrapperScript } from '../storeFs.js';
 import { sharedPackagePath } from './pathSuperset.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
@@ -158,7 +158,7 @@ export function sweepEntries(script: string, beforeLine: number, servicePath: st
   return lines[lines.length - 1]!.entries.flatMap((e) => (/^\$\{?PATH\}?$/.test(e) && inherited.length ? inherited : [e]));
 }
 
-async function sweepScript(ctx: RunContext, host: string, facts: HostFacts): Promise<{ text: string; source: string; toplevel?: string }> {
+async function sweepScript(ctx: RunContext, host: string, facts: HostFacts): Promise<{ text: string; source: string; toplevel?: string; foundIn?: string }> {
   const name = ctx.settings.sweep;
   if (ctx.settings.mode === 'eval') {
     const drv = facts.sweepDrvs[0];
@@ -168,10 +168,16 @@ async function sweepScript(ctx: RunContext, host: string, facts: HostFacts): Pro
   }
   const build = await ctx.hostBuild(host);
   if (!build.outcome.ok) throw new CheckInputError(`${host} did not build (see the build check)`);
-  const closure = await ctx.nix.closure(build.toplevel);
-  // Anchored: `…-cc-ci-nightly-sweep`, not `unit-cc-ci-nightly-sweep.service`.
-  let hits = closure.filter((p) => parseStorePath(p)?.name === name);
-  let where = `the closure of ${build.toplevel}`;
+  // Anchored: `…-cc-ci-nightly-sweep`, not `unit-cc-ci-nightly-sweep.service`. The service that runs
+  // the sweep names its store path (built with the toplevel); else search the toplevel's closure.
+  const named = (p: string): boolean => parseStorePath(p)?.name === name;
+  const fromService = [...new Set(facts.sweepCommands.flatMap((c) => [...c.matchAll(STORE_PATH_RE)].map((m) => parseStorePath(m[0])!.root)))].filter(named);
+  let hits = fromService.filter((p) => exists(p));
+  let where = 'the sweep service';
+  if (hits.length === 0) {
+    hits = (await ctx.nix.closure(build.toplevel)).filter(named);
+    where = `the closure of ${build.toplevel}`;
+  }
   if (hits.length === 0 && facts.sweepDrvs.length) {
     // Not reachable from the toplevel (a config whose toplevel does not carry units): build what the service runs.
     const built = await ctx.nix.buildDrvs(facts.sweepDrvs);
@@ -182,7 +188,7 @@ async function sweepScript(ctx: RunContext, host: string, facts: HostFacts): Pro
   if (hits.length === 0) throw new CheckInputError(`${host}: no store path named …-${name} in ${where}, and no systemd service runs one (PLUGIN_SWEEP)`);
   const script = hits.map((h) => wrapperScript(h, name)).find((s) => s !== undefined);
   if (!script) throw new CheckInputError(`${host}: ${hits[0]} has no bin/${name}`);
-  return { text: readText(script), source: script, toplevel: build.toplevel };
+  return { text: readText(script), source: script, toplevel: build.toplevel, foundIn: where };
 }
 
 export const entrypointParityCheck: CheckDefinition = {
@@ -231,7 +237,7 @@ export const entrypointParityCheck: CheckDefinition = {
         const call = execs[execs.length - 1]!;
         const entries = sweepEntries(sweep.text, call.lineNo, facts.sweepServicePaths[0]);
         const r = resolveWord(call.word, entries, resolver, sweep.toplevel);
-        evidence.push(`${h.host}: sweep ${sweep.source}:${call.lineNo}: ${call.text}`);
+        evidence.push(`${h.host}: sweep ${sweep.source}:${call.lineNo}: ${call.text}${sweep.foundIn ? ` (found in ${sweep.foundIn})` : ''}`);
         if (!r.root) problems.push(`${h.host}: the sweep's ${s.package} cannot be resolved (${[...r.notes].join('; ') || 'no PATH line'})`);
         else {
           evidence.push(`${h.host}: sweep runs ${r.root} via ${r.via}`);

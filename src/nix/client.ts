@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { NixCommandError, PreflightError } from '../errors.js';
 import type { CommandResult, CommandRunner } from './command.js';
-import { createLimiter } from '../limit.js';
+import { createLimiter, memoize } from '../limit.js';
 import { logExcerpt } from './logExcerpt.js';
 
 export interface BuildOutcome {
@@ -161,6 +161,22 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   }
 
   const flakeArgs = ['--no-write-lock-file'];
+  // Hosts often share these (one system-path, one sweep derivation): ask nix once per path.
+  const closures = memoize(async (p: string) => (await nix(['path-info', '-r', p])).stdout.split('\n').filter((l) => l !== ''));
+  const drvClosures = memoize(async (p: string) => (await nix(['path-info', '-r', '--derivation', p])).stdout.split('\n').filter((l) => l !== ''));
+  const storedLogs = memoize(async (p: string) => {
+    const res = await nix(['log', p], { allowFailure: true });
+    return res.exitCode === 0 && res.stdout.trim() !== '' ? res.stdout : undefined;
+  });
+  const derivationEnvs = memoize(async (drvPath: string) => {
+    const res = await nix([...showDerivation, drvPath]);
+    const parsed = JSON.parse(res.stdout) as Record<string, unknown>;
+    // 2.8–2.2x: { "/nix/store/x.drv": {...} }; newer: { derivations: { "x.drv": {...} }, version }.
+    const table = (parsed.derivations ?? parsed) as Record<string, { env?: Record<string, string> }>;
+    const entry = Object.values(table).find((d) => d && typeof d === 'object' && 'env' in d);
+    if (!entry?.env) throw new NixCommandError(`nix ${showDerivation.join(' ')} ${drvPath}`, 0, ['no derivation environment in the output']);
+    return entry.env;
+  });
 
   return {
     version,
@@ -182,27 +198,10 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
       }
       return { ok: true, outputs: JSON.parse(res.stdout || '[]'), log: res.stderr };
     },
-    async closure(storePath) {
-      const res = await nix(['path-info', '-r', storePath]);
-      return res.stdout.split('\n').filter((l) => l !== '');
-    },
-    async drvClosure(drvPath) {
-      const res = await nix(['path-info', '-r', '--derivation', drvPath]);
-      return res.stdout.split('\n').filter((l) => l !== '');
-    },
-    async storedLog(storePath) {
-      const res = await nix(['log', storePath], { allowFailure: true });
-      return res.exitCode === 0 && res.stdout.trim() !== '' ? res.stdout : undefined;
-    },
-    async derivationEnv(drvPath) {
-      const res = await nix([...showDerivation, drvPath]);
-      const parsed = JSON.parse(res.stdout) as Record<string, unknown>;
-      // 2.8–2.2x: { "/nix/store/x.drv": {...} }; newer: { derivations: { "x.drv": {...} }, version }.
-      const table = (parsed.derivations ?? parsed) as Record<string, { env?: Record<string, string> }>;
-      const entry = Object.values(table).find((d) => d && typeof d === 'object' && 'env' in d);
-      if (!entry?.env) throw new NixCommandError(`nix ${showDerivation.join(' ')} ${drvPath}`, 0, ['no derivation environment in the output']);
-      return entry.env;
-    },
+    closure: closures,
+    drvClosure: drvClosures,
+    storedLog: storedLogs,
+    derivationEnv: derivationEnvs,
     withFlakeDir: (dir) => createNixClient({ ...options, flakeDir: dir, version, limiter }),
   };
 }
