@@ -20,6 +20,8 @@ export interface SystemPackage {
 export interface HostFacts {
   host: string;
   toplevel: { drvPath: string; out: string };
+  /** config.system.path (NixOS's system-path buildEnv), when the config has one. */
+  systemPath: string | null;
   /** pkgs.<package> of this host, or null when the attribute is missing. */
   package: { out: string; drvPath: string; name: string; text: string | null } | null;
   systemPackages: SystemPackage[];
@@ -38,6 +40,8 @@ export interface HostBuild {
   /** Built toplevel store path. */
   toplevel: string;
   outcome: BuildOutcome;
+  /** Nix's stored build log of system-path from an earlier build, asked for beside the build. */
+  storedSystemPathLog?: string;
 }
 
 /** The Nix expression (no attrset in it may have an `outPath` key: toJSON would collapse it to that string), applied to nixosConfigurations.HOST, that returns every fact the checks need in one evaluation. */
@@ -57,6 +61,7 @@ export function hostFactsExpr(settings: Pick<Settings, 'package' | 'runnerServic
   unique = l: builtins.attrNames (builtins.listToAttrs (map (d: { name = d; value = true; }) l));
 in {
   toplevel = { drvPath = cfg.system.build.toplevel.drvPath; out = cfg.system.build.toplevel.outPath; };
+  systemPath = let p = cfg.system.path or null; in if p == null then null else toString p;
   package = if pkg == null then null else { out = pkg.outPath; drvPath = pkg.drvPath; name = pkg.name or ""; text = if builtins.isString (pkg.text or null) then pkg.text else null; };
   systemPackages = map (p: { name = p.name or (toString p); installed = installed p; priority = p.meta.priority or 5; }) (cfg.environment.systemPackages or [ ]);
   runner = if svc == null then null else { environment = svc.environment or { }; serviceEnvironment = svc.serviceConfig.Environment or null; };
@@ -96,8 +101,13 @@ export class RunContext {
     this.hostBuild = memoize(async (host) => {
       const facts = await this.hostFacts(host);
       this.logger.info({ host }, `building ${host}`);
-      const outcome = await this.nix.buildDrvs([facts.toplevel.drvPath]);
-      return { host, toplevel: facts.toplevel.out, outcome };
+      // When system-path exists already its builder will not run (no log line): its stored log
+      // is read now, beside the build; when it does not exist yet, the build prints the log.
+      const [outcome, storedSystemPathLog] = await Promise.all([
+        this.nix.buildDrvs([facts.toplevel.drvPath]),
+        facts.systemPath && existsSync(facts.systemPath) ? this.nix.storedLog(facts.systemPath) : Promise.resolve(undefined),
+      ]);
+      return { host, toplevel: facts.toplevel.out, outcome, ...(storedSystemPathLog ? { storedSystemPathLog } : {}) };
     });
   }
 

@@ -63,11 +63,15 @@ export async function verify(options: VerifyOptions): Promise<Verdict> {
       logger,
       env: options.env,
     }));
-  logger.info({ nix: nix.version, flake: nix.flakeRef, mode: settings.mode }, `verifying ${nix.flakeRef} with nix ${nix.version}`);
+  logger.info({ flake: nix.flakeRef, mode: settings.mode }, `verifying ${nix.flakeRef}`);
   const ctx = new RunContext(settings, nix, logger);
   const selected = (options.checks ?? CHECKS).filter((c) => settings.checks.includes(c.id));
   // Checks run together; they share one evaluation and one build per host through the context.
-  const checks = await Promise.all(selected.map((c) => runCheck(c, ctx)));
+  const pending = Promise.all(selected.map((c) => runCheck(c, ctx)));
+  // A nix that cannot tell its version cannot be trusted with the rest: that is exit 2.
+  const version = await nix.version;
+  logger.info({ nix: version }, `nix ${version}`);
+  const checks = await pending;
   for (const c of checks) logger.info({ check: c.id, status: c.status, ms: c.durationMs }, `${c.id}: ${c.status}`);
   return {
     verdict: overallVerdict(checks),
@@ -75,7 +79,7 @@ export async function verify(options: VerifyOptions): Promise<Verdict> {
     flake: settings.flake,
     flakeRef: nix.flakeRef,
     hosts: settings.hosts,
-    nix: { version: nix.version },
+    nix: { version },
     checks,
     durationMs: Date.now() - started,
     tool: TOOL,

@@ -112,11 +112,12 @@ export const buildCheck: CheckDefinition = {
       evidence.push(`${r.host}: built ${build.toplevel}`);
       // Warnings from this run's builder logs, else from Nix's stored log of system-path.
       let collisions = findCollisions(log);
+      let stored = build.storedSystemPathLog;
       const systemPath = realpath(path.join(build.toplevel, 'sw'));
-      if (!/system-path>/.test(log) && systemPath && parseStorePath(systemPath)) {
-        const stored = await ctx.nix.storedLog(systemPath);
-        if (stored) collisions = [...collisions, ...findCollisions(stored)];
+      if (stored === undefined && !facts.systemPath && !/system-path>/.test(log) && systemPath && parseStorePath(systemPath)) {
+        stored = await ctx.nix.storedLog(systemPath);
       }
+      if (stored) collisions = [...collisions, ...findCollisions(stored).filter((c) => !collisions.some((k) => k.line.endsWith(c.line)))];
       for (const c of collisions) {
         problems.push(`${r.host}: ${describeCollision(c)}`);
         evidence.push(`${r.host}: ${c.line}`);

@@ -203,7 +203,7 @@ export const entrypointParityCheck: CheckDefinition = {
     const expected = pkg.outPath;
     evidence.push(`${s.package} (check 3): ${expected}`);
 
-    const drone = parseDroneYaml(ctx.readRepoFile(s.droneFile));
+    const drone = await parseDroneYaml(ctx.readRepoFile(s.droneFile));
     if (drone.errors.length) return error(`${s.droneFile} is not valid YAML`, drone.errors);
     const uses = droneUses(drone.steps, s.droneScript, s.package);
     if (uses.length === 0) {

@@ -28,7 +28,7 @@ export interface NixClientOptions {
   /** Tests with a fake runner have no real nix on PATH to find. */
   skipPathLookup?: boolean;
   /** Known already (a client for a second directory): skips `nix --version`. */
-  version?: string;
+  version?: Promise<string>;
   /** Most nix processes at once (cores and memory, see effectiveConcurrency); shared by clients made with withFlakeDir. */
   concurrency?: number;
   /** Internal: the slot queue shared with clients made by withFlakeDir. */
@@ -36,7 +36,8 @@ export interface NixClientOptions {
 }
 
 export interface NixClient {
-  readonly version: string;
+  /** Detected once, in the background: the first evaluations do not wait for it. */
+  readonly version: Promise<string>;
   readonly flakeRef: string;
   installable(attrPath: string): string;
   evalJson<T>(attrPath: string, apply?: string): Promise<T>;
@@ -131,11 +132,12 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
       `nix not found on PATH (${env.PATH ?? ''}): install Nix (Debian: apt-get install --no-install-recommends nix-bin, or scripts/setup-nix.sh) or use the cc-ci/nixenv-verify image`,
     );
   }
-  const version = options.version ?? (await detectVersion(runner, env));
+  const version = options.version ?? detectVersion(runner, env);
+  version.catch(() => undefined); // awaited by verify(); no unhandled rejection meanwhile
   const flakeRef = flakeRefFor(options.flakeDir, options.submodules);
   // Nix >= 2.15 wants `drv^*` to build a derivation's outputs; 2.8 builds them from the bare path.
-  const drvInstallable = versionAtLeast(version, '2.13') ? (d: string) => `${d}^*` : (d: string) => d;
-  const showDerivation = versionAtLeast(version, '2.15') ? ['derivation', 'show'] : ['show-derivation'];
+  const drvInstallable = async (d: string) => (versionAtLeast(await version, '2.13') ? `${d}^*` : d);
+  const showDerivation = async () => (versionAtLeast(await version, '2.15') ? ['derivation', 'show'] : ['show-derivation']);
 
   // One queue for every nix process of the run: 8 hosts on 2 cores never start 8 evaluations at once.
   const limiter = options.limiter ?? createLimiter(Math.max(1, options.concurrency ?? 1));
@@ -169,12 +171,13 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
     return res.exitCode === 0 && res.stdout.trim() !== '' ? res.stdout : undefined;
   });
   const derivationEnvs = memoize(async (drvPath: string) => {
-    const res = await nix([...showDerivation, drvPath]);
+    const show = await showDerivation();
+    const res = await nix([...show, drvPath]);
     const parsed = JSON.parse(res.stdout) as Record<string, unknown>;
     // 2.8–2.2x: { "/nix/store/x.drv": {...} }; newer: { derivations: { "x.drv": {...} }, version }.
     const table = (parsed.derivations ?? parsed) as Record<string, { env?: Record<string, string> }>;
     const entry = Object.values(table).find((d) => d && typeof d === 'object' && 'env' in d);
-    if (!entry?.env) throw new NixCommandError(`nix ${showDerivation.join(' ')} ${drvPath}`, 0, ['no derivation environment in the output']);
+    if (!entry?.env) throw new NixCommandError(`nix ${show.join(' ')} ${drvPath}`, 0, ['no derivation environment in the output']);
     return entry.env;
   });
 
@@ -191,7 +194,7 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
       return res.stdout;
     },
     async buildDrvs(drvPaths) {
-      const full = ['build', '--no-link', '--json', '-L', ...drvPaths.map(drvInstallable)];
+      const full = ['build', '--no-link', '--json', '-L', ...(await Promise.all(drvPaths.map(drvInstallable)))];
       const res = await nix(full, { allowFailure: true });
       if (res.exitCode !== 0) {
         return { ok: false, outputs: [], log: res.stderr, error: commandError([...FEATURES, ...full, ...options.extraArgs], res) };

@@ -1,5 +1,4 @@
 // .drone.yml: every YAML document's steps and their commands.
-import { parseAllDocuments } from 'yaml';
 
 export interface DroneStep {
   pipeline: string;
@@ -25,7 +24,9 @@ function asCommands(value: unknown): string[] {
   return [];
 }
 
-export function parseDroneYaml(text: string): DroneFile {
+/** Parses every document; `yaml` loads on first use (it is not needed before the first nix call). */
+export async function parseDroneYaml(text: string): Promise<DroneFile> {
+  const { parseAllDocuments } = await import('yaml');
   const steps: DroneStep[] = [];
   const errors: string[] = [];
   for (const doc of parseAllDocuments(text)) {

@@ -17,7 +17,7 @@ function failingNix(error: Error): NixClient {
     throw error;
   };
   const client: NixClient = {
-    version: '2.8.0',
+    version: Promise.resolve('2.8.0'),
     flakeRef: baseDir,
     installable: (p) => `${baseDir}#${p}`,
     evalJson: fail,

@@ -67,8 +67,8 @@ describe('wrapper scripts', () => {
 });
 
 describe('.drone.yml', () => {
-  test('all documents, steps list and legacy pipeline map, string and list commands', () => {
-    const file = parseDroneYaml(`---
+  test('all documents, steps list and legacy pipeline map, string and list commands', async () => {
+    const file = await parseDroneYaml(`---
 kind: pipeline
 type: exec
 name: a
@@ -97,7 +97,7 @@ pipeline:
     ]);
     expect(file.steps[0]!.environment).toEqual({ PATH: '/x' });
   });
-  test('broken YAML is reported, not ignored', () => expect(parseDroneYaml('steps: [a\n').errors.length).toBeGreaterThan(0));
+  test('broken YAML is reported, not ignored', async () => expect((await parseDroneYaml('steps: [a\n')).errors.length).toBeGreaterThan(0));
 });
 
 describe('nix text', () => {

@@ -46,8 +46,8 @@ describe('user pipelines', () => {
 });
 
 describe('our own .drone.yml', () => {
-  const file = parseDroneYaml(read('.drone.yml'));
-  test('parses, tests with npm test, builds the image dry on pull requests and publishes on main and tags', () => {
+  test('parses, tests with npm test, builds the image dry on pull requests and publishes on main and tags', async () => {
+    const file = await parseDroneYaml(read('.drone.yml'));
     expect(file.errors).toEqual([]);
     expect(file.steps.find((s) => s.name === 'test')!.commands).toContain('npm test');
     const docs = read('.drone.yml').split(/^---$/m).map((d) => parse(d) as { steps?: { name: string; settings?: Record<string, unknown>; when?: { event?: string[] } }[] } | null);
