@@ -80,7 +80,7 @@ export async function runCli(io: CliIo): Promise<number> {
     io.stderr(`nixenv-verify: ${(err as Error).message}\n`);
     return err instanceof SettingsError ? 2 : 1;
   }
-  const logger = createLogger(settings.logLevel, io.env, io.isTTY && !io.env.CI);
+  const logger = await createLogger(settings.logLevel, io.env, io.isTTY && !io.env.CI);
   try {
     const verdict = await verify({ settings, logger, runner: io.runner ?? zxRunner, env: io.env });
     logger.flush?.();

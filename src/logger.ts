@@ -21,7 +21,12 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-export function createLogger(level: string, env: NodeJS.ProcessEnv = process.env, pretty = Boolean(process.stderr.isTTY) && !env.CI): Logger {
+/**
+ * Logs go to stderr synchronously, so they are all out before the verdict and the
+ * Drone card are written. On a terminal pino-pretty formats them in-process (no
+ * transport worker); it is loaded only then.
+ */
+export async function createLogger(level: string, env: NodeJS.ProcessEnv = process.env, pretty = Boolean(process.stderr.isTTY) && !env.CI): Promise<Logger> {
   const secrets = secretValues(env);
   const hooks = {
     logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
@@ -29,11 +34,8 @@ export function createLogger(level: string, env: NodeJS.ProcessEnv = process.env
     },
   };
   if (pretty) {
-    return pino({
-      level,
-      hooks,
-      transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss' } },
-    });
+    const { default: prettyStream } = await import('pino-pretty');
+    return pino({ level, hooks }, prettyStream({ destination: 2, sync: true, colorize: true, singleLine: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss' }));
   }
   return pino({ level, hooks, base: { name: 'nixenv-verify' } }, pino.destination({ fd: 2, sync: true }));
 }

@@ -132,15 +132,14 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
       `nix not found on PATH (${env.PATH ?? ''}): install Nix (Debian: apt-get install --no-install-recommends nix-bin, or scripts/setup-nix.sh) or use the cc-ci/nixenv-verify image`,
     );
   }
-  const version = options.version ?? detectVersion(runner, env);
+  // One queue for every nix process of the run: 8 hosts on 2 cores never start 8 evaluations at once.
+  const limiter = options.limiter ?? createLimiter(Math.max(1, options.concurrency ?? 1));
+  const version = options.version ?? limiter(() => detectVersion(runner, env));
   version.catch(() => undefined); // awaited by verify(); no unhandled rejection meanwhile
   const flakeRef = flakeRefFor(options.flakeDir, options.submodules);
   // Nix >= 2.15 wants `drv^*` to build a derivation's outputs; 2.8 builds them from the bare path.
   const drvInstallable = async (d: string) => (versionAtLeast(await version, '2.13') ? `${d}^*` : d);
   const showDerivation = async () => (versionAtLeast(await version, '2.15') ? ['derivation', 'show'] : ['show-derivation']);
-
-  // One queue for every nix process of the run: 8 hosts on 2 cores never start 8 evaluations at once.
-  const limiter = options.limiter ?? createLimiter(Math.max(1, options.concurrency ?? 1));
 
   async function nix(args: string[], { allowFailure = false } = {}): Promise<CommandResult> {
     const full = [...FEATURES, ...args, ...options.extraArgs];
