@@ -22,7 +22,9 @@ FAIL_MUTATION=${FAIL_MUTATION:-drop-git-lfs}
 SMOKE_NETWORK=${SMOKE_NETWORK:-none}
 SMOKE_NIX_CONFIG=${SMOKE_NIX_CONFIG:-$'substituters =\nflake-registry ='}
 SMOKE_DAEMON=${SMOKE_DAEMON:-1}
-SMOKE_REBUILD=${SMOKE_REBUILD:-0}
+# 1 (default): build first, so the smoke run tests this checkout (layers are cached:
+# seconds when nothing changed); 0: use the existing image if there is one.
+SMOKE_REBUILD=${SMOKE_REBUILD:-1}
 SMOKE_KEEP=${SMOKE_KEEP:-0}   # 1: keep the temp dir (repos, each run's stdout/stderr)
 
 # shellcheck source=docker/lib.sh
