@@ -70,7 +70,8 @@ async function evalOnly(ctx: RunContext): Promise<ReturnType<CheckDefinition['ru
     if (r.value) {
       evidence.push(`${r.host}: toplevel evaluates to ${r.value.toplevel.drvPath} (evaluated, not built)`);
     } else {
-      r.error instanceof CheckInputError ? (errored = true) : (failed = true);
+      if (r.error instanceof CheckInputError) errored = true;
+      else failed = true;
       evidence.push(...describeError(r.host, r.error));
     }
   }
@@ -79,7 +80,6 @@ async function evalOnly(ctx: RunContext): Promise<ReturnType<CheckDefinition['ru
   if (failed) return fail('a host toplevel does not evaluate', evidence);
   return pass(`${results.length} host toplevels evaluate (not built)`, evidence);
 }
-
 
 export const buildCheck: CheckDefinition = {
   id: 'build',
