@@ -44,6 +44,15 @@ export interface HostBuild {
   storedSystemPathLog?: string;
 }
 
+/**
+ * Nix let-bindings shared by the fact expressions: `ctxOf svc` lists the derivations a
+ * systemd service's commands refer to (string context), `isSweep drv` tells the sweep's.
+ */
+export function sweepBindings(sweep: string): string {
+  return `ctxOf = svc: builtins.attrNames (builtins.getContext (toString (svc.serviceConfig.ExecStart or "") + toString (svc.script or "") + toString (svc.preStart or "")));
+  isSweep = d: builtins.match ".*-${sweep.replace(/[^A-Za-z0-9_-]/g, '.')}[.]drv" d != null;`;
+}
+
 /** The Nix expression (no attrset in it may have an `outPath` key: toJSON would collapse it to that string), applied to nixosConfigurations.HOST, that returns every fact the checks need in one evaluation. */
 export function hostFactsExpr(settings: Pick<Settings, 'package' | 'runnerService' | 'sweep'>): string {
   return `h: let
@@ -55,8 +64,7 @@ export function hostFactsExpr(settings: Pick<Settings, 'package' | 'runnerServic
     if builtins.isAttrs p && p ? outPath then
       map (o: (p.\${o} or p).outPath) (p.meta.outputsToInstall or [ (p.outputName or "out") ])
     else [ (toString p) ];
-  ctxOf = s: builtins.attrNames (builtins.getContext (toString (s.serviceConfig.ExecStart or "") + toString (s.script or "") + toString (s.preStart or "")));
-  isSweep = d: builtins.match ".*-${settings.sweep.replace(/[^A-Za-z0-9_-]/g, '.')}[.]drv" d != null;
+  ${sweepBindings(settings.sweep)}
   sweepServices = builtins.filter (n: builtins.any isSweep (ctxOf svcs.\${n})) (builtins.attrNames svcs);
   unique = l: builtins.attrNames (builtins.listToAttrs (map (d: { name = d; value = true; }) l));
 in {

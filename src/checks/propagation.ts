@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { onCleanup } from '../cleanup.js';
-import type { RunContext } from '../context.js';
+import { sweepBindings, type RunContext } from '../context.js';
 import { CheckInputError } from '../errors.js';
 import { attrPath, nixString, type NixClient } from '../nix/client.js';
 import { findAssignments } from '../parse/nixText.js';
@@ -51,15 +51,14 @@ export function copyFactsExpr(ctx: Pick<RunContext, 'settings'>, canary: Canary)
   canary = ${canary.expr};
   nameOf = p: p.pname or (builtins.parseDrvName (p.name or "")).name;
   sysPkgs = cfg.environment.systemPackages or [ ];
-  ctxOf = svc: builtins.attrNames (builtins.getContext (toString (svc.serviceConfig.ExecStart or "") + toString (svc.script or "") + toString (svc.preStart or "")));
+  ${sweepBindings(s.sweep)}
 in {
   canaryPath = canary.outPath;
   canaryDrv = canary.drvPath;
   wrapper = if pkg == null then null else { drvPath = pkg.drvPath; out = pkg.outPath; text = pkg.text or null; };
   inSystemPackages = builtins.any (p: (p.name or "") == canary.name) sysPkgs;
   systemWrappers = map (p: p.outPath) (builtins.filter (p: nameOf p == ${nixString(s.package)}) sysPkgs);
-  sweepDrvs = builtins.filter (d: builtins.match ".*-${s.sweep.replace(/[^A-Za-z0-9_-]/g, '.')}[.]drv" d != null)
-    (builtins.concatMap ctxOf (builtins.attrValues (cfg.systemd.services or { })));
+  sweepDrvs = builtins.filter isSweep (builtins.concatMap ctxOf (builtins.attrValues (cfg.systemd.services or { })));
 }`;
 }
 
