@@ -63,7 +63,7 @@ export function hostFactsExpr(settings: Pick<Settings, 'package' | 'runnerServic
   installed = p:
     if builtins.isAttrs p && p ? outPath then
       map (o: (p.\${o} or p).outPath) (p.meta.outputsToInstall or [ (p.outputName or "out") ])
-    else [ (toString p) ];
+    else if builtins.isString p || builtins.isPath p then [ (toString p) ] else [ ];
   ${sweepBindings(settings.sweep)}
   sweepServices = builtins.filter (n: builtins.any isSweep (ctxOf svcs.\${n})) (builtins.attrNames svcs);
   unique = l: builtins.attrNames (builtins.listToAttrs (map (d: { name = d; value = true; }) l));
@@ -71,7 +71,7 @@ in {
   toplevel = { drvPath = cfg.system.build.toplevel.drvPath; out = cfg.system.build.toplevel.outPath; };
   systemPath = let p = cfg.system.path or null; in if p == null then null else toString p;
   package = if pkg == null then null else { out = pkg.outPath; drvPath = pkg.drvPath; name = pkg.name or ""; text = if builtins.isString (pkg.text or null) then pkg.text else null; };
-  systemPackages = map (p: { name = p.name or (toString p); installed = installed p; priority = p.meta.priority or 5; }) (cfg.environment.systemPackages or [ ]);
+  systemPackages = map (p: { name = if builtins.isAttrs p then p.name or "<unnamed>" else toString p; installed = installed p; priority = p.meta.priority or 5; }) (cfg.environment.systemPackages or [ ]);
   runner = if svc == null then null else { environment = svc.environment or { }; serviceEnvironment = svc.serviceConfig.Environment or null; };
   sweepDrvs = unique (builtins.filter isSweep (builtins.concatMap ctxOf (builtins.attrValues svcs)));
   sweepServicePaths = builtins.filter (p: p != null) (map (n: svcs.\${n}.environment.PATH or null) sweepServices);
