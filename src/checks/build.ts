@@ -113,8 +113,9 @@ export const buildCheck: CheckDefinition = {
       // Warnings from this run's builder logs, else from Nix's stored log of system-path.
       let collisions = findCollisions(log);
       let stored = build.storedSystemPathLog;
-      const systemPath = realpath(path.join(build.toplevel, 'sw'));
-      if (stored === undefined && !facts.systemPath && !/system-path>/.test(log) && systemPath && parseStorePath(systemPath)) {
+      // Another host's build may have built a shared system-path meanwhile: its log is stored.
+      const systemPath = facts.systemPath ?? realpath(path.join(build.toplevel, 'sw'));
+      if (stored === undefined && !/system-path>/.test(log) && systemPath && parseStorePath(systemPath)) {
         stored = await ctx.nix.storedLog(systemPath);
       }
       if (stored) collisions = [...collisions, ...findCollisions(stored).filter((c) => !collisions.some((k) => k.line.endsWith(c.line)))];

@@ -162,12 +162,12 @@ async function sweepScript(ctx: RunContext, host: string, facts: HostFacts): Pro
   const name = ctx.settings.sweep;
   if (ctx.settings.mode === 'eval') {
     const drv = facts.sweepDrvs[0];
-    if (!drv) throw new CheckInputError(`${host}: no systemd service refers to a derivation named ${name} (PLUGIN_SWEEP)`);
+    if (!drv) throw new CheckInputError(`no systemd service refers to a derivation named ${name} (PLUGIN_SWEEP)`);
     const env = await ctx.nix.derivationEnv(drv);
     return { text: env.text ?? env.buildCommand ?? '', source: `${drv} (derivation text)` };
   }
   const build = await ctx.hostBuild(host);
-  if (!build.outcome.ok) throw new CheckInputError(`${host} did not build (see the build check)`);
+  if (!build.outcome.ok) throw new CheckInputError('the host did not build (see the build check)');
   // Anchored: `…-cc-ci-nightly-sweep`, not `unit-cc-ci-nightly-sweep.service`. The service that runs
   // the sweep names its store path (built with the toplevel); else search the toplevel's closure.
   const named = (p: string): boolean => parseStorePath(p)?.name === name;
@@ -185,9 +185,9 @@ async function sweepScript(ctx: RunContext, host: string, facts: HostFacts): Pro
     hits = built.outputs.flatMap((o) => Object.values(o.outputs)).filter((p) => parseStorePath(p)?.name === name);
     where = `the outputs of ${facts.sweepDrvs.join(', ')}`;
   }
-  if (hits.length === 0) throw new CheckInputError(`${host}: no store path named …-${name} in ${where}, and no systemd service runs one (PLUGIN_SWEEP)`);
+  if (hits.length === 0) throw new CheckInputError(`no store path named …-${name} in ${where}, and no systemd service runs one (PLUGIN_SWEEP)`);
   const script = hits.map((h) => wrapperScript(h, name)).find((s) => s !== undefined);
-  if (!script) throw new CheckInputError(`${host}: ${hits[0]} has no bin/${name}`);
+  if (!script) throw new CheckInputError(`${hits[0]} has no bin/${name}`);
   return { text: readText(script), source: script, toplevel: build.toplevel, foundIn: where };
 }
 
