@@ -1,7 +1,7 @@
 // HOW 1: every host's toplevel builds, with no collision (error or warning).
 import path from 'node:path';
 import type { HostFacts, RunContext } from '../context.js';
-import { CheckInputError } from '../errors.js';
+import { CheckInputError, NixCommandError } from '../errors.js';
 import { findCollisions, stripAnsi, type Collision } from '../nix/logExcerpt.js';
 import { parseStorePath } from '../parse/storePath.js';
 import { isDir, listDir, readlink, realpath, sameContent } from '../storeFs.js';
@@ -96,7 +96,8 @@ export const buildCheck: CheckDefinition = {
     for (const r of results) {
       if (!r.value) {
         if (r.error instanceof CheckInputError) errored = true;
-        problems.push(r.error instanceof CheckInputError ? r.error.message : `${r.host} does not evaluate`);
+        const firstError = r.error instanceof NixCommandError ? r.error.excerpt.find((l) => /error/i.test(l)) : undefined;
+        problems.push(r.error instanceof CheckInputError ? r.error.message : `${r.host} does not evaluate${firstError ? `: ${firstError}` : ''}`);
         evidence.push(...describeError(r.host, r.error));
         continue;
       }
@@ -126,7 +127,7 @@ export const buildCheck: CheckDefinition = {
       const audited = auditBinCollisions(facts, build.toplevel);
       for (const c of audited) {
         if (!collisions.some((l) => l.line.includes(`/${c.bin}'`) || l.first.endsWith(`/${c.bin}`))) {
-          problems.push(`${r.host}: ${c.bin} collides`);
+          problems.push(`${r.host}: collision on ${c.bin} (found by the audit; no log line)`);
         }
         evidence.push(`audit: ${describeBinCollision(r.host, c)}`);
       }

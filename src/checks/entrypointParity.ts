@@ -51,7 +51,10 @@ export function evaluatedResolver(facts: HostFacts): ProgramResolver {
     for (const entry of entries) {
       if (SYSTEM_PROFILES.includes(entry)) {
         const pkg = facts.systemPackages.find((p) => p.name === program || packageOf(p.name).pname === program);
-        if (pkg?.installed[0]) return { root: parseStorePath(pkg.installed[0])?.root ?? pkg.installed[0], via: `${entry} (system package ${pkg.name}, evaluated)`, notes };
+        if (pkg?.installed[0]) {
+          // Which package wins sw/bin/<program> is decided by the build; eval mode goes by the package's name.
+          return { root: parseStorePath(pkg.installed[0])?.root ?? pkg.installed[0], via: `${entry} (system package ${pkg.name}, evaluated: the winner of sw/bin/${program} is only known after a build)`, notes };
+        }
         continue;
       }
       const sp = parseStorePath(entry);
@@ -103,6 +106,9 @@ export function droneUses(steps: readonly DroneStep[], script: string, pkg: stri
   }
   return uses;
 }
+
+/** A step the exec runner runs on the host itself (an exec pipeline, no image). */
+export const runsOnHost = (step: DroneStep): boolean => step.pipelineType === 'exec' && step.image === undefined;
 
 /** PATH from systemd `Environment=` text (`serviceConfig.Environment`: a string or a list of `K=V` words). */
 export function pathFromServiceEnvironment(value: unknown, key = 'PATH'): string | undefined {
@@ -212,6 +218,12 @@ export const entrypointParityCheck: CheckDefinition = {
     for (const use of uses.filter((u) => !u.viaWrapper)) {
       problems.push(`step "${use.step.name}" bypasses ${s.package}: \`${use.command}\``);
     }
+    // Only the exec runner runs a step on the host, with the host's PATH; a container step cannot see the host's wrapper.
+    for (const use of uses.filter((u) => u.viaWrapper && !runsOnHost(u.step))) {
+      problems.push(
+        `step "${use.step.name}" runs in a ${use.step.pipelineType} pipeline${use.step.image ? ` (image ${use.step.image})` : ''}, not on the exec runner: the host's ${s.package} is not there`,
+      );
+    }
 
     const runnerText = existsSync(ctx.repoPath(s.runnerFile)) ? ctx.readRepoFile(s.runnerFile) : undefined;
     const hosts = await perHost(s.hosts, async (host) => {
@@ -250,7 +262,7 @@ export const entrypointParityCheck: CheckDefinition = {
         if (!runnerText) continue;
       }
       runnerHosts++;
-      for (const use of uses.filter((u) => u.viaWrapper)) {
+      for (const use of uses.filter((u) => u.viaWrapper && runsOnHost(u.step))) {
         const p = stepPath(use.step, facts.runner, runnerText);
         if (!p.value) {
           problems.push(`${h.host}: the runner service has no PATH for step "${use.step.name}"`);
@@ -260,7 +272,7 @@ export const entrypointParityCheck: CheckDefinition = {
         const r = resolveWord(use.program!, entries, resolver, sweep.toplevel);
         evidence.push(`${h.host}: Drone step "${use.step.name}" PATH (${p.source}) = ${p.value}`);
         if (!r.root) {
-          problems.push(`${h.host}: the runner PATH cannot reach ${s.package} (${p.value})`);
+          problems.push(`${h.host}: the ${p.source.startsWith('step') ? `step's own PATH` : 'runner PATH'} cannot reach ${s.package} (${p.value})`);
         } else {
           evidence.push(`${h.host}: Drone step runs ${r.root} via ${r.via}`);
           if (r.root !== expected) problems.push(`${h.host}: the Drone step runs ${r.root}, not ${expected}`);

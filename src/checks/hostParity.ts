@@ -4,7 +4,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { HostFacts, RunContext } from '../context.js';
 import { findAssignments, normaliseNix } from '../parse/nixText.js';
-import { packageOf } from '../parse/storePath.js';
+import { packageOf, parseStorePath } from '../parse/storePath.js';
 import { isDir, realpath } from '../storeFs.js';
 import { describeError, fail, pass, perHost, type CheckDefinition } from './types.js';
 
@@ -79,7 +79,8 @@ export const hostParityCheck: CheckDefinition = {
         if (swBin) {
           if (!target) problems.push(`${r.host}: sw/bin/${bin} is missing`);
           evidence.push(`${r.host}: sw/bin/${bin} ${target ? `-> ${target}` : 'MISSING'}; systemPackages: ${pkg ?? 'no package named ' + bin}`);
-          if (target && !pkg) evidence.push(`${r.host}: note: ${bin} comes from a package not named ${bin}`);
+          const from = target ? parseStorePath(target) : undefined;
+          if (from && packageOf(from.name).pname !== bin) evidence.push(`${r.host}: note: sw/bin/${bin} comes from ${from.name}, not from a package named ${bin}`);
         } else {
           if (!pkg) problems.push(`${r.host}: no system package named ${bin} (evaluated)`);
           evidence.push(`${r.host}: ${bin} from system package ${pkg ?? 'MISSING'} (evaluated, not built)`);

@@ -58,12 +58,26 @@ export async function sharedPackagePath(ctx: RunContext): Promise<{ outPath: str
   return { outPath: first.out, drvPath: first.drvPath, evidence };
 }
 
+/** When hosts disagree on the wrapper: what each host's wrapper PATH lacks (from its evaluated script text). */
+async function perHostComparison(ctx: RunContext): Promise<string[]> {
+  const lines: string[] = [];
+  for (const host of ctx.settings.hosts) {
+    const text = (await ctx.hostFacts(host)).package?.text;
+    const line = text ? findPathLines(text).find((l) => l.entries.some((e) => parseStorePath(e))) : undefined;
+    if (!line) continue;
+    const cmp = compareTools(ctx.settings.expectedTools, line.entries);
+    const gaps = [...cmp.missing.map((m) => `missing ${m}`), ...cmp.drift.map((d) => `drift ${d.found} (expected ${d.expected})`)];
+    lines.push(`${host}: its ${ctx.settings.package} PATH ${gaps.length ? gaps.join(', ') : `has all ${ctx.settings.expectedTools.length} expected entries`}`);
+  }
+  return lines;
+}
+
 export const pathSupersetCheck: CheckDefinition = {
   id: 'path-superset',
   title: 'The wrapper PATH carries every expected tool',
   async run(ctx) {
     const pkg = await sharedPackagePath(ctx);
-    if ('problem' in pkg) return fail(pkg.problem, pkg.evidence);
+    if ('problem' in pkg) return fail(pkg.problem, [...pkg.evidence, ...(await perHostComparison(ctx))]);
     const script = await ctx.wrapperScript();
     const evidence = [...pkg.evidence, `read ${script.source}`];
     const lines = findPathLines(script.text).filter((l) => l.entries.some((e) => parseStorePath(e)));

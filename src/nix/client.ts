@@ -154,11 +154,23 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   }
 
   function commandError(full: string[], result: CommandResult): NixCommandError {
-    const shown = `nix ${full.filter((a) => !FEATURES.includes(a)).join(' ')}`;
+    const shown = `nix ${full
+      .filter((a) => !FEATURES.includes(a))
+      // The --apply expression is ours and long; the reviewer needs the nix error, not it.
+      .map((a, i, all) => (all[i - 1] === '--apply' ? '<facts expression>' : a))
+      .join(' ')}`;
     const excerpt = result.timedOut
       ? [`no result within ${Math.round(options.timeoutMs / 1000)}s (PLUGIN_TIMEOUT)`, ...logExcerpt(result.stderr, { max: 10 })]
-      : logExcerpt(result.stderr);
-    return new NixCommandError(shown, result.exitCode, excerpt, result.timedOut);
+      : logExcerpt(result.stderr).filter((l) => !/^\s*(at «|… while|\d+\||…\s*$)/.test(l) || /error/.test(l));
+    const hint = submoduleHint(result.stderr);
+    return new NixCommandError(shown, result.exitCode, hint ? [...excerpt, hint] : excerpt, result.timedOut);
+  }
+
+  /** A missing file in a repository with submodules, read without them: say which setting brings them in. */
+  function submoduleHint(stderr: string): string | undefined {
+    if (options.submodules || !/No such file or directory|does not exist/.test(stderr)) return undefined;
+    if (!existsSync(path.join(options.flakeDir, '.gitmodules'))) return undefined;
+    return 'hint: this repository has git submodules and PLUGIN_SUBMODULES=false leaves them out of the flake';
   }
 
   const flakeArgs = ['--no-write-lock-file'];

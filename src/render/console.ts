@@ -29,7 +29,7 @@ export function renderConsole(verdict: Verdict, { color, maxEvidence = 20 }: Con
   const ran = verdict.checks.filter((c) => c.status !== 'skip').length;
   const line =
     verdict.verdict === 'pass'
-      ? `verdict: PASS (${ran}/${ran} checks passed in ${seconds(verdict.durationMs)})`
+      ? `verdict: PASS (${ran}/${ran} checks passed in ${seconds(verdict.durationMs)}${verdict.mode === 'eval' ? '; eval mode: nothing was built, build failures and collision warnings were not checked' : ''})`
       : `verdict: FAIL (${bad.length} of ${ran} checks did not pass: ${bad.map((c) => `${c.id} ${c.status}`).join(', ')})`;
   out.push(paint('bold', paint(verdict.verdict === 'pass' ? 'pass' : 'fail', line)));
   return `${out.join('\n')}\n`;

@@ -1,4 +1,4 @@
-import { droneUses, pathFromRunnerText, pathFromServiceEnvironment, resolveWord, stepPath, sweepEntries, evaluatedResolver } from '../../src/checks/entrypointParity.js';
+import { droneUses, runsOnHost, pathFromRunnerText, pathFromServiceEnvironment, resolveWord, stepPath, sweepEntries, evaluatedResolver } from '../../src/checks/entrypointParity.js';
 import type { DroneStep } from '../../src/parse/droneYaml.js';
 import type { HostFacts } from '../../src/context.js';
 
@@ -63,4 +63,13 @@ describe('eval-mode resolution', () => {
     ['absolute store path', `/nix/store/${H}-cc-ci-run/bin/cc-ci-run`, [], `/nix/store/${H}-cc-ci-run`],
     ['not reachable', 'cc-ci-run', ['/usr/bin'], undefined],
   ])('%s', (_, word, entries, want) => expect(resolveWord(word, entries, evaluatedResolver(facts)).root).toBe(want));
+});
+
+describe('which steps run on the host', () => {
+  test.each([
+    ['exec, no image', { pipelineType: 'exec' }, true],
+    ['exec with an image (ignored by the exec runner, but not what the claim describes)', { pipelineType: 'exec', image: 'x' }, false],
+    ['docker', { pipelineType: 'docker', image: 'python:3.12-slim' }, false],
+    ['kubernetes', { pipelineType: 'kubernetes' }, false],
+  ])('%s', (_, fields, want) => expect(runsOnHost({ ...step([]), ...fields } as DroneStep)).toBe(want));
 });
