@@ -126,6 +126,10 @@ describe('never a pass when nix cannot answer', () => {
     const build = check(run, 'build');
     expect(build.status).toBe('fail');
     expect(build.evidence.join('\n')).toMatch(/secrets\/hosts\.nix/);
+    expect(build.evidence.join('\n')).toContain('hint: this repository has git submodules and PLUGIN_SUBMODULES=false leaves them out of the flake');
+    expect(build.summary).toMatch(/^cc-ci does not evaluate: error: .*secrets\/hosts\.nix/);
+    // Our own --apply expression is not dumped into the evidence.
+    expect(build.evidence.join('\n')).not.toContain('builtins.getContext');
   });
 
   test('an unknown host is an error that names the hosts the flake has', () => {
