@@ -8,7 +8,7 @@ import path from 'node:path';
 import { onCleanup } from '../cleanup.js';
 import { sweepBindings, type RunContext } from '../context.js';
 import { CheckInputError } from '../errors.js';
-import { attrPath, nixString, type NixClient } from '../nix/client.js';
+import { attrPath, nixString } from '../nix/client.js';
 import { findAssignments } from '../parse/nixText.js';
 import { describeError, fail, pass, perHost, type CheckDefinition } from './types.js';
 
@@ -76,61 +76,52 @@ export function temporaryCopy(src: string): { dir: string; remove: () => void } 
   return { dir, remove };
 }
 
-export interface PropagationDeps {
-  /** Makes the Nix client for the copy; the run's runner by default. */
-  clientFor?: (dir: string) => Promise<NixClient>;
-}
-
-export function propagationCheckWith(deps: PropagationDeps = {}): CheckDefinition {
-  return {
-    id: 'propagation',
-    title: 'One edit to the shared tool list reaches every consumer',
-    async run(ctx) {
-      const s = ctx.settings;
-      const original = ctx.readRepoFile(s.packagesFile);
-      const canary = makeCanary();
-      const edited = insertCanary(original, s.toolsAttr, canary);
-      if (!edited) {
-        throw new CheckInputError(`no \`${s.toolsAttr} = …;\` definition in ${s.packagesFile} to add the canary to (PLUGIN_TOOLS_ATTR, PLUGIN_PACKAGES_FILE)`);
-      }
-      const copy = temporaryCopy(s.flake);
-      try {
-        writeFileSync(path.join(copy.dir, s.packagesFile), edited.text);
-        const nix = deps.clientFor ? await deps.clientFor(copy.dir) : await ctx.nix.withFlakeDir(copy.dir);
-        const evidence = [`canary ${canary.name} added to ${s.toolsAttr} at ${s.packagesFile}:${edited.line} (in a temporary copy; nothing is built)`];
-        const problems: string[] = [];
-        const results = await perHost(s.hosts, async (host) => {
-            const facts = await nix.evalJson<CopyFacts>(attrPath('nixosConfigurations', host), copyFactsExpr(ctx, canary));
-            const wrapperText = facts.wrapper ? (facts.wrapper.text ?? (await nix.derivationEnv(facts.wrapper.drvPath)).text ?? '') : undefined;
-            const sweepClosure = facts.sweepDrvs[0] ? await nix.drvClosure(facts.sweepDrvs[0]) : undefined;
-            return { facts, wrapperText, sweepClosure };
-        });
-        for (const r of results) {
-          if (!r.value) {
-            const lines = describeError(r.host, r.error);
-            problems.push(`${r.host}: the edited copy does not evaluate`);
-            evidence.push(...lines);
-            continue;
-          }
-          const { facts, wrapperText, sweepClosure } = r.value;
-          const consumers: [string, boolean | undefined, string][] = [
-            [`${s.package} wrapper PATH (Drone + sweep)`, wrapperText === undefined ? undefined : wrapperText.includes(facts.canaryPath), facts.wrapper?.out ?? `no pkgs.${s.package}`],
-            [`${s.sweep} (its build inputs)`, sweepClosure === undefined ? undefined : sweepClosure.includes(facts.canaryDrv), facts.sweepDrvs[0] ?? 'no sweep service found'],
-            [`${s.package} on the system PATH (what the Drone step runs)`, facts.systemWrappers.length === 0 ? undefined : facts.systemWrappers.every((p) => p === facts.wrapper?.out) && Boolean(wrapperText?.includes(facts.canaryPath)), facts.systemWrappers.join(', ') || `no ${s.package} in systemPackages`],
-            ['environment.systemPackages', facts.inSystemPackages, 'evaluated list'],
-          ];
-          for (const [consumer, got, where] of consumers) {
-            evidence.push(`${r.host}: ${consumer}: ${got === true ? 'has the canary' : got === false ? 'MISSING the canary' : 'cannot be checked'} (${where})`);
-            if (got !== true) problems.push(`${r.host}: ${consumer} ${got === false ? 'did not get the canary' : 'cannot be checked'}`);
-          }
+export const propagationCheck: CheckDefinition = {
+  id: 'propagation',
+  title: 'One edit to the shared tool list reaches every consumer',
+  async run(ctx) {
+    const s = ctx.settings;
+    const original = ctx.readRepoFile(s.packagesFile);
+    const canary = makeCanary();
+    const edited = insertCanary(original, s.toolsAttr, canary);
+    if (!edited) {
+      throw new CheckInputError(`no \`${s.toolsAttr} = …;\` definition in ${s.packagesFile} to add the canary to (PLUGIN_TOOLS_ATTR, PLUGIN_PACKAGES_FILE)`);
+    }
+    const copy = temporaryCopy(s.flake);
+    try {
+      writeFileSync(path.join(copy.dir, s.packagesFile), edited.text);
+      const nix = await ctx.nix.withFlakeDir(copy.dir);
+      const evidence = [`canary ${canary.name} added to ${s.toolsAttr} at ${s.packagesFile}:${edited.line} (in a temporary copy; nothing is built)`];
+      const problems: string[] = [];
+      const results = await perHost(s.hosts, async (host) => {
+        const facts = await nix.evalJson<CopyFacts>(attrPath('nixosConfigurations', host), copyFactsExpr(ctx, canary));
+        const wrapperText = facts.wrapper ? (facts.wrapper.text ?? (await nix.derivationEnv(facts.wrapper.drvPath)).text ?? '') : undefined;
+        const sweepClosure = facts.sweepDrvs[0] ? await nix.drvClosure(facts.sweepDrvs[0]) : undefined;
+        return { facts, wrapperText, sweepClosure };
+      });
+      for (const r of results) {
+        if (!r.value) {
+          const lines = describeError(r.host, r.error);
+          problems.push(`${r.host}: the edited copy does not evaluate`);
+          evidence.push(...lines);
+          continue;
         }
-        if (problems.length) return fail(problems.join('; '), evidence);
-        return pass(`canary reached the wrapper, the sweep, the system PATH and systemPackages on ${s.hosts.length} hosts`, evidence);
-      } finally {
-        copy.remove();
+        const { facts, wrapperText, sweepClosure } = r.value;
+        const consumers: [string, boolean | undefined, string][] = [
+          [`${s.package} wrapper PATH (Drone + sweep)`, wrapperText === undefined ? undefined : wrapperText.includes(facts.canaryPath), facts.wrapper?.out ?? `no pkgs.${s.package}`],
+          [`${s.sweep} (its build inputs)`, sweepClosure === undefined ? undefined : sweepClosure.includes(facts.canaryDrv), facts.sweepDrvs[0] ?? 'no sweep service found'],
+          [`${s.package} on the system PATH (what the Drone step runs)`, facts.systemWrappers.length === 0 ? undefined : facts.systemWrappers.every((p) => p === facts.wrapper?.out) && Boolean(wrapperText?.includes(facts.canaryPath)), facts.systemWrappers.join(', ') || `no ${s.package} in systemPackages`],
+          ['environment.systemPackages', facts.inSystemPackages, 'evaluated list'],
+        ];
+        for (const [consumer, got, where] of consumers) {
+          evidence.push(`${r.host}: ${consumer}: ${got === true ? 'has the canary' : got === false ? 'MISSING the canary' : 'cannot be checked'} (${where})`);
+          if (got !== true) problems.push(`${r.host}: ${consumer} ${got === false ? 'did not get the canary' : 'cannot be checked'}`);
+        }
       }
-    },
-  };
-}
-
-export const propagationCheck = propagationCheckWith();
+      if (problems.length) return fail(problems.join('; '), evidence);
+      return pass(`canary reached the wrapper, the sweep, the system PATH and systemPackages on ${s.hosts.length} hosts`, evidence);
+    } finally {
+      copy.remove();
+    }
+  },
+};
