@@ -12,7 +12,26 @@ export function secretValues(env: NodeJS.ProcessEnv): string[] {
   const secretSettings = SETTINGS.filter((d) => d.secret)
     .map((d) => env[envName(d.name)] ?? '')
     .filter((v) => v.length >= 3);
-  return [...new Set([...secretSettings, ...tokenLike])];
+  return [...new Set([...secretSettings, ...tokenLike, ...nixOptionSecrets(env[envName('nix_options')])])];
+}
+
+/** Nix settings that carry credentials, as passed in nix_options: `--option access-tokens X` or `--access-tokens X`. */
+const SECRET_NIX_SETTINGS = ['access-tokens', 'netrc-file'];
+
+export function nixOptionSecrets(raw: string | undefined): string[] {
+  let args: unknown;
+  try {
+    args = JSON.parse(raw ?? '[]');
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(args)) return [];
+  const found: string[] = [];
+  args.forEach((a, i) => {
+    if (a === '--option' && SECRET_NIX_SETTINGS.includes(String(args[i + 1]))) found.push(String(args[i + 2] ?? ''));
+    if (SECRET_NIX_SETTINGS.some((k) => a === `--${k}`)) found.push(String(args[i + 1] ?? ''));
+  });
+  return found.filter((v) => v.length >= 3);
 }
 
 export function redact(text: string, secrets: readonly string[]): string {

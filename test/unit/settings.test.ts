@@ -92,3 +92,16 @@ describe('parseSettings', () => {
     expect(help).toContain('default: cc-ci,cc-ci-hetzner');
   });
 });
+
+describe('credentials in nix_options never reach a log', () => {
+  test.each([
+    ['["--option","access-tokens","github.com=ghp_abc123"]', ['github.com=ghp_abc123']],
+    ['["--access-tokens","github.com=ghp_abc123","--option","cores","2"]', ['github.com=ghp_abc123']],
+    ['["--option","builders","ssh://b x86_64-linux"]', []],
+    ['not json', []],
+  ])('%s', async (raw, want) => {
+    const { nixOptionSecrets, secretValues, redact } = await import('../../src/logger.js');
+    expect(nixOptionSecrets(raw)).toEqual(want);
+    for (const secret of want) expect(redact(`+ nix eval ${raw}`, secretValues({ PLUGIN_NIX_OPTIONS: raw }))).not.toContain(secret);
+  });
+});
