@@ -1,5 +1,6 @@
 // pino to stderr (stdout carries the verdict and the card): JSON in CI, readable on a terminal.
 import { pino, type Logger } from 'pino';
+import { redact } from './redact.js';
 import { envName, SETTINGS } from './settings.js';
 
 const SECRET_ENV = /(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY|CREDENTIAL)/i;
@@ -34,11 +35,7 @@ export function nixOptionSecrets(raw: string | undefined): string[] {
   return found.filter((v) => v.length >= 3);
 }
 
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) out = out.split(s).join('***');
-  return out;
-}
+export { redact };
 
 /**
  * Logs go to stderr synchronously, so they are all out before the verdict and the

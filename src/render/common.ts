@@ -1,5 +1,6 @@
 // Small pieces the file renderers share: status words, counts, redaction, Markdown cells.
 import { stripAnsi } from '../nix/logExcerpt.js';
+import { redact } from '../redact.js';
 import type { CheckResult, CheckStatus, Verdict } from '../verdict.js';
 
 export const STATUS_WORD: Record<CheckStatus, string> = { pass: 'PASS', fail: 'FAIL', error: 'ERROR', skip: 'SKIP' };
@@ -35,12 +36,9 @@ export function headline(verdict: Verdict): string {
  * leave the build log, so they get the redacted copy.
  */
 export function redactVerdict(verdict: Verdict, secrets: readonly string[]): Verdict {
-  // Longest first, so a secret that contains another is hidden whole.
-  const used = secrets.filter((s) => s !== '').sort((a, b) => b.length - a.length);
-  if (used.length === 0) return verdict;
-  const hide = (text: string): string => used.reduce((out, s) => out.split(s).join('***'), text);
+  if (!secrets.some((s) => s !== '')) return verdict;
   const walk = (value: unknown): unknown => {
-    if (typeof value === 'string') return hide(value);
+    if (typeof value === 'string') return redact(value, secrets);
     if (Array.isArray(value)) return value.map(walk);
     if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]));
     return value;

@@ -1,5 +1,6 @@
 // The stdout verdict: a line per check with its status and key evidence.
 import type { CheckResult, Verdict } from '../verdict.js';
+import { notPassed, seconds, STATUS_WORD } from './common.js';
 
 export interface ConsoleOptions {
   color: boolean;
@@ -9,7 +10,6 @@ export interface ConsoleOptions {
 
 const COLORS = { pass: '\x1b[32m', fail: '\x1b[31m', error: '\x1b[35m', skip: '\x1b[90m', bold: '\x1b[1m', reset: '\x1b[0m' };
 
-const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 
 export function renderConsole(verdict: Verdict, { color, maxEvidence = 20 }: ConsoleOptions): string {
   const paint = (key: keyof typeof COLORS, text: string): string => (color ? `${COLORS[key]}${text}${COLORS.reset}` : text);
@@ -19,13 +19,13 @@ export function renderConsole(verdict: Verdict, { color, maxEvidence = 20 }: Con
   out.push(`flake: ${verdict.flakeRef}  hosts: ${verdict.hosts.join(', ')}`);
   out.push('');
   for (const c of verdict.checks) {
-    out.push(`  ${paint(c.status, c.status.toUpperCase().padEnd(5))}  ${c.id.padEnd(width)}  ${c.summary}  (${seconds(c.durationMs)})`);
+    out.push(`  ${paint(c.status, STATUS_WORD[c.status].padEnd(5))}  ${c.id.padEnd(width)}  ${c.summary}  (${seconds(c.durationMs)})`);
     const shown = c.status === 'pass' || c.status === 'skip' ? keyEvidence(c) : c.evidence;
     for (const line of shown.slice(0, maxEvidence)) out.push(`         ${' '.repeat(width)}  ${line}`);
     if (shown.length > maxEvidence) out.push(`         ${' '.repeat(width)}  … ${shown.length - maxEvidence} more (see the JSON report)`);
   }
   out.push('');
-  const bad = verdict.checks.filter((c) => c.status === 'fail' || c.status === 'error');
+  const bad = notPassed(verdict);
   const ran = verdict.checks.filter((c) => c.status !== 'skip').length;
   const line =
     verdict.verdict === 'pass'
