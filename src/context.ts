@@ -6,15 +6,35 @@ import type { Logger } from 'pino';
 import { CheckInputError } from './errors.js';
 import { memoize } from './limit.js';
 import { nixString, type BuildOutcome, type NixClient } from './nix/client.js';
+import { parseStorePath } from './parse/storePath.js';
 import type { Settings } from './settings.js';
-import { wrapperScript } from './storeFs.js';
+import { exists, isDir, listDir, readText, wrapperScript } from './storeFs.js';
+import { parseUnit, type UnitFile } from './systemd/unit.js';
 
 export interface SystemPackage {
   name: string;
+  /** pname when the package has one (name without version otherwise is guessed by the caller). */
+  pname?: string;
+  mainProgram?: string;
   /** Store paths of the outputs system-path links (meta.outputsToInstall). */
   installed: string[];
   /** meta.priority (default 5): buildEnv lets the lower number win silently. */
   priority?: number;
+}
+
+/** A systemd unit as evaluated: `config.systemd.units.<name>.text` and the derivations its text refers to. */
+export interface EvaluatedUnit {
+  text: string;
+  context: string[];
+}
+
+/** A service definition, for configs without `systemd.units` (NixOS-like configs that only declare services). */
+export interface ServiceDefinition {
+  execStart: string;
+  script: string;
+  environment: Record<string, unknown>;
+  serviceEnvironment: unknown;
+  context: string[];
 }
 
 export interface HostFacts {
@@ -25,14 +45,18 @@ export interface HostFacts {
   /** pkgs.<package> of this host, or null when the attribute is missing. */
   package: { out: string; drvPath: string; name: string; text: string | null } | null;
   systemPackages: SystemPackage[];
-  /** config.systemd.services.<runner_service>, or null when the host has no such service. */
-  runner: { environment: Record<string, unknown>; serviceEnvironment: unknown } | null;
-  /** Store derivations named `…-<sweep>.drv` referenced by the host's systemd services. */
-  sweepDrvs: string[];
-  /** environment.PATH of the services that run the sweep (what a bare `$PATH` in it inherits). */
-  sweepServicePaths: string[];
-  /** ExecStart and script text of those services: they name the sweep's store path. */
-  sweepCommands: string[];
+  /** Whether the config has `systemd.units` (real NixOS does). */
+  hasUnits: boolean;
+  sweepUnit: EvaluatedUnit | null;
+  runnerUnit: EvaluatedUnit | null;
+  /** Every `*.timer` unit's text: which one starts the sweep is read from them. */
+  timers: { name: string; text: string }[];
+  sweepService: ServiceDefinition | null;
+  runnerService: ServiceDefinition | null;
+  /** systemd.services names (for messages naming what exists). */
+  serviceNames: string[];
+  /** Where the evaluator says pkgs.<tools_attr> is defined (builtins.unsafeGetAttrPos). */
+  toolsPos: { file: string; line: number; column: number } | null;
 }
 
 export interface HostBuild {
@@ -44,38 +68,60 @@ export interface HostBuild {
   storedSystemPathLog?: string;
 }
 
-/**
- * Nix let-bindings shared by the fact expressions: `ctxOf svc` lists the derivations a
- * systemd service's commands refer to (string context), `isSweep drv` tells the sweep's.
- */
-export function sweepBindings(sweep: string): string {
-  return `ctxOf = svc: builtins.attrNames (builtins.getContext (toString (svc.serviceConfig.ExecStart or "") + toString (svc.script or "") + toString (svc.preStart or "")));
-  isSweep = d: builtins.match ".*-${sweep.replace(/[^A-Za-z0-9_-]/g, '.')}[.]drv" d != null;`;
+/** A unit as systemd will read it: the generated file of the built toplevel, else its evaluated text. */
+export interface UnitView {
+  name: string;
+  unit: UnitFile;
+  /** Where it was read (a file of the toplevel, or the evaluated attribute). */
+  source: string;
+  /** Derivations the unit refers to (eval mode: where scripts are looked up). */
+  context: string[];
+  /** A service definition without a unit text: its `script` is inline shell text. */
+  inlineScript?: string;
 }
 
-/** The Nix expression (no attrset in it may have an `outPath` key: toJSON would collapse it to that string), applied to nixosConfigurations.HOST, that returns every fact the checks need in one evaluation. */
-export function hostFactsExpr(settings: Pick<Settings, 'package' | 'runnerService' | 'sweep'>): string {
+/**
+ * The Nix expression applied to nixosConfigurations.HOST that returns every fact the
+ * checks need in one evaluation. It names units by name and never walks every
+ * service (real NixOS has hundreds; forcing them costs seconds). No attrset in the
+ * result may have an `outPath` key (toJSON would collapse it to that string).
+ */
+export function hostFactsExpr(settings: Pick<Settings, 'package' | 'runnerService' | 'sweep' | 'toolsAttr'>): string {
+  const sweep = nixString(`${settings.sweep}.service`);
+  const runner = nixString(`${settings.runnerService}.service`);
   return `h: let
   cfg = h.config;
   pkg = h.pkgs.${nixString(settings.package)} or null;
   svcs = cfg.systemd.services or { };
-  svc = svcs.${nixString(settings.runnerService)} or null;
+  units = cfg.systemd.units or null;
+  ctxOf = s: builtins.attrNames (builtins.getContext s);
+  unitOf = n: if units == null || !(units ? \${n}) then null else
+    let t = units.\${n}.text or null; in if builtins.isString t then { text = t; context = ctxOf t; } else null;
+  serviceOf = n: if units != null || !(svcs ? \${n}) then null else let s = svcs.\${n}; x = toString (s.serviceConfig.ExecStart or ""); sc = s.script or ""; in {
+    execStart = x; script = sc; environment = s.environment or { }; serviceEnvironment = s.serviceConfig.Environment or null; context = ctxOf (x + sc);
+  };
+  isTimer = n: builtins.match ".*[.]timer" n != null;
   installed = p:
     if builtins.isAttrs p && p ? outPath then
       map (o: (p.\${o} or p).outPath) (p.meta.outputsToInstall or [ (p.outputName or "out") ])
     else if builtins.isString p || builtins.isPath p then [ (toString p) ] else [ ];
-  ${sweepBindings(settings.sweep)}
-  sweepServices = builtins.filter (n: builtins.any isSweep (ctxOf svcs.\${n})) (builtins.attrNames svcs);
-  unique = l: builtins.attrNames (builtins.listToAttrs (map (d: { name = d; value = true; }) l));
+  pos = builtins.unsafeGetAttrPos ${nixString(settings.toolsAttr)} h.pkgs;
 in {
   toplevel = { drvPath = cfg.system.build.toplevel.drvPath; out = cfg.system.build.toplevel.outPath; };
   systemPath = let p = cfg.system.path or null; in if p == null then null else toString p;
   package = if pkg == null then null else { out = pkg.outPath; drvPath = pkg.drvPath; name = pkg.name or ""; text = if builtins.isString (pkg.text or null) then pkg.text else null; };
-  systemPackages = map (p: { name = if builtins.isAttrs p then p.name or "<unnamed>" else toString p; installed = installed p; priority = p.meta.priority or 5; }) (cfg.environment.systemPackages or [ ]);
-  runner = if svc == null then null else { environment = svc.environment or { }; serviceEnvironment = svc.serviceConfig.Environment or null; };
-  sweepDrvs = unique (builtins.filter isSweep (builtins.concatMap ctxOf (builtins.attrValues svcs)));
-  sweepServicePaths = builtins.filter (p: p != null) (map (n: svcs.\${n}.environment.PATH or null) sweepServices);
-  sweepCommands = map (n: toString (svcs.\${n}.serviceConfig.ExecStart or "") + " " + toString (svcs.\${n}.script or "")) sweepServices;
+  systemPackages = map (p: if builtins.isAttrs p then {
+      name = p.name or "<unnamed>"; pname = p.pname or null; mainProgram = p.meta.mainProgram or null;
+      installed = installed p; priority = p.meta.priority or 5;
+    } else { name = toString p; pname = null; mainProgram = null; installed = installed p; priority = 5; }) (cfg.environment.systemPackages or [ ]);
+  hasUnits = units != null;
+  sweepUnit = unitOf ${sweep};
+  runnerUnit = unitOf ${runner};
+  timers = if units == null then [ ] else map (n: { name = n; text = units.\${n}.text or ""; }) (builtins.filter isTimer (builtins.attrNames units));
+  sweepService = serviceOf ${nixString(settings.sweep)};
+  runnerService = serviceOf ${nixString(settings.runnerService)};
+  serviceNames = builtins.attrNames svcs;
+  toolsPos = if pos == null then null else { file = toString pos.file; line = pos.line; column = pos.column; };
 }`;
 }
 
@@ -141,6 +187,78 @@ export class RunContext {
     return { text: readFileSync(script, 'utf8'), source: script };
   }
 
+  /** The built toplevel in build mode (undefined in eval mode); throws when the host did not build. */
+  async builtToplevel(host: string): Promise<string | undefined> {
+    if (this.settings.mode === 'eval') return undefined;
+    const build = await this.hostBuild(host);
+    if (!build.outcome.ok) throw new CheckInputError(`${host} did not build (see the build check)`);
+    return build.toplevel;
+  }
+
+  /**
+   * A unit as systemd reads it. Build mode: `etc/systemd/system/<name>` of the built toplevel
+   * (what runs); eval mode: `config.systemd.units.<name>.text`. A config without units gives the
+   * service definition, turned into the unit lines NixOS would write.
+   */
+  async unit(host: string, name: string): Promise<UnitView | undefined> {
+    const facts = await this.hostFacts(host);
+    const evaluated = name === `${this.settings.sweep}.service` ? facts.sweepUnit : name === `${this.settings.runnerService}.service` ? facts.runnerUnit : null;
+    const timer = facts.timers.find((t) => t.name === name);
+    const toplevel = await this.builtToplevel(host);
+    if (toplevel) {
+      const file = path.join(toplevel, 'etc', 'systemd', 'system', name);
+      if (exists(file)) return { name, unit: parseUnit(readText(file)), source: file, context: evaluated?.context ?? [] };
+    }
+    if (evaluated) return { name, unit: parseUnit(evaluated.text), source: `config.systemd.units."${name}".text${toplevel ? ` (no ${name} in ${toplevel}/etc/systemd/system)` : ''}`, context: evaluated.context };
+    if (timer) return { name, unit: parseUnit(timer.text), source: `config.systemd.units."${name}".text`, context: [] };
+    const serviceName = name.replace(/\.service$/, '');
+    const def = serviceName === this.settings.sweep ? facts.sweepService : serviceName === this.settings.runnerService ? facts.runnerService : null;
+    if (!def) return undefined;
+    return { name, ...serviceUnit(def), source: `config.systemd.services."${serviceName}" (the config has no systemd.units)`, context: def.context };
+  }
+
+  /** Timer units of the host, as systemd reads them (built files in build mode). */
+  async timers(host: string): Promise<UnitView[]> {
+    const facts = await this.hostFacts(host);
+    const toplevel = await this.builtToplevel(host);
+    if (toplevel) {
+      const dir = path.join(toplevel, 'etc', 'systemd', 'system');
+      if (isDir(dir)) {
+        return listDir(dir)
+          .filter((n) => n.endsWith('.timer'))
+          .map((n) => ({ name: n, unit: parseUnit(readText(path.join(dir, n))), source: path.join(dir, n), context: [] }));
+      }
+    }
+    return facts.timers.map((t) => ({ name: t.name, unit: parseUnit(t.text), source: `config.systemd.units."${t.name}".text`, context: [] }));
+  }
+
+  /**
+   * The text of a script at a store path: the file itself after a build; in eval mode the
+   * `text` (or `buildCommand`) of the derivation that outputs it, found among `drvs` by name.
+   * Returns the script and the derivations it was built from (where the next script is looked up).
+   */
+  async scriptAt(storePath: string, drvs: readonly string[]): Promise<{ text: string; source: string; inputs: string[] } | { missing: string }> {
+    if (this.settings.mode === 'build') {
+      if (!exists(storePath)) return { missing: `${storePath} does not exist after the build` };
+      try {
+        return { text: readText(storePath), source: storePath, inputs: [] };
+      } catch (err) {
+        return { missing: `${storePath} cannot be read: ${(err as Error).message}` };
+      }
+    }
+    const sp = parseStorePath(storePath);
+    if (!sp) return { missing: `${storePath} is not a store path` };
+    const candidates = drvs.filter((d) => parseStorePath(d)?.name === `${sp.name}.drv`);
+    for (const drv of candidates) {
+      const d = await this.nix.derivation(drv);
+      if (!Object.values(d.outputs).includes(sp.root)) continue;
+      const text = d.env.text ?? d.env.buildCommand;
+      if (text === undefined) return { missing: `${drv} has no text or buildCommand: its script is only known after a build` };
+      return { text, source: `${drv} (derivation text, evaluated)`, inputs: d.inputDrvs };
+    }
+    return { missing: `no derivation among the unit's inputs outputs ${sp.root} (eval mode reads scripts from derivations)` };
+  }
+
   /** Absolute path of a repository file. */
   repoPath(rel: string): string {
     return path.join(this.settings.flake, rel);
@@ -155,4 +273,15 @@ export class RunContext {
     if (!existsSync(full)) throw new CheckInputError(`${rel} does not exist in ${this.settings.flake}`);
     return readFileSync(full, 'utf8');
   }
+}
+
+/** The unit lines NixOS writes for a service definition (environment first, then serviceConfig.Environment). */
+export function serviceUnit(def: ServiceDefinition): { unit: UnitFile; inlineScript?: string } {
+  const q = (s: string): string => JSON.stringify(s);
+  const lines = ['[Service]'];
+  for (const [k, v] of Object.entries(def.environment)) if (v !== null && v !== undefined) lines.push(`Environment=${q(`${k}=${String(v)}`)}`);
+  const extra = Array.isArray(def.serviceEnvironment) ? def.serviceEnvironment : def.serviceEnvironment ? [def.serviceEnvironment] : [];
+  for (const e of extra) lines.push(`Environment=${String(e)}`);
+  if (def.execStart) lines.push(`ExecStart=${def.execStart}`);
+  return { unit: parseUnit(lines.join('\n')), ...(def.execStart === '' && def.script !== '' ? { inlineScript: def.script } : {}) };
 }

@@ -1,7 +1,7 @@
 // HOW 3: the wrapper's `export PATH=` holds every expected name-version entry.
 import type { RunContext } from '../context.js';
 import { CheckInputError } from '../errors.js';
-import { findPathLines } from '../parse/shellScript.js';
+import { analyzeScript, renderPath, resolvePath, type Invocation } from '../shell/index.js';
 import { packageOf, parseDrvName, parseStorePath } from '../parse/storePath.js';
 import { fail, pass, perHost, type CheckDefinition } from './types.js';
 
@@ -58,14 +58,30 @@ export async function sharedPackagePath(ctx: RunContext): Promise<{ outPath: str
   return { outPath: first.out, drvPath: first.drvPath, evidence };
 }
 
+/**
+ * The PATH in force where the wrapper finally runs its program: every assignment before
+ * it counts, in order (a later `export PATH=` that replaces PATH wins over the first).
+ */
+export async function finalPath(script: string): Promise<{ run: Invocation; entries: string[]; shown: string } | { problem: string }> {
+  const analysis = await analyzeScript(script, { inheritedPath: 'inherited' });
+  if (analysis.parseError) return { problem: `not valid shell at line ${analysis.parseError.line}:${analysis.parseError.column}: ${analysis.parseError.message}` };
+  const run = [...analysis.invocations].reverse().find((i) => i.exec && !i.conditional) ?? [...analysis.invocations].reverse().find((i) => !i.conditional);
+  if (!run) return { problem: 'the script runs no program unconditionally' };
+  const blocking = analysis.unfollowable.find((u) => u.line <= run.line);
+  if (blocking) return { problem: `line ${blocking.line} \`${blocking.text}\`: ${blocking.reason}; the verifier cannot follow it` };
+  const p = resolvePath(run.path, undefined);
+  if ('unknown' in p) return { problem: `the PATH at line ${run.line} (\`${run.text}\`) cannot be computed: ${p.unknown}` };
+  return { run, entries: p.entries.flatMap((e) => ('dir' in e ? [e.dir] : [])), shown: renderPath(p) };
+}
+
 /** When hosts disagree on the wrapper: what each host's wrapper PATH lacks (from its evaluated script text). */
 async function perHostComparison(ctx: RunContext): Promise<string[]> {
   const lines: string[] = [];
   for (const host of ctx.settings.hosts) {
     const text = (await ctx.hostFacts(host)).package?.text;
-    const line = text ? findPathLines(text).find((l) => l.entries.some((e) => parseStorePath(e))) : undefined;
-    if (!line) continue;
-    const cmp = compareTools(ctx.settings.expectedTools, line.entries);
+    const fp = text ? await finalPath(text) : undefined;
+    if (!fp || 'problem' in fp) continue;
+    const cmp = compareTools(ctx.settings.expectedTools, fp.entries);
     const gaps = [...cmp.missing.map((m) => `missing ${m}`), ...cmp.drift.map((d) => `drift ${d.found} (expected ${d.expected})`)];
     lines.push(`${host}: its ${ctx.settings.package} PATH ${gaps.length ? gaps.join(', ') : `has all ${ctx.settings.expectedTools.length} expected entries`}`);
   }
@@ -80,11 +96,11 @@ export const pathSupersetCheck: CheckDefinition = {
     if ('problem' in pkg) return fail(pkg.problem, [...pkg.evidence, ...(await perHostComparison(ctx))]);
     const script = await ctx.wrapperScript();
     const evidence = [...pkg.evidence, `read ${script.source}`];
-    const lines = findPathLines(script.text).filter((l) => l.entries.some((e) => parseStorePath(e)));
-    if (lines.length === 0) return fail(`no \`export PATH=\` line with store paths in ${script.source}`, evidence);
-    const line = lines[0]!;
-    evidence.push(`line ${line.lineNo}: ${line.entries.length} entries`);
-    const cmp = compareTools(ctx.settings.expectedTools, line.entries);
+    const fp = await finalPath(script.text);
+    if ('problem' in fp) return fail(`${script.source}: ${fp.problem}`, evidence);
+    evidence.push(`line ${fp.run.line}: \`${fp.run.text}\` runs with PATH=${fp.shown} (${fp.entries.length} directories)`);
+    if (!fp.entries.some((e) => parseStorePath(e))) return fail(`${script.source}: no store directory on the PATH where line ${fp.run.line} runs its program`, evidence);
+    const cmp = compareTools(ctx.settings.expectedTools, fp.entries);
     evidence.push(...cmp.present.map((p) => `ok      ${p.expected}: ${p.dir}`));
     evidence.push(...cmp.drift.map((d) => `DRIFT   ${d.expected}: found ${d.found} (${d.dir})`));
     evidence.push(...cmp.missing.map((m) => `MISSING ${m}`));

@@ -1,15 +1,21 @@
 // HOW 6: one edit to the shared tool list reaches every consumer. Proven on a
-// temporary copy: a canary derivation is added to `tools_attr`, the copy is
+// temporary copy of exactly what Nix reads (the flake's source as Nix fetched it:
+// tracked files, submodules included, whether or not the workspace has them
+// checked out): a canary derivation is appended to `tools_attr`, the copy is
 // evaluated (never built), and each consumer must carry the canary.
-import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, cpSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { swBinWinner } from '../buildEnv.js';
 import { onCleanup } from '../cleanup.js';
-import { sweepBindings, type RunContext } from '../context.js';
+import type { EvaluatedUnit, RunContext, SystemPackage } from '../context.js';
 import { CheckInputError } from '../errors.js';
 import { attrPath, nixString } from '../nix/client.js';
-import { findAssignments } from '../parse/nixText.js';
+import { appendToListDefinition } from '../nixSyntax/index.js';
+import { parseStorePath } from '../parse/storePath.js';
+import { analyzeScript, resolvePath } from '../shell/index.js';
+import { execStart, parseUnit } from '../systemd/unit.js';
 import { describeError, fail, pass, perHost, type CheckDefinition } from './types.js';
 
 export interface Canary {
@@ -18,57 +24,53 @@ export interface Canary {
   expr: string;
 }
 
-export function makeCanary(seed = randomBytes(4).toString('hex')): Canary {
-  const name = `nixenv-verify-canary-${seed}`;
+/** The canary's name comes from what is verified (source hash and settings): the same input gives the same report. */
+export function makeCanary(seed: string): Canary {
+  const id = createHash('sha256').update(seed).digest('hex').slice(0, 12);
+  const name = `nixenv-verify-canary-${id}`;
   return { name, expr: `(builtins.derivation { name = ${nixString(name)}; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "exit 1" ]; })` };
-}
-
-/**
- * Adds the canary to the list `attr` is defined as, with one text edit that
- * works for any list expression: `attr = (<value>) ++ [ canary ];`.
- */
-export function insertCanary(text: string, attr: string, canary: Canary): { text: string; line: number } | undefined {
-  const def = findAssignments(text, attr)[0];
-  if (!def) return undefined;
-  const value = text.slice(def.valueStart, def.valueEnd);
-  return { text: `${text.slice(0, def.valueStart)}(${value}) ++ [ ${canary.expr} ]${text.slice(def.valueEnd)}`, line: def.line };
 }
 
 interface CopyFacts {
   canaryPath: string;
   canaryDrv: string;
   wrapper: { drvPath: string; out: string; text: string | null } | null;
-  inSystemPackages: boolean;
-  systemWrappers: string[];
-  sweepDrvs: string[];
+  systemPackages: SystemPackage[];
+  sweepUnit: EvaluatedUnit | null;
+  sweepService: { execStart: string; context: string[] } | null;
 }
 
+/** Only what the three consumers need: no toplevel, no walk over every service. */
 export function copyFactsExpr(ctx: Pick<RunContext, 'settings'>, canary: Canary): string {
   const s = ctx.settings;
+  const sweep = nixString(`${s.sweep}.service`);
   return `h: let
   cfg = h.config;
   pkg = h.pkgs.${nixString(s.package)} or null;
   canary = ${canary.expr};
-  nameOf = p: p.pname or (builtins.parseDrvName (p.name or "")).name;
-  sysPkgs = cfg.environment.systemPackages or [ ];
-  ${sweepBindings(s.sweep)}
+  units = cfg.systemd.units or null;
+  svcs = cfg.systemd.services or { };
+  ctxOf = t: builtins.attrNames (builtins.getContext t);
+  installed = p: if builtins.isAttrs p && p ? outPath then map (o: (p.\${o} or p).outPath) (p.meta.outputsToInstall or [ (p.outputName or "out") ]) else [ ];
 in {
   canaryPath = canary.outPath;
   canaryDrv = canary.drvPath;
-  wrapper = if pkg == null then null else { drvPath = pkg.drvPath; out = pkg.outPath; text = pkg.text or null; };
-  inSystemPackages = builtins.any (p: (p.name or "") == canary.name) sysPkgs;
-  systemWrappers = map (p: p.outPath) (builtins.filter (p: nameOf p == ${nixString(s.package)}) sysPkgs);
-  sweepDrvs = builtins.filter isSweep (builtins.concatMap ctxOf (builtins.attrValues (cfg.systemd.services or { })));
+  wrapper = if pkg == null then null else { drvPath = pkg.drvPath; out = pkg.outPath; text = if builtins.isString (pkg.text or null) then pkg.text else null; };
+  systemPackages = map (p: if builtins.isAttrs p then { name = p.name or "<unnamed>"; pname = p.pname or null; mainProgram = p.meta.mainProgram or null; installed = installed p; priority = p.meta.priority or 5; }
+    else { name = toString p; pname = null; mainProgram = null; installed = [ (toString p) ]; priority = 5; }) (cfg.environment.systemPackages or [ ]);
+  sweepUnit = if units != null && units ? ${sweep} && builtins.isString (units.${sweep}.text or null) then { text = units.${sweep}.text; context = ctxOf units.${sweep}.text; } else null;
+  sweepService = if units == null && svcs ? ${nixString(s.sweep)} then let x = toString (svcs.${nixString(s.sweep)}.serviceConfig.ExecStart or "") + (svcs.${nixString(s.sweep)}.script or ""); in { execStart = x; context = ctxOf x; } else null;
 }`;
 }
 
-/** Copies the repository (with .git and submodule checkouts) to a temp dir removed on every way out. */
+/** Copies a store path (read-only) into a temp dir removed on every way out, writable so one file can be edited. */
 export function temporaryCopy(src: string): { dir: string; remove: () => void } {
   const parent = mkdtempSync(path.join(os.tmpdir(), 'nixenv-verify-propagation-'));
   const remove = onCleanup(() => rmSync(parent, { recursive: true, force: true }));
-  const dir = path.join(parent, path.basename(src) || 'repo');
+  const dir = path.join(parent, 'source');
   try {
     cpSync(src, dir, { recursive: true, verbatimSymlinks: true });
+    makeWritable(dir);
   } catch (err) {
     remove();
     throw err;
@@ -76,28 +78,62 @@ export function temporaryCopy(src: string): { dir: string; remove: () => void } 
   return { dir, remove };
 }
 
+function makeWritable(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const name of readdirSync(dir)) {
+    const full = path.join(dir, name);
+    const st = lstatSync(full);
+    if (st.isSymbolicLink()) continue;
+    if (st.isDirectory()) makeWritable(full);
+    else chmodSync(full, st.mode & 0o111 ? 0o755 : 0o644);
+  }
+}
+
+/** Does the PATH in force where the wrapper finally runs its program hold `dir`? */
+export async function finalPathHas(script: string, dir: string): Promise<boolean | undefined> {
+  const analysis = await analyzeScript(script, { inheritedPath: 'inherited' });
+  const last = [...analysis.invocations].reverse().find((i) => i.exec && !i.conditional) ?? analysis.invocations[analysis.invocations.length - 1];
+  if (!last) return undefined;
+  const p = resolvePath(last.path, undefined);
+  if ('unknown' in p) return undefined;
+  return p.entries.some((e) => 'dir' in e && (e.dir === dir || e.dir.startsWith(`${dir}/`)));
+}
+
 export const propagationCheck: CheckDefinition = {
   id: 'propagation',
   title: 'One edit to the shared tool list reaches every consumer',
   async run(ctx) {
     const s = ctx.settings;
-    const original = ctx.readRepoFile(s.packagesFile);
-    const canary = makeCanary();
-    const edited = insertCanary(original, s.toolsAttr, canary);
-    if (!edited) {
-      throw new CheckInputError(`no \`${s.toolsAttr} = …;\` definition in ${s.packagesFile} to add the canary to (PLUGIN_TOOLS_ATTR, PLUGIN_PACKAGES_FILE)`);
-    }
-    const copy = temporaryCopy(s.flake);
+    const source = await ctx.nix.flakeSource();
+    const canary = makeCanary(JSON.stringify([source.narHash || source.path, s.package, s.toolsAttr, s.packagesFile, s.hosts, s.sweep]));
+    const copy = temporaryCopy(source.path);
     try {
-      writeFileSync(path.join(copy.dir, s.packagesFile), edited.text);
+      const file = path.join(copy.dir, s.packagesFile);
+      let original: string;
+      try {
+        original = readFileSync(file, 'utf8');
+      } catch {
+        throw new CheckInputError(`${s.packagesFile} is not part of the flake source Nix sees (${source.path}) (PLUGIN_PACKAGES_FILE)`);
+      }
+      const edited = appendToListDefinition(original, s.toolsAttr, canary.expr);
+      if ('error' in edited) throw new CheckInputError(`${s.packagesFile}: ${edited.error} (PLUGIN_TOOLS_ATTR)`);
+      writeFileSync(file, edited.text);
       const nix = await ctx.nix.withFlakeDir(copy.dir);
-      const evidence = [`canary ${canary.name} added to ${s.toolsAttr} at ${s.packagesFile}:${edited.line} (in a temporary copy; nothing is built)`];
+      const evidence = [
+        `copied the flake source Nix sees (${source.path}) and appended canary ${canary.name} to ${s.toolsAttr} at ${s.packagesFile}:${edited.definition.line} (nothing is built)`,
+      ];
       const problems: string[] = [];
       const results = await perHost(s.hosts, async (host) => {
         const facts = await nix.evalJson<CopyFacts>(attrPath('nixosConfigurations', host), copyFactsExpr(ctx, canary));
         const wrapperText = facts.wrapper ? (facts.wrapper.text ?? (await nix.derivationEnv(facts.wrapper.drvPath)).text ?? '') : undefined;
-        const sweepClosure = facts.sweepDrvs[0] ? await nix.drvClosure(facts.sweepDrvs[0]) : undefined;
-        return { facts, wrapperText, sweepClosure };
+        // The sweep consumer: the derivation its unit starts, and everything it is built from.
+        const unitText = facts.sweepUnit?.text;
+        const program = unitText ? execStart(parseUnit(unitText)).pop()?.program : facts.sweepService?.execStart.split(/\s+/)[0];
+        const context = facts.sweepUnit?.context ?? facts.sweepService?.context ?? [];
+        const sp = program ? parseStorePath(program) : undefined;
+        const drv = sp ? context.find((d) => parseStorePath(d)?.name === `${sp.name}.drv`) : undefined;
+        const sweepClosure = drv ? await nix.drvClosure(drv) : undefined;
+        return { facts, wrapperText, sweepClosure, sweepDrv: drv };
       });
       for (const r of results) {
         if (!r.value) {
@@ -106,12 +142,19 @@ export const propagationCheck: CheckDefinition = {
           evidence.push(...lines);
           continue;
         }
-        const { facts, wrapperText, sweepClosure } = r.value;
+        const { facts, wrapperText, sweepClosure, sweepDrv } = r.value;
+        const onWrapperPath = wrapperText === undefined ? undefined : await finalPathHas(wrapperText, facts.canaryPath);
+        const winner = swBinWinner(facts.systemPackages, s.package)?.winner;
+        const winnerOut = winner?.installed[0] ? parseStorePath(winner.installed[0])?.root : undefined;
         const consumers: [string, boolean | undefined, string][] = [
-          [`${s.package} wrapper PATH (Drone + sweep)`, wrapperText === undefined ? undefined : wrapperText.includes(facts.canaryPath), facts.wrapper?.out ?? `no pkgs.${s.package}`],
-          [`${s.sweep} (its build inputs)`, sweepClosure === undefined ? undefined : sweepClosure.includes(facts.canaryDrv), facts.sweepDrvs[0] ?? 'no sweep service found'],
-          [`${s.package} on the system PATH (what the Drone step runs)`, facts.systemWrappers.length === 0 ? undefined : facts.systemWrappers.every((p) => p === facts.wrapper?.out) && Boolean(wrapperText?.includes(facts.canaryPath)), facts.systemWrappers.join(', ') || `no ${s.package} in systemPackages`],
-          ['environment.systemPackages', facts.inSystemPackages, 'evaluated list'],
+          [`${s.package} wrapper PATH (Drone + sweep)`, onWrapperPath, facts.wrapper?.out ?? `no pkgs.${s.package}`],
+          [`${s.sweep} (what its unit starts, and its build inputs)`, sweepClosure === undefined ? undefined : sweepClosure.includes(facts.canaryDrv), sweepDrv ?? `no ${s.sweep} unit program found`],
+          [
+            `${s.package} on the system PATH (what the Drone step runs)`,
+            winnerOut === undefined ? undefined : winnerOut === facts.wrapper?.out && onWrapperPath === true,
+            winner ? `sw/bin/${s.package} from ${winner.name}` : `no ${s.package} in systemPackages`,
+          ],
+          ['environment.systemPackages', facts.systemPackages.some((p) => p.name === canary.name), 'evaluated list'],
         ];
         for (const [consumer, got, where] of consumers) {
           evidence.push(`${r.host}: ${consumer}: ${got === true ? 'has the canary' : got === false ? 'MISSING the canary' : 'cannot be checked'} (${where})`);

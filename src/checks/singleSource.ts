@@ -2,7 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunContext } from '../context.js';
-import { findAssignments, formatHit, grepFile, grepRecursive, stripNixComments, type GrepHit } from '../parse/nixText.js';
+import { findAssignments, formatHit, grepFile, grepRecursive, listFiles, stripNixComments, type GrepHit } from '../parse/nixText.js';
+import { parseNix, stripComments, type Definition } from '../nixSyntax/index.js';
 import { invocationsOf } from '../parse/shellScript.js';
 import { error, fail, pass, type CheckDefinition, type CheckOutcome } from './types.js';
 
@@ -14,7 +15,6 @@ interface Rule {
   hits: GrepHit[];
 }
 
-const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const samePath = (a: string, b: string): boolean => path.posix.normalize(a) === path.posix.normalize(b);
 
 /** `[ pkgs.cc-ci-run ]`, `[ pkgs."cc-ci-run" ]` or `with pkgs; [ cc-ci-run ]`: a list of that one package. */
@@ -25,6 +25,23 @@ export function isOnlyPackage(value: string, pkg: string): boolean {
   if (items.length !== 1) return false;
   const name = items[0]!.replace(/^pkgs\./, '').replace(/^"(.*)"$/, '$1');
   return name === pkg && (items[0]!.startsWith('pkgs.') || m[1] !== undefined);
+}
+
+/** Every definition in the .nix files under dir, with repository-relative files, and the files that do not parse. */
+export function nixDefinitions(root: string, dir: string): { definitions: (Definition & { file: string })[]; errors: { file: string; line: number; column: number; message: string }[] } {
+  const definitions: (Definition & { file: string })[] = [];
+  const errors: { file: string; line: number; column: number; message: string }[] = [];
+  const base = path.join(root, dir);
+  if (!existsSync(base)) return { definitions, errors };
+  for (const full of listFiles(base)) {
+    if (!full.endsWith('.nix')) continue;
+    const file = path.relative(root, full).split(path.sep).join('/');
+    const text = readFileSync(full, 'utf8');
+    const parsed = parseNix(text);
+    for (const e of parsed.errors) errors.push({ file, ...e });
+    for (const d of parsed.definitions) if (d.kind !== 'formal') definitions.push({ ...d, file });
+  }
+  return { definitions, errors };
 }
 
 export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'hostConfigFile'>): Rule[] {
@@ -51,26 +68,29 @@ export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'hostConfig
     hits: pytest,
   });
 
-  const pyenvDefs = grepRecursive(root, s.nixDir, new RegExp(`(^|[^A-Za-z0-9_'-])${escapeRe(s.pyenvAttr)}\\s*=(?!=)`));
-  rules.push({
-    name: `${s.pyenvAttr} defined exactly once, in ${s.packagesFile}`,
-    ok: pyenvDefs.length === 1 && samePath(pyenvDefs[0]!.file, s.packagesFile),
-    reason: pyenvDefs.length === 1 ? `defined in ${pyenvDefs[0]!.file}` : `${pyenvDefs.length} definitions`,
-    hits: pyenvDefs,
-  });
-
+  // Definitions as Nix reads them (`name =`, `"name" =`, `inherit (x) name;`, `a.name =`, nested sets), found with a Nix parser.
+  const defs = nixDefinitions(root, s.nixDir);
+  for (const attr of [s.pyenvAttr, s.toolsAttr]) {
+    const found = defs.definitions.filter((d) => d.name === attr || d.attrPath.includes(attr));
+    const hits = found.map((d) => ({ file: d.file, line: d.line, text: `${d.kind === 'binding' ? '' : `(${d.kind}) `}${d.text.split('\n')[0]!.trim()}` }));
+    rules.push({
+      name: `${attr} defined exactly once, in ${s.packagesFile}`,
+      ok: defs.errors.length === 0 && found.length === 1 && samePath(found[0]!.file, s.packagesFile),
+      reason: defs.errors.length
+        ? `${defs.errors.map((e) => `${e.file}:${e.line}:${e.column}: ${e.message}`).join('; ')}: the verifier cannot count definitions in a file it cannot parse`
+        : found.length === 1
+          ? `defined in ${found[0]!.file}`
+          : `${found.length} definitions`,
+      hits,
+    });
+  }
   const tools = grepRecursive(root, s.nixDir, s.toolsAttr);
-  const defRe = new RegExp(`(^|[^A-Za-z0-9_'-])${escapeRe(s.toolsAttr)}\\s*=(?!=)`);
-  const defs = tools.filter((h) => defRe.test(stripNixComments(h.text)));
-  rules.push({
-    name: `${s.toolsAttr} defined once, in ${s.packagesFile}`,
-    ok: defs.length === 1 && samePath(defs[0]!.file, s.packagesFile),
-    reason: defs.length === 1 ? `defined in ${defs[0]!.file}` : `${defs.length} definitions`,
-    hits: tools,
-  });
+  const toolDefs = defs.definitions.filter((d) => d.name === s.toolsAttr || d.attrPath.includes(s.toolsAttr));
+  const isDefLine = (h: GrepHit): boolean => toolDefs.some((d) => d.file === h.file && d.line === h.line);
   for (const host of s.hosts) {
     const file = ctx.hostConfigFile(host);
-    const refs = tools.filter((h) => samePath(h.file, file) && !defRe.test(h.text) && stripNixComments(h.text).includes(s.toolsAttr));
+    const code = existsSync(path.join(root, file)) ? stripComments(readFileSync(path.join(root, file), 'utf8')).split('\n') : [];
+    const refs = tools.filter((h) => samePath(h.file, file) && !isDefLine(h) && (code[h.line - 1] ?? '').includes(s.toolsAttr));
     rules.push({
       name: `${file} references ${s.toolsAttr}`,
       ok: refs.length > 0,
@@ -107,6 +127,34 @@ export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'hostConfig
   return rules;
 }
 
+/** `/nix/store/<hash>-source/nix/modules/packages.nix` -> `nix/modules/packages.nix`. */
+export const repoRelative = (file: string): string => file.replace(/^\/nix\/store\/[0-9a-z]{32}-[^/]+\//, '');
+
+/**
+ * The evaluator's word on where pkgs.<tools_attr> comes from (builtins.unsafeGetAttrPos on the
+ * final pkgs): the definition that is in effect must be the one in packages_file.
+ */
+async function effectiveDefinitionRules(ctx: RunContext): Promise<Rule[]> {
+  const s = ctx.settings;
+  const rules: Rule[] = [];
+  for (const host of s.hosts) {
+    let pos: { file: string; line: number; column: number } | null;
+    try {
+      pos = (await ctx.hostFacts(host)).toolsPos;
+    } catch {
+      continue; // the host does not evaluate: the other checks report it
+    }
+    const file = pos ? repoRelative(pos.file) : undefined;
+    rules.push({
+      name: `${host}: the evaluated pkgs.${s.toolsAttr} is defined in ${s.packagesFile}`,
+      ok: file !== undefined && samePath(file, s.packagesFile),
+      reason: pos ? `the definition in effect is at ${file}:${pos.line}:${pos.column}` : `pkgs.${s.toolsAttr} does not exist on ${host}`,
+      hits: pos ? [{ file: file!, line: pos.line, text: `(builtins.unsafeGetAttrPos "${s.toolsAttr}" pkgs) column ${pos.column}` }] : [],
+    });
+  }
+  return rules;
+}
+
 export function singleSourceOutcome(rules: Rule[]): CheckOutcome {
   const broken = rules.filter((r) => !r.ok);
   const evidence = rules.flatMap((r) => [
@@ -124,6 +172,8 @@ export const singleSourceCheck: CheckDefinition = {
     if (!existsSync(path.join(ctx.settings.flake, ctx.settings.nixDir))) {
       return error(`${ctx.settings.nixDir}/ does not exist (PLUGIN_NIX_DIR)`, []);
     }
-    return singleSourceOutcome(singleSourceRules(ctx));
+    const rules = singleSourceRules(ctx);
+    rules.push(...(await effectiveDefinitionRules(ctx)));
+    return singleSourceOutcome(rules);
   },
 };

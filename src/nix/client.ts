@@ -17,6 +17,13 @@ export interface BuildOutcome {
   error?: NixCommandError;
 }
 
+export interface DerivationInfo {
+  env: Record<string, string>;
+  /** output name -> store path */
+  outputs: Record<string, string>;
+  inputDrvs: string[];
+}
+
 export interface NixClientOptions {
   runner: CommandRunner;
   flakeDir: string;
@@ -52,8 +59,18 @@ export interface NixClient {
   storedLog(storePath: string): Promise<string | undefined>;
   /** A derivation's environment (`nix show-derivation` / `nix derivation show`). */
   derivationEnv(drvPath: string): Promise<Record<string, string>>;
+  /** A derivation's environment, output paths and input derivations. */
+  derivation(drvPath: string): Promise<DerivationInfo>;
+  /** The store path of the flake's source as Nix sees it (`nix flake metadata`): submodules included, untracked files not. */
+  flakeSource(): Promise<{ path: string; narHash: string }>;
   /** The same client for another flake directory (e.g. a temporary copy). */
   withFlakeDir(dir: string): Promise<NixClient>;
+}
+
+interface RawDerivation {
+  env?: Record<string, string>;
+  outputs?: Record<string, { path?: string }>;
+  inputDrvs?: Record<string, unknown>;
 }
 
 const FEATURES = ['--extra-experimental-features', 'nix-command flakes'];
@@ -111,9 +128,18 @@ export function findOnPath(name: string, pathVar: string | undefined): string | 
   return undefined;
 }
 
+/**
+ * The flake reference of a directory. A git checkout is named by a `git+file://` URL with
+ * its path percent-encoded, so spaces, `#`, `?`, `%` and non-ASCII names survive Nix's URL
+ * parser (a bare path with them is "not a valid URL").
+ */
 export function flakeRefFor(flakeDir: string, submodules: boolean): string {
   const isGit = existsSync(path.join(flakeDir, '.git'));
-  return isGit && submodules ? `${flakeDir}?submodules=1` : flakeDir;
+  if (isGit) {
+    const url = `git+file://${path.resolve(flakeDir).split('/').map(encodeURIComponent).join('/')}`;
+    return submodules ? `${url}?submodules=1` : url;
+  }
+  return /^[A-Za-z0-9._\/+-]+$/.test(flakeDir) ? flakeDir : `path:${flakeDir}`;
 }
 
 async function detectVersion(runner: CommandRunner, env: NodeJS.ProcessEnv): Promise<string> {
@@ -186,10 +212,20 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
     const res = await nix([...show, drvPath]);
     const parsed = JSON.parse(res.stdout) as Record<string, unknown>;
     // 2.8–2.2x: { "/nix/store/x.drv": {...} }; newer: { derivations: { "x.drv": {...} }, version }.
-    const table = (parsed.derivations ?? parsed) as Record<string, { env?: Record<string, string> }>;
-    const entry = Object.values(table).find((d) => d && typeof d === 'object' && 'env' in d);
+    const table = (parsed.derivations ?? parsed) as Record<string, RawDerivation>;
+    const entry = Object.values(table).find((d) => d && typeof d === 'object' && 'env' in d) as RawDerivation | undefined;
     if (!entry?.env) throw new NixCommandError(`nix ${show.join(' ')} ${drvPath}`, 0, ['no derivation environment in the output']);
-    return entry.env;
+    // 2.8: outputs.out.path is absolute, inputDrvs keyed by absolute path; newer: store-relative names.
+    const abs = (p: string): string => (p.startsWith('/') ? p : `/nix/store/${p}`);
+    const outputs: Record<string, string> = {};
+    for (const [name, o] of Object.entries(entry.outputs ?? {})) if (o?.path) outputs[name] = abs(o.path);
+    return { env: entry.env, outputs, inputDrvs: Object.keys(entry.inputDrvs ?? {}).map(abs) };
+  });
+  const flakeSource = memoize(async () => {
+    const res = await nix(['flake', 'metadata', '--json', ...flakeArgs, flakeRef]);
+    const meta = JSON.parse(res.stdout) as { path?: string; locked?: { narHash?: string } };
+    if (!meta.path) throw new NixCommandError(`nix flake metadata --json ${flakeRef}`, 0, ['no source path in the output']);
+    return { path: meta.path, narHash: meta.locked?.narHash ?? '' };
   });
 
   return {
@@ -215,7 +251,9 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
     closure: closures,
     drvClosure: drvClosures,
     storedLog: storedLogs,
-    derivationEnv: derivationEnvs,
+    derivationEnv: async (d) => (await derivationEnvs(d)).env,
+    derivation: derivationEnvs,
+    flakeSource: () => flakeSource(''),
     withFlakeDir: (dir) => createNixClient({ ...options, flakeDir: dir, version, limiter }),
   };
 }

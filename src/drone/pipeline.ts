@@ -1,0 +1,179 @@
+// .drone.yml read the way Drone reads it: YAML 1.1 (go-yaml), every document,
+// `kind: secret`/`signature` documents skipped, the pipeline's `environment:`
+// applied under each step's own, and `when`/`trigger` conditions that decide
+// whether a step can run at all.
+import type { Document, LineCounter as LineCounterType, Node as YamlNode } from 'yaml';
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+export interface DroneStep {
+  pipeline: string;
+  pipelineType: string;
+  name: string;
+  /** Command lines, as the runner writes them into the step's shell script. */
+  commands: string[];
+  /** Step environment over the pipeline's: what the step adds to the runner's environment. */
+  environment: Record<string, unknown>;
+  /** Where each environment key came from ("step" or "pipeline"). */
+  environmentSource: Record<string, 'step' | 'pipeline'>;
+  image?: string;
+  position: Position;
+  /** Why the step can never run in a successful build, when its conditions (or the pipeline's trigger) exclude every case. */
+  neverRuns?: string;
+}
+
+export interface DroneProblem {
+  message: string;
+  position?: Position;
+}
+
+export interface DroneFile {
+  steps: DroneStep[];
+  /** The file cannot run as written: parse errors, duplicate keys, commands that are not strings. */
+  errors: DroneProblem[];
+}
+
+/** Every event Drone raises; a condition that admits none of them can never be met. */
+export const DRONE_EVENTS = ['push', 'pull_request', 'tag', 'promote', 'rollback', 'cron', 'custom'] as const;
+
+const asRecord = (value: unknown): Record<string, unknown> =>
+  value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+
+interface Condition {
+  include: string[];
+  exclude: string[];
+}
+
+/** A condition as Drone accepts it: a string, a list (include), or `{ include, exclude }`. */
+export function readCondition(value: unknown): Condition {
+  const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined || v === null ? [] : [String(v)]);
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const r = value as Record<string, unknown>;
+    return { include: list(r.include), exclude: list(r.exclude) };
+  }
+  return { include: list(value), exclude: [] };
+}
+
+/** Go's filepath.Match on names without `/` (events, statuses): `*`, `?`, `[…]`. */
+export function globMatch(pattern: string, value: string): boolean {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === '*') re += '[^/]*';
+    else if (ch === '?') re += '[^/]';
+    else if (ch === '[') {
+      const end = pattern.indexOf(']', i + 1);
+      if (end < 0) return false; // Go: ErrBadPattern, no match
+      re += `[${pattern.slice(i + 1, end).replace(/^\^/, '^').replace(/\\/g, '\\\\')}]`;
+      i = end;
+    } else if (ch === '\\' && i + 1 < pattern.length) re += `\\${pattern[++i]}`;
+    else re += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`).test(value);
+}
+
+/** runner-go's Condition.Match: excluded wins, then an include list must match, an empty condition matches. */
+export function conditionMatches(c: Condition, value: string): boolean {
+  if (c.exclude.some((p) => globMatch(p, value))) return false;
+  if (c.include.length === 0) return true;
+  return c.include.some((p) => globMatch(p, value));
+}
+
+/**
+ * Why a `when:` / `trigger:` block can never be met in a successful build, or
+ * undefined when it can be. Only what is decidable without the build is judged:
+ * the event (a fixed set) and the status (a step only on failure is not the normal run).
+ */
+export function neverRunsReason(conditions: Record<string, unknown>): string | undefined {
+  if ('event' in conditions) {
+    const c = readCondition(conditions.event);
+    if (!DRONE_EVENTS.some((e) => conditionMatches(c, e))) return `its event condition ${JSON.stringify(conditions.event)} admits none of ${DRONE_EVENTS.join(', ')}`;
+  }
+  if ('status' in conditions) {
+    const c = readCondition(conditions.status);
+    if (!conditionMatches(c, 'success')) return `it runs only when the build has failed (status ${JSON.stringify(conditions.status)})`;
+  }
+  return undefined;
+}
+
+export async function parseDroneYaml(text: string): Promise<DroneFile> {
+  const { parseAllDocuments, LineCounter, isMap, isSeq, isScalar } = await import('yaml');
+  const lc: LineCounterType = new LineCounter();
+  const steps: DroneStep[] = [];
+  const errors: DroneProblem[] = [];
+  const pos = (node: YamlNode | null | undefined): Position | undefined => {
+    const offset = node?.range?.[0];
+    if (offset === undefined) return undefined;
+    const p = lc.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+  const docs = parseAllDocuments(text, { version: '1.1', lineCounter: lc, uniqueKeys: true });
+  const list = Array.isArray(docs) ? docs : [];
+  if (!Array.isArray(docs)) errors.push({ message: 'empty document stream' });
+  for (const doc of list as Document.Parsed[]) {
+    if (doc.errors.length) {
+      for (const e of doc.errors) {
+        const lp = e.linePos?.[0];
+        errors.push({ message: e.message.split('\n')[0]!, ...(lp ? { position: { line: lp.line, column: lp.col } } : {}) });
+      }
+      continue;
+    }
+    if (doc.contents === null) continue;
+    const data = asRecord(doc.toJS({ maxAliasCount: 100 }));
+    if (data.kind !== undefined && data.kind !== 'pipeline') continue; // secrets, signatures, templates
+    const pipeline = typeof data.name === 'string' ? data.name : 'default';
+    const pipelineType = typeof data.type === 'string' ? data.type : 'docker';
+    const pipelineEnv = asRecord(data.environment);
+    const triggerNever = data.trigger !== undefined ? neverRunsReason(asRecord(data.trigger)) : undefined;
+    const stepsNode = doc.get('steps', true);
+    if (!isSeq(stepsNode)) continue;
+    stepsNode.items.forEach((item, index) => {
+      if (!isMap(item)) {
+        errors.push({ message: `pipeline "${pipeline}": step ${index + 1} is not a map`, ...(pos(item as YamlNode) ? { position: pos(item as YamlNode)! } : {}) });
+        return;
+      }
+      const step = asRecord(item.toJSON());
+      const name = typeof step.name === 'string' ? step.name : `step-${index + 1}`;
+      const commands: string[] = [];
+      const commandsNode = item.get('commands', true);
+      if (commandsNode !== undefined) {
+        const items = isSeq(commandsNode) ? commandsNode.items : [commandsNode];
+        for (const c of items) {
+          // go-yaml gives a string field a scalar's own text (`42`, `yes`); a map or a list cannot be a command.
+          if (isScalar(c)) commands.push(String(c.source ?? c.value));
+          else {
+            const at = pos(c as YamlNode);
+            errors.push({
+              message: `step "${name}" of pipeline "${pipeline}": a commands item is a ${isMap(c) ? 'map' : 'list'}, not a string (Drone rejects the file; quote the command)`,
+              ...(at ? { position: at } : {}),
+            });
+          }
+        }
+      }
+      const own = asRecord(step.environment);
+      const environment: Record<string, unknown> = { ...pipelineEnv, ...own };
+      const environmentSource: Record<string, 'step' | 'pipeline'> = {};
+      for (const k of Object.keys(pipelineEnv)) environmentSource[k] = 'pipeline';
+      for (const k of Object.keys(own)) environmentSource[k] = 'step';
+      const when = step.when !== undefined ? neverRunsReason(asRecord(step.when)) : undefined;
+      const never = triggerNever ? `the pipeline's trigger: ${triggerNever}` : when ? `its when: ${when}` : undefined;
+      steps.push({
+        pipeline,
+        pipelineType,
+        name,
+        commands,
+        environment,
+        environmentSource,
+        ...(typeof step.image === 'string' ? { image: step.image } : {}),
+        position: pos(item) ?? { line: 0, column: 0 },
+        ...(never ? { neverRuns: never } : {}),
+      });
+    });
+  }
+  return { steps, errors };
+}
+
+export const formatPosition = (file: string, p?: Position): string => (p ? `${file}:${p.line}:${p.column}` : file);

@@ -1,0 +1,71 @@
+// Which Drone steps run the claimed script, and through what: a step's commands
+// are one shell script (the exec runner writes them into a file run by one
+// shell), so `cd runner && cc-ci-run run_recipe_ci.py` runs runner/run_recipe_ci.py
+// through the wrapper, and `export PATH=…` in an earlier command changes a later one.
+import path from 'node:path';
+import { analyzeScript, Unknown, type PathValue } from '../shell/index.js';
+import type { DroneStep } from './pipeline.js';
+
+export interface DroneUse {
+  step: DroneStep;
+  /** The command as written, and its line within the step's commands. */
+  command: string;
+  line: number;
+  program: string;
+  /** True when the program run is the wrapper itself (by name; its store path is resolved by the check). */
+  viaWrapper: boolean;
+  /** PATH for the command, relative to the step's (its `$PATH` entries are the step's PATH). */
+  path: PathValue;
+  /** Something before the command the verifier cannot follow (eval, source, …). */
+  unfollowable?: string;
+}
+
+const programName = (word: string): string => word.slice(word.lastIndexOf('/') + 1);
+
+/** Does a word, taken relative to cwd, name the script (a repository-relative path)? */
+function namesScript(word: string, cwd: string, script: string): boolean {
+  if (word.startsWith('/') || word.startsWith('<unknown')) return false;
+  return path.posix.normalize(path.posix.join(cwd, word)) === path.posix.normalize(script);
+}
+
+/** Every command of every step that runs `script`, with the program that runs it. */
+export async function scriptUses(steps: readonly DroneStep[], script: string, pkg: string): Promise<DroneUse[]> {
+  const uses: DroneUse[] = [];
+  for (const step of steps) {
+    if (step.commands.length === 0) continue;
+    const analysis = await analyzeScript(step.commands.join('\n'), { inheritedPath: 'inherited' });
+    for (const inv of analysis.invocations) {
+      const cwd = inv.cwd instanceof Unknown ? undefined : inv.cwd;
+      const words = [inv.program, ...inv.args];
+      if (cwd === undefined) {
+        // A `cd` the verifier cannot compute: only an exact repository-relative mention counts.
+        if (!words.some((w) => path.posix.normalize(w) === path.posix.normalize(script))) continue;
+      } else if (!words.some((w) => namesScript(w, cwd, script))) continue;
+      const before = analysis.unfollowable.find((u) => u.line <= inv.line);
+      uses.push({
+        step,
+        command: inv.text,
+        line: inv.line,
+        program: inv.program,
+        viaWrapper: programName(inv.program) === pkg,
+        path: inv.path,
+        ...(before ? { unfollowable: `line ${before.line} \`${before.text}\`: ${before.reason}` } : {}),
+      });
+    }
+    if (analysis.parseError) {
+      uses.push({
+        step,
+        command: step.commands.join('; '),
+        line: analysis.parseError.line,
+        program: '<unparsable>',
+        viaWrapper: false,
+        path: { unknown: 'not valid shell' },
+        unfollowable: `not valid shell at line ${analysis.parseError.line}:${analysis.parseError.column}: ${analysis.parseError.message}`,
+      });
+    }
+  }
+  return uses;
+}
+
+/** A step the exec runner runs on the host itself (an exec pipeline, no image). */
+export const runsOnHost = (step: DroneStep): boolean => step.pipelineType === 'exec' && step.image === undefined;

@@ -1,0 +1,82 @@
+// Where a program word leads: the way a shell searches PATH (first directory
+// holding an executable of that name), against a built host (the filesystem)
+// or its evaluation (package names and buildEnv priorities; bin/ contents are
+// only known after a build, and the evidence says so).
+import path from 'node:path';
+import { describePriority, swBinWinner } from './buildEnv.js';
+import type { HostFacts } from './context.js';
+import { packageOf, parseStorePath } from './parse/storePath.js';
+import { exists, realpath, storeRootOf } from './storeFs.js';
+
+export const SYSTEM_PROFILES = ['/run/current-system/sw/bin', '/nix/var/nix/profiles/system/sw/bin'];
+
+export interface Resolution {
+  /** Store path (root) the program resolves to, when found. */
+  root?: string;
+  /** The PATH entry (or absolute word) it was found through. */
+  via?: string;
+  /** The file that is executed (symlinks followed after a build). */
+  file?: string;
+  notes: string[];
+}
+
+export interface HostView {
+  mode: 'build' | 'eval';
+  facts: HostFacts;
+  /** Built toplevel (build mode). */
+  toplevel?: string;
+}
+
+export const programName = (word: string): string => word.slice(word.lastIndexOf('/') + 1);
+
+/** Resolves one PATH directory for `program`. */
+function inDir(dir: string, program: string, view: HostView): Resolution | undefined {
+  if (view.mode === 'build') {
+    const real = SYSTEM_PROFILES.includes(dir) && view.toplevel ? path.join(view.toplevel, 'sw', 'bin') : dir;
+    if (!real.startsWith('/nix/store/')) return undefined;
+    const candidate = path.join(real, program);
+    if (!exists(candidate)) return undefined;
+    return { root: storeRootOf(candidate) ?? parseStorePath(candidate)?.root, via: real === dir ? dir : `${dir} (= ${real})`, file: realpath(candidate) ?? candidate, notes: [] };
+  }
+  if (SYSTEM_PROFILES.includes(dir)) {
+    const w = swBinWinner(view.facts.systemPackages, program);
+    if (!w?.winner.installed[0]) return undefined;
+    const notes = w.candidates.length > 1 ? [`sw/bin/${program} candidates: ${w.candidates.map(describePriority).join(', ')}; buildEnv keeps ${describePriority(w.winner)}`] : [];
+    if (w.tiedWith.length) notes.push(`equal priority with ${w.tiedWith.map((t) => t.name).join(', ')}: a collision only a build can show`);
+    const root = parseStorePath(w.winner.installed[0])?.root ?? w.winner.installed[0];
+    return { root, via: `${dir} (system package ${describePriority(w.winner)}, evaluated)`, file: `${w.winner.installed[0]}/bin/${program}`, notes };
+  }
+  const sp = parseStorePath(dir);
+  if (!sp) return undefined;
+  if (sp.name === program || packageOf(sp.name).pname === program) return { root: sp.root, via: `${dir} (by package name, evaluated)`, file: `${dir}/${program}`, notes: [] };
+  return undefined;
+}
+
+/** Resolves a program word: an absolute path directly, a bare name through PATH directories in order. */
+export function resolveProgram(word: string, dirs: readonly string[], view: HostView): Resolution {
+  const notes: string[] = [];
+  if (word.includes('/')) {
+    if (!word.startsWith('/')) return { notes: [`${word}: a relative path, not resolvable`] };
+    for (const profile of SYSTEM_PROFILES) {
+      if (word.startsWith(`${profile}/`)) {
+        const r = inDir(profile, programName(word), view);
+        return r ?? { notes: [`${word}: not in the system profile`] };
+      }
+    }
+    const sp = parseStorePath(word);
+    if (!sp) return { notes: [`${word}: outside the store`] };
+    if (view.mode === 'build' && !exists(word)) return { notes: [`${word} does not exist`] };
+    return { root: view.mode === 'build' ? (storeRootOf(word) ?? sp.root) : sp.root, via: word, file: view.mode === 'build' ? (realpath(word) ?? word) : word, notes };
+  }
+  for (const dir of dirs) {
+    if (dir === '') continue;
+    if (!dir.startsWith('/')) {
+      notes.push(`${dir}: a relative PATH entry, skipped`);
+      continue;
+    }
+    const r = inDir(dir, word, view);
+    if (r) return { ...r, notes: [...notes, ...r.notes] };
+    if (!dir.startsWith('/nix/store/') && !SYSTEM_PROFILES.includes(dir)) notes.push(`${dir}: outside the store, not part of the build`);
+  }
+  return { notes };
+}
