@@ -27,6 +27,8 @@ function failingNix(error: Error): NixClient {
     drvClosure: fail,
     storedLog: async () => undefined,
     derivationEnv: fail,
+    derivation: fail,
+    flakeSource: fail,
     withFlakeDir: async () => client,
   };
   return client;

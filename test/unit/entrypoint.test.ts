@@ -1,75 +1,57 @@
-import { droneUses, runsOnHost, pathFromRunnerText, pathFromServiceEnvironment, resolveWord, stepPath, sweepEntries, evaluatedResolver } from '../../src/checks/entrypointParity.js';
-import type { DroneStep } from '../../src/parse/droneYaml.js';
-import type { HostFacts } from '../../src/context.js';
+import type { HostFacts, SystemPackage } from '../../src/context.js';
+import type { DroneStep } from '../../src/drone/pipeline.js';
+import { runsOnHost, scriptUses } from '../../src/drone/uses.js';
+import { resolveProgram, type HostView } from '../../src/resolve.js';
 
-const step = (commands: string[], environment: Record<string, unknown> = {}): DroneStep => ({ pipeline: 'p', pipelineType: 'exec', name: 's', commands, environment });
 const H = 'zxlx9jnylh7la5m48bsqb1wfm5l9r0bd';
+const L = 'l3gacy0000000000000000000000000a';
+const step = (commands: string[], fields: Partial<DroneStep> = {}): DroneStep => ({
+  pipeline: 'p', pipelineType: 'exec', name: 's', commands, environment: {}, environmentSource: {}, position: { line: 1, column: 1 }, ...fields,
+});
 
-describe('Drone steps that run the script', () => {
+describe('Drone steps that run the script (commands are shell)', () => {
   test.each([
-    ['cc-ci-run runner/run_recipe_ci.py', true],
-    ['cc-ci-run ./runner/run_recipe_ci.py --all', true],
-    ['cd /src && CC=1 cc-ci-run runner/run_recipe_ci.py', true],
-    ['/run/current-system/sw/bin/cc-ci-run runner/run_recipe_ci.py', true],
-    ['python3 runner/run_recipe_ci.py', false],
-    ['./runner/run_recipe_ci.py', false],
-    [`/nix/store/${H}-python3-3.12.8-env/bin/python runner/run_recipe_ci.py`, false],
-  ])('%s -> through the wrapper: %s', (command, via) => {
-    const uses = droneUses([step([command])], 'runner/run_recipe_ci.py', 'cc-ci-run');
-    expect(uses).toHaveLength(1);
-    expect(uses[0]!.viaWrapper).toBe(via);
+    ['cc-ci-run runner/run_recipe_ci.py', true, 'cc-ci-run'],
+    ['cc-ci-run ./runner/run_recipe_ci.py --all', true, 'cc-ci-run'],
+    ['cd runner && cc-ci-run run_recipe_ci.py', true, 'cc-ci-run'],
+    ['CC=1 cc-ci-run runner/run_recipe_ci.py', true, 'cc-ci-run'],
+    ['/run/current-system/sw/bin/cc-ci-run runner/run_recipe_ci.py', true, '/run/current-system/sw/bin/cc-ci-run'],
+    ['python3 runner/run_recipe_ci.py', false, 'python3'],
+    ['./runner/run_recipe_ci.py', false, './runner/run_recipe_ci.py'],
+    ['cd runner && python3 run_recipe_ci.py', false, 'python3'],
+  ])('%s -> through the wrapper: %s', async (command, via, program) => {
+    const uses = await scriptUses([step([command])], 'runner/run_recipe_ci.py', 'cc-ci-run');
+    expect(uses.map((u) => [u.viaWrapper, u.program])).toEqual([[via, program]]);
   });
-  test('other steps and mentions are not uses', () => {
-    expect(droneUses([step(['echo runner/run_recipe_ci.py is next', 'cc-ci-run -m pyflakes runner/'])], 'runner/run_recipe_ci.py', 'cc-ci-run').map((u) => u.command)).toEqual(['echo runner/run_recipe_ci.py is next']);
+  test('mentions in other commands run other things; cd elsewhere changes what a relative path names', async () => {
+    const uses = await scriptUses([step(['cc-ci-run -m pyflakes runner/', 'cd docs && cc-ci-run runner/run_recipe_ci.py'])], 'runner/run_recipe_ci.py', 'cc-ci-run');
+    expect(uses).toEqual([]);
+  });
+  test('eval in a step is not followed', async () => {
+    const uses = await scriptUses([step(['eval "$X"', 'cc-ci-run runner/run_recipe_ci.py'])], 'runner/run_recipe_ci.py', 'cc-ci-run');
+    expect(uses[0]!.unfollowable).toMatch(/eval/);
   });
 });
 
-describe('the PATH a step sees', () => {
-  const runner = (environment: Record<string, unknown>, serviceEnvironment: unknown = null) => ({ environment, serviceEnvironment });
+describe('resolving a program through PATH', () => {
+  const sys = (priority?: number, hash = H): SystemPackage => ({ name: 'cc-ci-run', pname: 'cc-ci-run', installed: [`/nix/store/${hash}-cc-ci-run`], ...(priority !== undefined ? { priority } : {}) });
+  const view = (systemPackages: SystemPackage[]): HostView => ({ mode: 'eval', facts: { systemPackages } as unknown as HostFacts });
   test.each([
-    ['step environment wins', step([], { PATH: '/a' }), runner({ PATH: '/b', DRONE_RUNNER_PATH: '/c' }), '/a'],
-    ['DRONE_RUNNER_PATH over the service PATH', step([]), runner({ PATH: '/b', DRONE_RUNNER_PATH: '/c' }), '/c'],
-    ['serviceConfig.Environment over environment', step([]), runner({ PATH: '/b' }, ['FOO=1', 'PATH=/d:/e']), '/d:/e'],
-    ['serviceConfig.Environment as one string', step([]), runner({ PATH: '/b' }, '"PATH=/f" "X=1"'), '/f'],
-    ['the service PATH', step([]), runner({ PATH: '/b' }), '/b'],
-  ])('%s', (_, s, r, want) => expect(stepPath(s, r).value).toBe(want));
-
-  test('no service in the evaluated config: the PATH written in the runner module', () => {
-    const text = '{ lib, ... }: {\n  # PATH = "/old";\n  systemd.services.drone-runner-exec.environment.PATH = lib.mkForce "/run/current-system/sw/bin:/run/wrappers/bin";\n}';
-    expect(stepPath(step([]), null, text)).toEqual({ value: '/run/current-system/sw/bin:/run/wrappers/bin', source: expect.stringContaining('written in the runner module') });
-    expect(pathFromRunnerText('serviceConfig.Environment = [ "PATH=/x/bin:/y" ];')).toEqual({ value: '/x/bin:/y', key: 'PATH' });
-    expect(stepPath(step([]), null, '{ }').value).toBeUndefined();
-  });
-
-  test('pathFromServiceEnvironment reads the last assignment', () => expect(pathFromServiceEnvironment(['PATH=/a', 'PATH=/b'])).toBe('/b'));
-});
-
-describe('the sweep PATH', () => {
-  const script = 'export PATH="/nix/store/a-x/bin:$PATH"\nexec cc-ci-run x\nexport PATH=/late';
-  test.each([
-    ['$PATH is filled from the service', script, '/s1:/s2', ['/nix/store/a-x/bin', '/s1', '/s2']],
-    ['no service PATH: $PATH stays', script, undefined, ['/nix/store/a-x/bin', '$PATH']],
-    ['no PATH line: the service PATH', 'exec cc-ci-run x', '/s1', ['/s1']],
-  ])('%s', (_, text, servicePath, want) => expect(sweepEntries(text, 2, servicePath)).toEqual(want));
-});
-
-describe('eval-mode resolution', () => {
-  const facts = {
-    systemPackages: [{ name: 'cc-ci-run', installed: [`/nix/store/${H}-cc-ci-run`] }],
-  } as unknown as HostFacts;
-  test.each([
-    ['bare name through the system profile', 'cc-ci-run', ['/run/wrappers/bin', '/run/current-system/sw/bin'], `/nix/store/${H}-cc-ci-run`],
-    ['bare name through a store dir', 'cc-ci-run', [`/nix/store/${H}-cc-ci-run/bin`], `/nix/store/${H}-cc-ci-run`],
-    ['absolute store path', `/nix/store/${H}-cc-ci-run/bin/cc-ci-run`, [], `/nix/store/${H}-cc-ci-run`],
-    ['not reachable', 'cc-ci-run', ['/usr/bin'], undefined],
-  ])('%s', (_, word, entries, want) => expect(resolveWord(word, entries, evaluatedResolver(facts)).root).toBe(want));
+    ['bare name through the system profile', 'cc-ci-run', ['/run/wrappers/bin', '/run/current-system/sw/bin'], [sys()], `/nix/store/${H}-cc-ci-run`],
+    ['the hiPrio rival in sw/bin wins', 'cc-ci-run', ['/run/current-system/sw/bin'], [sys(), sys(-10, L)], `/nix/store/${L}-cc-ci-run`],
+    ['a lowPrio rival loses', 'cc-ci-run', ['/run/current-system/sw/bin'], [sys(10, L), sys()], `/nix/store/${H}-cc-ci-run`],
+    ['bare name through a store dir', 'cc-ci-run', [`/nix/store/${H}-cc-ci-run/bin`], [], `/nix/store/${H}-cc-ci-run`],
+    ['the first PATH entry that has it', 'cc-ci-run', [`/nix/store/${L}-cc-ci-run/bin`, `/nix/store/${H}-cc-ci-run/bin`], [], `/nix/store/${L}-cc-ci-run`],
+    ['absolute store path', `/nix/store/${H}-cc-ci-run/bin/cc-ci-run`, [], [], `/nix/store/${H}-cc-ci-run`],
+    ['not reachable', 'cc-ci-run', ['/usr/bin'], [sys()], undefined],
+  ])('%s', (_, word, dirs, pkgs, want) => expect(resolveProgram(word, dirs, view(pkgs)).root).toBe(want));
 });
 
 describe('which steps run on the host', () => {
   test.each([
     ['exec, no image', { pipelineType: 'exec' }, true],
-    ['exec with an image (ignored by the exec runner, but not what the claim describes)', { pipelineType: 'exec', image: 'x' }, false],
+    ['exec with an image (not what the claim describes)', { pipelineType: 'exec', image: 'x' }, false],
     ['docker', { pipelineType: 'docker', image: 'python:3.12-slim' }, false],
     ['kubernetes', { pipelineType: 'kubernetes' }, false],
-  ])('%s', (_, fields, want) => expect(runsOnHost({ ...step([]), ...fields } as DroneStep)).toBe(want));
+  ])('%s', (_, fields, want) => expect(runsOnHost(step([], fields))).toBe(want));
 });

@@ -1,6 +1,5 @@
 import { nameCandidates, packageOf, parseDrvName, parseStorePath } from '../../src/parse/storePath.js';
 import { commandWord, findPathLines, invocationsOf, shellWords } from '../../src/parse/shellScript.js';
-import { parseDroneYaml } from '../../src/parse/droneYaml.js';
 import { findAssignments, normaliseNix, stripNixComments } from '../../src/parse/nixText.js';
 import { findCollisions, logExcerpt } from '../../src/nix/logExcerpt.js';
 import { compareTools } from '../../src/checks/pathSuperset.js';
@@ -64,40 +63,6 @@ describe('wrapper scripts', () => {
       [3, true],
     ]);
   });
-});
-
-describe('.drone.yml', () => {
-  test('all documents, steps list and legacy pipeline map, string and list commands', async () => {
-    const file = await parseDroneYaml(`---
-kind: pipeline
-type: exec
-name: a
-steps:
-  - name: one
-    environment: { PATH: /x }
-    commands:
-      - cc-ci-run runner/run_recipe_ci.py
----
-kind: secret
-name: s
----
-kind: pipeline
-name: b
-pipeline:
-  two:
-    image: alpine
-    commands: |
-      echo hi
-      python3 runner/run_recipe_ci.py
-`);
-    expect(file.errors).toEqual([]);
-    expect(file.steps.map((s) => [s.pipeline, s.pipelineType, s.name, s.commands])).toEqual([
-      ['a', 'exec', 'one', ['cc-ci-run runner/run_recipe_ci.py']],
-      ['b', 'docker', 'two', ['echo hi', 'python3 runner/run_recipe_ci.py']],
-    ]);
-    expect(file.steps[0]!.environment).toEqual({ PATH: '/x' });
-  });
-  test('broken YAML is reported, not ignored', async () => expect((await parseDroneYaml('steps: [a\n')).errors.length).toBeGreaterThan(0));
 });
 
 describe('nix text', () => {
@@ -165,23 +130,6 @@ describe('compareTools', () => {
   });
 });
 
-describe('propagation canary edit', () => {
-  // Imported here to keep the text edit next to the other parser tables.
-  const canary = { name: 'nixenv-verify-canary-0', expr: 'CANARY' };
-  test.each([
-    ['ccciRuntimeTools = with final; [ a b ];', 'ccciRuntimeTools = (with final; [ a b ]) ++ [ CANARY ];'],
-    ['ccciRuntimeTools = [ final.a final.b ];', 'ccciRuntimeTools = ([ final.a final.b ]) ++ [ CANARY ];'],
-    ['ccciRuntimeTools = (with prev; [ a ]) ++ extra;', 'ccciRuntimeTools = ((with prev; [ a ]) ++ extra) ++ [ CANARY ];'],
-    ['# ccciRuntimeTools = [ old ];\nccciRuntimeTools =\n  [ a ]; # tools', '# ccciRuntimeTools = [ old ];\nccciRuntimeTools =\n  ([ a ]) ++ [ CANARY ]; # tools'],
-  ])('%j', async (text, want) => {
-    const { insertCanary } = await import('../../src/checks/propagation.js');
-    expect(insertCanary(text, 'ccciRuntimeTools', canary)?.text).toBe(want);
-  });
-  test('no definition: nothing to edit', async () => {
-    const { insertCanary } = await import('../../src/checks/propagation.js');
-    expect(insertCanary('{ x = ccciRuntimeTools; }', 'ccciRuntimeTools', canary)).toBeUndefined();
-  });
-});
 
 describe('sweep runtimeInputs: the one shared package only', () => {
   test.each([

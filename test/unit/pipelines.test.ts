@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { parseDroneYaml } from '../../src/parse/droneYaml.js';
+import { parseDroneYaml } from '../../src/drone/pipeline.js';
 import { envName, SETTINGS } from '../../src/settings.js';
 import { repoRoot } from '../helpers/cli.js';
 
