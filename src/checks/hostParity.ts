@@ -3,9 +3,11 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { HostFacts, RunContext } from '../context.js';
-import { findAssignments, normaliseNix } from '../parse/nixText.js';
+import { parseNix, stripComments } from '../nixSyntax/index.js';
+import { normaliseNix } from '../parse/nixText.js';
 import { packageOf, parseStorePath } from '../parse/storePath.js';
 import { isDir, realpath } from '../storeFs.js';
+import { describePriority, swBinWinner } from '../buildEnv.js';
 import { describeError, fail, pass, perHost, type CheckDefinition } from './types.js';
 
 export interface PackagesLine {
@@ -19,14 +21,16 @@ export interface PackagesLine {
 export function systemPackagesLine(ctx: Pick<RunContext, 'settings' | 'hostConfigFile' | 'repoPath'>, host: string, read: (rel: string) => string): PackagesLine {
   const file = ctx.hostConfigFile(host);
   if (!existsSync(ctx.repoPath(file))) return { host, file };
-  const found = findAssignments(read(file), 'systemPackages');
+  // Definitions as Nix reads them: `environment.systemPackages = …;`, `environment = { systemPackages = …; }`.
+  const found = parseNix(read(file)).definitions.filter((d) => d.name === 'systemPackages' && d.value);
   if (found.length === 0) return { host, file };
-  return { host, file, line: found[0]!.line, statement: found.map((f) => f.statement).join(' ') };
+  return { host, file, line: found[0]!.line, statement: found.map((f) => `systemPackages = ${stripComments(f.value!.text)};`).join(' ') };
 }
 
 /** Does any evaluated system package provide the program by name (git-lfs-3.6.1, openssl-3.3.3-bin)? */
 export function packageProviding(facts: HostFacts, bin: string): string | undefined {
-  return facts.systemPackages.find((p) => packageOf(p.name).pname === bin || p.name === bin)?.name;
+  const w = swBinWinner(facts.systemPackages, bin);
+  return w ? describePriority(w.winner) : undefined;
 }
 
 export const hostParityCheck: CheckDefinition = {

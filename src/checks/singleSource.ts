@@ -2,9 +2,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunContext } from '../context.js';
-import { findAssignments, formatHit, grepFile, grepRecursive, listFiles, stripNixComments, type GrepHit } from '../parse/nixText.js';
+import { formatHit, grepFile, grepRecursive, listFiles, type GrepHit } from '../parse/nixText.js';
 import { parseNix, stripComments, type Definition } from '../nixSyntax/index.js';
-import { invocationsOf } from '../parse/shellScript.js';
+import { nixStringContent } from '../nixSyntax/strings.js';
+import { programName } from '../resolve.js';
+import { analyzeScript } from '../shell/index.js';
 import { error, fail, pass, type CheckDefinition, type CheckOutcome } from './types.js';
 
 interface Rule {
@@ -108,23 +110,53 @@ export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'hostConfig
     const hits = grepFile(root, s.sweepFile, forbidden);
     rules.push({ name: `${s.sweepFile} has no ${forbidden}`, ok: hits.length === 0, reason: count(hits), hits });
   }
-  const sweepText = stripNixComments(readFileSync(sweepPath, 'utf8'));
-  const inputs = findAssignments(sweepText, 'runtimeInputs');
-  const badInputs = inputs.filter((a) => !isOnlyPackage(a.value, s.package));
+  const sweepSource = readFileSync(sweepPath, 'utf8');
+  const sweepParse = parseNix(sweepSource);
+  const inputs = sweepParse.definitions.filter((d) => d.name === 'runtimeInputs' && d.value);
+  const badInputs = inputs.filter((d) => !isOnlyPackage(stripComments(d.value!.text), s.package));
   rules.push({
     name: `${s.sweepFile}: runtimeInputs = [ pkgs.${s.package} ] only`,
-    ok: inputs.length > 0 && badInputs.length === 0,
-    reason: inputs.length === 0 ? 'no runtimeInputs assignment' : `runtimeInputs = ${badInputs.map((a) => a.value.replace(/\s+/g, ' ')).join(' / ')}`,
-    hits: inputs.map((a) => ({ file: s.sweepFile, line: a.line, text: a.statement.replace(/\s+/g, ' ') })),
-  });
-  const execs = invocationsOf(sweepText, s.package).filter((i) => i.viaExec);
-  rules.push({
-    name: `${s.sweepFile} execs ${s.package}`,
-    ok: execs.length > 0,
-    reason: `no \`exec ${s.package} …\` line`,
-    hits: execs.map((e) => ({ file: s.sweepFile, line: e.lineNo, text: e.text })),
+    ok: sweepParse.errors.length === 0 && inputs.length > 0 && badInputs.length === 0,
+    reason: sweepParse.errors.length
+      ? `${s.sweepFile}:${sweepParse.errors[0]!.line}:${sweepParse.errors[0]!.column}: not valid Nix (${sweepParse.errors[0]!.message})`
+      : inputs.length === 0
+        ? 'no runtimeInputs definition'
+        : `runtimeInputs = ${badInputs.map((d) => d.value!.text.replace(/\s+/g, ' ')).join(' / ')}`,
+    hits: inputs.map((d) => ({ file: s.sweepFile, line: d.line, text: d.text.replace(/\s+/g, ' ') })),
   });
   return rules;
+}
+
+/**
+ * "it `exec`s cc-ci-run": the sweep's script text (the `text` or `script` string of the
+ * sweep file) read as shell; some command must be `exec` of the wrapper.
+ */
+async function sweepExecRule(ctx: RunContext): Promise<Rule | undefined> {
+  const s = ctx.settings;
+  const full = path.join(s.flake, s.sweepFile);
+  if (!existsSync(full)) return undefined;
+  const parsed = parseNix(readFileSync(full, 'utf8'));
+  const scripts = parsed.definitions.filter((d) => (d.name === 'text' || d.name === 'script') && d.value);
+  const hits: GrepHit[] = [];
+  const unknown: string[] = [];
+  for (const d of scripts) {
+    const body = nixStringContent(d.value!.text);
+    if (body === undefined) {
+      unknown.push(`${s.sweepFile}:${d.line}: ${d.name} is not a string literal`);
+      continue;
+    }
+    const analysis = await analyzeScript(body, { inheritedPath: 'inherited' });
+    const valueLine = d.line + (d.text.slice(0, d.text.indexOf(d.value!.text)).split('\n').length - 1);
+    for (const inv of analysis.invocations) {
+      if (inv.exec && programName(inv.program) === s.package) hits.push({ file: s.sweepFile, line: valueLine + inv.line, text: inv.text });
+    }
+  }
+  return {
+    name: `${s.sweepFile} execs ${s.package}`,
+    ok: hits.length > 0,
+    reason: unknown.length ? `${unknown.join('; ')}; no \`exec ${s.package} …\` found` : `no \`exec ${s.package} …\` in the sweep's script`,
+    hits,
+  };
 }
 
 /** `/nix/store/<hash>-source/nix/modules/packages.nix` -> `nix/modules/packages.nix`. */
@@ -173,6 +205,8 @@ export const singleSourceCheck: CheckDefinition = {
       return error(`${ctx.settings.nixDir}/ does not exist (PLUGIN_NIX_DIR)`, []);
     }
     const rules = singleSourceRules(ctx);
+    const sweepRule = await sweepExecRule(ctx);
+    if (sweepRule) rules.push(sweepRule);
     rules.push(...(await effectiveDefinitionRules(ctx)));
     return singleSourceOutcome(rules);
   },
