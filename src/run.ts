@@ -1,5 +1,5 @@
 // Runs the selected checks against one flake and returns the verdict.
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { CHECKS } from './checks/index.js';
@@ -21,6 +21,36 @@ export function preflightFlake(settings: Settings): void {
     throw new PreflightError(`${dir} is not a flake: no flake.nix (PLUGIN_FLAKE)`);
   }
 }
+
+/**
+ * Nix needs a store it can write (root, or a user owning /nix) or a daemon to talk to.
+ * Without either every nix call fails, which says nothing about the repository: exit 2.
+ */
+export function preflightStore(env: NodeJS.ProcessEnv, probe: { writable: (p: string) => boolean; exists: (p: string) => boolean; uid: number } = defaultProbe): void {
+  const remote = env.NIX_REMOTE ?? '';
+  if (remote !== '' && remote !== 'local') return; // daemon, ssh-ng://…: nix reaches its store through it
+  const socket = '/nix/var/nix/daemon-socket/socket';
+  if (remote === '' && probe.exists(socket)) return; // nix's "auto" store falls back to the daemon
+  const db = '/nix/var/nix/db';
+  if (probe.exists('/nix/store') && !probe.writable(probe.exists(db) ? db : '/nix/store')) {
+    throw new PreflightError(
+      `cannot start: the Nix store /nix/store is not writable by uid ${probe.uid} and no nix-daemon socket is at ${socket}; run as root, as the store's owner, or mount the host's /nix with its daemon (NIX_REMOTE=daemon)`,
+    );
+  }
+}
+
+const defaultProbe = {
+  writable: (p: string): boolean => {
+    try {
+      accessSync(p, constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  exists: (p: string): boolean => existsSync(p),
+  uid: process.getuid?.() ?? -1,
+};
 
 export async function runCheck(check: CheckDefinition, ctx: RunContext): Promise<CheckResult> {
   const started = Date.now();
@@ -51,6 +81,7 @@ export async function verify(options: VerifyOptions): Promise<Verdict> {
   const { settings, logger } = options;
   const started = Date.now();
   preflightFlake(settings);
+  if (!options.nix) preflightStore(options.env ?? process.env);
   const nix =
     options.nix ??
     (await createNixClient({
