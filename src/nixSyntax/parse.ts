@@ -42,7 +42,8 @@ export function parseNix(text: string, file?: string): NixParse {
   const errors: NixSyntaxErrorInfo[] = [];
   const src = (n: { from: number; to: number }): string => text.slice(n.from, n.to);
   const addError = (pos: number, message: string): void => {
-    errors.push({ ...loc(pos), message, pos });
+    // Error recovery can leave several error nodes at one place (e.g. at the end of input).
+    if (!errors.some((e) => e.pos === pos && e.message === message)) errors.push({ ...loc(pos), message, pos });
   };
 
   for (const e of lex.errors) addError(e.pos, e.message);
