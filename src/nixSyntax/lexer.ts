@@ -24,6 +24,10 @@ export interface LexResult {
   stringContent: LexSpan[];
   /** Paths with interpolation, `./a/${x}`: the whole token, interpolations included. */
   interpolatedPaths: LexSpan[];
+  /** Offsets of `,` right before the `}` of a function's formals (`{ a, b, }:`): valid Nix, not in the grammar. */
+  trailingCommas: number[];
+  /** Offsets of `or` used as an attribute name (`{ or = …; }`, `x.or`, `inherit (lib) or;`): valid Nix, a keyword to the grammar. */
+  orNames: number[];
   errors: LexError[];
 }
 
@@ -36,6 +40,15 @@ const URI = /[a-zA-Z][a-zA-Z0-9+\-.]*:[a-zA-Z0-9%/?:@&=+$,\-_.!~*']+/y;
 // A path segment directly followed by `${`: the start of an interpolated path.
 const PATH_INTERP_START = /(?:~\/|[a-zA-Z0-9._\-+]*(?:\/[a-zA-Z0-9._\-+]+)*\/)(?=\$\{)/y;
 
+// `,` then only blanks and comments up to `}`.
+const TRAILING_COMMA = /^,(?:\s|#[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*\}/;
+
+/** `or` is an attribute name after `.`, inside an inherit, or before a binding's `=`; elsewhere it is the `or` of a selection. */
+function isOrName(text: string, i: number, prevCode: string, inInherit: boolean): boolean {
+  if (inInherit || prevCode === '.') return true;
+  return /^or\s*(?:=(?!=)|\.)/.test(text.slice(i, i + 100));
+}
+
 type Frame =
   | { kind: 'brace' } // `{` in code
   | { kind: 'interp'; resume: 'string' | 'ind' | 'path' }; // `${` and where to go after its `}`
@@ -44,6 +57,10 @@ export function lexNix(text: string): LexResult {
   const comments: LexSpan[] = [];
   const stringContent: LexSpan[] = [];
   const interpolatedPaths: LexSpan[] = [];
+  const trailingCommas: number[] = [];
+  const orNames: number[] = [];
+  let prevCode = ''; // last non-blank code character before the current token
+  let inInherit = false; // between `inherit` and its `;`
   const errors: LexError[] = [];
   const stack: Frame[] = [];
   let state: 'code' | 'string' | 'ind' | 'path' = 'code';
@@ -76,6 +93,8 @@ export function lexNix(text: string): LexResult {
   while (i < text.length) {
     const ch = text[i]!;
     if (state === 'code') {
+      const before = prevCode;
+      if (!/\s/.test(ch) && ch !== '#' && !text.startsWith('/*', i)) prevCode = ch;
       if (ch === '#') {
         const end = text.indexOf('\n', i);
         const to = end < 0 ? text.length : end;
@@ -99,6 +118,12 @@ export function lexNix(text: string): LexResult {
         // Only valid as a dynamic attribute name; Lezer handles it in code.
         stack.push({ kind: 'brace' });
         i += 2;
+      } else if (ch === ';') {
+        inInherit = false;
+        i++;
+      } else if (ch === ',' && TRAILING_COMMA.test(text.slice(i, i + 200))) {
+        trailingCommas.push(i);
+        i++;
       } else if (ch === '{') {
         stack.push({ kind: 'brace' });
         i++;
@@ -124,7 +149,12 @@ export function lexNix(text: string): LexResult {
           i += interp;
           state = 'path';
           readPathTail();
-        } else i += len;
+        } else {
+          if (len === 2 && text.startsWith('or', i) && isOrName(text, i, before, inInherit)) orNames.push(i);
+          if (len === 7 && text.startsWith('inherit', i)) inInherit = true;
+          i += len;
+          prevCode = text[i - 1]!;
+        }
       }
     } else if (state === 'string') {
       if (ch === '"') {
@@ -168,7 +198,7 @@ export function lexNix(text: string): LexResult {
   if (state === 'code' && stack.some((f) => f.kind === 'interp') && openStrings.length > 0) {
     errors.push({ pos: openStrings[openStrings.length - 1]!, message: 'unterminated string (interpolation not closed)' });
   }
-  return { comments, stringContent, interpolatedPaths, errors };
+  return { comments, stringContent, interpolatedPaths, trailingCommas, orNames, errors };
 }
 
 /** Replaces every non-newline character of the spans with a space (offsets and lines unchanged). */
@@ -190,7 +220,9 @@ export function stripComments(text: string): string {
  * length (the grammar has no path interpolation). Returns the lex result too.
  */
 export function sanitizeForLezer(text: string, lex: LexResult = lexNix(text)): string {
-  let out = blank(text, [...lex.comments, ...lex.stringContent]);
+  let out = blank(text, [...lex.comments, ...lex.stringContent, ...lex.trailingCommas.map((c) => ({ from: c, to: c + 1 }))]);
+  // `o_` is an Identifier of the same length; names are read from the original text.
+  for (const o of lex.orNames) out = out.slice(0, o) + 'o_' + out.slice(o + 2);
   for (const p of lex.interpolatedPaths) {
     // `p___…`: one Identifier per line, so it stays an expression.
     const piece = text
