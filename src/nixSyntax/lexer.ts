@@ -1,12 +1,15 @@
 // A small lexical pass over Nix source that follows the rules of Nix's own lexer
-// (src/libexpr/lexer.l) for comments, strings and path interpolation.
+// (src/libexpr/lexer.l) for comments, strings, paths and URIs.
 //
-// Why it exists: the Lezer grammar's string tokenizers do not implement Nix's
-// escapes (`''${`, `'''`, `''\x` in indented strings; `$${` in strings; a `\`
-// in an indented string is literal, not an escape) and the grammar has no path
-// interpolation (`./a/${x}`). We therefore hand Lezer a *sanitized* copy of
-// the text of the same length in which string contents are blanked and comments
-// are blanked, so every offset Lezer reports is an offset into the original.
+// Why it exists: the Lezer Nix grammar misreads some valid Nix. Its string
+// tokenizers do not implement Nix's escapes (`''${`, `'''`, `''\x` in indented
+// strings; `$${` in strings is literal; a `\` in an indented string is literal),
+// and it has no path interpolation (`./a/${x}`), no trailing comma in formals
+// (`{ a, b, }:`), no `or` as an attribute name and no empty `inherit;`.
+// We hand Lezer a *sanitized* copy of the text, of the same length, in which
+// those are neutralised (string contents and comments blanked, and so on), so
+// every offset Lezer reports is an offset into the original text, from which
+// names and values are read.
 
 export interface LexSpan {
   from: number;
@@ -28,6 +31,8 @@ export interface LexResult {
   trailingCommas: number[];
   /** Offsets of `or` used as an attribute name (`{ or = …; }`, `x.or`, `inherit (lib) or;`): valid Nix, a keyword to the grammar. */
   orNames: number[];
+  /** `inherit;` statements, blanked for the grammar. */
+  emptyInherits: LexSpan[];
   errors: LexError[];
 }
 
@@ -41,12 +46,19 @@ const URI = /[a-zA-Z][a-zA-Z0-9+\-.]*:[a-zA-Z0-9%/?:@&=+$,\-_.!~*']+/y;
 const PATH_INTERP_START = /(?:~\/|[a-zA-Z0-9._\-+]*(?:\/[a-zA-Z0-9._\-+]+)*\/)(?=\$\{)/y;
 
 // `,` then only blanks and comments up to `}`.
-const TRAILING_COMMA = /^,(?:\s|#[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*\}/;
+const TRAILING_COMMA = /,(?:\s|#[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*\}/y;
+const OR_NAME_AFTER = /or\s*(?:=(?!=)|\.)/y;
+// `inherit;` (nothing inherited) is valid Nix; the grammar wants at least one name.
+const EMPTY_INHERIT = /inherit\s*;/y;
+const sticky = (re: RegExp, text: string, i: number): boolean => {
+  re.lastIndex = i;
+  return re.test(text);
+};
 
 /** `or` is an attribute name after `.`, inside an inherit, or before a binding's `=`; elsewhere it is the `or` of a selection. */
 function isOrName(text: string, i: number, prevCode: string, inInherit: boolean): boolean {
   if (inInherit || prevCode === '.') return true;
-  return /^or\s*(?:=(?!=)|\.)/.test(text.slice(i, i + 100));
+  return sticky(OR_NAME_AFTER, text, i);
 }
 
 type Frame =
@@ -59,6 +71,7 @@ export function lexNix(text: string): LexResult {
   const interpolatedPaths: LexSpan[] = [];
   const trailingCommas: number[] = [];
   const orNames: number[] = [];
+  const emptyInherits: LexSpan[] = [];
   let prevCode = ''; // last non-blank code character before the current token
   let inInherit = false; // between `inherit` and its `;`
   const errors: LexError[] = [];
@@ -121,7 +134,7 @@ export function lexNix(text: string): LexResult {
       } else if (ch === ';') {
         inInherit = false;
         i++;
-      } else if (ch === ',' && TRAILING_COMMA.test(text.slice(i, i + 200))) {
+      } else if (ch === ',' && sticky(TRAILING_COMMA, text, i)) {
         trailingCommas.push(i);
         i++;
       } else if (ch === '{') {
@@ -151,7 +164,10 @@ export function lexNix(text: string): LexResult {
           readPathTail();
         } else {
           if (len === 2 && text.startsWith('or', i) && isOrName(text, i, before, inInherit)) orNames.push(i);
-          if (len === 7 && text.startsWith('inherit', i)) inInherit = true;
+          if (len === 7 && text.startsWith('inherit', i)) {
+            inInherit = true;
+            if (sticky(EMPTY_INHERIT, text, i)) emptyInherits.push({ from: i, to: EMPTY_INHERIT.lastIndex });
+          }
           i += len;
           prevCode = text[i - 1]!;
         }
@@ -198,7 +214,7 @@ export function lexNix(text: string): LexResult {
   if (state === 'code' && stack.some((f) => f.kind === 'interp') && openStrings.length > 0) {
     errors.push({ pos: openStrings[openStrings.length - 1]!, message: 'unterminated string (interpolation not closed)' });
   }
-  return { comments, stringContent, interpolatedPaths, trailingCommas, orNames, errors };
+  return { comments, stringContent, interpolatedPaths, trailingCommas, orNames, emptyInherits, errors };
 }
 
 /** Replaces every non-newline character of the spans with a space (offsets and lines unchanged). */
@@ -215,12 +231,12 @@ export function stripComments(text: string): string {
 }
 
 /**
- * The text Lezer parses: comments and string contents blanked, and each
- * interpolated path replaced by an identifier-like placeholder of the same
- * length (the grammar has no path interpolation). Returns the lex result too.
+ * The text Lezer parses, same length and lines: comments, string contents,
+ * trailing formal commas and `inherit;` blanked, `or` names renamed `o_`, and each
+ * interpolated path replaced by an identifier-like placeholder.
  */
 export function sanitizeForLezer(text: string, lex: LexResult = lexNix(text)): string {
-  let out = blank(text, [...lex.comments, ...lex.stringContent, ...lex.trailingCommas.map((c) => ({ from: c, to: c + 1 }))]);
+  let out = blank(text, [...lex.comments, ...lex.stringContent, ...lex.emptyInherits, ...lex.trailingCommas.map((c) => ({ from: c, to: c + 1 }))]);
   // `o_` is an Identifier of the same length; names are read from the original text.
   for (const o of lex.orNames) out = out.slice(0, o) + 'o_' + out.slice(o + 2);
   for (const p of lex.interpolatedPaths) {

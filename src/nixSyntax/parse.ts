@@ -56,7 +56,7 @@ export function parseNix(text: string, file?: string): NixParse {
       if (!n.type.isError) return;
       if (n.to > n.from) addError(n.from, `unexpected ${JSON.stringify(truncate(text.slice(n.from, n.to)))}`);
       else {
-        const next = /\S+/.exec(code.slice(n.from));
+        const next = /\S+/.exec(text.slice(n.from, n.from + 200));
         addError(n.from, next ? `syntax error before ${JSON.stringify(truncate(next[0]))}` : 'syntax error: unexpected end of input');
       }
     },

@@ -248,6 +248,7 @@ describe('valid Nix that the Lezer grammar alone rejects or misreads', () => {
     { title: 'backslash is literal in an indented string', src: "{ a = '' C:\\''; b = 1; }", names: ['a', 'b'] },
     { title: '$${ is literal in a string', src: '{ a = "$${x}"; b = 1; }', names: ['a', 'b'] },
     { title: 'path interpolation', src: '{ a = ./x/${y}/z; b = ~/${y}; c = 1; }', names: ['a', 'b', 'c'] },
+    { title: 'empty inherit;', src: '{ inherit; a = 1; inherit ; }', names: ['a'] },
   ])('$title', ({ src, names }) => {
     const parse = parseNix(src);
     expect(parse.errors).toEqual([]);
