@@ -1,4 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { listFiles } from '../../src/parse/nixText.js';
 import {
   appendToListDefinition,
   definitionsOf,
@@ -398,5 +402,20 @@ const ORACLE_SOURCES = [
     const r = spawnSync('nix-instantiate', ['--parse', '-E', closed], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(r.stderr);
     expect(boundNames(r.stdout)).toEqual(boundNames(closed));
+  });
+});
+
+describe('the repository fixture (test/fixtures/cc-ci)', () => {
+  const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/cc-ci');
+  const nixFiles = listFiles(root).filter((f) => f.endsWith('.nix'));
+  test('every .nix file parses without errors', () => {
+    expect(nixFiles.length).toBeGreaterThan(5);
+    for (const f of nixFiles) expect({ f, errors: parseNix(readFileSync(f, 'utf8')).errors }).toEqual({ f, errors: [] });
+  });
+  test.each(['ccciRuntimeTools', 'ccciPyEnv', 'cc-ci-run'])('%s is bound exactly once under nix/, in packages.nix', (name) => {
+    const defs = nixFiles
+      .filter((f) => f.startsWith(path.join(root, 'nix') + path.sep))
+      .flatMap((f) => definitionsOf(readFileSync(f, 'utf8'), name, { file: path.relative(root, f), kinds: ['binding', 'inherit', 'inherit-from'] }));
+    expect(defs.map((d) => d.file)).toEqual(['nix/modules/packages.nix']);
   });
 });
