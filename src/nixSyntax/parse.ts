@@ -89,11 +89,14 @@ export function parseNix(text: string, file?: string): NixParse {
     switch (n.name) {
       case 'List':
         return 'list';
+      case 'Parenthesized': {
+        const inner = n.firstChild?.nextSibling; // between `(` and `)`
+        return inner && inner.name !== ')' ? shapeOf(inner) : 'unknown';
+      }
       case 'With':
       case 'Let':
       case 'Assert':
-      case 'Parenthesized':
-        return body ? shapeOf(n.name === 'Parenthesized' ? (n.firstChild?.nextSibling ?? body) : body) : 'unknown';
+        return body ? shapeOf(body) : 'unknown';
       case 'BinaryExpr': {
         const [l, r] = [n.firstChild, n.lastChild];
         if (!l || !r) return 'unknown';
@@ -110,8 +113,9 @@ export function parseNix(text: string, file?: string): NixParse {
 
   /** End of a statement: just past the `;` that follows pos (comments are already blanked). */
   const statementEnd = (pos: number): number => {
-    const m = /^\s*;/.exec(code.slice(pos));
-    return m ? pos + m[0].length : pos;
+    const semi = /\s*;/y;
+    semi.lastIndex = pos;
+    return semi.test(code) ? semi.lastIndex : pos;
   };
 
   const walk = (node: SyntaxNode, enclosing: string[]): void => {

@@ -89,6 +89,20 @@ describe('definitionsOf: every form of definition', () => {
     const src = `{ ${N} = with pkgs; [ a b ]; }`;
     expect(src.slice(d!.value!.from, d!.value!.to)).toBe('with pkgs; [ a b ]');
   });
+  test.each([
+    ['[ a ]', 'list'],
+    ['(with x; [ a ])', 'list'],
+    ['let y = 1; in assert true; [ y ]', 'list'],
+    ['[ a ] ++ b', 'list'],
+    ['{ }', 'not-list'],
+    ['"s"', 'not-list'],
+    ['a // b', 'not-list'],
+    ['f x', 'unknown'],
+    ['(x)', 'unknown'],
+    ['if c then [ ] else [ a ]', 'unknown'],
+  ])('value shape of %s is %s', (value, shape) => {
+    expect(definitionsOf(`{ ${N} = ${value}; }`, N)[0]!.value!.shape).toBe(shape);
+  });
   test('text of an inherit is the whole statement', () => {
     const [d] = definitionsOf(`{ inherit (x) a ${N}; }`, N);
     expect(d).toMatchObject({ text: `inherit (x) a ${N};`, inheritFrom: 'x' });
