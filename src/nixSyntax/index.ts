@@ -1,7 +1,22 @@
-// TEMPORARY STUB (replaced by the real module from wip-nixsyn before commit).
-export interface Definition { name: string; kind: 'binding' | 'inherit' | 'inherit-from' | 'formal'; attrPath: string[]; scope: string; file?: string; line: number; column: number; text: string; value?: { from: number; to: number; text: string }; }
-export interface NixParse { definitions: Definition[]; errors: { line: number; column: number; message: string }[]; }
-export function parseNix(_t: string): NixParse { throw new Error('stub'); }
-export function definitionsOf(_t: string, _n: string): Definition[] { throw new Error('stub'); }
-export function stripComments(_t: string): string { throw new Error('stub'); }
-export function appendToListDefinition(_t: string, _n: string, _i: string): { text: string; definition: Definition } | { error: string } { throw new Error('stub'); }
+// Nix syntax facts: where names are bound, found with a real parser (the Lezer
+// Nix grammar, behind a lexical pass that fixes its string and path tokens).
+import { definitionsIn, parseNix } from './parse.js';
+import { NixSyntaxError, type Definition, type DefinitionKind } from './types.js';
+
+export { definitionsIn, parseNix } from './parse.js';
+export { stripComments } from './lexer.js';
+export { appendToListDefinition } from './rewrite.js';
+export * from './types.js';
+
+export interface DefinitionsOptions {
+  file?: string;
+  /** Only these kinds (default: all, formals and function arguments included). */
+  kinds?: DefinitionKind[];
+}
+
+/** definitionsIn(parseNix(text), name); throws NixSyntaxError when the text does not parse, as a definition could hide behind the error. */
+export function definitionsOf(text: string, name: string, options: DefinitionsOptions = {}): Definition[] {
+  const parse = parseNix(text, options.file);
+  if (parse.errors.length > 0) throw new NixSyntaxError(parse.errors, options.file);
+  return definitionsIn(parse, name, options.kinds);
+}
