@@ -41,7 +41,7 @@ export function nixDefinitions(root: string, dir: string): { definitions: (Defin
     const text = readFileSync(full, 'utf8');
     const parsed = parseNix(text);
     for (const e of parsed.errors) errors.push({ file, ...e });
-    for (const d of parsed.definitions) if (d.kind !== 'formal') definitions.push({ ...d, file });
+    for (const d of parsed.definitions) if (d.kind !== 'formal' && d.kind !== 'argument') definitions.push({ ...d, file });
   }
   return { definitions, errors };
 }
