@@ -7,6 +7,10 @@ import { inlineCode, markdownCell } from './render/common.js';
 import { envName, flagName, SETTINGS, type SettingDef } from './settings.js';
 
 export const IMAGE = 'cc-ci/nixenv-verify';
+/** The logo the plugin index shows; the file is in the repository root. */
+export const LOGO_FILE = 'nixenv-verify.svg';
+/** Files plugin.yml points at that must exist in the repository. */
+export const LICENSE_FILE = 'LICENSE';
 export const README_START = '<!-- settings:start -->';
 export const README_END = '<!-- settings:end -->';
 
@@ -15,18 +19,23 @@ type IndexType = 'string' | 'number' | 'array' | 'boolean' | 'object';
 
 export interface PluginProperty {
   type: IndexType;
-  defaultValue: string | number | boolean | string[];
+  defaultValue: string | number | boolean | string[] | Record<string, unknown>;
   description: string;
   secret: boolean;
   required: boolean;
+  /** A value as written under `settings:`. */
+  example: unknown;
 }
 
 const INDEX_TYPE: Record<SettingDef['kind'], IndexType> = {
   string: 'string',
+  path: 'string',
+  output: 'string',
   enum: 'string',
   duration: 'string',
   list: 'array',
-  'json-list': 'array',
+  'nix-args': 'array',
+  'nix-config': 'object',
   boolean: 'boolean',
   integer: 'number',
 };
@@ -34,7 +43,7 @@ const INDEX_TYPE: Record<SettingDef['kind'], IndexType> = {
 /** A setting's default in its index type; unset defaults are "" as the index requires a value. */
 function indexDefault(def: SettingDef): PluginProperty['defaultValue'] {
   const raw = def.default;
-  if (raw === undefined) return INDEX_TYPE[def.kind] === 'array' ? [] : '';
+  if (raw === undefined) return INDEX_TYPE[def.kind] === 'array' ? [] : INDEX_TYPE[def.kind] === 'object' ? {} : '';
   switch (def.kind) {
     case 'boolean':
       return raw === 'true';
@@ -42,8 +51,10 @@ function indexDefault(def: SettingDef): PluginProperty['defaultValue'] {
       return Number(raw);
     case 'list':
       return raw.split(',').filter((v) => v !== '');
-    case 'json-list':
+    case 'nix-args':
       return JSON.parse(raw) as string[];
+    case 'nix-config':
+      return JSON.parse(raw) as Record<string, unknown>;
     default:
       return raw;
   }
@@ -61,7 +72,7 @@ export function pluginProperties(): Record<string, PluginProperty> {
   return Object.fromEntries(
     SETTINGS.map((def) => [
       def.name,
-      { type: INDEX_TYPE[def.kind], defaultValue: indexDefault(def), description: fullDescription(def), secret: def.secret ?? false, required: false },
+      { type: INDEX_TYPE[def.kind], defaultValue: indexDefault(def), description: fullDescription(def), secret: def.secret ?? false, required: false, example: def.example },
     ]),
   );
 }
@@ -83,6 +94,7 @@ export function examplePipeline(): string {
           junit: 'reports/nixenv-verify.xml',
           summary: 'reports/nixenv-verify.md',
           report: 'reports/nixenv-verify.json',
+          nix_config: { builders: 'ssh://builder x86_64-linux - 4 1 big-parallel,kvm', 'max-jobs': 0 },
         },
       },
     ],
@@ -93,14 +105,17 @@ export function examplePipeline(): string {
 /** plugin.yml: the fields of the Drone plugin index's content.yaml, in its order. */
 export function pluginYaml(): string {
   const plugin = {
+    name: 'nixenv-verify',
     title: 'nixenv-verify',
     author: 'cc-ci',
     tags: ['nix', 'nixos', 'flake', 'verify', 'test'],
-    logo: 'nixenv-verify.svg',
+    logo: LOGO_FILE,
     repo: PROJECT_REPO_URL,
     image: `https://hub.docker.com/r/${IMAGE}`,
     license: 'MIT License',
     readme: `${PROJECT_REPO_URL}/blob/main/README.md`,
+    url: PROJECT_REPO_URL,
+    containerImage: IMAGE,
     description:
       'Verifies, with real Nix, that a NixOS flake declares its test runtime once and that every consumer ' +
       '(Drone step, nightly sweep, each host) uses it. Reports to the console, JSON, JUnit XML, Markdown and a Drone card.\n',
@@ -113,6 +128,8 @@ export function pluginYaml(): string {
 
 function defaultCell(def: SettingDef): string {
   if (def.defaultText) return markdownCell(def.defaultText);
+  if (def.kind === 'nix-args' && def.default === '[]') return '(none)';
+  if (def.kind === 'nix-config' && def.default === '{}') return '(none)';
   if (def.default === undefined) return '(unset)';
   if (def.default === '') return '(empty)';
   // A space after each comma lets a long list wrap in the rendered table; lists are trimmed when parsed.
