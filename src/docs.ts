@@ -4,7 +4,7 @@
 import { stringify } from 'yaml';
 import { PROJECT_REPO_URL } from './render/card.js';
 import { inlineCode, markdownCell } from './render/common.js';
-import { envName, flagName, SETTINGS, type SettingDef } from './settings.js';
+import { envName, flagName, NIX_SETTINGS, SETTINGS, type SettingDef } from './settings.js';
 
 export const IMAGE = 'cc-ci/nixenv-verify';
 /** The logo the plugin index shows; the file is in the repository root. */
@@ -13,6 +13,8 @@ export const LOGO_FILE = 'nixenv-verify.svg';
 export const LICENSE_FILE = 'LICENSE';
 export const README_START = '<!-- settings:start -->';
 export const README_END = '<!-- settings:end -->';
+export const NIX_START = '<!-- nix-options:start -->';
+export const NIX_END = '<!-- nix-options:end -->';
 
 /** The plugin index's property types (plugin-validation/plugin-schema.json there). */
 type IndexType = 'string' | 'number' | 'array' | 'boolean' | 'object';
@@ -162,4 +164,33 @@ export function withSettingsTable(readme: string): string | undefined {
   const start = readme.indexOf(README_START) + README_START.length;
   const end = readme.indexOf(README_END, start);
   return `${readme.slice(0, start)}\n${settingsTable()}${readme.slice(end)}`;
+}
+
+/** The README's allow-list of nix settings: name, the forms it may take, what it changes. */
+export function nixOptionsTable(): string {
+  const rows = Object.entries(NIX_SETTINGS).map(([name, def]) => {
+    const forms = def.value === 'bool' ? [`--option ${name} true|false`, `--${name}`, `--no-${name}`] : [`--option ${name} VALUE`, `--${name} VALUE`];
+    if (name === 'max-jobs') forms.push('-j N');
+    if (name === 'keep-going') forms.push('-k');
+    const value = { bool: 'true/false', int: 'whole number', 'int-or-auto': 'whole number or auto', text: 'text', multiline: 'text (several lines allowed)', path: 'path' }[def.value];
+    return `| ${markdownCell(inlineCode(name))} | ${forms.map((f) => markdownCell(inlineCode(f))).join(', ')} | ${value} | ${markdownCell(def.what)} |`;
+  });
+  return ['| nix setting (nix_config key) | nix_options forms | value | what it changes |', '| --- | --- | --- | --- |', ...rows, ''].join('\n');
+}
+
+/** The README text between two markers, or undefined when a marker is missing. */
+export function markedSection(readme: string, startMarker: string, endMarker: string): string | undefined {
+  const start = readme.indexOf(startMarker);
+  const end = readme.indexOf(endMarker, start + startMarker.length);
+  if (start < 0 || end < 0) return undefined;
+  return readme.slice(start + startMarker.length, end);
+}
+
+/** The README with both generated sections (settings, nix allow-list) current; undefined when a marker pair is missing. */
+export function withGeneratedSections(readme: string): string | undefined {
+  const settings = withSettingsTable(readme);
+  if (settings === undefined || markedSection(settings, NIX_START, NIX_END) === undefined) return undefined;
+  const start = settings.indexOf(NIX_START) + NIX_START.length;
+  const end = settings.indexOf(NIX_END, start);
+  return `${settings.slice(0, start)}\n${nixOptionsTable()}${settings.slice(end)}`;
 }
