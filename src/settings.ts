@@ -758,16 +758,15 @@ export function checkSettingsFs(settings: Settings, { env, cwd }: FsCheckEnv): v
       problems.push(`${envName(name)}: ${JSON.stringify(rel)} is ${special}; expected a file or directory of the repository`);
       continue;
     }
-    const real = realish(full);
-    if (!inside(flakeReal, real)) problems.push(`${envName(name)}: ${JSON.stringify(rel)} leads out of the repository (to ${real}); expected a path inside it`);
-    else {
-      try {
-        const target = KIND_OF(statSync(full));
-        if (target) problems.push(`${envName(name)}: ${JSON.stringify(rel)} is a symlink to ${target}; expected a file or directory of the repository`);
-      } catch {
-        /* dangling: the check says so */
-      }
+    let target: string | undefined;
+    try {
+      target = KIND_OF(statSync(full));
+    } catch {
+      /* dangling: the check that reads it says so */
     }
+    const real = realish(full);
+    if (target) problems.push(`${envName(name)}: ${JSON.stringify(rel)} is a symlink to ${target}; expected a file or directory of the repository`);
+    else if (!inside(flakeReal, real)) problems.push(`${envName(name)}: ${JSON.stringify(rel)} leads out of the repository (to ${real}); expected a path inside it`);
   }
 
   const inputs = new Set([path.join(flakeReal, 'flake.nix'), path.join(flakeReal, 'flake.lock'), ...repoPaths(settings).map((p) => realish(path.join(settings.flake, p.rel)))]);
@@ -799,7 +798,9 @@ export function checkSettingsFs(settings: Settings, { env, cwd }: FsCheckEnv): v
 /** Why an output path cannot be written, or undefined. */
 function outputProblem(file: string): string | undefined {
   const real = realish(file);
-  for (const root of ['/proc', '/sys', '/dev']) if (inside(root, file) || inside(root, real)) return `is under ${root}; expected a regular file path`;
+  const roots = ['/proc', '/sys', '/dev'];
+  const under = roots.find((r) => inside(r, file)) ?? roots.find((r) => inside(r, real));
+  if (under) return `is under ${under}; expected a regular file path`;
   if (existsSync(file)) {
     const st = statSync(file);
     if (st.isDirectory()) return 'is a directory; expected a file path';
