@@ -20,7 +20,7 @@ describe('Drone encodings', () => {
     ['45', 45_000],
   ])('duration %s', (raw, ms) => expect(parseDuration(raw)).toBe(ms));
 
-  test.each(['soon', '10 minutes', '5d', ''])('bad duration %j', (raw) => expect(() => parseDuration(raw)).toThrow());
+  test.each(['soon', '10 minutes', '5w', ''])('bad duration %j', (raw) => expect(() => parseDuration(raw)).toThrow());
 });
 
 describe('parseSettings', () => {
@@ -59,8 +59,9 @@ describe('parseSettings', () => {
     [{ PLUGIN_MODE: 'fast' }, 'PLUGIN_MODE', 'one of build, eval'],
     [{ PLUGIN_SUBMODULES: 'maybe' }, 'PLUGIN_SUBMODULES', 'true or false'],
     [{ PLUGIN_CHECKS: 'build,colour' }, 'PLUGIN_CHECKS', 'build, single-source'],
-    [{ PLUGIN_NIX_OPTIONS: '--option x' }, 'PLUGIN_NIX_OPTIONS', 'needs a setting name and a value'],
-    [{ PLUGIN_NIX_OPTIONS: '[1,2]' }, 'PLUGIN_NIX_OPTIONS', 'JSON array of strings'],
+    [{ PLUGIN_NIX_OPTIONS: '--option x' }, 'PLUGIN_NIX_OPTIONS', 'is not on the allow-list'],
+    [{ PLUGIN_NIX_OPTIONS: '[1,2]' }, 'PLUGIN_NIX_OPTIONS', 'is not an option'],
+    [{ PLUGIN_NIX_OPTIONS: '[{"a":1}]' }, 'PLUGIN_NIX_OPTIONS', 'JSON array of strings'],
     [{ PLUGIN_TIMEOUT: '0s' }, 'PLUGIN_TIMEOUT', 'from 1s to 24d'],
     [{ PLUGIN_CONCURRENCY: '-1' }, 'PLUGIN_CONCURRENCY', 'whole number from 0 to 256'],
     [{ PLUGIN_HOSTS: 'a b' }, 'PLUGIN_HOSTS', 'nixosConfigurations attribute names'],
