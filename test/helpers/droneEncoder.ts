@@ -29,7 +29,12 @@ function scalarText(node: Node): string | undefined {
   const v = node.value;
   if (v === null) return undefined;
   if (typeof v === 'boolean') return String(v);
-  if (typeof v === 'number') return node.tag === 'tag:yaml.org,2002:float' || !Number.isInteger(v) ? goFloat(v) : String(v);
+  if (typeof v === 'number') {
+    // yaml.v2 makes a float of any number written with a dot or an exponent.
+    const source = (node as { srcToken?: { source?: string } }).srcToken?.source ?? '';
+    const float = node.tag === 'tag:yaml.org,2002:float' || !Number.isInteger(v) || (/[.eE]/.test(source) && !/^[-+]?0x/i.test(source));
+    return float ? goFloat(v) : String(v);
+  }
   if (typeof v === 'bigint') return v.toString();
   return String(v);
 }
@@ -69,6 +74,7 @@ export function encodeValue(node: Node | null, secrets: Secrets = {}): string {
 export function encodeSettings(yamlText: string, secrets: Secrets = {}): Record<string, string> {
   const doc = parseDocument(yamlText, {
     version: '1.1',
+    keepSourceTokens: true,
     // yaml.v2 leaves timestamps as text.
     customTags: (tags) => tags.filter((t) => typeof t === 'object' && t.tag !== 'tag:yaml.org,2002:timestamp'),
   });
@@ -88,7 +94,7 @@ export function encodeSettings(yamlText: string, secrets: Secrets = {}): Record<
 export function encodePipelineSteps(yamlText: string, secrets: Secrets = {}): { name: string; image?: string; env: Record<string, string> }[] {
   const out: { name: string; image?: string; env: Record<string, string> }[] = [];
   for (const doc of yamlText.split(/^---\s*$/m)) {
-    const parsed = parseDocument(doc, { version: '1.1' });
+    const parsed = parseDocument(doc, { version: '1.1', keepSourceTokens: true });
     const steps = parsed.get('steps', true);
     if (!steps || !isSeq(steps)) continue;
     for (const step of steps.items) {
