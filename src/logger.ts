@@ -48,7 +48,7 @@ export function formatLogLine(line: string, color = false): string {
   }
   const time = typeof record.time === 'number' ? new Date(record.time).toISOString().replace(/\.\d{3}Z$/, 'Z') : String(record.time ?? '');
   const level = Number(record.level);
-  const word = (LEVEL_NAMES[level] ?? String(record.level)).padEnd(5);
+  const word = LEVEL_NAMES[level] ?? String(record.level);
   const shownLevel = color ? `${LEVEL_COLORS[level] ?? ''}${word}\x1b[0m` : word;
   const fields = Object.entries(record)
     .filter(([k]) => !HIDDEN_KEYS.has(k))

@@ -3,20 +3,27 @@
 import { spawnSync } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { mainJs } from '../helpers/cli.js';
 import { makeFakeFlake, runFake, type FakeFlake } from '../helpers/fakeFlake.js';
 
 let flake: FakeFlake;
-beforeAll(() => {
+let server: net.Server;
+beforeAll(async () => {
   flake = makeFakeFlake();
+  server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(path.join(flake.dir, 'a-socket'), resolve));
   mkdirSync(path.join(flake.dir, 'reports'));
   execFileSync('mkfifo', [path.join(flake.dir, 'a-fifo')]);
   symlinkSync('/etc', path.join(flake.dir, 'etc-link'));
   symlinkSync('/dev/null', path.join(flake.dir, 'null-link'));
   writeFileSync(path.join(flake.dir, 'drone-output.env'), '');
 });
-afterAll(() => flake.cleanup());
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  flake.cleanup();
+});
 
 const opts = (v: unknown): NodeJS.ProcessEnv => ({ PLUGIN_NIX_OPTIONS: JSON.stringify(v) });
 const cfg = (v: unknown): NodeJS.ProcessEnv => ({ PLUGIN_NIX_CONFIG: JSON.stringify(v) });
@@ -68,6 +75,8 @@ const HOSTILE: [string, NodeJS.ProcessEnv, string[], string[]][] = [
   ['drone_file ../', { PLUGIN_DRONE_FILE: 'a/../../b.yml' }, [], ['PLUGIN_DRONE_FILE', 'leaves the repository']],
   ['drone_script absolute (windows form)', { PLUGIN_DRONE_SCRIPT: 'C:\\x.py' }, [], ['PLUGIN_DRONE_SCRIPT', 'absolute path']],
   ['sweep_file a FIFO', { PLUGIN_SWEEP_FILE: 'a-fifo' }, [], ['PLUGIN_SWEEP_FILE', 'is a FIFO']],
+  ['nix_dir a socket', { PLUGIN_NIX_DIR: 'a-socket' }, [], ['PLUGIN_NIX_DIR', 'is a socket']],
+  ['summary a socket', { PLUGIN_SUMMARY: 'a-socket' }, [], ['PLUGIN_SUMMARY', 'is a socket']],
   ['runner_file a symlink out of the repository', { PLUGIN_RUNNER_FILE: 'etc-link/passwd' }, [], ['PLUGIN_RUNNER_FILE', 'leads out of the repository']],
   ['drone_script a symlink to a device', { PLUGIN_DRONE_SCRIPT: 'null-link' }, [], ['PLUGIN_DRONE_SCRIPT', 'character device']],
   // outputs

@@ -21,9 +21,9 @@ describe('log lines', () => {
     logger.debug({ cmd: 'nix eval a b' }, 'two\nlines');
     logger.warn({ err: new Error('boom s3cr3t-value') }, 'failed');
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ INFO  evaluating cc-ci host=cc-ci\n$/);
+    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ INFO evaluating cc-ci host=cc-ci\n$/);
     expect(lines[1]).toMatch(/ DEBUG two\\nlines cmd="nix eval a b"\n$/);
-    expect(lines[2]).toMatch(/ WARN  failed err="boom \*\*\*"\n$/);
+    expect(lines[2]).toMatch(/ WARN failed err="boom \*\*\*"\n$/);
     for (const l of lines) {
       expect(l).not.toContain('\x1b[');
       expect(l.trim().startsWith('{')).toBe(false);
@@ -35,7 +35,7 @@ describe('log lines', () => {
   test('text on a terminal: the level is coloured', () => {
     const { logger, lines } = capture('text', true);
     logger.info('x');
-    expect(lines[0]).toContain('\x1b[32mINFO ');
+    expect(lines[0]).toContain('\x1b[32mINFO\x1b[0m x');
   });
 
   test('json: pino JSON lines, redacted', () => {
@@ -110,7 +110,7 @@ describe('every output lists the deviations', () => {
     const run = await runFake(flake, { PLUGIN_CHECKS: 'build' });
     const lines = run.stderr.trim().split('\n');
     expect(lines.length).toBeGreaterThan(1);
-    for (const l of lines) expect(l).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (TRACE|DEBUG|INFO |WARN |ERROR|FATAL) /);
+    for (const l of lines) expect(l).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (TRACE|DEBUG|INFO|WARN|ERROR|FATAL) /);
     expect(run.stderr).not.toContain('\x1b[');
   });
 });
