@@ -102,15 +102,25 @@ export function envSecrets(env: NodeJS.ProcessEnv): string[] {
     .map(([, v]) => v!);
 }
 
+/** Credentials in nix.conf-style text (`name = value` lines), as NIX_CONFIG in the environment carries it to nix. */
+export function nixConfTextSecrets(text: string | undefined): string[] {
+  if (!text) return [];
+  return text.split('\n').flatMap((line) => {
+    const m = /^\s*([A-Za-z0-9-]+)\s*=\s*(.*?)\s*$/.exec(line);
+    return m ? nixSettingSecrets(m[1]!, m[2]!) : urlPasswords(line);
+  });
+}
+
 /**
  * Every secret value of a run, from every route: the environment (token-like
- * names, PLUGIN_NIX_OPTIONS, PLUGIN_NIX_CONFIG) and the CLI flags
+ * names, PLUGIN_NIX_OPTIONS, PLUGIN_NIX_CONFIG, NIX_CONFIG) and the CLI flags
  * (--nix-options, --nix-config).
  */
 export function collectSecrets(env: NodeJS.ProcessEnv, flags: Record<string, string> = {}): string[] {
   return [
     ...new Set([
       ...envSecrets(env),
+      ...nixConfTextSecrets(env.NIX_CONFIG),
       ...rawNixSecrets(env.PLUGIN_NIX_OPTIONS, env.PLUGIN_NIX_CONFIG),
       ...rawNixSecrets(flags.nix_options, flags.nix_config),
     ]),

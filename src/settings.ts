@@ -169,6 +169,7 @@ function checkNixValue(origin: string, name: string, raw: unknown): string {
   const value = String(raw);
   const shown = def.secret ? '(not shown)' : JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   const bad = (expected: string) => new SettingsError(`${origin}: nix setting ${name} got ${redact(shown, nixArgSecrets(['--option', name, value]))}; expected ${expected}`);
+  if (def.value !== 'bool' && value.startsWith('-')) throw bad(`a value (it starts with "-": did an option lose its value?)`);
   switch (def.value) {
     case 'bool':
       if (!NIX_BOOL_VALUES.includes(value.toLowerCase())) throw bad('true or false');
@@ -184,7 +185,6 @@ function checkNixValue(origin: string, name: string, raw: unknown): string {
       return value;
     default:
       if (value.trim() === '' || /[\n\r]/.test(value)) throw bad('a non-empty value on one line');
-      if (value.startsWith('-')) throw bad(`a value (it starts with "-": did an option lose its value?)`);
       return value;
   }
 }
@@ -644,9 +644,9 @@ export function parseSettings(source: SettingsSource): Settings {
     const origin = fromFlag !== undefined ? `${flagName(def.name)} (${envName(def.name)})` : envName(def.name);
     const given = fromFlag ?? fromEnv;
     const label = fromFlag !== undefined ? flagName(def.name) : envName(def.name);
-    // Drone sends an empty YAML value (`report:`) as the text null.
+    // The text null is no value (an unresolved template, a quoted "null"): refused rather than used as a file name or host.
     if (given !== undefined && given.trim() === 'null') {
-      problems.push(`${label}: got null (an empty value under settings:); give a value or remove the key`);
+      problems.push(`${label}: got null; give a value or remove the setting`);
       continue;
     }
     // An empty list is Drone's `checks: []`: refused rather than read as the default.

@@ -7,7 +7,8 @@
 //     a float Go's strconv 'g' shortest form (1e+06 style exponents);
 //   - a list whose items are all scalars: the items' text joined with commas
 //     (an empty list is the empty string);
-//   - any other list, a map, or null: JSON (null is the text `null`);
+//   - any other list or a map: JSON;
+//   - a key with no value (`report:`, YAML null) is dropped: no variable;
 //   - `{ from_secret: name }`: the secret's text.
 import { isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 
@@ -70,6 +71,12 @@ export function encodeValue(node: Node | null, secrets: Secrets = {}): string {
   return '';
 }
 
+/** PLUGIN_<KEY> (upper-cased, nothing else changed: `log-level` stays `PLUGIN_LOG-LEVEL`); a null value is skipped, as the runner does. */
+function addSetting(env: Record<string, string>, key: Node, value: Node | null, secrets: Secrets): void {
+  if (value === null || (isScalar(value) && value.value === null)) return;
+  env[`PLUGIN_${String(isScalar(key) ? key.value : key).toUpperCase()}`] = encodeValue(value, secrets);
+}
+
 /** A step's `settings:` (YAML text of the mapping, or a whole step) -> PLUGIN_* variables. */
 export function encodeSettings(yamlText: string, secrets: Secrets = {}): Record<string, string> {
   const doc = parseDocument(yamlText, {
@@ -83,10 +90,7 @@ export function encodeSettings(yamlText: string, secrets: Secrets = {}): Record<
   if (root && isMap(root) && root.has('settings')) root = root.get('settings', true) as Node;
   if (!root || !isMap(root)) return {};
   const env: Record<string, string> = {};
-  for (const pair of root.items) {
-    const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
-    env[`PLUGIN_${key.toUpperCase()}`] = encodeValue(pair.value as Node | null, secrets);
-  }
+  for (const pair of root.items) addSetting(env, pair.key as Node, pair.value as Node | null, secrets);
   return env;
 }
 
@@ -104,7 +108,7 @@ export function encodePipelineSteps(yamlText: string, secrets: Secrets = {}): { 
       const image = step.get('image');
       const env: Record<string, string> = {};
       if (isMap(settingsNode)) {
-        for (const pair of settingsNode.items) env[`PLUGIN_${String(isScalar(pair.key) ? pair.key.value : pair.key).toUpperCase()}`] = encodeValue(pair.value as Node | null, secrets);
+        for (const pair of settingsNode.items) addSetting(env, pair.key as Node, pair.value as Node | null, secrets);
       }
       out.push({ name, ...(typeof image === 'string' ? { image } : {}), env });
     }

@@ -22,7 +22,8 @@ describe('encoder: what Drone sends as PLUGIN_*', () => {
     ['an empty list: the empty string', 'checks: []', { PLUGIN_CHECKS: '' }],
     ['a list holding a map: JSON', 'x: [a, {b: 1}]', { PLUGIN_X: '["a",{"b":1}]' }],
     ['a map: JSON with sorted keys', 'nix_config: {max-jobs: 0, builders: "ssh://a"}', { PLUGIN_NIX_CONFIG: '{"builders":"ssh://a","max-jobs":0}' }],
-    ['an empty value: null', 'report:', { PLUGIN_REPORT: 'null' }],
+    ['an empty value: dropped', 'report:\nmode: eval', { PLUGIN_MODE: 'eval' }],
+    ['a key keeps its dashes', 'log-level: debug', { 'PLUGIN_LOG-LEVEL': 'debug' }],
     ['from_secret: the secret text', 'nix_options:\n  from_secret: opts', { PLUGIN_NIX_OPTIONS: '["--cores","2"]' }],
     ['a timestamp stays text', 'x: 2001-12-14', { PLUGIN_X: '2001-12-14' }],
   ])('%s', (_name, yamlText, want) => expect(encodeSettings(yamlText, { opts: '["--cores","2"]' })).toEqual(want));
@@ -45,6 +46,7 @@ describe('settings as users write them in Drone', () => {
     ['enum values in any case', 'mode: Eval\nlog_level: DEBUG\nlog_format: JSON', (s) => expect([s.mode, s.logLevel, s.logFormat]).toEqual(['eval', 'debug', 'json'])],
     ['checks in any case', 'checks: [Build, HOST-PARITY]', (s) => expect(s.checks).toEqual(['build', 'host-parity'])],
     ['timeout as a bare number of seconds', 'timeout: 90', (s) => expect(s.timeoutMs).toBe(90_000)],
+    ['an empty value keeps the default', 'report:\nmode:', (s) => expect([s.report, s.mode]).toEqual([undefined, 'build'])],
     ['a nix_options YAML list', 'nix_options: ["--option", "cores", "2", "--fallback"]', (s) => expect(s.nixOptions).toEqual(['--option', 'cores', '2', '--fallback'])],
     ['nix_options as one JSON string keeps commas', `nix_options: '["--builders","ssh://b x - 1 1 a,b"]'`, (s) => expect(s.nixOptions).toEqual(['--builders', 'ssh://b x - 1 1 a,b'])],
     ['nix_config keeps commas', 'nix_config:\n  builders: "ssh://a x86_64-linux - 4 1 big-parallel,kvm"\n  max-jobs: 0', (s) => expect(s.nixConfig).toEqual({ builders: 'ssh://a x86_64-linux - 4 1 big-parallel,kvm', 'max-jobs': '0' })],
@@ -56,7 +58,7 @@ describe('settings as users write them in Drone', () => {
   test.each([
     ['checks: []', /PLUGIN_CHECKS: got an empty list/],
     ['host: cc-ci', /PLUGIN_HOST is not a setting; did you mean hosts/],
-    ['report:', /PLUGIN_REPORT: got null/],
+    ['log-level: debug', /PLUGIN_LOG-LEVEL is not a setting; did you mean log_level/],
     ['dry_run: true', /PLUGIN_DRY_RUN \(dry_run\) is not a setting/],
   ])('%s exits 2', (yamlText, message) => expect(() => parseStep(yamlText)).toThrow(message));
 });

@@ -26,11 +26,13 @@ const ROUTES: [string, NodeJS.ProcessEnv, string[], number][] = [
   ['--nix-config flag', {}, ['--nix-config', JSON.stringify({ 'access-tokens': `github.com=${M}` })], 1],
   ['a token-like environment variable', { GITHUB_TOKEN: M }, [], 1],
   ["Drone's clone password", { DRONE_NETRC_PASSWORD: M }, [], 1],
+  ['NIX_CONFIG in the environment', { NIX_CONFIG: `substituters = https://cache.nixos.org\naccess-tokens = github.com=${M}` }, [], 1],
   ['malformed nix_options JSON (exit 2)', { PLUGIN_NIX_OPTIONS: `["--option","access-tokens","github.com=${M}"` }, [], 2],
   ['malformed nix_config JSON (exit 2)', { PLUGIN_NIX_CONFIG: `{"access-tokens": "github.com=${M}"` }, [], 2],
   ['a misspelt option before the token (exit 2)', { PLUGIN_NIX_OPTIONS: JSON.stringify(['--acess-tokens', `github.com=${M}`]) }, [], 2],
   ['a stray token as an option word (exit 2)', { PLUGIN_NIX_OPTIONS: JSON.stringify([`github.com=${M}`]) }, [], 2],
   ['a secret next to a bad value (exit 2)', { PLUGIN_NIX_OPTIONS: JSON.stringify(['--option', 'access-tokens', `github.com=${M}`, '--impure']) }, [], 2],
+  ['an access token swallowing the next option (exit 2)', { PLUGIN_NIX_OPTIONS: JSON.stringify(['--option', 'builders', '--access-tokens', `github.com=${M}`]) }, [], 2],
   ['a builder password next to a bad setting (exit 2)', { PLUGIN_NIX_CONFIG: JSON.stringify({ builders: `ssh://r:${M}@b`, sandbox: false }) }, [], 2],
 ];
 
@@ -40,7 +42,7 @@ describe.each(['text', 'json'])('no output holds the marker (log_format %s, log_
       flake,
       { ...ALL_OUTPUTS(flake.dir), PLUGIN_CHECKS: 'build', PLUGIN_LOG_LEVEL: 'trace', PLUGIN_LOG_FORMAT: format, DRONE_CARD_PATH: `${flake.dir}/out/card.json`, ...env },
       argv,
-      (call) => ({ exitCode: 1, stderr: `error: unable to download 'https://oauth2:${M}@github.com/x': HTTP 401 (token ${env.GITHUB_TOKEN ?? env.DRONE_NETRC_PASSWORD ?? ''})\nwhile running nix ${call.args.join(' ')}\n` }),
+      (call) => ({ exitCode: 1, stderr: `error: unable to download 'https://oauth2:${M}@github.com/x': HTTP 401 (token ${env.GITHUB_TOKEN ?? env.DRONE_NETRC_PASSWORD ?? ''}) ${env.NIX_CONFIG ?? ''}\nwhile running nix ${call.args.join(' ')}\n` }),
     );
     expect(run.code).toBe(code);
     const outputs: Record<string, string> = { stdout: run.stdout, stderr: run.stderr, ...run.files };
