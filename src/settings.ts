@@ -851,7 +851,9 @@ export function settingsDeviations(settings: Settings): Deviation[] {
     if (def.name === 'nix_options') {
       if (settings.nixOptions.length === 0) continue;
       const shown = redact(settings.nixOptions.join(' '), nixArgSecrets(settings.nixOptions));
-      out.push({ setting: Object.keys(settings.nixConfig).length ? 'nix_options/nix_config' : 'nix_options', value: shown, default: '(none)', label: `nix options: ${shown}` });
+      const fromConfig = Object.keys(settings.nixConfig).length * 3;
+      const setting = fromConfig === 0 ? 'nix_options' : fromConfig === settings.nixOptions.length ? 'nix_config' : 'nix_options+nix_config';
+      out.push({ setting, value: shown, default: '(none)', label: `nix options: ${shown}` });
       continue;
     }
     const key = camel(def.name);

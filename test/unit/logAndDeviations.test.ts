@@ -76,6 +76,12 @@ describe('deviations from the claim', () => {
     ['required_bins', { PLUGIN_REQUIRED_BINS: 'git-lfs' }, 'required_bins without openssl'],
     ['nix options, credentials masked', { PLUGIN_NIX_OPTIONS: '["--option","access-tokens","github.com=tok123456","--cores","2"]' }, 'nix options: --option access-tokens *** --cores 2'],
   ])('%s', (_n, env, label) => expect(settingsDeviations(parse(env)).map((d) => d.label)).toEqual([label]));
+
+  test.each<[Record<string, string>, string]>([
+    [{ PLUGIN_NIX_OPTIONS: '["--cores","2"]' }, 'nix_options'],
+    [{ PLUGIN_NIX_CONFIG: '{"cores":2}' }, 'nix_config'],
+    [{ PLUGIN_NIX_OPTIONS: '["--cores","2"]', PLUGIN_NIX_CONFIG: '{"max-jobs":2}' }, 'nix_options+nix_config'],
+  ])('nix arguments from %j are named %s', (env, setting) => expect(settingsDeviations(parse(env)).map((d) => d.setting)).toEqual([setting]));
 });
 
 describe('every output lists the deviations', () => {
