@@ -668,12 +668,21 @@ export function parseSettings(source: SettingsSource): Settings {
     }
     out[camel(def.name)] = result.data;
   }
-  if (problems.length) throw new SettingsError(`invalid settings:\n  ${problems.join('\n  ')}`);
-
+  // The nix arguments through the allow-list, reported together with every other problem.
   const origin = (name: string): string => (source.flags[name] !== undefined ? flagName(name) : envName(name));
-  const fromOptions = checkNixArgs(origin('nix_options'), out.nixOptions as string[]);
-  const config = out.nixConfig as Record<string, unknown>;
-  const fromConfig = nixConfigArgs(origin('nix_config'), config);
+  const config = (out.nixConfig as Record<string, unknown> | undefined) ?? {};
+  const allow = <T>(fn: () => T, fallback: T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      if (!(e instanceof SettingsError)) throw e;
+      problems.push(e.message);
+      return fallback;
+    }
+  };
+  const fromOptions = out.nixOptions ? allow(() => checkNixArgs(origin('nix_options'), out.nixOptions as string[]), []) : [];
+  const fromConfig = out.nixConfig ? allow(() => nixConfigArgs(origin('nix_config'), config), []) : [];
+  if (problems.length) throw new SettingsError(`invalid settings:\n  ${problems.join('\n  ')}`);
   out.nixOptions = [...fromOptions, ...fromConfig];
   out.nixConfig = Object.fromEntries(Object.keys(config).map((k, i) => [k, fromConfig[i * 3 + 2]!]));
 
