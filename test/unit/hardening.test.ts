@@ -159,4 +159,12 @@ describe('through the built dist/main.js', () => {
     expect(res.stderr).toContain(fragment);
     expect(res.stderr).not.toMatch(/\n\s+at /);
   });
+
+  test('a malformed value holding a token: exit 2, the token nowhere', () => {
+    const res = run({ PLUGIN_NIX_OPTIONS: '["--option","access-tokens","github.com=ghp_Zq9distMARKER"', GITHUB_TOKEN: 'envMARKERvalue', PLUGIN_MODE: 'envMARKERvalue' });
+    expect(res.status).toBe(2);
+    expect(res.stderr).toContain('PLUGIN_NIX_OPTIONS');
+    expect(res.stderr).toContain('PLUGIN_MODE: got "***"');
+    expect(res.stdout + res.stderr).not.toMatch(/MARKER/);
+  });
 });
