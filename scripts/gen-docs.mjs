@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // Writes plugin.yml and the README settings table from the built src/docs.ts
 // (run through `npm run docs`, which builds first). The README section between
-// <!-- settings:start --> and <!-- settings:end --> is replaced; the rest is kept.
+// <!-- settings:start --> and <!-- settings:end --> and the one between
+// <!-- nix-options:start --> and <!-- nix-options:end --> are replaced; the rest is kept.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { pluginYaml, withSettingsTable, README_START, README_END } = await import(path.join(root, 'dist', 'docs.js'));
+const { pluginYaml, withGeneratedSections, README_START, README_END, NIX_START, NIX_END } = await import(path.join(root, 'dist', 'docs.js'));
 
 writeFileSync(path.join(root, 'plugin.yml'), pluginYaml());
 console.log('wrote plugin.yml');
@@ -17,12 +18,12 @@ if (!existsSync(readmeFile)) {
   console.error(`README.md does not exist: add one with ${README_START} and ${README_END} markers, then run npm run docs again`);
   process.exitCode = 1;
 } else {
-  const updated = withSettingsTable(readFileSync(readmeFile, 'utf8'));
+  const updated = withGeneratedSections(readFileSync(readmeFile, 'utf8'));
   if (updated === undefined) {
-    console.error(`README.md has no ${README_START} ... ${README_END} section: add the two markers where the settings table belongs`);
+    console.error(`README.md needs a ${README_START} ... ${README_END} section and a ${NIX_START} ... ${NIX_END} section: add the markers where the tables belong`);
     process.exitCode = 1;
   } else {
     writeFileSync(readmeFile, updated);
-    console.log('updated the settings table in README.md');
+    console.log('updated the settings and nix allow-list tables in README.md');
   }
 }

@@ -1,9 +1,12 @@
 // The program: settings -> verify -> outputs -> exit code. Errors map to exit codes here only.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { CHECKS } from './checks/index.js';
 import { exitCodeFor, PreflightError, SettingsError } from './errors.js';
-import { createLogger, secretValues } from './logger.js';
+import { createLogger } from './logger.js';
 import { zxRunner, type CommandRunner } from './nix/command.js';
+import { collectSecrets, redact } from './redact.js';
 import { cardEscape, cardTarget, renderCard } from './render/card.js';
 import { redactVerdict } from './render/common.js';
 import { renderConsole } from './render/console.js';
@@ -12,7 +15,7 @@ import { renderJson } from './render/json.js';
 import { renderJunit } from './render/junit.js';
 import { renderMarkdown } from './render/markdown.js';
 import { verify } from './run.js';
-import { helpText, parseArgv, parseSettings, type Settings } from './settings.js';
+import { checkSettingsFs, helpText, parseArgv, parseSettings, settingsDeviations, type Settings } from './settings.js';
 import type { Verdict } from './verdict.js';
 import { TOOL } from './version.js';
 
@@ -23,6 +26,8 @@ export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   isTTY: boolean;
+  /** Whether stderr is a terminal (coloured log); isTTY when not given. */
+  stderrIsTTY?: boolean;
   runner?: CommandRunner;
 }
 
@@ -32,13 +37,32 @@ function writeFile(file: string, text: string): void {
 }
 
 /**
+ * What the renderers need beyond the checks, computed once: the settings that
+ * differ from the claim, when and where the run happened, the commit Drone
+ * checked out, and the checks left out.
+ */
+export function completeVerdict(verdict: Verdict, settings: Settings, env: NodeJS.ProcessEnv, startedAt: Date = new Date(Date.now() - verdict.durationMs)): Verdict {
+  const source = { repo: env.DRONE_REPO, commit: env.DRONE_COMMIT_SHA ?? env.DRONE_COMMIT, buildLink: env.DRONE_BUILD_LINK };
+  const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v)) as Verdict['source'];
+  const ran = new Set(verdict.checks.map((c) => c.id));
+  return {
+    ...verdict,
+    deviations: verdict.deviations ?? settingsDeviations(settings),
+    startedAt: verdict.startedAt ?? startedAt.toISOString(),
+    hostname: verdict.hostname ?? os.hostname(),
+    ...(present && Object.keys(present).length ? { source: present } : {}),
+    notSelected: verdict.notSelected ?? CHECKS.filter((c) => !ran.has(c.id)).map((c) => ({ id: c.id, title: c.title })),
+  };
+}
+
+/**
  * Report files, DRONE_OUTPUT variables, then the Drone card. runCli calls this
  * after the logger is flushed and the console verdict is printed, so the card
  * is the last thing on stdout. Files and the card get the verdict with secret
  * values redacted (evidence quotes logs).
  */
-export function writeOutputs(verdict: Verdict, settings: Settings, io: CliIo): void {
-  const shown = redactVerdict(verdict, secretValues(io.env));
+export function writeOutputs(verdict: Verdict, settings: Settings, io: CliIo, secrets: readonly string[] = collectSecrets(io.env)): void {
+  const shown = redactVerdict(verdict, secrets);
   const resolve = (file: string): string => path.resolve(io.cwd, file);
   if (settings.report) writeFile(resolve(settings.report), renderJson(shown));
   if (settings.junit) writeFile(resolve(settings.junit), renderJunit(shown));
@@ -50,23 +74,26 @@ export function writeOutputs(verdict: Verdict, settings: Settings, io: CliIo): v
     mkdirSync(path.dirname(file), { recursive: true });
     appendFileSync(file, `${before !== '' && !before.endsWith('\n') ? '\n' : ''}${renderDroneOutput(shown)}`);
   }
-  const target = cardTarget(io.env, io.cwd, existsSync);
+  const target = cardTarget(io.env, io.cwd);
+  if (target.kind === 'off') return;
   const card = renderCard(shown);
   try {
     if (target.kind === 'stdout') io.stdout(cardEscape(card));
     else if (target.kind === 'stderr') io.stderr(cardEscape(card));
-    else if (target.kind === 'file') writeFile(target.path, JSON.stringify(card));
+    else writeFile(target.path, JSON.stringify(card));
   } catch (err) {
     // The card is a convenience: failing to write it must not change the verdict.
-    io.stderr(`nixenv-verify: could not write the Drone card: ${(err as Error).message}\n`);
+    io.stderr(`nixenv-verify: could not write the Drone card: ${redact((err as Error).message, secrets)}\n`);
   }
 }
 
 /** Runs the CLI and returns its exit code (0 pass, 1 fail, 2 bad settings or cannot start). */
 export async function runCli(io: CliIo): Promise<number> {
   let settings: Settings;
+  let secrets = collectSecrets(io.env);
   try {
     const args = parseArgv(io.argv);
+    secrets = collectSecrets(io.env, args.flags);
     if (args.help) {
       io.stdout(`${helpText()}\n`);
       return 0;
@@ -76,22 +103,30 @@ export async function runCli(io: CliIo): Promise<number> {
       return 0;
     }
     settings = parseSettings({ env: io.env, flags: args.flags, cwd: io.cwd });
+    checkSettingsFs(settings, { env: io.env, cwd: io.cwd });
   } catch (err) {
-    io.stderr(`nixenv-verify: ${(err as Error).message}\n`);
+    // The message of a malformed value may quote it: redacted like everything else; never a stack.
+    io.stderr(`nixenv-verify: ${redact((err as Error).message, secrets)}\n`);
     return err instanceof SettingsError ? 2 : 1;
   }
-  const logger = await createLogger(settings.logLevel, io.env, io.isTTY && !io.env.CI);
+  const logger = createLogger({
+    level: settings.logLevel,
+    format: settings.logFormat,
+    color: (io.stderrIsTTY ?? io.isTTY) && !io.env.NO_COLOR && !io.env.CI,
+    write: io.stderr,
+    secrets,
+  });
+  const started = new Date();
   try {
-    const verdict = await verify({ settings, logger, runner: io.runner ?? zxRunner, env: io.env });
-    logger.flush?.();
-    io.stdout(renderConsole(redactVerdict(verdict, secretValues(io.env)), { color: io.isTTY && !io.env.NO_COLOR }));
-    writeOutputs(verdict, settings, io);
+    const verdict = completeVerdict(await verify({ settings, logger, runner: io.runner ?? zxRunner, env: io.env }), settings, io.env, started);
+    io.stdout(renderConsole(redactVerdict(verdict, secrets), { color: io.isTTY && !io.env.NO_COLOR }));
+    writeOutputs(verdict, settings, io, secrets);
     return verdict.verdict === 'pass' ? 0 : 1;
   } catch (err) {
     if (err instanceof PreflightError || err instanceof SettingsError) {
-      io.stderr(`nixenv-verify: ${err.message}\n`);
+      io.stderr(`nixenv-verify: ${redact(err.message, secrets)}\n`);
     } else {
-      io.stderr(`nixenv-verify: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+      io.stderr(`nixenv-verify: unexpected error: ${redact((err as Error).stack ?? String(err), secrets)}\n`);
     }
     return exitCodeFor(err);
   }

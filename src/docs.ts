@@ -4,29 +4,40 @@
 import { stringify } from 'yaml';
 import { PROJECT_REPO_URL } from './render/card.js';
 import { inlineCode, markdownCell } from './render/common.js';
-import { envName, flagName, SETTINGS, type SettingDef } from './settings.js';
+import { envName, flagName, NIX_SETTINGS, SETTINGS, type SettingDef } from './settings.js';
 
 export const IMAGE = 'cc-ci/nixenv-verify';
+/** The logo the plugin index shows; the file is in the repository root. */
+export const LOGO_FILE = 'nixenv-verify.svg';
+/** Files plugin.yml points at that must exist in the repository. */
+export const LICENSE_FILE = 'LICENSE';
 export const README_START = '<!-- settings:start -->';
 export const README_END = '<!-- settings:end -->';
+export const NIX_START = '<!-- nix-options:start -->';
+export const NIX_END = '<!-- nix-options:end -->';
 
 /** The plugin index's property types (plugin-validation/plugin-schema.json there). */
 type IndexType = 'string' | 'number' | 'array' | 'boolean' | 'object';
 
 export interface PluginProperty {
   type: IndexType;
-  defaultValue: string | number | boolean | string[];
+  defaultValue: string | number | boolean | string[] | Record<string, unknown>;
   description: string;
   secret: boolean;
   required: boolean;
+  /** A value as written under `settings:`. */
+  example: unknown;
 }
 
 const INDEX_TYPE: Record<SettingDef['kind'], IndexType> = {
   string: 'string',
+  path: 'string',
+  output: 'string',
   enum: 'string',
   duration: 'string',
   list: 'array',
-  'json-list': 'array',
+  'nix-args': 'array',
+  'nix-config': 'object',
   boolean: 'boolean',
   integer: 'number',
 };
@@ -34,7 +45,7 @@ const INDEX_TYPE: Record<SettingDef['kind'], IndexType> = {
 /** A setting's default in its index type; unset defaults are "" as the index requires a value. */
 function indexDefault(def: SettingDef): PluginProperty['defaultValue'] {
   const raw = def.default;
-  if (raw === undefined) return INDEX_TYPE[def.kind] === 'array' ? [] : '';
+  if (raw === undefined) return INDEX_TYPE[def.kind] === 'array' ? [] : INDEX_TYPE[def.kind] === 'object' ? {} : '';
   switch (def.kind) {
     case 'boolean':
       return raw === 'true';
@@ -42,8 +53,10 @@ function indexDefault(def: SettingDef): PluginProperty['defaultValue'] {
       return Number(raw);
     case 'list':
       return raw.split(',').filter((v) => v !== '');
-    case 'json-list':
+    case 'nix-args':
       return JSON.parse(raw) as string[];
+    case 'nix-config':
+      return JSON.parse(raw) as Record<string, unknown>;
     default:
       return raw;
   }
@@ -61,7 +74,7 @@ export function pluginProperties(): Record<string, PluginProperty> {
   return Object.fromEntries(
     SETTINGS.map((def) => [
       def.name,
-      { type: INDEX_TYPE[def.kind], defaultValue: indexDefault(def), description: fullDescription(def), secret: def.secret ?? false, required: false },
+      { type: INDEX_TYPE[def.kind], defaultValue: indexDefault(def), description: fullDescription(def), secret: def.secret ?? false, required: false, example: def.example },
     ]),
   );
 }
@@ -83,6 +96,7 @@ export function examplePipeline(): string {
           junit: 'reports/nixenv-verify.xml',
           summary: 'reports/nixenv-verify.md',
           report: 'reports/nixenv-verify.json',
+          nix_config: { builders: 'ssh://builder x86_64-linux - 4 1 big-parallel,kvm', 'max-jobs': 0 },
         },
       },
     ],
@@ -93,14 +107,17 @@ export function examplePipeline(): string {
 /** plugin.yml: the fields of the Drone plugin index's content.yaml, in its order. */
 export function pluginYaml(): string {
   const plugin = {
+    name: 'nixenv-verify',
     title: 'nixenv-verify',
     author: 'cc-ci',
     tags: ['nix', 'nixos', 'flake', 'verify', 'test'],
-    logo: 'nixenv-verify.svg',
+    logo: LOGO_FILE,
     repo: PROJECT_REPO_URL,
     image: `https://hub.docker.com/r/${IMAGE}`,
     license: 'MIT License',
     readme: `${PROJECT_REPO_URL}/blob/main/README.md`,
+    url: PROJECT_REPO_URL,
+    containerImage: IMAGE,
     description:
       'Verifies, with real Nix, that a NixOS flake declares its test runtime once and that every consumer ' +
       '(Drone step, nightly sweep, each host) uses it. Reports to the console, JSON, JUnit XML, Markdown and a Drone card.\n',
@@ -113,6 +130,8 @@ export function pluginYaml(): string {
 
 function defaultCell(def: SettingDef): string {
   if (def.defaultText) return markdownCell(def.defaultText);
+  if (def.kind === 'nix-args' && def.default === '[]') return '(none)';
+  if (def.kind === 'nix-config' && def.default === '{}') return '(none)';
   if (def.default === undefined) return '(unset)';
   if (def.default === '') return '(empty)';
   // A space after each comma lets a long list wrap in the rendered table; lists are trimmed when parsed.
@@ -145,4 +164,33 @@ export function withSettingsTable(readme: string): string | undefined {
   const start = readme.indexOf(README_START) + README_START.length;
   const end = readme.indexOf(README_END, start);
   return `${readme.slice(0, start)}\n${settingsTable()}${readme.slice(end)}`;
+}
+
+/** The README's allow-list of nix settings: name, the forms it may take, what it changes. */
+export function nixOptionsTable(): string {
+  const rows = Object.entries(NIX_SETTINGS).map(([name, def]) => {
+    const forms = def.value === 'bool' ? [`--option ${name} true|false`, `--${name}`, `--no-${name}`] : [`--option ${name} VALUE`, `--${name} VALUE`];
+    if (name === 'max-jobs') forms.push('-j N');
+    if (name === 'keep-going') forms.push('-k');
+    const value = { bool: 'true/false', int: 'whole number', 'int-or-auto': 'whole number or auto', text: 'text', multiline: 'text (several lines allowed)', path: 'path' }[def.value];
+    return `| ${markdownCell(inlineCode(name))} | ${forms.map((f) => markdownCell(inlineCode(f))).join(', ')} | ${value} | ${markdownCell(def.what)} |`;
+  });
+  return ['| nix setting (nix_config key) | nix_options forms | value | what it changes |', '| --- | --- | --- | --- |', ...rows, ''].join('\n');
+}
+
+/** The README text between two markers, or undefined when a marker is missing. */
+export function markedSection(readme: string, startMarker: string, endMarker: string): string | undefined {
+  const start = readme.indexOf(startMarker);
+  const end = readme.indexOf(endMarker, start + startMarker.length);
+  if (start < 0 || end < 0) return undefined;
+  return readme.slice(start + startMarker.length, end);
+}
+
+/** The README with both generated sections (settings, nix allow-list) current; undefined when a marker pair is missing. */
+export function withGeneratedSections(readme: string): string | undefined {
+  const settings = withSettingsTable(readme);
+  if (settings === undefined || markedSection(settings, NIX_START, NIX_END) === undefined) return undefined;
+  const start = settings.indexOf(NIX_START) + NIX_START.length;
+  const end = settings.indexOf(NIX_END, start);
+  return `${settings.slice(0, start)}\n${nixOptionsTable()}${settings.slice(end)}`;
 }

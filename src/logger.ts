@@ -1,57 +1,74 @@
-// pino to stderr (stdout carries the verdict and the card): JSON in CI, readable on a terminal.
-import { pino, type Logger } from 'pino';
-import { redact } from './redact.js';
-import { envName, SETTINGS } from './settings.js';
-
-const SECRET_ENV = /(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY|CREDENTIAL)/i;
-
-/** Values that must never reach a log or a written report: secret settings and token-like environment variables. */
-export function secretValues(env: NodeJS.ProcessEnv): string[] {
-  const tokenLike = Object.entries(env)
-    .filter(([k, v]) => v && v.length >= 6 && SECRET_ENV.test(k))
-    .map(([, v]) => v!);
-  const secretSettings = SETTINGS.filter((d) => d.secret)
-    .map((d) => env[envName(d.name)] ?? '')
-    .filter((v) => v.length >= 3);
-  return [...new Set([...secretSettings, ...tokenLike, ...nixOptionSecrets(env[envName('nix_options')])])];
-}
-
-/** Nix settings that carry credentials, as passed in nix_options: `--option access-tokens X` or `--access-tokens X`. */
-const SECRET_NIX_SETTINGS = ['access-tokens', 'netrc-file'];
-
-export function nixOptionSecrets(raw: string | undefined): string[] {
-  let args: unknown;
-  try {
-    args = JSON.parse(raw ?? '[]');
-  } catch {
-    return [];
-  }
-  if (!Array.isArray(args)) return [];
-  const found: string[] = [];
-  args.forEach((a, i) => {
-    if (a === '--option' && SECRET_NIX_SETTINGS.includes(String(args[i + 1]))) found.push(String(args[i + 2] ?? ''));
-    if (SECRET_NIX_SETTINGS.some((k) => a === `--${k}`)) found.push(String(args[i + 1] ?? ''));
-  });
-  return found.filter((v) => v.length >= 3);
-}
+// pino to stderr (stdout carries the verdict and the card). Two formats:
+//   text (default): one readable line per event,
+//     `2026-12-01T19:30:00Z INFO evaluating cc-ci host=cc-ci`, coloured only on a terminal;
+//   json: pino's own JSON lines.
+// Every line is redacted at the destination, after pino has serialised it, so
+// bindings, error objects and messages at every level go through the one
+// redaction function.
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { collectSecrets, redact } from './redact.js';
 
 export { redact };
 
-/**
- * Logs go to stderr synchronously, so they are all out before the verdict and the
- * Drone card are written. On a terminal pino-pretty formats them in-process (no
- * transport worker); it is loaded only then.
- */
-export async function createLogger(level: string, env: NodeJS.ProcessEnv = process.env, pretty = Boolean(process.stderr.isTTY) && !env.CI): Promise<Logger> {
-  const secrets = secretValues(env);
-  const hooks = {
-    logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
-      method.apply(this, args.map((a) => (typeof a === 'string' ? redact(a, secrets) : a && typeof a === 'object' ? JSON.parse(redact(JSON.stringify(a), secrets)) : a)));
+/** Values that must never reach a log or a written report (see collectSecrets). */
+export function secretValues(env: NodeJS.ProcessEnv, flags: Record<string, string> = {}): string[] {
+  return collectSecrets(env, flags);
+}
+
+export interface LoggerOptions {
+  level: string;
+  format?: 'text' | 'json';
+  /** Colour the level words (a terminal). */
+  color?: boolean;
+  /** Where each finished line goes; stderr by default. */
+  write?: (line: string) => void;
+  secrets?: readonly string[];
+}
+
+const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVEL_COLORS: Record<number, string> = { 10: '\x1b[90m', 20: '\x1b[36m', 30: '\x1b[32m', 40: '\x1b[33m', 50: '\x1b[31m', 60: '\x1b[35m' };
+const HIDDEN_KEYS = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'name', 'v']);
+
+function fieldValue(value: unknown): string {
+  if (typeof value === 'string') return /^[^\s"=]*$/.test(value) && value !== '' ? value : JSON.stringify(value);
+  if (value && typeof value === 'object' && 'message' in value && typeof (value as { message: unknown }).message === 'string') {
+    // A serialised error: its message, never the stack.
+    return JSON.stringify((value as { message: string }).message);
+  }
+  return JSON.stringify(value);
+}
+
+/** One pino JSON line -> `TIME LEVEL message key=value …` (a single line: newlines in values are escaped). */
+export function formatLogLine(line: string, color = false): string {
+  let record: Record<string, unknown>;
+  try {
+    record = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line.endsWith('\n') ? line : `${line}\n`;
+  }
+  const time = typeof record.time === 'number' ? new Date(record.time).toISOString().replace(/\.\d{3}Z$/, 'Z') : String(record.time ?? '');
+  const level = Number(record.level);
+  const word = LEVEL_NAMES[level] ?? String(record.level);
+  const shownLevel = color ? `${LEVEL_COLORS[level] ?? ''}${word}\x1b[0m` : word;
+  const fields = Object.entries(record)
+    .filter(([k]) => !HIDDEN_KEYS.has(k))
+    .map(([k, v]) => `${k}=${fieldValue(v)}`);
+  const text = [time, shownLevel, String(record.msg ?? ''), ...fields].filter((p) => p !== '').join(' ');
+  return `${text.replace(/\r?\n/g, '\\n')}\n`;
+}
+
+/** A synchronous destination: redact, format, write. */
+function destination(options: LoggerOptions): DestinationStream {
+  const write = options.write ?? ((line: string) => process.stderr.write(line));
+  const secrets = options.secrets ?? [];
+  return {
+    write(line: string) {
+      const clean = redact(line, secrets);
+      write(options.format === 'json' ? clean : formatLogLine(clean, options.color ?? false));
     },
   };
-  if (pretty) {
-    const { default: prettyStream } = await import('pino-pretty');
-    return pino({ level, hooks }, prettyStream({ destination: 2, sync: true, colorize: true, singleLine: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss' }));
-  }
-  return pino({ level, hooks, base: { name: 'nixenv-verify' } }, pino.destination({ fd: 2, sync: true }));
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  return pino({ level: options.level, base: { name: 'nixenv-verify' } }, destination(options));
 }

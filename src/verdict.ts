@@ -35,6 +35,24 @@ export interface Verdict {
   checks: CheckResult[];
   durationMs: number;
   tool: { name: string; version: string };
+  /** Settings that change what is verified and differ from the claim's defaults (settingsDeviations); [] = the claim as stated. */
+  deviations?: Deviation[];
+  /** When the run started (ISO 8601) and on which machine: the JUnit suite's timestamp and hostname. */
+  startedAt?: string;
+  hostname?: string;
+  /** Where the verified code comes from, as Drone names it (DRONE_REPO, DRONE_COMMIT_SHA, DRONE_BUILD_LINK). */
+  source?: { repo?: string; commit?: string; buildLink?: string };
+  /** Checks the `checks` setting left out: reported as skipped in JUnit, so test history stays complete. */
+  notSelected?: { id: CheckId; title: string }[];
+}
+
+/** One setting that differs from the claim: its name, the value used, the claim's default, and a short label for every output. */
+export interface Deviation {
+  setting: string;
+  value: string;
+  default: string;
+  /** e.g. `expected_tools (14 of 15: without git-lfs-3.6.1)`, `hosts=cc-ci`, `checks without propagation`. */
+  label: string;
 }
 
 /** Any failed or errored check fails the verdict; skipped checks do not count. */

@@ -2,7 +2,7 @@
 // template (templates/card.json) and data fills its ${...} bindings.
 import path from 'node:path';
 import type { CheckStatus, Verdict } from '../verdict.js';
-import { STATUS_WORD, headline, printable, seconds } from './common.js';
+import { STATUS_WORD, deviationLine, headline, printable, seconds } from './common.js';
 
 export const PROJECT_REPO_URL = 'https://github.com/cc-ci/nixenv-verify';
 /** Where templates/card.json is published; the Drone UI fetches it and binds `data` into it. */
@@ -18,6 +18,13 @@ export interface CardCheck {
   color: string;
   summary: string;
   duration: string;
+  /** A failed or errored check's decisive evidence: the first few lines, each cut short; [] for the rest. */
+  evidence: string[];
+}
+
+export interface CardFact {
+  title: string;
+  value: string;
 }
 
 export interface CardData {
@@ -26,10 +33,16 @@ export interface CardData {
   headline: string;
   mode: string;
   nix: string;
-  flake: string;
+  /** What was verified: DRONE_REPO@commit under Drone, else the flake reference. */
+  subject: string;
   hosts: string;
   duration: string;
   tool: string;
+  /** `settings differing from the claim: …`, or '' when the claim was verified as stated. */
+  deviations: string;
+  /** DRONE_BUILD_LINK, or ''. */
+  buildLink: string;
+  facts: CardFact[];
   checks: CardCheck[];
 }
 
@@ -38,7 +51,29 @@ export interface CardPayload {
   data: CardData;
 }
 
+export const CARD_EVIDENCE_LINES = 4;
+export const CARD_EVIDENCE_WIDTH = 160;
+
+const cut = (line: string): string => (line.length > CARD_EVIDENCE_WIDTH ? `${line.slice(0, CARD_EVIDENCE_WIDTH - 1)}…` : line);
+
+/** The lines a reviewer needs first: error/collision/missing lines lead, then the rest in order. */
+function decisive(evidence: readonly string[]): string[] {
+  const clean = evidence.map((l) => printable(l).replace(/\n/g, ' ').trim()).filter((l) => l !== '');
+  const key = clean.filter((l) => /error|collision|missing|MISSING|not |drift|differ|bypass|FAIL/i.test(l));
+  const ordered = [...key, ...clean.filter((l) => !key.includes(l))];
+  const shown = ordered.slice(0, CARD_EVIDENCE_LINES).map(cut);
+  return ordered.length > CARD_EVIDENCE_LINES ? [...shown, `… ${ordered.length - CARD_EVIDENCE_LINES} more in the report`] : shown;
+}
+
 export function renderCard(verdict: Verdict): CardPayload {
+  const src = verdict.source ?? {};
+  const commit = src.commit ? src.commit.slice(0, 12) : undefined;
+  const subject = src.repo ? `${src.repo}${commit ? ` @ ${commit}` : ''}` : verdict.flakeRef;
+  const facts: CardFact[] = [
+    ...(src.repo ? [{ title: 'Repository', value: src.repo }] : [{ title: 'Flake', value: verdict.flakeRef }]),
+    ...(src.commit ? [{ title: 'Commit', value: src.commit }] : []),
+    { title: 'Hosts', value: verdict.hosts.join(', ') },
+  ];
   return {
     schema: CARD_SCHEMA_URL,
     data: {
@@ -47,10 +82,13 @@ export function renderCard(verdict: Verdict): CardPayload {
       headline: headline(verdict),
       mode: verdict.mode === 'eval' ? 'eval mode (nothing built)' : 'build mode',
       nix: verdict.nix.version,
-      flake: verdict.flakeRef,
+      subject,
       hosts: verdict.hosts.join(', '),
       duration: seconds(verdict.durationMs),
       tool: `${verdict.tool.name} ${verdict.tool.version}`,
+      deviations: deviationLine(verdict.deviations) ?? '',
+      buildLink: src.buildLink ?? '',
+      facts,
       checks: verdict.checks.map((c) => ({
         id: c.id,
         title: c.title,
@@ -58,6 +96,7 @@ export function renderCard(verdict: Verdict): CardPayload {
         color: COLOR[c.status],
         summary: printable(c.summary),
         duration: seconds(c.durationMs),
+        evidence: c.status === 'fail' || c.status === 'error' ? decisive(c.evidence) : [],
       })),
     },
   };
@@ -78,20 +117,16 @@ export function cardEscape(payload: CardPayload): string {
 export type CardTarget = { kind: 'off'; reason: string } | { kind: 'stdout' } | { kind: 'stderr' } | { kind: 'file'; path: string };
 
 /**
- * Where the card goes. Drone runners set DRONE_CARD_PATH=/dev/stdout; a real
- * path (existing, or in an existing directory) gets plain JSON. Outside Drone
- * (no DRONE=true, no DRONE_CARD_PATH) nothing is written: the escape sequence
- * would only litter a terminal.
+ * Where the card goes: only where DRONE_CARD_PATH says. `/dev/stdout` (what
+ * the runners set) gets the escape sequence on stdout, `/dev/stderr` on stderr,
+ * any other path plain JSON (its directory is created). Unset: nothing, whatever
+ * DRONE says, so a terminal or a log never gets an escape sequence it did not ask for.
  */
-export function cardTarget(env: NodeJS.ProcessEnv, cwd: string, exists: (file: string) => boolean): CardTarget {
+export function cardTarget(env: NodeJS.ProcessEnv, cwd: string): CardTarget {
   if (env.DRONE_FLAG_ENABLE_CARDS === 'false') return { kind: 'off', reason: 'DRONE_FLAG_ENABLE_CARDS=false' };
   const where = env.DRONE_CARD_PATH ?? '';
-  if (where === '/dev/stdout') return { kind: 'stdout' };
-  if (where === '/dev/stderr') return { kind: 'stderr' };
-  if (where !== '') {
-    const file = path.resolve(cwd, where);
-    if (exists(file) || exists(path.dirname(file))) return { kind: 'file', path: file };
-    return { kind: 'stdout' };
-  }
-  return env.DRONE === 'true' ? { kind: 'stdout' } : { kind: 'off', reason: 'not running under Drone' };
+  if (where === '') return { kind: 'off', reason: 'DRONE_CARD_PATH is not set' };
+  if (where === '/dev/stdout' || where === '/proc/self/fd/1') return { kind: 'stdout' };
+  if (where === '/dev/stderr' || where === '/proc/self/fd/2') return { kind: 'stderr' };
+  return { kind: 'file', path: path.resolve(cwd, where) };
 }

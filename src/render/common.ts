@@ -1,7 +1,7 @@
 // Small pieces the file renderers share: status words, counts, redaction, Markdown cells.
 import { stripAnsi } from '../nix/logExcerpt.js';
 import { redact } from '../redact.js';
-import type { CheckResult, CheckStatus, Verdict } from '../verdict.js';
+import type { CheckResult, CheckStatus, Deviation, Verdict } from '../verdict.js';
 
 export const STATUS_WORD: Record<CheckStatus, string> = { pass: 'PASS', fail: 'FAIL', error: 'ERROR', skip: 'SKIP' };
 
@@ -30,13 +30,17 @@ export function headline(verdict: Verdict): string {
   return verdict.verdict === 'pass' ? `${t.passed} of ${t.ran} checks passed` : `${t.failed + t.errored} of ${t.ran} checks did not pass`;
 }
 
+/** One line for every output: `settings differing from the claim: …`, or undefined when the claim was verified as stated. */
+export function deviationLine(deviations: readonly Deviation[] | undefined): string | undefined {
+  return deviations && deviations.length ? `settings differing from the claim: ${deviations.map((d) => d.label).join(', ')}` : undefined;
+}
+
 /**
  * The verdict with every secret value replaced by `***` in every string.
- * Evidence quotes nix logs and files, which may echo a token; files and cards
- * leave the build log, so they get the redacted copy.
+ * Evidence quotes nix logs and files, which may echo a token; every output
+ * gets the redacted copy (URL passwords and token shapes even with no list).
  */
 export function redactVerdict(verdict: Verdict, secrets: readonly string[]): Verdict {
-  if (!secrets.some((s) => s !== '')) return verdict;
   const walk = (value: unknown): unknown => {
     if (typeof value === 'string') return redact(value, secrets);
     if (Array.isArray(value)) return value.map(walk);

@@ -1,6 +1,6 @@
 // The stdout verdict: a line per check with its status and key evidence.
 import type { CheckResult, Verdict } from '../verdict.js';
-import { notPassed, seconds, STATUS_WORD } from './common.js';
+import { deviationLine, notPassed, seconds, STATUS_WORD } from './common.js';
 
 export interface ConsoleOptions {
   color: boolean;
@@ -10,13 +10,14 @@ export interface ConsoleOptions {
 
 const COLORS = { pass: '\x1b[32m', fail: '\x1b[31m', error: '\x1b[35m', skip: '\x1b[90m', bold: '\x1b[1m', reset: '\x1b[0m' };
 
-
 export function renderConsole(verdict: Verdict, { color, maxEvidence = 20 }: ConsoleOptions): string {
   const paint = (key: keyof typeof COLORS, text: string): string => (color ? `${COLORS[key]}${text}${COLORS.reset}` : text);
   const width = Math.max(...verdict.checks.map((c) => c.id.length), 5);
   const out: string[] = [];
   out.push(`nixenv-verify ${verdict.tool.version} · ${verdict.mode === 'eval' ? 'eval mode (nothing built)' : 'build mode'} · nix ${verdict.nix.version}`);
   out.push(`flake: ${verdict.flakeRef}  hosts: ${verdict.hosts.join(', ')}`);
+  const deviations = deviationLine(verdict.deviations);
+  if (deviations) out.push(paint('error', deviations));
   out.push('');
   for (const c of verdict.checks) {
     out.push(`  ${paint(c.status, STATUS_WORD[c.status].padEnd(5))}  ${c.id.padEnd(width)}  ${c.summary}  (${seconds(c.durationMs)})`);

@@ -6,8 +6,10 @@
 //   NIXENV_VERIFY_PASSED_COUNT   number of checks that passed
 //   NIXENV_VERIFY_FAILED_COUNT   number of checks that failed or errored
 //   NIXENV_VERIFY_SKIPPED_COUNT  number of checks skipped
+//   NIXENV_VERIFY_DEVIATIONS     comma-separated settings that differ from the claim ('' when none)
+//   NIXENV_VERIFY_DEVIATION_TEXT the same, as the one line every output shows ('' when none)
 import type { Verdict } from '../verdict.js';
-import { notPassed, tally } from './common.js';
+import { deviationLine, notPassed, tally } from './common.js';
 
 export const DRONE_OUTPUT_PREFIX = 'NIXENV_VERIFY_';
 
@@ -21,10 +23,15 @@ export function droneOutputVariables(verdict: Verdict): Record<string, string> {
     [`${DRONE_OUTPUT_PREFIX}PASSED_COUNT`]: String(t.passed),
     [`${DRONE_OUTPUT_PREFIX}FAILED_COUNT`]: String(t.failed + t.errored),
     [`${DRONE_OUTPUT_PREFIX}SKIPPED_COUNT`]: String(t.skipped),
+    [`${DRONE_OUTPUT_PREFIX}DEVIATIONS`]: (verdict.deviations ?? []).map((d) => d.setting).join(','),
+    [`${DRONE_OUTPUT_PREFIX}DEVIATION_TEXT`]: oneLine(deviationLine(verdict.deviations) ?? ''),
   };
 }
 
-/** The lines to append; values are ids and numbers, so they need no quoting. */
+/** env-file values are one line: line breaks become spaces. */
+const oneLine = (text: string): string => text.replace(/[\r\n]+/g, ' ');
+
+/** The lines to append: ids, numbers and one line of text, unquoted (the env-file format reads to the end of the line). */
 export function renderDroneOutput(verdict: Verdict): string {
   return Object.entries(droneOutputVariables(verdict))
     .map(([k, v]) => `${k}=${v}\n`)

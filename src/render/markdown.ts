@@ -1,6 +1,6 @@
 // The Markdown summary: a table fit for a pull-request comment, evidence folded per failure.
 import type { CheckResult, Verdict } from '../verdict.js';
-import { STATUS_WORD, headline, inlineCode, markdownCell, notPassed, printable, seconds } from './common.js';
+import { STATUS_WORD, deviationLine, headline, inlineCode, markdownCell, notPassed, printable, seconds } from './common.js';
 
 export interface MarkdownOptions {
   /** Evidence lines shown per failed or errored check; the JSON report has all of them. */
@@ -38,8 +38,11 @@ export function renderMarkdown(verdict: Verdict, { maxEvidence = 40 }: MarkdownO
     '',
     `**${headline(verdict)}** in ${seconds(verdict.durationMs)} · ${mode} · nix ${markdownCell(verdict.nix.version)}`,
     '',
-    `Flake ${inlineCode(verdict.flakeRef)} · hosts: ${verdict.hosts.map(inlineCode).join(', ')}`,
+    verdict.source?.repo
+      ? `Repository ${inlineCode(verdict.source.repo)}${verdict.source.commit ? ` at ${inlineCode(verdict.source.commit)}` : ''} · hosts: ${verdict.hosts.map(inlineCode).join(', ')}`
+      : `Flake ${inlineCode(verdict.flakeRef)} · hosts: ${verdict.hosts.map(inlineCode).join(', ')}`,
     '',
+    ...(deviationLine(verdict.deviations) ? [`> **Warning:** ${markdownCell(deviationLine(verdict.deviations)!)}`, ''] : []),
     '| Status | Check | Summary |',
     '| --- | --- | --- |',
     ...verdict.checks.map((c) => `| ${STATUS_WORD[c.status]} | ${markdownCell(inlineCode(c.id))} | ${markdownCell(c.summary)} |`),

@@ -3,7 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { IMAGE, README_END, README_START, pluginProperties, pluginYaml, settingsSection, settingsTable, withSettingsTable } from '../../src/docs.js';
+import { IMAGE, LICENSE_FILE, LOGO_FILE, NIX_END, NIX_START, README_END, README_START, markedSection, nixOptionsTable, pluginProperties, pluginYaml, settingsSection, settingsTable, withGeneratedSections, withSettingsTable } from '../../src/docs.js';
+import { encodePipelineSteps } from '../helpers/droneEncoder.js';
 import { envName, flagName, parseSettings, SETTINGS } from '../../src/settings.js';
 
 const repoFile = (name: string): string => fileURLToPath(new URL(`../../${name}`, import.meta.url));
@@ -33,19 +34,43 @@ describe('generated files are up to date', () => {
     if (section === undefined) throw new Error(`README.md has no ${README_START} ... ${README_END} section: add the two markers where the settings table belongs, then ${REGENERATE}`);
     expectSame(section.trim(), settingsTable().trim(), `README.md settings table differs from src/settings.ts: ${REGENERATE}`);
   });
+
+  test('README.md nix allow-list equals nixOptionsTable()', () => {
+    const section = markedSection(readFileSync(repoFile('README.md'), 'utf8'), NIX_START, NIX_END);
+    if (section === undefined) throw new Error(`README.md has no ${NIX_START} ... ${NIX_END} section: add the markers, then ${REGENERATE}`);
+    expectSame(section.trim(), nixOptionsTable().trim(), `README.md nix allow-list differs from src/settings.ts: ${REGENERATE}`);
+  });
+
+  test('withGeneratedSections is idempotent on the README', () => {
+    const readme = readFileSync(repoFile('README.md'), 'utf8');
+    expect(withGeneratedSections(readme)).toBe(readme);
+  });
 });
 
 describe('plugin.yml follows the Drone plugin index schema (plugin-validation/plugin-schema.json)', () => {
   const plugin = parse(pluginYaml()) as Record<string, unknown>;
   const url = /^https?:\/\/[-a-zA-Z0-9@:%._+~#=]{2,256}\.[a-z]{2,4}\b/;
 
-  test('only the index fields, with the required ones present', () => {
-    const allowed = ['title', 'author', 'tags', 'logo', 'repo', 'image', 'license', 'readme', 'description', 'example', 'properties'];
-    expect(Object.keys(plugin).filter((k) => !allowed.includes(k))).toEqual([]);
-    for (const key of ['title', 'author', 'repo', 'description']) expect(typeof plugin[key]).toBe('string');
+  const INDEX_FIELDS = ['name', 'title', 'description', 'author', 'tags', 'logo', 'repo', 'image', 'license', 'readme', 'url', 'containerImage', 'example', 'properties'];
+
+  test('exactly the fields the Drone plugin index uses, every one present', () => {
+    expect(Object.keys(plugin).filter((k) => !INDEX_FIELDS.includes(k))).toEqual([]);
+    expect(INDEX_FIELDS.filter((k) => plugin[k] === undefined || plugin[k] === '')).toEqual([]);
+    for (const key of ['name', 'title', 'author', 'repo', 'description', 'containerImage', 'example']) expect(typeof plugin[key]).toBe('string');
+    expect(plugin.containerImage).toBe(IMAGE);
   });
 
-  test.each(['repo', 'image', 'readme'])('%s is a URL', (key) => expect(plugin[key]).toMatch(url));
+  test.each(['repo', 'image', 'readme', 'url'])('%s is a URL', (key) => expect(plugin[key]).toMatch(url));
+
+  test('the logo and the license exist in the repository', () => {
+    expect(plugin.logo).toBe(LOGO_FILE);
+    const logo = repoFile(LOGO_FILE);
+    if (!existsSync(logo)) throw new Error(`plugin.yml names logo ${LOGO_FILE}, which is not in the repository`);
+    expect(readFileSync(logo, 'utf8')).toMatch(/^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"[\s\S]*<\/svg>\s*$/);
+    const license = repoFile(LICENSE_FILE);
+    if (!existsSync(license)) throw new Error(`plugin.yml says ${String(plugin.license)}, but there is no ${LICENSE_FILE} file`);
+    expect(readFileSync(license, 'utf8')).toMatch(/^MIT License\n[\s\S]*Permission is hereby granted, free of charge/);
+  });
 
   test('logo, license and tags have the allowed forms', () => {
     expect(plugin.logo).toMatch(/([\w-])+\.(svg|png)$/);
@@ -57,7 +82,11 @@ describe('plugin.yml follows the Drone plugin index schema (plugin-validation/pl
     const properties = plugin.properties as Record<string, Record<string, unknown>>;
     expect(Object.keys(properties)).toEqual(SETTINGS.map((d) => d.name));
     for (const [name, prop] of Object.entries(properties)) {
-      expect([name, Object.keys(prop).sort()]).toEqual([name, ['defaultValue', 'description', 'required', 'secret', 'type']]);
+      expect([name, Object.keys(prop).sort()]).toEqual([name, ['defaultValue', 'description', 'example', 'required', 'secret', 'type']]);
+      expect([name, prop.example === undefined || prop.example === '']).toEqual([name, false]);
+      // The example has the declared type.
+      const t = prop.type === 'array' ? (Array.isArray(prop.example) ? 'array' : 'other') : prop.type === 'object' ? (prop.example && typeof prop.example === 'object' && !Array.isArray(prop.example) ? 'object' : 'other') : typeof prop.example;
+      expect([name, t]).toEqual([name, prop.type]);
       expect(['string', 'number', 'array', 'boolean', 'object']).toContain(prop.type);
       expect(typeof prop.secret).toBe('boolean');
       expect(prop.secret).toBe(SETTINGS.find((d) => d.name === name)!.secret ?? false);
@@ -76,14 +105,23 @@ describe('plugin.yml follows the Drone plugin index schema (plugin-validation/pl
     expect(props.mode!.defaultValue).toBe(parsed.mode);
   });
 
-  test('the example is a docker pipeline whose step settings parse', () => {
-    const example = parse(plugin.example as string) as { kind: string; type: string; steps: { image: string; settings: Record<string, unknown> }[] };
+  test('the example is a docker pipeline whose step settings parse as Drone encodes them', () => {
+    const example = parse(plugin.example as string) as { kind: string; type: string };
     expect([example.kind, example.type]).toEqual(['pipeline', 'docker']);
-    const step = example.steps.find((s) => s.image === IMAGE)!;
+    const [step] = encodePipelineSteps(plugin.example as string).filter((s) => s.image === IMAGE);
     expect(step).toBeDefined();
-    // Drone hands YAML lists to plugins as JSON text.
-    const env = Object.fromEntries(Object.entries(step.settings).map(([k, v]) => [envName(k), Array.isArray(v) ? JSON.stringify(v) : String(v)]));
-    expect(() => parseSettings({ env, flags: {}, cwd: '/w' })).not.toThrow();
+    const s = parseSettings({ env: step!.env, flags: {}, cwd: '/w' });
+    expect(s.mode).toBe('eval');
+    expect(s.nixOptions).toEqual(['--option', 'builders', 'ssh://builder x86_64-linux - 4 1 big-parallel,kvm', '--option', 'max-jobs', '0']);
+  });
+
+  test("each property's example parses as Drone would encode it", () => {
+    for (const def of SETTINGS) {
+      const yamlText = `steps:\n  - name: s\n    image: ${IMAGE}\n    settings:\n      ${def.name}: ${JSON.stringify(def.example)}\n`;
+      const [step] = encodePipelineSteps(yamlText);
+      expect([def.name, () => parseSettings({ env: step!.env, flags: {}, cwd: '/w' })]).toEqual([def.name, expect.any(Function)]);
+      expect(() => parseSettings({ env: step!.env, flags: {}, cwd: '/w' })).not.toThrow();
+    }
   });
 });
 

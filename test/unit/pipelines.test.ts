@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { parseDroneYaml } from '../../src/drone/pipeline.js';
-import { envName, SETTINGS } from '../../src/settings.js';
+import { envName, parseSettings, SETTINGS, unknownPluginVars } from '../../src/settings.js';
+import { encodePipelineSteps } from '../helpers/droneEncoder.js';
 import { repoRoot } from '../helpers/cli.js';
 
 const known = new Set(SETTINGS.map((s) => s.name));
@@ -30,7 +31,14 @@ describe('user pipelines', () => {
     expect(all).toContain('type: exec');
   });
 
-  test.each(readmeBlocks.map((b, i) => [i, b]))('README block %i uses known settings only', (_, block) => {
+  // Secrets the README examples name with from_secret.
+  const SECRETS = { nix_options: '["--option","access-tokens","github.com=x"]' };
+
+  test.each(readmeBlocks.map((b, i) => [i, b]))('README block %i uses known settings only, as Drone encodes them', (_, block) => {
+    for (const step of encodePipelineSteps(block, SECRETS)) {
+      expect(unknownPluginVars(step.env)).toEqual([]);
+      expect(() => parseSettings({ env: step.env, flags: {}, cwd: '/drone/src' })).not.toThrow();
+    }
     for (const step of pluginSteps(block)) {
       for (const key of Object.keys(step.settings)) expect(known).toContain(key);
       for (const key of Object.keys(step.environment).filter((k) => k.startsWith('PLUGIN_'))) expect(knownEnv).toContain(key);
@@ -42,6 +50,7 @@ describe('user pipelines', () => {
     const steps = pluginSteps(plugin.example);
     expect(steps.some((s) => s.image === 'cc-ci/nixenv-verify')).toBe(true);
     for (const s of steps) for (const key of Object.keys(s.settings)) expect(known).toContain(key);
+    for (const step of encodePipelineSteps(plugin.example)) expect(() => parseSettings({ env: step.env, flags: {}, cwd: '/drone/src' })).not.toThrow();
   });
 });
 

@@ -71,19 +71,31 @@ describe('JUnit XML', () => {
       '      <property name="tool_version" value="nixenv-verify 0.1.0"/>',
       '      <property name="verdict" value="fail"/>',
       '    </properties>',
-      '    <testcase classname="nixenv-verify.build" name="build: Every host builds with no collision" time="1.234">',
+      '    <testcase classname="nixenv-verify" name="build: Every host builds with no collision" time="1.234">',
+      '      <properties>',
+      '        <property name="mode" value="build"/>',
+      '      </properties>',
       '      <system-out>cc-ci: built /nix/store/00000000000000000000000000000000-nixos-system-cc-ci</system-out>',
       '    </testcase>',
-      '    <testcase classname="nixenv-verify.build" name="single-source: The runtime is declared once (grep proofs)" time="0.050">',
+      '    <testcase classname="nixenv-verify" name="single-source: The runtime is declared once (grep proofs)" time="0.050">',
+      '      <properties>',
+      '        <property name="mode" value="build"/>',
+      '      </properties>',
       '      <failure message="tools: `a | b` listed twice &lt;nixpkgs&gt;" type="fail">nix/a.nix:3: x = a | b;',
       `if x &lt; 1 &amp;&amp; y &gt; 2 then "q" else 's'`,
       '```</failure>',
       '    </testcase>',
-      '    <testcase classname="nixenv-verify.build" name="path-superset: The wrapper PATH carries every expected tool" time="0.010">',
+      '    <testcase classname="nixenv-verify" name="path-superset: The wrapper PATH carries every expected tool" time="0.010">',
+      '      <properties>',
+      '        <property name="mode" value="build"/>',
+      '      </properties>',
       '      <error message="nix failed: error: bell\\u0007 here" type="error">error: undefined variable',
       'nul \\u0000 esc \\u001B end</error>',
       '    </testcase>',
-      '    <testcase classname="nixenv-verify.build" name="host-parity: Hosts declare identical system packages" time="0.000">',
+      '    <testcase classname="nixenv-verify" name="host-parity: Hosts declare identical system packages" time="0.000">',
+      '      <properties>',
+      '        <property name="mode" value="build"/>',
+      '      </properties>',
       '      <skipped message="not selected"/>',
       '    </testcase>',
       '  </testsuite>',
@@ -92,8 +104,25 @@ describe('JUnit XML', () => {
     ]);
   });
 
-  test('eval mode shows in the classname', () => {
-    expect(renderJunit({ ...passing, mode: 'eval' })).toContain('<testcase classname="nixenv-verify.eval" name="build: Every host builds with no collision" time="1.234">');
+  test('the classname is the same in both modes; the mode is a property', () => {
+    const text = renderJunit({ ...passing, mode: 'eval' });
+    expect(text).toContain('<testcase classname="nixenv-verify" name="build: Every host builds with no collision" time="1.234">\n      <properties>\n        <property name="mode" value="eval"/>');
+  });
+
+  test('timestamp and hostname on the suite, deviations and source as properties, not-selected checks skipped', () => {
+    const text = renderJunit({
+      ...passing,
+      startedAt: '2026-12-01T19:30:00.123Z',
+      hostname: 'ci-1',
+      deviations: [{ setting: 'hosts', value: 'cc-ci', default: 'cc-ci,cc-ci-hetzner', label: 'hosts=cc-ci' }],
+      source: { repo: 'cc-ci/cc-ci', commit: 'abc123' },
+      notSelected: [{ id: 'propagation', title: 'One edit reaches every consumer' }],
+    });
+    expect(text).toContain('<testsuite name="nixenv-verify" tests="2" failures="0" errors="0" skipped="1" time="3.000" timestamp="2026-12-01T19:30:00" hostname="ci-1">');
+    expect(text).toContain('<property name="deviations" value="settings differing from the claim: hosts=cc-ci"/>');
+    expect(text).toContain('<property name="repo" value="cc-ci/cc-ci"/>');
+    expect(text).toContain('<testcase classname="nixenv-verify" name="propagation: One edit reaches every consumer" time="0.000">');
+    expect(text).toContain('<skipped message="not selected (checks setting)"/>');
   });
 
   test.each([
@@ -189,15 +218,21 @@ describe('Drone card', () => {
     headline: '2 of 3 checks did not pass',
     mode: 'build mode',
     nix: '2.8.0',
-    flake: '/work/flake?submodules=1',
+    subject: '/work/flake?submodules=1',
     hosts: 'cc-ci, cc-ci-hetzner',
     duration: '3.0s',
     tool: 'nixenv-verify 0.1.0',
+    deviations: '',
+    buildLink: '',
+    facts: [
+      { title: 'Flake', value: '/work/flake?submodules=1' },
+      { title: 'Hosts', value: 'cc-ci, cc-ci-hetzner' },
+    ],
     checks: [
-      { id: 'build', title: 'Every host builds with no collision', status: 'PASS', color: 'Good', summary: '2 hosts built, no collision', duration: '1.2s' },
-      { id: 'single-source', title: 'The runtime is declared once (grep proofs)', status: 'FAIL', color: 'Attention', summary: 'tools: `a | b` listed twice <nixpkgs>', duration: '0.1s' },
-      { id: 'path-superset', title: 'The wrapper PATH carries every expected tool', status: 'ERROR', color: 'Warning', summary: 'nix failed: error: bell\\u0007 here', duration: '0.0s' },
-      { id: 'host-parity', title: 'Hosts declare identical system packages', status: 'SKIP', color: 'Default', summary: 'not selected', duration: '0.0s' },
+      { id: 'build', title: 'Every host builds with no collision', status: 'PASS', color: 'Good', summary: '2 hosts built, no collision', duration: '1.2s', evidence: [] },
+      { id: 'single-source', title: 'The runtime is declared once (grep proofs)', status: 'FAIL', color: 'Attention', summary: 'tools: `a | b` listed twice <nixpkgs>', duration: '0.1s', evidence: ['nix/a.nix:3: x = a | b;', `if x < 1 && y > 2 then "q" else 's'`, '```'] },
+      { id: 'path-superset', title: 'The wrapper PATH carries every expected tool', status: 'ERROR', color: 'Warning', summary: 'nix failed: error: bell\\u0007 here', duration: '0.0s', evidence: ['error: undefined variable', 'nul \\u0000 esc \\u001B end'] },
+      { id: 'host-parity', title: 'Hosts declare identical system packages', status: 'SKIP', color: 'Default', summary: 'not selected', duration: '0.0s', evidence: [] },
     ],
   };
 
@@ -219,30 +254,32 @@ describe('Drone card', () => {
     const parsed = JSON.parse(template) as { type: string; version: string };
     expect([parsed.type, parsed.version]).toEqual(['AdaptiveCard', '1.5']);
     const bindings = new Set([...template.matchAll(/\$\{([A-Za-z0-9_.]+)\}/g)].map((m) => m[1]!));
-    const fields = new Set([...Object.keys(expectedData), ...Object.keys(expectedData.checks[0]!)]);
+    const fields = new Set([...Object.keys(expectedData), ...Object.keys(expectedData.checks[0]!), ...Object.keys(expectedData.facts[0]!), '$data']);
     expect([...bindings].filter((b) => !fields.has(b))).toEqual([]);
     expect(bindings).toContain('checks');
   });
 
-  const dirs = new Set(['/drone/cards']);
-  const exists = (p: string): boolean => dirs.has(p);
   test.each<[string, NodeJS.ProcessEnv, CardTarget]>([
-    ['outside Drone: nothing', {}, { kind: 'off', reason: 'not running under Drone' }],
-    ['under Drone with no path: stdout', { DRONE: 'true' }, { kind: 'stdout' }],
+    ['outside Drone: nothing', {}, { kind: 'off', reason: 'DRONE_CARD_PATH is not set' }],
+    ['DRONE=true with no path: still nothing', { DRONE: 'true' }, { kind: 'off', reason: 'DRONE_CARD_PATH is not set' }],
     ['DRONE_CARD_PATH=/dev/stdout (what the runners set)', { DRONE_CARD_PATH: '/dev/stdout' }, { kind: 'stdout' }],
     ['DRONE_CARD_PATH=/dev/stderr', { DRONE_CARD_PATH: '/dev/stderr' }, { kind: 'stderr' }],
-    ['a file in an existing directory: plain JSON there', { DRONE: 'true', DRONE_CARD_PATH: '/drone/cards/card.json' }, { kind: 'file', path: '/drone/cards/card.json' }],
+    ['a file: plain JSON there', { DRONE: 'true', DRONE_CARD_PATH: '/drone/cards/card.json' }, { kind: 'file', path: '/drone/cards/card.json' }],
     ['a relative path resolves against the working directory', { DRONE_CARD_PATH: 'card.json' }, { kind: 'file', path: '/drone/cards/card.json' }],
-    ['a path whose directory is missing: stdout', { DRONE_CARD_PATH: '/nowhere/card.json' }, { kind: 'stdout' }],
+    ['a path whose directory is missing: a file there (the directory is made)', { DRONE_CARD_PATH: '/nowhere/card.json' }, { kind: 'file', path: '/nowhere/card.json' }],
     ['DRONE_FLAG_ENABLE_CARDS=false wins', { DRONE: 'true', DRONE_CARD_PATH: '/dev/stdout', DRONE_FLAG_ENABLE_CARDS: 'false' }, { kind: 'off', reason: 'DRONE_FLAG_ENABLE_CARDS=false' }],
-    ['DRONE_FLAG_ENABLE_CARDS=true changes nothing', { DRONE: 'true', DRONE_FLAG_ENABLE_CARDS: 'true' }, { kind: 'stdout' }],
-  ])('target: %s', (_name, env, want) => expect(cardTarget(env, '/drone/cards', exists)).toEqual(want));
+  ])('target: %s', (_name, env, want) => expect(cardTarget(env, '/drone/cards')).toEqual(want));
 });
 
 describe('DRONE_OUTPUT variables', () => {
   test.each<[string, Verdict, string[]]>([
-    ['a failing run', verdict, ['NIXENV_VERIFY_VERDICT=fail', 'NIXENV_VERIFY_FAILED_CHECKS=single-source,path-superset', 'NIXENV_VERIFY_PASSED_COUNT=1', 'NIXENV_VERIFY_FAILED_COUNT=2', 'NIXENV_VERIFY_SKIPPED_COUNT=1', '']],
-    ['a passing run', passing, ['NIXENV_VERIFY_VERDICT=pass', 'NIXENV_VERIFY_FAILED_CHECKS=', 'NIXENV_VERIFY_PASSED_COUNT=1', 'NIXENV_VERIFY_FAILED_COUNT=0', 'NIXENV_VERIFY_SKIPPED_COUNT=0', '']],
+    ['a failing run', verdict, ['NIXENV_VERIFY_VERDICT=fail', 'NIXENV_VERIFY_FAILED_CHECKS=single-source,path-superset', 'NIXENV_VERIFY_PASSED_COUNT=1', 'NIXENV_VERIFY_FAILED_COUNT=2', 'NIXENV_VERIFY_SKIPPED_COUNT=1', 'NIXENV_VERIFY_DEVIATIONS=', 'NIXENV_VERIFY_DEVIATION_TEXT=', '']],
+    ['a passing run', passing, ['NIXENV_VERIFY_VERDICT=pass', 'NIXENV_VERIFY_FAILED_CHECKS=', 'NIXENV_VERIFY_PASSED_COUNT=1', 'NIXENV_VERIFY_FAILED_COUNT=0', 'NIXENV_VERIFY_SKIPPED_COUNT=0', 'NIXENV_VERIFY_DEVIATIONS=', 'NIXENV_VERIFY_DEVIATION_TEXT=', '']],
+    [
+      'with deviations',
+      { ...passing, deviations: [{ setting: 'hosts', value: 'cc-ci', default: 'cc-ci,cc-ci-hetzner', label: 'hosts=cc-ci' }, { setting: 'checks', value: 'build', default: '…', label: 'checks without propagation' }] },
+      ['NIXENV_VERIFY_VERDICT=pass', 'NIXENV_VERIFY_FAILED_CHECKS=', 'NIXENV_VERIFY_PASSED_COUNT=1', 'NIXENV_VERIFY_FAILED_COUNT=0', 'NIXENV_VERIFY_SKIPPED_COUNT=0', 'NIXENV_VERIFY_DEVIATIONS=hosts,checks', 'NIXENV_VERIFY_DEVIATION_TEXT=settings differing from the claim: hosts=cc-ci, checks without propagation', ''],
+    ],
   ])('%s', (_name, v, lines) => expect(renderDroneOutput(v).split('\n')).toEqual(lines));
 });
 
@@ -253,7 +290,7 @@ describe('redaction', () => {
     expect(out.flakeRef).toBe('x?token=***');
     expect(out.checks[0]!.evidence).toEqual(['Authorization: ***']);
     expect(out.checks[0]!.durationMs).toBe(1234);
-    expect(redactVerdict(v, [])).toBe(v);
+    expect(redactVerdict(v, [])).toEqual(v);
   });
 });
 
@@ -286,9 +323,13 @@ describe('writeOutputs', () => {
     expect(readFileSync(file, 'utf8')).toBe(`EARLIER_STEP=1\n${renderDroneOutput(verdict)}${renderDroneOutput(passing)}`);
   });
 
-  test('under Drone the card is one stdout write, the last one', () => {
-    const { stdout } = run({ DRONE: 'true' });
+  test('DRONE_CARD_PATH=/dev/stdout: the card is one stdout write, the last one', () => {
+    const { stdout } = run({ DRONE: 'true', DRONE_CARD_PATH: '/dev/stdout' });
     expect(stdout).toEqual([cardEscape(renderCard(verdict))]);
+  });
+
+  test('DRONE=true without DRONE_CARD_PATH: no card', () => {
+    expect(run({ DRONE: 'true' })).toEqual({ stdout: [], stderr: [] });
   });
 
   test('DRONE_CARD_PATH naming a file gets plain JSON and stdout stays clean', () => {
@@ -310,7 +351,7 @@ describe('writeOutputs', () => {
       ...verdict,
       checks: verdict.checks.map((c) => ({ ...c, summary: `${c.summary} (${secret})`, evidence: [...c.evidence, `fetching https://x:${secret}@host`] })),
     };
-    const { stdout } = run({ DRONE: 'true', GITHUB_TOKEN: secret, DRONE_OUTPUT: path.join(dir, 'o.env') }, { junit: 'j.xml', summary: 's.md', report: 'r.json' }, leaky);
+    const { stdout } = run({ DRONE: 'true', DRONE_CARD_PATH: '/dev/stdout', GITHUB_TOKEN: secret, DRONE_OUTPUT: path.join(dir, 'o.env') }, { junit: 'j.xml', summary: 's.md', report: 'r.json' }, leaky);
     for (const name of ['j.xml', 's.md', 'r.json']) {
       const text = readFileSync(path.join(dir, name), 'utf8');
       expect(text).toContain('https://x:***@host');
@@ -335,7 +376,7 @@ describe('runCli order', () => {
       const stdout: string[] = [];
       const code = await runCli({
         argv: ['--checks', 'single-source', '--log-level', 'silent'],
-        env: { DRONE: 'true', PATH: path.join(dir, 'bin'), PLUGIN_FLAKE: dir },
+        env: { DRONE: 'true', DRONE_CARD_PATH: '/dev/stdout', PATH: path.join(dir, 'bin'), PLUGIN_FLAKE: dir },
         cwd: dir,
         stdout: (t) => stdout.push(t),
         stderr: () => undefined,

@@ -20,7 +20,7 @@ describe('Drone encodings', () => {
     ['45', 45_000],
   ])('duration %s', (raw, ms) => expect(parseDuration(raw)).toBe(ms));
 
-  test.each(['soon', '10 minutes', '5d', ''])('bad duration %j', (raw) => expect(() => parseDuration(raw)).toThrow());
+  test.each(['soon', '10 minutes', '5w', ''])('bad duration %j', (raw) => expect(() => parseDuration(raw)).toThrow());
 });
 
 describe('parseSettings', () => {
@@ -57,12 +57,13 @@ describe('parseSettings', () => {
 
   test.each([
     [{ PLUGIN_MODE: 'fast' }, 'PLUGIN_MODE', 'one of build, eval'],
-    [{ PLUGIN_SUBMODULES: 'yes' }, 'PLUGIN_SUBMODULES', 'true or false'],
+    [{ PLUGIN_SUBMODULES: 'maybe' }, 'PLUGIN_SUBMODULES', 'true or false'],
     [{ PLUGIN_CHECKS: 'build,colour' }, 'PLUGIN_CHECKS', 'build, single-source'],
-    [{ PLUGIN_NIX_OPTIONS: '--option x' }, 'PLUGIN_NIX_OPTIONS', 'JSON array of strings'],
-    [{ PLUGIN_NIX_OPTIONS: '[1,2]' }, 'PLUGIN_NIX_OPTIONS', 'JSON array of strings'],
-    [{ PLUGIN_TIMEOUT: '0s' }, 'PLUGIN_TIMEOUT', 'positive duration'],
-    [{ PLUGIN_CONCURRENCY: '-1' }, 'PLUGIN_CONCURRENCY', 'whole number'],
+    [{ PLUGIN_NIX_OPTIONS: '--option x' }, 'PLUGIN_NIX_OPTIONS', 'is not on the allow-list'],
+    [{ PLUGIN_NIX_OPTIONS: '[1,2]' }, 'PLUGIN_NIX_OPTIONS', 'is not an option'],
+    [{ PLUGIN_NIX_OPTIONS: '[{"a":1}]' }, 'PLUGIN_NIX_OPTIONS', 'JSON array of strings'],
+    [{ PLUGIN_TIMEOUT: '0s' }, 'PLUGIN_TIMEOUT', 'from 1s to 24d'],
+    [{ PLUGIN_CONCURRENCY: '-1' }, 'PLUGIN_CONCURRENCY', 'whole number from 0 to 256'],
     [{ PLUGIN_HOSTS: 'a b' }, 'PLUGIN_HOSTS', 'nixosConfigurations attribute names'],
     [{ PLUGIN_HOST_CONFIG: 'hosts.nix' }, 'PLUGIN_HOST_CONFIG', '{host}'],
     [{ PLUGIN_LOG_LEVEL: 'loud' }, 'PLUGIN_LOG_LEVEL', 'one of trace, debug, info'],
@@ -95,13 +96,14 @@ describe('parseSettings', () => {
 
 describe('credentials in nix_options never reach a log', () => {
   test.each([
-    ['["--option","access-tokens","github.com=ghp_abc123"]', ['github.com=ghp_abc123']],
-    ['["--access-tokens","github.com=ghp_abc123","--option","cores","2"]', ['github.com=ghp_abc123']],
+    ['["--option","access-tokens","github.com=ghp_abc123"]', ['github.com=ghp_abc123', 'ghp_abc123']],
+    ['["--access-tokens","github.com=ghp_abc123","--option","cores","2"]', ['github.com=ghp_abc123', 'ghp_abc123']],
     ['["--option","builders","ssh://b x86_64-linux"]', []],
+    ['["--option","builders","ssh://root:hunter22@b x86_64-linux"]', ['hunter22']],
     ['not json', []],
   ])('%s', async (raw, want) => {
-    const { nixOptionSecrets, secretValues, redact } = await import('../../src/logger.js');
-    expect(nixOptionSecrets(raw)).toEqual(want);
-    for (const secret of want) expect(redact(`+ nix eval ${raw}`, secretValues({ PLUGIN_NIX_OPTIONS: raw }))).not.toContain(secret);
+    const { collectSecrets, redact } = await import('../../src/redact.js');
+    expect(collectSecrets({ PLUGIN_NIX_OPTIONS: raw })).toEqual(want);
+    for (const secret of want) expect(redact(`+ nix eval ${raw}`, collectSecrets({ PLUGIN_NIX_OPTIONS: raw }))).not.toContain(secret);
   });
 });
