@@ -2,7 +2,7 @@
 
 import { Analyzer } from './analyze.js';
 import { parseScript } from './parse.js';
-import type { AnalyzeOptions, type Invocation, type PathEntry, type PathValue, type ShellAnalysis } from './types.js';
+import type { AnalyzeOptions, Invocation, PathEntry, PathValue, ShellAnalysis } from './types.js';
 
 export { Unknown, isUnknown } from './types.js';
 export type { AnalyzeOptions, Invocation, PathEntry, PathValue, ShellAnalysis, ShellEnv, ShellIssue } from './types.js';
