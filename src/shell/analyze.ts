@@ -176,7 +176,7 @@ export class Analyzer {
       const vals = live.map((s) => (s.vars.has(name) ? s.vars.get(name) : undefined));
       if (vals.every((v) => sameVal(v, vals[0]))) continue;
       const line = Math.max(...live.map((s) => s.assignedAt.get(name) ?? 0));
-      const reason = `${name} is assigned ${where} (line ${line}); its value afterwards depends on the path taken`;
+      const reason = `${name} is assigned conditionally at line ${line} (${where}); its value afterwards depends on the path taken`;
       base.vars.set(name, unk(`$${name}`, reason));
       base.assignedAt.set(name, line);
       if (name === 'PATH') this.issue(this.out.unfollowable, line, this.lineText(line), `PATH assigned ${where}: PATH after it depends on which path ran`);
@@ -387,7 +387,7 @@ export class Analyzer {
         i++;
         for (;;) {
           const o = at(i);
-          if (o === undefined) break peel;
+          if (o === undefined) break; // e.g. `PATH=/x:$PATH`, which holds the caller's PATH
           if (o === '-i' || o === '-' || o === '--ignore-environment') {
             cleared = true;
             env.clear();

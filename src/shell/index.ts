@@ -55,10 +55,23 @@ export function resolvePath(value: PathValue, inherited: PathEntry[] | undefined
   return { entries };
 }
 
-/** PATH for evidence: `/nix/store/a/bin:/nix/store/b/bin:$PATH`, or `<unknown: why>`. */
+/**
+ * PATH for evidence: `/nix/store/a/bin:/nix/store/b/bin:$PATH`, or `<unknown: why>`. A `without` dir that is
+ * already an earlier entry (makeWrapper's de-dup before prepending it) is left out: it cannot change lookups.
+ */
 export function renderPath(value: PathValue): string {
   if ('unknown' in value) return `<unknown: ${value.unknown}>`;
-  return value.entries.map((e) => ('dir' in e ? e.dir : e.without?.length ? `$PATH[without ${e.without.join(',')}]` : '$PATH')).join(':');
+  const seen = new Set<string>();
+  return value.entries
+    .map((e) => {
+      if ('dir' in e) {
+        seen.add(e.dir);
+        return e.dir;
+      }
+      const removed = (e.without ?? []).filter((d) => !seen.has(d));
+      return removed.length ? `$PATH[without ${removed.join(',')}]` : '$PATH';
+    })
+    .join(':');
 }
 
 /** The directory entries of a PathValue (no caller's PATH, no unknown), e.g. to compare tool sets. */

@@ -187,7 +187,11 @@ export function replace(val: Val, p: PatChar[], repl: Val, all: boolean, anchor:
 export function toPathValue(val: Val | null | undefined, unsetReason: string): PathValue {
   if (val === null || val === undefined) return { unknown: unsetReason };
   const u = val.find((s) => s.t === 'unk') as { why: string; reason?: string } | undefined;
-  if (u) return { unknown: u.reason ?? `PATH contains ${u.why}, known only at run time` };
+  if (u) {
+    // A reason about PATH itself (conditional assignment, eval) stands alone; otherwise name the piece.
+    if (u.why === '$PATH' && u.reason) return { unknown: u.reason };
+    return { unknown: `PATH contains ${u.why}${u.reason ? ` (${u.reason})` : ''}, known only at run time` };
+  }
   const entries: PathEntry[] = [];
   let buf = '';
   let pendingInh: { without: string[] } | undefined;
