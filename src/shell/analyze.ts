@@ -15,7 +15,7 @@ import type { Cmd, List, Word } from './ast.js';
 import { expandFields, expandJoined, type Scope } from './expand.js';
 import { literalOf } from './syntax.js';
 import { Unknown, type AnalyzeOptions, type Invocation, type PathValue, type ShellAnalysis, type ShellEnv, type ShellIssue } from './types.js';
-import { concrete, firstUnknown, fromPathEntries, inherited, norm, renderVal, sameVal, str, toPathValue, unk, type Val } from './value.js';
+import { concrete, firstUnknown, firstUnknownSeg, fromPathEntries, inherited, norm, renderVal, sameVal, str, toPathValue, unk, type Val } from './value.js';
 
 interface State {
   /** null: unset by the script. Names absent from the map come from the caller's environment (unknown). */
@@ -132,16 +132,21 @@ export class Analyzer {
   }
 
   private setVar(state: State, name: string, val: Val | null, line: number, text: string): void {
+    const before = state.vars.get(name);
     state.vars.set(name, val);
     state.assignedAt.set(name, line);
     if (state.allexport && val !== null) state.exported.add(name);
     if (name === 'PATH' && val !== null) {
-      const why = firstUnknown(val);
-      if (why) this.issue(this.out.unfollowable, line, text, `PATH is assigned a value computed at run time (${why})`);
+      // Report a run-time PATH once, where its unknown piece enters (not again for `PATH=${PATH%':'}` after it).
+      const u = firstUnknownSeg(val);
+      const key = (x: { why: string; reason?: string }) => x.reason ?? x.why;
+      const inherited = u !== undefined && before?.some((s) => s.t === 'unk' && key(s) === key(u));
+      if (u && !inherited) this.issue(this.out.unfollowable, line, text, `PATH is assigned a value computed at run time (${u.why})`);
     }
   }
 
   private pathOf(state: State): PathValue {
+    // (Unknown pieces whose reason starts with "PATH " describe PATH itself and are reported as they are.)
     const line = state.assignedAt.get('PATH');
     return toPathValue(this.lookup(state, 'PATH'), `PATH is unset${line ? ` (line ${line})` : ''}: lookup falls back to the shell's built-in default and children get no PATH`);
   }
@@ -463,14 +468,13 @@ export class Analyzer {
     }
     const args = fields.slice(i + 1).map((f) => renderVal(f.decl ? norm([...f.val, ...(f.decl.value ?? unk('array'))]) : f.val));
 
-    const lookupEnv = (name: string): Val | null => (env.has(name) ? env.get(name)! : cleared ? null : this.lookup(state, name));
     let path: PathValue;
     if (pathNote) path = { unknown: pathNote };
     else if (cleared && !env.has('PATH')) {
       path = { unknown: "the environment is cleared (env -i / exec -c): the program is looked up in execvp's default path and runs without PATH" };
     } else if (env.has('PATH') && env.get('PATH') === null) {
       path = { unknown: 'PATH is removed for this command (env -u PATH): lookup falls back to the default path and the program runs without PATH' };
-    } else path = toPathValue(lookupEnv('PATH'), 'PATH is unset');
+    } else path = env.has('PATH') ? toPathValue(env.get('PATH'), 'PATH is unset') : this.pathOf(state);
 
     const isFunction = shellLevel && !noFunctions && progText !== undefined && state.funcs.has(progText);
     const kind: Invocation['kind'] = isFunction ? 'function' : shellLevel && !exec && progText !== undefined && SHELL_BUILTINS.has(progText) ? 'builtin' : 'external';
@@ -528,11 +532,6 @@ export class Analyzer {
           }
           if (exportIt) state.exported.add(nm);
           if (unexport) state.exported.delete(nm);
-          if (nm === 'PATH' && !a.decl && exportIt) {
-            const v = this.lookup(state, 'PATH');
-            const why = v && firstUnknown(v);
-            if (why) this.issue(this.out.unfollowable, line, text, `export PATH of a value known only at run time (${why})`);
-          }
         }
         return;
       }

@@ -100,7 +100,7 @@ function expandParam(p: ParamPart, scope: Scope): Val {
   if (!/^[A-Za-z_]/.test(p.name)) return unk(`$${p.name}`); // positional and special parameters
   const value = scope.lookup(p.name);
   // A wholly unknown value (e.g. from the caller's environment) may also be unset: every operator depends on that.
-  if (p.op !== undefined && value !== null && value.length === 1 && value[0]!.t === 'unk') return unk(p.text);
+  if (p.op !== undefined && value !== null && value.length === 1 && value[0]!.t === 'unk') return [{ ...value[0]!, why: p.text }];
   const arg = () => expandJoined(p.arg ?? [], scope);
   const set = value !== null;
   switch (p.op) {

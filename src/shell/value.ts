@@ -32,6 +32,11 @@ export function concat(...vals: Val[]): Val {
   return norm(vals.flat());
 }
 
+/** The first unknown piece, to carry its reason into a derived value. */
+export function firstUnknownSeg(val: Val): Extract<Seg, { t: 'unk' }> | undefined {
+  return val.find((s): s is Extract<Seg, { t: 'unk' }> => s.t === 'unk');
+}
+
 export function firstUnknown(val: Val): string | undefined {
   for (const s of val) if (s.t === 'unk') return s.why;
   return undefined;
@@ -123,8 +128,8 @@ function trimConcrete(s: string, p: PatChar[], fromStart: boolean, longest: bool
 export function trim(val: Val, p: PatChar[], fromStart: boolean, longest: boolean, what: string): Val {
   const text = concrete(val);
   if (text !== undefined) return str(trimConcrete(text, p, fromStart, longest));
-  const why = firstUnknown(val);
-  if (why) return unk(why);
+  const u = firstUnknownSeg(val);
+  if (u) return [u];
   // Symbolic value with the caller's PATH: only a literal pattern against the concrete end is decidable.
   if (!isLiteralPattern(p)) return unk(`${what}: glob pattern on a value holding the caller's PATH`);
   const pat = p.map((x) => x.c).join('');
@@ -155,8 +160,8 @@ export function replace(val: Val, p: PatChar[], repl: Val, all: boolean, anchor:
     const re = new RegExp(anchor === '#' ? `^(?:${body})` : anchor === '%' ? `(?:${body})$` : body, all ? 'g' : '');
     return str(text.replace(re, () => replText));
   }
-  const why = firstUnknown(val) ?? firstUnknown(repl);
-  if (why) return unk(why);
+  const u = firstUnknownSeg(val) ?? firstUnknownSeg(repl);
+  if (u) return [u];
   if (!isLiteralPattern(p) || anchor !== '' || all || replText !== ':') return unk(`${what}: substitution on a value holding the caller's PATH`);
   const pat = p.map((x) => x.c).join('');
   const m = /^:([^:]+):$/.exec(pat);
@@ -189,7 +194,7 @@ export function toPathValue(val: Val | null | undefined, unsetReason: string): P
   const u = val.find((s) => s.t === 'unk') as { why: string; reason?: string } | undefined;
   if (u) {
     // A reason about PATH itself (conditional assignment, eval) stands alone; otherwise name the piece.
-    if (u.why === '$PATH' && u.reason) return { unknown: u.reason };
+    if (u.reason?.startsWith('PATH ')) return { unknown: u.reason };
     return { unknown: `PATH contains ${u.why}${u.reason ? ` (${u.reason})` : ''}, known only at run time` };
   }
   const entries: PathEntry[] = [];
