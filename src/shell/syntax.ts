@@ -128,10 +128,8 @@ export class Parser {
         case 'case':
           return this.withRedirs(this.parseCase(pos));
         case '[[': {
-          const close = this.src.indexOf(']]', this.i + 2);
-          if (close < 0) this.fail('`[[` without `]]`');
-          this.i = close + 2;
-          return { k: 'test', text: this.src.slice(pos, this.i), pos, end: this.i };
+          this.i = this.endOfTest(this.i + 2);
+          return this.withRedirs({ k: 'test', text: this.src.slice(pos, this.i), pos, end: this.i });
         }
         case 'function': {
           this.i += tok.length;
@@ -366,6 +364,12 @@ export class Parser {
         this.i += 2;
         continue;
       }
+      if ((c === '<' || c === '>') && this.src[this.i + 1] === '(' && !inDq) {
+        const start = this.i;
+        this.i = this.matchParens(this.i + 1);
+        parts.push({ k: 'procsubst', text: this.src.slice(start, this.i) });
+        continue;
+      }
       if (stop(c)) break;
       if (c === '\\') {
         const n = this.src[this.i + 1];
@@ -402,10 +406,6 @@ export class Parser {
         if (j >= this.src.length) this.fail('unclosed backquote');
         this.i = j + 1;
         parts.push({ k: 'cmdsubst', text: this.src.slice(start, this.i), quoted: inDq });
-      } else if ((c === '<' || c === '>') && this.src[this.i + 1] === '(' && !inDq) {
-        const start = this.i;
-        this.i = this.matchParens(this.i + 1);
-        parts.push({ k: 'procsubst', text: this.src.slice(start, this.i) });
       } else if (c === '~' && !inDq && this.i === wordStart) {
         const m = /^~([A-Za-z0-9_.-]*)/.exec(this.src.slice(this.i))!;
         this.i += m[0].length;
@@ -545,6 +545,28 @@ export class Parser {
     }
     this.i = open;
     return this.fail('unbalanced parentheses');
+  }
+
+  /** Offset past the `]]` that closes a `[[`: a separate word, so `[[:space:]]` inside a pattern does not end it. */
+  private endOfTest(from: number): number {
+    let j = from;
+    while (j < this.src.length) {
+      const c = this.src[j]!;
+      if (c === '\\') j += 2;
+      else if (c === "'") {
+        const close = this.src.indexOf("'", j + 1);
+        if (close < 0) break;
+        j = close + 1;
+      } else if (c === '"') {
+        j++;
+        while (j < this.src.length && this.src[j] !== '"') j += this.src[j] === '\\' ? 2 : 1;
+        j++;
+      } else if (c === '$' && this.src[j + 1] === '(') j = this.matchParens(j + 1);
+      else if (this.src.startsWith(']]', j) && /[ \t\n]/.test(this.src[j - 1] ?? ' ') && !/[^ \t\n;&|)]/.test(this.src[j + 2] ?? ' ')) return j + 2;
+      else j++;
+    }
+    this.i = from;
+    return this.fail('`[[` without `]]`');
   }
 
   private startsWith(s: string): boolean {
