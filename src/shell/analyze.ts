@@ -30,6 +30,8 @@ interface State {
   dead?: { kind: 'exec' | 'exit' | 'return'; line: number };
   /** Later commands run only if an earlier branch did not exec/exit. */
   skipReason?: string;
+  /** Same for a `return` in a branch: holds only until the function ends. */
+  returnSkip?: string;
 }
 
 interface Ctx {
@@ -61,6 +63,7 @@ function clone(s: State): State {
 function adopt(target: State, src: State): void {
   delete target.dead;
   delete target.skipReason;
+  delete target.returnSkip;
   delete target.taint;
   Object.assign(target, src);
 }
@@ -155,7 +158,7 @@ export class Analyzer {
     return {
       lookup: (name) => this.lookup(state, name),
       assign: (name, val) => this.setVar(state, name, val, line, text),
-      onCommandSubst: (body) => this.runList(body, clone(state), { ...ctx, cond: ctx.cond ?? state.skipReason }),
+      onCommandSubst: (body) => this.runList(body, clone(state), { ...ctx, cond: ctx.cond ?? state.skipReason ?? state.returnSkip }),
     };
   }
 
@@ -175,7 +178,11 @@ export class Analyzer {
     if (live.length === 0) return states[0]!;
     const base = clone(live[0]!);
     const deadOne = states.find((s) => s.dead);
-    if (deadOne && !base.skipReason) base.skipReason = `reached only if the ${deadOne.dead!.kind} at line ${deadOne.dead!.line} did not run`;
+    if (deadOne) {
+      const reason = `reached only if the ${deadOne.dead!.kind} at line ${deadOne.dead!.line} did not run`;
+      if (deadOne.dead!.kind === 'return') base.returnSkip ??= reason;
+      else base.skipReason ??= reason;
+    }
     const names = new Set(live.flatMap((s) => [...s.vars.keys()]));
     for (const name of names) {
       const vals = live.map((s) => (s.vars.has(name) ? s.vars.get(name) : undefined));
@@ -194,6 +201,8 @@ export class Analyzer {
     if (!base.taint) delete base.taint;
     const skip = live.find((s) => s.skipReason)?.skipReason;
     if (skip) base.skipReason = skip;
+    const rskip = live.find((s) => s.returnSkip)?.returnSkip;
+    if (rskip) base.returnSkip = rskip;
     return base;
   }
 
@@ -309,12 +318,15 @@ export class Analyzer {
     }
     const locals = new Map<string, Val | null | undefined>();
     const returns: State[] = [];
+    const returnSkipBefore = state.returnSkip;
     this.runCmd(body, state, { ...ctx, fnStack: [...ctx.fnStack, name], calledFrom: [...ctx.calledFrom, line], locals, returns });
     if (returns.length > 0) {
       for (const r of returns) delete r.dead;
       adopt(state, this.merge([state, ...returns], `in function ${name}, which may return early`));
     }
     if (state.dead) return;
+    if (returnSkipBefore) state.returnSkip = returnSkipBefore;
+    else delete state.returnSkip;
     for (const m of [locals, saved]) {
       for (const [k, v] of m) {
         if (v === undefined) state.vars.delete(k);
@@ -481,7 +493,7 @@ export class Analyzer {
     const exported = cleared ? new Set<string>() : new Set(state.exported);
     for (const n of exportedExtra) exported.add(n);
     for (const [n, v] of env) if (v === null) exported.delete(n);
-    const cond = ctx.cond ?? state.skipReason;
+    const cond = ctx.cond ?? state.skipReason ?? state.returnSkip;
     this.out.invocations.push({
       program,
       args,

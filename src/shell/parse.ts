@@ -24,7 +24,11 @@ export async function parseScript(src: string): Promise<ParseResult> {
     file = (await shParse(src)) as unknown as { Stmts?: ShStmt[] };
   } catch (e) {
     const err = e as { Pos?: { Line: number; Col: number }; Text?: string; message?: string };
-    return { error: { line: err.Pos?.Line ?? 0, column: err.Pos?.Col ?? 0, message: err.Text ?? err.message ?? String(e) } };
+    if (err.Pos) return { error: { line: err.Pos.Line, column: err.Pos.Col, message: err.Text ?? String(e) } };
+    // Some errors come back as a plain message "LINE:COL: text".
+    const text = err.message ?? String(e);
+    const m = /^(\d+):(\d+): (.*)$/s.exec(text);
+    return { error: m ? { line: Number(m[1]), column: Number(m[2]), message: m[3]! } : { line: 0, column: 0, message: text } };
   }
   let list: List;
   try {

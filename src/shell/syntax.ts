@@ -279,7 +279,9 @@ export class Parser {
     const assigns: Assign[] = [];
     const words: Word[] = [];
     const redirs: Redir[] = [];
+    let end = this.i; // end of the last word, so a trailing comment is not part of the command's text
     for (;;) {
+      end = this.i;
       this.skipBlanks();
       const c = this.src[this.i];
       if (c === undefined || c === '\n' || c === ';' || c === '|' || c === ')') break;
@@ -306,7 +308,7 @@ export class Parser {
       words.push(this.parseWord(false));
     }
     if (assigns.length === 0 && words.length === 0 && redirs.length === 0) this.fail(`unexpected \`${this.peekToken() || 'end of input'}\``);
-    return { k: 'simple', assigns, words, redirs, pos, end: this.i };
+    return { k: 'simple', assigns, words, redirs, pos, end };
   }
 
   private tryAssign(): Assign | undefined {

@@ -230,7 +230,7 @@ const cases: Case[] = [
   },
   {
     name: 'Drone step commands: cd runner && cc-ci-run run_recipe_ci.py',
-    script: ['nix --version', 'cd runner && cc-ci-run run_recipe_ci.py'].join('\n'),
+    script: ['nix --version', 'cd runner && cc-ci-run run_recipe_ci.py  # the harness'].join('\n'),
     final: {
       program: 'cc-ci-run',
       want: { args: ['run_recipe_ci.py'], cwd: 'runner', line: 2, text: 'cc-ci-run run_recipe_ci.py', conditional: true, conditionalReason: 'runs only if `cd runner` (line 2) succeeds', exec: false },
@@ -362,6 +362,33 @@ const cases: Case[] = [
     script: 'PATH=/a:$PATH\nrun',
     options: { inheritedPath: [{ dir: '/run/current-system/sw/bin' }, { dir: '/run/wrappers/bin' }] },
     final: { program: 'run', want: { path: { entries: [{ dir: '/a' }, { dir: '/run/current-system/sw/bin' }, { dir: '/run/wrappers/bin' }] } } },
+  },
+  {
+    name: 'PATH+= appends',
+    script: 'PATH+=:/extra\nrun',
+    final: { program: 'run', want: { path: { entries: [{ inherited: true }, { dir: '/extra' }] } } },
+  },
+  {
+    name: 'unquoted known variables are field-split; the first if condition always runs',
+    script: 'CMD="python3 -u"\nif grep -q x f; then :; fi\n$CMD "a b"',
+    invocations: ['2 grep ["-q","x","f"] path=$PATH cwd=.', '2 : [] path=$PATH cwd=. cond', '3 python3 ["-u","a b"] path=$PATH cwd=.'],
+  },
+  {
+    name: 'a conditional return inside a function: PATH after the call is uncertain, the condition does not leak',
+    script: 'f() { if a; then return 1; fi; PATH=/f; b; }\nf\nrun',
+    invocations: [
+      '2 f [] path=$PATH cwd=.',
+      '1 a [] path=$PATH cwd=.',
+      '1 return ["1"] path=$PATH cwd=. cond',
+      '1 b [] path=/f cwd=. cond',
+      '3 run [] path=<unknown: PATH is assigned conditionally at line 1 (in function f, which may return early); its value afterwards depends on the path taken> cwd=.',
+    ],
+  },
+  {
+    name: 'main "$@" wrapper: the exec in the function ends the script',
+    script: 'main() {\n  export PATH=/m/bin:$PATH\n  exec cc-ci-run "$@"\n}\nmain "$@"\nafter',
+    final: { program: 'cc-ci-run', want: { line: 3, exec: true, conditional: false, calledFrom: [5], path: { entries: [{ dir: '/m/bin' }, { inherited: true }] } } },
+    unreachable: [{ line: 6, text: 'after', reason: 'after the exec at line 3' }],
   },
   {
     name: 'the caller PATH glued to text is unknown',
