@@ -665,7 +665,7 @@ function joinCwd(cwd: string | Unknown, dir: string | undefined, line?: number):
   return normalizeDir(cwd === '.' ? dir : `${cwd}/${dir}`);
 }
 
-function normalizeDir(p: string): string {
+export function normalizeDir(p: string): string {
   const abs = p.startsWith('/');
   const out: string[] = [];
   for (const seg of p.split('/')) {

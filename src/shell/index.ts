@@ -1,6 +1,36 @@
 // Shell semantics for the checks: what a wrapper script or a CI step really runs, with which PATH and cwd.
+//
+// Layout: parse.ts (sh-syntax as the judge of validity + our reader syntax.ts → ast.ts), value.ts (symbolic
+// strings with the caller's PATH as a token), expand.ts (word expansion), analyze.ts (the walk), types.ts.
+//
+// Decisions on the ambiguous cases:
+// - The caller's PATH is one opaque token, assumed set, non-empty and made of non-empty entries; so
+//   `${PATH:+':'$PATH':'}` takes its `+` branch. makeWrapper's `${PATH/':'dir':'/':'}` is modelled exactly as
+//   "the caller's PATH without its first `dir`" ({inherited, without}); resolvePath applies it.
+// - Variables the script did not assign (and not in knownVars) come from the caller's environment: unknown.
+// - Assignments on only some paths (if/elif/else, case arms, loop bodies taken 0 or 1 times, right side of
+//   && / ||, a function that may return early) make the variable unknown afterwards, reason "assigned
+//   conditionally at line N"; for PATH also an `unfollowable` entry. Equal values on all paths stay known.
+// - Commands are assumed to succeed for their effects (`cd dir` changes cwd); `conditional` marks commands the
+//   shell may skip while going on: inside if bodies (not the first condition), elif conditions, case arms,
+//   loop bodies, after `&&` whose left side may fail (anything but `true`, `:` or a plain assignment), after
+//   `||`, and after a branch that may exec/exit/return. Plain sequencing under `set -e` is not conditional.
+// - Functions: the body is analysed where the function is called (inlined, recursion reported); its
+//   commands inherit the call's conditionality; `local`/`declare` in the body and `X=1 f` prefixes are
+//   restored afterwards. A function never called contributes nothing.
+// - Subshells `( )`, pipeline elements, `&` jobs and `$( )` run on a copy of the state (their commands are
+//   recorded, their assignments, cd and exec do not reach the parent). Backquote and here-document bodies
+//   are not analysed.
+// - `exec PROG` ends the shell: later statements are dropped from `invocations` and listed in `unreachable`
+//   (unconditional exec) or become conditional (exec in a branch). `exec` with only redirections goes on.
+// - `eval`, `source`/`.`: unfollowable; afterwards every variable (PATH too) and the cwd are unknown until
+//   reassigned. `trap` handlers and aliases are reported, not followed.
+// - `env -i`, `exec -c`, `env -u PATH`, `unset PATH`: PathValue unknown (lookup falls back to a built-in
+//   default path we do not guess). `command -p` and `sudo` likewise. `set -a` exports later assignments
+//   (`allexportLines`, `exportedVars`); PATH is always exported.
+// - A run-time PATH (command substitution, unknown variable) is reported once, where it enters PATH.
 
-import { Analyzer } from './analyze.js';
+import { Analyzer, normalizeDir } from './analyze.js';
 import { parseScript } from './parse.js';
 import type { AnalyzeOptions, Invocation, PathEntry, PathValue, ShellAnalysis } from './types.js';
 
@@ -72,6 +102,18 @@ export function renderPath(value: PathValue): string {
       return removed.length ? `$PATH[without ${removed.join(',')}]` : '$PATH';
     })
     .join(':');
+}
+
+/**
+ * How the program word is found: a word with a `/` is a file path (relative ones against the invocation's
+ * cwd); a bare name is searched in `path`, first match wins.
+ */
+export function programLookup(inv: Invocation): { file: string } | { search: string; path: PathValue } | { unknown: string } {
+  if (inv.program === '<unknown>') return { unknown: 'the program word is computed at run time' };
+  if (!inv.program.includes('/')) return { search: inv.program, path: inv.path };
+  if (inv.program.startsWith('/')) return { file: inv.program };
+  if (typeof inv.cwd !== 'string') return { unknown: `relative program ${inv.program} in an unknown directory (${inv.cwd.reason})` };
+  return { file: normalizeDir(`${inv.cwd}/${inv.program}`) };
 }
 
 /** The directory entries of a PathValue (no caller's PATH, no unknown), e.g. to compare tool sets. */

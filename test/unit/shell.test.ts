@@ -1,4 +1,4 @@
-import { analyzeScript, finalRunOf, renderPath, resolvePath, type AnalyzeOptions, type Invocation, type PathValue, type ShellAnalysis, type ShellIssue } from '../../src/shell/index.js';
+import { analyzeScript, finalRunOf, pathDirs, programLookup, renderPath, resolvePath, type AnalyzeOptions, type Invocation, type PathValue, type ShellAnalysis, type ShellIssue } from '../../src/shell/index.js';
 
 const A = '/nix/store/aaa-python3-3.12.8-env/bin';
 const B = '/nix/store/bbb-git-2.47.2/bin';
@@ -313,6 +313,11 @@ const cases: Case[] = [
     final: { program: 'run', want: { path: { entries: [{ dir: '/y z/bin' }, { dir: '/d/bin' }, { inherited: true }] } } },
   },
   {
+    name: '${E:-x} replaces a set-but-empty value, ${E-x} keeps it (an empty entry is the current directory)',
+    script: 'E=\nPATH=${E:-/fallback}:$PATH\nPATH=${E-/not}:$PATH\nrun',
+    final: { program: 'run', want: { path: { entries: [{ dir: '' }, { dir: '/fallback' }, { inherited: true }] } } },
+  },
+  {
     name: 'case arm assignment is conditional',
     script: 'case "$1" in\n  ci) PATH=/ci ;;\nesac\nrun',
     final: { program: 'run', want: { path: { unknown: 'PATH is assigned conditionally at line 2 (inside the `case` at line 1); its value afterwards depends on the path taken' } } },
@@ -431,4 +436,21 @@ describe('resolvePath and renderPath', () => {
     [{ entries: [{ dir: '/x' }, { inherited: true, without: ['/y'] }] }, '/x:$PATH[without /y]'],
     [{ unknown: 'eval at line 3' }, '<unknown: eval at line 3>'],
   ] as [PathValue, string][])('renderPath %j', (value, want) => expect(renderPath(value)).toBe(want));
+});
+
+describe('programLookup and pathDirs', () => {
+  test.each([
+    ['cd runner && cc-ci-run x', 'cc-ci-run', { search: 'cc-ci-run', path: { entries: [{ inherited: true }] } }],
+    ['cd runner && ./bin/run x', './bin/run', { file: 'runner/bin/run' }],
+    ['exec /nix/store/x-a/bin/a', '/nix/store/x-a/bin/a', { file: '/nix/store/x-a/bin/a' }],
+    ['cd "$D"\n./go', './go', { unknown: 'relative program ./go in an unknown directory (cd to a directory computed at run time (line 1))' }],
+  ] as const)('%j', async (script, program, want) => {
+    const inv = finalRunOf(await analyzeScript(script), program.slice(program.lastIndexOf('/') + 1));
+    expect(inv && programLookup(inv)).toEqual(want);
+  });
+
+  test('pathDirs lists the directories, leaving out the caller PATH', () => {
+    expect(pathDirs({ entries: [{ dir: '/a' }, { inherited: true }, { dir: '/b' }] })).toEqual(['/a', '/b']);
+    expect(pathDirs({ unknown: 'x' })).toBeUndefined();
+  });
 });
