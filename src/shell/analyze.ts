@@ -352,6 +352,7 @@ export class Analyzer {
       const value = w.decl.value ? expandJoined(w.decl.value, sc) : undefined;
       return [{ val: str(w.decl.name + '='), decl: { name: w.decl.name, append: w.decl.append, ...(value ? { value } : {}) } }];
     });
+    for (const r of cmd.redirs) if (r.word) expandJoined(r.word, sc); // `> "$(mktemp)"` runs mktemp
     if (fields.length === 0) {
       for (const [k, v] of temp) this.setVar(state, k, v, line, text);
       return;
@@ -370,9 +371,24 @@ export class Analyzer {
     const via: string[] = [];
     let i = 0;
     const at = (k: number) => (k < fields.length ? concrete(fields[k]!.val) : undefined);
+    /** `NAME=value` words after env/sudo: set for the program (the value may hold the caller's PATH). */
+    const takeEnvAssignments = (k: number): number => {
+      for (;;) {
+        const f = fields[k];
+        const head = f && f.val[0]?.t === 'str' ? f.val[0].v : undefined;
+        const m = head ? /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(head) : null;
+        if (!f || !m) return k;
+        env.set(m[1]!, norm([{ t: 'str', v: head!.slice(m[0].length) }, ...f.val.slice(1)]));
+        exportedExtra.add(m[1]!);
+        unsetNames.delete(m[1]!);
+        k++;
+      }
+    };
+    let lastWrapperAt = 0;
     peel: for (;;) {
       const w = at(i);
       if (w === undefined) break;
+      lastWrapperAt = i;
       if (w === 'exec' && i === 0) {
         via.push(w);
         exec = true;
@@ -430,17 +446,7 @@ export class Analyzer {
           } else if (!o.startsWith('-') || o === '-') break;
           i++;
         }
-        for (;;) {
-          const f = fields[i];
-          const head = f && f.val[0]?.t === 'str' ? f.val[0].v : undefined;
-          const m = head ? /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(head) : null;
-          if (!f || !m) break;
-          const rest = norm([{ t: 'str', v: head!.slice(m[0].length) }, ...f.val.slice(1)]);
-          env.set(m[1]!, rest);
-          exportedExtra.add(m[1]!);
-          unsetNames.delete(m[1]!);
-          i++;
-        }
+        i = takeEnvAssignments(i);
         for (const n of unsetNames) env.set(n, null);
       } else if (['nice', 'nohup', 'time', 'timeout', 'setsid', 'stdbuf', 'sudo'].includes(w)) {
         via.push(w);
@@ -463,14 +469,17 @@ export class Analyzer {
           i++;
         }
         if (w === 'timeout' && at(i) !== undefined) i++; // the duration
-        if (w === 'sudo') pathNote = 'sudo runs the program with its own PATH (secure_path), not the shell\'s';
+        if (w === 'sudo') {
+          pathNote = 'sudo runs the program with its own PATH (secure_path), not the shell\'s';
+          i = takeEnvAssignments(i);
+        }
       } else break;
     }
 
-    const progField = fields[i];
-    if (!progField) {
-      // A wrapper with nothing to run (`env`, `env -i`): it is the program.
-      i = Math.max(0, i - 1);
+    if (i >= fields.length) {
+      // A wrapper with nothing to run (`env`, `env -i`, `command -p`): the wrapper itself is the program.
+      i = lastWrapperAt;
+      via.pop();
     }
     const progVal = fields[i]!.val;
     const progText = concrete(progVal);

@@ -144,6 +144,16 @@ const cases: Case[] = [
     final: { program: 'baz', want: { via: ['exec', 'env'], exportedVars: ['FOO', 'PATH'] } },
   },
   {
+    name: 'env with nothing to run is the program; sudo NAME=value',
+    script: 'env -i\nenv\nsudo -E FOO=1 tool',
+    invocations: [
+      "1 env [\"-i\"] path=<unknown: the environment is cleared (env -i / exec -c): the program is looked up in execvp's default path and runs without PATH> cwd=.",
+      '2 env [] path=$PATH cwd=.',
+      "3 tool [] path=<unknown: sudo runs the program with its own PATH (secure_path), not the shell's> cwd=.",
+    ],
+    final: { program: 'tool', want: { via: ['sudo'], exportedVars: ['FOO', 'PATH'] } },
+  },
+  {
     name: 'env -u PATH',
     script: 'env -u PATH baz',
     final: { program: 'baz', want: { path: { unknown: 'PATH is removed for this command (env -u PATH): lookup falls back to the default path and the program runs without PATH' } } },
