@@ -69,6 +69,24 @@ const cases: Case[] = [
     unreachable: [],
   },
   {
+    name: 'the nightly sweep wrapper as writeShellApplication builds it: cd, then exec cc-ci-run',
+    script: '#!/nix/store/xxx-bash-5.2p37/bin/bash\nset -o errexit\nset -o nounset\nset -o pipefail\n\nexport PATH="/nix/store/zzz-cc-ci-run/bin:$PATH"\n\ncd /var/lib/cc-ci/repo\nexec cc-ci-run runner/nightly_sweep.py --all "$@"\n',
+    final: {
+      program: 'cc-ci-run',
+      want: { line: 9, exec: true, conditional: false, cwd: '/var/lib/cc-ci/repo', args: ['runner/nightly_sweep.py', '--all', '<unknown:$@>'], path: { entries: [{ dir: '/nix/store/zzz-cc-ci-run/bin' }, { inherited: true }] } },
+    },
+    unfollowable: [],
+  },
+  {
+    name: "a Drone exec step under the runner's PATH",
+    script: 'cc-ci-run -m pyflakes runner/\ncc-ci-run runner/run_recipe_ci.py',
+    options: { inheritedPath: [{ dir: '/run/current-system/sw/bin' }, { dir: '/run/wrappers/bin' }], knownVars: { CC_CI_RECIPE: 'all' } },
+    final: {
+      program: 'cc-ci-run',
+      want: { line: 2, conditional: false, args: ['runner/run_recipe_ci.py'], path: { entries: [{ dir: '/run/current-system/sw/bin' }, { dir: '/run/wrappers/bin' }] }, exportedVars: ['CC_CI_RECIPE', 'PATH'] },
+    },
+  },
+  {
     name: 'makeWrapper --prefix PATH (de-dup form, two prefixes) then exec -a',
     script: MAKE_WRAPPER,
     final: {
