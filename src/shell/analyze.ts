@@ -13,6 +13,8 @@
 
 import type { Cmd, List, Word } from './ast.js';
 import { expandFields, expandJoined, type Scope } from './expand.js';
+import { joinCwd } from './dirs.js';
+import { peelWrappers } from './launch.js';
 import { literalOf } from './syntax.js';
 import { Unknown, type AnalyzeOptions, type Invocation, type PathValue, type ShellAnalysis, type ShellEnv, type ShellIssue } from './types.js';
 import { concrete, firstUnknown, firstUnknownSeg, fromPathEntries, inherited, norm, renderVal, sameVal, str, toPathValue, unk, type Val } from './value.js';
@@ -358,129 +360,14 @@ export class Analyzer {
       return;
     }
 
-    // Peel wrappers to find the program and the environment it gets.
-    const env = new Map(temp);
-    const exportedExtra = new Set(temp.keys());
-    const unsetNames = new Set<string>();
-    let cleared = false;
-    let pathNote: string | undefined;
-    let cwd = state.cwd;
-    let exec = false;
-    let shellLevel = true; // still inside the shell (builtins and functions can run)
-    let noFunctions = false;
-    const via: string[] = [];
-    let i = 0;
-    const at = (k: number) => (k < fields.length ? concrete(fields[k]!.val) : undefined);
-    /** `NAME=value` words after env/sudo: set for the program (the value may hold the caller's PATH). */
-    const takeEnvAssignments = (k: number): number => {
-      for (;;) {
-        const f = fields[k];
-        const head = f && f.val[0]?.t === 'str' ? f.val[0].v : undefined;
-        const m = head ? /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(head) : null;
-        if (!f || !m) return k;
-        env.set(m[1]!, norm([{ t: 'str', v: head!.slice(m[0].length) }, ...f.val.slice(1)]));
-        exportedExtra.add(m[1]!);
-        unsetNames.delete(m[1]!);
-        k++;
-      }
-    };
-    let lastWrapperAt = 0;
-    peel: for (;;) {
-      const w = at(i);
-      if (w === undefined) break;
-      lastWrapperAt = i;
-      if (w === 'exec' && i === 0) {
-        via.push(w);
-        exec = true;
-        i++;
-        while (at(i)?.startsWith('-')) {
-          const o = at(i)!;
-          if (o === '--') {
-            i++;
-            break;
-          }
-          if (o === '-a') i++;
-          if (o.includes('c')) cleared = true;
-          i++;
-        }
-        if (i >= fields.length) return; // `exec >file`: redirections only, the shell goes on
-        noFunctions = true;
-      } else if ((w === 'command' || w === 'builtin') && shellLevel) {
-        if (w === 'command' && (at(i + 1) === '-v' || at(i + 1) === '-V')) break;
-        via.push(w);
-        noFunctions = true;
-        i++;
-        if (w === 'command' && at(i) === '-p') {
-          pathNote = 'command -p looks the program up in the shell\'s default PATH, not $PATH';
-          i++;
-        }
-      } else if (w === 'env') {
-        via.push(w);
-        shellLevel = false;
-        i++;
-        for (;;) {
-          const o = at(i);
-          if (o === undefined) break; // e.g. `PATH=/x:$PATH`, which holds the caller's PATH
-          if (o === '-i' || o === '-' || o === '--ignore-environment') {
-            cleared = true;
-            env.clear();
-            exportedExtra.clear();
-          } else if (o === '-u' || o === '--unset') {
-            unsetNames.add(at(i + 1) ?? '');
-            i++;
-          } else if (o.startsWith('--unset=') || (o.startsWith('-u') && o.length > 2)) {
-            unsetNames.add(o.startsWith('--') ? o.slice(8) : o.slice(2));
-          } else if (o === '-C' || o === '--chdir') {
-            cwd = joinCwd(cwd, at(i + 1));
-            i++;
-          } else if (o.startsWith('--chdir=')) {
-            cwd = joinCwd(cwd, o.slice(8));
-          } else if (o.startsWith('-S') || o.startsWith('--split-string')) {
-            this.issue(this.out.unfollowable, line, text, 'env -S splits a string into the command line; not followed');
-            pathNote = 'env -S: command line built at run time';
-            i = fields.length;
-            break peel;
-          } else if (o === '--') {
-            i++;
-            break;
-          } else if (!o.startsWith('-') || o === '-') break;
-          i++;
-        }
-        i = takeEnvAssignments(i);
-        for (const n of unsetNames) env.set(n, null);
-      } else if (['nice', 'nohup', 'time', 'timeout', 'setsid', 'stdbuf', 'sudo'].includes(w)) {
-        via.push(w);
-        if (w !== 'time') shellLevel = false;
-        i++;
-        const withArg: Record<string, string[]> = {
-          nice: ['-n'],
-          timeout: ['-s', '-k', '--signal', '--kill-after'],
-          stdbuf: ['-i', '-o', '-e'],
-          sudo: ['-u', '-g', '-C', '-D', '-h', '-p', '-r', '-t', '-U', '-T'],
-          time: ['-f', '-o'],
-        };
-        while (at(i)?.startsWith('-')) {
-          const o = at(i)!;
-          if (o === '--') {
-            i++;
-            break;
-          }
-          if ((withArg[w] ?? []).includes(o)) i++;
-          i++;
-        }
-        if (w === 'timeout' && at(i) !== undefined) i++; // the duration
-        if (w === 'sudo') {
-          pathNote = 'sudo runs the program with its own PATH (secure_path), not the shell\'s';
-          i = takeEnvAssignments(i);
-        }
-      } else break;
-    }
-
-    if (i >= fields.length) {
-      // A wrapper with nothing to run (`env`, `env -i`, `command -p`): the wrapper itself is the program.
-      i = lastWrapperAt;
-      via.pop();
-    }
+    const launch = peelWrappers(fields.map((f) => f.val), temp, state.cwd);
+    if (launch === 'redirections-only') return; // `exec >file`: the shell goes on
+    if (launch.issue) this.issue(this.out.unfollowable, line, text, launch.issue);
+    const { env, exportedExtra, cleared, pathNote, cwd, exec, shellLevel, noFunctions, via } = launch;
+    const ownPath = env.get('PATH');
+    const ownPathUnknown = ownPath ? firstUnknownSeg(ownPath) : undefined;
+    if (ownPathUnknown) this.issue(this.out.unfollowable, line, text, `PATH for this command is computed at run time (${ownPathUnknown.why})`);
+    const i = launch.programAt;
     const progVal = fields[i]!.val;
     const progText = concrete(progVal);
     const program = progText ?? '<unknown>';
@@ -665,24 +552,4 @@ function cannotFail(cmd: Cmd): boolean {
   if (cmd.words.length === 0) return cmd.assigns.every((a) => !a.value || a.value.parts.every((p) => p.k !== 'cmdsubst'));
   const w = literalOf(cmd.words[0]!);
   return w === 'true' || w === ':';
-}
-
-function joinCwd(cwd: string | Unknown, dir: string | undefined, line?: number): string | Unknown {
-  if (dir === undefined) return new Unknown(`cd to a directory computed at run time${line ? ` (line ${line})` : ''}`);
-  if (dir.startsWith('/')) return normalizeDir(dir);
-  if (cwd instanceof Unknown) return cwd;
-  return normalizeDir(cwd === '.' ? dir : `${cwd}/${dir}`);
-}
-
-export function normalizeDir(p: string): string {
-  const abs = p.startsWith('/');
-  const out: string[] = [];
-  for (const seg of p.split('/')) {
-    if (seg === '' || seg === '.') continue;
-    if (seg === '..' && out.length > 0 && out[out.length - 1] !== '..') out.pop();
-    else if (seg === '..' && abs) continue;
-    else out.push(seg);
-  }
-  const joined = out.join('/');
-  return abs ? `/${joined}` : joined === '' ? '.' : joined;
 }

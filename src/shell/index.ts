@@ -30,7 +30,8 @@
 //   (`allexportLines`, `exportedVars`); PATH is always exported.
 // - A run-time PATH (command substitution, unknown variable) is reported once, where it enters PATH.
 
-import { Analyzer, normalizeDir } from './analyze.js';
+import { Analyzer } from './analyze.js';
+import { normalizeDir } from './dirs.js';
 import { parseScript } from './parse.js';
 import type { AnalyzeOptions, Invocation, PathEntry, PathValue, ShellAnalysis } from './types.js';
 

@@ -250,6 +250,15 @@ const cases: Case[] = [
     unfollowable: [{ line: 1, text: 'PATH="$(dirname "$0")":$PATH', reason: 'PATH is assigned a value computed at run time ($(dirname "$0"))' }],
   },
   {
+    name: 'a computed PATH for one command (prefix or env)',
+    script: 'PATH=$(cat /p) a\nenv PATH="$P" b',
+    unfollowable: [
+      { line: 1, text: 'PATH=$(cat /p) a', reason: 'PATH for this command is computed at run time ($(cat /p))' },
+      { line: 2, text: 'env PATH="$P" b', reason: 'PATH for this command is computed at run time ($P)' },
+    ],
+    final: { program: 'b', want: { path: { unknown: "PATH contains $P (P comes from the caller's environment), known only at run time" } } },
+  },
+  {
     // Reported once, where the unknown value enters PATH; a later `export PATH` or `PATH=/x:$PATH` adds nothing.
     name: 'export PATH of an unknown value',
     script: 'PATH=`cat /p`\nexport PATH\nPATH=/x:$PATH\nrun',
