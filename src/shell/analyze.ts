@@ -1,7 +1,7 @@
 // Abstract interpretation of a parsed script: walks commands in execution order, keeping variables, exports,
 // the working directory and PATH as symbolic values, and records what each simple command runs with.
 //
-// Decisions (see also the report in the module README of index.ts):
+// Decisions (the full list is at the top of index.ts):
 // - Branches (if/elif/else, case arms, loop bodies, the right side of && and ||) run on copies of the state that
 //   are merged afterwards; a variable that differs between the paths becomes unknown ("assigned conditionally").
 //   Loops are taken zero or one time.

@@ -151,6 +151,11 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'exec -c clears the environment too',
+    script: 'exec -c prog',
+    final: { program: 'prog', want: { exec: true, exportedVars: [], path: { unknown: "the environment is cleared (env -i / exec -c): the program is looked up in execvp's default path and runs without PATH" } } },
+  },
+  {
     name: 'env -i PATH=… sets the only PATH',
     script: 'env -i PATH=/only HOME=/h prog',
     final: { program: 'prog', want: { path: { entries: [{ dir: '/only' }] }, exportedVars: ['HOME', 'PATH'] } },
