@@ -1,6 +1,6 @@
 // Shell semantics for the checks: what a wrapper script or a CI step really runs, with which PATH and cwd.
 //
-// Layout: parse.ts (sh-syntax as the judge of validity + our reader syntax.ts → ast.ts), value.ts (symbolic
+// Layout: nixString.ts (Nix `'' … ''` bodies to shell text), parse.ts (sh-syntax as the judge of validity + our reader syntax.ts → ast.ts), value.ts (symbolic
 // strings with the caller's PATH as a token), expand.ts (word expansion), analyze.ts (the walk), types.ts.
 //
 // Decisions on the ambiguous cases:
@@ -36,6 +36,7 @@ import { parseScript } from './parse.js';
 import type { AnalyzeOptions, Invocation, PathEntry, PathValue, ShellAnalysis } from './types.js';
 
 export { Unknown, isUnknown } from './types.js';
+export { shellFromNixString, type Antiquote } from './nixString.js';
 export type { AnalyzeOptions, Invocation, PathEntry, PathValue, ShellAnalysis, ShellEnv, ShellIssue } from './types.js';
 
 /**

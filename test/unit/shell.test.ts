@@ -1,4 +1,4 @@
-import { analyzeScript, finalRunOf, pathDirs, programLookup, renderPath, resolvePath, type AnalyzeOptions, type Invocation, type PathValue, type ShellAnalysis, type ShellIssue } from '../../src/shell/index.js';
+import { analyzeScript, finalRunOf, pathDirs, shellFromNixString, programLookup, renderPath, resolvePath, type AnalyzeOptions, type Invocation, type PathValue, type ShellAnalysis, type ShellIssue } from '../../src/shell/index.js';
 
 const A = '/nix/store/aaa-python3-3.12.8-env/bin';
 const B = '/nix/store/bbb-git-2.47.2/bin';
@@ -494,5 +494,37 @@ describe('programLookup and pathDirs', () => {
   test('pathDirs lists the directories, leaving out the caller PATH', () => {
     expect(pathDirs({ entries: [{ dir: '/a' }, { inherited: true }, { dir: '/b' }] })).toEqual(['/a', '/b']);
     expect(pathDirs({ unknown: 'x' })).toBeUndefined();
+  });
+});
+
+describe('shellFromNixString', () => {
+  // The body of nightly-sweep.nix's `text = '' … ''`, as the Nix file has it (indented, with antiquotations).
+  const body = `
+      export PATH=\${lib.makeBinPath [ pkgs.git ]}:$PATH
+      cd /var/lib/cc-ci/repo
+      ''\${DRY:+echo} exec \${pkgs.cc-ci-run}/bin/cc-ci-run runner/nightly_sweep.py --all "$@" '''x'''
+    `;
+  test('undoes escapes and indentation, and names the antiquotations', () => {
+    expect(shellFromNixString(body)).toEqual({
+      script: '\nexport PATH=__nix0__:$PATH\ncd /var/lib/cc-ci/repo\n${DRY:+echo} exec __nix1__/bin/cc-ci-run runner/nightly_sweep.py --all "$@" \'\'x\'\'\n',
+      antiquotes: [
+        { placeholder: '__nix0__', expr: 'lib.makeBinPath [ pkgs.git ]', line: 2 },
+        { placeholder: '__nix1__', expr: 'pkgs.cc-ci-run', line: 4 },
+      ],
+    });
+  });
+  test('the result analyses: the program keeps its basename, lines match the body', async () => {
+    const a = await analyzeScript(shellFromNixString(body).script);
+    expect(a.parseError).toBeUndefined();
+    expect(a.invocations.map(brief)).toEqual([
+      '2 export ["PATH=__nix0__:$PATH"] path=$PATH cwd=.',
+      '3 cd ["/var/lib/cc-ci/repo"] path=__nix0__:$PATH cwd=.',
+      // `${DRY:+echo}` (DRY from the caller's environment) makes the program word unknown; `''x''` is x to the shell.
+      '4 <unknown> ["exec","__nix1__/bin/cc-ci-run","runner/nightly_sweep.py","--all","<unknown:$@>","x"] path=__nix0__:$PATH cwd=/var/lib/cc-ci/repo',
+    ]);
+  });
+  test('nested braces and strings inside an antiquotation; $${ is literal', () => {
+    expect(shellFromNixString('a ${f { x = "}"; }} $${b}').antiquotes).toEqual([{ placeholder: '__nix0__', expr: 'f { x = "}"; }', line: 1 }]);
+    expect(shellFromNixString('a ${f { x = "}"; }} $${b}').script).toBe('a __nix0__ $${b}');
   });
 });
