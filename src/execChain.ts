@@ -79,8 +79,10 @@ export async function followToTarget(start: ChainStart, target: string, view: Ho
     if (lastRun.program === '<unknown>' || lastRun.program.includes('<unknown')) {
       return { ok: false, reason: `${where}:${lastRun.line}: \`${lastRun.text}\` runs a program the verifier cannot compute`, chain };
     }
-    if (lastRun.conditional) {
-      return { ok: false, reason: `${where}:${lastRun.line}: \`${lastRun.text}\` runs only on some branches`, chain };
+    // `cd dir && exec target` runs nothing else when the guard fails: still the one program it runs.
+    const guardOnly = run !== undefined && /^runs only if/.test(lastRun.conditionalReason ?? '');
+    if (lastRun.conditional && !guardOnly) {
+      return { ok: false, reason: `${where}:${lastRun.line}: \`${lastRun.text}\` runs only on some branches (${lastRun.conditionalReason ?? 'conditional'})`, chain };
     }
     const pathHere = resolvePath(lastRun.path, inherited);
     const nextDirs = dirsOf(pathHere);
