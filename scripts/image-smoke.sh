@@ -81,12 +81,26 @@ submodule_mounts() {
       done
 }
 
+# The fixture pins the nixpkgs lib as a `path:` flake input outside the repo
+# (make-fixture extracts it into a cache dir under $TMPDIR): the locked path
+# must exist at the same path inside the container too.
+lock_path_mounts() {
+  [ -f "$1/flake.lock" ] && command -v node >/dev/null || return 0
+  node -e '
+    const fs = require("fs");
+    const lock = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+    for (const n of Object.values(lock.nodes || {})) {
+      const p = n.locked && n.locked.type === "path" ? n.locked.path : null;
+      if (p && p.startsWith("/") && fs.existsSync(p)) console.log(`-v\n${p}:${p}:ro`);
+    }' "$1/flake.lock"
+}
+
 passed=0 failed=0
 # check NAME EXPECTED_RC PATTERN REPO_DIR [podman run args...]
 check() {
   local name=$1 want=$2 pattern=$3 dir=$4; shift 4
   local out="$tmp/$name.out" err="$tmp/$name.err" rc=0 t0=$SECONDS mounts=()
-  mapfile -t mounts < <(submodule_mounts "$dir")
+  mapfile -t mounts < <(submodule_mounts "$dir"; lock_path_mounts "$dir")
   podman run --rm --network "$SMOKE_NETWORK" \
     -v "$dir:/drone/src" -e DRONE_WORKSPACE=/drone/src \
     -e NIX_CONFIG="$SMOKE_NIX_CONFIG" "${mounts[@]}" "$@" "$IMAGE" \
