@@ -110,6 +110,8 @@ export function gitEnvFor(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     [`GIT_CONFIG_VALUE_${count}`]: 'always',
     // No interactive prompts for private submodules in CI: fail with a message instead.
     GIT_TERMINAL_PROMPT: '0',
+    // Nix's git calls must not take optional locks (index refresh): the workspace is not ours to write.
+    GIT_OPTIONAL_LOCKS: '0',
   };
 }
 
@@ -128,18 +130,37 @@ export function findOnPath(name: string, pathVar: string | undefined): string | 
   return undefined;
 }
 
+/** Paths Nix takes as they are in a flake reference (anything else breaks its URL parser). */
+const PLAIN_PATH = /^[A-Za-z0-9._/+@,=~-]+$/;
+
 /**
- * The flake reference of a directory. A git checkout is named by a `git+file://` URL with
- * its path percent-encoded, so spaces, `#`, `?`, `%` and non-ASCII names survive Nix's URL
- * parser (a bare path with them is "not a valid URL").
+ * The flake reference of a directory: the path itself (Nix reads a git work tree as it is,
+ * uncommitted edits included). A path with spaces, `#`, `?`, `%` or non-ASCII letters is not
+ * a valid URL to Nix, and Nix 2.8 only takes it as a percent-encoded `git+file://` URL that
+ * names a commit (`rev`): such a checkout is verified at its HEAD commit, which must then be
+ * the whole tree (see gitHeadFor).
  */
-export function flakeRefFor(flakeDir: string, submodules: boolean): string {
+export function flakeRefFor(flakeDir: string, submodules: boolean, head?: string): string {
   const isGit = existsSync(path.join(flakeDir, '.git'));
-  if (isGit) {
-    const url = `git+file://${path.resolve(flakeDir).split('/').map(encodeURIComponent).join('/')}`;
-    return submodules ? `${url}?submodules=1` : url;
+  if (PLAIN_PATH.test(flakeDir)) return isGit && submodules ? `${flakeDir}?submodules=1` : flakeDir;
+  const encoded = path.resolve(flakeDir).split('/').map(encodeURIComponent).join('/');
+  if (!isGit) return `path:${encoded}`;
+  const query = [...(head ? [`ref=HEAD`, `rev=${head}`] : []), ...(submodules ? ['submodules=1'] : [])].join('&');
+  return `git+file://${encoded}${query ? `?${query}` : ''}`;
+}
+
+/** HEAD of a checkout whose path needs a URL; refuses a tree with uncommitted changes Nix could not see. */
+async function gitHeadFor(runner: CommandRunner, flakeDir: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  if (PLAIN_PATH.test(flakeDir) || !existsSync(path.join(flakeDir, '.git'))) return undefined;
+  const head = await runner('git', ['-C', flakeDir, 'rev-parse', 'HEAD'], { env, timeoutMs: 60_000, label: 'git' });
+  if (head.exitCode !== 0) throw new PreflightError(`${flakeDir}: git rev-parse HEAD failed: ${head.stderr.trim()}`);
+  const status = await runner('git', ['-C', flakeDir, 'status', '--porcelain', '--untracked-files=no'], { env, timeoutMs: 60_000, label: 'git' });
+  if (status.exitCode === 0 && status.stdout.trim() !== '') {
+    throw new PreflightError(
+      `${flakeDir}: its path has characters (space, #, ?, % or non-ASCII) that Nix only accepts in a URL naming a commit, and the work tree has uncommitted changes Nix would not see; commit them, or verify a checkout at a plain path`,
+    );
   }
-  return /^[A-Za-z0-9._\/+-]+$/.test(flakeDir) ? flakeDir : `path:${flakeDir}`;
+  return head.stdout.trim();
 }
 
 async function detectVersion(runner: CommandRunner, env: NodeJS.ProcessEnv): Promise<string> {
@@ -162,7 +183,7 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   const limiter = options.limiter ?? createLimiter(Math.max(1, options.concurrency ?? 1));
   const version = options.version ?? limiter(() => detectVersion(runner, env));
   version.catch(() => undefined); // awaited by verify(); no unhandled rejection meanwhile
-  const flakeRef = flakeRefFor(options.flakeDir, options.submodules);
+  const flakeRef = flakeRefFor(options.flakeDir, options.submodules, await gitHeadFor(runner, options.flakeDir, env));
   // Nix >= 2.15 wants `drv^*` to build a derivation's outputs; 2.8 builds them from the bare path.
   const drvInstallable = async (d: string) => (versionAtLeast(await version, '2.13') ? `${d}^*` : d);
   const showDerivation = async () => (versionAtLeast(await version, '2.15') ? ['derivation', 'show'] : ['show-derivation']);
