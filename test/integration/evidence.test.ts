@@ -97,12 +97,12 @@ describe('evidence', () => {
     const bypass = check(runCli({ flake: fixture('drone-step-bypass'), checks: 'entrypoint-parity' }), 'entrypoint-parity');
     expect(bypass.summary).toContain('step "recipe-test" bypasses cc-ci-run: `python3 runner/run_recipe_ci.py`');
     const noProfile = check(runCli({ flake: fixture('runner-path-no-profile'), checks: 'entrypoint-parity' }), 'entrypoint-parity');
-    expect(noProfile.summary).toContain('cc-ci: the runner PATH cannot reach cc-ci-run (/run/wrappers/bin:/usr/bin:/bin)');
+    expect(noProfile.summary).toMatch(/cc-ci: step "recipe-test" cannot reach cc-ci-run through \S+drone-runner-exec\.service:\d+: Environment=PATH \(the last one wins\) \(\/run\/wrappers\/bin:\/usr\/bin:\/bin;/);
   });
 
   test('a sweep running another cc-ci-run shows both store paths', () => {
     const parity = check(runCli({ flake: fixture('sweep-other-cc-ci-run'), checks: 'entrypoint-parity' }), 'entrypoint-parity');
-    expect(parity.summary).toMatch(/cc-ci: the sweep runs (\/nix\/store\/\S+-cc-ci-run), not (?!\1)\/nix\/store\/\S+-cc-ci-run/);
+    expect(parity.summary).toMatch(/cc-ci: the sweep runs (\/nix\/store\/\S+-cc-ci-run) \(via [^)]*\), not (?!\1)\/nix\/store\/\S+-cc-ci-run/);
   });
 
   test('hosts that differ show both systemPackages lines', () => {

@@ -38,7 +38,7 @@ describe('propagation', () => {
     const run = runCli({ flake: dir, checks: 'propagation' }, { env: { TMPDIR: tmp } });
     expect(run.code).toBe(0);
     const check = run.report!.checks[0]!;
-    expect(check.evidence[0]).toMatch(/^canary nixenv-verify-canary-[0-9a-f]{8} added to ccciRuntimeTools at nix\/modules\/packages\.nix:11 /);
+    expect(check.evidence[0]).toMatch(/^copied the flake source Nix sees \(\/nix\/store\/\S+-source\) and appended canary nixenv-verify-canary-[0-9a-f]{12} to ccciRuntimeTools at nix\/modules\/packages\.nix:11 /);
     expect(check.evidence.filter((e) => e.includes(': has the canary'))).toHaveLength(8);
     expect(propagationDirs(tmp)).toEqual([]);
     expect(snapshotWorkspace(dir)).toEqual(before);
@@ -51,13 +51,13 @@ describe('propagation', () => {
     const check = run.report!.checks.find((c) => c.id === 'propagation')!;
     expect(check.evidence).toContain(`cc-ci: environment.systemPackages: has the canary (evaluated list)`);
     expect(check.evidence.some((e) => /^cc-ci: cc-ci-run wrapper PATH \(Drone \+ sweep\): MISSING the canary \(\/nix\/store\/\S+-cc-ci-run\)$/.test(e))).toBe(true);
-    expect(check.evidence.some((e) => /^cc-ci-hetzner: cc-ci-nightly-sweep \(its build inputs\): MISSING the canary/.test(e))).toBe(true);
+    expect(check.evidence.some((e) => /^cc-ci-hetzner: cc-ci-nightly-sweep \(what its unit starts, and its build inputs\): MISSING the canary/.test(e))).toBe(true);
   });
 
   test('no definition to edit is an error that says so', () => {
     const run = runCli({ flake: fixture(), checks: 'propagation', tools_attr: 'ccciMissingTools' });
     expect(run.code).toBe(1);
-    expect(run.report!.checks[0]).toMatchObject({ status: 'error', summary: expect.stringContaining('no `ccciMissingTools = …;` definition in nix/modules/packages.nix') });
+    expect(run.report!.checks[0]).toMatchObject({ status: 'error', summary: expect.stringContaining('nix/modules/packages.nix: no binding of ccciMissingTools (PLUGIN_TOOLS_ATTR)') });
   });
 
   test('a timeout is an error naming PLUGIN_TIMEOUT, and the copy is removed', () => {
@@ -83,7 +83,7 @@ describe('propagation', () => {
     child.kill(signal);
     expect(await exited).toBe(code);
     expect(propagationDirs(tmp)).toEqual([]);
-  });
+  }, 60_000);
 });
 
 describe('eval mode', () => {
