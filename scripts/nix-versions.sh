@@ -27,7 +27,16 @@ if [ "$(id -u)" != 0 ]; then
   exit 2
 fi
 
-suites=("$@")
+# --exec SUITE CMD...: run CMD in the mounted chroot instead of the tests (debugging).
+exec_cmd=()
+if [ "${1:-}" = --exec ]; then
+  shift
+  suites=("$1")
+  shift
+  exec_cmd=("$@")
+  set --
+fi
+[ "${#exec_cmd[@]}" -gt 0 ] || suites=("$@")
 [ "${#suites[@]}" -gt 0 ] || read -r -a suites <<<"${NIXENV_NIX_SUITES:-trixie sid}"
 mirror="${NIXENV_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 cache="${NIXENV_CHROOT_CACHE:-/var/cache/nixenv-verify/chroots}"
@@ -175,12 +184,19 @@ run_suite() {
   local version
   version=$(chroot "$dir" nix --version 2>/dev/null | grep -Eo '[0-9]+\.[0-9]+(\.[0-9]+)?' | head -n 1)
   echo "${version:-unknown}" >"$out.version"
-  log "$suite: nix $version, integration tests (log: $logdir/jest-$suite.log)"
   local started=$SECONDS
+  local envs=(PATH="$(dirname "$node_in"):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    HOME=/root TMPDIR=/tmp LANG=C.UTF-8 CI=true)
+  if [ "${#exec_cmd[@]}" -gt 0 ]; then
+    chroot "$dir" /usr/bin/env -i "${envs[@]}" bash -c 'cd "$1" && shift && exec "$@"' bash "$repo" "${exec_cmd[@]}"
+    local st=$?
+    kill_chroot_procs "$dir"
+    unmount_all
+    exit $st
+  fi
+  log "$suite: nix $version, integration tests (log: $logdir/jest-$suite.log)"
   # setsid: the run is one process group, killed as one on timeout or signal.
-  setsid timeout -k 10 "$per_version_timeout" chroot "$dir" /usr/bin/env -i \
-    PATH="$(dirname "$node_in"):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-    HOME=/root TMPDIR=/tmp LANG=C.UTF-8 CI=true \
+  setsid timeout -k 10 "$per_version_timeout" chroot "$dir" /usr/bin/env -i "${envs[@]}" \
     bash -c 'cd "$1" && shift && exec node --experimental-vm-modules node_modules/jest/bin/jest.js \
       --selectProjects integration --json --outputFile=/tmp/jest-results.json "$@"' \
     bash "$repo" ${NIXENV_JEST_ARGS:-} >"$logdir/jest-$suite.log" 2>&1 &
