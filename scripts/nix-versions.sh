@@ -138,14 +138,24 @@ ensure_chroot() {
     for m in proc sys dev/pts dev; do mountpoint -q "$tmp/$m" 2>/dev/null && umount -l "$tmp/$m"; done
     return 1
   fi
-  mkdir -p "$tmp/etc/nix"
-  printf '%s\n' "# written by nixenv-verify scripts/nix-versions.sh" \
-    "experimental-features = nix-command flakes" "build-users-group =" "sandbox = false" \
-    "substituters =" "flake-registry =" >"$tmp/etc/nix/nix.conf"
   [ -x "$tmp/usr/bin/nix" ] || { log "$suite: no /usr/bin/nix in the chroot"; return 1; }
   touch "$tmp/.nixenv-complete"
   mv "$tmp" "$dir"
   log "$suite: chroot ready in $((SECONDS - started))s"
+}
+
+# Written on every run (a cached chroot gets the current settings too).
+configure_chroot() {
+  local dir=$1
+  mkdir -p "$dir/etc/nix"
+  printf '%s\n' "# written by nixenv-verify scripts/nix-versions.sh" \
+    "experimental-features = nix-command flakes" "build-users-group =" "sandbox = false" \
+    "substituters =" "flake-registry =" >"$dir/etc/nix/nix.conf"
+  # git >= 2.47 (trixie, sid) starts `git maintenance run --auto --detach` after
+  # the fixture's commits; its transient .git/objects/maintenance.lock races the
+  # tests' workspace snapshot (test/helpers/cli.ts snapshotWorkspace). The host's
+  # bookworm git 2.39 does not do this.
+  printf '%s\n' "# written by nixenv-verify scripts/nix-versions.sh" "[maintenance]" "	auto = false" "[gc]" "	auto = 0" >"$dir/etc/gitconfig"
 }
 
 # Host paths the tests need inside the chroot, at the same paths: the checkout,
@@ -167,6 +177,7 @@ node_prefix=$(dirname "$(dirname "$node_bin")")
 run_suite() {
   local suite=$1 dir="$cache/$suite" out="$2"
   chroots+=("$dir")
+  configure_chroot "$dir"
   mount -t proc proc "$dir/proc" && mounts+=("$dir/proc") || return 1
   bind /dev "$dir/dev" || return 1
   bind /dev/pts "$dir/dev/pts" || return 1
