@@ -172,7 +172,9 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
           `error: timed out after ${formatSeconds(options.timeoutMs)} (PLUGIN_TIMEOUT); the nix process group was stopped`,
           ...logExcerpt(result.stderr, { max: 10 }),
         ]
-      : messageFirst(
+      : result.exitCode === null
+        ? [`error: nix was killed by ${result.signal ?? 'a signal'}`, ...logExcerpt(result.stderr, { max: 10 })]
+        : messageFirst(
           logExcerpt(result.stderr).filter((l) => !/^\s*(at «|… while|\d+\||…\s*$)/.test(l) || /error/.test(l)),
           nixErrorMessage(result.stderr),
         );
@@ -200,7 +202,7 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
     const show = await showDerivation();
     const res = await nix([...show, drvPath]);
     const parsed = parseNixJson<Record<string, unknown>>(res.stdout, `nix ${show.join(' ')} ${drvPath}`);
-    if (!parsed || typeof parsed !== 'object') throw new NixCommandError(`nix ${show.join(' ')} ${drvPath}`, 0, ['nix printed JSON that is not an object']);
+    if (!parsed || typeof parsed !== 'object') throw new NixOutputError(`nix ${show.join(' ')} ${drvPath}`, ['error: nix printed JSON that is not an object']);
     // 2.8–2.2x: { "/nix/store/x.drv": {...} }; newer: { derivations: { "x.drv": {...} }, version }.
     const table = (parsed.derivations ?? parsed) as Record<string, { env?: Record<string, string> }>;
     const entry = Object.values(table).find((d) => d && typeof d === 'object' && 'env' in d);
@@ -264,8 +266,25 @@ export function parseNixJson<T>(stdout: string, command: string): T {
   } catch {
     const shown = stdout.trim().replace(/\s+/g, ' ');
     const head = shown === '' ? '(nothing)' : `${shown.slice(0, 120)}${shown.length > 120 ? '…' : ''}`;
-    throw new NixCommandError(command, 0, [`error: nix printed something that is not JSON: ${head}`]);
+    throw new NixOutputError(command, [`error: nix printed something that is not JSON: ${head}`]);
   }
+}
+
+/** Nix exited 0 but its output cannot be read (not JSON, truncated, empty). */
+export class NixOutputError extends NixCommandError {
+  constructor(command: string, excerpt: string[]) {
+    super(command, 0, excerpt);
+    this.name = 'NixOutputError';
+  }
+}
+
+/**
+ * True when nix gave no answer about the flake: it timed out, was killed by a
+ * signal (crash, OOM killer), or printed output that cannot be read. A check
+ * should then be `error` (cannot verify), not `fail` (the flake is wrong).
+ */
+export function nixGaveNoAnswer(err: unknown): boolean {
+  return err instanceof NixCommandError && (err.timedOut || err.exitCode === null || err instanceof NixOutputError);
 }
 
 /** One entry of `nix path-info --json`. */

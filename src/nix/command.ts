@@ -16,6 +16,8 @@ export interface CommandResult {
   stderr: string;
   timedOut: boolean;
   durationMs: number;
+  /** The signal that ended the process (a crash, the OOM killer, our timeout). */
+  signal?: string;
 }
 
 export interface CommandOptions {
@@ -76,7 +78,14 @@ export const zxRunner: CommandRunner = async (cmd, args, options = {}) => {
       }, options.timeoutMs);
     }
     const out = await running;
-    return { exitCode: timedOut ? null : out.exitCode, stdout: out.stdout, stderr: out.stderr, timedOut, durationMs: Date.now() - started };
+    return {
+      exitCode: timedOut ? null : out.exitCode,
+      stdout: out.stdout,
+      stderr: out.stderr,
+      timedOut,
+      durationMs: Date.now() - started,
+      ...(out.signal ? { signal: out.signal } : {}),
+    };
   } catch (error) {
     // Spawn failures (ENOENT) arrive here even with nothrow.
     return { exitCode: 127, stdout: '', stderr: String((error as Error).message ?? error), timedOut, durationMs: Date.now() - started };
