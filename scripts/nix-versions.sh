@@ -228,6 +228,15 @@ total_failed=0
 failed_versions=()
 for suite in "${suites[@]}"; do
   out="$logdir/$suite"
+  # One run per chroot at a time: a second run would kill this one's processes and unmount its mounts.
+  mkdir -p "$cache"
+  exec {lockfd}>"$cache/$suite.lock"
+  if ! flock -w 3600 "$lockfd"; then
+    echo "nix ($suite): another run holds $cache/$suite.lock"
+    failed_versions+=("$suite")
+    total_failed=$((total_failed + 1))
+    continue
+  fi
   if ! ensure_chroot "$suite"; then
     echo "nix ($suite): chroot could not be built, see $logdir/debootstrap-$suite.log"
     failed_versions+=("$suite")
@@ -256,6 +265,7 @@ for suite in "${suites[@]}"; do
   fi
   total_passed=$((total_passed + passed))
   total_failed=$((total_failed + failed))
+  exec {lockfd}>&-
 done
 
 [ "${#failed_versions[@]}" -eq 0 ] || echo "nix versions failing: ${failed_versions[*]}"

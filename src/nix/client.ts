@@ -255,7 +255,7 @@ function formatSeconds(ms: number): string {
 export function messageFirst(excerpt: readonly string[], message: string | undefined): string[] {
   const bare = excerpt.findIndex((l) => /^\s*error:\s*$/.test(l));
   if (bare < 0 || !message) return [...excerpt];
-  const rest = excerpt.filter((l, i) => i !== bare && l.trim() !== `error: ${message}`);
+  const rest = excerpt.filter((l, i) => i !== bare && l.trim() !== `error: ${message}` && l.trim() !== message);
   return [...rest.slice(0, bare), `error: ${message}`, ...rest.slice(bare)];
 }
 

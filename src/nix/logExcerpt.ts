@@ -52,13 +52,17 @@ export function nixErrorMessage(log: string): string | undefined {
   const bare = lines.findIndex((l) => /^error:\s*$/.test(l));
   if (bare >= 0) {
     let message: string | undefined;
+    let firstLine: string | undefined;
     for (let i = bare + 1; i < lines.length; i++) {
       const l = lines[i]!;
       if (/^\S/.test(l)) break; // the next top-level message
       const m = /^\s+error:\s*(\S.*)$/.exec(l);
       if (m) message = m[1]!;
+      // No trace, the message itself on the next line (2.26: "error:\n    Unable to start any build;").
+      if (firstLine === undefined && l.trim() !== '') firstLine = l.trim();
     }
     if (message) return message;
+    if (firstLine && !firstLine.startsWith('…')) return firstLine;
   }
   const first = lines.find((l) => /^error:\s*\S/.test(l));
   return first?.replace(/^error:\s*/, '');
@@ -75,7 +79,8 @@ export function remoteBuildHints(log: string, env: NodeJS.ProcessEnv): string[] 
       'hint: no builder matches the derivation\'s system and features; pass builders with the nix_options setting (PLUGIN_NIX_OPTIONS), e.g. ["--option","builders","ssh://builder x86_64-linux"], or allow local builds (--max-jobs)',
     );
   }
-  if (/unable to start any build/.test(text) && env.NIX_REMOTE === 'daemon') {
+  // 2.8: "unable to start any build"; 2.26: "Unable to start any build"; 2.34 with max-jobs 0: "local builds are disabled".
+  if (/unable to start any build|local builds are disabled/i.test(text) && env.NIX_REMOTE === 'daemon') {
     hints.push(
       'hint: NIX_REMOTE=daemon: the nix daemon silently drops builders and substituters passed by a user who is not in its trusted-users; configure them in the daemon\'s nix.conf or make the user trusted',
     );
