@@ -2,7 +2,6 @@
 // scan for the processes they leave behind.
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathInfoEntries, type PathInfo } from '../../src/nix/client.js';
 
 /**
  * Writes DIR/bin/nix: `nix --version` prints `version`; every other call runs `body` (sh).
@@ -44,6 +43,3 @@ export async function waitFor(probe: () => boolean, ms: number, stepMs = 25): Pr
   }
   return probe();
 }
-
-/** The entries of `nix path-info --json` in either shape (a list on Nix 2.8, an object keyed by store path on 2.26/2.34). */
-export const pathInfoList = (json: string): PathInfo[] => pathInfoEntries(JSON.parse(json));
