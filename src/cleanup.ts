@@ -86,6 +86,16 @@ export function killAllProcessGroups(): void {
   for (const g of groups) killGroupNow(g, 'SIGKILL');
 }
 
+const interruptHandlers = new Set<(signal: NodeJS.Signals) => void>();
+
+/** Registers what must still happen when a signal ends the run (the requested reports); synchronous. */
+export function onInterrupt(fn: (signal: NodeJS.Signals) => void): () => void {
+  interruptHandlers.add(fn);
+  return () => {
+    interruptHandlers.delete(fn);
+  };
+}
+
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
 /** Grace between SIGTERM and SIGKILL for the subprocess groups on a signal. */
@@ -98,8 +108,17 @@ export const SIGNAL_GRACE_MS = 3000;
  */
 export function installSignalCleanup({ graceMs = SIGNAL_GRACE_MS }: { graceMs?: number } = {}): void {
   let exiting: number | undefined;
+  let signalled: NodeJS.Signals = 'SIGTERM';
   const finish = (code: number): never => {
     killAllProcessGroups();
+    for (const fn of [...interruptHandlers]) {
+      interruptHandlers.delete(fn);
+      try {
+        fn(signalled);
+      } catch {
+        // The exit code still tells what happened.
+      }
+    }
     runCleanups();
     process.exit(code);
   };
@@ -107,6 +126,7 @@ export function installSignalCleanup({ graceMs = SIGNAL_GRACE_MS }: { graceMs?: 
     process.on(signal as NodeJS.Signals, () => {
       if (exiting !== undefined) finish(exiting);
       exiting = code;
+      signalled = signal as NodeJS.Signals;
       shuttingDown = true;
       // The timer keeps the event loop alive until the groups are gone.
       const keepAlive = setTimeout(() => undefined, graceMs + 5000);

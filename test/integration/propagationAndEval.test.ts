@@ -2,7 +2,7 @@
 // always goes, and proof that eval mode builds nothing.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { makeFixture, removeFixture } from '../fixtures/make-fixture.mjs';
@@ -72,8 +72,10 @@ describe('propagation', () => {
 
   test.each([['SIGTERM', 143], ['SIGINT', 130]] as const)('%s mid-run removes the copy and exits %i', async (signal, code) => {
     const tmp = mkdtempSync(path.join(work, 'tmp-'));
+    const report = path.join(tmp, 'report.json');
+    const junit = path.join(tmp, 'junit.xml');
     const child = spawn(process.execPath, [mainJs], {
-      env: cliEnv({ flake: fixture(), checks: 'propagation' }, { TMPDIR: tmp, PATH: slowNixPath(5) }),
+      env: cliEnv({ flake: fixture(), checks: 'propagation,host-parity', report, junit }, { TMPDIR: tmp, PATH: slowNixPath(5) }),
       stdio: 'ignore',
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
@@ -83,6 +85,11 @@ describe('propagation', () => {
     child.kill(signal);
     expect(await exited).toBe(code);
     expect(propagationDirs(tmp)).toEqual([]);
+    // The requested reports are still written: unfinished checks are errors, the verdict fails.
+    const written = JSON.parse(readFileSync(report, 'utf8')) as { verdict: string; checks: { id: string; status: string; summary: string }[] };
+    expect(written.verdict).toBe('fail');
+    expect(written.checks.find((c) => c.id === 'propagation')).toMatchObject({ status: 'error', summary: `interrupted by ${signal} before this check finished` });
+    expect(readFileSync(junit, 'utf8')).toContain('interrupted by');
   }, 60_000);
 });
 
