@@ -302,6 +302,7 @@ export class Analyzer {
         state.funcs.set(cmd.name, cmd.body);
         return;
       case 'test':
+        for (const body of cmd.substs ?? []) this.runList(body, clone(state), { ...ctx, cond: ctx.cond ?? state.skipReason ?? state.returnSkip });
         return;
       case 'redir':
         // Redirections are set up before the command runs: `done < "$(mktemp)"` runs mktemp first.

@@ -64,8 +64,8 @@ export type Cmd =
   | { k: 'group'; body: List; pos: number; end: number }
   | { k: 'subshell'; body: List; pos: number; end: number }
   | { k: 'func'; name: string; body: Cmd; pos: number; end: number }
-  /** `[[ … ]]` and `(( … ))`: tests and arithmetic; they run no program. */
-  | { k: 'test'; text: string; pos: number; end: number }
+  /** `[[ … ]]` and `(( … ))`: tests and arithmetic; they run no program, but their command substitutions (`substs`) do. */
+  | { k: 'test'; text: string; substs?: List[]; pos: number; end: number }
   /** A compound command with redirections (`{ …; } > log`, `done < file`): the words are expanded first. */
   | { k: 'redir'; cmd: Cmd; redirs: Redir[]; pos: number; end: number };
 

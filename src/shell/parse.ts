@@ -26,6 +26,7 @@ type MvNode = any;
 interface MvSyntax {
   NewParser(...options: unknown[]): { Parse(src: string, name: string): MvNode };
   NodeType(node: MvNode): string;
+  Walk(node: MvNode, visit: (node: MvNode) => boolean): void;
 }
 
 let syntaxModule: MvSyntax | undefined;
@@ -40,8 +41,8 @@ function mvdan(): MvSyntax {
 
 // Operator codes of mvdan/sh v3's token enum (as mvdan-sh 0.10.1 numbers them); test/unit/shellSyntax.test.ts
 // checks them against the parser.
-const REDIR_OPS: Record<number, string> = { 54: '>', 55: '>>', 56: '<', 57: '<>', 58: '<&', 59: '>&', 60: '>|', 61: '<<', 62: '<<-', 63: '<<<', 64: '&>', 65: '&>>' };
-const EXP_OPS: Record<number, string> = {
+export const REDIR_OPS: Record<number, string> = { 54: '>', 55: '>>', 56: '<', 57: '<>', 58: '<&', 59: '>&', 60: '>|', 61: '<<', 62: '<<-', 63: '<<<', 64: '&>', 65: '&>>' };
+export const EXP_OPS: Record<number, string> = {
   68: '+', 69: ':+', 70: '-', 71: ':-', 72: '?', 73: ':?', 74: '=', 75: ':=', 76: '%', 77: '%%', 78: '#', 79: '##',
   80: '^', 81: '^^', 82: ',', 83: ',,', 84: '@',
 };
@@ -123,7 +124,11 @@ class Adapter {
     else if (this.type(s.Cmd) === 'CallExpr') cmd = this.simple(s, s.Cmd.Assigns ?? [], s.Cmd.Args ?? [], redirs);
     else {
       cmd = this.compound(s.Cmd);
-      if (redirs.length > 0) {
+      if (redirs.length > 0 && cmd.k === 'simple') {
+        // declare/let/time read as simple commands keep their redirections, as a call does.
+        cmd.redirs.push(...redirs.map((r) => this.redir(r)));
+        cmd.end = Math.max(cmd.end, ...redirs.map((r) => this.redirEnd(r)));
+      } else if (redirs.length > 0) {
         const rs = redirs.map((r) => this.redir(r));
         cmd = { k: 'redir', cmd, redirs: rs, pos: cmd.pos, end: Math.max(cmd.end, ...redirs.map((r) => this.redirEnd(r))) };
       }
@@ -229,8 +234,10 @@ class Adapter {
       case 'FuncDecl':
         return { k: 'func', name: String(c.Name.Value), body: this.stmtCmd(c.Body), pos, end };
       case 'TestClause':
-      case 'ArithmCmd':
-        return { k: 'test', text: this.text(c), pos, end };
+      case 'ArithmCmd': {
+        const substs = this.substsIn(c);
+        return { k: 'test', text: this.text(c), ...(substs.length ? { substs } : {}), pos, end };
+      }
       case 'DeclClause': {
         const variant: Word = { parts: [{ k: 'lit', v: String(c.Variant.Value), quoted: false }], pos: this.pos(c.Variant), end: this.end(c.Variant) };
         const words = [variant, ...(c.Args ?? []).map((a: MvNode) => this.declArg(a))];
@@ -258,6 +265,17 @@ class Adapter {
       default:
         return this.unsupported(c, `${this.type(c)} commands`);
     }
+  }
+
+  /** Bodies of the command substitutions in a test or arithmetic command (`[[ -n $(git status) ]]`). */
+  private substsIn(n: MvNode): List[] {
+    const out: List[] = [];
+    this.sx.Walk(n, (x: MvNode) => {
+      if (!x || this.type(x) !== 'CmdSubst') return true;
+      out.push(this.list(x.Stmts));
+      return false; // nested substitutions are part of that body
+    });
+    return out;
   }
 
   private declArg(a: MvNode): Word {
