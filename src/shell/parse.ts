@@ -150,7 +150,7 @@ class Adapter {
       // A quoted delimiter (<<'EOF', <<"EOF", <<\EOF) makes the body literal text.
       const quotedDelim = (r.Word?.Parts ?? []).some((p: MvNode) => this.type(p) !== 'Lit' || String(p.Value).includes('\\'));
       out.hdoc = quotedDelim
-        ? { parts: [{ k: 'lit', v: String(r.Hdoc.Parts?.[0]?.Value ?? ''), quoted: true }], pos: this.pos(r.Hdoc), end: this.end(r.Hdoc) }
+        ? { parts: [{ k: 'lit', v: (r.Hdoc.Parts ?? []).map((p: MvNode) => String(p.Value ?? '')).join(''), quoted: true }], pos: this.pos(r.Hdoc), end: this.end(r.Hdoc) }
         : { parts: this.parts(r.Hdoc.Parts ?? [], 'hdoc'), pos: this.pos(r.Hdoc), end: this.end(r.Hdoc) };
     }
     return out;
