@@ -296,6 +296,12 @@ const cases: Case[] = [
     invocations: [],
   },
   {
+    name: 'a dangling && is a parse error at the operator',
+    script: 'ok\nbuild &&\n',
+    parseError: { line: 2, column: 7, message: '&& must be followed by a statement' },
+    invocations: [],
+  },
+  {
     name: 'select: a loop whose variable the user picks; its body is conditional',
     script: 'select x in a b; do PATH=/s:$PATH; run "$x"; break; done\nafter',
     invocations: ['1 run ["<unknown:$x>"] path=/s:$PATH cwd=. cond', '1 break [] path=/s:$PATH cwd=. cond', '2 after [] path=<unknown: PATH is assigned conditionally at line 1 (inside the `select` loop at line 1); its value afterwards depends on the path taken> cwd=.'],
