@@ -11,11 +11,10 @@
 // - After an unconditional `exec PROGRAM` or `exit`, later statements are dropped into `unreachable`.
 // - `eval`, `source`/`.` are unfollowable and make every variable (PATH included) and the cwd unknown afterwards.
 
-import type { Cmd, List, Word } from './ast.js';
+import { literalOf, type Cmd, type List, type Redir, type Word } from './ast.js';
 import { expandFields, expandJoined, type Scope } from './expand.js';
 import { joinCwd } from './dirs.js';
 import { peelWrappers } from './launch.js';
-import { literalOf } from './syntax.js';
 import { Unknown, type AnalyzeOptions, type Invocation, type PathValue, type ShellAnalysis, type ShellEnv, type ShellIssue } from './types.js';
 import { concrete, firstUnknown, firstUnknownSeg, fromPathEntries, inherited, norm, renderVal, sameVal, str, toPathValue, unk, type Val } from './value.js';
 
@@ -275,7 +274,7 @@ export class Analyzer {
         return adopt(state, this.merge([state, body], where));
       }
       case 'for': {
-        const where = `inside the \`for\` loop at line ${line}`;
+        const where = `inside the \`${cmd.select ? 'select' : 'for'}\` loop at line ${line}`;
         const sc = this.scope(state, ctx, line, this.textOf(cmd));
         for (const w of cmd.items ?? []) expandFields(w, sc);
         const body = clone(state);
@@ -303,7 +302,12 @@ export class Analyzer {
         state.funcs.set(cmd.name, cmd.body);
         return;
       case 'test':
+        for (const body of cmd.substs ?? []) this.runList(body, clone(state), { ...ctx, cond: ctx.cond ?? state.skipReason ?? state.returnSkip });
         return;
+      case 'redir':
+        // Redirections are set up before the command runs: `done < "$(mktemp)"` runs mktemp first.
+        this.expandRedirs(cmd.redirs, this.scope(state, ctx, line, this.textOf(cmd)));
+        return this.runCmd(cmd.cmd, state, ctx);
     }
   }
 
@@ -354,7 +358,7 @@ export class Analyzer {
       const value = w.decl.value ? expandJoined(w.decl.value, sc) : undefined;
       return [{ val: str(w.decl.name + '='), decl: { name: w.decl.name, append: w.decl.append, ...(value ? { value } : {}) } }];
     });
-    for (const r of cmd.redirs) if (r.word) expandJoined(r.word, sc); // `> "$(mktemp)"` runs mktemp
+    this.expandRedirs(cmd.redirs, sc); // `> "$(mktemp)"` runs mktemp
     if (fields.length === 0) {
       for (const [k, v] of temp) this.setVar(state, k, v, line, text);
       return;
@@ -412,6 +416,14 @@ export class Analyzer {
     }
     if (isFunction) return this.callFunction(progText!, state.funcs.get(progText!)!, state, ctx, line, temp);
     if (kind === 'builtin') this.runBuiltin(progText!, fields.slice(i + 1), state, ctx, line, text);
+  }
+
+  /** Expands redirection words and here-document bodies for the commands they run (`<<EOF` … `$(cmd)`). */
+  private expandRedirs(redirs: Redir[], sc: Scope): void {
+    for (const r of redirs) {
+      if (r.word) expandJoined(r.word, sc);
+      if (r.hdoc) expandJoined(r.hdoc, sc);
+    }
   }
 
   private runBuiltin(name: string, args: Field[], state: State, ctx: Ctx, line: number, text: string): void {

@@ -78,8 +78,8 @@ export interface ShellAnalysis {
   /** `set -a` / `set -o allexport` lines. */
   allexportLines: number[];
   /**
-   * The script is not valid shell (sh-syntax's verdict and position), or it uses syntax this module's own
-   * reader does not model (`unsupported: true`). Either way there are no invocations.
+   * The script is not valid shell (mvdan-sh's verdict and position, bash dialect), or mvdan-sh's tree holds a
+   * node the adapter in parse.ts does not model (`unsupported: true`). Either way there are no invocations.
    */
   parseError?: { line: number; column: number; message: string; unsupported?: boolean };
 }
