@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { makeFixture, removeFixture } from '../fixtures/make-fixture.mjs';
 import { runCli } from '../helpers/cli.js';
+import { pathInfoList } from '../helpers/nixJson.js';
 import type { CheckResult } from '../../src/verdict.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'nv-evidence-'));
@@ -29,7 +30,7 @@ function removeStoredLog(evidence: string[]): void {
     const m = /: built (\/nix\/store\/\S+)$/.exec(line);
     if (!m) continue;
     const systemPath = realpathSync(path.join(m[1]!, 'sw'));
-    const info = JSON.parse(execFileSync('nix', ['path-info', '--json', systemPath], { encoding: 'utf8' })) as { deriver?: string }[];
+    const info = pathInfoList(execFileSync('nix', ['path-info', '--json', systemPath], { encoding: 'utf8' }));
     const drv = path.basename(info[0]!.deriver!);
     rmSync(path.join('/nix/var/log/nix/drvs', drv.slice(0, 2), `${drv.slice(2)}.bz2`), { force: true });
   }
