@@ -59,8 +59,8 @@ export async function runCheck(check: CheckDefinition, ctx: RunContext): Promise
     return { id: check.id, title: check.title, ...outcome, durationMs: Date.now() - started };
   } catch (err) {
     // A check that cannot reach an answer is an error, never a pass.
-    const evidence =
-      err instanceof NixCommandError ? [err.command, ...err.excerpt] : err instanceof CheckInputError ? [] : [String((err as Error).stack ?? err)];
+    // No stack trace reaches a user: the message here, the stack in the debug log.
+    const evidence = err instanceof NixCommandError ? [err.command, ...err.excerpt] : err instanceof CheckInputError ? [] : [`unexpected: ${(err as Error).message ?? String(err)}`];
     const summary = err instanceof NixCommandError ? `nix failed: ${err.excerpt.find((l) => /error/i.test(l)) ?? err.command}` : (err as Error).message;
     ctx.logger.debug({ err, check: check.id }, 'check errored');
     return { id: check.id, title: check.title, status: 'error', summary, evidence, durationMs: Date.now() - started };

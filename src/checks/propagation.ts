@@ -28,7 +28,9 @@ export interface Canary {
 export function makeCanary(seed: string): Canary {
   const id = createHash('sha256').update(seed).digest('hex').slice(0, 12);
   const name = `nixenv-verify-canary-${id}`;
-  return { name, expr: `(builtins.derivation { name = ${nixString(name)}; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "exit 1" ]; })` };
+  // Shaped like a real package (pname, version, meta), so a filter on package attributes treats it as one.
+  const drv = `builtins.derivation { name = ${nixString(`${name}-1.0`)}; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "exit 1" ]; }`;
+  return { name: `${name}-1.0`, expr: `((${drv}) // { pname = ${nixString(name)}; version = "1.0"; meta = { mainProgram = ${nixString(name)}; }; })` };
 }
 
 interface CopyFacts {

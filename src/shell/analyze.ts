@@ -24,6 +24,8 @@ interface State {
   assignedAt: Map<string, number>;
   exported: Set<string>;
   allexport: boolean;
+  /** `set -e`: an unconditional failing command ends the script. */
+  errexit: boolean;
   cwd: string | Unknown;
   funcs: Map<string, Cmd>;
   /** Set after eval/source: why a variable the script did not assign since is unknown. */
@@ -85,7 +87,7 @@ export class Analyzer {
   }
 
   run(list: List): ShellAnalysis {
-    const state: State = { vars: new Map(), assignedAt: new Map(), exported: new Set(['PATH']), allexport: false, cwd: '.', funcs: new Map() };
+    const state: State = { vars: new Map(), assignedAt: new Map(), exported: new Set(['PATH']), allexport: false, errexit: this.options.errexit === true, cwd: '.', funcs: new Map() };
     const start = this.options.inheritedPath;
     state.vars.set('PATH', start === undefined || start === 'inherited' ? inherited() : fromPathEntries(start));
     for (const [k, v] of Object.entries(this.options.knownVars ?? {})) {
@@ -479,11 +481,16 @@ export class Analyzer {
         for (let k = 0; k < words.length; k++) {
           const w = words[k];
           if (w === undefined || w === '--' || w === '-') break;
+          if (/^-[a-zA-Z]*e/.test(w)) state.errexit = true;
+          else if (/^\+[a-zA-Z]*e/.test(w)) state.errexit = false;
           if (/^-[a-zA-Z]*a/.test(w)) this.allexport(state, true, line);
           else if (/^\+[a-zA-Z]*a/.test(w)) state.allexport = false;
           else if ((w === '-o' || w === '+o') && words[k + 1] === 'allexport') {
             if (w === '-o') this.allexport(state, true, line);
             else state.allexport = false;
+            k++;
+          } else if ((w === '-o' || w === '+o') && words[k + 1] === 'errexit') {
+            state.errexit = w === '-o';
             k++;
           } else if (!/^[-+]/.test(w)) break;
         }
@@ -539,6 +546,10 @@ export class Analyzer {
         return;
       case 'alias':
         if (args.length > 0) this.issue(this.out.unfollowable, line, text, 'aliases are not expanded by the analysis');
+        return;
+      case 'hash':
+        // `hash -p FILE NAME` makes bash run FILE for NAME, whatever PATH says.
+        if (words.some((a) => a !== undefined && /^-[a-zA-Z]*p/.test(a))) this.issue(this.out.unfollowable, line, text, '`hash -p` binds a command name to a file, bypassing the PATH lookup');
         return;
     }
   }

@@ -364,7 +364,8 @@ class Adapter {
     else if (p.Slice) unsupported = '${…:offset:length}';
     if (p.Length) return { ...base, op: 'len', ...(unsupported ? { unsupported } : {}) };
     if (p.Repl) {
-      let orig = this.parts(p.Repl.Orig?.Parts ?? [], ctx);
+      // Inside "…" the pattern of ${v/p/r} is still a pattern: its `*` and `?` are globs unless quoted themselves.
+      let orig = this.parts(p.Repl.Orig?.Parts ?? [], 'plain');
       let op = p.Repl.All ? '//' : '/';
       const head = orig[0];
       if (!p.Repl.All && head?.k === 'lit' && !head.quoted && (head.v.startsWith('#') || head.v.startsWith('%'))) {
@@ -377,7 +378,9 @@ class Adapter {
     if (p.Exp) {
       const op = EXP_OPS[p.Exp.Op as number] ?? `op ${String(p.Exp.Op)}`;
       if (!['+', ':+', '-', ':-', '?', ':?', '=', ':=', '%', '%%', '#', '##'].includes(op)) unsupported ??= `\${…${op}…}`;
-      const arg = this.parts(p.Exp.Word?.Parts ?? [], ctx, ctx === 'plain');
+      // The pattern of ${v#p} ${v%p} is a pattern even inside "…" (bash matches its `*` as a glob).
+      const pattern = ['%', '%%', '#', '##'].includes(op);
+      const arg = this.parts(p.Exp.Word?.Parts ?? [], pattern ? 'plain' : ctx, pattern || ctx === 'plain');
       return { ...base, op, arg, ...(unsupported ? { unsupported } : {}) };
     }
     return { ...base, ...(unsupported ? { unsupported } : {}) };
