@@ -95,6 +95,18 @@ describe('what only the PASS card shows', () => {
   });
 });
 
+describe('outside Drone (no repository, no link)', () => {
+  const outside: Verdict = { ...FAIL_VERDICT, source: undefined, deviations: undefined };
+  const r = renderAdaptiveCard(bind(outside));
+  test('still valid; the flake reference instead of the repository; no button', () => {
+    expect(r.problems).toEqual([]);
+    const t = text(r.element);
+    expect(t).toContain(`Flake${outside.flakeRef}`);
+    expect(t).not.toContain('Repository');
+    expect(r.element.querySelectorAll('button')).toHaveLength(0);
+  });
+});
+
 describe('the renderer rejects what the hand-written schema rejects', () => {
   test('an unknown colour and an unknown element are validation events', () => {
     const bad = renderAdaptiveCard({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: 'x', color: 'Red' }, { type: 'TextBlok', text: 'y' }] });
