@@ -13,7 +13,7 @@ import type { EvaluatedUnit, RunContext, SystemPackage } from '../context.js';
 import { CheckInputError } from '../errors.js';
 import { attrPath, nixGaveNoAnswer, nixString } from '../nix/client.js';
 import { appendToListDefinition } from '../nixSyntax/index.js';
-import { parseStorePath } from '../parse/storePath.js';
+import { parseStorePath, STORE_PATH_RE } from '../parse/storePath.js';
 import { analyzeScript, resolvePath } from '../shell/index.js';
 import { execStart, parseUnit } from '../systemd/unit.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
@@ -128,13 +128,16 @@ export const propagationCheck: CheckDefinition = {
       const results = await perHost(s.hosts, async (host) => {
         const facts = await nix.evalJson<CopyFacts>(attrPath('nixosConfigurations', host), copyFactsExpr(ctx, canary));
         const wrapperText = facts.wrapper ? (facts.wrapper.text ?? (await nix.derivationEnv(facts.wrapper.drvPath)).text ?? '') : undefined;
-        // The sweep consumer: the derivation its unit starts, and everything it is built from.
+        // The sweep consumer: the derivations its unit's ExecStart names (the program, a `bash -c` script's
+        // store paths), and everything they are built from.
         const unitText = facts.sweepUnit?.text;
-        const program = unitText ? execStart(parseUnit(unitText)).pop()?.program : facts.sweepService?.execStart.split(/\s+/)[0];
+        const command = unitText ? (execStart(parseUnit(unitText)).pop()?.text ?? '') : (facts.sweepService?.execStart ?? '');
         const context = facts.sweepUnit?.context ?? facts.sweepService?.context ?? [];
-        const sp = program ? parseStorePath(program) : undefined;
-        const drv = sp ? context.find((d) => parseStorePath(d)?.name === `${sp.name}.drv`) : undefined;
-        const sweepClosure = drv ? await nix.drvClosure(drv) : undefined;
+        const named = [...command.matchAll(STORE_PATH_RE)].map((m) => parseStorePath(m[0])?.name).filter((n): n is string => Boolean(n));
+        const drvs = context.filter((d) => named.some((n) => parseStorePath(d)?.name === `${n}.drv`));
+        const drv = drvs.join(', ') || undefined;
+        const closures = await Promise.all(drvs.map((d) => nix.drvClosure(d)));
+        const sweepClosure = drvs.length ? closures.flat() : undefined;
         return { facts, wrapperText, sweepClosure, sweepDrv: drv };
       });
       let noAnswer = false;
