@@ -41,6 +41,14 @@ SMOKE_KEEP=${SMOKE_KEEP:-0}   # 1: keep the temp dir (repos, each run's stdout/s
 . "$(dirname "${BASH_SOURCE[0]}")/../docker/lib.sh"
 root=$NIXENV_REPO_ROOT
 
+# Another arch's image (TARGETARCH=arm64, :dev-arm64) runs under emulation.
+# The example's hosts are x86_64-linux: let its nix build them, which works on
+# an x86_64 machine (the CPU runs them natively), as remote builders would
+# elsewhere.
+if [ "$TARGETARCH" != amd64 ] && [ "$HOST_ARCH" = amd64 ]; then
+  SMOKE_NIX_CONFIG+=$'\nextra-platforms = x86_64-linux'
+fi
+
 # The example helper: scripts/make-example.sh OUTDIR [MUTATION], else the
 # fixture materialiser test/fixtures/make-fixture.mjs (same arguments).
 make_example() {
