@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Bundles the CLI into one file (dist/main.js) so a cold start reads one module
 // instead of hundreds: start-up to the first nix process is what users wait for.
-// sh-syntax stays external: it loads its WASM parser from its own directory.
+// mvdan-sh (the shell parser, 1.5 MB of GopherJS output) stays external: src/shell/parse.ts loads it on the
+// first shell analysis, so commands that analyse no shell do not read it.
 import { build } from 'esbuild';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['sh-syntax'],
+  external: ['mvdan-sh'],
   // Some dependencies are CommonJS and call require(): give the ESM bundle one.
   banner: { js: "import { createRequire as __nvCreateRequire } from 'node:module'; const require = __nvCreateRequire(import.meta.url);" },
   minify: true,

@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import os from 'node:os';
 import path from 'node:path';
 import { CHECKS } from './checks/index.js';
+import { isShuttingDown, onInterrupt } from './cleanup.js';
 import { exitCodeFor, PreflightError, SettingsError } from './errors.js';
 import { createLogger } from './logger.js';
 import { zxRunner, type CommandRunner } from './nix/command.js';
@@ -16,7 +17,7 @@ import { renderJunit } from './render/junit.js';
 import { renderMarkdown } from './render/markdown.js';
 import { verify } from './run.js';
 import { checkSettingsFs, helpText, parseArgv, parseSettings, settingsDeviations, type Settings } from './settings.js';
-import type { Verdict } from './verdict.js';
+import type { CheckId, CheckResult, Verdict } from './verdict.js';
 import { TOOL } from './version.js';
 
 export interface CliIo {
@@ -117,8 +118,43 @@ export async function runCli(io: CliIo): Promise<number> {
     secrets,
   });
   const started = new Date();
+  // A signal ends the run early: the requested reports are still written, unfinished checks as errors.
+  const done = new Map<CheckId, CheckResult>();
+  let plan: { flakeRef: string; checks: { id: CheckId; title: string }[] } | undefined;
+  const stopReporting = onInterrupt((signal) => {
+    const checks = (plan?.checks ?? settings.checks.map((id) => ({ id, title: id }))).map(
+      (c) => done.get(c.id) ?? { id: c.id, title: c.title, status: 'error' as const, summary: `interrupted by ${signal} before this check finished`, evidence: [], durationMs: Date.now() - started.getTime() },
+    );
+    const partial: Verdict = {
+      verdict: 'fail',
+      mode: settings.mode,
+      flake: settings.flake,
+      flakeRef: plan?.flakeRef ?? settings.flake,
+      hosts: settings.hosts,
+      nix: { version: 'unknown (interrupted)' },
+      checks,
+      durationMs: Date.now() - started.getTime(),
+      tool: TOOL,
+    };
+    const verdict = completeVerdict(partial, settings, io.env, started);
+    io.stderr(`nixenv-verify: interrupted by ${signal}; verdict FAIL (${checks.filter((c) => c.status === 'error').length} check(s) unfinished)\n`);
+    writeOutputs(verdict, settings, io, secrets);
+  });
   try {
-    const verdict = completeVerdict(await verify({ settings, logger, runner: io.runner ?? zxRunner, env: io.env }), settings, io.env, started);
+    const finished = await verify({
+      settings,
+      logger,
+      runner: io.runner ?? zxRunner,
+      env: io.env,
+      onStart: (p) => (plan = p),
+      // A check that ends after a signal ended because its nix was stopped: it stays "interrupted".
+      onCheck: (r) => (isShuttingDown() ? undefined : done.set(r.id, r)),
+    });
+    // A signal arrived while the last checks ended (their nix was stopped): the interrupt
+    // handler writes the reports, with those checks as interrupted, and exits 128+signo.
+    if (isShuttingDown()) return await new Promise<number>(() => undefined);
+    const verdict = completeVerdict(finished, settings, io.env, started);
+    stopReporting();
     io.stdout(renderConsole(redactVerdict(verdict, secrets), { color: io.isTTY && !io.env.NO_COLOR }));
     writeOutputs(verdict, settings, io, secrets);
     return verdict.verdict === 'pass' ? 0 : 1;
@@ -126,8 +162,12 @@ export async function runCli(io: CliIo): Promise<number> {
     if (err instanceof PreflightError || err instanceof SettingsError) {
       io.stderr(`nixenv-verify: ${redact(err.message, secrets)}\n`);
     } else {
-      io.stderr(`nixenv-verify: unexpected error: ${redact((err as Error).stack ?? String(err), secrets)}\n`);
+      // No stack trace for users: the message, and the stack in the debug log.
+      logger.debug({ err }, 'unexpected error');
+      io.stderr(`nixenv-verify: unexpected error: ${redact((err as Error).message ?? String(err), secrets)} (run with PLUGIN_LOG_LEVEL=debug for details)\n`);
     }
     return exitCodeFor(err);
+  } finally {
+    stopReporting();
   }
 }

@@ -51,6 +51,8 @@ export interface HostFacts {
   runnerUnit: EvaluatedUnit | null;
   /** Every `*.timer` unit's text: which one starts the sweep is read from them. */
   timers: { name: string; text: string }[];
+  /** The services timers start (by `Unit=`, else the timer's own name), with their unit text: the sweep is one of them. */
+  timedServices: { name: string; unit: EvaluatedUnit | null }[];
   sweepService: ServiceDefinition | null;
   runnerService: ServiceDefinition | null;
   /** systemd.services names (for messages naming what exists). */
@@ -106,6 +108,14 @@ export function hostFactsExpr(settings: Pick<Settings, 'package' | 'runnerServic
       map (o: (p.\${o} or p).outPath) (p.meta.outputsToInstall or [ (p.outputName or "out") ])
     else if builtins.isString p || builtins.isPath p then [ (toString p) ] else [ ];
   pos = builtins.unsafeGetAttrPos ${nixString(settings.toolsAttr)} h.pkgs;
+  textOf = n: let x = units.\${n}.text or null; in if builtins.isString x then x else "";
+  timers = if units == null then [ ] else map (n: { name = n; text = textOf n; }) (builtins.filter isTimer (builtins.attrNames units));
+  # What each timer starts: its Unit=, else the service of its own name. Only these services' texts are computed.
+  timerTarget = t: let
+      lines = builtins.filter builtins.isString (builtins.split "\n" t.text);
+      hits = builtins.filter (m: m != null) (map (l: builtins.match "Unit=(.*)" l) lines);
+    in if hits != [ ] then builtins.head (builtins.elemAt hits (builtins.length hits - 1))
+    else builtins.head (builtins.match "(.*)[.]timer" t.name) + ".service";
 in {
   toplevel = { drvPath = cfg.system.build.toplevel.drvPath; out = cfg.system.build.toplevel.outPath; };
   systemPath = let p = cfg.system.path or null; in if p == null then null else toString p;
@@ -117,7 +127,8 @@ in {
   hasUnits = units != null;
   sweepUnit = unitOf ${sweep};
   runnerUnit = unitOf ${runner};
-  timers = if units == null then [ ] else map (n: { name = n; text = units.\${n}.text or ""; }) (builtins.filter isTimer (builtins.attrNames units));
+  inherit timers;
+  timedServices = map (n: { name = n; unit = unitOf n; }) (builtins.attrNames (builtins.listToAttrs (map (t: { name = timerTarget t; value = true; }) timers)));
   sweepService = serviceOf ${nixString(settings.sweep)};
   runnerService = serviceOf ${nixString(settings.runnerService)};
   serviceNames = builtins.attrNames svcs;
@@ -202,7 +213,12 @@ export class RunContext {
    */
   async unit(host: string, name: string): Promise<UnitView | undefined> {
     const facts = await this.hostFacts(host);
-    const evaluated = name === `${this.settings.sweep}.service` ? facts.sweepUnit : name === `${this.settings.runnerService}.service` ? facts.runnerUnit : null;
+    const evaluated =
+      name === `${this.settings.sweep}.service`
+        ? facts.sweepUnit
+        : name === `${this.settings.runnerService}.service`
+          ? facts.runnerUnit
+          : (facts.timedServices.find((t) => t.name === name)?.unit ?? null);
     const timer = facts.timers.find((t) => t.name === name);
     const toplevel = await this.builtToplevel(host);
     if (toplevel) {
@@ -237,7 +253,7 @@ export class RunContext {
    * `text` (or `buildCommand`) of the derivation that outputs it, found among `drvs` by name.
    * Returns the script and the derivations it was built from (where the next script is looked up).
    */
-  async scriptAt(storePath: string, drvs: readonly string[]): Promise<{ text: string; source: string; inputs: string[] } | { missing: string }> {
+  async scriptAt(storePath: string, drvs: readonly string[]): Promise<{ text: string; source: string; inputs: string[] } | { missing: string; opaque?: boolean }> {
     if (this.settings.mode === 'build') {
       if (!exists(storePath)) return { missing: `${storePath} does not exist after the build` };
       try {
@@ -253,7 +269,7 @@ export class RunContext {
       const d = await this.nix.derivation(drv);
       if (!Object.values(d.outputs).includes(sp.root)) continue;
       const text = d.env.text ?? d.env.buildCommand;
-      if (text === undefined) return { missing: `${drv} has no text or buildCommand: its script is only known after a build` };
+      if (text === undefined) return { missing: `${drv} has no text or buildCommand: what it contains is only known after a build`, opaque: true };
       return { text, source: `${drv} (derivation text, evaluated)`, inputs: d.inputDrvs };
     }
     return { missing: `no derivation among the unit's inputs outputs ${sp.root} (eval mode reads scripts from derivations)` };

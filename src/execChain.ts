@@ -1,96 +1,119 @@
-// What a systemd unit really runs: its ExecStart program, followed through shell
-// scripts (a NixOS `script` unit-script, a writeShellApplication wrapper) to the
-// place where `target` is finally run, with the PATH in force there. Anything the
+// What a systemd unit really runs: its ExecStart command, followed through shell
+// scripts (a NixOS `script` unit-script, a writeShellApplication wrapper, `sh -c`)
+// to the place where `target` is finally run (or, without a target, to the first
+// program that is not a shell script), with the PATH in force there. Anything the
 // verifier cannot follow (eval, source, a computed PATH, a non-script program)
 // ends the chain with a reason; it never guesses.
-import { analyzeScript, finalRunOf, renderPath, resolvePath, Unknown, type PathEntry, type PathValue } from './shell/index.js';
+import { analyzeScript, finalRunOf, renderPath, resolvePath, type Invocation, type PathEntry, type PathValue } from './shell/index.js';
 import { parseStorePath } from './parse/storePath.js';
 import { programName, resolveProgram, type HostView } from './resolve.js';
 
 export interface ScriptSource {
   /** The text of the script at a store path, and the derivations to look the next one up in. */
-  scriptAt(storePath: string, drvs: readonly string[]): Promise<{ text: string; source: string; inputs: string[] } | { missing: string }>;
+  scriptAt(storePath: string, drvs: readonly string[]): Promise<{ text: string; source: string; inputs: string[] } | { missing: string; opaque?: boolean }>;
 }
 
 export interface ChainStart {
-  /** The program systemd starts (ExecStart's first word), or inline script text. */
-  program?: string;
+  /** The command systemd starts (ExecStart's words, prefixes removed), or inline script text. */
+  argv?: string[];
   inlineScript?: { text: string; source: string };
-  /** The unit's PATH (its last Environment=PATH); undefined when the unit sets none. */
+  /** Where the command comes from (the unit file and line), for evidence. */
+  where?: string;
+  /** The unit's PATH (its effective Environment=PATH); undefined when the unit sets none. */
   pathDirs: string[] | undefined;
   /** Derivations the unit refers to (eval mode looks scripts up there). */
   drvs: string[];
 }
 
 export type ChainResult =
-  | { ok: true; root: string; via: string; pathShown: string; chain: string[] }
+  | { ok: true; root: string; via: string; file?: string; pathDirs: string[]; chain: string[] }
   | { ok: false; reason: string; chain: string[] };
 
 const MAX_DEPTH = 6;
+const SHELLS = new Set(['sh', 'bash', 'dash']);
 const isScriptText = (text: string): boolean => /^#!\s*\S*\/(ba|da|z|k)?sh\b/.test(text) || /^#!\s*\S*\/env\s+(ba)?sh\b/.test(text);
 const dirsOf = (v: PathValue): string[] | undefined => ('entries' in v ? v.entries.map((e) => ('dir' in e ? e.dir : '')).filter((d) => d !== '') : undefined);
+/** A word for a shell script that stands for itself (systemd's ExecStart words are already split). */
+const shellQuote = (w: string): string => `'${w.replace(/'/g, `'\\''`)}'`;
 
-/** Follows `start` until `target` is run; returns the store path it resolves to. */
-export async function followToTarget(start: ChainStart, target: string, view: HostView, source: ScriptSource): Promise<ChainResult> {
+/** The command a script finally runs: `target` if it runs it, else its last external program. */
+function decisiveRun(invocations: Invocation[], run: Invocation | undefined): Invocation | undefined {
+  if (run) return run;
+  const external = invocations.filter((i) => i.kind === 'external');
+  return [...external].reverse().find((i) => i.exec && !i.conditional) ?? external[external.length - 1];
+}
+
+/** Follows `start` until `target` is run (or, with no target, until a program that is not a shell script). */
+export async function followToTarget(start: ChainStart, target: string | undefined, view: HostView, source: ScriptSource): Promise<ChainResult> {
   const chain: string[] = [];
-  let program = start.program;
-  let inline = start.inlineScript;
+  // ExecStart is an argv, not shell; as a one-line script it gets env/exec prefixes applied the same way.
+  let text: string | undefined = start.inlineScript?.text ?? (start.argv?.length ? start.argv.map(shellQuote).join(' ') : undefined);
+  let where = start.inlineScript?.source ?? start.where ?? 'ExecStart';
   let dirs = start.pathDirs ?? [];
   let drvs = start.drvs;
+  if (text === undefined) return { ok: false, reason: 'the unit has no ExecStart', chain };
+  let previous: { root: string; via: string; file?: string } | undefined;
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
-    let text: string;
-    let where: string;
-    if (inline) {
-      ({ text, source: where } = inline);
-      inline = undefined;
-    } else {
-      if (!program) return { ok: false, reason: 'the unit has no ExecStart', chain };
-      if (programName(program) === target) {
-        const r = resolveProgram(program, dirs, view);
-        if (!r.root) return { ok: false, reason: `${program} cannot be resolved (${r.notes.join('; ') || 'not on PATH'})`, chain };
-        chain.push(`runs ${program} → ${r.root} via ${r.via}`);
-        return { ok: true, root: r.root, via: r.via!, pathShown: dirs.join(':'), chain };
-      }
-      const r = resolveProgram(program, dirs, view);
-      if (!r.root) return { ok: false, reason: `${program} cannot be resolved (${r.notes.join('; ') || 'not on PATH'})`, chain };
-      const fileInStore = r.file && parseStorePath(r.file) ? r.file : undefined;
-      if (!fileInStore) return { ok: false, reason: `${program} is outside the store; what it runs cannot be followed`, chain };
-      const script = await source.scriptAt(fileInStore, drvs);
-      if ('missing' in script) return { ok: false, reason: script.missing, chain };
-      if (!isScriptText(script.text)) return { ok: false, reason: `${fileInStore} is not a shell script, and it is not ${target}: what it runs cannot be followed`, chain };
-      text = script.text;
-      where = script.source;
-      if (script.inputs.length) drvs = script.inputs;
-    }
     const inherited: PathEntry[] = dirs.map((d) => ({ dir: d }));
     const analysis = await analyzeScript(text, { inheritedPath: inherited });
     if (analysis.parseError) {
       return { ok: false, reason: `${where}:${analysis.parseError.line}:${analysis.parseError.column}: not valid shell (${analysis.parseError.message})`, chain };
     }
-    const run = finalRunOf(analysis, target);
-    const lastRun = run ?? [...analysis.invocations].reverse().find((i) => i.exec && !i.conditional) ?? analysis.invocations[analysis.invocations.length - 1];
+    const run = target ? finalRunOf(analysis, target) : undefined;
+    const last = decisiveRun(analysis.invocations, run);
     // Constructs that change what runs in ways the verifier cannot compute, before the decisive command.
-    const blocking = analysis.unfollowable.filter((u) => !lastRun || u.line <= lastRun.line);
-    if (blocking.length) {
-      const u = blocking[0]!;
-      return { ok: false, reason: `${where}:${u.line}: \`${u.text}\`: ${u.reason}; the verifier cannot follow it`, chain };
+    const blocking = analysis.unfollowable.find((u) => !last || u.line <= last.line);
+    if (blocking) return { ok: false, reason: `${where}:${blocking.line}: \`${blocking.text}\`: ${blocking.reason}; the verifier cannot follow it`, chain };
+    if (!last) {
+      // Without a target, a script that starts no other program is itself the end of the chain.
+      if (!target && previous) return { ok: true, ...previous, pathDirs: dirs, chain };
+      return { ok: false, reason: `${where} runs no program`, chain };
     }
-    if (!lastRun) return { ok: false, reason: `${where} runs nothing`, chain };
-    if (lastRun.program === '<unknown>' || lastRun.program.includes('<unknown')) {
-      return { ok: false, reason: `${where}:${lastRun.line}: \`${lastRun.text}\` runs a program the verifier cannot compute`, chain };
-    }
+    if (last.program.includes('<unknown')) return { ok: false, reason: `${where}:${last.line}: \`${last.text}\` runs a program the verifier cannot compute`, chain };
     // `cd dir && exec target` runs nothing else when the guard fails: still the one program it runs.
-    const guardOnly = run !== undefined && /^runs only if/.test(lastRun.conditionalReason ?? '');
-    if (lastRun.conditional && !guardOnly) {
-      return { ok: false, reason: `${where}:${lastRun.line}: \`${lastRun.text}\` runs only on some branches (${lastRun.conditionalReason ?? 'conditional'})`, chain };
+    const guardOnly = /^runs only if/.test(last.conditionalReason ?? '');
+    if (last.conditional && !guardOnly) {
+      return { ok: false, reason: `${where}:${last.line}: \`${last.text}\` runs only on some branches (${last.conditionalReason ?? 'conditional'})`, chain };
     }
-    const pathHere = resolvePath(lastRun.path, inherited);
-    const nextDirs = dirsOf(pathHere);
-    if (!nextDirs) return { ok: false, reason: `${where}:${lastRun.line}: the PATH of \`${lastRun.text}\` cannot be computed (${'unknown' in pathHere ? pathHere.unknown : ''})`, chain };
-    chain.push(`${where}:${lastRun.line}: ${lastRun.text}  [PATH=${renderPath(pathHere)}]${lastRun.cwd instanceof Unknown ? '' : ''}`);
-    if (!run && programName(lastRun.program) !== target && depth === MAX_DEPTH - 1) break;
-    program = lastRun.program;
-    dirs = nextDirs;
+    const pathHere = resolvePath(last.path, inherited);
+    const lookupDirs = dirsOf(pathHere);
+    if (!lookupDirs) return { ok: false, reason: `${where}:${last.line}: the PATH of \`${last.text}\` cannot be computed (${'unknown' in pathHere ? pathHere.unknown : ''})`, chain };
+    // `export -n PATH`: the shell still looks the program up, but the program gets no PATH.
+    const childDirs = last.exportedVars.includes('PATH') ? lookupDirs : [];
+    chain.push(`${where}:${last.line}: ${last.text}  [PATH=${renderPath(pathHere)}${childDirs.length ? '' : ', not exported'}]`);
+    const r = resolveProgram(last.program, lookupDirs, view);
+    if (!r.root) return { ok: false, reason: `${last.program} cannot be resolved (${r.notes.join('; ') || 'not on PATH'})`, chain };
+    if (target && programName(last.program) === target) {
+      chain.push(`runs ${last.program} → ${r.root} via ${r.via}`);
+      return { ok: true, root: r.root, via: r.via!, ...(r.file ? { file: r.file } : {}), pathDirs: childDirs, chain };
+    }
+    const file = r.file && parseStorePath(r.file) ? r.file : undefined;
+    // `bash -c 'script'`: the script is the next text, with the same PATH.
+    if (SHELLS.has(programName(last.program)) && last.args[0] === '-c' && last.args[1] !== undefined) {
+      text = last.args[1];
+      where = `${where}:${last.line} (${programName(last.program)} -c)`;
+      dirs = childDirs;
+      continue;
+    }
+    if (!file) return { ok: false, reason: `${last.program} (${r.via}) is outside the store; what it runs cannot be followed`, chain };
+    const script = await source.scriptAt(file, drvs);
+    if ('missing' in script) {
+      // Eval mode: a package built by its own builder (not a text file) is taken as the program itself.
+      if (!target && script.opaque) {
+        chain.push(`${file}: a built program (eval mode: its contents are only known after a build)`);
+        return { ok: true, root: r.root, via: r.via!, file, pathDirs: childDirs, chain };
+      }
+      return { ok: false, reason: script.missing, chain };
+    }
+    if (!isScriptText(script.text)) {
+      if (!target) return { ok: true, root: r.root, via: r.via!, file, pathDirs: childDirs, chain };
+      return { ok: false, reason: `${file} is not a shell script, and it is not ${target}: what it runs cannot be followed`, chain };
+    }
+    text = script.text;
+    where = script.source;
+    if (script.inputs.length) drvs = script.inputs;
+    dirs = childDirs;
+    previous = { root: r.root, via: r.via!, file };
   }
-  return { ok: false, reason: `no ${target} within ${MAX_DEPTH} scripts`, chain };
+  return { ok: false, reason: `no ${target ?? 'program'} within ${MAX_DEPTH} scripts`, chain };
 }

@@ -9,7 +9,7 @@ import { CheckInputError, NixCommandError, PreflightError } from './errors.js';
 import type { CommandRunner } from './nix/command.js';
 import { createNixClient, type NixClient } from './nix/client.js';
 import { effectiveConcurrency, type Settings } from './settings.js';
-import { overallVerdict, type CheckResult, type Verdict } from './verdict.js';
+import { overallVerdict, type CheckId, type CheckResult, type Verdict } from './verdict.js';
 import { TOOL } from './version.js';
 
 export function preflightFlake(settings: Settings): void {
@@ -59,8 +59,8 @@ export async function runCheck(check: CheckDefinition, ctx: RunContext): Promise
     return { id: check.id, title: check.title, ...outcome, durationMs: Date.now() - started };
   } catch (err) {
     // A check that cannot reach an answer is an error, never a pass.
-    const evidence =
-      err instanceof NixCommandError ? [err.command, ...err.excerpt] : err instanceof CheckInputError ? [] : [String((err as Error).stack ?? err)];
+    // No stack trace reaches a user: the message here, the stack in the debug log.
+    const evidence = err instanceof NixCommandError ? [err.command, ...err.excerpt] : err instanceof CheckInputError ? [] : [`unexpected: ${(err as Error).message ?? String(err)}`];
     const summary = err instanceof NixCommandError ? `nix failed: ${err.excerpt.find((l) => /error/i.test(l)) ?? err.command}` : (err as Error).message;
     ctx.logger.debug({ err, check: check.id }, 'check errored');
     return { id: check.id, title: check.title, status: 'error', summary, evidence, durationMs: Date.now() - started };
@@ -75,6 +75,9 @@ export interface VerifyOptions {
   /** Given in tests to reuse a client; otherwise made from runner. */
   nix?: NixClient;
   checks?: readonly CheckDefinition[];
+  /** Progress, for a report written when a signal ends the run early. */
+  onStart?: (info: { flakeRef: string; checks: { id: CheckId; title: string }[] }) => void;
+  onCheck?: (result: CheckResult) => void;
 }
 
 export async function verify(options: VerifyOptions): Promise<Verdict> {
@@ -98,7 +101,8 @@ export async function verify(options: VerifyOptions): Promise<Verdict> {
   const ctx = new RunContext(settings, nix, logger);
   const selected = (options.checks ?? CHECKS).filter((c) => settings.checks.includes(c.id));
   // Checks run together; they share one evaluation and one build per host through the context.
-  const pending = Promise.all(selected.map((c) => runCheck(c, ctx)));
+  options.onStart?.({ flakeRef: nix.flakeRef, checks: selected.map((c) => ({ id: c.id, title: c.title })) });
+  const pending = Promise.all(selected.map((c) => runCheck(c, ctx).then((r) => (options.onCheck?.(r), r))));
   // A nix that cannot tell its version cannot be trusted with the rest: that is exit 2.
   const version = await nix.version;
   logger.info({ nix: version }, `nix ${version}`);

@@ -5,6 +5,7 @@ import { CheckInputError, NixCommandError } from '../errors.js';
 import { findCollisions, stripAnsi, type Collision } from '../nix/logExcerpt.js';
 import { parseStorePath } from '../parse/storePath.js';
 import { isDir, listDir, readlink, realpath, sameContent } from '../storeFs.js';
+import { nixGaveNoAnswer } from '../nix/client.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
 export interface BinCollision {
@@ -70,7 +71,7 @@ async function evalOnly(ctx: RunContext): Promise<ReturnType<CheckDefinition['ru
     if (r.value) {
       evidence.push(`${r.host}: toplevel evaluates to ${r.value.toplevel.drvPath} (evaluated, not built)`);
     } else {
-      if (r.error instanceof CheckInputError) errored = true;
+      if (r.error instanceof CheckInputError || nixGaveNoAnswer(r.error)) errored = true;
       else failed = true;
       evidence.push(...describeError(r.host, r.error));
     }
@@ -95,7 +96,7 @@ export const buildCheck: CheckDefinition = {
     let errored = false;
     for (const r of results) {
       if (!r.value) {
-        if (r.error instanceof CheckInputError) errored = true;
+        if (r.error instanceof CheckInputError || nixGaveNoAnswer(r.error)) errored = true;
         const firstError = r.error instanceof NixCommandError ? r.error.excerpt.find((l) => /error/i.test(l)) : undefined;
         problems.push(r.error instanceof CheckInputError ? r.error.message : `${r.host} does not evaluate${firstError ? `: ${firstError}` : ''}`);
         evidence.push(...describeError(r.host, r.error));

@@ -9,28 +9,42 @@ import { runsOnHost, scriptUses } from '../drone/uses.js';
 import { followToTarget } from '../execChain.js';
 import { resolveProgram, type HostView } from '../resolve.js';
 import { renderPath, resolvePath } from '../shell/index.js';
-import { effectiveEnv, execStart, timerTarget } from '../systemd/unit.js';
+import { serviceEnvironment } from '../systemd/environment.js';
+import { execStart, timerTarget } from '../systemd/unit.js';
 import { sharedPackagePath } from './pathSuperset.js';
 import { describeError, fail, pass, perHost, type CheckDefinition } from './types.js';
 
 const splitPath = (value: string): string[] => value.split(':').filter((e) => e !== '');
 
-/** The sweep's service as its timer starts it, or why there is none. */
-async function sweepUnit(ctx: RunContext, host: string): Promise<{ unit: UnitView; timer?: string } | { problem: string }> {
-  const name = `${ctx.settings.sweep}.service`;
+/**
+ * The sweep's service as its timer starts it, or why there is none: `<sweep>.service`, else the
+ * timer-started service whose command runs a store path named `<sweep>` (the wrapper).
+ */
+async function sweepUnit(ctx: RunContext, host: string): Promise<{ unit: UnitView; timer?: string; note?: string } | { problem: string }> {
+  const s = ctx.settings;
+  const name = `${s.sweep}.service`;
   const timers = await ctx.timers(host);
-  const starting = timers.filter((t) => timerTarget(t.name, t.unit) === name);
-  const unit = await ctx.unit(host, name);
-  if (!unit) {
-    const facts = await ctx.hostFacts(host);
-    const near = facts.serviceNames.filter((n) => n.includes('sweep') || n.includes(ctx.settings.sweep.split('-')[0] ?? '')).slice(0, 5);
-    return { problem: `${host}: no systemd unit ${name} (PLUGIN_SWEEP)${near.length ? `; services with similar names: ${near.join(', ')}` : ''}` };
-  }
   const facts = await ctx.hostFacts(host);
-  if (facts.hasUnits && starting.length === 0) {
-    return { problem: `${host}: no timer starts ${name} (timers: ${timers.map((t) => t.name).join(', ') || 'none'}); the sweep never runs nightly` };
+  const startedBy = (service: string): UnitView[] => timers.filter((t) => timerTarget(t.name, t.unit) === service);
+  const byName = await ctx.unit(host, name);
+  if (byName) {
+    const starting = startedBy(name);
+    if (facts.hasUnits && starting.length === 0) {
+      return { problem: `${host}: no timer starts ${name} (timers: ${timers.map((t) => t.name).join(', ') || 'none'}); the sweep never runs nightly` };
+    }
+    return { unit: byName, ...(starting[0] ? { timer: starting[0].source } : {}) };
   }
-  return { unit, ...(starting[0] ? { timer: starting[0].source } : {}) };
+  // No unit of that name: the sweep may run under another service name, started by a timer.
+  const wrapper = new RegExp(`/nix/store/[0-9a-z]{32}-${s.sweep.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(/|\\s|$)`);
+  for (const timer of timers) {
+    const target = timerTarget(timer.name, timer.unit);
+    const unit = await ctx.unit(host, target);
+    if (unit && execStart(unit.unit).some((e) => wrapper.test(e.program))) {
+      return { unit, timer: timer.source, note: `${host}: no unit ${name}; ${target} (started by ${timer.name}) runs the ${s.sweep} wrapper` };
+    }
+  }
+  const near = facts.serviceNames.filter((n) => /sweep|nightly/.test(n)).slice(0, 5);
+  return { problem: `${host}: no systemd unit ${name} and no timer-started service runs a ${s.sweep} wrapper (PLUGIN_SWEEP)${near.length ? `; services with similar names: ${near.join(', ')}` : ''}` };
 }
 
 export const entrypointParityCheck: CheckDefinition = {
@@ -49,15 +63,21 @@ export const entrypointParityCheck: CheckDefinition = {
     const drone = await parseDroneYaml(ctx.readRepoFile(s.droneFile));
     for (const e of drone.errors) problems.push(`${formatPosition(s.droneFile, e.position)}: ${e.message}`);
     const uses = await scriptUses(drone.steps, s.droneScript, s.package);
-    const running = uses.filter((u) => !u.step.neverRuns);
+    const running = uses.filter((u) => !u.step.neverRuns && !u.notRun);
     for (const u of uses.filter((x) => x.step.neverRuns)) {
       evidence.push(`${formatPosition(s.droneFile, u.step.position)}: step "${u.step.name}" runs \`${u.command}\` but can never run: ${u.step.neverRuns}`);
+    }
+    for (const u of uses.filter((x) => !x.step.neverRuns && x.notRun)) {
+      evidence.push(`${formatPosition(s.droneFile, u.step.position)}: step "${u.step.name}": ${u.notRun}; not evidence for the claim`);
     }
     if (running.length === 0) problems.push(`no step of ${s.droneFile} that can run runs ${s.droneScript}`);
     for (const u of running) {
       const at = formatPosition(s.droneFile, u.step.position);
       if (u.unfollowable) problems.push(`${at}: step "${u.step.name}": ${u.unfollowable}`);
-      else if (!u.viaWrapper) problems.push(`${at}: step "${u.step.name}" bypasses ${s.package}: \`${u.command}\``);
+      else if (!u.viaWrapper) {
+        const shadowed = u.program === s.package ? ` (a shell function named ${s.package} shadows the wrapper)` : '';
+        problems.push(`${at}: step "${u.step.name}" bypasses ${s.package}: \`${u.command}\`${shadowed}`);
+      }
       else if (!runsOnHost(u.step)) {
         problems.push(`${at}: step "${u.step.name}" runs in a ${u.step.pipelineType} pipeline${u.step.image ? ` (image ${u.step.image})` : ''}, not on the exec runner: the host's ${s.package} is not there`);
       }
@@ -85,15 +105,22 @@ export const entrypointParityCheck: CheckDefinition = {
       else {
         const unit = sweep.unit;
         const exec = execStart(unit.unit);
-        const unitPath = effectiveEnv(unit.unit, 'PATH');
+        const env = await serviceEnvironment(unit.unit, unit.source, async (p) => {
+          const got = await ctx.scriptAt(p, unit.context);
+          return 'missing' in got ? { missing: got.missing } : { text: got.text };
+        });
+        evidence.push(...env.notes.map((n) => `${h.host}: note: ${n}`));
+        const unitPath = env.unset.has('PATH') ? undefined : env.vars.get('PATH');
+        if (sweep.note) evidence.push(sweep.note);
         if (sweep.timer) evidence.push(`${h.host}: ${sweep.timer} starts ${unit.name}`);
         evidence.push(`${h.host}: ${unit.source}${exec[0] ? `:${exec[0].line}: ${exec[0].text}` : ''}`);
-        if (unitPath) evidence.push(`${h.host}: ${unit.source}:${unitPath.line}: PATH=${unitPath.value}`);
+        if (unitPath) evidence.push(`${h.host}: ${unitPath.from}PATH=${unitPath.value}`);
         if (exec.length > 1) evidence.push(`${h.host}: ${exec.length} ExecStart= lines; every one runs, the last is followed`);
+        const lastExec = exec[exec.length - 1];
         const start = unit.inlineScript
           ? { inlineScript: { text: unit.inlineScript, source: `${unit.source} script` } }
-          : exec.length
-            ? { program: exec[exec.length - 1]!.program }
+          : lastExec
+            ? { argv: [lastExec.program, ...lastExec.args], where: `${unit.source}:${lastExec.line}` }
             : {};
         const result = await followToTarget({ ...start, pathDirs: unitPath ? splitPath(unitPath.value) : undefined, drvs: unit.context }, s.package, view, ctx);
         evidence.push(...result.chain.map((c) => `${h.host}: sweep ${c}`));
@@ -107,9 +134,20 @@ export const entrypointParityCheck: CheckDefinition = {
         problems.push(`${h.host}: no systemd unit ${s.runnerService}.service (PLUGIN_RUNNER_SERVICE): nothing runs the Drone step on this host`);
         continue;
       }
-      const env = runnerEnv(runner);
-      evidence.push(...env.notes.map((n) => `${h.host}: note: ${n}`));
+      const env = await runnerEnv(runner, view, ctx);
+      evidence.push(...env.notes.map((n) => `${h.host}: note: ${n}`), ...env.chain.map((c) => `${h.host}: runner ${c}`));
+      if (env.problem) {
+        problems.push(`${h.host}: ${env.problem}`);
+        continue;
+      }
       for (const use of onHost) {
+        const missingLabels = Object.entries(use.step.node ?? {}).filter(([k, v]) => env.labels[k] !== v);
+        if (missingLabels.length) {
+          problems.push(
+            `${h.host}: pipeline "${use.step.pipeline}" asks for node labels ${missingLabels.map(([k, v]) => `${k}:${v}`).join(', ')}, which the runner (DRONE_RUNNER_LABELS ${Object.entries(env.labels).map(([k, v]) => `${k}:${v}`).join(',') || 'unset'}) does not have: it never runs the step`,
+          );
+          continue;
+        }
         const p = stepPath(use.step, env);
         if (p.unknown || p.value === undefined) {
           problems.push(`${h.host}: step "${use.step.name}": ${p.unknown ?? `no PATH (${p.source})`}`);

@@ -8,7 +8,8 @@ import { normaliseNix } from '../parse/nixText.js';
 import { packageOf, parseStorePath } from '../parse/storePath.js';
 import { isDir, realpath } from '../storeFs.js';
 import { describePriority, swBinWinner } from '../buildEnv.js';
-import { describeError, fail, pass, perHost, type CheckDefinition } from './types.js';
+import { nixGaveNoAnswer } from '../nix/client.js';
+import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
 export interface PackagesLine {
   host: string;
@@ -63,8 +64,10 @@ export const hostParityCheck: CheckDefinition = {
       const build = await ctx.hostBuild(host);
       return { facts, toplevel: build.outcome.ok ? build.toplevel : undefined };
     });
+    let noAnswer = false;
     for (const r of results) {
       if (!r.value) {
+        if (nixGaveNoAnswer(r.error)) noAnswer = true;
         const lines = describeError(r.host, r.error);
         problems.push(lines[0]!);
         evidence.push(...lines);
@@ -91,6 +94,8 @@ export const hostParityCheck: CheckDefinition = {
         }
       }
     }
+    // nix gave no answer (timeout, crash, unreadable output): that is not a verdict on the repository.
+    if (noAnswer) return error(problems.join('; '), evidence);
     if (problems.length) return fail(problems.join('; '), evidence);
     return pass(`${s.hosts.length} hosts share one systemPackages line; ${s.requiredBins.join(', ')} on every host`, evidence);
   },

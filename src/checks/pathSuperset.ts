@@ -1,6 +1,7 @@
 // HOW 3: the wrapper's `export PATH=` holds every expected name-version entry.
 import type { RunContext } from '../context.js';
 import { CheckInputError } from '../errors.js';
+import { isDir } from '../storeFs.js';
 import { analyzeScript, renderPath, resolvePath, type Invocation } from '../shell/index.js';
 import { packageOf, parseDrvName, parseStorePath } from '../parse/storePath.js';
 import { fail, pass, perHost, type CheckDefinition } from './types.js';
@@ -82,6 +83,13 @@ async function perHostComparison(ctx: RunContext): Promise<string[]> {
     const fp = text ? await finalPath(text) : undefined;
     if (!fp || 'problem' in fp) continue;
     const cmp = compareTools(ctx.settings.expectedTools, fp.entries);
+    // After a build a PATH entry must be a directory that exists (`curl.out` names `…-curl-8.12.1/bin`, which is not there).
+    if (ctx.settings.mode === 'build') {
+      for (const p of cmp.present.filter((x) => !isDir(x.dir))) {
+        cmp.present.splice(cmp.present.indexOf(p), 1);
+        cmp.missing.push(`${p.expected} (${p.dir} is on PATH but does not exist)`);
+      }
+    }
     const gaps = [...cmp.missing.map((m) => `missing ${m}`), ...cmp.drift.map((d) => `drift ${d.found} (expected ${d.expected})`)];
     lines.push(`${host}: its ${ctx.settings.package} PATH ${gaps.length ? gaps.join(', ') : `has all ${ctx.settings.expectedTools.length} expected entries`}`);
   }

@@ -11,12 +11,12 @@ import { swBinWinner } from '../buildEnv.js';
 import { onCleanup } from '../cleanup.js';
 import type { EvaluatedUnit, RunContext, SystemPackage } from '../context.js';
 import { CheckInputError } from '../errors.js';
-import { attrPath, nixString } from '../nix/client.js';
+import { attrPath, nixGaveNoAnswer, nixString } from '../nix/client.js';
 import { appendToListDefinition } from '../nixSyntax/index.js';
 import { parseStorePath } from '../parse/storePath.js';
 import { analyzeScript, resolvePath } from '../shell/index.js';
 import { execStart, parseUnit } from '../systemd/unit.js';
-import { describeError, fail, pass, perHost, type CheckDefinition } from './types.js';
+import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
 export interface Canary {
   name: string;
@@ -28,7 +28,9 @@ export interface Canary {
 export function makeCanary(seed: string): Canary {
   const id = createHash('sha256').update(seed).digest('hex').slice(0, 12);
   const name = `nixenv-verify-canary-${id}`;
-  return { name, expr: `(builtins.derivation { name = ${nixString(name)}; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "exit 1" ]; })` };
+  // Shaped like a real package (pname, version, meta), so a filter on package attributes treats it as one.
+  const drv = `builtins.derivation { name = ${nixString(`${name}-1.0`)}; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "exit 1" ]; }`;
+  return { name: `${name}-1.0`, expr: `((${drv}) // { pname = ${nixString(name)}; version = "1.0"; meta = { mainProgram = ${nixString(name)}; }; })` };
 }
 
 interface CopyFacts {
@@ -135,8 +137,10 @@ export const propagationCheck: CheckDefinition = {
         const sweepClosure = drv ? await nix.drvClosure(drv) : undefined;
         return { facts, wrapperText, sweepClosure, sweepDrv: drv };
       });
+      let noAnswer = false;
       for (const r of results) {
         if (!r.value) {
+          if (nixGaveNoAnswer(r.error)) noAnswer = true;
           const lines = describeError(r.host, r.error);
           problems.push(`${r.host}: the edited copy does not evaluate`);
           evidence.push(...lines);
@@ -161,7 +165,9 @@ export const propagationCheck: CheckDefinition = {
           if (got !== true) problems.push(`${r.host}: ${consumer} ${got === false ? 'did not get the canary' : 'cannot be checked'}`);
         }
       }
-      if (problems.length) return fail(problems.join('; '), evidence);
+      // nix gave no answer (timeout, crash, unreadable output): that is not a verdict on the repository.
+    if (noAnswer) return error(problems.join('; '), evidence);
+    if (problems.length) return fail(problems.join('; '), evidence);
       return pass(`canary reached the wrapper, the sweep, the system PATH and systemPackages on ${s.hosts.length} hosts`, evidence);
     } finally {
       copy.remove();

@@ -41,7 +41,9 @@ export function nixDefinitions(root: string, dir: string): { definitions: (Defin
     const text = readFileSync(full, 'utf8');
     const parsed = parseNix(text);
     for (const e of parsed.errors) errors.push({ file, ...e });
-    for (const d of parsed.definitions) if (d.kind !== 'formal' && d.kind !== 'argument') definitions.push({ ...d, file });
+    // `inherit name;` re-exports a binding already in scope (counted where it is bound); function
+    // arguments bind a caller's value. Neither defines the thing again.
+    for (const d of parsed.definitions) if (d.kind !== 'formal' && d.kind !== 'argument' && d.kind !== 'inherit') definitions.push({ ...d, file });
   }
   return { definitions, errors };
 }

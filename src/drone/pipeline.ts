@@ -23,6 +23,8 @@ export interface DroneStep {
   position: Position;
   /** Why the step can never run in a successful build, when its conditions (or the pipeline's trigger) exclude every case. */
   neverRuns?: string;
+  /** The pipeline's `node:` labels: only a runner with all of them (DRONE_RUNNER_LABELS) takes it. */
+  node?: Record<string, string>;
 }
 
 export interface DroneProblem {
@@ -127,7 +129,14 @@ export async function parseDroneYaml(text: string): Promise<DroneFile> {
     const pipeline = typeof data.name === 'string' ? data.name : 'default';
     const pipelineType = typeof data.type === 'string' ? data.type : 'docker';
     const pipelineEnv = asRecord(data.environment);
-    const triggerNever = data.trigger !== undefined ? neverRunsReason(asRecord(data.trigger)) : undefined;
+    // A linux exec runner only takes pipelines for its OS (platform.os defaults to linux).
+    const platform = asRecord(data.platform);
+    const osNever = platform.os !== undefined && String(platform.os).toLowerCase() !== 'linux' ? `platform.os is ${String(platform.os)}: a linux runner never takes it` : undefined;
+    const triggerNever = osNever ?? (data.trigger !== undefined ? neverRunsReason(asRecord(data.trigger)) : undefined);
+    const node = data.node !== undefined ? Object.fromEntries(Object.entries(asRecord(data.node)).map(([k, v]) => [k, String(v)])) : undefined;
+    const stepNames = new Set(
+      (Array.isArray(data.steps) ? data.steps : []).map((x, i) => (typeof asRecord(x).name === 'string' ? (asRecord(x).name as string) : `step-${i + 1}`)),
+    );
     const stepsNode = doc.get('steps', true);
     if (!isSeq(stepsNode)) continue;
     stepsNode.items.forEach((item, index) => {
@@ -135,31 +144,40 @@ export async function parseDroneYaml(text: string): Promise<DroneFile> {
         errors.push({ message: `pipeline "${pipeline}": step ${index + 1} is not a map`, ...(pos(item as YamlNode) ? { position: pos(item as YamlNode)! } : {}) });
         return;
       }
-      const step = asRecord(item.toJSON());
+      // The document's own values: aliases and YAML 1.1 merge keys (`<<: *base`) resolved as go-yaml does.
+      const step = asRecord((Array.isArray(data.steps) ? data.steps : [])[index]);
       const name = typeof step.name === 'string' ? step.name : `step-${index + 1}`;
       const commands: string[] = [];
       const commandsNode = item.get('commands', true);
-      if (commandsNode !== undefined) {
-        const items = isSeq(commandsNode) ? commandsNode.items : [commandsNode];
-        for (const c of items) {
-          // go-yaml gives a string field a scalar's own text (`42`, `yes`); a map or a list cannot be a command.
-          if (isScalar(c)) commands.push(String(c.source ?? c.value));
-          else {
-            const at = pos(c as YamlNode);
-            errors.push({
-              message: `step "${name}" of pipeline "${pipeline}": a commands item is a ${isMap(c) ? 'map' : 'list'}, not a string (Drone rejects the file; quote the command)`,
-              ...(at ? { position: at } : {}),
-            });
-          }
+      const nodes = isSeq(commandsNode) ? commandsNode.items : commandsNode !== undefined ? [commandsNode] : [];
+      const values = Array.isArray(step.commands) ? step.commands : step.commands === undefined || step.commands === null ? [] : [step.commands];
+      values.forEach((value, j) => {
+        const node = nodes[j] as YamlNode | undefined;
+        if (value !== null && typeof value === 'object') {
+          // A map or a list cannot be a command: Drone rejects the file.
+          const at = pos(node) ?? pos(commandsNode as YamlNode) ?? pos(item);
+          errors.push({
+            message: `step "${name}" of pipeline "${pipeline}": a commands item is a ${Array.isArray(value) ? 'list' : 'map'}, not a string (Drone rejects the file; quote the command)`,
+            ...(at ? { position: at } : {}),
+          });
+          return;
         }
-      }
+        // go-yaml gives a string field a scalar's own text (`42`, `yes`).
+        commands.push(node && isScalar(node) && typeof node.source === 'string' ? node.source : String(value));
+      });
       const own = asRecord(step.environment);
       const environment: Record<string, unknown> = { ...pipelineEnv, ...own };
       const environmentSource: Record<string, 'step' | 'pipeline'> = {};
       for (const k of Object.keys(pipelineEnv)) environmentSource[k] = 'pipeline';
       for (const k of Object.keys(own)) environmentSource[k] = 'step';
       const when = step.when !== undefined ? neverRunsReason(asRecord(step.when)) : undefined;
-      const never = triggerNever ? `the pipeline's trigger: ${triggerNever}` : when ? `its when: ${when}` : undefined;
+      const never = osNever ? `the pipeline's ${osNever}` : triggerNever ? `the pipeline's trigger: ${triggerNever}` : when ? `its when: ${when}` : undefined;
+      // Drone's linter rejects a dependency on a step that does not exist: the pipeline never starts.
+      const deps = Array.isArray(step.depends_on) ? step.depends_on.map(String) : step.depends_on !== undefined ? [String(step.depends_on)] : [];
+      for (const d of deps.filter((x) => !stepNames.has(x))) {
+        const at = pos(item.get('depends_on', true) as YamlNode);
+        errors.push({ message: `step "${name}" of pipeline "${pipeline}" depends on "${d}", which is not a step of the pipeline (Drone rejects the pipeline)`, ...(at ? { position: at } : {}) });
+      }
       steps.push({
         pipeline,
         pipelineType,
@@ -170,6 +188,7 @@ export async function parseDroneYaml(text: string): Promise<DroneFile> {
         ...(typeof step.image === 'string' ? { image: step.image } : {}),
         position: pos(item) ?? { line: 0, column: 0 },
         ...(never ? { neverRuns: never } : {}),
+        ...(node ? { node } : {}),
       });
     });
   }

@@ -1,10 +1,14 @@
 // The PATH a drone-runner-exec step starts with. The runner process gets its
-// environment from its systemd unit (Environment= lines in order, the last PATH
-// wins); DRONE_RUNNER_PATH sets PATH for every step; the runner's global
-// environment (DRONE_RUNNER_ENVIRON, `KEY:VALUE,…`) is combined over that; then
-// the pipeline's `environment:` and the step's own, key by key.
+// environment from its systemd unit (Environment= in order, EnvironmentFile=
+// over them, UnsetEnvironment=) and from whatever its ExecStart runs before the
+// runner binary (`env PATH=…`, a start script); DRONE_RUNNER_PATH sets PATH for
+// every step; the runner's global environment (DRONE_RUNNER_ENVIRON, `KEY:VALUE,…`)
+// is combined over that; then the pipeline's `environment:` and the step's own.
 import type { UnitView } from '../context.js';
-import { effectiveEnv, environmentFiles } from '../systemd/unit.js';
+import { followToTarget, type ScriptSource } from '../execChain.js';
+import type { HostView } from '../resolve.js';
+import { serviceEnvironment, type FileReader } from '../systemd/environment.js';
+import { execStart } from '../systemd/unit.js';
 import type { DroneStep } from './pipeline.js';
 
 export interface RunnerEnv {
@@ -12,9 +16,15 @@ export interface RunnerEnv {
   path?: string;
   source: string;
   notes: string[];
+  /** The runner cannot be followed (an ExecStart the verifier cannot read): no step PATH is known. */
+  problem?: string;
+  /** DRONE_RUNNER_LABELS: a pipeline with `node:` labels only runs on a runner that has them all. */
+  labels: Record<string, string>;
+  /** How the runner process starts, for evidence. */
+  chain: string[];
 }
 
-/** `DRONE_RUNNER_ENVIRON=KEY:VALUE,KEY2:VALUE2` (envconfig map: entries split at commas, key at the first colon). */
+/** `KEY:VALUE,KEY2:VALUE2` (envconfig maps: entries split at commas, key at the first colon). */
 export function parseRunnerEnviron(value: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of value.split(',')) {
@@ -24,25 +34,52 @@ export function parseRunnerEnviron(value: string): Record<string, string> {
   return out;
 }
 
-export function runnerEnv(unit: UnitView): RunnerEnv {
-  const notes: string[] = [];
-  for (const f of environmentFiles(unit.unit)) {
-    notes.push(`${unit.source}:${f.line}: EnvironmentFile=${f.value} is read when the runner starts and could set PATH, DRONE_RUNNER_PATH or DRONE_RUNNER_ENVIRON; the verifier cannot read it`);
+const splitPath = (value: string): string[] => value.split(':').filter((e) => e !== '');
+
+export async function runnerEnv(unit: UnitView, view: HostView, scripts: ScriptSource): Promise<RunnerEnv> {
+  const read: FileReader = async (p) => {
+    const got = await scripts.scriptAt(p, unit.context);
+    return 'missing' in got ? { missing: got.missing } : { text: got.text };
+  };
+  const env = await serviceEnvironment(unit.unit, unit.source, read);
+  const notes = [...env.notes];
+  const labels = env.vars.get('DRONE_RUNNER_LABELS') ? parseRunnerEnviron(env.vars.get('DRONE_RUNNER_LABELS')!.value) : {};
+  const base = { notes, labels };
+  // The runner process's own PATH: the unit's, then what ExecStart does before the runner binary runs.
+  const unitPath = env.vars.get('PATH');
+  const unset = env.unset.get('PATH');
+  let processPath: string | undefined = unset ? undefined : unitPath?.value;
+  let processSource = unset ? `${unset} (PATH removed)` : unitPath ? `${unitPath.from}PATH` : `${unit.source}: sets no PATH`;
+  const exec = execStart(unit.unit);
+  const last = exec[exec.length - 1];
+  let chain: string[] = [];
+  if (last) {
+    const followed = await followToTarget(
+      { argv: [last.program, ...last.args], where: `${unit.source}:${last.line}`, pathDirs: processPath === undefined ? [] : splitPath(processPath), drvs: unit.context },
+      undefined,
+      view,
+      scripts,
+    );
+    chain = followed.chain;
+    if (!followed.ok) return { ...base, chain, source: `${unit.source}:${last.line}`, problem: `the runner's ExecStart cannot be followed: ${followed.reason}` };
+    const started = followed.pathDirs.join(':');
+    if (started !== (processPath ?? '')) {
+      processPath = started;
+      processSource = `${unit.source}:${last.line}: ExecStart (the PATH it starts ${followed.file ?? 'the runner'} with)`;
+    }
   }
-  const environ = effectiveEnv(unit.unit, 'DRONE_RUNNER_ENVIRON');
+  const environ = env.vars.get('DRONE_RUNNER_ENVIRON');
   if (environ) {
     const p = parseRunnerEnviron(environ.value).PATH;
-    if (p !== undefined) return { path: p, source: `${unit.source}:${environ.line}: DRONE_RUNNER_ENVIRON PATH`, notes };
+    if (p !== undefined) return { ...base, chain, path: p, source: `${environ.from}DRONE_RUNNER_ENVIRON PATH` };
   }
-  const runnerPath = effectiveEnv(unit.unit, 'DRONE_RUNNER_PATH');
-  if (runnerPath) return { path: runnerPath.value, source: `${unit.source}:${runnerPath.line}: DRONE_RUNNER_PATH`, notes };
-  const p = effectiveEnv(unit.unit, 'PATH');
-  if (p) return { path: p.value, source: `${unit.source}:${p.line}: Environment=PATH (the last one wins)`, notes };
-  return { source: `${unit.source}: sets no PATH`, notes };
+  const runnerPath = env.vars.get('DRONE_RUNNER_PATH');
+  if (runnerPath) return { ...base, chain, path: runnerPath.value, source: `${runnerPath.from}DRONE_RUNNER_PATH` };
+  return { ...base, chain, ...(processPath ? { path: processPath } : {}), source: processSource };
 }
 
 /** The PATH a step's shell starts with: its own or the pipeline's `environment.PATH` over the runner's. */
-export function stepPath(step: DroneStep, runner: RunnerEnv): { value?: string; source: string; unknown?: string } {
+export function stepPath(step: DroneStep, runner: Pick<RunnerEnv, 'path' | 'source'>): { value?: string; source: string; unknown?: string } {
   const own = step.environment.PATH;
   if (own !== undefined) {
     const where = step.environmentSource.PATH === 'pipeline' ? `pipeline "${step.pipeline}" environment.PATH` : `step "${step.name}" environment.PATH`;

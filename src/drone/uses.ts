@@ -18,6 +18,8 @@ export interface DroneUse {
   path: PathValue;
   /** Something before the command the verifier cannot follow (eval, source, …). */
   unfollowable?: string;
+  /** Why the command does not run in a normal build (a branch not taken, an earlier command that ends the step). */
+  notRun?: string;
 }
 
 const programName = (word: string): string => word.slice(word.lastIndexOf('/') + 1);
@@ -33,7 +35,9 @@ export async function scriptUses(steps: readonly DroneStep[], script: string, pk
   const uses: DroneUse[] = [];
   for (const step of steps) {
     if (step.commands.length === 0) continue;
-    const analysis = await analyzeScript(step.commands.join('\n'), { inheritedPath: 'inherited' });
+    const analysis = await analyzeScript(step.commands.join('\n'), { inheritedPath: 'inherited', errexit: true });
+    // The runner writes the commands into a script run with `set -e`: a command that always fails ends the step.
+    const stopsAt = step.commands.findIndex((c) => /^\s*(false|\/bin\/false|\/usr\/bin\/false|exit(\s+[1-9]\d*)?)\s*(;\s*)?$/.test(c)) + 1;
     for (const inv of analysis.invocations) {
       const cwd = inv.cwd instanceof Unknown ? undefined : inv.cwd;
       const words = [inv.program, ...inv.args];
@@ -42,14 +46,23 @@ export async function scriptUses(steps: readonly DroneStep[], script: string, pk
         if (!words.some((w) => path.posix.normalize(w) === path.posix.normalize(script))) continue;
       } else if (!words.some((w) => namesScript(w, cwd, script))) continue;
       const before = analysis.unfollowable.find((u) => u.line <= inv.line);
+      const guardOnly = /^runs only if/.test(inv.conditionalReason ?? '');
+      const notRun =
+        stopsAt > 0 && stopsAt < inv.line
+          ? `the step stops at command ${stopsAt} (\`${step.commands[stopsAt - 1]!.trim()}\` fails under set -e)`
+          : inv.conditional && !guardOnly
+            ? `\`${inv.text}\` runs only on some branches (${inv.conditionalReason ?? 'conditional'})`
+            : undefined;
       uses.push({
         step,
         command: inv.text,
         line: inv.line,
         program: inv.program,
-        viaWrapper: programName(inv.program) === pkg,
+        // A shell function of the same name shadows the wrapper: only the external program counts.
+        viaWrapper: programName(inv.program) === pkg && inv.kind === 'external',
         path: inv.path,
         ...(before ? { unfollowable: `line ${before.line} \`${before.text}\`: ${before.reason}` } : {}),
+        ...(notRun ? { notRun } : {}),
       });
     }
     if (analysis.parseError) {

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { NixCommandError, PreflightError } from '../errors.js';
 import type { CommandResult, CommandRunner } from './command.js';
 import { createLimiter, memoize } from '../limit.js';
-import { logExcerpt } from './logExcerpt.js';
+import { logExcerpt, nixErrorMessage, remoteBuildHints } from './logExcerpt.js';
 
 export interface BuildOutcome {
   ok: boolean;
@@ -166,9 +166,17 @@ async function gitHeadFor(runner: CommandRunner, flakeDir: string, env: NodeJS.P
 async function detectVersion(runner: CommandRunner, env: NodeJS.ProcessEnv): Promise<string> {
   const result = await runner('nix', ['--version'], { env, timeoutMs: 60_000, label: 'nix --version' });
   if (result.exitCode !== 0) {
-    throw new PreflightError(`nix --version failed (exit ${result.exitCode}):\n${logExcerpt(`${result.stderr}\n${result.stdout}`).join('\n')}`);
+    const why = result.timedOut ? 'no answer within 60s' : `exit ${result.exitCode ?? 'signal'}`;
+    throw new PreflightError(`nix --version failed (${why}):\n${logExcerpt(`${result.stderr}\n${result.stdout}`).join('\n')}`);
   }
-  return parseNixVersion(result.stdout);
+  const version = parseNixVersion(result.stdout);
+  if (!versionAtLeast(version, MIN_NIX)) {
+    throw new PreflightError(
+      `nix ${version} found (${JSON.stringify(result.stdout.trim())}): nixenv-verify needs Nix >= ${MIN_NIX}, which has flakes and the nix command ` +
+        `(experimental features nix-command flakes); install a newer Nix (Debian 12+: apt-get install nix-bin) or use the cc-ci/nixenv-verify image`,
+    );
+  }
+  return version;
 }
 
 export async function createNixClient(options: NixClientOptions): Promise<NixClient> {
@@ -207,15 +215,24 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
       .map((a, i, all) => (all[i - 1] === '--apply' ? '<facts expression>' : a))
       .join(' ')}`;
     const excerpt = result.timedOut
-      ? [`no result within ${Math.round(options.timeoutMs / 1000)}s (PLUGIN_TIMEOUT)`, ...logExcerpt(result.stderr, { max: 10 })]
-      : logExcerpt(result.stderr).filter((l) => !/^\s*(at «|… while|\d+\||…\s*$)/.test(l) || /error/.test(l));
-    const hint = submoduleHint(result.stderr);
-    return new NixCommandError(shown, result.exitCode, hint ? [...excerpt, hint] : excerpt, result.timedOut);
+      ? [
+          `error: timed out after ${formatSeconds(options.timeoutMs)} (PLUGIN_TIMEOUT); the nix process group was stopped`,
+          ...logExcerpt(result.stderr, { max: 10 }),
+        ]
+      : result.exitCode === null
+        ? [`error: nix was killed by ${result.signal ?? 'a signal'}`, ...logExcerpt(result.stderr, { max: 10 })]
+        : messageFirst(
+          logExcerpt(result.stderr).filter((l) => !/^\s*(at «|… while|\d+\||…\s*$)/.test(l) || /error/.test(l)),
+          nixErrorMessage(result.stderr),
+        );
+    const hints = [submoduleHint(result.stderr), ...remoteBuildHints(result.stderr, env)].filter((h): h is string => h !== undefined);
+    return new NixCommandError(shown, result.exitCode, [...excerpt, ...hints], result.timedOut);
   }
 
   /** A missing file in a repository with submodules, read without them: say which setting brings them in. */
   function submoduleHint(stderr: string): string | undefined {
-    if (options.submodules || !/No such file or directory|does not exist/.test(stderr)) return undefined;
+    // 2.8: "No such file or directory"; 2.2x: "does not exist"; 2.3x: "… is not tracked by Git".
+    if (options.submodules || !/No such file or directory|does not exist|is not tracked by Git/.test(stderr)) return undefined;
     if (!existsSync(path.join(options.flakeDir, '.gitmodules'))) return undefined;
     return 'hint: this repository has git submodules and PLUGIN_SUBMODULES=false leaves them out of the flake';
   }
@@ -231,7 +248,8 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   const derivationEnvs = memoize(async (drvPath: string) => {
     const show = await showDerivation();
     const res = await nix([...show, drvPath]);
-    const parsed = JSON.parse(res.stdout) as Record<string, unknown>;
+    const parsed = parseNixJson<Record<string, unknown>>(res.stdout, `nix ${show.join(' ')} ${drvPath}`);
+    if (!parsed || typeof parsed !== 'object') throw new NixOutputError(`nix ${show.join(' ')} ${drvPath}`, ['error: nix printed JSON that is not an object']);
     // 2.8–2.2x: { "/nix/store/x.drv": {...} }; newer: { derivations: { "x.drv": {...} }, version }.
     const table = (parsed.derivations ?? parsed) as Record<string, RawDerivation>;
     const entry = Object.values(table).find((d) => d && typeof d === 'object' && 'env' in d) as RawDerivation | undefined;
@@ -255,7 +273,7 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
     installable: (p) => `${flakeRef}#${p}`,
     async evalJson<T>(p: string, apply?: string): Promise<T> {
       const res = await nix(['eval', '--json', ...flakeArgs, `${flakeRef}#${p}`, ...(apply ? ['--apply', apply] : [])]);
-      return JSON.parse(res.stdout) as T;
+      return parseNixJson<T>(res.stdout, `nix eval --json ${flakeRef}#${p}`);
     },
     async evalRaw(p: string, apply?: string): Promise<string> {
       const res = await nix(['eval', '--raw', ...flakeArgs, `${flakeRef}#${p}`, ...(apply ? ['--apply', apply] : [])]);
@@ -267,7 +285,7 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
       if (res.exitCode !== 0) {
         return { ok: false, outputs: [], log: res.stderr, error: commandError([...FEATURES, ...full, ...options.extraArgs], res) };
       }
-      return { ok: true, outputs: JSON.parse(res.stdout || '[]'), log: res.stderr };
+      return { ok: true, outputs: parseNixJson(res.stdout || '[]', `nix build --json ${drvPaths.join(' ')}`), log: res.stderr };
     },
     closure: closures,
     drvClosure: drvClosures,
@@ -277,4 +295,76 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
     flakeSource: () => flakeSource(''),
     withFlakeDir: (dir) => createNixClient({ ...options, flakeDir: dir, version, limiter }),
   };
+}
+
+/** The oldest Nix with flakes and the `nix` command (as experimental features). */
+export const MIN_NIX = '2.4';
+
+/** `90s`, `1.5s`: a timeout as the reviewer set it. */
+function formatSeconds(ms: number): string {
+  const s = ms / 1000;
+  return `${Number.isInteger(s) ? s : s.toFixed(1)}s`;
+}
+
+/**
+ * The excerpt with the real error message first. Newer Nix prints a bare
+ * `error:` and the message after the trace: that bare line becomes
+ * `error: <message>` and the message's own (indented) line is dropped.
+ */
+export function messageFirst(excerpt: readonly string[], message: string | undefined): string[] {
+  const bare = excerpt.findIndex((l) => /^\s*error:\s*$/.test(l));
+  if (bare < 0 || !message) return [...excerpt];
+  const rest = excerpt.filter((l, i) => i !== bare && l.trim() !== `error: ${message}` && l.trim() !== message);
+  return [...rest.slice(0, bare), `error: ${message}`, ...rest.slice(bare)];
+}
+
+/** JSON from nix, or a NixCommandError naming the command and what was printed instead (no JS stack). */
+export function parseNixJson<T>(stdout: string, command: string): T {
+  try {
+    return JSON.parse(stdout) as T;
+  } catch {
+    const shown = stdout.trim().replace(/\s+/g, ' ');
+    const head = shown === '' ? '(nothing)' : `${shown.slice(0, 120)}${shown.length > 120 ? '…' : ''}`;
+    throw new NixOutputError(command, [`error: nix printed something that is not JSON: ${head}`]);
+  }
+}
+
+/** Nix exited 0 but its output cannot be read (not JSON, truncated, empty). */
+export class NixOutputError extends NixCommandError {
+  constructor(command: string, excerpt: string[]) {
+    super(command, 0, excerpt);
+    this.name = 'NixOutputError';
+  }
+}
+
+/**
+ * True when nix gave no answer about the flake: it timed out, was killed by a
+ * signal (crash, OOM killer), or printed output that cannot be read. A check
+ * should then be `error` (cannot verify), not `fail` (the flake is wrong).
+ */
+export function nixGaveNoAnswer(err: unknown): boolean {
+  return err instanceof NixCommandError && (err.timedOut || err.exitCode === null || err instanceof NixOutputError);
+}
+
+/** One entry of `nix path-info --json`. */
+export interface PathInfo {
+  path: string;
+  deriver?: string | null;
+  narSize?: number;
+  references?: string[];
+  [key: string]: unknown;
+}
+
+/**
+ * `nix path-info --json` in either shape: a list of `{path, …}` (Nix < 2.19)
+ * or an object keyed by store path (2.19+; 2.34 adds `version`).
+ */
+export function pathInfoEntries(json: unknown): PathInfo[] {
+  if (Array.isArray(json)) return json as PathInfo[];
+  if (json && typeof json === 'object') {
+    return Object.entries(json as Record<string, unknown>)
+      .filter(([, v]) => v && typeof v === 'object')
+      .map(([p, v]) => ({ ...(v as Record<string, unknown>), path: p }) as PathInfo);
+  }
+  return [];
 }

@@ -7,10 +7,12 @@ const DECISIVE = /(error|collision|colliding|failed|cannot|not found|undefined v
 export const stripAnsi = (text: string): string => text.replace(ANSI, '');
 
 export function logExcerpt(log: string, { max = 30, tail = 8 } = {}): string[] {
-  const lines = stripAnsi(log)
-    .split('\n')
-    .map((l) => l.trimEnd())
-    .filter((l) => l.trim() !== '');
+  const lines = collapseRepeats(
+    stripAnsi(log)
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .filter((l) => l.trim() !== ''),
+  );
   const picked = new Set<number>();
   lines.forEach((l, i) => {
     if (DECISIVE.test(l)) picked.add(i);
@@ -18,6 +20,72 @@ export function logExcerpt(log: string, { max = 30, tail = 8 } = {}): string[] {
   for (let i = Math.max(0, lines.length - tail); i < lines.length; i++) picked.add(i);
   const ordered = [...picked].sort((a, b) => a - b).map((i) => lines[i]!);
   return ordered.length > max ? [...ordered.slice(0, max - 1), `… ${ordered.length - max + 1} more lines`] : ordered;
+}
+
+/**
+ * A line that occurs more than once is kept once, where it first occurs, with
+ * `(repeated N times)`: a remote-build failure prints the same lines for every
+ * derivation, which would otherwise fill the excerpt.
+ */
+export function collapseRepeats(lines: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const l of lines) counts.set(l.trim(), (counts.get(l.trim()) ?? 0) + 1);
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const l of lines) {
+    const key = l.trim();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const n = counts.get(key)!;
+    out.push(n > 1 ? `${l} (repeated ${n} times)` : l);
+  }
+  return out;
+}
+
+/**
+ * The message of a nix error. Nix 2.8 prints `error: <message>` first; newer Nix
+ * (2.1x+) prints a bare `error:`, the `… while …` frames, and the message last,
+ * indented (`       error: <message>`). Undefined when there is no error line.
+ */
+export function nixErrorMessage(log: string): string | undefined {
+  const lines = stripAnsi(log).split('\n').map((l) => l.trimEnd());
+  const bare = lines.findIndex((l) => /^error:\s*$/.test(l));
+  if (bare >= 0) {
+    let message: string | undefined;
+    let firstLine: string | undefined;
+    for (let i = bare + 1; i < lines.length; i++) {
+      const l = lines[i]!;
+      if (/^\S/.test(l)) break; // the next top-level message
+      const m = /^\s+error:\s*(\S.*)$/.exec(l);
+      if (m) message = m[1]!;
+      // No trace, the message itself on the next line (2.26: "error:\n    Unable to start any build;").
+      if (firstLine === undefined && l.trim() !== '') firstLine = l.trim();
+    }
+    if (message) return message;
+    if (firstLine && !firstLine.startsWith('…')) return firstLine;
+  }
+  const first = lines.find((l) => /^error:\s*\S/.test(l));
+  return first?.replace(/^error:\s*/, '');
+}
+
+export const REMOTE_BUILD_LINE = 'Failed to find a machine for remote build!';
+
+/** Hints for remote-build failures: where builders are set, and what a daemon drops. */
+export function remoteBuildHints(log: string, env: NodeJS.ProcessEnv): string[] {
+  const text = stripAnsi(log);
+  const hints: string[] = [];
+  if (text.includes(REMOTE_BUILD_LINE)) {
+    hints.push(
+      'hint: no builder matches the derivation\'s system and features; pass builders with the nix_options setting (PLUGIN_NIX_OPTIONS), e.g. ["--option","builders","ssh://builder x86_64-linux"], or allow local builds (--max-jobs)',
+    );
+  }
+  // 2.8: "unable to start any build"; 2.26: "Unable to start any build"; 2.34 with max-jobs 0: "local builds are disabled".
+  if (/unable to start any build|local builds are disabled/i.test(text) && env.NIX_REMOTE === 'daemon') {
+    hints.push(
+      'hint: NIX_REMOTE=daemon: the nix daemon silently drops builders and substituters passed by a user who is not in its trusted-users; configure them in the daemon\'s nix.conf or make the user trusted',
+    );
+  }
+  return hints;
 }
 
 export interface Collision {

@@ -11,11 +11,10 @@
 // - After an unconditional `exec PROGRAM` or `exit`, later statements are dropped into `unreachable`.
 // - `eval`, `source`/`.` are unfollowable and make every variable (PATH included) and the cwd unknown afterwards.
 
-import type { Cmd, List, Word } from './ast.js';
+import { literalOf, type Cmd, type List, type Redir, type Word } from './ast.js';
 import { expandFields, expandJoined, type Scope } from './expand.js';
 import { joinCwd } from './dirs.js';
 import { peelWrappers } from './launch.js';
-import { literalOf } from './syntax.js';
 import { Unknown, type AnalyzeOptions, type Invocation, type PathValue, type ShellAnalysis, type ShellEnv, type ShellIssue } from './types.js';
 import { concrete, firstUnknown, firstUnknownSeg, fromPathEntries, inherited, norm, renderVal, sameVal, str, toPathValue, unk, type Val } from './value.js';
 
@@ -25,6 +24,8 @@ interface State {
   assignedAt: Map<string, number>;
   exported: Set<string>;
   allexport: boolean;
+  /** `set -e`: an unconditional failing command ends the script. */
+  errexit: boolean;
   cwd: string | Unknown;
   funcs: Map<string, Cmd>;
   /** Set after eval/source: why a variable the script did not assign since is unknown. */
@@ -86,7 +87,7 @@ export class Analyzer {
   }
 
   run(list: List): ShellAnalysis {
-    const state: State = { vars: new Map(), assignedAt: new Map(), exported: new Set(['PATH']), allexport: false, cwd: '.', funcs: new Map() };
+    const state: State = { vars: new Map(), assignedAt: new Map(), exported: new Set(['PATH']), allexport: false, errexit: this.options.errexit === true, cwd: '.', funcs: new Map() };
     const start = this.options.inheritedPath;
     state.vars.set('PATH', start === undefined || start === 'inherited' ? inherited() : fromPathEntries(start));
     for (const [k, v] of Object.entries(this.options.knownVars ?? {})) {
@@ -275,7 +276,7 @@ export class Analyzer {
         return adopt(state, this.merge([state, body], where));
       }
       case 'for': {
-        const where = `inside the \`for\` loop at line ${line}`;
+        const where = `inside the \`${cmd.select ? 'select' : 'for'}\` loop at line ${line}`;
         const sc = this.scope(state, ctx, line, this.textOf(cmd));
         for (const w of cmd.items ?? []) expandFields(w, sc);
         const body = clone(state);
@@ -303,7 +304,12 @@ export class Analyzer {
         state.funcs.set(cmd.name, cmd.body);
         return;
       case 'test':
+        for (const body of cmd.substs ?? []) this.runList(body, clone(state), { ...ctx, cond: ctx.cond ?? state.skipReason ?? state.returnSkip });
         return;
+      case 'redir':
+        // Redirections are set up before the command runs: `done < "$(mktemp)"` runs mktemp first.
+        this.expandRedirs(cmd.redirs, this.scope(state, ctx, line, this.textOf(cmd)));
+        return this.runCmd(cmd.cmd, state, ctx);
     }
   }
 
@@ -354,7 +360,7 @@ export class Analyzer {
       const value = w.decl.value ? expandJoined(w.decl.value, sc) : undefined;
       return [{ val: str(w.decl.name + '='), decl: { name: w.decl.name, append: w.decl.append, ...(value ? { value } : {}) } }];
     });
-    for (const r of cmd.redirs) if (r.word) expandJoined(r.word, sc); // `> "$(mktemp)"` runs mktemp
+    this.expandRedirs(cmd.redirs, sc); // `> "$(mktemp)"` runs mktemp
     if (fields.length === 0) {
       for (const [k, v] of temp) this.setVar(state, k, v, line, text);
       return;
@@ -414,6 +420,14 @@ export class Analyzer {
     if (kind === 'builtin') this.runBuiltin(progText!, fields.slice(i + 1), state, ctx, line, text);
   }
 
+  /** Expands redirection words and here-document bodies for the commands they run (`<<EOF` … `$(cmd)`). */
+  private expandRedirs(redirs: Redir[], sc: Scope): void {
+    for (const r of redirs) {
+      if (r.word) expandJoined(r.word, sc);
+      if (r.hdoc) expandJoined(r.hdoc, sc);
+    }
+  }
+
   private runBuiltin(name: string, args: Field[], state: State, ctx: Ctx, line: number, text: string): void {
     const words = args.map((a) => concrete(a.val));
     switch (name) {
@@ -467,11 +481,16 @@ export class Analyzer {
         for (let k = 0; k < words.length; k++) {
           const w = words[k];
           if (w === undefined || w === '--' || w === '-') break;
+          if (/^-[a-zA-Z]*e/.test(w)) state.errexit = true;
+          else if (/^\+[a-zA-Z]*e/.test(w)) state.errexit = false;
           if (/^-[a-zA-Z]*a/.test(w)) this.allexport(state, true, line);
           else if (/^\+[a-zA-Z]*a/.test(w)) state.allexport = false;
           else if ((w === '-o' || w === '+o') && words[k + 1] === 'allexport') {
             if (w === '-o') this.allexport(state, true, line);
             else state.allexport = false;
+            k++;
+          } else if ((w === '-o' || w === '+o') && words[k + 1] === 'errexit') {
+            state.errexit = w === '-o';
             k++;
           } else if (!/^[-+]/.test(w)) break;
         }
@@ -527,6 +546,10 @@ export class Analyzer {
         return;
       case 'alias':
         if (args.length > 0) this.issue(this.out.unfollowable, line, text, 'aliases are not expanded by the analysis');
+        return;
+      case 'hash':
+        // `hash -p FILE NAME` makes bash run FILE for NAME, whatever PATH says.
+        if (words.some((a) => a !== undefined && /^-[a-zA-Z]*p/.test(a))) this.issue(this.out.unfollowable, line, text, '`hash -p` binds a command name to a file, bypassing the PATH lookup');
         return;
     }
   }

@@ -1,5 +1,5 @@
-// The syntax tree our own parser builds. sh-syntax 0.7.0 only exposes statement positions (its Go side maps
-// Cmd to a bare {Pos, End} node), so the structure the analysis needs comes from src/shell/syntax.ts.
+// The syntax tree the analysis walks. parse.ts builds it from mvdan-sh's tree (mvdan/sh v3, bash mode), keeping
+// only what the analysis models. Positions (`pos`, `end`) are string indices into the script text.
 
 /** One piece of a word. `quoted` parts are not field-split (they came from '…', "…", $'…' or a backslash). */
 export type WordPart =
@@ -47,6 +47,8 @@ export interface Assign {
 export interface Redir {
   op: string;
   word?: Word;
+  /** Body of a here-document (`<<`, `<<-`): expanded like "…" unless the delimiter is quoted (then one quoted literal). */
+  hdoc?: Word;
 }
 
 export type Cmd =
@@ -56,13 +58,16 @@ export type Cmd =
   | { k: 'not'; cmd: Cmd; pos: number; end: number }
   | { k: 'if'; clauses: { cond: List; body: List }[]; elseBody?: List; pos: number; end: number }
   | { k: 'while'; until: boolean; cond: List; body: List; pos: number; end: number }
-  | { k: 'for'; name: string; items?: Word[]; arith?: string; body: List; pos: number; end: number }
+  /** Also `select` (`select: true`), whose body runs once per choice the user makes. */
+  | { k: 'for'; name: string; items?: Word[]; arith?: string; select?: boolean; body: List; pos: number; end: number }
   | { k: 'case'; word: Word; arms: { patterns: Word[]; body: List }[]; pos: number; end: number }
   | { k: 'group'; body: List; pos: number; end: number }
   | { k: 'subshell'; body: List; pos: number; end: number }
   | { k: 'func'; name: string; body: Cmd; pos: number; end: number }
-  /** `[[ … ]]` and `(( … ))`: tests and arithmetic; they run no program. */
-  | { k: 'test'; text: string; pos: number; end: number };
+  /** `[[ … ]]` and `(( … ))`: tests and arithmetic; they run no program, but their command substitutions (`substs`) do. */
+  | { k: 'test'; text: string; substs?: List[]; pos: number; end: number }
+  /** A compound command with redirections (`{ …; } > log`, `done < file`): the words are expanded first. */
+  | { k: 'redir'; cmd: Cmd; redirs: Redir[]; pos: number; end: number };
 
 export interface Stmt {
   cmd: Cmd;
@@ -72,3 +77,10 @@ export interface Stmt {
 }
 
 export type List = Stmt[];
+
+/** The text of a word made only of unquoted literal parts, else undefined. */
+export function literalOf(word: Word): string | undefined {
+  if (word.parts.length !== 1) return undefined;
+  const p = word.parts[0]!;
+  return p.k === 'lit' && !p.quoted ? p.v : undefined;
+}

@@ -1,7 +1,8 @@
 // Shell semantics for the checks: what a wrapper script or a CI step really runs, with which PATH and cwd.
 //
-// Layout: nixString.ts (Nix `'' … ''` bodies to shell text), parse.ts (sh-syntax as the judge of validity + our reader syntax.ts → ast.ts), value.ts (symbolic
-// strings with the caller's PATH as a token), expand.ts (word expansion), analyze.ts (the walk), types.ts.
+// Layout: nixString.ts (Nix `'' … ''` bodies to shell text), parse.ts (mvdan-sh, the mvdan/sh parser, loaded on first use; its
+// tree adapted to ast.ts), value.ts (symbolic strings with the caller's PATH as a token), expand.ts (word expansion),
+// analyze.ts (the walk), types.ts.
 //
 // Decisions on the ambiguous cases:
 // - The caller's PATH is one opaque token, assumed set, non-empty and made of non-empty entries; so
@@ -18,9 +19,9 @@
 // - Functions: the body is analysed where the function is called (inlined, recursion reported); its
 //   commands inherit the call's conditionality; `local`/`declare` in the body and `X=1 f` prefixes are
 //   restored afterwards. A function never called contributes nothing.
-// - Subshells `( )`, pipeline elements, `&` jobs and `$( )` run on a copy of the state (their commands are
-//   recorded, their assignments, cd and exec do not reach the parent). Backquote and here-document bodies
-//   are not analysed.
+// - Subshells `( )`, pipeline elements, `&` jobs, `coproc` and `$( )` / backquotes (also inside unquoted
+//   here-documents and inside `[[ ]]` / `(( ))`) run on a copy of the state (their commands are recorded, their
+//   assignments, cd and exec do not reach the parent). Process substitution `<( )` bodies are not analysed.
 // - `exec PROG` ends the shell: later statements are dropped from `invocations` and listed in `unreachable`
 //   (unconditional exec) or become conditional (exec in a branch). `exec` with only redirections goes on.
 // - `eval`, `source`/`.`: unfollowable; afterwards every variable (PATH too) and the cwd are unknown until

@@ -78,8 +78,8 @@ export interface ShellAnalysis {
   /** `set -a` / `set -o allexport` lines. */
   allexportLines: number[];
   /**
-   * The script is not valid shell (sh-syntax's verdict and position), or it uses syntax this module's own
-   * reader does not model (`unsupported: true`). Either way there are no invocations.
+   * The script is not valid shell (mvdan-sh's verdict and position, bash dialect), or mvdan-sh's tree holds a
+   * node the adapter in parse.ts does not model (`unsupported: true`). Either way there are no invocations.
    */
   parseError?: { line: number; column: number; message: string; unsupported?: boolean };
 }
@@ -89,4 +89,6 @@ export interface AnalyzeOptions {
   inheritedPath?: PathEntry[] | 'inherited';
   /** Variables whose values are known (e.g. from the caller's environment). Others not assigned by the script are Unknown. */
   knownVars?: Record<string, string>;
+  /** The script starts under `set -e` (a Drone step's script does). */
+  errexit?: boolean;
 }

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { makeFixture, removeFixture } from '../fixtures/make-fixture.mjs';
 import { runCli } from '../helpers/cli.js';
+import { pathInfoList } from '../helpers/nixJson.js';
 import type { CheckResult } from '../../src/verdict.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'nv-evidence-'));
@@ -29,7 +30,7 @@ function removeStoredLog(evidence: string[]): void {
     const m = /: built (\/nix\/store\/\S+)$/.exec(line);
     if (!m) continue;
     const systemPath = realpathSync(path.join(m[1]!, 'sw'));
-    const info = JSON.parse(execFileSync('nix', ['path-info', '--json', systemPath], { encoding: 'utf8' })) as { deriver?: string }[];
+    const info = pathInfoList(execFileSync('nix', ['path-info', '--json', systemPath], { encoding: 'utf8' }));
     const drv = path.basename(info[0]!.deriver!);
     rmSync(path.join('/nix/var/log/nix/drvs', drv.slice(0, 2), `${drv.slice(2)}.bz2`), { force: true });
   }
@@ -97,12 +98,12 @@ describe('evidence', () => {
     const bypass = check(runCli({ flake: fixture('drone-step-bypass'), checks: 'entrypoint-parity' }), 'entrypoint-parity');
     expect(bypass.summary).toContain('step "recipe-test" bypasses cc-ci-run: `python3 runner/run_recipe_ci.py`');
     const noProfile = check(runCli({ flake: fixture('runner-path-no-profile'), checks: 'entrypoint-parity' }), 'entrypoint-parity');
-    expect(noProfile.summary).toContain('cc-ci: the runner PATH cannot reach cc-ci-run (/run/wrappers/bin:/usr/bin:/bin)');
+    expect(noProfile.summary).toMatch(/cc-ci: step "recipe-test" cannot reach cc-ci-run through \S+drone-runner-exec\.service:\d+: Environment=PATH \(the last one wins\) \(\/run\/wrappers\/bin:\/usr\/bin:\/bin;/);
   });
 
   test('a sweep running another cc-ci-run shows both store paths', () => {
     const parity = check(runCli({ flake: fixture('sweep-other-cc-ci-run'), checks: 'entrypoint-parity' }), 'entrypoint-parity');
-    expect(parity.summary).toMatch(/cc-ci: the sweep runs (\/nix\/store\/\S+-cc-ci-run), not (?!\1)\/nix\/store\/\S+-cc-ci-run/);
+    expect(parity.summary).toMatch(/cc-ci: the sweep runs (\/nix\/store\/\S+-cc-ci-run) \(via [^)]*\), not (?!\1)\/nix\/store\/\S+-cc-ci-run/);
   });
 
   test('hosts that differ show both systemPackages lines', () => {

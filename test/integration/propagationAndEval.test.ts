@@ -2,7 +2,7 @@
 // always goes, and proof that eval mode builds nothing.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { makeFixture, removeFixture } from '../fixtures/make-fixture.mjs';
@@ -38,7 +38,7 @@ describe('propagation', () => {
     const run = runCli({ flake: dir, checks: 'propagation' }, { env: { TMPDIR: tmp } });
     expect(run.code).toBe(0);
     const check = run.report!.checks[0]!;
-    expect(check.evidence[0]).toMatch(/^canary nixenv-verify-canary-[0-9a-f]{8} added to ccciRuntimeTools at nix\/modules\/packages\.nix:11 /);
+    expect(check.evidence[0]).toMatch(/^copied the flake source Nix sees \(\/nix\/store\/\S+-source\) and appended canary nixenv-verify-canary-[0-9a-f]{12}-1\.0 to ccciRuntimeTools at nix\/modules\/packages\.nix:11 /);
     expect(check.evidence.filter((e) => e.includes(': has the canary'))).toHaveLength(8);
     expect(propagationDirs(tmp)).toEqual([]);
     expect(snapshotWorkspace(dir)).toEqual(before);
@@ -51,13 +51,13 @@ describe('propagation', () => {
     const check = run.report!.checks.find((c) => c.id === 'propagation')!;
     expect(check.evidence).toContain(`cc-ci: environment.systemPackages: has the canary (evaluated list)`);
     expect(check.evidence.some((e) => /^cc-ci: cc-ci-run wrapper PATH \(Drone \+ sweep\): MISSING the canary \(\/nix\/store\/\S+-cc-ci-run\)$/.test(e))).toBe(true);
-    expect(check.evidence.some((e) => /^cc-ci-hetzner: cc-ci-nightly-sweep \(its build inputs\): MISSING the canary/.test(e))).toBe(true);
+    expect(check.evidence.some((e) => /^cc-ci-hetzner: cc-ci-nightly-sweep \(what its unit starts, and its build inputs\): MISSING the canary/.test(e))).toBe(true);
   });
 
   test('no definition to edit is an error that says so', () => {
     const run = runCli({ flake: fixture(), checks: 'propagation', tools_attr: 'ccciMissingTools' });
     expect(run.code).toBe(1);
-    expect(run.report!.checks[0]).toMatchObject({ status: 'error', summary: expect.stringContaining('no `ccciMissingTools = …;` definition in nix/modules/packages.nix') });
+    expect(run.report!.checks[0]).toMatchObject({ status: 'error', summary: expect.stringContaining('nix/modules/packages.nix: no binding of ccciMissingTools (PLUGIN_TOOLS_ATTR)') });
   });
 
   test('a timeout is an error naming PLUGIN_TIMEOUT, and the copy is removed', () => {
@@ -72,8 +72,10 @@ describe('propagation', () => {
 
   test.each([['SIGTERM', 143], ['SIGINT', 130]] as const)('%s mid-run removes the copy and exits %i', async (signal, code) => {
     const tmp = mkdtempSync(path.join(work, 'tmp-'));
+    const report = path.join(tmp, 'report.json');
+    const junit = path.join(tmp, 'junit.xml');
     const child = spawn(process.execPath, [mainJs], {
-      env: cliEnv({ flake: fixture(), checks: 'propagation' }, { TMPDIR: tmp, PATH: slowNixPath(5) }),
+      env: cliEnv({ flake: fixture(), checks: 'propagation,host-parity', report, junit }, { TMPDIR: tmp, PATH: slowNixPath(5) }),
       stdio: 'ignore',
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
@@ -83,7 +85,12 @@ describe('propagation', () => {
     child.kill(signal);
     expect(await exited).toBe(code);
     expect(propagationDirs(tmp)).toEqual([]);
-  });
+    // The requested reports are still written: unfinished checks are errors, the verdict fails.
+    const written = JSON.parse(readFileSync(report, 'utf8')) as { verdict: string; checks: { id: string; status: string; summary: string }[] };
+    expect(written.verdict).toBe('fail');
+    expect(written.checks.find((c) => c.id === 'propagation')).toMatchObject({ status: 'error', summary: `interrupted by ${signal} before this check finished` });
+    expect(readFileSync(junit, 'utf8')).toContain('interrupted by');
+  }, 60_000);
 });
 
 describe('eval mode', () => {

@@ -35,6 +35,29 @@ describe('.drone.yml as Drone reads it', () => {
     expect(file.steps.map((s) => s.name)).toEqual(['a', 'b']);
   });
 
+  test('YAML 1.1 merge keys and anchors resolve as go-yaml does', async () => {
+    const file = await parseDroneYaml(
+      pipeline('x-env: &env\n  environment:\n    PATH: /usr/bin\nsteps:\n  - &base\n    name: a\n    commands: [ "cc-ci-run x" ]\n  - <<: *base\n    name: b\n  - <<: *env\n    name: c\n    commands: [ "cc-ci-run y" ]\n'),
+    );
+    expect(file.errors).toEqual([]);
+    expect(file.steps.map((s) => [s.name, s.commands, s.environment])).toEqual([
+      ['a', ['cc-ci-run x'], {}],
+      ['b', ['cc-ci-run x'], {}],
+      ['c', ['cc-ci-run y'], { PATH: '/usr/bin' }],
+    ]);
+  });
+
+  test('a pipeline for another OS never runs on a linux exec runner; node labels are kept for the runner check', async () => {
+    const file = await parseDroneYaml(pipeline('platform:\n  os: windows\nnode:\n  role: gpu\nsteps:\n  - name: s\n    commands: [x]\n'));
+    expect(file.steps[0]!.neverRuns).toMatch(/platform.os is windows/);
+    expect(file.steps[0]!.node).toEqual({ role: 'gpu' });
+  });
+
+  test('a dependency on a missing step is an error (Drone rejects the pipeline)', async () => {
+    const file = await parseDroneYaml(pipeline('steps:\n  - name: s\n    depends_on: [ setup ]\n    commands: [x]\n'));
+    expect(file.errors.map((e) => e.message)).toEqual([expect.stringContaining('depends on "setup"')]);
+  });
+
   test('a YAML syntax error is reported', async () => {
     const file = await parseDroneYaml('steps: [a\n');
     expect(file.errors.length).toBeGreaterThan(0);
@@ -76,7 +99,7 @@ describe('.drone.yml as Drone reads it', () => {
 });
 
 describe('the PATH a Drone exec step starts with', () => {
-  const runner: RunnerEnv = { path: '/run/current-system/sw/bin', source: 'unit', notes: [] };
+  const runner: RunnerEnv = { path: '/run/current-system/sw/bin', source: 'unit', notes: [], labels: {}, chain: [] };
   const step = (environment: Record<string, unknown>, environmentSource: Record<string, 'step' | 'pipeline'> = {}) => ({
     pipeline: 'ci', pipelineType: 'exec', name: 's', commands: [], environment, environmentSource, position: { line: 1, column: 1 },
   });

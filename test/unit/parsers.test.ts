@@ -1,6 +1,6 @@
 import { nameCandidates, packageOf, parseDrvName, parseStorePath } from '../../src/parse/storePath.js';
-import { commandWord, findPathLines, invocationsOf, shellWords } from '../../src/parse/shellScript.js';
-import { findAssignments, normaliseNix, stripNixComments } from '../../src/parse/nixText.js';
+import { normaliseNix } from '../../src/parse/nixText.js';
+import { parseNix } from '../../src/nixSyntax/index.js';
 import { findCollisions, logExcerpt } from '../../src/nix/logExcerpt.js';
 import { compareTools } from '../../src/checks/pathSuperset.js';
 import { CLAIM_EXPECTED_TOOLS } from '../../src/settings.js';
@@ -33,53 +33,19 @@ describe('store paths', () => {
   test('nameCandidates keeps env/beta as part of the name', () => expect(nameCandidates('python3-3.12.8-env')).toEqual(['python3-3.12.8-env']));
 });
 
-describe('wrapper scripts', () => {
-  test.each([
-    ['export PATH="/a/bin:/b/bin:$PATH"', ['/a/bin', '/b/bin', '$PATH']],
-    ["export PATH='/a/bin':$PATH", ['/a/bin', '$PATH']],
-    ["PATH=${PATH:+':'$PATH':'}", ['$PATH']],
-    ['export PATH=/run/current-system/sw/bin:$PATH', ['/run/current-system/sw/bin', '$PATH']],
-  ])('findPathLines %s', (line, entries) => expect(findPathLines(`#!/bin/sh\n${line}\n`)[0]).toEqual({ lineNo: 2, text: line, entries }));
-
-  test.each([
-    ['exec cc-ci-run runner/x.py "$@"', 'cc-ci-run'],
-    ['FOO=1 BAR=2 exec cc-ci-run x', 'cc-ci-run'],
-    ['env -- cc-ci-run x', 'cc-ci-run'],
-    ['"python3" runner/run.py', 'python3'],
-    ['  # exec cc-ci-run', undefined],
-  ])('commandWord %s', (line, program) => expect(commandWord(line)?.program).toBe(program));
-
-  test('shellWords keeps quoted spaces', () => expect(shellWords(`a "b c" 'd'`)).toEqual(['a', 'b c', 'd']));
-
-  test('invocationsOf finds the exec, by bare name or store path, not a mention', () => {
-    const script = [
-      'echo cc-ci-run is next',
-      'cd /x && exec cc-ci-run a',
-      `exec /nix/store/${H}-cc-ci-run/bin/cc-ci-run b`,
-      'python3 cc-ci-run.py',
-    ].join('\n');
-    expect(invocationsOf(script, 'cc-ci-run').map((i) => [i.lineNo, i.viaExec])).toEqual([
-      [2, true],
-      [3, true],
-    ]);
-  });
-});
-
 describe('nix text', () => {
+  // host-parity reads the systemPackages definitions with the Nix parser, in every form Nix accepts.
   test.each([
     ['environment.systemPackages = pkgs.a ++ [ pkgs.b ];', 'pkgs.a ++ [ pkgs.b ]'],
     ['environment.systemPackages =\n  pkgs.a\n  ++ [ pkgs.b ];', 'pkgs.a\n  ++ [ pkgs.b ]'],
     ['environment = { systemPackages = with pkgs; [ a (b.override { x = 1; }) ]; };', 'with pkgs; [ a (b.override { x = 1; }) ]'],
     ['# environment.systemPackages = [ old ];\nenvironment.systemPackages = [ new ];', '[ new ]'],
     ["environment.systemPackages = [ (writeShellScriptBin \"x\" ''echo a; b'') ];", "[ (writeShellScriptBin \"x\" ''echo a; b'') ]"],
-  ])('findAssignments %j', (text, value) => expect(findAssignments(text, 'systemPackages')[0]!.value).toBe(value));
-
-  test('stripNixComments keeps # inside strings', () => {
-    const text = 'a = "#x"; # gone\nb = \'\'#y\'\'; /* c */';
-    const stripped = stripNixComments(text);
-    expect(stripped).toBe('a = "#x";       \nb = \'\'#y\'\'; ' + '       ');
-    expect(stripped).toHaveLength(text.length);
+  ])('systemPackages definition %j', (text, value) => {
+    const defs = parseNix(`{ pkgs, ... }: { ${text} }`).definitions.filter((d) => d.name === 'systemPackages');
+    expect(defs.map((d) => d.value!.text)).toEqual([value]);
   });
+
   test('normaliseNix ignores layout only', () => {
     expect(normaliseNix('pkgs.a   ++\n [ pkgs.b ]')).toBe(normaliseNix('pkgs.a ++ [pkgs.b]'));
     expect(normaliseNix('pkgs.a ++ [ pkgs.b ]')).not.toBe(normaliseNix('pkgs.a ++ [ pkgs.c ]'));

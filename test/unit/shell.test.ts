@@ -291,14 +291,21 @@ const cases: Case[] = [
   {
     name: 'parse error with its position',
     script: 'if true; then\n  echo "unterminated\nfi\n',
-    // sh-syntax points at the opening quote.
-    parseError: { line: 2, column: 8, message: 'reached EOF without closing quote `"`' },
+    // mvdan-sh points at the opening quote.
+    parseError: { line: 2, column: 8, message: 'reached EOF without closing quote "' },
     invocations: [],
   },
   {
-    name: 'syntax sh-syntax accepts but this module does not model is an error, not a guess',
-    script: 'select x in a b; do echo $x; done',
-    parseError: { line: 1, column: 18, message: 'shell syntax not modelled by nixenv-verify: unexpected `do`', unsupported: true },
+    name: 'a dangling && is a parse error at the operator',
+    script: 'ok\nbuild &&\n',
+    parseError: { line: 2, column: 7, message: '&& must be followed by a statement' },
+    invocations: [],
+  },
+  {
+    name: 'select: a loop whose variable the user picks; its body is conditional',
+    script: 'select x in a b; do PATH=/s:$PATH; run "$x"; break; done\nafter',
+    invocations: ['1 run ["<unknown:$x>"] path=/s:$PATH cwd=. cond', '1 break [] path=/s:$PATH cwd=. cond', '2 after [] path=<unknown: PATH is assigned conditionally at line 1 (inside the `select` loop at line 1); its value afterwards depends on the path taken> cwd=.'],
+    unfollowable: [{ line: 1, text: 'select x in a b; do PATH=/s:$PATH; run "$x"; break; done', reason: 'PATH assigned inside the `select` loop at line 1: PATH after it depends on which path ran' }],
   },
   {
     name: 'exec followed by dead code: dropped and listed',

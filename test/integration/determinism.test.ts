@@ -1,0 +1,34 @@
+// Same input, same report: two runs of one commit give byte-identical reports
+// apart from timings (durations, the start time). The propagation canary is
+// derived from the source Nix sees, not drawn at random.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { makeFixture, removeFixture } from '../fixtures/make-fixture.mjs';
+import { runCli } from '../helpers/cli.js';
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'nv-determinism-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** The report as JSON with timings masked. */
+const masked = (report: unknown): string =>
+  JSON.stringify(report, (key, value) => (key === 'durationMs' || key === 'startedAt' ? '<time>' : value), 2)
+    // summaries quote durations too ("6/6 checks passed in 0.7s")
+    .replace(/\b\d+(\.\d+)?s\b/g, '<s>');
+
+describe.each(['build', 'eval'])('%s mode', (mode) => {
+  test.each(['base', 'drop-git-lfs'])('%s: two runs give the same report', (mutation) => {
+    const base = path.join(work, `${mode}-${mutation}`);
+    const { dir } = makeFixture(base, { mutation, salt: randomBytes(8).toString('hex') });
+    try {
+      const first = runCli({ flake: dir, mode });
+      const second = runCli({ flake: dir, mode });
+      expect(first.report).toBeDefined();
+      expect(masked(second.report)).toBe(masked(first.report));
+      expect(first.report!.checks.find((c) => c.id === 'propagation')!.evidence[0]).toMatch(/canary nixenv-verify-canary-[0-9a-f]{12}/);
+    } finally {
+      removeFixture(base);
+    }
+  });
+});
