@@ -36,11 +36,11 @@ import { makeFixture, removeFixture } from '../test/fixtures/make-fixture.mjs';
 
 /**
  * Rounds per part × width: about 3-4 ms of evaluation CPU per round with
- * Nix 2.8 on the (busy) 2-core runner, so ≈2.3 s per host in all (list
- * ≈0.2 s, package ≈1.1 s, service ≈1.1 s), on top of ≈0.3 s for the
- * fixture itself.
+ * Nix 2.8 on the (busy) 2-core runner, so ≈1.5 s per host in all (list
+ * ≈0.15 s, package ≈0.7 s, service ≈0.7 s), on top of ≈0.3 s for the
+ * fixture itself (BENCH_LOAD_SCALE multiplies the rounds).
  */
-export const DEFAULT_LOAD = { list: 60, package: 320, service: 320, width: 1000 };
+export const DEFAULT_LOAD = { list: 40, package: 200, service: 200, width: 1000 };
 
 const gitEnv = {
   ...process.env,
