@@ -6,14 +6,25 @@
 //   node bench/make-hosts.mjs OUTDIR [N]
 //
 // What the copy gets:
-// - nix/modules/bench-load.nix: a NixOS-style module computing a digest with
-//   builtins (genList, listToAttrs, attrNames, hashString) over ROUNDS rounds
-//   of WIDTH attributes each. Each round hashes the previous round's digest,
-//   and the first is seeded with config.networking.hostName, so every host
-//   does its own work: nothing can be shared or memoised between hosts, even
-//   inside one evaluator. The digest becomes an environment variable of a
-//   systemd unit, whose unit file is part of `etc`, hence of the toplevel:
-//   evaluating toplevel.drvPath must do the work; pkgs.cc-ci-run does not.
+// - nix/modules/bench-load.nix: a NixOS-style module whose evaluation cost
+//   sits where real NixOS pays it, in module-system values other consumers
+//   depend on, not in something only the toplevel forces. Three parts, each a
+//   digest computed with builtins (genList, listToAttrs, attrNames,
+//   hashString) over some rounds of WIDTH attributes, every round hashing the
+//   previous digest, seeded with config.networking.hostName and the part's
+//   name (nothing can be shared or memoised between hosts or parts):
+//     list    the condition (mkIf) of a definition of
+//             environment.systemPackages: whoever reads that list at all
+//             (its names) pays it, like the many `mkIf cfg.enable` of NixOS;
+//     package the derivation of `bench-tool`, a package in
+//             environment.systemPackages: paid by whoever forces the
+//             packages' outPath/drvPath (system-path, the toplevel), not by
+//             reading their names;
+//     service the ExecStart of ANOTHER service (bench-report): paid by
+//             whoever forces every service's ExecStart or every unit's text
+//             (etc, the toplevel), not by reading the sweep's unit alone.
+//   The toplevel forces all three; the least work of HOW 6 (names of the
+//   system packages, the wrapper text, the sweep unit's text) only `list`.
 // - hosts cc-ci-3 … cc-ci-N: copies of nix/hosts/cc-ci with their own
 //   hostName, added to flake.nix's nixosConfigurations.
 // - every host's configuration.nix imports bench-load.nix.
@@ -23,8 +34,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeFixture, removeFixture } from '../test/fixtures/make-fixture.mjs';
 
-/** Rounds × width calibrated for ≈2.5 s of evaluation CPU per host with Nix 2.8 on a 2-core runner. */
-export const DEFAULT_LOAD = { rounds: 480, width: 1000 };
+/**
+ * Rounds per part × width: about 3-4 ms of evaluation CPU per round with
+ * Nix 2.8 on the (busy) 2-core runner, so ≈1.5 s per host in all (list
+ * ≈0.15 s, package ≈0.7 s, service ≈0.7 s), on top of ≈0.3 s for the
+ * fixture itself (BENCH_LOAD_SCALE multiplies the rounds).
+ */
+export const DEFAULT_LOAD = { list: 40, package: 200, service: 200, width: 1000 };
 
 const gitEnv = {
   ...process.env,
@@ -46,13 +62,15 @@ export function hostNames(n) {
   return ['cc-ci', 'cc-ci-hetzner', ...Array.from({ length: n - 2 }, (_, i) => `cc-ci-${i + 3}`)];
 }
 
-export function loadModule({ rounds, width }) {
+export function loadModule({ list, package: pkgRounds, service, width }) {
   return `# Benchmark load (bench/make-hosts.mjs, not part of the real fixture).
-# An honest evaluation cost the host toplevel forces: ${rounds} rounds, each
-# building an attrset of ${width} names hashed from the previous round's
-# digest, seeded with this host's name (so no host shares another's work).
-# The digest ends up in a unit file, i.e. in etc and the toplevel.
-{ config, ... }:
+# Evaluation cost where real NixOS pays it (see bench/make-hosts.mjs):
+#   list    ${list} rounds: the condition of a systemPackages definition;
+#   package ${pkgRounds} rounds: the derivation of bench-tool, a system package;
+#   service ${service} rounds: the ExecStart of the bench-report service.
+# Each round builds an attrset of ${width} names hashed from the previous
+# round's digest, seeded with this host's name and the part's name.
+{ config, lib, pkgs, ... }:
 let
   step = acc: i:
     let
@@ -60,13 +78,21 @@ let
         (j: { name = builtins.hashString "md5" "\${acc}-\${toString i}-\${toString j}"; value = j; })
         ${width});
     in builtins.hashString "sha256" (builtins.concatStringsSep "," (builtins.attrNames set));
-  digest = builtins.foldl' step config.networking.hostName (builtins.genList (i: i) ${rounds});
+  digest = part: rounds: builtins.foldl' step "\${config.networking.hostName}-\${part}" (builtins.genList (i: i) rounds);
+  benchTool = pkgs.mkPkg {
+    pname = "bench-tool";
+    version = "1.0";
+    extra = "# bench load \${digest "package" ${pkgRounds}}";
+  };
 in
 {
-  systemd.services.bench-load = {
+  environment.systemPackages = lib.mkIf (digest "list" ${list} != "") [ benchTool ];
+  systemd.services.bench-report = {
     description = "benchmark evaluation load";
-    environment.BENCH_LOAD_DIGEST = digest;
-    serviceConfig.Type = "oneshot";
+    serviceConfig = {
+      Type = "oneshot";
+      ExecStart = "\${pkgs.coreutils}/bin/true --digest=\${digest "service" ${service}}";
+    };
   };
 }
 `;

@@ -2,14 +2,19 @@
 // The benchmark (npm run bench): prints figures, it is not a test.
 //
 // For each host count N it makes a temporary bench repo (bench/make-hosts.mjs:
-// the cc-ci fixture with N hosts and ≈2.5 s of evaluation CPU per host), does
-// one untimed warm-up, then runs ROUNDS rounds; a round runs every variant
-// once, the order rotating by one each round:
-//   (a) nixenv-verify, build mode, checks 1-5
-//   (b) bench/least-build.sh: the least Nix work those checks need, by hand
+// the cc-ci fixture with N hosts and ≈2.5 s of evaluation CPU per host, put
+// where NixOS pays it: the systemPackages list, a system package's
+// derivation, another service's ExecStart), does one untimed warm-up, then
+// runs ROUNDS rounds; a round runs every variant once, the order rotating by
+// one each round:
+//   (a) nixenv-verify as users run it: default settings (all six checks), build mode
+//   (b) bench/least-build.sh: the least Nix work those six checks need, by hand
+//   (d) nixenv-verify, all six checks, eval mode
+//   (e) bench/least-eval.sh: the same least work with drvPaths instead of builds
+//   (p) nixenv-verify, the propagation check alone (eval mode; it builds nothing)
+//   (q) bench/least-prop.sh: the least Nix work of HOW 6 alone
 //   (c) bench/claim.sh: the claim's HOW 1-5 commands as written, in sequence
-//   (d) nixenv-verify, eval mode, checks 1-5
-//   (e) bench/least-eval.sh: the least evaluation work eval mode needs
+//       (only for N <= BENCH_CLAIM_MAX_N, default 0: off)
 //
 // No timed run can lean on Nix's evaluation cache: before every run the repo
 // gets a new commit (resalt: a comment in flake.nix changes), so the flake's
@@ -20,10 +25,12 @@
 //
 // While a variant runs, its whole process tree is sampled from /proc every
 // SAMPLE_MS: the sum of its RSS (peak kept) and how many nix processes run at
-// once. Temp repos live under one mktemp dir in /tmp, removed at the end.
+// once; and (every 2 ms until then) when its first nix process appears: for
+// nixenv-verify that is Node's cold start-up, spawn to the first nix child.
+// Temp repos live under one mktemp dir in /tmp, removed at the end.
 //
 // Environment: BENCH_QUICK=1 (2 rounds, N=2), BENCH_ROUNDS, BENCH_HOSTS=2,4,8,
-// BENCH_CLAIM_MAX_N (largest N that runs (c); default 2, the claim's two hosts), BENCH_LOAD_ROUNDS,
+// BENCH_CLAIM_MAX_N (largest N that runs (c); default 0), BENCH_LOAD_SCALE (multiplies the load's rounds),
 // BENCH_JSON (raw figures; default /tmp/nixenv-verify-bench-<time>.json).
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,16 +43,17 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const QUICK = process.env.BENCH_QUICK === '1';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 2 : 5));
 const HOST_COUNTS = (process.env.BENCH_HOSTS ?? (QUICK ? '2' : '2,4,8')).split(',').map(Number);
-const CLAIM_MAX_N = Number(process.env.BENCH_CLAIM_MAX_N ?? 2);
-const LOAD = { ...DEFAULT_LOAD, ...(process.env.BENCH_LOAD_ROUNDS ? { rounds: Number(process.env.BENCH_LOAD_ROUNDS) } : {}) };
+const CLAIM_MAX_N = Number(process.env.BENCH_CLAIM_MAX_N ?? 0);
+const SCALE = Number(process.env.BENCH_LOAD_SCALE ?? 1);
+const LOAD = { ...DEFAULT_LOAD, list: Math.round(DEFAULT_LOAD.list * SCALE), package: Math.round(DEFAULT_LOAD.package * SCALE), service: Math.round(DEFAULT_LOAD.service * SCALE) };
 const JSON_OUT = process.env.BENCH_JSON ?? `/tmp/nixenv-verify-bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
 const CORES = os.availableParallelism();
 const SAMPLE_MS = 25;
 const PAGE_KB = Number(execFileSync('getconf', ['PAGESIZE']).toString().trim()) / 1024;
-const CHECKS = 'build,single-source,path-superset,entrypoint-parity,host-parity';
+const ALL_CHECKS = ['build', 'single-source', 'path-superset', 'entrypoint-parity', 'host-parity', 'propagation'];
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
-const TARGETS = { ab: 1.1, de: 1.1, ac: 0.6, nodeRssMb: 120 };
+const TARGETS = { ab: 1.1, de: 1.1, pq: 1.15, ac: 0.6, nodeRssMb: 120, startupS: 0.1 };
 
 // nix clones the secrets/ submodule from a file:// URL; git refuses that by default.
 const baseEnv = {
@@ -58,10 +66,14 @@ const baseEnv = {
 const VARIANTS = [
   { id: 'a', label: 'nixenv-verify, build mode' },
   { id: 'b', label: 'least build work, by hand' },
-  { id: 'c', label: 'claim HOW 1-5 as written' },
   { id: 'd', label: 'nixenv-verify, eval mode' },
   { id: 'e', label: 'least eval work, by hand' },
+  { id: 'p', label: 'nixenv-verify, propagation' },
+  { id: 'q', label: 'least propagation work' },
+  { id: 'c', label: 'claim HOW 1-5 as written' },
 ];
+const VERIFIER = { a: { mode: 'build' }, d: { mode: 'eval' }, p: { mode: 'eval', checks: 'propagation' } };
+const SCRIPTS = { b: 'least-build.sh', c: 'claim.sh', e: 'least-eval.sh', q: 'least-prop.sh' };
 
 const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -97,8 +109,8 @@ function nixSubcommand(argv) {
 }
 
 /** Samples the process tree under rootPid until stopped. */
-function startSampler(rootPid) {
-  const s = { peakKb: 0, maxNix: 0, maxEvals: 0, samples: 0, nixSeen: new Map() };
+function startSampler(rootPid, started) {
+  const s = { peakKb: 0, maxNix: 0, maxEvals: 0, samples: 0, nixSeen: new Map(), firstNixS: undefined };
   const tick = () => {
     const procs = readProcs();
     const children = new Map();
@@ -143,14 +155,51 @@ function startSampler(rootPid) {
     s.maxNix = Math.max(s.maxNix, nix);
     s.maxEvals = Math.max(s.maxEvals, evals);
   };
-  const timer = setInterval(tick, SAMPLE_MS);
+  // Until the first nix process shows up (start-up is timed to it), a cheap
+  // look every 2 ms: only the tree's own /proc/PID/task/TID/children files,
+  // not all of /proc (which would compete with the start-up it times).
+  const firstNix = () => {
+    const stack = [rootPid];
+    while (stack.length) {
+      const pid = stack.pop();
+      let comm;
+      try {
+        comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      } catch {
+        continue;
+      }
+      if (comm === 'nix') return true;
+      let tids = [];
+      try {
+        tids = readdirSync(`/proc/${pid}/task`);
+      } catch {
+        continue;
+      }
+      for (const tid of tids) {
+        try {
+          stack.push(...readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+        } catch {
+          // gone
+        }
+      }
+    }
+    return false;
+  };
+  let timer;
+  const fast = setInterval(() => {
+    if (!firstNix()) return;
+    if (s.firstNixS === undefined) s.firstNixS = Number(process.hrtime.bigint() - started) / 1e9;
+    clearInterval(fast);
+  }, 2);
+  timer = setInterval(tick, SAMPLE_MS);
   tick();
   return {
     stop() {
       clearInterval(timer);
+      clearInterval(fast);
       const bySub = {};
       for (const { sub } of s.nixSeen.values()) bySub[sub] = (bySub[sub] ?? 0) + 1;
-      return { peakTreeKb: s.peakKb, maxConcurrentNix: s.maxNix, maxConcurrentEvals: s.maxEvals, samples: s.samples, nixSeen: s.nixSeen.size, nixSeenBySub: bySub };
+      return { peakTreeKb: s.peakKb, maxConcurrentNix: s.maxNix, maxConcurrentEvals: s.maxEvals, samples: s.samples, nixSeen: s.nixSeen.size, nixSeenBySub: bySub, firstNixS: s.firstNixS };
     },
   };
 }
@@ -172,7 +221,7 @@ function measure(argv, { env, cwd, stdout, stderr }) {
     const err = [];
     child.stdout.on('data', (d) => out.push(d));
     child.stderr.on('data', (d) => err.push(d));
-    const sampler = startSampler(child.pid);
+    const sampler = startSampler(child.pid, started);
     child.on('error', reject);
     child.on('close', (code) => {
       const wallS = Number(process.hrtime.bigint() - started) / 1e9;
@@ -202,7 +251,7 @@ async function runVariant(id, bench, tag, { debug = false } = {}) {
   rmSync(spawnLog, { force: true });
   const errFile = join(work, `stderr-${id}-${tag}.log`);
   let r;
-  if (id === 'a' || id === 'd') {
+  if (VERIFIER[id]) {
     const stats = join(work, 'stats.json');
     const report = join(work, `report-${id}.json`);
     rmSync(stats, { force: true });
@@ -210,8 +259,9 @@ async function runVariant(id, bench, tag, { debug = false } = {}) {
       ...baseEnv,
       PLUGIN_FLAKE: bench.dir,
       PLUGIN_HOSTS: hosts,
-      PLUGIN_MODE: id === 'a' ? 'build' : 'eval',
-      PLUGIN_CHECKS: CHECKS,
+      PLUGIN_MODE: VERIFIER[id].mode,
+      // (a), (d): the default checks (all six), as users run it.
+      ...(VERIFIER[id].checks ? { PLUGIN_CHECKS: VERIFIER[id].checks } : {}),
       PLUGIN_CONCURRENCY: '0',
       PLUGIN_REPORT: report,
       ...(debug ? { PLUGIN_LOG_LEVEL: 'debug' } : {}),
@@ -222,15 +272,21 @@ async function runVariant(id, bench, tag, { debug = false } = {}) {
       throw new Error(`(${id}) nixenv-verify exited ${r.code} on ${bench.dir} (${rev}); stdout:\n${r.stdout.slice(-3000)}\nstderr: ${errFile}`);
     }
     const st = JSON.parse(readFileSync(stats, 'utf8'));
+    const ran = JSON.parse(readFileSync(report, 'utf8')).checks?.map((c) => c.id) ?? [];
+    const want = VERIFIER[id].checks ? VERIFIER[id].checks.split(',') : ALL_CHECKS;
+    if (want.some((c) => !ran.includes(c))) throw new Error(`(${id}) the report has checks ${ran.join(',')}, not ${want.join(',')}`);
     r.nixProcs = st.spawned;
     r.nodeRssKb = st.maxRssKb;
     r.statsByCommand = st.byCommand;
     if (debug) {
       // Exact nix argv list from the debug log: "cmd":"nix --extra-experimental-features nix-command flakes eval …"
       const bySub = {};
+      r.debugCommands = [];
       for (const line of r.stderr.split('\n')) {
-        const m = /"cmd":"(nix [^"]*)/.exec(line);
+        // pino-pretty: `DEBUG + nix … cmd="…"`; JSON: `"cmd":"nix …"`.
+        const m = /DEBUG \+ (nix .*?)(?: cmd="|$)/.exec(line) ?? /"cmd":"(nix [^"]*)/.exec(line);
         if (!m) continue;
+        r.debugCommands.push(m[1].replace(/ --apply .*/, ' --apply <expr>').slice(0, 300));
         const words = m[1].replace('nix-command flakes', 'nix-command,flakes').split(' ');
         const sub = nixSubcommand(words);
         bySub[sub] = (bySub[sub] ?? 0) + 1;
@@ -241,7 +297,7 @@ async function runVariant(id, bench, tag, { debug = false } = {}) {
       r.debugBySub = bySub;
     }
   } else {
-    const script = { b: 'least-build.sh', c: 'claim.sh', e: 'least-eval.sh' }[id];
+    const script = SCRIPTS[id];
     const scratch = join(work, 'scratch');
     rmSync(scratch, { recursive: true, force: true });
     mkdirSync(scratch);
@@ -256,15 +312,29 @@ async function runVariant(id, bench, tag, { debug = false } = {}) {
   return { variant: id, rev, ...r };
 }
 
-/** `time nix eval --raw <ref>#…toplevel.drvPath` on a fresh commit, and the fresh-commit overhead alone. */
+/**
+ * What one host's evaluation costs, each on a fresh commit: the toplevel
+ * (everything), what HOW 6 needs (systemPackages names), those packages'
+ * outPaths, every unit's text, and the fresh-commit overhead alone.
+ */
 async function perHostEvalCost(bench, host) {
   const ref = `${bench.dir}?submodules=1#nixosConfigurations.${host}`;
-  resalt(bench.dir, `cost-${host}-${process.hrtime.bigint()}`);
-  const top = await measure(['nix', 'eval', '--raw', `${ref}.config.system.build.toplevel.drvPath`], { env: baseEnv, cwd: bench.dir });
-  resalt(bench.dir, `cost0-${host}-${process.hrtime.bigint()}`);
-  const base = await measure(['nix', 'eval', '--raw', `${ref}.config.networking.hostName`], { env: baseEnv, cwd: bench.dir });
-  if (top.code !== 0 || base.code !== 0) throw new Error(`per-host eval of ${host} failed:\n${top.stderr}${base.stderr}`);
-  return { host, wallS: top.wallS, cpuS: top.cpuS, peakMb: top.peakTreeKb / 1024, overheadWallS: base.wallS, overheadCpuS: base.cpuS };
+  const parts = {
+    toplevel: [`${ref}.config.system.build.toplevel.drvPath`],
+    'systemPackages names': [`${ref}.config.environment.systemPackages`, '--apply', 'l: toString (map (p: p.name) l)'],
+    'systemPackages outPaths': [`${ref}.config.environment.systemPackages`, '--apply', 'l: toString (map (p: p.outPath) l)'],
+    'sweep unit text': [`${ref}.config.systemd.units."cc-ci-nightly-sweep.service".text`],
+    'every unit text': [`${ref}.config.systemd.units`, '--apply', 'u: toString (map (n: u.${n}.text) (builtins.attrNames u))'],
+    hostName: [`${ref}.config.networking.hostName`],
+  };
+  const res = {};
+  for (const [name, args] of Object.entries(parts)) {
+    resalt(bench.dir, `cost-${host}-${process.hrtime.bigint()}`);
+    const r = await measure(['nix', 'eval', '--raw', ...args], { env: baseEnv, cwd: bench.dir });
+    if (r.code !== 0) throw new Error(`per-host eval (${name}) of ${host} failed:\n${r.stderr}`);
+    res[name] = { wallS: r.wallS, cpuS: r.cpuS, peakMb: r.peakTreeKb / 1024 };
+  }
+  return { host, parts: res };
 }
 
 // ---------------------------------------------------------------- figures
@@ -295,6 +365,9 @@ function summarise(runs) {
       maxEvals: Math.max(...rs.map((r) => r.maxConcurrentEvals)),
       treeMb: Math.max(...rs.map((r) => r.peakTreeKb)) / 1024,
       nodeMb: rs[0].nodeRssKb !== undefined ? Math.max(...rs.map((r) => r.nodeRssKb)) / 1024 : undefined,
+      startup: rs.every((r) => r.firstNixS !== undefined)
+        ? { median: median(rs.map((r) => r.firstNixS)), min: Math.min(...rs.map((r) => r.firstNixS)), max: Math.max(...rs.map((r) => r.firstNixS)) }
+        : undefined,
     };
   }
   return by;
@@ -304,60 +377,76 @@ function printTables(result) {
   const out = [];
   const p = (s = '') => out.push(s);
   p(`nixenv-verify benchmark: nix ${result.nixVersion}, ${CORES} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load avg at start ${result.loadStart}, at end ${result.loadEnd}`);
-  p(`${ROUNDS} rounds per N (each variant once per round, order rotating); every timed run on a new commit (no eval-cache hits);`);
+  const LOAD = result.load;
+  p(`${result.rounds} rounds per N (each variant once per round, order rotating); every timed run on a new commit (no eval-cache hits);`);
   p(`one untimed warm-up per N (builds once; derivations do not change with the salt, so timed builds are store hits).`);
-  p(`Load: ${LOAD.rounds} rounds x ${LOAD.width} attributes per host, seeded with the host name.`);
+  p(`Load per host (rounds of ${LOAD.width} attributes, seeded with the host name): ${LOAD.list} in the systemPackages list (mkIf),`);
+  p(`${LOAD.package} in the derivation of bench-tool (a system package), ${LOAD.service} in the ExecStart of another service (bench-report).`);
   p('');
-  p('Per-host eval cost, `time nix eval --raw <ref>#nixosConfigurations.H.config.system.build.toplevel.drvPath` on a fresh commit:');
+  p('Per-host eval cost on a fresh commit (`time nix eval --raw <ref>#nixosConfigurations.H.<attr>`):');
   for (const c of result.evalCost) {
-    p(`  N=${c.n} ${c.host.padEnd(14)} wall ${fmt(c.wallS, 2)} s, cpu ${fmt(c.cpuS, 2)} s, peak ${fmt(c.peakMb, 0)} MB   (fresh-commit overhead alone, …networking.hostName: wall ${fmt(c.overheadWallS, 2)} s, cpu ${fmt(c.overheadCpuS, 2)} s)`);
+    p(`  N=${c.n} ${c.host.padEnd(14)} ${Object.entries(c.parts).map(([k, v]) => `${k} ${fmt(v.wallS, 2)}/${fmt(v.cpuS, 2)}`).join(', ')}  (wall/cpu s)`);
   }
-  for (const n of Object.keys(result.summary).map(Number)) {
+  const ns = Object.keys(result.summary).map(Number);
+  for (const n of ns) {
     const s = result.summary[n];
     p('');
-    p(`N = ${n} hosts                          wall s: median    min    max   cpu s  nix procs  max nix at once  tree peak MB  node peak MB`);
+    p(`N = ${n} hosts                          wall s: median    min    max   cpu s  nix procs  max nix at once  tree peak MB  node peak MB  first nix s`);
     for (const v of VARIANTS) {
       const x = s[v.id];
-      if (!x) {
-        p(`(${v.id}) ${v.label.padEnd(30)} (not run at this N: BENCH_CLAIM_MAX_N=${CLAIM_MAX_N})`);
-        continue;
-      }
-      p(`(${v.id}) ${v.label.padEnd(30)}    ${pad(fmt(x.median, 2), 6)} ${pad(fmt(x.min, 2), 6)} ${pad(fmt(x.max, 2), 6)} ${pad(fmt(x.cpu, 1), 7)} ${pad(x.nixProcs, 10)} ${pad(x.maxNix, 16)} ${pad(fmt(x.treeMb, 0), 13)} ${pad(x.nodeMb === undefined ? '-' : fmt(x.nodeMb, 0), 13)}`);
+      if (!x) continue;
+      const st = x.startup ? `${fmt(x.startup.median, 3)} (${fmt(x.startup.min, 3)}-${fmt(x.startup.max, 3)})` : '-';
+      p(`(${v.id}) ${v.label.padEnd(30)}    ${pad(fmt(x.median, 2), 6)} ${pad(fmt(x.min, 2), 6)} ${pad(fmt(x.max, 2), 6)} ${pad(fmt(x.cpu, 1), 7)} ${pad(x.nixProcs, 10)} ${pad(x.maxNix, 16)} ${pad(fmt(x.treeMb, 0), 13)} ${pad(x.nodeMb === undefined ? '-' : fmt(x.nodeMb, 0), 13)}  ${st}`);
     }
     const bc = result.commands[n];
     if (bc) {
-      p(`    nix calls of one run (warm-up, debug log): (a) ${fmtSubs(bc.a)}; (d) ${fmtSubs(bc.d)}`);
-      p(`    sampled in timed runs: (a) ${fmtSubs(bc.aSeen)}; (b) ${fmtSubs(bc.bSeen)}; (c) ${fmtSubs(bc.cSeen)}; (d) ${fmtSubs(bc.dSeen)}; (e) ${fmtSubs(bc.eSeen)}`);
+      p(`    nix calls of one run (warm-up, debug log): (a) ${fmtSubs(bc.a)}; (d) ${fmtSubs(bc.d)}; (p) ${fmtSubs(bc.p)}`);
+      p(`    sampled in timed runs: ${Object.keys(bc).filter((k) => k.endsWith('Seen')).map((k) => `(${k[0]}) ${fmtSubs(bc[k])}`).join('; ')}`);
     }
   }
   p('');
-  const ns = Object.keys(result.summary).map(Number);
   const sum = (n, v) => result.summary[n][v];
   const ratio = (n, x, y) => (sum(n, x) && sum(n, y) ? sum(n, x).median / sum(n, y).median : undefined);
+  // The ratio of the extremes: the best case (min/max) and the worst (max/min) of the rounds.
+  const spread = (n, x, y) => (sum(n, x) && sum(n, y) ? `${fmt(sum(n, x).min / sum(n, y).max, 2)}-${fmt(sum(n, x).max / sum(n, y).min, 2)}` : '-');
   const rows = [
-    ['a/b (medians)', (n) => ratio(n, 'a', 'b'), TARGETS.ab, 2],
-    ['d/e (medians)', (n) => ratio(n, 'd', 'e'), TARGETS.de, 2],
-    ['a/c (medians)', (n) => ratio(n, 'a', 'c'), TARGETS.ac, 2],
-    ['node peak RSS MB, (a),(d)', (n) => Math.max(sum(n, 'a')?.nodeMb ?? 0, sum(n, 'd')?.nodeMb ?? 0), TARGETS.nodeRssMb, 0],
-    ['max nix at once in (a)', (n) => sum(n, 'a')?.maxNix, CORES, 0],
-    ['  of which evaluating', (n) => sum(n, 'a')?.maxEvals, CORES, 0],
+    ['a/b build mode (medians)', (n) => ratio(n, 'a', 'b'), TARGETS.ab, 2, (n) => spread(n, 'a', 'b')],
+    ['d/e eval mode (medians)', (n) => ratio(n, 'd', 'e'), TARGETS.de, 2, (n) => spread(n, 'd', 'e')],
+    ['p/q propagation (medians)', (n) => ratio(n, 'p', 'q'), TARGETS.pq, 2, (n) => spread(n, 'p', 'q')],
+    ...(ns.some((n) => sum(n, 'c')) ? [['a/c (medians)', (n) => ratio(n, 'a', 'c'), TARGETS.ac, 2, (n) => spread(n, 'a', 'c')]] : []),
+    ['node peak RSS MB (a,d,p)', (n) => Math.max(...['a', 'd', 'p'].map((v) => sum(n, v)?.nodeMb ?? 0)), TARGETS.nodeRssMb, 0],
+    ['start-up s, to 1st nix (a,d)', (n) => median(['a', 'd'].filter((v) => sum(n, v)?.startup).map((v) => sum(n, v).startup.median)), TARGETS.startupS, 3, (n) => `${fmt(Math.min(...['a', 'd'].map((v) => sum(n, v).startup.min)), 3)}-${fmt(Math.max(...['a', 'd'].map((v) => sum(n, v).startup.max)), 3)}`],
   ];
-  p(`targets                     ${ns.map((n) => pad(`N=${n}`, 7)).join('')}   target   result`);
-  for (const [name, f, target, digits] of rows) {
+  p(`target                        ${ns.map((n) => pad(`N=${n}`, 7)).join('')}   target   result (margin: how far under (+) or over (-) the target; range: best-worst round)`);
+  const verdicts = [];
+  for (const [name, f, target, digits, range] of rows) {
     const vals = ns.map(f);
     const results = ns
       .map((n, i) => {
         const v = vals[i];
         if (v === undefined || Number.isNaN(v)) return undefined;
-        const off = Math.round((v / target - 1) * 100);
-        return v <= target ? `N=${n} met` : `N=${n} MISSED by ${off}%`;
+        const margin = Math.round((1 - v / target) * 100);
+        const verdict = v <= target ? 'PASS' : 'MISS';
+        verdicts.push(verdict);
+        return `N=${n} ${verdict} ${margin >= 0 ? '+' : ''}${margin}%${range ? ` (${range(n)})` : ''}`;
       })
       .filter(Boolean);
-    p(`${name.padEnd(27)} ${vals.map((v) => pad(v === undefined || Number.isNaN(v) ? '-' : fmt(v, digits), 7)).join('')}   <= ${pad(fmt(target, digits), 5)}  ${results.join(', ')}`);
+    p(`${name.padEnd(29)} ${vals.map((v) => pad(v === undefined || Number.isNaN(v) ? '-' : fmt(v, digits), 7)).join('')}   <= ${pad(fmt(target, digits), 5)}  ${results.join(', ')}`);
   }
+  const info = [
+    ['max nix at once (a)', (n) => sum(n, 'a')?.maxNix],
+    ['  of which evaluating', (n) => sum(n, 'a')?.maxEvals],
+    ['tree peak MB (a)', (n) => fmt(sum(n, 'a')?.treeMb, 0)],
+    ['tree peak MB (b)', (n) => fmt(sum(n, 'b')?.treeMb, 0)],
+    ['nix procs (a) / (b)', (n) => `${sum(n, 'a')?.nixProcs}/${sum(n, 'b')?.nixProcs}`],
+    ['nix procs (d) / (e)', (n) => `${sum(n, 'd')?.nixProcs}/${sum(n, 'e')?.nixProcs}`],
+    ['nix procs (p) / (q)', (n) => `${sum(n, 'p')?.nixProcs}/${sum(n, 'q')?.nixProcs}`],
+  ];
+  for (const [name, f] of info) p(`${name.padEnd(29)} ${ns.map((n) => pad(f(n) ?? '-', 7)).join('')}   (cores: ${CORES})`);
+  p(`${verdicts.filter((v) => v === 'PASS').length} PASS, ${verdicts.filter((v) => v === 'MISS').length} MISS (judged from this one run; the machine is shared, figures are noisy)`);
   if (!ns.includes(8)) p('(N=8 not run: quick mode or BENCH_HOSTS)');
   p('');
-  p(`raw figures: ${JSON_OUT}`);
+  p(`raw figures: ${result.jsonOut ?? JSON_OUT}`);
   return out.join('\n');
 }
 
@@ -396,6 +485,7 @@ async function main() {
   if (!existsSync(join(root, 'dist', 'main.js'))) throw new Error('dist/main.js missing: run npm run build (scripts/bench.sh does)');
   const result = {
     startedAt: new Date().toISOString(),
+    jsonOut: JSON_OUT,
     nixVersion: execFileSync('nix', ['--version']).toString().trim().split(' ').pop(),
     cores: CORES,
     rounds: ROUNDS,
@@ -414,10 +504,11 @@ async function main() {
     // Untimed warm-up: builds every store path once; debug logs list every nix call.
     log(`N=${n}: warm-up`);
     const warmA = await runVariant('a', bench, `warmup-${n}`, { debug: true });
-    const warmD = await runVariant('d', bench, `warmup-${n}`, { debug: true });
-    for (const host of [bench.hosts[0], bench.hosts[n - 1]]) {
-      result.evalCost.push({ n, ...(await perHostEvalCost(bench, host)) });
-    }
+    // The other debug warm-ups and the per-host costs at the first N only (time).
+    const first = n === HOST_COUNTS[0];
+    const warmD = first ? await runVariant('d', bench, `warmup-${n}`, { debug: true }) : {};
+    const warmP = first ? await runVariant('p', bench, `warmup-${n}`, { debug: true }) : {};
+    if (first) result.evalCost.push({ n, ...(await perHostEvalCost(bench, bench.hosts[n - 1])) });
     const variants = VARIANTS.map((v) => v.id).filter((id) => id !== 'c' || n <= CLAIM_MAX_N);
     const runs = [];
     for (let round = 0; round < ROUNDS; round++) {
@@ -433,7 +524,11 @@ async function main() {
     result.commands[n] = {
       a: warmA.debugBySub,
       d: warmD.debugBySub,
+      p: warmP.debugBySub,
       aStats: warmA.statsByCommand,
+      aCommands: warmA.debugCommands,
+      dCommands: warmD.debugCommands,
+      pCommands: warmP.debugCommands,
       ...Object.fromEntries(variants.map((id) => [`${id}Seen`, mergeSubs(runs.filter((r) => r.variant === id))])),
     };
     removeBenchRepo(bench.dir);
@@ -447,7 +542,10 @@ async function main() {
 }
 
 try {
-  await main();
+  if (process.env.BENCH_REPRINT) {
+    // Prints the table of an earlier run's raw figures again.
+    process.stdout.write(`${printTables(JSON.parse(readFileSync(process.env.BENCH_REPRINT, 'utf8')))}\n`);
+  } else await main();
 } catch (e) {
   log(`error: ${e.message}`);
   process.exitCode = 1;
