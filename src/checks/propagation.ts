@@ -54,11 +54,15 @@ export function copyFactsExpr(ctx: Pick<RunContext, 'settings'>, canary: Canary)
   svcs = cfg.systemd.services or { };
   ctxOf = t: builtins.attrNames (builtins.getContext t);
   installed = p: if builtins.isAttrs p && p ? outPath then map (o: (p.\${o} or p).outPath) (p.meta.outputsToInstall or [ (p.outputName or "out") ]) else [ ];
+  # Names for every system package; store paths (which force a package's derivation) only for those that
+  # may provide bin/<package>: HOW 6 needs no more, and on real NixOS the rest is most of the evaluation.
+  wanted = ${nixString(s.package)};
+  mayProvide = p: (p.pname or null) == wanted || (p.meta.mainProgram or null) == wanted || (builtins.parseDrvName (p.name or "")).name == wanted;
 in {
   canaryPath = canary.outPath;
   canaryDrv = canary.drvPath;
   wrapper = if pkg == null then null else { drvPath = pkg.drvPath; out = pkg.outPath; text = if builtins.isString (pkg.text or null) then pkg.text else null; };
-  systemPackages = map (p: if builtins.isAttrs p then { name = p.name or "<unnamed>"; pname = p.pname or null; mainProgram = p.meta.mainProgram or null; installed = installed p; priority = p.meta.priority or 5; }
+  systemPackages = map (p: if builtins.isAttrs p then { name = p.name or "<unnamed>"; pname = p.pname or null; mainProgram = p.meta.mainProgram or null; installed = if mayProvide p then installed p else [ ]; priority = p.meta.priority or 5; }
     else { name = toString p; pname = null; mainProgram = null; installed = [ (toString p) ]; priority = 5; }) (cfg.environment.systemPackages or [ ]);
   sweepUnit = if units != null && units ? ${sweep} && builtins.isString (units.${sweep}.text or null) then { text = units.${sweep}.text; context = ctxOf units.${sweep}.text; } else null;
   sweepService = if units == null && svcs ? ${nixString(s.sweep)} then let x = toString (svcs.${nixString(s.sweep)}.serviceConfig.ExecStart or "") + (svcs.${nixString(s.sweep)}.script or ""); in { execStart = x; context = ctxOf x; } else null;
