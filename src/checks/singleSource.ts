@@ -4,9 +4,8 @@ import path from 'node:path';
 import type { RunContext } from '../context.js';
 import { formatHit, grepFile, grepRecursive, listFiles, type GrepHit } from '../parse/nixText.js';
 import { parseNix, stripComments, type Definition } from '../nixSyntax/index.js';
-import { nixStringContent } from '../nixSyntax/strings.js';
 import { programName } from '../resolve.js';
-import { analyzeScript } from '../shell/index.js';
+import { analyzeScript, shellFromNixString } from '../shell/index.js';
 import { error, fail, pass, type CheckDefinition, type CheckOutcome } from './types.js';
 
 interface Rule {
@@ -142,15 +141,17 @@ async function sweepExecRule(ctx: RunContext): Promise<Rule | undefined> {
   const hits: GrepHit[] = [];
   const unknown: string[] = [];
   for (const d of scripts) {
-    const body = nixStringContent(d.value!.text);
+    const literal = d.value!.text.trim();
+    // `'' … ''` (the usual form) is read as Nix reads it; a "…" string or any other expression is not followed.
+    const body = literal.startsWith("''") && literal.endsWith("''") && literal.length >= 4 ? shellFromNixString(literal.slice(2, -2)).script : undefined;
     if (body === undefined) {
-      unknown.push(`${s.sweepFile}:${d.line}: ${d.name} is not a string literal`);
+      unknown.push(`${s.sweepFile}:${d.line}: ${d.name} is not an indented string literal`);
       continue;
     }
     const analysis = await analyzeScript(body, { inheritedPath: 'inherited' });
     const valueLine = d.line + (d.text.slice(0, d.text.indexOf(d.value!.text)).split('\n').length - 1);
     for (const inv of analysis.invocations) {
-      if (inv.exec && programName(inv.program) === s.package) hits.push({ file: s.sweepFile, line: valueLine + inv.line, text: inv.text });
+      if (inv.exec && programName(inv.program) === s.package) hits.push({ file: s.sweepFile, line: valueLine + inv.line - 1, text: inv.text });
     }
   }
   return {
