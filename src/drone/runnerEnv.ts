@@ -49,7 +49,7 @@ export async function runnerEnv(unit: UnitView, view: HostView, scripts: ScriptS
   const unitPath = env.vars.get('PATH');
   const unset = env.unset.get('PATH');
   let processPath: string | undefined = unset ? undefined : unitPath?.value;
-  let processSource = unset ? `${unset} (PATH removed)` : unitPath ? `${unitPath.from}PATH` : `${unit.source}: sets no PATH`;
+  let processSource = unset ? `${unset} (PATH removed)` : unitPath ? `${unitPath.from}PATH (the last assignment wins)` : `${unit.source}: sets no PATH`;
   const exec = execStart(unit.unit);
   const last = exec[exec.length - 1];
   let chain: string[] = [];

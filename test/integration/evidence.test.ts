@@ -98,7 +98,7 @@ describe('evidence', () => {
     const bypass = check(runCli({ flake: fixture('drone-step-bypass'), checks: 'entrypoint-parity' }), 'entrypoint-parity');
     expect(bypass.summary).toContain('step "recipe-test" bypasses cc-ci-run: `python3 runner/run_recipe_ci.py`');
     const noProfile = check(runCli({ flake: fixture('runner-path-no-profile'), checks: 'entrypoint-parity' }), 'entrypoint-parity');
-    expect(noProfile.summary).toMatch(/cc-ci: step "recipe-test" cannot reach cc-ci-run through \S+drone-runner-exec\.service:\d+: Environment=PATH \(the last one wins\) \(\/run\/wrappers\/bin:\/usr\/bin:\/bin;/);
+    expect(noProfile.summary).toMatch(/cc-ci: step "recipe-test" cannot reach cc-ci-run through \S+drone-runner-exec\.service:\d+: Environment=PATH \(the last assignment wins\) \(\/run\/wrappers\/bin:\/usr\/bin:\/bin;/);
   });
 
   test('a sweep running another cc-ci-run shows both store paths', () => {
