@@ -72,6 +72,8 @@ export async function finalPath(script: string): Promise<{ run: Invocation; entr
   if (blocking) return { problem: `line ${blocking.line} \`${blocking.text}\`: ${blocking.reason}; the verifier cannot follow it` };
   const p = resolvePath(run.path, undefined);
   if ('unknown' in p) return { problem: `the PATH at line ${run.line} (\`${run.text}\`) cannot be computed: ${p.unknown}` };
+  // `export -n PATH`: the shell finds the program, but the program itself starts without PATH.
+  if (!run.exportedVars.includes('PATH')) return { problem: `PATH is not exported to \`${run.text}\` (line ${run.line}): the program starts without it` };
   return { run, entries: p.entries.flatMap((e) => ('dir' in e ? [e.dir] : [])), shown: renderPath(p) };
 }
 
@@ -83,13 +85,6 @@ async function perHostComparison(ctx: RunContext): Promise<string[]> {
     const fp = text ? await finalPath(text) : undefined;
     if (!fp || 'problem' in fp) continue;
     const cmp = compareTools(ctx.settings.expectedTools, fp.entries);
-    // After a build a PATH entry must be a directory that exists (`curl.out` names `…-curl-8.12.1/bin`, which is not there).
-    if (ctx.settings.mode === 'build') {
-      for (const p of cmp.present.filter((x) => !isDir(x.dir))) {
-        cmp.present.splice(cmp.present.indexOf(p), 1);
-        cmp.missing.push(`${p.expected} (${p.dir} is on PATH but does not exist)`);
-      }
-    }
     const gaps = [...cmp.missing.map((m) => `missing ${m}`), ...cmp.drift.map((d) => `drift ${d.found} (expected ${d.expected})`)];
     lines.push(`${host}: its ${ctx.settings.package} PATH ${gaps.length ? gaps.join(', ') : `has all ${ctx.settings.expectedTools.length} expected entries`}`);
   }
@@ -109,6 +104,13 @@ export const pathSupersetCheck: CheckDefinition = {
     evidence.push(`line ${fp.run.line}: \`${fp.run.text}\` runs with PATH=${fp.shown} (${fp.entries.length} directories)`);
     if (!fp.entries.some((e) => parseStorePath(e))) return fail(`${script.source}: no store directory on the PATH where line ${fp.run.line} runs its program`, evidence);
     const cmp = compareTools(ctx.settings.expectedTools, fp.entries);
+    // After a build a PATH entry must be a directory that exists (`curl.out` names `…-curl-8.12.1/bin`, which is not there).
+    if (ctx.settings.mode === 'build') {
+      for (const p of cmp.present.filter((x) => !isDir(x.dir))) {
+        cmp.present.splice(cmp.present.indexOf(p), 1);
+        cmp.missing.push(`${p.expected} (${p.dir} is on PATH but does not exist)`);
+      }
+    }
     evidence.push(...cmp.present.map((p) => `ok      ${p.expected}: ${p.dir}`));
     evidence.push(...cmp.drift.map((d) => `DRIFT   ${d.expected}: found ${d.found} (${d.dir})`));
     evidence.push(...cmp.missing.map((m) => `MISSING ${m}`));
