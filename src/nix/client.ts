@@ -71,6 +71,7 @@ interface RawDerivation {
   env?: Record<string, string>;
   outputs?: Record<string, { path?: string }>;
   inputDrvs?: Record<string, unknown>;
+  inputs?: { drvs?: Record<string, unknown> };
 }
 
 const FEATURES = ['--extra-experimental-features', 'nix-command flakes'];
@@ -142,23 +143,39 @@ const PLAIN_PATH = /^[A-Za-z0-9._/+@,=~-]+$/;
  */
 export function flakeRefFor(flakeDir: string, submodules: boolean, head?: string): string {
   const isGit = existsSync(path.join(flakeDir, '.git'));
-  if (PLAIN_PATH.test(flakeDir)) return isGit && submodules ? `${flakeDir}?submodules=1` : flakeDir;
+  if (PLAIN_PATH.test(flakeDir) && !head) return isGit && submodules ? `${flakeDir}?submodules=1` : flakeDir;
   const encoded = path.resolve(flakeDir).split('/').map(encodeURIComponent).join('/');
   if (!isGit) return `path:${encoded}`;
   const query = [...(head ? [`ref=HEAD`, `rev=${head}`] : []), ...(submodules ? ['submodules=1'] : [])].join('&');
   return `git+file://${encoded}${query ? `?${query}` : ''}`;
 }
 
-/** HEAD of a checkout whose path needs a URL; refuses a tree with uncommitted changes Nix could not see. */
-async function gitHeadFor(runner: CommandRunner, flakeDir: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  if (PLAIN_PATH.test(flakeDir) || !existsSync(path.join(flakeDir, '.git'))) return undefined;
-  const head = await runner('git', ['-C', flakeDir, 'rev-parse', 'HEAD'], { env, timeoutMs: 60_000, label: 'git' });
+/**
+ * The commit to name in the flake URL, when the work tree cannot be given to Nix as it is:
+ * its path needs a URL (see flakeRefFor), or a submodule is not checked out (a Drone clone
+ * does not fetch them; Nix >= 2.2x then looks for it in the empty work-tree directory, where
+ * a commit makes Nix fetch it from its .gitmodules URL). Either way the work tree must be
+ * clean, or Nix would verify something other than what is on disk.
+ */
+async function gitHeadFor(runner: CommandRunner, flakeDir: string, env: NodeJS.ProcessEnv, submodules: boolean): Promise<string | undefined> {
+  if (!existsSync(path.join(flakeDir, '.git'))) return undefined;
+  const plain = PLAIN_PATH.test(flakeDir);
+  const git = (args: string[]) => runner('git', ['-C', flakeDir, ...args], { env, timeoutMs: 60_000, label: 'git' });
+  let uninitialised: string[] = [];
+  if (submodules && existsSync(path.join(flakeDir, '.gitmodules'))) {
+    const status = await git(['submodule', 'status']);
+    // A leading `-`: the submodule is not initialised in this work tree.
+    if (status.exitCode === 0) uninitialised = status.stdout.split('\n').filter((l) => l.startsWith('-')).map((l) => l.trim().split(/\s+/)[1] ?? '?');
+  }
+  if (plain && uninitialised.length === 0) return undefined;
+  const head = await git(['rev-parse', 'HEAD']);
   if (head.exitCode !== 0) throw new PreflightError(`${flakeDir}: git rev-parse HEAD failed: ${head.stderr.trim()}`);
-  const status = await runner('git', ['-C', flakeDir, 'status', '--porcelain', '--untracked-files=no'], { env, timeoutMs: 60_000, label: 'git' });
+  const status = await git(['status', '--porcelain', '--untracked-files=no', '--ignore-submodules=all']);
   if (status.exitCode === 0 && status.stdout.trim() !== '') {
-    throw new PreflightError(
-      `${flakeDir}: its path has characters (space, #, ?, % or non-ASCII) that Nix only accepts in a URL naming a commit, and the work tree has uncommitted changes Nix would not see; commit them, or verify a checkout at a plain path`,
-    );
+    const why = plain
+      ? `submodule ${uninitialised.join(', ')} is not checked out (run \`git submodule update --init\`, or clone recursively)`
+      : 'its path has characters (space, #, ?, % or non-ASCII) that Nix only accepts in a URL naming a commit';
+    throw new PreflightError(`${flakeDir}: ${why}, and the work tree has uncommitted changes Nix would not see; commit them, or verify a complete checkout`);
   }
   return head.stdout.trim();
 }
@@ -191,7 +208,7 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   const limiter = options.limiter ?? createLimiter(Math.max(1, options.concurrency ?? 1));
   const version = options.version ?? limiter(() => detectVersion(runner, env));
   version.catch(() => undefined); // awaited by verify(); no unhandled rejection meanwhile
-  const flakeRef = flakeRefFor(options.flakeDir, options.submodules, await gitHeadFor(runner, options.flakeDir, env));
+  const flakeRef = flakeRefFor(options.flakeDir, options.submodules, await gitHeadFor(runner, options.flakeDir, env, options.submodules));
   // Nix >= 2.15 wants `drv^*` to build a derivation's outputs; 2.8 builds them from the bare path.
   const drvInstallable = async (d: string) => (versionAtLeast(await version, '2.13') ? `${d}^*` : d);
   const showDerivation = async () => (versionAtLeast(await version, '2.15') ? ['derivation', 'show'] : ['show-derivation']);
@@ -258,7 +275,8 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
     const abs = (p: string): string => (p.startsWith('/') ? p : `/nix/store/${p}`);
     const outputs: Record<string, string> = {};
     for (const [name, o] of Object.entries(entry.outputs ?? {})) if (o?.path) outputs[name] = abs(o.path);
-    return { env: entry.env, outputs, inputDrvs: Object.keys(entry.inputDrvs ?? {}).map(abs) };
+    // 2.8-2.3x: inputDrvs; derivation JSON v4 (2.34): inputs.drvs.
+    return { env: entry.env, outputs, inputDrvs: Object.keys(entry.inputDrvs ?? entry.inputs?.drvs ?? {}).map(abs) };
   });
   const flakeSource = memoize(async () => {
     const res = await nix(['flake', 'metadata', '--json', ...flakeArgs, flakeRef]);

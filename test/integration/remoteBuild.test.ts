@@ -26,6 +26,7 @@ test('no machine for the build: "(repeated N times)" once, and the nix_options h
   expect(build.status).toBe('fail');
   const lines = build.evidence.filter((l) => l.includes('Failed to find a machine for remote build!'));
   expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/Failed to find a machine for remote build! \(repeated \d+ times\)$/);
+  // However often nix repeated it (it depends on timing), it is one line: collapsed with a count when repeated.
+  expect(lines[0]).toMatch(/Failed to find a machine for remote build!( \(repeated \d+ times\))?$/);
   expect(build.evidence.some((l) => l.includes('hint: ') && l.includes('nix_options'))).toBe(true);
 });
