@@ -64,7 +64,7 @@ export function describeBinCollision(host: string, c: BinCollision): string {
 
 async function evalOnly(ctx: RunContext): Promise<ReturnType<CheckDefinition['run']>> {
   const results = await perHost(ctx.settings.hosts, (h) => ctx.hostFacts(h));
-  const evidence: string[] = [];
+  const evidence: string[] = (await ctx.nix.workTreeNotes.catch(() => [])).map((n) => `note: ${n}`);
   let failed = false;
   let errored = false;
   for (const r of results) {
@@ -91,7 +91,7 @@ export const buildCheck: CheckDefinition = {
       const facts = await ctx.hostFacts(host);
       return { facts, build: await ctx.hostBuild(host) };
     });
-    const evidence: string[] = [];
+    const evidence: string[] = (await ctx.nix.workTreeNotes.catch(() => [])).map((n) => `note: ${n}`);
     const problems: string[] = [];
     let errored = false;
     for (const r of results) {

@@ -63,6 +63,8 @@ export interface NixClient {
   derivation(drvPath: string): Promise<DerivationInfo>;
   /** The store path of the flake's source as Nix sees it (`nix flake metadata`): submodules included, untracked files not. */
   flakeSource(): Promise<{ path: string; narHash: string }>;
+  /** What a reviewer should know about the work tree Nix reads: uncommitted changes, submodules at other commits. */
+  readonly workTreeNotes: Promise<string[]>;
   /** The same client for another flake directory (e.g. a temporary copy). */
   withFlakeDir(dir: string): Promise<NixClient>;
 }
@@ -196,6 +198,26 @@ async function detectVersion(runner: CommandRunner, env: NodeJS.ProcessEnv): Pro
   return version;
 }
 
+/** Uncommitted tracked changes and submodules checked out at another commit than the one recorded: Nix verifies them as they are. */
+async function notesOnWorkTree(runner: CommandRunner, flakeDir: string, env: NodeJS.ProcessEnv): Promise<string[]> {
+  if (!existsSync(path.join(flakeDir, '.git'))) return [];
+  const git = (args: string[]) => runner('git', ['-C', flakeDir, ...args], { env, timeoutMs: 60_000, label: 'git' });
+  const notes: string[] = [];
+  const status = await git(['status', '--porcelain', '--untracked-files=no', '--ignore-submodules=all']);
+  const changed = status.exitCode === 0 ? status.stdout.split('\n').filter((l) => l.trim() !== '') : [];
+  if (changed.length) {
+    notes.push(`the work tree has uncommitted changes to ${changed.length} tracked file(s) (${changed.slice(0, 5).map((l) => l.slice(3)).join(', ')}${changed.length > 5 ? ', …' : ''}): they are verified as on disk, not the commit`);
+  }
+  if (existsSync(path.join(flakeDir, '.gitmodules'))) {
+    const sub = await git(['submodule', 'status']);
+    for (const l of sub.exitCode === 0 ? sub.stdout.split('\n') : []) {
+      // `+`: checked out at another commit than the superproject records.
+      if (l.startsWith('+')) notes.push(`submodule ${l.trim().split(/\s+/)[1]} is checked out at ${l.slice(1, 13)}, not at the commit the repository records: a recursive clone of this commit would see other files`);
+    }
+  }
+  return notes;
+}
+
 export async function createNixClient(options: NixClientOptions): Promise<NixClient> {
   const { runner, logger } = options;
   const env = gitEnvFor(options.env ?? process.env);
@@ -208,7 +230,10 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   const limiter = options.limiter ?? createLimiter(Math.max(1, options.concurrency ?? 1));
   const version = options.version ?? limiter(() => detectVersion(runner, env));
   version.catch(() => undefined); // awaited by verify(); no unhandled rejection meanwhile
-  const flakeRef = flakeRefFor(options.flakeDir, options.submodules, await gitHeadFor(runner, options.flakeDir, env, options.submodules));
+  const head = await gitHeadFor(runner, options.flakeDir, env, options.submodules);
+  const flakeRef = flakeRefFor(options.flakeDir, options.submodules, head);
+  const workTreeNotes = head || options.version ? Promise.resolve([]) : notesOnWorkTree(runner, options.flakeDir, env);
+  workTreeNotes.catch(() => undefined);
   // Nix >= 2.15 wants `drv^*` to build a derivation's outputs; 2.8 builds them from the bare path.
   const drvInstallable = async (d: string) => (versionAtLeast(await version, '2.13') ? `${d}^*` : d);
   const showDerivation = async () => (versionAtLeast(await version, '2.15') ? ['derivation', 'show'] : ['show-derivation']);
@@ -311,6 +336,7 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
     derivationEnv: async (d) => (await derivationEnvs(d)).env,
     derivation: derivationEnvs,
     flakeSource: () => flakeSource(''),
+    workTreeNotes,
     withFlakeDir: (dir) => createNixClient({ ...options, flakeDir: dir, version, limiter }),
   };
 }

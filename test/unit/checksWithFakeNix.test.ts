@@ -29,6 +29,7 @@ function failingNix(error: Error): NixClient {
     derivationEnv: fail,
     derivation: fail,
     flakeSource: fail,
+    workTreeNotes: Promise.resolve([]),
     withFlakeDir: async () => client,
   };
   return client;
