@@ -88,6 +88,23 @@ export interface UnitView {
  * service (real NixOS has hundreds; forcing them costs seconds). No attrset in the
  * result may have an `outPath` key (toJSON would collapse it to that string).
  */
+/**
+ * `environment.systemPackages` as SystemPackage records. Store paths (`installed`, which force a
+ * package's derivation) only where `wantPaths p` holds: evaluations that need only names stay cheap.
+ */
+export function systemPackagesExpr(cfg: string, wantPaths: string): string {
+  return `(let
+    wantPaths = ${wantPaths};
+    installed = p:
+      if builtins.isAttrs p && p ? outPath then
+        map (o: (p.\${o} or p).outPath) (p.meta.outputsToInstall or [ (p.outputName or "out") ])
+      else if builtins.isString p || builtins.isPath p then [ (toString p) ] else [ ];
+  in map (p: if builtins.isAttrs p then {
+      name = p.name or "<unnamed>"; pname = p.pname or null; mainProgram = p.meta.mainProgram or null;
+      installed = if wantPaths p then installed p else [ ]; priority = p.meta.priority or 5;
+    } else { name = toString p; pname = null; mainProgram = null; installed = installed p; priority = 5; }) (${cfg}.environment.systemPackages or [ ]))`;
+}
+
 export function hostFactsExpr(settings: Pick<Settings, 'package' | 'runnerService' | 'sweep' | 'toolsAttr'>): string {
   const sweep = nixString(`${settings.sweep}.service`);
   const runner = nixString(`${settings.runnerService}.service`);
@@ -103,10 +120,6 @@ export function hostFactsExpr(settings: Pick<Settings, 'package' | 'runnerServic
     execStart = x; script = sc; environment = s.environment or { }; serviceEnvironment = s.serviceConfig.Environment or null; context = ctxOf (x + sc);
   };
   isTimer = n: builtins.match ".*[.]timer" n != null;
-  installed = p:
-    if builtins.isAttrs p && p ? outPath then
-      map (o: (p.\${o} or p).outPath) (p.meta.outputsToInstall or [ (p.outputName or "out") ])
-    else if builtins.isString p || builtins.isPath p then [ (toString p) ] else [ ];
   pos = builtins.unsafeGetAttrPos ${nixString(settings.toolsAttr)} h.pkgs;
   textOf = n: let x = units.\${n}.text or null; in if builtins.isString x then x else "";
   timers = if units == null then [ ] else map (n: { name = n; text = textOf n; }) (builtins.filter isTimer (builtins.attrNames units));
@@ -120,10 +133,7 @@ in {
   toplevel = { drvPath = cfg.system.build.toplevel.drvPath; out = cfg.system.build.toplevel.outPath; };
   systemPath = let p = cfg.system.path or null; in if p == null then null else toString p;
   package = if pkg == null then null else { out = pkg.outPath; drvPath = pkg.drvPath; name = pkg.name or ""; text = if builtins.isString (pkg.text or null) then pkg.text else null; };
-  systemPackages = map (p: if builtins.isAttrs p then {
-      name = p.name or "<unnamed>"; pname = p.pname or null; mainProgram = p.meta.mainProgram or null;
-      installed = installed p; priority = p.meta.priority or 5;
-    } else { name = toString p; pname = null; mainProgram = null; installed = installed p; priority = 5; }) (cfg.environment.systemPackages or [ ]);
+  systemPackages = ${systemPackagesExpr('cfg', '_: true')};
   hasUnits = units != null;
   sweepUnit = unitOf ${sweep};
   runnerUnit = unitOf ${runner};

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describePriority, swBinWinner } from './buildEnv.js';
 import type { HostFacts } from './context.js';
 import { packageOf, parseStorePath } from './parse/storePath.js';
+import { programName } from './shell/index.js';
 import { exists, realpath, storeRootOf } from './storeFs.js';
 
 export const SYSTEM_PROFILES = ['/run/current-system/sw/bin', '/nix/var/nix/profiles/system/sw/bin'];
@@ -27,7 +28,10 @@ export interface HostView {
   toplevel?: string;
 }
 
-export const programName = (word: string): string => word.slice(word.lastIndexOf('/') + 1);
+export { programName };
+
+/** A PATH value's directories, in order (empty entries dropped). */
+export const splitPath = (value: string): string[] => value.split(':').filter((e) => e !== '');
 
 /** Resolves one PATH directory for `program`. */
 function inDir(dir: string, program: string, view: HostView): Resolution | undefined {

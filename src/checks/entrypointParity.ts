@@ -7,14 +7,12 @@ import { formatPosition, parseDroneYaml } from '../drone/pipeline.js';
 import { runnerEnv, stepPath } from '../drone/runnerEnv.js';
 import { runsOnHost, scriptUses } from '../drone/uses.js';
 import { followToTarget } from '../execChain.js';
-import { resolveProgram, type HostView } from '../resolve.js';
+import { resolveProgram, splitPath, type HostView } from '../resolve.js';
 import { renderPath, resolvePath } from '../shell/index.js';
-import { serviceEnvironment } from '../systemd/environment.js';
+import { serviceEnvironment, storeReader } from '../systemd/environment.js';
 import { execStart, timerTarget } from '../systemd/unit.js';
 import { sharedPackagePath } from './pathSuperset.js';
 import { describeError, fail, pass, perHost, type CheckDefinition } from './types.js';
-
-const splitPath = (value: string): string[] => value.split(':').filter((e) => e !== '');
 
 /**
  * The sweep's service as its timer starts it, or why there is none: `<sweep>.service`, else the
@@ -105,10 +103,7 @@ export const entrypointParityCheck: CheckDefinition = {
       else {
         const unit = sweep.unit;
         const exec = execStart(unit.unit);
-        const env = await serviceEnvironment(unit.unit, unit.source, async (p) => {
-          const got = await ctx.scriptAt(p, unit.context);
-          return 'missing' in got ? { missing: got.missing } : { text: got.text };
-        });
+        const env = await serviceEnvironment(unit.unit, unit.source, storeReader(ctx, unit.context));
         evidence.push(...env.notes.map((n) => `${h.host}: note: ${n}`));
         const unitPath = env.unset.has('PATH') ? undefined : env.vars.get('PATH');
         if (sweep.note) evidence.push(sweep.note);

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { swBinWinner } from '../buildEnv.js';
 import { onCleanup } from '../cleanup.js';
-import type { EvaluatedUnit, RunContext, SystemPackage } from '../context.js';
+import { systemPackagesExpr, type EvaluatedUnit, type RunContext, type SystemPackage } from '../context.js';
 import { CheckInputError } from '../errors.js';
 import { attrPath, nixGaveNoAnswer, nixString } from '../nix/client.js';
 import { appendToListDefinition } from '../nixSyntax/index.js';
@@ -53,7 +53,6 @@ export function copyFactsExpr(ctx: Pick<RunContext, 'settings'>, canary: Canary)
   units = cfg.systemd.units or null;
   svcs = cfg.systemd.services or { };
   ctxOf = t: builtins.attrNames (builtins.getContext t);
-  installed = p: if builtins.isAttrs p && p ? outPath then map (o: (p.\${o} or p).outPath) (p.meta.outputsToInstall or [ (p.outputName or "out") ]) else [ ];
   # Names for every system package; store paths (which force a package's derivation) only for those that
   # may provide bin/<package>: HOW 6 needs no more, and on real NixOS the rest is most of the evaluation.
   wanted = ${nixString(s.package)};
@@ -62,8 +61,7 @@ in {
   canaryPath = canary.outPath;
   canaryDrv = canary.drvPath;
   wrapper = if pkg == null then null else { drvPath = pkg.drvPath; out = pkg.outPath; text = if builtins.isString (pkg.text or null) then pkg.text else null; };
-  systemPackages = map (p: if builtins.isAttrs p then { name = p.name or "<unnamed>"; pname = p.pname or null; mainProgram = p.meta.mainProgram or null; installed = if mayProvide p then installed p else [ ]; priority = p.meta.priority or 5; }
-    else { name = toString p; pname = null; mainProgram = null; installed = [ (toString p) ]; priority = 5; }) (cfg.environment.systemPackages or [ ]);
+  systemPackages = ${systemPackagesExpr('cfg', 'mayProvide')};
   sweepUnit = if units != null && units ? ${sweep} && builtins.isString (units.${sweep}.text or null) then { text = units.${sweep}.text; context = ctxOf units.${sweep}.text; } else null;
   sweepService = if units == null && svcs ? ${nixString(s.sweep)} then let x = toString (svcs.${nixString(s.sweep)}.serviceConfig.ExecStart or "") + (svcs.${nixString(s.sweep)}.script or ""); in { execStart = x; context = ctxOf x; } else null;
 }`;

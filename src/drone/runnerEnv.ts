@@ -6,8 +6,8 @@
 // is combined over that; then the pipeline's `environment:` and the step's own.
 import type { UnitView } from '../context.js';
 import { followToTarget, type ScriptSource } from '../execChain.js';
-import type { HostView } from '../resolve.js';
-import { serviceEnvironment, type FileReader } from '../systemd/environment.js';
+import { splitPath, type HostView } from '../resolve.js';
+import { serviceEnvironment, storeReader } from '../systemd/environment.js';
 import { execStart } from '../systemd/unit.js';
 import type { DroneStep } from './pipeline.js';
 
@@ -34,14 +34,8 @@ export function parseRunnerEnviron(value: string): Record<string, string> {
   return out;
 }
 
-const splitPath = (value: string): string[] => value.split(':').filter((e) => e !== '');
-
 export async function runnerEnv(unit: UnitView, view: HostView, scripts: ScriptSource): Promise<RunnerEnv> {
-  const read: FileReader = async (p) => {
-    const got = await scripts.scriptAt(p, unit.context);
-    return 'missing' in got ? { missing: got.missing } : { text: got.text };
-  };
-  const env = await serviceEnvironment(unit.unit, unit.source, read);
+  const env = await serviceEnvironment(unit.unit, unit.source, storeReader(scripts, unit.context));
   const notes = [...env.notes];
   const labels = env.vars.get('DRONE_RUNNER_LABELS') ? parseRunnerEnviron(env.vars.get('DRONE_RUNNER_LABELS')!.value) : {};
   const base = { notes, labels };

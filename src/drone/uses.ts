@@ -3,7 +3,7 @@
 // shell), so `cd runner && cc-ci-run run_recipe_ci.py` runs runner/run_recipe_ci.py
 // through the wrapper, and `export PATH=…` in an earlier command changes a later one.
 import path from 'node:path';
-import { analyzeScript, Unknown, type PathValue } from '../shell/index.js';
+import { analyzeScript, programName, Unknown, type PathValue } from '../shell/index.js';
 import type { DroneStep } from './pipeline.js';
 
 export interface DroneUse {
@@ -22,8 +22,6 @@ export interface DroneUse {
   notRun?: string;
 }
 
-const programName = (word: string): string => word.slice(word.lastIndexOf('/') + 1);
-
 /** Does a word, taken relative to cwd, name the script (a repository-relative path)? */
 function namesScript(word: string, cwd: string, script: string): boolean {
   if (word.startsWith('/') || word.startsWith('<unknown')) return false;
@@ -35,7 +33,7 @@ export async function scriptUses(steps: readonly DroneStep[], script: string, pk
   const uses: DroneUse[] = [];
   for (const step of steps) {
     if (step.commands.length === 0) continue;
-    const analysis = await analyzeScript(step.commands.join('\n'), { inheritedPath: 'inherited', errexit: true });
+    const analysis = await analyzeScript(step.commands.join('\n'), { inheritedPath: 'inherited' });
     // The runner writes the commands into a script run with `set -e`: a command that always fails ends the step.
     const stopsAt = step.commands.findIndex((c) => /^\s*(false|\/bin\/false|\/usr\/bin\/false|exit(\s+[1-9]\d*)?)\s*(;\s*)?$/.test(c)) + 1;
     for (const inv of analysis.invocations) {

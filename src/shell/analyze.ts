@@ -24,8 +24,6 @@ interface State {
   assignedAt: Map<string, number>;
   exported: Set<string>;
   allexport: boolean;
-  /** `set -e`: an unconditional failing command ends the script. */
-  errexit: boolean;
   cwd: string | Unknown;
   funcs: Map<string, Cmd>;
   /** Set after eval/source: why a variable the script did not assign since is unknown. */
@@ -87,7 +85,7 @@ export class Analyzer {
   }
 
   run(list: List): ShellAnalysis {
-    const state: State = { vars: new Map(), assignedAt: new Map(), exported: new Set(['PATH']), allexport: false, errexit: this.options.errexit === true, cwd: '.', funcs: new Map() };
+    const state: State = { vars: new Map(), assignedAt: new Map(), exported: new Set(['PATH']), allexport: false, cwd: '.', funcs: new Map() };
     const start = this.options.inheritedPath;
     state.vars.set('PATH', start === undefined || start === 'inherited' ? inherited() : fromPathEntries(start));
     for (const [k, v] of Object.entries(this.options.knownVars ?? {})) {
@@ -481,16 +479,11 @@ export class Analyzer {
         for (let k = 0; k < words.length; k++) {
           const w = words[k];
           if (w === undefined || w === '--' || w === '-') break;
-          if (/^-[a-zA-Z]*e/.test(w)) state.errexit = true;
-          else if (/^\+[a-zA-Z]*e/.test(w)) state.errexit = false;
           if (/^-[a-zA-Z]*a/.test(w)) this.allexport(state, true, line);
           else if (/^\+[a-zA-Z]*a/.test(w)) state.allexport = false;
           else if ((w === '-o' || w === '+o') && words[k + 1] === 'allexport') {
             if (w === '-o') this.allexport(state, true, line);
             else state.allexport = false;
-            k++;
-          } else if ((w === '-o' || w === '+o') && words[k + 1] === 'errexit') {
-            state.errexit = w === '-o';
             k++;
           } else if (!/^[-+]/.test(w)) break;
         }

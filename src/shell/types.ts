@@ -89,6 +89,4 @@ export interface AnalyzeOptions {
   inheritedPath?: PathEntry[] | 'inherited';
   /** Variables whose values are known (e.g. from the caller's environment). Others not assigned by the script are Unknown. */
   knownVars?: Record<string, string>;
-  /** The script starts under `set -e` (a Drone step's script does). */
-  errexit?: boolean;
 }

@@ -3,6 +3,7 @@
 // `UnsetEnvironment=` removes names. A file in the store is read (after a build,
 // or from its derivation's text in eval mode); a file outside the store (a
 // runtime secret) cannot be read, and the result says so.
+import type { ScriptSource } from '../execChain.js';
 import { parseStorePath } from '../parse/storePath.js';
 import { environmentAssignments, environmentFiles, listSetting, unitWords, type UnitFile } from './unit.js';
 
@@ -37,6 +38,14 @@ export function parseEnvironmentFile(text: string): [string, string][] {
 }
 
 export type FileReader = (storePath: string) => Promise<{ text: string } | { missing: string }>;
+
+/** Reads store files the way scripts are read: the built file, or (eval mode) its derivation's text among `drvs`. */
+export function storeReader(scripts: ScriptSource, drvs: readonly string[]): FileReader {
+  return async (p) => {
+    const got = await scripts.scriptAt(p, drvs);
+    return 'missing' in got ? { missing: got.missing } : { text: got.text };
+  };
+}
 
 export async function serviceEnvironment(unit: UnitFile, source: string, read: FileReader): Promise<ServiceEnvironment> {
   const env: ServiceEnvironment = { vars: new Map(), unset: new Map(), unreadable: [], notes: [] };
