@@ -57,6 +57,8 @@ export interface HostFacts {
   runnerService: ServiceDefinition | null;
   /** systemd.services names (for messages naming what exists). */
   serviceNames: string[];
+  /** security.wrappers names: what /run/wrappers/bin holds on the running system. */
+  setuidWrappers: string[];
   /** Where the evaluator says pkgs.<tools_attr> is defined (builtins.unsafeGetAttrPos). */
   toolsPos: { file: string; line: number; column: number } | null;
 }
@@ -142,6 +144,7 @@ in {
   sweepService = serviceOf ${nixString(settings.sweep)};
   runnerService = serviceOf ${nixString(settings.runnerService)};
   serviceNames = builtins.attrNames svcs;
+  setuidWrappers = builtins.attrNames (cfg.security.wrappers or { });
   toolsPos = if pos == null then null else { file = toString pos.file; line = pos.line; column = pos.column; };
 }`;
 }
@@ -232,10 +235,14 @@ export class RunContext {
     const timer = facts.timers.find((t) => t.name === name);
     const toplevel = await this.builtToplevel(host);
     if (toplevel) {
-      const file = path.join(toplevel, 'etc', 'systemd', 'system', name);
+      const dir = path.join(toplevel, 'etc', 'systemd', 'system');
+      const file = path.join(dir, name);
       if (exists(file)) return { name, unit: parseUnit(readText(file)), source: file, context: evaluated?.context ?? [] };
+      // The built system carries units, and not this one: systemd has nothing of that name to run.
+      if (isDir(dir)) return undefined;
     }
-    if (evaluated) return { name, unit: parseUnit(evaluated.text), source: `config.systemd.units."${name}".text${toplevel ? ` (no ${name} in ${toplevel}/etc/systemd/system)` : ''}`, context: evaluated.context };
+    // A toplevel without etc/systemd/system (a NixOS-like config that does not install units): the unit as evaluated.
+    if (evaluated) return { name, unit: parseUnit(evaluated.text), source: `config.systemd.units."${name}".text${toplevel ? ` (${toplevel} installs no systemd units)` : ''}`, context: evaluated.context };
     if (timer) return { name, unit: parseUnit(timer.text), source: `config.systemd.units."${name}".text`, context: [] };
     const serviceName = name.replace(/\.service$/, '');
     const def = serviceName === this.settings.sweep ? facts.sweepService : serviceName === this.settings.runnerService ? facts.runnerService : null;

@@ -35,6 +35,10 @@ export const splitPath = (value: string): string[] => value.split(':').filter((e
 
 /** Resolves one PATH directory for `program`. */
 function inDir(dir: string, program: string, view: HostView): Resolution | undefined {
+  // NixOS fills /run/wrappers/bin at activation from security.wrappers: a wrapper of that name runs first.
+  if (dir === '/run/wrappers/bin' && (view.facts.setuidWrappers ?? []).includes(program)) {
+    return { root: `${dir}/${program}`, via: `${dir} (security.wrappers.${program}, a setuid wrapper made at activation)`, notes: [] };
+  }
   if (view.mode === 'build') {
     const real = SYSTEM_PROFILES.includes(dir) && view.toplevel ? path.join(view.toplevel, 'sw', 'bin') : dir;
     if (!real.startsWith('/nix/store/')) return undefined;

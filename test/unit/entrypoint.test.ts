@@ -36,6 +36,10 @@ describe('Drone steps that run the script (commands are shell)', () => {
 describe('resolving a program through PATH', () => {
   const sys = (priority?: number, hash = H): SystemPackage => ({ name: 'cc-ci-run', pname: 'cc-ci-run', installed: [`/nix/store/${hash}-cc-ci-run`], ...(priority !== undefined ? { priority } : {}) });
   const view = (systemPackages: SystemPackage[]): HostView => ({ mode: 'eval', facts: { systemPackages } as unknown as HostFacts });
+  test('a setuid wrapper of that name in /run/wrappers/bin runs first', () => {
+    const v: HostView = { mode: 'build', facts: { systemPackages: [sys()], setuidWrappers: ['cc-ci-run'] } as unknown as HostFacts };
+    expect(resolveProgram('cc-ci-run', ['/run/wrappers/bin', '/run/current-system/sw/bin'], v).root).toBe('/run/wrappers/bin/cc-ci-run');
+  });
   test.each([
     ['bare name through the system profile', 'cc-ci-run', ['/run/wrappers/bin', '/run/current-system/sw/bin'], [sys()], `/nix/store/${H}-cc-ci-run`],
     ['the hiPrio rival in sw/bin wins', 'cc-ci-run', ['/run/current-system/sw/bin'], [sys(), sys(-10, L)], `/nix/store/${L}-cc-ci-run`],
