@@ -8,6 +8,7 @@ import { memoize } from './limit.js';
 import { nixString, type BuildOutcome, type NixClient } from './nix/client.js';
 import { parseStorePath } from './parse/storePath.js';
 import type { Settings } from './settings.js';
+import type { Claim } from './spec/types.js';
 import { exists, isDir, listDir, readText, wrapperScript } from './storeFs.js';
 import { parseUnit, type UnitFile } from './systemd/unit.js';
 
@@ -47,14 +48,14 @@ export interface HostFacts {
   systemPackages: SystemPackage[];
   /** Whether the config has `systemd.units` (real NixOS does). */
   hasUnits: boolean;
-  sweepUnit: EvaluatedUnit | null;
-  runnerUnit: EvaluatedUnit | null;
+  /** The units the claim's consumers name (`config.systemd.units.<name>.text`), by unit name. */
+  units: Record<string, EvaluatedUnit | null>;
   /** Every `*.timer` unit's text: which one starts the sweep is read from them. */
   timers: { name: string; text: string }[];
   /** The services timers start (by `Unit=`, else the timer's own name), with their unit text: the sweep is one of them. */
   timedServices: { name: string; unit: EvaluatedUnit | null }[];
-  sweepService: ServiceDefinition | null;
-  runnerService: ServiceDefinition | null;
+  /** Those consumers' service definitions, for configs without `systemd.units`, by service name. */
+  services: Record<string, ServiceDefinition | null>;
   /** systemd.services names (for messages naming what exists). */
   serviceNames: string[];
   /** security.wrappers names: what /run/wrappers/bin holds on the running system. */
@@ -107,12 +108,19 @@ export function systemPackagesExpr(cfg: string, wantPaths: string): string {
     } else { name = toString p; pname = null; mainProgram = null; installed = installed p; priority = 5; }) (${cfg}.environment.systemPackages or [ ]))`;
 }
 
-export function hostFactsExpr(settings: Pick<Settings, 'package' | 'runnerService' | 'sweep' | 'toolsAttr'>): string {
-  const sweep = nixString(`${settings.sweep}.service`);
-  const runner = nixString(`${settings.runnerService}.service`);
+/** The systemd units the claim's consumers name (services, runner units). */
+export function consumerUnits(claim: Pick<Claim, 'consumers'>): string[] {
+  const names = claim.consumers.flatMap((c) => (c.kind === 'systemd-service' || c.kind === 'runner-service' ? [c.unit] : c.kind === 'drone-step' ? [c.runnerUnit] : []));
+  return [...new Set(names)];
+}
+
+const nixList = (items: readonly string[]): string => `[ ${items.map(nixString).join(' ')} ]`;
+
+export function hostFactsExpr(claim: Pick<Claim, 'shared' | 'consumers'>): string {
+  const units = consumerUnits(claim);
   return `h: let
   cfg = h.config;
-  pkg = h.pkgs.${nixString(settings.package)} or null;
+  pkg = h.pkgs.${nixString(claim.shared.package)} or null;
   svcs = cfg.systemd.services or { };
   units = cfg.systemd.units or null;
   ctxOf = s: builtins.attrNames (builtins.getContext s);
@@ -122,7 +130,8 @@ export function hostFactsExpr(settings: Pick<Settings, 'package' | 'runnerServic
     execStart = x; script = sc; environment = s.environment or { }; serviceEnvironment = s.serviceConfig.Environment or null; context = ctxOf (x + sc);
   };
   isTimer = n: builtins.match ".*[.]timer" n != null;
-  pos = builtins.unsafeGetAttrPos ${nixString(settings.toolsAttr)} h.pkgs;
+  pos = builtins.unsafeGetAttrPos ${nixString(claim.shared.toolsAttr)} h.pkgs;
+  byName = f: names: builtins.listToAttrs (map (n: { name = n; value = f n; }) names);
   textOf = n: let x = units.\${n}.text or null; in if builtins.isString x then x else "";
   timers = if units == null then [ ] else map (n: { name = n; text = textOf n; }) (builtins.filter isTimer (builtins.attrNames units));
   # What each timer starts: its Unit=, else the service of its own name. Only these services' texts are computed.
@@ -137,12 +146,10 @@ in {
   package = if pkg == null then null else { out = pkg.outPath; drvPath = pkg.drvPath; name = pkg.name or ""; text = if builtins.isString (pkg.text or null) then pkg.text else null; };
   systemPackages = ${systemPackagesExpr('cfg', '_: true')};
   hasUnits = units != null;
-  sweepUnit = unitOf ${sweep};
-  runnerUnit = unitOf ${runner};
+  units = byName unitOf ${nixList(units)};
   inherit timers;
   timedServices = map (n: { name = n; unit = unitOf n; }) (builtins.attrNames (builtins.listToAttrs (map (t: { name = timerTarget t; value = true; }) timers)));
-  sweepService = serviceOf ${nixString(settings.sweep)};
-  runnerService = serviceOf ${nixString(settings.runnerService)};
+  services = byName serviceOf ${nixList(units.map((u) => u.replace(/\.service$/, '')))};
   serviceNames = builtins.attrNames svcs;
   setuidWrappers = builtins.attrNames (cfg.security.wrappers or { });
   toolsPos = if pos == null then null else { file = toString pos.file; line = pos.line; column = pos.column; };
@@ -155,16 +162,20 @@ export class RunContext {
   /** The shared wrapper's script text: from the built store path, or (eval mode) from its derivation. */
   readonly wrapperScript: () => Promise<{ text: string; source: string }>;
 
+  /** What is verified: the spec with the settings over it. */
+  readonly claim: Claim;
+
   constructor(
     readonly settings: Settings,
     readonly nix: NixClient,
     readonly logger: Logger,
   ) {
+    this.claim = settings.claim;
     // Concurrency is bounded in the Nix client: every nix process takes a slot.
     this.hostFacts = memoize(async (host) => {
       this.logger.info({ host }, `evaluating ${host}`);
       // One process per host: a missing host answers with the names the flake has.
-      const apply = `cfgs: if cfgs ? ${nixString(host)} then { facts = (${hostFactsExpr(settings)}) cfgs.${nixString(host)}; } else { hosts = builtins.attrNames cfgs; }`;
+      const apply = `cfgs: if cfgs ? ${nixString(host)} then { facts = (${hostFactsExpr(settings.claim)}) cfgs.${nixString(host)}; } else { hosts = builtins.attrNames cfgs; }`;
       const answer = await this.nix.evalJson<{ facts?: Omit<HostFacts, 'host'>; hosts?: string[] }>('nixosConfigurations', apply);
       if (!answer.facts) {
         const names = answer.hosts ?? [];
@@ -193,7 +204,8 @@ export class RunContext {
     const host = this.settings.hosts[0]!;
     const facts = await this.hostFacts(host);
     const pkg = facts.package;
-    if (!pkg) throw new CheckInputError(`${host}: pkgs.${this.settings.package} does not exist (PLUGIN_PACKAGE)`);
+    const { package: name, program } = this.claim.shared;
+    if (!pkg) throw new CheckInputError(`${host}: pkgs.${name} does not exist (PLUGIN_PACKAGE)`);
     if (this.settings.mode === 'eval') {
       // writeShellApplication keeps its script in the derivation's `text` (and in the .drv, even with passAsFile).
       if (pkg.text !== null) return { text: pkg.text, source: `${pkg.drvPath} (text attribute, evaluated)` };
@@ -206,8 +218,8 @@ export class RunContext {
       const built = await this.nix.buildDrvs([pkg.drvPath]);
       if (!built.ok) throw built.error!;
     }
-    const script = wrapperScript(pkg.out, this.settings.package);
-    if (!script) throw new CheckInputError(`${pkg.out} has no bin/${this.settings.package}`);
+    const script = wrapperScript(pkg.out, program);
+    if (!script) throw new CheckInputError(`${pkg.out} has no bin/${program}`);
     return { text: readFileSync(script, 'utf8'), source: script };
   }
 
@@ -226,12 +238,7 @@ export class RunContext {
    */
   async unit(host: string, name: string): Promise<UnitView | undefined> {
     const facts = await this.hostFacts(host);
-    const evaluated =
-      name === `${this.settings.sweep}.service`
-        ? facts.sweepUnit
-        : name === `${this.settings.runnerService}.service`
-          ? facts.runnerUnit
-          : (facts.timedServices.find((t) => t.name === name)?.unit ?? null);
+    const evaluated = facts.units[name] ?? facts.timedServices.find((t) => t.name === name)?.unit ?? null;
     const timer = facts.timers.find((t) => t.name === name);
     const toplevel = await this.builtToplevel(host);
     if (toplevel) {
@@ -245,7 +252,7 @@ export class RunContext {
     if (evaluated) return { name, unit: parseUnit(evaluated.text), source: `config.systemd.units."${name}".text${toplevel ? ` (${toplevel} installs no systemd units)` : ''}`, context: evaluated.context };
     if (timer) return { name, unit: parseUnit(timer.text), source: `config.systemd.units."${name}".text`, context: [] };
     const serviceName = name.replace(/\.service$/, '');
-    const def = serviceName === this.settings.sweep ? facts.sweepService : serviceName === this.settings.runnerService ? facts.runnerService : null;
+    const def = facts.services[serviceName] ?? null;
     if (!def) return undefined;
     return { name, ...serviceUnit(def), source: `config.systemd.services."${serviceName}" (the config has no systemd.units)`, context: def.context };
   }
@@ -298,7 +305,7 @@ export class RunContext {
   }
 
   hostConfigFile(host: string): string {
-    return this.settings.hostConfig.replaceAll('{host}', host);
+    return this.claim.hosts.find((h) => h.name === host)?.config ?? this.claim.hostConfig.replaceAll('{host}', host);
   }
 
   readRepoFile(rel: string): string {

@@ -7,31 +7,20 @@
 // out-of-range values, unknown PLUGIN_* variables and empty lists exit 2; and
 // every setting that differs from the claim is listed in every output
 // (settingsDeviations).
-import { accessSync, constants, existsSync, lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { SettingsError } from './errors.js';
 import { nixArgSecrets, redact } from './redact.js';
+import { applySettings, claimDeviations, CLAIM_SETTING_NAMES, droneConsumer, sweepConsumer, type ClaimSettings } from './spec/claim.js';
+import { builtinClaim, parseSpec } from './spec/load.js';
+import type { Claim } from './spec/types.js';
 import { CHECK_IDS, type CheckId, type Deviation } from './verdict.js';
 
-export const CLAIM_EXPECTED_TOOLS = [
-  'python3-3.12.8-env',
-  'abra-0.13.0-beta',
-  'docker-27.5.1',
-  'git-2.47.2',
-  'git-lfs-3.6.1',
-  'bash-5.2p37',
-  'coreutils-9.5',
-  'util-linux-2.39.4',
-  'curl-8.12.1',
-  'jq-1.7.1',
-  'gnused-4.9',
-  'gnugrep-3.11',
-  'gnutar-1.35',
-  'openssl-3.3.3',
-  'procps-4.0.4',
-];
+/** The seed claim (the built-in spec): the defaults of the claim settings. */
+export const BUILTIN_CLAIM: Claim = builtinClaim();
+export const CLAIM_EXPECTED_TOOLS: readonly string[] = BUILTIN_CLAIM.expectedTools.entries;
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const LOG_FORMATS = ['text', 'json'] as const;
@@ -289,13 +278,20 @@ export interface SettingDef {
   example: unknown;
   /** Whether a different value changes what is verified (listed as a deviation from the claim). */
   claim?: boolean;
+  /** A part of the claim: unset, it comes from the spec (its `default` is the built-in spec's value, for the docs). */
+  fromSpec?: boolean;
 }
+
+const sweepOf = sweepConsumer(BUILTIN_CLAIM)!;
+const droneOf = droneConsumer(BUILTIN_CLAIM)!;
+const noSuffix = (unit: string): string => unit.replace(/\.service$/, '');
+export const SPEC_FILE_DEFAULT = '.nixenv-verify.yml';
 
 export const SETTINGS: readonly SettingDef[] = [
   { name: 'flake', kind: 'string', defaultText: '$DRONE_WORKSPACE, else the current directory', description: 'Directory of the flake repository to verify.', example: '/drone/src' },
-  { name: 'hosts', kind: 'list', default: 'cc-ci,cc-ci-hetzner', description: 'nixosConfigurations to verify.', example: ['cc-ci', 'cc-ci-hetzner'], claim: true },
+  { name: 'hosts', kind: 'list', default: BUILTIN_CLAIM.hosts.map((h) => h.name).join(','), description: 'nixosConfigurations to verify; spec `hosts`.', example: ['cc-ci', 'cc-ci-hetzner'], claim: true, fromSpec: true },
   { name: 'mode', kind: 'enum', default: 'build', values: MODES, description: '`build` builds every host toplevel; `eval` only evaluates (fast, builds nothing).', example: 'eval', claim: true },
-  { name: 'checks', kind: 'list', default: CHECK_IDS.join(','), values: CHECK_IDS, description: 'Checks to run (an empty list is refused, not "all").', example: ['build', 'single-source'], claim: true },
+  { name: 'checks', kind: 'list', default: BUILTIN_CLAIM.checks.join(','), values: CHECK_IDS, description: 'Checks to run (an empty list is refused, not "all"); spec `checks`.', example: ['build', 'single-source'], claim: true, fromSpec: true },
   { name: 'report', kind: 'output', description: 'Write the JSON report to this path.', example: 'reports/nixenv-verify.json' },
   { name: 'junit', kind: 'output', description: 'Write a JUnit XML report (one testcase per check) to this path.', example: 'reports/nixenv-verify.xml' },
   { name: 'summary', kind: 'output', description: 'Write a Markdown summary (fit for a pull-request comment) to this path.', example: 'reports/nixenv-verify.md' },
@@ -322,20 +318,27 @@ export const SETTINGS: readonly SettingDef[] = [
   { name: 'log_level', kind: 'enum', default: 'info', values: LOG_LEVELS, description: 'Log level of the stderr log; `debug` traces every nix command.', example: 'debug' },
   { name: 'debug', kind: 'boolean', default: 'false', description: 'Same as `log_level: debug` (wins over a quieter log_level).', example: true },
   { name: 'log_format', kind: 'enum', default: 'text', values: LOG_FORMATS, description: '`text`: one readable line per event (coloured only on a terminal); `json`: pino JSON lines.', example: 'json' },
-  { name: 'package', kind: 'string', default: 'cc-ci-run', description: 'The shared wrapper package (an attribute of pkgs).', example: 'cc-ci-run', claim: true },
-  { name: 'sweep', kind: 'string', default: 'cc-ci-nightly-sweep', description: 'systemd service of the nightly sweep (`<sweep>.service`, started by a timer); its ExecStart is followed through its scripts to the wrapper.', example: 'cc-ci-nightly-sweep', claim: true },
-  { name: 'tools_attr', kind: 'string', default: 'ccciRuntimeTools', description: 'Overlay attribute holding the shared tool list.', example: 'ccciRuntimeTools', claim: true },
-  { name: 'pyenv_attr', kind: 'string', default: 'ccciPyEnv', description: 'Name of the python withPackages env in packages_file.', example: 'ccciPyEnv', claim: true },
-  { name: 'packages_file', kind: 'path', default: 'nix/modules/packages.nix', description: 'File that declares the shared runtime (inside the repository).', example: 'nix/modules/packages.nix', claim: true },
-  { name: 'sweep_file', kind: 'path', default: 'nix/modules/nightly-sweep.nix', description: 'Module of the nightly sweep service (inside the repository).', example: 'nix/modules/nightly-sweep.nix', claim: true },
-  { name: 'runner_file', kind: 'path', default: 'nix/modules/drone-runner.nix', description: 'Module of the Drone exec runner service (inside the repository); the PATH itself is read from the runner unit systemd runs.', example: 'nix/modules/drone-runner.nix', claim: true },
-  { name: 'runner_service', kind: 'string', default: 'drone-runner-exec', description: 'systemd service name of the Drone exec runner.', example: 'drone-runner-exec', claim: true },
-  { name: 'drone_script', kind: 'path', default: 'runner/run_recipe_ci.py', description: 'What the Drone step runs through the wrapper (a path inside the repository).', example: 'runner/run_recipe_ci.py', claim: true },
-  { name: 'host_config', kind: 'path', default: 'nix/hosts/{host}/configuration.nix', description: 'Per-host configuration file; `{host}` is replaced by the host name (inside the repository).', example: 'nix/hosts/{host}/configuration.nix', claim: true },
-  { name: 'drone_file', kind: 'path', default: '.drone.yml', description: 'Drone pipeline file of the verified repository (inside it).', example: '.drone.yml', claim: true },
-  { name: 'nix_dir', kind: 'path', default: 'nix', description: 'Directory the grep proofs search, recursively (inside the repository).', example: 'nix', claim: true },
-  { name: 'expected_tools', kind: 'list', default: CLAIM_EXPECTED_TOOLS.join(','), description: 'name-version entries the wrapper PATH must hold.', example: ['git-2.47.2', 'git-lfs-3.6.1'], claim: true },
-  { name: 'required_bins', kind: 'list', default: 'git-lfs,openssl', description: 'Programs every host system PATH (sw/bin) must have.', example: ['git-lfs', 'openssl'], claim: true },
+  { name: 'package', kind: 'string', default: BUILTIN_CLAIM.shared.package, description: 'The shared wrapper package (an attribute of pkgs); spec `shared.package`.', example: 'cc-ci-run', claim: true, fromSpec: true },
+  { name: 'sweep', kind: 'string', default: noSuffix(sweepOf.unit), description: 'systemd service of the nightly sweep (`<sweep>.service`, started by a timer); its ExecStart is followed through its scripts to the wrapper. Spec: the `unit` of the systemd-service consumer with `started_by_timer: true`.', example: 'cc-ci-nightly-sweep', claim: true, fromSpec: true },
+  { name: 'tools_attr', kind: 'string', default: BUILTIN_CLAIM.shared.toolsAttr, description: 'Overlay attribute holding the shared tool list; spec `shared.tools_attr`.', example: 'ccciRuntimeTools', claim: true, fromSpec: true },
+  { name: 'pyenv_attr', kind: 'string', default: BUILTIN_CLAIM.shared.envAttr, description: 'Name of the python withPackages env in packages_file; spec `shared.env_attr`.', example: 'ccciPyEnv', claim: true, fromSpec: true },
+  { name: 'packages_file', kind: 'path', default: BUILTIN_CLAIM.shared.file, description: 'File that declares the shared runtime (inside the repository); spec `shared.file`.', example: 'nix/modules/packages.nix', claim: true, fromSpec: true },
+  { name: 'sweep_file', kind: 'path', default: sweepOf.module, description: 'Module of the nightly sweep service (inside the repository); spec: that consumer\'s `module`.', example: 'nix/modules/nightly-sweep.nix', claim: true, fromSpec: true },
+  { name: 'runner_file', kind: 'path', default: droneOf.module, description: 'Module of the Drone exec runner service (inside the repository); the PATH itself is read from the runner unit systemd runs. Spec: the drone-step consumer\'s `module`.', example: 'nix/modules/drone-runner.nix', claim: true, fromSpec: true },
+  { name: 'runner_service', kind: 'string', default: noSuffix(droneOf.runnerUnit), description: 'systemd service name of the Drone exec runner; spec: the drone-step consumer\'s `runner_unit`.', example: 'drone-runner-exec', claim: true, fromSpec: true },
+  { name: 'drone_script', kind: 'path', default: droneOf.runs, description: 'What the Drone step runs through the wrapper (a path inside the repository); spec: the drone-step consumer\'s `runs`.', example: 'runner/run_recipe_ci.py', claim: true, fromSpec: true },
+  { name: 'host_config', kind: 'path', default: BUILTIN_CLAIM.hostConfig, description: 'Per-host configuration file; `{host}` is replaced by the host name (inside the repository). Spec `host_defaults.config`.', example: 'nix/hosts/{host}/configuration.nix', claim: true, fromSpec: true },
+  { name: 'drone_file', kind: 'path', default: droneOf.pipeline, description: 'Drone pipeline file of the verified repository (inside it); spec: the drone-step consumer\'s `pipeline`.', example: '.drone.yml', claim: true, fromSpec: true },
+  { name: 'nix_dir', kind: 'path', default: BUILTIN_CLAIM.searchDir, description: 'Directory the grep proofs search, recursively (inside the repository); spec `search_dir`.', example: 'nix', claim: true, fromSpec: true },
+  { name: 'expected_tools', kind: 'list', default: BUILTIN_CLAIM.expectedTools.entries.join(','), description: 'name-version entries the wrapper PATH must hold; spec `expected_tools.entries`.', example: ['git-2.47.2', 'git-lfs-3.6.1'], claim: true, fromSpec: true },
+  { name: 'required_bins', kind: 'list', default: BUILTIN_CLAIM.requiredPrograms.join(','), description: 'Programs every host system PATH (sw/bin) must have; spec `required_programs` (per host or in host_defaults).', example: ['git-lfs', 'openssl'], claim: true, fromSpec: true },
+  {
+    name: 'spec',
+    kind: 'string',
+    defaultText: `${SPEC_FILE_DEFAULT} at the repository root when it exists, else the built-in spec (the cc-ci claim; \`--print-spec\` prints it)`,
+    description: 'Spec file (YAML) stating the claim: hosts, the shared package, expected tools, consumers, grep proofs, checks. A relative path is read from the repository. Settings above override it.',
+    example: '.nixenv-verify.yml',
+  },
 ];
 
 /**
@@ -373,20 +376,10 @@ export interface Settings {
   logLevel: (typeof LOG_LEVELS)[number];
   logFormat: (typeof LOG_FORMATS)[number];
   debug: boolean;
-  package: string;
-  sweep: string;
-  toolsAttr: string;
-  pyenvAttr: string;
-  packagesFile: string;
-  sweepFile: string;
-  runnerFile: string;
-  runnerService: string;
-  droneScript: string;
-  hostConfig: string;
-  droneFile: string;
-  nixDir: string;
-  expectedTools: string[];
-  requiredBins: string[];
+  /** The spec file read (absolute path), when there is one. */
+  spec?: string;
+  /** What is verified: the spec (or the built-in one) with the claim settings over it. */
+  claim: Claim;
 }
 
 export const envName = (name: string): string => `PLUGIN_${name.toUpperCase()}`;
@@ -634,6 +627,33 @@ export function unknownPluginVars(env: NodeJS.ProcessEnv): string[] {
     });
 }
 
+/**
+ * The spec file: the `spec` setting (relative to the repository), else .nixenv-verify.yml at the
+ * repository root when it exists. Undefined: the built-in spec.
+ */
+export function loadSpecFile(flake: string, setting: string | undefined, label: string): { file: string; claim: Claim } | undefined {
+  const file = setting !== undefined ? path.resolve(flake, setting) : path.join(flake, SPEC_FILE_DEFAULT);
+  if (setting === undefined && !existsSync(file)) return undefined;
+  const shown = setting !== undefined ? JSON.stringify(setting) : SPEC_FILE_DEFAULT;
+  let st: Stats;
+  try {
+    st = statSync(file);
+  } catch {
+    throw new SettingsError(`${label}: ${shown} does not exist (${file}); expected a spec file (nixenv-verify --print-spec prints one)`);
+  }
+  if (!st.isFile()) throw new SettingsError(`${label}: ${shown} is ${KIND_OF(st) ?? 'a directory'}; expected a spec file (YAML)`);
+  if (st.size > 1024 * 1024) throw new SettingsError(`${label}: ${shown} is ${st.size} bytes; a spec is at most 1 MiB`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new SettingsError(`${label}: ${shown} cannot be read: ${(e as Error).message}`);
+  }
+  const rel = path.relative(flake, file);
+  const name = rel.startsWith('..') || path.isAbsolute(rel) ? file : rel;
+  return { file: name, claim: parseSpec(text, name) };
+}
+
 /** Reads every setting (flag wins over PLUGIN_* variable, which wins over the default). */
 export function parseSettings(source: SettingsSource): Settings {
   const out: Record<string, unknown> = {};
@@ -654,7 +674,8 @@ export function parseSettings(source: SettingsSource): Settings {
       problems.push(`${label}: got an empty list; expected ${describeAllowed(def)} (leave the setting out for the default)`);
       continue;
     }
-    const raw: string | undefined = (given !== undefined && given !== '' ? given : undefined) ?? def.default;
+    // A claim setting left unset comes from the spec, not from its (documented) default.
+    const raw: string | undefined = (given !== undefined && given !== '' ? given : undefined) ?? (def.fromSpec ? undefined : def.default);
     if (raw === undefined) continue;
     const result = schemaFor(def).safeParse(raw);
     if (!result.success) {
@@ -691,14 +712,25 @@ export function parseSettings(source: SettingsSource): Settings {
   out.timeoutMs = out.timeout;
   delete out.timeout;
   if (out.debug && !['trace', 'debug'].includes(out.logLevel as string)) out.logLevel = 'debug';
-  if (!(out.hostConfig as string).includes('{host}') && (out.hosts as string[]).length > 1) {
-    throw new SettingsError(`PLUGIN_HOST_CONFIG: got ${JSON.stringify(out.hostConfig)}; expected a path containing {host} when several hosts are verified`);
-  }
-  for (const host of out.hosts as string[]) {
+  for (const host of (out.hosts as string[] | undefined) ?? []) {
     if (!/^[A-Za-z0-9_'.-]+$/.test(host) || host === '.' || host === '..') {
       throw new SettingsError(`PLUGIN_HOSTS: got host ${JSON.stringify(host)}; expected nixosConfigurations attribute names (letters, digits, - _ . ')`);
     }
   }
+  // The claim: the spec file (or the built-in spec), with the claim settings given over it.
+  const given: ClaimSettings = {};
+  for (const name of CLAIM_SETTING_NAMES) {
+    const value = out[camel(name)];
+    if (value !== undefined) (given as Record<string, unknown>)[name] = value;
+    delete out[camel(name)];
+  }
+  const spec = loadSpecFile(out.flake as string, out.spec as string | undefined, source.flags.spec !== undefined ? flagName('spec') : envName('spec'));
+  if (spec) out.spec = spec.file;
+  else delete out.spec;
+  const claim = applySettings(spec?.claim ?? BUILTIN_CLAIM, given);
+  out.claim = claim;
+  out.hosts = claim.hosts.map((h) => h.name);
+  out.checks = claim.checks;
   return out as unknown as Settings;
 }
 
@@ -730,18 +762,28 @@ function realish(p: string): string {
   }
 }
 
-/** Repository files each path setting names (host_config once per host). */
-function repoPaths(settings: Settings): { name: string; rel: string }[] {
-  const byName: Record<string, string> = {
-    nix_dir: settings.nixDir,
-    packages_file: settings.packagesFile,
-    sweep_file: settings.sweepFile,
-    runner_file: settings.runnerFile,
-    drone_file: settings.droneFile,
-    drone_script: settings.droneScript,
-  };
-  const list = Object.entries(byName).map(([name, rel]) => ({ name, rel }));
-  for (const host of settings.hosts) list.push({ name: 'host_config', rel: settings.hostConfig.replaceAll('{host}', host) });
+/** Repository files the claim names, each with the setting (or spec key) that names it. */
+function repoPaths(settings: Settings): { label: string; rel: string }[] {
+  const c = settings.claim;
+  const spec = (key: string): string => (settings.spec ? `spec ${settings.spec} ${key}` : key);
+  const list: { label: string; rel: string }[] = [
+    { label: envName('nix_dir'), rel: c.searchDir },
+    { label: envName('packages_file'), rel: c.shared.file },
+  ];
+  const sweep = sweepConsumer(c);
+  const drone = droneConsumer(c);
+  for (const consumer of c.consumers) {
+    if ('module' in consumer && consumer.module !== undefined) list.push({ label: consumer === sweep ? envName('sweep_file') : consumer === drone ? envName('runner_file') : spec(`consumer ${consumer.name} module`), rel: consumer.module });
+    if (consumer.kind === 'drone-step') {
+      list.push({ label: consumer === drone ? envName('drone_file') : spec(`consumer ${consumer.name} pipeline`), rel: consumer.pipeline });
+      list.push({ label: consumer === drone ? envName('drone_script') : spec(`consumer ${consumer.name} runs`), rel: consumer.runs });
+    }
+  }
+  for (const p of c.proofs) {
+    if (p.in !== undefined) list.push({ label: spec(`proof ${JSON.stringify(p.pattern)} in`), rel: p.in });
+    if (p.allIn !== undefined) list.push({ label: spec(`proof ${JSON.stringify(p.pattern)} all_in`), rel: p.allIn });
+  }
+  for (const host of c.hosts) list.push({ label: envName('host_config'), rel: host.config });
   return list;
 }
 
@@ -754,7 +796,7 @@ function repoPaths(settings: Settings): { name: string; rel: string }[] {
 export function checkSettingsFs(settings: Settings, { env, cwd }: FsCheckEnv): void {
   const problems: string[] = [];
   const flakeReal = existsSync(settings.flake) ? realpathSync(settings.flake) : settings.flake;
-  for (const { name, rel } of repoPaths(settings)) {
+  for (const { label, rel } of repoPaths(settings)) {
     const full = path.join(settings.flake, rel);
     let st: Stats;
     try {
@@ -764,7 +806,7 @@ export function checkSettingsFs(settings: Settings, { env, cwd }: FsCheckEnv): v
     }
     const special = KIND_OF(st);
     if (special) {
-      problems.push(`${envName(name)}: ${JSON.stringify(rel)} is ${special}; expected a file or directory of the repository`);
+      problems.push(`${label}: ${JSON.stringify(rel)} is ${special}; expected a file or directory of the repository`);
       continue;
     }
     let target: string | undefined;
@@ -774,12 +816,13 @@ export function checkSettingsFs(settings: Settings, { env, cwd }: FsCheckEnv): v
       /* dangling: the check that reads it says so */
     }
     const real = realish(full);
-    if (target) problems.push(`${envName(name)}: ${JSON.stringify(rel)} is a symlink to ${target}; expected a file or directory of the repository`);
-    else if (!inside(flakeReal, real)) problems.push(`${envName(name)}: ${JSON.stringify(rel)} leads out of the repository (to ${real}); expected a path inside it`);
+    if (target) problems.push(`${label}: ${JSON.stringify(rel)} is a symlink to ${target}; expected a file or directory of the repository`);
+    else if (!inside(flakeReal, real)) problems.push(`${label}: ${JSON.stringify(rel)} leads out of the repository (to ${real}); expected a path inside it`);
   }
 
   const inputs = new Set([path.join(flakeReal, 'flake.nix'), path.join(flakeReal, 'flake.lock'), ...repoPaths(settings).map((p) => realish(path.join(settings.flake, p.rel)))]);
-  const nixDirReal = realish(path.join(settings.flake, settings.nixDir));
+  if (settings.spec) inputs.add(realish(path.resolve(settings.flake, settings.spec)));
+  const nixDirReal = realish(path.join(settings.flake, settings.claim.searchDir));
   const seen = new Map<string, string>();
   const claimed: [string, string | undefined][] = [
     ['DRONE_OUTPUT', env.DRONE_OUTPUT],
@@ -798,7 +841,7 @@ export function checkSettingsFs(settings: Settings, { env, cwd }: FsCheckEnv): v
     const real = realish(path.resolve(cwd, value));
     const twice = seen.get(real);
     if (twice) problems.push(`${variable}: ${JSON.stringify(value)} is the same file as ${twice}; give each output its own file`);
-    else if (inputs.has(real) || (settings.nixDir !== '.' && inside(nixDirReal, real))) problems.push(`${variable}: ${JSON.stringify(value)} would overwrite an input of the verification; write reports elsewhere`);
+    else if (inputs.has(real) || (settings.claim.searchDir !== '.' && inside(nixDirReal, real))) problems.push(`${variable}: ${JSON.stringify(value)} would overwrite an input of the verification; write reports elsewhere`);
     seen.set(real, variable);
   }
   if (problems.length) throw new SettingsError(`invalid settings:\n  ${problems.join('\n  ')}`);
@@ -836,45 +879,27 @@ function outputProblem(file: string): string | undefined {
 // ---------------------------------------------------------------------------
 // Deviations from the claim: computed here, once, from the parsed settings.
 
-const DEFAULTS = (): Settings => parseSettings({ env: {}, flags: {}, cwd: '/' });
-
-function listLabel(name: string, value: readonly string[], dflt: readonly string[]): string {
-  if (name === 'hosts') return `hosts=${value.join(',')}`;
-  const removed = dflt.filter((v) => !value.includes(v));
-  const added = value.filter((v) => !dflt.includes(v));
-  const changes = [removed.length ? `without ${removed.join(', ')}` : '', added.length ? `with ${added.join(', ')}` : ''].filter(Boolean).join(', ');
-  return dflt.length > 6 ? `${name} (${value.length} of ${dflt.length}${changes ? `: ${changes}` : ''})` : `${name} ${changes}`;
-}
-
 /**
- * Every setting that changes what is verified and differs from the claim's
- * default, for every output to list. nix arguments are shown with their
- * credentials masked.
+ * Everything that changes what is verified and differs from the seed claim: the claim's
+ * parts (from the spec or settings), the mode, submodules and the nix arguments (their
+ * credentials masked).
  */
 export function settingsDeviations(settings: Settings): Deviation[] {
-  const dflt = DEFAULTS() as unknown as Record<string, unknown>;
-  const now = settings as unknown as Record<string, unknown>;
   const out: Deviation[] = [];
-  for (const def of SETTINGS.filter((d) => d.claim)) {
-    if (def.name === 'nix_config') continue; // folded into nix_options below
-    if (def.name === 'nix_options') {
-      if (settings.nixOptions.length === 0) continue;
-      const shown = redact(settings.nixOptions.join(' '), nixArgSecrets(settings.nixOptions));
-      const fromConfig = Object.keys(settings.nixConfig).length * 3;
-      const setting = fromConfig === 0 ? 'nix_options' : fromConfig === settings.nixOptions.length ? 'nix_config' : 'nix_options+nix_config';
-      out.push({ setting, value: shown, default: '(none)', label: `nix options: ${shown}` });
-      continue;
-    }
-    const key = camel(def.name);
-    const value = now[key];
-    const base = dflt[key];
-    if (Array.isArray(value) && Array.isArray(base)) {
-      const same = value.length === base.length && value.every((v) => base.includes(v));
-      if (!same) out.push({ setting: def.name, value: value.join(','), default: base.join(','), label: listLabel(def.name, value as string[], base as string[]) });
-    } else if (value !== base) {
-      out.push({ setting: def.name, value: String(value), default: String(base), label: `${def.name}=${String(value)}` });
-    }
+  const claim = claimDeviations(settings.claim, BUILTIN_CLAIM);
+  // The order of the settings table, then spec-only parts.
+  const order = SETTINGS.map((d) => d.name);
+  claim.sort((a, b) => (order.indexOf(a.setting) + 1 || 999) - (order.indexOf(b.setting) + 1 || 999));
+  const runSettings: Deviation[] = [];
+  if (settings.mode !== 'build') runSettings.push({ setting: 'mode', value: settings.mode, default: 'build', label: `mode=${settings.mode}` });
+  if (!settings.submodules) runSettings.push({ setting: 'submodules', value: 'false', default: 'true', label: 'submodules=false' });
+  if (settings.nixOptions.length) {
+    const shown = redact(settings.nixOptions.join(' '), nixArgSecrets(settings.nixOptions));
+    const fromConfig = Object.keys(settings.nixConfig).length * 3;
+    const setting = fromConfig === 0 ? 'nix_options' : fromConfig === settings.nixOptions.length ? 'nix_config' : 'nix_options+nix_config';
+    runSettings.push({ setting, value: shown, default: '(none)', label: `nix options: ${shown}` });
   }
+  for (const d of [...claim, ...runSettings].sort((a, b) => (order.indexOf(a.setting) + 1 || 999) - (order.indexOf(b.setting) + 1 || 999))) out.push(d);
   return out;
 }
 

@@ -1,94 +1,240 @@
-// HOW 4: the nightly sweep and the Drone step run the byte-identical wrapper store path.
-// The sweep is what its timer starts: the unit's ExecStart, followed through its
-// scripts to `exec cc-ci-run`. The Drone step is what the exec runner runs: the
-// step's commands as shell, with the PATH the runner's unit and the pipeline give it.
+// HOW 4: every consumer runs the byte-identical shared wrapper store path.
+// A systemd service is what systemd (its timer) starts: the unit's ExecStart,
+// followed through its scripts to `exec <program>`. A Drone step is what the exec
+// runner runs: the step's commands as shell, with the PATH the runner's unit and
+// the pipeline give it. A runner service hands its own PATH to its jobs. A
+// derivation must reference the package.
 import type { RunContext, UnitView } from '../context.js';
 import { formatPosition, parseDroneYaml } from '../drone/pipeline.js';
 import { runnerEnv, stepPath } from '../drone/runnerEnv.js';
-import { runsOnHost, scriptUses } from '../drone/uses.js';
+import { runsOnHost, scriptUses, type DroneUse } from '../drone/uses.js';
 import { followToTarget } from '../execChain.js';
 import { resolveProgram, splitPath, type HostView } from '../resolve.js';
 import { renderPath, resolvePath } from '../shell/index.js';
+import type { DerivationConsumer, DroneStepConsumer, RunnerServiceConsumer, ServiceConsumer } from '../spec/types.js';
 import { serviceEnvironment, storeReader } from '../systemd/environment.js';
+import { processEnvironment } from '../systemd/process.js';
 import { execStart, timerTarget } from '../systemd/unit.js';
 import { sharedPackagePath } from './pathSuperset.js';
 import { describeError, fail, pass, perHost, type CheckDefinition } from './types.js';
 
+/** What one consumer on one host adds: problems (the claim fails) and evidence. */
+interface Finding {
+  problems: string[];
+  evidence: string[];
+}
+
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /**
- * The sweep's service as its timer starts it, or why there is none: `<sweep>.service`, else the
- * timer-started service whose command runs a store path named `<sweep>` (the wrapper).
+ * The service as systemd starts it, or why there is none. Started by a timer: `<unit>` if a timer
+ * starts it, else the timer-started service whose command runs a store path named like the unit.
  */
-async function sweepUnit(ctx: RunContext, host: string): Promise<{ unit: UnitView; timer?: string; note?: string } | { problem: string }> {
-  const s = ctx.settings;
-  const name = `${s.sweep}.service`;
-  const timers = await ctx.timers(host);
+async function serviceUnit(ctx: RunContext, host: string, consumer: ServiceConsumer): Promise<{ unit: UnitView; timer?: string; note?: string } | { problem: string }> {
+  const name = consumer.unit;
+  const base = name.replace(/\.service$/, '');
   const facts = await ctx.hostFacts(host);
-  const startedBy = (service: string): UnitView[] => timers.filter((t) => timerTarget(t.name, t.unit) === service);
   const byName = await ctx.unit(host, name);
+  if (!consumer.startedByTimer) {
+    if (byName) return { unit: byName };
+    return { problem: `${host}: no systemd unit ${name} (${consumer.name})` };
+  }
+  const timers = await ctx.timers(host);
+  const startedBy = (service: string): UnitView[] => timers.filter((t) => timerTarget(t.name, t.unit) === service);
   if (byName) {
     const starting = startedBy(name);
     if (facts.hasUnits && starting.length === 0) {
-      return { problem: `${host}: no timer starts ${name} (timers: ${timers.map((t) => t.name).join(', ') || 'none'}); the sweep never runs nightly` };
+      return { problem: `${host}: no timer starts ${name} (timers: ${timers.map((t) => t.name).join(', ') || 'none'}); ${consumer.name} never runs on its schedule` };
     }
     return { unit: byName, ...(starting[0] ? { timer: starting[0].source } : {}) };
   }
-  // No unit of that name: the sweep may run under another service name, started by a timer.
-  const wrapper = new RegExp(`/nix/store/[0-9a-z]{32}-${s.sweep.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(/|\\s|$)`);
+  // No unit of that name: the job may run under another service name, started by a timer.
+  const wrapper = new RegExp(`/nix/store/[0-9a-z]{32}-${escapeRe(base)}(/|\\s|$)`);
   for (const timer of timers) {
     const target = timerTarget(timer.name, timer.unit);
     const unit = await ctx.unit(host, target);
     if (unit && execStart(unit.unit).some((e) => wrapper.test(e.program))) {
-      return { unit, timer: timer.source, note: `${host}: no unit ${name}; ${target} (started by ${timer.name}) runs the ${s.sweep} wrapper` };
+      return { unit, timer: timer.source, note: `${host}: no unit ${name}; ${target} (started by ${timer.name}) runs the ${base} wrapper` };
     }
   }
-  const near = facts.serviceNames.filter((n) => /sweep|nightly/.test(n)).slice(0, 5);
-  return { problem: `${host}: no systemd unit ${name} and no timer-started service runs a ${s.sweep} wrapper (PLUGIN_SWEEP)${near.length ? `; services with similar names: ${near.join(', ')}` : ''}` };
+  const words = base.split(/[-_.]/).filter((w) => w.length > 3);
+  const near = facts.serviceNames.filter((n) => words.some((w) => n.includes(w))).slice(0, 5);
+  return { problem: `${host}: no systemd unit ${name} and no timer-started service runs a ${base} wrapper (${consumer.name})${near.length ? `; services with similar names: ${near.join(', ')}` : ''}` };
+}
+
+/** A systemd service: its ExecStart (or inline script), followed to the final run of the program. */
+async function serviceReaches(ctx: RunContext, host: string, view: HostView, consumer: ServiceConsumer, expected: string): Promise<Finding> {
+  const out: Finding = { problems: [], evidence: [] };
+  const { program } = ctx.claim.shared;
+  const found = await serviceUnit(ctx, host, consumer);
+  if ('problem' in found) return { ...out, problems: [found.problem] };
+  const unit = found.unit;
+  const exec = execStart(unit.unit);
+  const env = await serviceEnvironment(unit.unit, unit.source, storeReader(ctx, unit.context));
+  out.evidence.push(...env.notes.map((n) => `${host}: note: ${n}`));
+  const unitPath = env.unset.has('PATH') ? undefined : env.vars.get('PATH');
+  if (found.note) out.evidence.push(found.note);
+  if (found.timer) out.evidence.push(`${host}: ${found.timer} starts ${unit.name}`);
+  out.evidence.push(`${host}: ${unit.source}${exec[0] ? `:${exec[0].line}: ${exec[0].text}` : ''}`);
+  if (unitPath) out.evidence.push(`${host}: ${unitPath.from}PATH=${unitPath.value}`);
+  if (exec.length > 1) out.evidence.push(`${host}: ${exec.length} ExecStart= lines; every one runs, the last is followed`);
+  const lastExec = exec[exec.length - 1];
+  const start = unit.inlineScript
+    ? { inlineScript: { text: unit.inlineScript, source: `${unit.source} script` } }
+    : lastExec
+      ? { argv: [lastExec.program, ...lastExec.args], where: `${unit.source}:${lastExec.line}` }
+      : {};
+  const result = await followToTarget({ ...start, pathDirs: unitPath ? splitPath(unitPath.value) : undefined, drvs: unit.context }, program, view, ctx);
+  out.evidence.push(...result.chain.map((c) => `${host}: ${consumer.name} ${c}`));
+  if (!result.ok) out.problems.push(`${host}: ${consumer.name} (${unit.name}) does not reach ${program}: ${result.reason}`);
+  else if (result.root !== expected) out.problems.push(`${host}: ${consumer.name} runs ${result.root} (via ${result.via}), not ${expected}`);
+  else out.evidence.push(`${host}: ${consumer.name} runs ${result.root} via ${result.via}`);
+  return out;
+}
+
+/** A runner service: its jobs start with the PATH its process has; the program must resolve there. */
+async function runnerReaches(ctx: RunContext, host: string, view: HostView, consumer: RunnerServiceConsumer, expected: string): Promise<Finding> {
+  const out: Finding = { problems: [], evidence: [] };
+  const { program } = ctx.claim.shared;
+  const unit = await ctx.unit(host, consumer.unit);
+  if (!unit) return { ...out, problems: [`${host}: no systemd unit ${consumer.unit} (${consumer.name}): no runner runs the jobs on this host`] };
+  const proc = await processEnvironment(unit, view, ctx);
+  out.evidence.push(...proc.notes.map((n) => `${host}: note: ${n}`), ...proc.chain.map((c) => `${host}: ${consumer.name} ${c}`));
+  if (proc.problem) return { ...out, problems: [`${host}: ${consumer.name}: ${proc.problem}`] };
+  if (proc.path === undefined) return { ...out, problems: [`${host}: ${consumer.name}: ${unit.name} starts without PATH (${proc.source}): its jobs cannot find ${program}`] };
+  out.evidence.push(`${host}: ${consumer.name} jobs inherit PATH (${proc.source}) = ${proc.path}`);
+  const r = resolveProgram(program, splitPath(proc.path), view);
+  if (!r.root) return { ...out, problems: [`${host}: ${consumer.name}: ${program} is not on the PATH its jobs inherit (${[proc.path, ...r.notes].join('; ')})`] };
+  out.evidence.push(`${host}: ${consumer.name} jobs run ${r.root} via ${r.via}`, ...r.notes.map((n) => `${host}: ${n}`));
+  if (r.root !== expected) out.problems.push(`${host}: ${consumer.name} jobs run ${r.root}, not ${expected}`);
+  return out;
+}
+
+/** A Drone pipeline's steps that run the script through the program, read once for every host. */
+async function droneUses(ctx: RunContext, consumer: DroneStepConsumer): Promise<{ onHost: DroneUse[]; problems: string[]; evidence: string[] }> {
+  const { program } = ctx.claim.shared;
+  const problems: string[] = [];
+  const evidence: string[] = [];
+  // A file that does not parse, or a step Drone would reject, cannot run as claimed.
+  const drone = await parseDroneYaml(ctx.readRepoFile(consumer.pipeline));
+  for (const e of drone.errors) problems.push(`${formatPosition(consumer.pipeline, e.position)}: ${e.message}`);
+  const uses = await scriptUses(drone.steps, consumer.runs, program);
+  const running = uses.filter((u) => !u.step.neverRuns && !u.notRun);
+  for (const u of uses.filter((x) => x.step.neverRuns)) {
+    evidence.push(`${formatPosition(consumer.pipeline, u.step.position)}: step "${u.step.name}" runs \`${u.command}\` but can never run: ${u.step.neverRuns}`);
+  }
+  for (const u of uses.filter((x) => !x.step.neverRuns && x.notRun)) {
+    evidence.push(`${formatPosition(consumer.pipeline, u.step.position)}: step "${u.step.name}": ${u.notRun}; not evidence for the claim`);
+  }
+  if (running.length === 0) problems.push(`no step of ${consumer.pipeline} that can run runs ${consumer.runs}`);
+  for (const u of running) {
+    const at = formatPosition(consumer.pipeline, u.step.position);
+    if (u.unfollowable) problems.push(`${at}: step "${u.step.name}": ${u.unfollowable}`);
+    else if (!u.viaWrapper) {
+      const shadowed = u.program === program ? ` (a shell function named ${program} shadows the wrapper)` : '';
+      problems.push(`${at}: step "${u.step.name}" bypasses ${program}: \`${u.command}\`${shadowed}`);
+    } else if (!runsOnHost(u.step)) {
+      problems.push(`${at}: step "${u.step.name}" runs in a ${u.step.pipelineType} pipeline${u.step.image ? ` (image ${u.step.image})` : ''}, not on the exec runner: the host's ${program} is not there`);
+    }
+  }
+  return { onHost: running.filter((u) => u.viaWrapper && !u.unfollowable && runsOnHost(u.step)), problems, evidence };
+}
+
+/** The Drone steps on one host: the exec runner's PATH there, then each step's own shell. */
+async function droneReaches(ctx: RunContext, host: string, view: HostView, consumer: DroneStepConsumer, onHost: DroneUse[], expected: string): Promise<Finding> {
+  const out: Finding = { problems: [], evidence: [] };
+  const { package: pkg } = ctx.claim.shared;
+  if (onHost.length === 0) return out;
+  const runner = await ctx.unit(host, consumer.runnerUnit);
+  if (!runner) return { ...out, problems: [`${host}: no systemd unit ${consumer.runnerUnit} (PLUGIN_RUNNER_SERVICE): nothing runs the Drone step on this host`] };
+  const env = await runnerEnv(runner, view, ctx);
+  out.evidence.push(...env.notes.map((n) => `${host}: note: ${n}`), ...env.chain.map((c) => `${host}: runner ${c}`));
+  if (env.problem) return { ...out, problems: [`${host}: ${env.problem}`] };
+  for (const use of onHost) {
+    const missingLabels = Object.entries(use.step.node ?? {}).filter(([k, v]) => env.labels[k] !== v);
+    if (missingLabels.length) {
+      out.problems.push(
+        `${host}: pipeline "${use.step.pipeline}" asks for node labels ${missingLabels.map(([k, v]) => `${k}:${v}`).join(', ')}, which the runner (DRONE_RUNNER_LABELS ${Object.entries(env.labels).map(([k, v]) => `${k}:${v}`).join(',') || 'unset'}) does not have: it never runs the step`,
+      );
+      continue;
+    }
+    const p = stepPath(use.step, env);
+    if (p.unknown || p.value === undefined) {
+      out.problems.push(`${host}: step "${use.step.name}": ${p.unknown ?? `no PATH (${p.source})`}`);
+      continue;
+    }
+    const inCommand = resolvePath(use.path, splitPath(p.value).map((dir) => ({ dir })));
+    if ('unknown' in inCommand) {
+      out.problems.push(`${host}: step "${use.step.name}": the PATH of \`${use.command}\` cannot be computed: ${inCommand.unknown}`);
+      continue;
+    }
+    const dirs = inCommand.entries.flatMap((e) => ('dir' in e ? [e.dir] : []));
+    out.evidence.push(`${host}: Drone step "${use.step.name}" PATH (${p.source}) = ${p.value}${renderPath(use.path) !== '$PATH' ? `; at \`${use.command}\`: ${renderPath(inCommand)}` : ''}`);
+    const r = resolveProgram(use.program, dirs, view);
+    if (!r.root) {
+      out.problems.push(`${host}: step "${use.step.name}" cannot reach ${pkg} through ${p.source} (${[p.value, ...r.notes].join('; ')})`);
+      continue;
+    }
+    out.evidence.push(`${host}: Drone step runs ${r.root} via ${r.via}`, ...r.notes.map((n) => `${host}: ${n}`));
+    if (r.root !== expected) out.problems.push(`${host}: the Drone step "${use.step.name}" runs ${r.root}, not ${expected}`);
+  }
+  return out;
+}
+
+/** A flake attribute's derivation must depend on the package: its closure after a build (build mode), its inputs (eval mode). */
+async function derivationReferences(ctx: RunContext, consumer: DerivationConsumer, expected: { outPath: string; drvPath: string }): Promise<Finding> {
+  const out: Finding = { problems: [], evidence: [] };
+  const drv = await ctx.nix.evalJson<{ drvPath: string; outPath: string } | null>(consumer.attr, 'd: if builtins.isAttrs d && d ? drvPath then { drvPath = d.drvPath; outPath = d.outPath; } else null');
+  if (!drv) return { ...out, problems: [`${consumer.name}: ${consumer.attr} is not a derivation`] };
+  out.evidence.push(`${consumer.name}: ${consumer.attr} = ${drv.outPath}`);
+  if (ctx.settings.mode === 'build') {
+    const built = await ctx.nix.buildDrvs([drv.drvPath]);
+    if (!built.ok) return { ...out, problems: [`${consumer.name}: ${consumer.attr} does not build: ${built.error?.message.split('\n')[0] ?? 'failed'}`] };
+    const closure = await ctx.nix.closure(drv.outPath);
+    const has = closure.includes(expected.outPath);
+    out.evidence.push(`${consumer.name}: runtime closure of ${drv.outPath} (${closure.length} paths) ${has ? 'holds' : 'LACKS'} ${expected.outPath}`);
+    if (!has) out.problems.push(`${consumer.name}: ${consumer.attr} does not reference ${expected.outPath}`);
+    return out;
+  }
+  const inputs = await ctx.nix.drvClosure(drv.drvPath);
+  const has = inputs.includes(expected.drvPath);
+  out.evidence.push(`${consumer.name}: ${drv.drvPath} ${has ? 'is built from' : 'is NOT built from'} ${expected.drvPath} (evaluated: a build input; only a build shows a runtime reference)`);
+  if (!has) out.problems.push(`${consumer.name}: ${consumer.attr} is not built from ${expected.drvPath}`);
+  return out;
 }
 
 export const entrypointParityCheck: CheckDefinition = {
   id: 'entrypoint-parity',
-  title: 'The sweep and the Drone step run the same wrapper store path',
+  title: 'Every consumer runs the same wrapper store path',
   async run(ctx) {
     const s = ctx.settings;
+    const claim = ctx.claim;
     const pkg = await sharedPackagePath(ctx);
     const evidence: string[] = [];
     const problems: string[] = [];
     if ('problem' in pkg) return fail(pkg.problem, pkg.evidence);
     const expected = pkg.outPath;
-    evidence.push(`${s.package} (check 3): ${expected}`);
+    evidence.push(`${claim.shared.package} (check 3): ${expected}`);
 
-    // Drone: a file that does not parse, or a step Drone would reject, cannot run as claimed.
-    const drone = await parseDroneYaml(ctx.readRepoFile(s.droneFile));
-    for (const e of drone.errors) problems.push(`${formatPosition(s.droneFile, e.position)}: ${e.message}`);
-    const uses = await scriptUses(drone.steps, s.droneScript, s.package);
-    const running = uses.filter((u) => !u.step.neverRuns && !u.notRun);
-    for (const u of uses.filter((x) => x.step.neverRuns)) {
-      evidence.push(`${formatPosition(s.droneFile, u.step.position)}: step "${u.step.name}" runs \`${u.command}\` but can never run: ${u.step.neverRuns}`);
+    const drones = new Map<DroneStepConsumer, DroneUse[]>();
+    for (const c of claim.consumers) {
+      if (c.kind !== 'drone-step') continue;
+      const uses = await droneUses(ctx, c);
+      problems.push(...uses.problems);
+      evidence.push(...uses.evidence);
+      drones.set(c, uses.onHost);
     }
-    for (const u of uses.filter((x) => !x.step.neverRuns && x.notRun)) {
-      evidence.push(`${formatPosition(s.droneFile, u.step.position)}: step "${u.step.name}": ${u.notRun}; not evidence for the claim`);
-    }
-    if (running.length === 0) problems.push(`no step of ${s.droneFile} that can run runs ${s.droneScript}`);
-    for (const u of running) {
-      const at = formatPosition(s.droneFile, u.step.position);
-      if (u.unfollowable) problems.push(`${at}: step "${u.step.name}": ${u.unfollowable}`);
-      else if (!u.viaWrapper) {
-        const shadowed = u.program === s.package ? ` (a shell function named ${s.package} shadows the wrapper)` : '';
-        problems.push(`${at}: step "${u.step.name}" bypasses ${s.package}: \`${u.command}\`${shadowed}`);
-      }
-      else if (!runsOnHost(u.step)) {
-        problems.push(`${at}: step "${u.step.name}" runs in a ${u.step.pipelineType} pipeline${u.step.image ? ` (image ${u.step.image})` : ''}, not on the exec runner: the host's ${s.package} is not there`);
-      }
-    }
-    const onHost = running.filter((u) => u.viaWrapper && !u.unfollowable && runsOnHost(u.step));
-
     const hosts = await perHost(s.hosts, async (host) => {
       const facts = await ctx.hostFacts(host);
       const toplevel = await ctx.builtToplevel(host);
       const view: HostView = { mode: s.mode, facts, ...(toplevel ? { toplevel } : {}) };
-      const sweep = await sweepUnit(ctx, host);
-      const runner = onHost.length ? await ctx.unit(host, `${s.runnerService}.service`) : undefined;
-      return { view, sweep, runner };
+      const findings: Finding[] = [];
+      for (const c of claim.consumers) {
+        if (c.kind === 'systemd-service') findings.push(await serviceReaches(ctx, host, view, c, expected));
+        else if (c.kind === 'runner-service') findings.push(await runnerReaches(ctx, host, view, c, expected));
+        else if (c.kind === 'drone-step') findings.push(await droneReaches(ctx, host, view, c, drones.get(c) ?? [], expected));
+      }
+      return findings;
     });
     for (const h of hosts) {
       if (!h.value) {
@@ -97,74 +243,26 @@ export const entrypointParityCheck: CheckDefinition = {
         evidence.push(...lines.slice(1));
         continue;
       }
-      const { view, sweep, runner } = h.value;
-      // The sweep: ExecStart (or the inline script), followed to the final run of the wrapper.
-      if ('problem' in sweep) problems.push(sweep.problem);
-      else {
-        const unit = sweep.unit;
-        const exec = execStart(unit.unit);
-        const env = await serviceEnvironment(unit.unit, unit.source, storeReader(ctx, unit.context));
-        evidence.push(...env.notes.map((n) => `${h.host}: note: ${n}`));
-        const unitPath = env.unset.has('PATH') ? undefined : env.vars.get('PATH');
-        if (sweep.note) evidence.push(sweep.note);
-        if (sweep.timer) evidence.push(`${h.host}: ${sweep.timer} starts ${unit.name}`);
-        evidence.push(`${h.host}: ${unit.source}${exec[0] ? `:${exec[0].line}: ${exec[0].text}` : ''}`);
-        if (unitPath) evidence.push(`${h.host}: ${unitPath.from}PATH=${unitPath.value}`);
-        if (exec.length > 1) evidence.push(`${h.host}: ${exec.length} ExecStart= lines; every one runs, the last is followed`);
-        const lastExec = exec[exec.length - 1];
-        const start = unit.inlineScript
-          ? { inlineScript: { text: unit.inlineScript, source: `${unit.source} script` } }
-          : lastExec
-            ? { argv: [lastExec.program, ...lastExec.args], where: `${unit.source}:${lastExec.line}` }
-            : {};
-        const result = await followToTarget({ ...start, pathDirs: unitPath ? splitPath(unitPath.value) : undefined, drvs: unit.context }, s.package, view, ctx);
-        evidence.push(...result.chain.map((c) => `${h.host}: sweep ${c}`));
-        if (!result.ok) problems.push(`${h.host}: the sweep unit ${unit.name} does not reach ${s.package}: ${result.reason}`);
-        else if (result.root !== expected) problems.push(`${h.host}: the sweep runs ${result.root} (via ${result.via}), not ${expected}`);
-        else evidence.push(`${h.host}: sweep runs ${result.root} via ${result.via}`);
-      }
-      // The Drone step: the exec runner's PATH on this host, then the step's own shell.
-      if (onHost.length === 0) continue;
-      if (!runner) {
-        problems.push(`${h.host}: no systemd unit ${s.runnerService}.service (PLUGIN_RUNNER_SERVICE): nothing runs the Drone step on this host`);
-        continue;
-      }
-      const env = await runnerEnv(runner, view, ctx);
-      evidence.push(...env.notes.map((n) => `${h.host}: note: ${n}`), ...env.chain.map((c) => `${h.host}: runner ${c}`));
-      if (env.problem) {
-        problems.push(`${h.host}: ${env.problem}`);
-        continue;
-      }
-      for (const use of onHost) {
-        const missingLabels = Object.entries(use.step.node ?? {}).filter(([k, v]) => env.labels[k] !== v);
-        if (missingLabels.length) {
-          problems.push(
-            `${h.host}: pipeline "${use.step.pipeline}" asks for node labels ${missingLabels.map(([k, v]) => `${k}:${v}`).join(', ')}, which the runner (DRONE_RUNNER_LABELS ${Object.entries(env.labels).map(([k, v]) => `${k}:${v}`).join(',') || 'unset'}) does not have: it never runs the step`,
-          );
-          continue;
-        }
-        const p = stepPath(use.step, env);
-        if (p.unknown || p.value === undefined) {
-          problems.push(`${h.host}: step "${use.step.name}": ${p.unknown ?? `no PATH (${p.source})`}`);
-          continue;
-        }
-        const inCommand = resolvePath(use.path, splitPath(p.value).map((dir) => ({ dir })));
-        if ('unknown' in inCommand) {
-          problems.push(`${h.host}: step "${use.step.name}": the PATH of \`${use.command}\` cannot be computed: ${inCommand.unknown}`);
-          continue;
-        }
-        const dirs = inCommand.entries.flatMap((e) => ('dir' in e ? [e.dir] : []));
-        evidence.push(`${h.host}: Drone step "${use.step.name}" PATH (${p.source}) = ${p.value}${renderPath(use.path) !== '$PATH' ? `; at \`${use.command}\`: ${renderPath(inCommand)}` : ''}`);
-        const r = resolveProgram(use.program, dirs, view);
-        if (!r.root) {
-          problems.push(`${h.host}: step "${use.step.name}" cannot reach ${s.package} through ${p.source} (${[p.value, ...r.notes].join('; ')})`);
-          continue;
-        }
-        evidence.push(`${h.host}: Drone step runs ${r.root} via ${r.via}`, ...r.notes.map((n) => `${h.host}: ${n}`));
-        if (r.root !== expected) problems.push(`${h.host}: the Drone step "${use.step.name}" runs ${r.root}, not ${expected}`);
+      for (const f of h.value) {
+        problems.push(...f.problems);
+        evidence.push(...f.evidence);
       }
     }
+    for (const c of claim.consumers) {
+      if (c.kind !== 'derivation') continue;
+      try {
+        const f = await derivationReferences(ctx, c, pkg);
+        problems.push(...f.problems);
+        evidence.push(...f.evidence);
+      } catch (err) {
+        const lines = describeError(c.name, err);
+        problems.push(lines[0]!);
+        evidence.push(...lines.slice(1));
+      }
+    }
+    const named = claim.consumers.filter((c) => c.kind !== 'system-packages').map((c) => c.name);
+    if (named.length === 0) return fail('the claim names no consumer that runs the package (systemd-service, drone-step, runner-service or derivation)', evidence);
     if (problems.length) return fail(problems.join('; '), evidence);
-    return pass(`sweep and Drone step both run ${expected}`, evidence);
+    return pass(`${named.join(', ')} all run ${expected}`, evidence);
   },
 };

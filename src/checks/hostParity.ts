@@ -1,5 +1,5 @@
-// HOW 5: every host declares the same systemPackages line, and each host's
-// system PATH has the required programs (git-lfs, openssl).
+// HOW 5: every host declares the same systemPackages line (the system-packages
+// consumer), and each host's system PATH has its required programs (git-lfs, openssl).
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { HostFacts, RunContext } from '../context.js';
@@ -9,6 +9,7 @@ import { packageOf, parseStorePath } from '../parse/storePath.js';
 import { isDir, realpath } from '../storeFs.js';
 import { describePriority, swBinWinner } from '../buildEnv.js';
 import { nixGaveNoAnswer } from '../nix/client.js';
+import { consumersOf } from '../spec/types.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
 export interface PackagesLine {
@@ -19,7 +20,7 @@ export interface PackagesLine {
 }
 
 /** The `environment.systemPackages = …;` statement(s) of a host config (also the nested `environment = { systemPackages = …; }` form). */
-export function systemPackagesLine(ctx: Pick<RunContext, 'settings' | 'hostConfigFile' | 'repoPath'>, host: string, read: (rel: string) => string): PackagesLine {
+export function systemPackagesLine(ctx: Pick<RunContext, 'hostConfigFile' | 'repoPath'>, host: string, read: (rel: string) => string): PackagesLine {
   const file = ctx.hostConfigFile(host);
   if (!existsSync(ctx.repoPath(file))) return { host, file };
   // Definitions as Nix reads them: `environment.systemPackages = …;`, `environment = { systemPackages = …; }`.
@@ -34,6 +35,8 @@ export function packageProviding(facts: HostFacts, bin: string): string | undefi
   return w ? describePriority(w.winner) : undefined;
 }
 
+const requiredPrograms = (ctx: Pick<RunContext, 'claim'>, host: string): string[] => ctx.claim.hosts.find((h) => h.name === host)?.requiredPrograms ?? [];
+
 export const hostParityCheck: CheckDefinition = {
   id: 'host-parity',
   title: 'Hosts declare identical system packages and carry the required programs',
@@ -41,8 +44,10 @@ export const hostParityCheck: CheckDefinition = {
     const s = ctx.settings;
     const evidence: string[] = [];
     const problems: string[] = [];
+    const consumer = consumersOf(ctx.claim, 'system-packages')[0];
+    const compareLines = consumer?.sameDefinition === true && s.hosts.length > 1;
 
-    const lines = s.hosts.map((h) => systemPackagesLine(ctx, h, (rel) => ctx.readRepoFile(rel)));
+    const lines = compareLines ? s.hosts.map((h) => systemPackagesLine(ctx, h, (rel) => ctx.readRepoFile(rel))) : [];
     for (const l of lines) {
       if (!l.statement) problems.push(`${l.file}: no environment.systemPackages assignment`);
       else evidence.push(`${l.file}:${l.line}: ${l.statement.replace(/\s+/g, ' ')}`);
@@ -80,7 +85,7 @@ export const hostParityCheck: CheckDefinition = {
       }
       const swBin = toplevel ? path.join(toplevel, 'sw', 'bin') : undefined;
       if (swBin && !isDir(swBin)) problems.push(`${r.host}: ${toplevel} has no sw/bin`);
-      for (const bin of s.requiredBins) {
+      for (const bin of requiredPrograms(ctx, r.host)) {
         const pkg = packageProviding(facts, bin);
         const target = swBin ? realpath(path.join(swBin, bin)) : undefined;
         if (swBin) {
@@ -97,6 +102,8 @@ export const hostParityCheck: CheckDefinition = {
     // nix gave no answer (timeout, crash, unreadable output): that is not a verdict on the repository.
     if (noAnswer) return error(problems.join('; '), evidence);
     if (problems.length) return fail(problems.join('; '), evidence);
-    return pass(`${s.hosts.length} hosts share one systemPackages line; ${s.requiredBins.join(', ')} on every host`, evidence);
+    const programs = [...new Set(s.hosts.flatMap((h) => requiredPrograms(ctx, h)))];
+    const shared = compareLines ? `${s.hosts.length} hosts share one systemPackages line; ` : '';
+    return pass(`${shared}${programs.length ? `${programs.join(', ')} on ${s.hosts.length > 1 ? 'every host' : s.hosts[0]}` : 'no required programs'}`, evidence);
   },
 };

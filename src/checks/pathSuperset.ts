@@ -1,4 +1,5 @@
-// HOW 3: the wrapper's `export PATH=` holds every expected name-version entry.
+// HOW 3: the wrapper's `export PATH=` holds every expected name-version entry
+// (`exact`: and nothing else).
 import type { RunContext } from '../context.js';
 import { CheckInputError } from '../errors.js';
 import { isDir } from '../storeFs.js';
@@ -42,7 +43,7 @@ export function compareTools(expected: readonly string[], entries: readonly stri
   return result;
 }
 
-/** cc-ci-run's store path, identical on every host, else a failure naming each. */
+/** The shared package's store path, identical on every host, else a failure naming each. */
 export async function sharedPackagePath(ctx: RunContext): Promise<{ outPath: string; drvPath: string; evidence: string[] } | { problem: string; evidence: string[] }> {
   const facts = await perHost(ctx.settings.hosts, (h) => ctx.hostFacts(h));
   const evidence: string[] = [];
@@ -50,11 +51,11 @@ export async function sharedPackagePath(ctx: RunContext): Promise<{ outPath: str
   for (const f of facts) {
     if (!f.value) throw f.error;
     const pkg = f.value.package;
-    if (!pkg) throw new CheckInputError(`${f.host}: pkgs.${ctx.settings.package} does not exist (PLUGIN_PACKAGE)`);
-    evidence.push(`${f.host}: pkgs.${ctx.settings.package} = ${pkg.out}`);
+    if (!pkg) throw new CheckInputError(`${f.host}: pkgs.${ctx.claim.shared.package} does not exist (PLUGIN_PACKAGE)`);
+    evidence.push(`${f.host}: pkgs.${ctx.claim.shared.package} = ${pkg.out}`);
     paths.set(pkg.out, [...(paths.get(pkg.out) ?? []), f.host]);
   }
-  if (paths.size !== 1) return { problem: `hosts disagree on pkgs.${ctx.settings.package}`, evidence };
+  if (paths.size !== 1) return { problem: `hosts disagree on pkgs.${ctx.claim.shared.package}`, evidence };
   const first = facts[0]!.value!.package!;
   return { outPath: first.out, drvPath: first.drvPath, evidence };
 }
@@ -84,9 +85,10 @@ async function perHostComparison(ctx: RunContext): Promise<string[]> {
     const text = (await ctx.hostFacts(host)).package?.text;
     const fp = text ? await finalPath(text) : undefined;
     if (!fp || 'problem' in fp) continue;
-    const cmp = compareTools(ctx.settings.expectedTools, fp.entries);
+    const expected = ctx.claim.expectedTools.entries;
+    const cmp = compareTools(expected, fp.entries);
     const gaps = [...cmp.missing.map((m) => `missing ${m}`), ...cmp.drift.map((d) => `drift ${d.found} (expected ${d.expected})`)];
-    lines.push(`${host}: its ${ctx.settings.package} PATH ${gaps.length ? gaps.join(', ') : `has all ${ctx.settings.expectedTools.length} expected entries`}`);
+    lines.push(`${host}: its ${ctx.claim.shared.package} PATH ${gaps.length ? gaps.join(', ') : `has all ${expected.length} expected entries`}`);
   }
   return lines;
 }
@@ -103,7 +105,8 @@ export const pathSupersetCheck: CheckDefinition = {
     if ('problem' in fp) return fail(`${script.source}: ${fp.problem}`, evidence);
     evidence.push(`line ${fp.run.line}: \`${fp.run.text}\` runs with PATH=${fp.shown} (${fp.entries.length} directories)`);
     if (!fp.entries.some((e) => parseStorePath(e))) return fail(`${script.source}: no store directory on the PATH where line ${fp.run.line} runs its program`, evidence);
-    const cmp = compareTools(ctx.settings.expectedTools, fp.entries);
+    const { entries: expected, match } = ctx.claim.expectedTools;
+    const cmp = compareTools(expected, fp.entries);
     // After a build a PATH entry must be a directory that exists (`curl.out` names `…-curl-8.12.1/bin`, which is not there).
     if (ctx.settings.mode === 'build') {
       for (const p of cmp.present.filter((x) => !isDir(x.dir))) {
@@ -114,16 +117,21 @@ export const pathSupersetCheck: CheckDefinition = {
     evidence.push(...cmp.present.map((p) => `ok      ${p.expected}: ${p.dir}`));
     evidence.push(...cmp.drift.map((d) => `DRIFT   ${d.expected}: found ${d.found} (${d.dir})`));
     evidence.push(...cmp.missing.map((m) => `MISSING ${m}`));
-    if (cmp.extras.length) evidence.push(`extra (information): ${cmp.extras.join(', ')}`);
-    const total = ctx.settings.expectedTools.length;
-    if (cmp.missing.length || cmp.drift.length) {
+    // `exact`: no other store directory, and not the caller's PATH either (its directories are unknown).
+    const inherits = match === 'exact' && fp.shown.split(':').includes('$PATH');
+    if (cmp.extras.length) evidence.push(`${match === 'exact' ? 'EXTRA  ' : 'extra (information):'} ${cmp.extras.join(', ')}`);
+    if (inherits) evidence.push(`EXTRA   the caller's $PATH is appended`);
+    const total = expected.length;
+    const unexpected = match === 'exact' ? [...cmp.extras, ...(inherits ? ["the caller's $PATH"] : [])] : [];
+    if (cmp.missing.length || cmp.drift.length || unexpected.length) {
       const parts = [
         ...(cmp.missing.length ? [`missing ${cmp.missing.join(', ')}`] : []),
         ...(cmp.drift.length ? [`version drift ${cmp.drift.map((d) => `${d.found} (expected ${d.expected})`).join(', ')}`] : []),
+        ...(unexpected.length ? [`not in the exact list: ${unexpected.join(', ')}`] : []),
       ];
       return fail(`${cmp.present.length}/${total} expected entries: ${parts.join('; ')}`, evidence);
     }
-    return pass(`${total}/${total} expected entries on ${ctx.settings.package}'s PATH${cmp.extras.length ? ` (+${cmp.extras.length} extra)` : ''}`, evidence);
+    return pass(`${total}/${total} expected entries on ${ctx.claim.shared.program}'s PATH${match === 'exact' ? ' (exactly)' : cmp.extras.length ? ` (+${cmp.extras.length} extra)` : ''}`, evidence);
   },
 };
 

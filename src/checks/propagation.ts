@@ -2,20 +2,22 @@
 // temporary copy of exactly what Nix reads (the flake's source as Nix fetched it:
 // tracked files, submodules included, whether or not the workspace has them
 // checked out): a canary derivation is appended to `tools_attr`, the copy is
-// evaluated (never built), and each consumer must carry the canary.
+// evaluated (never built), and each consumer the claim names must carry the canary.
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { swBinWinner } from '../buildEnv.js';
 import { onCleanup } from '../cleanup.js';
-import { systemPackagesExpr, type EvaluatedUnit, type RunContext, type SystemPackage } from '../context.js';
+import { consumerUnits, systemPackagesExpr, type EvaluatedUnit, type SystemPackage } from '../context.js';
 import { CheckInputError } from '../errors.js';
-import { attrPath, nixGaveNoAnswer, nixString } from '../nix/client.js';
+import { attrPath, nixGaveNoAnswer, nixString, type NixClient } from '../nix/client.js';
 import { appendToListDefinition } from '../nixSyntax/index.js';
 import { parseStorePath, STORE_PATH_RE } from '../parse/storePath.js';
 import { analyzeScript, resolvePath } from '../shell/index.js';
-import { execStart, parseUnit } from '../systemd/unit.js';
+import { splitPath } from '../resolve.js';
+import { consumersOf, type Claim } from '../spec/types.js';
+import { environmentAssignments, execStart, parseUnit } from '../systemd/unit.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
 export interface Canary {
@@ -38,32 +40,34 @@ interface CopyFacts {
   canaryDrv: string;
   wrapper: { drvPath: string; out: string; text: string | null } | null;
   systemPackages: SystemPackage[];
-  sweepUnit: EvaluatedUnit | null;
-  sweepService: { execStart: string; context: string[] } | null;
+  /** The consumers' units by name (evaluated text), or their service definitions when the config has no units. */
+  units: Record<string, EvaluatedUnit | null>;
+  services: Record<string, { execStart: string; context: string[] } | null>;
 }
 
-/** Only what the three consumers need: no toplevel, no walk over every service. */
-export function copyFactsExpr(ctx: Pick<RunContext, 'settings'>, canary: Canary): string {
-  const s = ctx.settings;
-  const sweep = nixString(`${s.sweep}.service`);
+/** Only what the consumers need: no toplevel, no walk over every service. */
+export function copyFactsExpr(claim: Pick<Claim, 'shared' | 'consumers'>, canary: Canary): string {
+  const units = consumerUnits(claim);
+  const list = (items: readonly string[]): string => `[ ${items.map(nixString).join(' ')} ]`;
   return `h: let
   cfg = h.config;
-  pkg = h.pkgs.${nixString(s.package)} or null;
+  pkg = h.pkgs.${nixString(claim.shared.package)} or null;
   canary = ${canary.expr};
   units = cfg.systemd.units or null;
   svcs = cfg.systemd.services or { };
   ctxOf = t: builtins.attrNames (builtins.getContext t);
+  byName = f: names: builtins.listToAttrs (map (n: { name = n; value = f n; }) names);
   # Names for every system package; store paths (which force a package's derivation) only for those that
-  # may provide bin/<package>: HOW 6 needs no more, and on real NixOS the rest is most of the evaluation.
-  wanted = ${nixString(s.package)};
+  # may provide bin/<program>: HOW 6 needs no more, and on real NixOS the rest is most of the evaluation.
+  wanted = ${nixString(claim.shared.program)};
   mayProvide = p: (p.pname or null) == wanted || (p.meta.mainProgram or null) == wanted || (builtins.parseDrvName (p.name or "")).name == wanted;
 in {
   canaryPath = canary.outPath;
   canaryDrv = canary.drvPath;
   wrapper = if pkg == null then null else { drvPath = pkg.drvPath; out = pkg.outPath; text = if builtins.isString (pkg.text or null) then pkg.text else null; };
   systemPackages = ${systemPackagesExpr('cfg', 'mayProvide')};
-  sweepUnit = if units != null && units ? ${sweep} && builtins.isString (units.${sweep}.text or null) then { text = units.${sweep}.text; context = ctxOf units.${sweep}.text; } else null;
-  sweepService = if units == null && svcs ? ${nixString(s.sweep)} then let x = toString (svcs.${nixString(s.sweep)}.serviceConfig.ExecStart or "") + (svcs.${nixString(s.sweep)}.script or ""); in { execStart = x; context = ctxOf x; } else null;
+  units = byName (n: if units != null && units ? \${n} && builtins.isString (units.\${n}.text or null) then { text = units.\${n}.text; context = ctxOf units.\${n}.text; } else null) ${list(units)};
+  services = byName (n: if units == null && svcs ? \${n} then let x = toString (svcs.\${n}.serviceConfig.ExecStart or "") + (svcs.\${n}.script or ""); in { execStart = x; context = ctxOf x; } else null) ${list(units.map((u) => u.replace(/\.service$/, '')))};
 }`;
 }
 
@@ -103,46 +107,82 @@ export async function finalPathHas(script: string, dir: string): Promise<boolean
   return p.entries.some((e) => 'dir' in e && (e.dir === dir || e.dir.startsWith(`${dir}/`)));
 }
 
+/** The derivations a service's ExecStart names (the program, a `bash -c` script's store paths), with everything they are built from. */
+async function serviceClosure(nix: NixClient, facts: CopyFacts, unitName: string): Promise<{ closure?: string[]; drv?: string }> {
+  const unitText = facts.units[unitName]?.text;
+  const service = facts.services[unitName.replace(/\.service$/, '')];
+  const command = unitText ? (execStart(parseUnit(unitText)).pop()?.text ?? '') : (service?.execStart ?? '');
+  const context = facts.units[unitName]?.context ?? service?.context ?? [];
+  const named = [...command.matchAll(STORE_PATH_RE)].map((m) => parseStorePath(m[0])?.name).filter((n): n is string => Boolean(n));
+  const drvs = context.filter((d) => named.some((n) => parseStorePath(d)?.name === `${n}.drv`));
+  if (drvs.length === 0) return {};
+  const closures = await Promise.all(drvs.map((d) => nix.drvClosure(d)));
+  return { closure: closures.flat(), drv: drvs.join(', ') };
+}
+
+/** Which wrapper a runner's jobs find first on the PATH its unit sets: the shared one (carrying the canary), the system profile's, or another. */
+function runnerFinds(facts: CopyFacts, unitName: string, program: string, wrapperHasCanary: boolean | undefined): [boolean | undefined, string] {
+  const text = facts.units[unitName]?.text;
+  if (text === undefined) return [undefined, `no evaluated unit ${unitName}`];
+  const assignments = environmentAssignments(parseUnit(text)).filter((a) => a.name === 'PATH');
+  const value = assignments[assignments.length - 1]?.value;
+  if (value === undefined) return [undefined, `${unitName} sets no PATH`];
+  for (const dir of splitPath(value)) {
+    if (facts.wrapper && dir === `${facts.wrapper.out}/bin`) return [wrapperHasCanary, `PATH of ${unitName}: ${dir}`];
+    if (dir === '/run/current-system/sw/bin') {
+      const winner = swBinWinner(facts.systemPackages, program)?.winner;
+      const out = winner?.installed[0] ? parseStorePath(winner.installed[0])?.root : undefined;
+      if (out) return [out === facts.wrapper?.out && wrapperHasCanary === true, `PATH of ${unitName}: sw/bin/${program} from ${winner!.name}`];
+    }
+  }
+  return [false, `no ${facts.wrapper?.out ?? program}/bin on the PATH of ${unitName}`];
+}
+
 export const propagationCheck: CheckDefinition = {
   id: 'propagation',
   title: 'One edit to the shared tool list reaches every consumer',
   async run(ctx) {
     const s = ctx.settings;
+    const { package: pkg, program, toolsAttr, file: sharedFile } = ctx.claim.shared;
     const source = await ctx.nix.flakeSource();
-    const canary = makeCanary(JSON.stringify([source.narHash || source.path, s.package, s.toolsAttr, s.packagesFile, s.hosts, s.sweep]));
+    const canary = makeCanary(JSON.stringify([source.narHash || source.path, pkg, toolsAttr, sharedFile, s.hosts, consumerUnits(ctx.claim)]));
     const copy = temporaryCopy(source.path);
     try {
-      const file = path.join(copy.dir, s.packagesFile);
+      const file = path.join(copy.dir, sharedFile);
       let original: string;
       try {
         original = readFileSync(file, 'utf8');
       } catch {
-        throw new CheckInputError(`${s.packagesFile} is not part of the flake source Nix sees (${source.path}) (PLUGIN_PACKAGES_FILE)`);
+        throw new CheckInputError(`${sharedFile} is not part of the flake source Nix sees (${source.path}) (PLUGIN_PACKAGES_FILE)`);
       }
-      const edited = appendToListDefinition(original, s.toolsAttr, canary.expr);
-      if ('error' in edited) throw new CheckInputError(`${s.packagesFile}: ${edited.error} (PLUGIN_TOOLS_ATTR)`);
+      const edited = appendToListDefinition(original, toolsAttr, canary.expr);
+      if ('error' in edited) throw new CheckInputError(`${sharedFile}: ${edited.error} (PLUGIN_TOOLS_ATTR)`);
       writeFileSync(file, edited.text);
       const nix = await ctx.nix.withFlakeDir(copy.dir);
       const evidence = [
-        `copied the flake source Nix sees (${source.path}) and appended canary ${canary.name} to ${s.toolsAttr} at ${s.packagesFile}:${edited.definition.line} (nothing is built)`,
+        `copied the flake source Nix sees (${source.path}) and appended canary ${canary.name} to ${toolsAttr} at ${sharedFile}:${edited.definition.line} (nothing is built)`,
       ];
       const problems: string[] = [];
       const results = await perHost(s.hosts, async (host) => {
-        const facts = await nix.evalJson<CopyFacts>(attrPath('nixosConfigurations', host), copyFactsExpr(ctx, canary));
+        const facts = await nix.evalJson<CopyFacts>(attrPath('nixosConfigurations', host), copyFactsExpr(ctx.claim, canary));
         const wrapperText = facts.wrapper ? (facts.wrapper.text ?? (await nix.derivationEnv(facts.wrapper.drvPath)).text ?? '') : undefined;
-        // The sweep consumer: the derivations its unit's ExecStart names (the program, a `bash -c` script's
-        // store paths), and everything they are built from.
-        const unitText = facts.sweepUnit?.text;
-        const command = unitText ? (execStart(parseUnit(unitText)).pop()?.text ?? '') : (facts.sweepService?.execStart ?? '');
-        const context = facts.sweepUnit?.context ?? facts.sweepService?.context ?? [];
-        const named = [...command.matchAll(STORE_PATH_RE)].map((m) => parseStorePath(m[0])?.name).filter((n): n is string => Boolean(n));
-        const drvs = context.filter((d) => named.some((n) => parseStorePath(d)?.name === `${n}.drv`));
-        const drv = drvs.join(', ') || undefined;
-        const closures = await Promise.all(drvs.map((d) => nix.drvClosure(d)));
-        const sweepClosure = drvs.length ? closures.flat() : undefined;
-        return { facts, wrapperText, sweepClosure, sweepDrv: drv };
+        const services = await Promise.all(consumersOf(ctx.claim, 'systemd-service').map(async (c) => ({ consumer: c, ...(await serviceClosure(nix, facts, c.unit)) })));
+        return { facts, wrapperText, services };
       });
+      // Derivation consumers are flake attributes, not host attributes: evaluated once.
+      const derivations = await Promise.all(
+        consumersOf(ctx.claim, 'derivation').map(async (c) => {
+          try {
+            const drv = await nix.evalJson<string | null>(c.attr, 'd: if builtins.isAttrs d && d ? drvPath then d.drvPath else null');
+            return { consumer: c, drv, closure: drv ? await nix.drvClosure(drv) : undefined };
+          } catch (err) {
+            return { consumer: c, drv: null, closure: undefined, error: describeError(c.name, err) };
+          }
+        }),
+      );
       let noAnswer = false;
+      let canaryDrv: string | undefined;
+      const reached: string[] = [];
       for (const r of results) {
         if (!r.value) {
           if (nixGaveNoAnswer(r.error)) noAnswer = true;
@@ -151,29 +191,53 @@ export const propagationCheck: CheckDefinition = {
           evidence.push(...lines);
           continue;
         }
-        const { facts, wrapperText, sweepClosure, sweepDrv } = r.value;
+        const { facts, wrapperText, services } = r.value;
+        canaryDrv = facts.canaryDrv;
         const onWrapperPath = wrapperText === undefined ? undefined : await finalPathHas(wrapperText, facts.canaryPath);
-        const winner = swBinWinner(facts.systemPackages, s.package)?.winner;
-        const winnerOut = winner?.installed[0] ? parseStorePath(winner.installed[0])?.root : undefined;
-        const consumers: [string, boolean | undefined, string][] = [
-          [`${s.package} wrapper PATH (Drone + sweep)`, onWrapperPath, facts.wrapper?.out ?? `no pkgs.${s.package}`],
-          [`${s.sweep} (what its unit starts, and its build inputs)`, sweepClosure === undefined ? undefined : sweepClosure.includes(facts.canaryDrv), sweepDrv ?? `no ${s.sweep} unit program found`],
-          [
-            `${s.package} on the system PATH (what the Drone step runs)`,
-            winnerOut === undefined ? undefined : winnerOut === facts.wrapper?.out && onWrapperPath === true,
-            winner ? `sw/bin/${s.package} from ${winner.name}` : `no ${s.package} in systemPackages`,
-          ],
-          ['environment.systemPackages', facts.systemPackages.some((p) => p.name === canary.name), 'evaluated list'],
-        ];
+        const runners = ctx.claim.consumers.filter((c) => c.kind !== 'system-packages' && c.kind !== 'derivation').map((c) => c.name);
+        const consumers: [string, boolean | undefined, string][] = [[`${pkg} wrapper PATH (${runners.join(' + ') || 'the shared package'})`, onWrapperPath, facts.wrapper?.out ?? `no pkgs.${pkg}`]];
+        for (const c of ctx.claim.consumers) {
+          const base = (unit: string): string => unit.replace(/\.service$/, '');
+          if (c.kind === 'systemd-service') {
+            const svc = services.find((x) => x.consumer === c)!;
+            consumers.push([`${base(c.unit)} (what its unit starts, and its build inputs)`, svc.closure === undefined ? undefined : svc.closure.includes(facts.canaryDrv), svc.drv ?? `no ${base(c.unit)} unit program found`]);
+          } else if (c.kind === 'drone-step') {
+            const winner = swBinWinner(facts.systemPackages, program)?.winner;
+            const winnerOut = winner?.installed[0] ? parseStorePath(winner.installed[0])?.root : undefined;
+            consumers.push([
+              `${program} on the system PATH (what the Drone step runs)`,
+              winnerOut === undefined ? undefined : winnerOut === facts.wrapper?.out && onWrapperPath === true,
+              winner ? `sw/bin/${program} from ${winner.name}` : `no ${program} in systemPackages`,
+            ]);
+          } else if (c.kind === 'runner-service') {
+            const [got, where] = runnerFinds(facts, c.unit, program, onWrapperPath);
+            consumers.push([`${program} on the PATH ${c.name} jobs inherit`, got, where]);
+          } else if (c.kind === 'system-packages') {
+            consumers.push(['environment.systemPackages', facts.systemPackages.some((p) => p.name === canary.name), 'evaluated list']);
+          }
+        }
         for (const [consumer, got, where] of consumers) {
           evidence.push(`${r.host}: ${consumer}: ${got === true ? 'has the canary' : got === false ? 'MISSING the canary' : 'cannot be checked'} (${where})`);
           if (got !== true) problems.push(`${r.host}: ${consumer} ${got === false ? 'did not get the canary' : 'cannot be checked'}`);
+          else if (!reached.includes(consumer)) reached.push(consumer);
         }
+      }
+      for (const d of derivations) {
+        const label = `${d.consumer.name} (${d.consumer.attr} and its build inputs)`;
+        if ('error' in d && d.error) {
+          problems.push(`${label} cannot be checked`);
+          evidence.push(...d.error);
+          continue;
+        }
+        const got = d.closure === undefined || canaryDrv === undefined ? undefined : d.closure.includes(canaryDrv);
+        evidence.push(`${label}: ${got === true ? 'has the canary' : got === false ? 'MISSING the canary' : 'cannot be checked'} (${d.drv ?? 'not a derivation'})`);
+        if (got !== true) problems.push(`${label} ${got === false ? 'did not get the canary' : 'cannot be checked'}`);
       }
       // nix gave no answer (timeout, crash, unreadable output): that is not a verdict on the repository.
     if (noAnswer) return error(problems.join('; '), evidence);
     if (problems.length) return fail(problems.join('; '), evidence);
-      return pass(`canary reached the wrapper, the sweep, the system PATH and systemPackages on ${s.hosts.length} hosts`, evidence);
+      const hostsText = `${s.hosts.length} host${s.hosts.length === 1 ? '' : 's'}`;
+      return pass(`canary reached every consumer on ${hostsText}: ${[...reached, ...derivations.map((d) => d.consumer.name)].join('; ')}`, evidence);
     } finally {
       copy.remove();
     }

@@ -1,11 +1,13 @@
-// HOW 2: the grep proofs, with `grep -rn` semantics over nix_dir.
-import { existsSync, readFileSync } from 'node:fs';
+// HOW 2: the grep proofs, with `grep -rn` semantics over the search dir; the
+// definitions, counted with a Nix parser; each consumer module's own rules.
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RunContext } from '../context.js';
 import { formatHit, grepFile, grepRecursive, listFiles, type GrepHit } from '../parse/nixText.js';
 import { parseNix, stripComments, type Definition } from '../nixSyntax/index.js';
 import { programName } from '../resolve.js';
 import { analyzeScript, shellFromNixString } from '../shell/index.js';
+import { consumersOf, type Claim, type GrepProof } from '../spec/types.js';
 import { error, fail, pass, type CheckDefinition, type CheckOutcome } from './types.js';
 
 interface Rule {
@@ -47,38 +49,56 @@ export function nixDefinitions(root: string, dir: string): { definitions: (Defin
   return { definitions, errors };
 }
 
-export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'hostConfigFile'>): Rule[] {
-  const s = ctx.settings;
-  const root = s.flake;
+const quoted = (pattern: string): string => (/\s/.test(pattern) ? JSON.stringify(pattern) : pattern);
+const plural = (n: number): string => `${n} hit${n === 1 ? '' : 's'}`;
+
+/** One grep proof of the claim, `grep -rn` over a directory (or one file), with its expected count and relations. */
+export function grepProofRule(root: string, proof: GrepProof, claim: Pick<Claim, 'searchDir' | 'shared' | 'proofs'>, hitsOf: (p: GrepProof) => GrepHit[]): Rule {
+  const where = proof.in ?? claim.searchDir;
+  const full = path.join(root, where);
+  const isDirectory = existsSync(full) && statSync(full).isDirectory();
+  const shown = `grep -rn ${quoted(proof.pattern)} ${isDirectory ? `${where.replace(/\/$/, '')}/` : where}`;
+  const expected = proof.count !== undefined ? `exactly ${plural(proof.count)}` : `at least ${plural(proof.atLeast ?? 1)}`;
+  const file = proof.inSharedFile ? claim.shared.file : proof.allIn;
+  const other = proof.sameLineAs !== undefined ? claim.proofs.find((p) => p.id === proof.sameLineAs) : undefined;
+  const name = `${shown} → ${expected}${file ? `, in ${file}` : ''}${other ? `, on the ${other.pattern} line` : ''}`;
+  if (!existsSync(full)) return { name, ok: false, reason: `${where} does not exist`, hits: [] };
+  const hits = hitsOf(proof);
+  const countOk = proof.count !== undefined ? hits.length === proof.count : hits.length >= (proof.atLeast ?? 1);
+  if (!countOk) return { name, ok: false, reason: plural(hits.length), hits };
+  const elsewhere = file ? hits.filter((h) => !samePath(h.file, file)) : [];
+  if (elsewhere.length) return { name, ok: false, reason: hits.length === 1 ? `the hit is not in ${file}` : `hits outside ${file}: ${elsewhere.map((h) => `${h.file}:${h.line}`).join(', ')}`, hits };
+  if (other) {
+    const lines = hitsOf(other);
+    const off = hits.filter((h) => !lines.some((l) => l.file === h.file && l.line === h.line));
+    if (off.length) return { name, ok: false, reason: hits.length === 1 ? `the hit is not on the ${other.pattern} line` : `hits not on a ${other.pattern} line: ${off.map((h) => `${h.file}:${h.line}`).join(', ')}`, hits };
+  }
+  return { name, ok: true, hits };
+}
+
+export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'claim' | 'hostConfigFile'>): Rule[] {
+  const root = ctx.settings.flake;
+  const claim = ctx.claim;
+  const { shared, searchDir } = claim;
   const rules: Rule[] = [];
-  const count = (hits: GrepHit[]): string => `${hits.length} hit${hits.length === 1 ? '' : 's'}`;
 
-  const withPackages = grepRecursive(root, s.nixDir, 'withPackages');
-  const inPackages = withPackages.filter((h) => samePath(h.file, s.packagesFile));
-  rules.push({
-    name: `grep -rn withPackages ${s.nixDir}/ → exactly 1 hit, in ${s.packagesFile}`,
-    ok: withPackages.length === 1 && inPackages.length === 1,
-    reason: withPackages.length === 1 ? `the hit is not in ${s.packagesFile}` : `${count(withPackages)}`,
-    hits: withPackages,
-  });
-
-  const pytest = grepRecursive(root, s.nixDir, 'pytest playwright');
-  const sameLine = pytest.length === 1 && withPackages.length >= 1 && withPackages.some((w) => w.file === pytest[0]!.file && w.line === pytest[0]!.line);
-  rules.push({
-    name: `grep -rn "pytest playwright" ${s.nixDir}/ → exactly 1 hit, on the withPackages line`,
-    ok: pytest.length === 1 && sameLine,
-    reason: pytest.length === 1 ? 'the hit is not on the withPackages line' : count(pytest),
-    hits: pytest,
-  });
+  // The grep proofs, as the claim states them.
+  const hitsOf = (p: GrepProof): GrepHit[] => {
+    const where = p.in ?? searchDir;
+    const full = path.join(root, where);
+    if (!existsSync(full)) return [];
+    return statSync(full).isDirectory() ? grepRecursive(root, where, p.pattern) : grepFile(root, where, p.pattern);
+  };
+  for (const proof of claim.proofs) rules.push(grepProofRule(root, proof, claim, hitsOf));
 
   // Definitions as Nix reads them (`name =`, `"name" =`, `inherit (x) name;`, `a.name =`, nested sets), found with a Nix parser.
-  const defs = nixDefinitions(root, s.nixDir);
-  for (const attr of [s.pyenvAttr, s.toolsAttr]) {
+  const defs = nixDefinitions(root, searchDir);
+  for (const attr of [shared.envAttr, shared.toolsAttr].filter((a): a is string => a !== undefined)) {
     const found = defs.definitions.filter((d) => d.name === attr || d.attrPath.includes(attr));
     const hits = found.map((d) => ({ file: d.file, line: d.line, text: `${d.kind === 'binding' ? '' : `(${d.kind}) `}${d.text.split('\n')[0]!.trim()}` }));
     rules.push({
-      name: `${attr} defined exactly once, in ${s.packagesFile}`,
-      ok: defs.errors.length === 0 && found.length === 1 && samePath(found[0]!.file, s.packagesFile),
+      name: `${attr} defined exactly once, in ${shared.file}`,
+      ok: defs.errors.length === 0 && found.length === 1 && samePath(found[0]!.file, shared.file),
       reason: defs.errors.length
         ? `${defs.errors.map((e) => `${e.file}:${e.line}:${e.column}: ${e.message}`).join('; ')}: the verifier cannot count definitions in a file it cannot parse`
         : found.length === 1
@@ -87,54 +107,62 @@ export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'hostConfig
       hits,
     });
   }
-  const tools = grepRecursive(root, s.nixDir, s.toolsAttr);
-  const toolDefs = defs.definitions.filter((d) => d.name === s.toolsAttr || d.attrPath.includes(s.toolsAttr));
-  const isDefLine = (h: GrepHit): boolean => toolDefs.some((d) => d.file === h.file && d.line === h.line);
-  for (const host of s.hosts) {
-    const file = ctx.hostConfigFile(host);
-    const code = existsSync(path.join(root, file)) ? stripComments(readFileSync(path.join(root, file), 'utf8')).split('\n') : [];
-    const refs = tools.filter((h) => samePath(h.file, file) && !isDefLine(h) && (code[h.line - 1] ?? '').includes(s.toolsAttr));
-    rules.push({
-      name: `${file} references ${s.toolsAttr}`,
-      ok: refs.length > 0,
-      reason: existsSync(path.join(root, file)) ? `no reference in ${file}` : `${file} does not exist`,
-      hits: refs,
-    });
+
+  // The system-packages consumer: each host's config refers to the tool list (in code, not in a comment).
+  if (consumersOf(claim, 'system-packages').some((c) => c.configReferencesTools)) {
+    const toolDefs = defs.definitions.filter((d) => d.name === shared.toolsAttr || d.attrPath.includes(shared.toolsAttr));
+    const isDefLine = (h: GrepHit): boolean => toolDefs.some((d) => d.file === h.file && d.line === h.line);
+    for (const host of ctx.settings.hosts) {
+      const file = ctx.hostConfigFile(host);
+      const code = existsSync(path.join(root, file)) ? stripComments(readFileSync(path.join(root, file), 'utf8')).split('\n') : [];
+      const refs = code.length ? grepFile(root, file, shared.toolsAttr).filter((h) => !isDefLine(h) && (code[h.line - 1] ?? '').includes(shared.toolsAttr)) : [];
+      rules.push({
+        name: `${file} references ${shared.toolsAttr}`,
+        ok: refs.length > 0,
+        reason: existsSync(path.join(root, file)) ? `no reference in ${file}` : `${file} does not exist`,
+        hits: refs,
+      });
+    }
   }
 
-  const sweepPath = path.join(root, s.sweepFile);
-  if (!existsSync(sweepPath)) {
-    rules.push({ name: `${s.sweepFile} exists`, ok: false, reason: 'missing', hits: [] });
-    return rules;
+  // Each consumer's module: it exists, holds none of its forbidden texts, and (a service) takes only the shared package.
+  for (const consumer of claim.consumers) {
+    if (!('module' in consumer) || consumer.module === undefined) continue;
+    const module = consumer.module;
+    const modulePath = path.join(root, module);
+    if (!existsSync(modulePath)) {
+      rules.push({ name: `${module} exists`, ok: false, reason: 'missing', hits: [] });
+      continue;
+    }
+    for (const forbidden of consumer.moduleMustNotContain) {
+      const hits = grepFile(root, module, forbidden);
+      rules.push({ name: `${module} has no ${forbidden}`, ok: hits.length === 0, reason: plural(hits.length), hits });
+    }
+    if (consumer.kind !== 'systemd-service' || !consumer.moduleRuntimeInputsOnly) continue;
+    const parsed = parseNix(readFileSync(modulePath, 'utf8'));
+    const inputs = parsed.definitions.filter((d) => d.name === 'runtimeInputs' && d.value);
+    const badInputs = inputs.filter((d) => !isOnlyPackage(stripComments(d.value!.text), shared.package));
+    rules.push({
+      name: `${module}: runtimeInputs = [ pkgs.${shared.package} ] only`,
+      ok: parsed.errors.length === 0 && inputs.length > 0 && badInputs.length === 0,
+      reason: parsed.errors.length
+        ? `${module}:${parsed.errors[0]!.line}:${parsed.errors[0]!.column}: not valid Nix (${parsed.errors[0]!.message})`
+        : inputs.length === 0
+          ? 'no runtimeInputs definition'
+          : `runtimeInputs = ${badInputs.map((d) => d.value!.text.replace(/\s+/g, ' ')).join(' / ')}`,
+      hits: inputs.map((d) => ({ file: module, line: d.line, text: d.text.replace(/\s+/g, ' ') })),
+    });
   }
-  for (const forbidden of ['withPackages', 'python3', '/run/current-system/sw/bin']) {
-    const hits = grepFile(root, s.sweepFile, forbidden);
-    rules.push({ name: `${s.sweepFile} has no ${forbidden}`, ok: hits.length === 0, reason: count(hits), hits });
-  }
-  const sweepSource = readFileSync(sweepPath, 'utf8');
-  const sweepParse = parseNix(sweepSource);
-  const inputs = sweepParse.definitions.filter((d) => d.name === 'runtimeInputs' && d.value);
-  const badInputs = inputs.filter((d) => !isOnlyPackage(stripComments(d.value!.text), s.package));
-  rules.push({
-    name: `${s.sweepFile}: runtimeInputs = [ pkgs.${s.package} ] only`,
-    ok: sweepParse.errors.length === 0 && inputs.length > 0 && badInputs.length === 0,
-    reason: sweepParse.errors.length
-      ? `${s.sweepFile}:${sweepParse.errors[0]!.line}:${sweepParse.errors[0]!.column}: not valid Nix (${sweepParse.errors[0]!.message})`
-      : inputs.length === 0
-        ? 'no runtimeInputs definition'
-        : `runtimeInputs = ${badInputs.map((d) => d.value!.text.replace(/\s+/g, ' ')).join(' / ')}`,
-    hits: inputs.map((d) => ({ file: s.sweepFile, line: d.line, text: d.text.replace(/\s+/g, ' ') })),
-  });
   return rules;
 }
 
 /**
- * "it `exec`s cc-ci-run": the sweep's script text (the `text` or `script` string of the
- * sweep file) read as shell; some command must be `exec` of the wrapper.
+ * "it `exec`s cc-ci-run": a service module's script text (its `text` or `script` string)
+ * read as shell; some command must be `exec` of the program.
  */
-async function sweepExecRule(ctx: RunContext): Promise<Rule | undefined> {
-  const s = ctx.settings;
-  const full = path.join(s.flake, s.sweepFile);
+async function execsProgramRule(ctx: RunContext, module: string): Promise<Rule | undefined> {
+  const program = ctx.claim.shared.program;
+  const full = path.join(ctx.settings.flake, module);
   if (!existsSync(full)) return undefined;
   const parsed = parseNix(readFileSync(full, 'utf8'));
   const scripts = parsed.definitions.filter((d) => (d.name === 'text' || d.name === 'script') && d.value);
@@ -145,19 +173,19 @@ async function sweepExecRule(ctx: RunContext): Promise<Rule | undefined> {
     // `'' … ''` (the usual form) is read as Nix reads it; a "…" string or any other expression is not followed.
     const body = literal.startsWith("''") && literal.endsWith("''") && literal.length >= 4 ? shellFromNixString(literal.slice(2, -2)).script : undefined;
     if (body === undefined) {
-      unknown.push(`${s.sweepFile}:${d.line}: ${d.name} is not an indented string literal`);
+      unknown.push(`${module}:${d.line}: ${d.name} is not an indented string literal`);
       continue;
     }
     const analysis = await analyzeScript(body, { inheritedPath: 'inherited' });
     const valueLine = d.line + (d.text.slice(0, d.text.indexOf(d.value!.text)).split('\n').length - 1);
     for (const inv of analysis.invocations) {
-      if (inv.exec && programName(inv.program) === s.package) hits.push({ file: s.sweepFile, line: valueLine + inv.line - 1, text: inv.text });
+      if (inv.exec && programName(inv.program) === program) hits.push({ file: module, line: valueLine + inv.line - 1, text: inv.text });
     }
   }
   return {
-    name: `${s.sweepFile} execs ${s.package}`,
+    name: `${module} execs ${program}`,
     ok: hits.length > 0,
-    reason: unknown.length ? `${unknown.join('; ')}; no \`exec ${s.package} …\` found` : `no \`exec ${s.package} …\` in the sweep's script`,
+    reason: unknown.length ? `${unknown.join('; ')}; no \`exec ${program} …\` found` : `no \`exec ${program} …\` in the service's script`,
     hits,
   };
 }
@@ -170,9 +198,9 @@ export const repoRelative = (file: string): string => file.replace(/^\/nix\/stor
  * final pkgs): the definition that is in effect must be the one in packages_file.
  */
 async function effectiveDefinitionRules(ctx: RunContext): Promise<Rule[]> {
-  const s = ctx.settings;
+  const { toolsAttr, file: sharedFile } = ctx.claim.shared;
   const rules: Rule[] = [];
-  for (const host of s.hosts) {
+  for (const host of ctx.settings.hosts) {
     let pos: { file: string; line: number; column: number } | null;
     try {
       pos = (await ctx.hostFacts(host)).toolsPos;
@@ -181,10 +209,10 @@ async function effectiveDefinitionRules(ctx: RunContext): Promise<Rule[]> {
     }
     const file = pos ? repoRelative(pos.file) : undefined;
     rules.push({
-      name: `${host}: the evaluated pkgs.${s.toolsAttr} is defined in ${s.packagesFile}`,
-      ok: file !== undefined && samePath(file, s.packagesFile),
-      reason: pos ? `the definition in effect is at ${file}:${pos.line}:${pos.column}` : `pkgs.${s.toolsAttr} does not exist on ${host}`,
-      hits: pos ? [{ file: file!, line: pos.line, text: `(builtins.unsafeGetAttrPos "${s.toolsAttr}" pkgs) column ${pos.column}` }] : [],
+      name: `${host}: the evaluated pkgs.${toolsAttr} is defined in ${sharedFile}`,
+      ok: file !== undefined && samePath(file, sharedFile),
+      reason: pos ? `the definition in effect is at ${file}:${pos.line}:${pos.column}` : `pkgs.${toolsAttr} does not exist on ${host}`,
+      hits: pos ? [{ file: file!, line: pos.line, text: `(builtins.unsafeGetAttrPos "${toolsAttr}" pkgs) column ${pos.column}` }] : [],
     });
   }
   return rules;
@@ -204,12 +232,15 @@ export const singleSourceCheck: CheckDefinition = {
   id: 'single-source',
   title: 'The runtime is declared once (grep proofs)',
   async run(ctx) {
-    if (!existsSync(path.join(ctx.settings.flake, ctx.settings.nixDir))) {
-      return error(`${ctx.settings.nixDir}/ does not exist (PLUGIN_NIX_DIR)`, []);
+    const dir = ctx.claim.searchDir;
+    if (!existsSync(path.join(ctx.settings.flake, dir))) {
+      return error(`${dir}/ does not exist (PLUGIN_NIX_DIR)`, []);
     }
     const rules = singleSourceRules(ctx);
-    const sweepRule = await sweepExecRule(ctx);
-    if (sweepRule) rules.push(sweepRule);
+    for (const c of consumersOf(ctx.claim, 'systemd-service')) {
+      const rule = c.moduleExecsProgram && c.module !== undefined ? await execsProgramRule(ctx, c.module) : undefined;
+      if (rule) rules.push(rule);
+    }
     rules.push(...(await effectiveDefinitionRules(ctx)));
     return singleSourceOutcome(rules);
   },

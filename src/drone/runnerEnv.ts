@@ -5,10 +5,9 @@
 // every step; the runner's global environment (DRONE_RUNNER_ENVIRON, `KEY:VALUE,…`)
 // is combined over that; then the pipeline's `environment:` and the step's own.
 import type { UnitView } from '../context.js';
-import { followToTarget, type ScriptSource } from '../execChain.js';
-import { splitPath, type HostView } from '../resolve.js';
-import { serviceEnvironment, storeReader } from '../systemd/environment.js';
-import { execStart } from '../systemd/unit.js';
+import type { ScriptSource } from '../execChain.js';
+import type { HostView } from '../resolve.js';
+import { processEnvironment } from '../systemd/process.js';
 import type { DroneStep } from './pipeline.js';
 
 export interface RunnerEnv {
@@ -35,41 +34,18 @@ export function parseRunnerEnviron(value: string): Record<string, string> {
 }
 
 export async function runnerEnv(unit: UnitView, view: HostView, scripts: ScriptSource): Promise<RunnerEnv> {
-  const env = await serviceEnvironment(unit.unit, unit.source, storeReader(scripts, unit.context));
-  const notes = [...env.notes];
-  const labels = env.vars.get('DRONE_RUNNER_LABELS') ? parseRunnerEnviron(env.vars.get('DRONE_RUNNER_LABELS')!.value) : {};
-  const base = { notes, labels };
-  // The runner process's own PATH: the unit's, then what ExecStart does before the runner binary runs.
-  const unitPath = env.vars.get('PATH');
-  const unset = env.unset.get('PATH');
-  let processPath: string | undefined = unset ? undefined : unitPath?.value;
-  let processSource = unset ? `${unset} (PATH removed)` : unitPath ? `${unitPath.from}PATH (the last assignment wins)` : `${unit.source}: sets no PATH`;
-  const exec = execStart(unit.unit);
-  const last = exec[exec.length - 1];
-  let chain: string[] = [];
-  if (last) {
-    const followed = await followToTarget(
-      { argv: [last.program, ...last.args], where: `${unit.source}:${last.line}`, pathDirs: processPath === undefined ? [] : splitPath(processPath), drvs: unit.context },
-      undefined,
-      view,
-      scripts,
-    );
-    chain = followed.chain;
-    if (!followed.ok) return { ...base, chain, source: `${unit.source}:${last.line}`, problem: `the runner's ExecStart cannot be followed: ${followed.reason}` };
-    const started = followed.pathDirs.join(':');
-    if (started !== (processPath ?? '')) {
-      processPath = started;
-      processSource = `${unit.source}:${last.line}: ExecStart (the PATH it starts ${followed.file ?? 'the runner'} with)`;
-    }
-  }
-  const environ = env.vars.get('DRONE_RUNNER_ENVIRON');
+  const proc = await processEnvironment(unit, view, scripts);
+  const labels = proc.vars.get('DRONE_RUNNER_LABELS') ? parseRunnerEnviron(proc.vars.get('DRONE_RUNNER_LABELS')!.value) : {};
+  const base = { notes: proc.notes, labels, chain: proc.chain };
+  if (proc.problem) return { ...base, source: proc.source, problem: proc.problem };
+  const environ = proc.vars.get('DRONE_RUNNER_ENVIRON');
   if (environ) {
     const p = parseRunnerEnviron(environ.value).PATH;
-    if (p !== undefined) return { ...base, chain, path: p, source: `${environ.from}DRONE_RUNNER_ENVIRON PATH` };
+    if (p !== undefined) return { ...base, path: p, source: `${environ.from}DRONE_RUNNER_ENVIRON PATH` };
   }
-  const runnerPath = env.vars.get('DRONE_RUNNER_PATH');
-  if (runnerPath) return { ...base, chain, path: runnerPath.value, source: `${runnerPath.from}DRONE_RUNNER_PATH` };
-  return { ...base, chain, ...(processPath ? { path: processPath } : {}), source: processSource };
+  const runnerPath = proc.vars.get('DRONE_RUNNER_PATH');
+  if (runnerPath) return { ...base, path: runnerPath.value, source: `${runnerPath.from}DRONE_RUNNER_PATH` };
+  return { ...base, ...(proc.path !== undefined ? { path: proc.path } : {}), source: proc.source };
 }
 
 /** The PATH a step's shell starts with: its own or the pipeline's `environment.PATH` over the runner's. */

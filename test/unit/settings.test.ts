@@ -31,11 +31,12 @@ describe('parseSettings', () => {
     expect(s.mode).toBe('build');
     expect(s.submodules).toBe(true);
     expect(s.timeoutMs).toBe(30 * 60_000);
-    expect(s.package).toBe('cc-ci-run');
-    expect(s.expectedTools).toEqual(CLAIM_EXPECTED_TOOLS);
-    expect(s.expectedTools).toHaveLength(15);
-    expect(s.requiredBins).toEqual(['git-lfs', 'openssl']);
-    expect(s.hostConfig).toBe('nix/hosts/{host}/configuration.nix');
+    expect(s.claim.shared.package).toBe('cc-ci-run');
+    expect(s.claim.expectedTools.entries).toEqual(CLAIM_EXPECTED_TOOLS);
+    expect(s.claim.expectedTools.entries).toHaveLength(15);
+    expect(s.claim.hosts.map((h) => h.requiredPrograms)).toEqual([['git-lfs', 'openssl'], ['git-lfs', 'openssl']]);
+    expect(s.claim.hostConfig).toBe('nix/hosts/{host}/configuration.nix');
+    expect(s.claim.hosts.map((h) => h.config)).toEqual(['nix/hosts/cc-ci/configuration.nix', 'nix/hosts/cc-ci-hetzner/configuration.nix']);
     expect(s.checks).toContain('entrypoint-parity');
   });
 

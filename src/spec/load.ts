@@ -1,0 +1,227 @@
+// Reads a spec file into a Claim. Every error names the file, line and column
+// (the `yaml` package keeps each node's range) and what is allowed.
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { SettingsError } from '../errors.js';
+import { CHECK_IDS, type CheckId } from '../verdict.js';
+import { BUILTIN_SPEC_YAML } from './builtin.js';
+import { specSchema, type SpecFile } from './schema.js';
+import type { Claim, Consumer, GrepProof, HostClaim } from './types.js';
+
+export interface SpecProblem {
+  line: number;
+  column: number;
+  /** Dotted path of the key, e.g. consumers[1].unit. */
+  at: string;
+  message: string;
+}
+
+/** Thrown for a spec that cannot be used: exit 2 with every problem, positioned. */
+export class SpecError extends SettingsError {
+  constructor(
+    readonly file: string,
+    readonly problems: SpecProblem[],
+  ) {
+    super(`invalid spec ${file}:\n  ${problems.map((p) => `${file}:${p.line}:${p.column}: ${p.at ? `${p.at}: ` : ''}${p.message}`).join('\n  ')}`);
+    this.name = 'SpecError';
+  }
+}
+
+const pathText = (path: readonly PropertyKey[]): string =>
+  path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
+
+/** The node at a path, or its nearest ancestor; for an unknown key, that key itself. */
+function nodeAt(doc: Document, path: readonly PropertyKey[], unknownKey?: string): Node | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n) as unknown[], true) as Node | undefined;
+    if (!node && n > 0) continue;
+    const target = node ?? (doc.contents as Node | null) ?? undefined;
+    if (unknownKey !== undefined && n === path.length && isMap(target)) {
+      const pair = target.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === unknownKey);
+      if (pair && isScalar(pair.key)) return pair.key;
+    }
+    // A missing key: point at the map that should hold it.
+    return target;
+  }
+  return undefined;
+}
+
+function positionOf(doc: Document, lines: LineCounter, path: readonly PropertyKey[], unknownKey?: string): { line: number; column: number } {
+  const node = nodeAt(doc, path, unknownKey);
+  const offset = node?.range?.[0] ?? 0;
+  const pos = lines.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}
+
+function issueProblems(doc: Document, lines: LineCounter, issues: readonly z.core.$ZodIssue[]): SpecProblem[] {
+  const out: SpecProblem[] = [];
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        out.push({ ...positionOf(doc, lines, issue.path, key), at: pathText([...issue.path, key]), message: `unknown key ${JSON.stringify(key)}; allowed here: ${allowedKeys(issue.path, doc)}` });
+      }
+      continue;
+    }
+    const missing = issue.code === 'invalid_type' && doc.getIn(issue.path as unknown[], true) === undefined;
+    out.push({ ...positionOf(doc, lines, issue.path), at: pathText(issue.path), message: missing ? `missing; ${issue.message}` : issue.message });
+  }
+  return out;
+}
+
+/** The keys the schema has at a path (for "allowed here"). */
+function allowedKeys(path: readonly PropertyKey[], doc: Document): string {
+  const keys = (shape: Record<string, unknown>): string => Object.keys(shape).join(', ');
+  const s = specSchema.shape;
+  const [top, index, sub] = path;
+  if (path.length === 0) return keys(s);
+  if (top === 'shared') return keys(s.shared.shape);
+  if (top === 'expected_tools') return keys(s.expected_tools.shape);
+  if (top === 'host_defaults') return 'config, required_programs';
+  if (top === 'hosts') return 'name, config, required_programs';
+  if (top === 'proofs') return 'id, pattern, in, count, at_least, all_in, in_shared_file, same_line_as';
+  if (top === 'consumers' && typeof index === 'number' && sub === undefined) {
+    const kind = (doc.getIn(['consumers', index, 'kind']) as string | undefined) ?? '';
+    const byKind: Record<string, string> = {
+      'systemd-service': 'name, kind, unit, started_by_timer, module, module_must_not_contain, module_runtime_inputs_only, module_execs_program',
+      'drone-step': 'name, kind, pipeline, runs, runner_unit, module, module_must_not_contain',
+      'runner-service': 'name, kind, unit, module, module_must_not_contain',
+      'system-packages': 'name, kind, same_definition, config_references_tools',
+      derivation: 'name, kind, attr',
+    };
+    return byKind[kind] ?? 'name, kind, …';
+  }
+  return 'see the README (Writing a spec)';
+}
+
+/** Rules across fields: unique names, proof references, host config files. */
+function crossProblems(spec: SpecFile, at: (path: PropertyKey[]) => { line: number; column: number }): SpecProblem[] {
+  const out: SpecProblem[] = [];
+  const push = (path: PropertyKey[], message: string) => out.push({ ...at(path), at: pathText(path), message });
+  const seenHosts = new Map<string, number>();
+  spec.hosts.forEach((h, i) => {
+    const name = typeof h === 'string' ? h : h.name;
+    if (seenHosts.has(name)) push(['hosts', i], `host ${JSON.stringify(name)} is listed twice (first at hosts[${seenHosts.get(name)}])`);
+    seenHosts.set(name, i);
+    const config = typeof h === 'string' ? undefined : h.config;
+    if (config === undefined && spec.host_defaults?.config === undefined) push(['hosts', i], `host ${JSON.stringify(name)} has no config file: give it config, or host_defaults.config with {host}`);
+  });
+  const template = spec.host_defaults?.config;
+  const templated = spec.hosts.filter((h) => typeof h === 'string' || h.config === undefined).length;
+  if (template !== undefined && !template.includes('{host}') && templated > 1) push(['host_defaults', 'config'], `${JSON.stringify(template)} has no {host}, so ${templated} hosts would share one config file`);
+  const names = new Map<string, number>();
+  spec.consumers.forEach((c, i) => {
+    if (names.has(c.name)) push(['consumers', i, 'name'], `consumer name ${JSON.stringify(c.name)} is used twice (first at consumers[${names.get(c.name)}])`);
+    names.set(c.name, i);
+    if ('module_must_not_contain' in c && c.module_must_not_contain?.length && c.module === undefined) push(['consumers', i, 'module_must_not_contain'], 'needs module: the file the patterns must not be in');
+    if (c.kind === 'systemd-service' && (c.module_runtime_inputs_only || c.module_execs_program) && c.module === undefined) push(['consumers', i], 'module_runtime_inputs_only and module_execs_program need module: the service\'s module file');
+  });
+  const kinds = spec.consumers.map((c) => c.kind);
+  if (kinds.filter((k) => k === 'system-packages').length > 1) push(['consumers'], 'at most one system-packages consumer (it covers every host)');
+  const ids = new Map<string, number>();
+  (spec.proofs ?? []).forEach((p, i) => {
+    if (p.id === undefined) return;
+    if (ids.has(p.id)) push(['proofs', i, 'id'], `proof id ${JSON.stringify(p.id)} is used twice`);
+    ids.set(p.id, i);
+  });
+  (spec.proofs ?? []).forEach((p, i) => {
+    if (p.same_line_as === undefined) return;
+    const target = ids.get(p.same_line_as);
+    if (target === undefined) push(['proofs', i, 'same_line_as'], `no proof has id ${JSON.stringify(p.same_line_as)}${ids.size ? ` (ids: ${[...ids.keys()].join(', ')})` : ''}`);
+    else if (target === i) push(['proofs', i, 'same_line_as'], 'a proof cannot refer to itself');
+    if (p.all_in !== undefined && p.in_shared_file) push(['proofs', i], 'give all_in or in_shared_file, not both');
+  });
+  if (spec.checks && new Set(spec.checks).size !== spec.checks.length) push(['checks'], 'a check is listed twice');
+  return out;
+}
+
+function toClaim(spec: SpecFile, source: string): Claim {
+  const hostConfig = spec.host_defaults?.config ?? '';
+  const requiredPrograms = spec.host_defaults?.required_programs ?? [];
+  const hosts: HostClaim[] = spec.hosts.map((h) =>
+    typeof h === 'string'
+      ? { name: h, config: hostConfig.replaceAll('{host}', h), requiredPrograms }
+      : { name: h.name, config: h.config ?? hostConfig.replaceAll('{host}', h.name), requiredPrograms: h.required_programs ?? requiredPrograms },
+  );
+  const consumers: Consumer[] = spec.consumers.map((c) => {
+    const module = 'module' in c && c.module !== undefined ? { module: c.module } : {};
+    switch (c.kind) {
+      case 'systemd-service':
+        return {
+          kind: c.kind,
+          name: c.name,
+          unit: c.unit,
+          startedByTimer: c.started_by_timer ?? false,
+          ...module,
+          moduleMustNotContain: c.module_must_not_contain ?? [],
+          moduleRuntimeInputsOnly: c.module_runtime_inputs_only ?? false,
+          moduleExecsProgram: c.module_execs_program ?? false,
+        };
+      case 'drone-step':
+        return { kind: c.kind, name: c.name, pipeline: c.pipeline, runs: c.runs, runnerUnit: c.runner_unit, ...module, moduleMustNotContain: c.module_must_not_contain ?? [] };
+      case 'runner-service':
+        return { kind: c.kind, name: c.name, unit: c.unit, ...module, moduleMustNotContain: c.module_must_not_contain ?? [] };
+      case 'system-packages':
+        return { kind: c.kind, name: c.name, sameDefinition: c.same_definition ?? true, configReferencesTools: c.config_references_tools ?? true };
+      case 'derivation':
+        return { kind: c.kind, name: c.name, attr: c.attr };
+    }
+  });
+  const proofs: GrepProof[] = (spec.proofs ?? []).map((p) => ({
+    ...(p.id !== undefined ? { id: p.id } : {}),
+    pattern: p.pattern,
+    ...(p.in !== undefined ? { in: p.in } : {}),
+    ...(p.count !== undefined ? { count: p.count } : {}),
+    ...(p.at_least !== undefined ? { atLeast: p.at_least } : {}),
+    ...(p.all_in !== undefined ? { allIn: p.all_in } : {}),
+    inSharedFile: p.in_shared_file ?? false,
+    ...(p.same_line_as !== undefined ? { sameLineAs: p.same_line_as } : {}),
+  }));
+  return {
+    spec: source,
+    hosts,
+    hostConfig,
+    requiredPrograms,
+    shared: {
+      package: spec.shared.package,
+      program: spec.shared.program ?? spec.shared.package,
+      file: spec.shared.file,
+      toolsAttr: spec.shared.tools_attr,
+      ...(spec.shared.env_attr !== undefined ? { envAttr: spec.shared.env_attr } : {}),
+    },
+    expectedTools: { match: spec.expected_tools.match ?? 'superset', entries: spec.expected_tools.entries },
+    consumers,
+    searchDir: spec.search_dir ?? '.',
+    proofs,
+    checks: (spec.checks ?? [...CHECK_IDS]) as CheckId[],
+  };
+}
+
+/** Parses spec text (named `file` in errors) into a Claim, or throws SpecError with every problem. */
+export function parseSpec(text: string, file: string): Claim {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
+  if (doc.errors.length) {
+    throw new SpecError(
+      file,
+      doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return { line: pos.line, column: pos.col, at: '', message: `not valid YAML: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    throw new SpecError(file, [{ line: 1, column: 1, at: '', message: `cannot be read: ${(e as Error).message}` }]);
+  }
+  if (data === null || data === undefined) throw new SpecError(file, [{ line: 1, column: 1, at: '', message: 'the file is empty; expected a spec (run nixenv-verify --print-spec for one)' }]);
+  const parsed = specSchema.safeParse(data);
+  if (!parsed.success) throw new SpecError(file, issueProblems(doc, lines, parsed.error.issues));
+  const cross = crossProblems(parsed.data, (path) => positionOf(doc, lines, path));
+  if (cross.length) throw new SpecError(file, cross);
+  return toClaim(parsed.data, file);
+}
+
+/** The seed claim, from the built-in spec text. */
+export const builtinClaim = (): Claim => parseSpec(BUILTIN_SPEC_YAML, 'built-in');

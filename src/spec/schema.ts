@@ -1,0 +1,117 @@
+// The spec file's schema: snake_case YAML keys, unknown keys are errors, and
+// each field says what is allowed (the loader puts file:line:col in front).
+import { z } from 'zod';
+import { CHECK_IDS } from '../verdict.js';
+
+/** A relative path inside the repository: no leading `/`, no `..` step. */
+const repoPath = z
+  .string()
+  .trim()
+  .min(1, 'expected a relative path inside the repository')
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\0'), 'expected a relative path inside the repository (no leading / and no ..)');
+
+const name = z.string().trim().min(1, 'expected a non-empty name');
+const attrName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_'-]*$/, 'expected a Nix attribute name (letters, digits, _ \' -; not starting with a digit or -)');
+const hostName = z.string().regex(/^[A-Za-z0-9_'.-]+$/, "expected a nixosConfigurations attribute name (letters, digits, - _ . ')").refine((h) => h !== '.' && h !== '..', 'expected a host name');
+const serviceUnit = z.string().regex(/^[A-Za-z0-9:_.@\\-]+\.service$/, 'expected a systemd service unit name ending in .service');
+const program = z.string().regex(/^[^/\s]+$/, 'expected a program name (no / and no spaces)');
+const nonEmptyList = <T extends z.ZodType>(item: T, what: string) => z.array(item, `expected a list of ${what}`).min(1, `expected a non-empty list of ${what}`);
+const patterns = z.array(z.string().min(1, 'expected a non-empty text'), 'expected a list of texts');
+
+const hostEntry = z.union(
+  [
+    hostName,
+    z.strictObject({
+      name: hostName,
+      config: repoPath.optional(),
+      required_programs: z.array(program, 'expected a list of program names').optional(),
+    }),
+  ],
+  { error: 'expected a host name or a map with name, config and required_programs' },
+);
+
+const moduleRules = {
+  module: repoPath.optional(),
+  module_must_not_contain: patterns.optional(),
+};
+
+const consumer = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({
+      name,
+      kind: z.literal('systemd-service'),
+      unit: serviceUnit,
+      started_by_timer: z.boolean('expected true or false').optional(),
+      ...moduleRules,
+      module_runtime_inputs_only: z.boolean('expected true or false').optional(),
+      module_execs_program: z.boolean('expected true or false').optional(),
+    }),
+    z.strictObject({
+      name,
+      kind: z.literal('drone-step'),
+      pipeline: repoPath,
+      runs: repoPath,
+      runner_unit: serviceUnit,
+      ...moduleRules,
+    }),
+    z.strictObject({ name, kind: z.literal('runner-service'), unit: serviceUnit, ...moduleRules }),
+    z.strictObject({
+      name,
+      kind: z.literal('system-packages'),
+      same_definition: z.boolean('expected true or false').optional(),
+      config_references_tools: z.boolean('expected true or false').optional(),
+    }),
+    z.strictObject({
+      name,
+      kind: z.literal('derivation'),
+      attr: z.string().regex(/^[A-Za-z0-9_'-]+(\.[A-Za-z0-9_'-]+)+$/, 'expected a flake output attribute path such as packages.x86_64-linux.image'),
+    }),
+  ],
+  { error: 'expected kind: systemd-service, drone-step, runner-service, system-packages or derivation' },
+);
+
+const count = z.number('expected a whole number').int('expected a whole number').min(0, 'expected a whole number >= 0');
+
+const proof = z
+  .strictObject({
+    id: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected an id of letters, digits, _ and -').optional(),
+    pattern: z.string().min(1, 'expected a non-empty text to grep for'),
+    in: repoPath.optional(),
+    count: count.optional(),
+    at_least: count.optional(),
+    all_in: repoPath.optional(),
+    in_shared_file: z.boolean('expected true or false').optional(),
+    same_line_as: z.string().min(1).optional(),
+  })
+  .refine((p) => (p.count === undefined) !== (p.at_least === undefined), { message: 'expected exactly one of count and at_least' });
+
+export const specSchema = z.strictObject({
+  version: z.literal(1, 'expected version: 1'),
+  hosts: nonEmptyList(hostEntry, 'hosts'),
+  host_defaults: z
+    .strictObject({
+      config: repoPath.optional(),
+      required_programs: z.array(program, 'expected a list of program names').optional(),
+    })
+    .optional(),
+  shared: z.strictObject({
+    package: attrName,
+    program: program.optional(),
+    file: repoPath,
+    tools_attr: attrName,
+    env_attr: attrName.optional(),
+  }),
+  expected_tools: z.strictObject({
+    match: z.enum(['superset', 'exact'], 'expected superset or exact').optional(),
+    entries: nonEmptyList(z.string().regex(/^[^\s/]+$/, 'expected a name-version entry such as git-2.47.2'), 'name-version entries'),
+  }),
+  consumers: nonEmptyList(consumer, 'consumers'),
+  search_dir: repoPath.optional(),
+  proofs: z.array(proof, 'expected a list of grep proofs').optional(),
+  checks: nonEmptyList(z.enum(CHECK_IDS, `expected one of ${CHECK_IDS.join(', ')}`), 'checks').optional(),
+});
+
+export type SpecFile = z.infer<typeof specSchema>;

@@ -1,0 +1,117 @@
+// The claim a run verifies, as the checks read it: who the hosts are, what the
+// shared runtime is, which consumers must use it, and the grep proofs. It comes
+// from a spec file (or the built-in one, the seed claim) with settings over it.
+import type { CheckId } from '../verdict.js';
+
+export interface HostClaim {
+  name: string;
+  /** Repository file of the host's configuration (grep proofs, its systemPackages definition). */
+  config: string;
+  /** Programs the host's system PATH (sw/bin) must have. */
+  requiredPrograms: string[];
+}
+
+export interface SharedClaim {
+  /** pkgs.<package>: the shared wrapper. */
+  package: string;
+  /** bin/<program> of the package: what consumers run. */
+  program: string;
+  /** Repository file that declares the shared runtime. */
+  file: string;
+  /** pkgs.<toolsAttr>: the shared tool list. */
+  toolsAttr: string;
+  /** A binding in `file` that also must be defined once (the python withPackages env), if any. */
+  envAttr?: string;
+}
+
+/** A systemd service that runs the program: ExecStart followed through its scripts. */
+export interface ServiceConsumer {
+  kind: 'systemd-service';
+  name: string;
+  unit: string;
+  /** It must be started by a timer (and is looked for among timer-started services when the unit name is absent). */
+  startedByTimer: boolean;
+  /** Its module file, for the grep proofs below. */
+  module?: string;
+  moduleMustNotContain: string[];
+  /** `runtimeInputs = [ pkgs.<package> ]` and nothing else in the module. */
+  moduleRuntimeInputsOnly: boolean;
+  /** The module's `text`/`script` execs the program. */
+  moduleExecsProgram: boolean;
+}
+
+/** A Drone step run by drone-runner-exec on the hosts: its commands run the program through the runner's PATH. */
+export interface DroneStepConsumer {
+  kind: 'drone-step';
+  name: string;
+  pipeline: string;
+  /** What the step runs through the program (a repository path). */
+  runs: string;
+  runnerUnit: string;
+  module?: string;
+  moduleMustNotContain: string[];
+}
+
+/** A CI runner service (a GitHub Actions self-hosted runner, …) whose jobs inherit its PATH: the program must resolve to the shared package there. */
+export interface RunnerServiceConsumer {
+  kind: 'runner-service';
+  name: string;
+  unit: string;
+  module?: string;
+  moduleMustNotContain: string[];
+}
+
+/** The hosts' system packages: each host's config refers to the tool list, and (several hosts) all declare the same list. */
+export interface SystemPackagesConsumer {
+  kind: 'system-packages';
+  name: string;
+  sameDefinition: boolean;
+  configReferencesTools: boolean;
+}
+
+/** A flake attribute (a container image, a dev shell) whose derivation must reference the shared package. */
+export interface DerivationConsumer {
+  kind: 'derivation';
+  name: string;
+  /** Flake output attribute path, e.g. packages.x86_64-linux.ci-image. */
+  attr: string;
+}
+
+export type Consumer = ServiceConsumer | DroneStepConsumer | RunnerServiceConsumer | SystemPackagesConsumer | DerivationConsumer;
+export type ConsumerKind = Consumer['kind'];
+
+/** `grep -rn PATTERN` over a directory or a file, with an expected count. */
+export interface GrepProof {
+  id?: string;
+  pattern: string;
+  /** A directory (recursive) or a file; default: searchDir. */
+  in?: string;
+  count?: number;
+  atLeast?: number;
+  /** Every hit is in this file. */
+  allIn?: string;
+  /** Every hit is in the shared file (follows the packages_file setting). */
+  inSharedFile: boolean;
+  /** Every hit is on a line of the proof with this id. */
+  sameLineAs?: string;
+}
+
+export interface Claim {
+  /** Where the claim came from: `built-in` or the spec file's path. */
+  spec: string;
+  hosts: HostClaim[];
+  /** The host config path pattern (`{host}`) for hosts named by settings alone. */
+  hostConfig: string;
+  /** Required programs of hosts named by settings alone. */
+  requiredPrograms: string[];
+  shared: SharedClaim;
+  expectedTools: { match: 'superset' | 'exact'; entries: string[] };
+  consumers: Consumer[];
+  /** Directory the grep proofs and definition counts search. */
+  searchDir: string;
+  proofs: GrepProof[];
+  checks: CheckId[];
+}
+
+export const consumersOf = <K extends ConsumerKind>(claim: Pick<Claim, 'consumers'>, kind: K): Extract<Consumer, { kind: K }>[] =>
+  claim.consumers.filter((c): c is Extract<Consumer, { kind: K }> => c.kind === kind);
