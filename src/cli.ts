@@ -16,6 +16,7 @@ import { renderJson } from './render/json.js';
 import { renderJunit } from './render/junit.js';
 import { renderMarkdown } from './render/markdown.js';
 import { verify } from './run.js';
+import { BUILTIN_SPEC_YAML } from './spec/builtin.js';
 import { checkSettingsFs, helpText, parseArgv, parseSettings, settingsDeviations, type Settings } from './settings.js';
 import type { CheckId, CheckResult, Verdict } from './verdict.js';
 import { TOOL } from './version.js';
@@ -49,6 +50,7 @@ export function completeVerdict(verdict: Verdict, settings: Settings, env: NodeJ
   return {
     ...verdict,
     deviations: verdict.deviations ?? settingsDeviations(settings),
+    spec: verdict.spec ?? settings.spec ?? 'built-in',
     startedAt: verdict.startedAt ?? startedAt.toISOString(),
     hostname: verdict.hostname ?? os.hostname(),
     ...(present && Object.keys(present).length ? { source: present } : {}),
@@ -101,6 +103,10 @@ export async function runCli(io: CliIo): Promise<number> {
     }
     if (args.version) {
       io.stdout(`${TOOL.name} ${TOOL.version}\n`);
+      return 0;
+    }
+    if (args.printSpec) {
+      io.stdout(BUILTIN_SPEC_YAML);
       return 0;
     }
     settings = parseSettings({ env: io.env, flags: args.flags, cwd: io.cwd });

@@ -546,13 +546,18 @@ export interface SettingsSource {
 }
 
 /** Splits argv into setting flags (`--hosts a,b`, `--hosts=a,b`, `--no-submodules`) and commands. */
-export function parseArgv(argv: readonly string[]): { flags: Record<string, string>; help: boolean; version: boolean } {
+export function parseArgv(argv: readonly string[]): { flags: Record<string, string>; help: boolean; version: boolean; printSpec: boolean } {
   const byFlag = new Map(SETTINGS.map((d) => [flagName(d.name), d]));
   const flags: Record<string, string> = {};
   let help = false;
   let version = false;
+  let printSpec = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    if (arg === '--print-spec') {
+      printSpec = true;
+      continue;
+    }
     if (arg === '--help' || arg === '-h') {
       help = true;
       continue;
@@ -584,7 +589,7 @@ export function parseArgv(argv: readonly string[]): { flags: Record<string, stri
       flags[def.name] = value;
     }
   }
-  return { flags, help, version };
+  return { flags, help, version, printSpec };
 }
 
 function levenshtein(a: string, b: string): number {
@@ -917,6 +922,7 @@ export function helpText(): string {
     'Usage: nixenv-verify [--setting value ...]',
     '',
     'Every setting is also read from its PLUGIN_* variable (Drone plugin settings); a flag wins.',
+    `Precedence: flag > PLUGIN_* > spec file (${SPEC_FILE_DEFAULT} or the spec setting) > built-in spec (the cc-ci claim).`,
     '',
   ];
   for (const def of SETTINGS) {
@@ -925,6 +931,7 @@ export function helpText(): string {
     lines.push(`      ${def.description}`);
     lines.push(`      default: ${dflt}${def.values ? `; allowed: ${def.values.join(', ')}` : ''}`);
   }
+  lines.push('', `  --print-spec`, `      Print the built-in spec (the cc-ci claim, YAML with comments) and exit: a starting point for ${SPEC_FILE_DEFAULT}.`);
   lines.push('', `Allowed nix options: ${nixAllowedText()}.`);
   lines.push('', 'Exit status: 0 verdict pass, 1 a check failed or errored, 2 invalid settings or the run cannot start.');
   return lines.join('\n');

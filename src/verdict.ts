@@ -37,6 +37,8 @@ export interface Verdict {
   tool: { name: string; version: string };
   /** Settings that change what is verified and differ from the claim's defaults (settingsDeviations); [] = the claim as stated. */
   deviations?: Deviation[];
+  /** The spec file the claim came from (repository-relative), or `built-in` (the seed claim). */
+  spec?: string;
   /** When the run started (ISO 8601) and on which machine: the JUnit suite's timestamp and hostname. */
   startedAt?: string;
   hostname?: string;

@@ -15,7 +15,7 @@ export function renderConsole(verdict: Verdict, { color, maxEvidence = 20 }: Con
   const width = Math.max(...verdict.checks.map((c) => c.id.length), 5);
   const out: string[] = [];
   out.push(`nixenv-verify ${verdict.tool.version} · ${verdict.mode === 'eval' ? 'eval mode (nothing built)' : 'build mode'} · nix ${verdict.nix.version}`);
-  out.push(`flake: ${verdict.flakeRef}  hosts: ${verdict.hosts.join(', ')}`);
+  out.push(`flake: ${verdict.flakeRef}  hosts: ${verdict.hosts.join(', ')}${verdict.spec && verdict.spec !== 'built-in' ? `  spec: ${verdict.spec}` : ''}`);
   const deviations = deviationLine(verdict.deviations);
   if (deviations) out.push(paint('error', deviations));
   out.push('');

@@ -23,6 +23,7 @@ export function droneOutputVariables(verdict: Verdict): Record<string, string> {
     [`${DRONE_OUTPUT_PREFIX}PASSED_COUNT`]: String(t.passed),
     [`${DRONE_OUTPUT_PREFIX}FAILED_COUNT`]: String(t.failed + t.errored),
     [`${DRONE_OUTPUT_PREFIX}SKIPPED_COUNT`]: String(t.skipped),
+    [`${DRONE_OUTPUT_PREFIX}SPEC`]: verdict.spec ?? 'built-in',
     [`${DRONE_OUTPUT_PREFIX}DEVIATIONS`]: (verdict.deviations ?? []).map((d) => d.setting).join(','),
     [`${DRONE_OUTPUT_PREFIX}DEVIATION_TEXT`]: oneLine(deviationLine(verdict.deviations) ?? ''),
   };

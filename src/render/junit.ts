@@ -81,6 +81,7 @@ export function renderJunit(verdict: Verdict): string {
     tool_version: `${verdict.tool.name} ${verdict.tool.version}`,
     verdict: verdict.verdict,
     ...(deviations ? { deviations } : {}),
+    ...(verdict.spec ? { spec: verdict.spec } : {}),
     ...(verdict.source?.repo ? { repo: verdict.source.repo } : {}),
     ...(verdict.source?.commit ? { commit: verdict.source.commit } : {}),
   };

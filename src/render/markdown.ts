@@ -42,6 +42,7 @@ export function renderMarkdown(verdict: Verdict, { maxEvidence = 40 }: MarkdownO
       ? `Repository ${inlineCode(verdict.source.repo)}${verdict.source.commit ? ` at ${inlineCode(verdict.source.commit)}` : ''} · hosts: ${verdict.hosts.map(inlineCode).join(', ')}`
       : `Flake ${inlineCode(verdict.flakeRef)} · hosts: ${verdict.hosts.map(inlineCode).join(', ')}`,
     '',
+    ...(verdict.spec && verdict.spec !== 'built-in' ? [`Claim: spec ${inlineCode(verdict.spec)}`, ''] : []),
     ...(deviationLine(verdict.deviations) ? [`> **Warning:** ${markdownCell(deviationLine(verdict.deviations)!)}`, ''] : []),
     '| Status | Check | Summary |',
     '| --- | --- | --- |',

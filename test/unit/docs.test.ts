@@ -1,11 +1,14 @@
 // plugin.yml and the README settings table are generated from SETTINGS; these
 // tests fail when either is stale, and check plugin.yml against the plugin index's schema.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { IMAGE, LICENSE_FILE, LOGO_FILE, NIX_END, NIX_START, README_END, README_START, markedSection, nixOptionsTable, pluginProperties, pluginYaml, settingsSection, settingsTable, withGeneratedSections, withSettingsTable } from '../../src/docs.js';
 import { encodePipelineSteps } from '../helpers/droneEncoder.js';
 import { envName, flagName, parseSettings, SETTINGS } from '../../src/settings.js';
+import { BUILTIN_SPEC_YAML } from '../../src/spec/builtin.js';
 
 const repoFile = (name: string): string => fileURLToPath(new URL(`../../${name}`, import.meta.url));
 const REGENERATE = 'run `npm run docs` (it builds, then writes plugin.yml and the README settings section)';
@@ -98,7 +101,7 @@ describe('plugin.yml follows the Drone plugin index schema (plugin-validation/pl
     const props = pluginProperties();
     expect(props.hosts!.defaultValue).toEqual(parsed.hosts);
     expect(props.checks!.defaultValue).toEqual(parsed.checks);
-    expect(props.expected_tools!.defaultValue).toEqual(parsed.expectedTools);
+    expect(props.expected_tools!.defaultValue).toEqual((parsed.claim as { expectedTools: { entries: string[] } }).expectedTools.entries);
     expect(props.submodules!.defaultValue).toBe(parsed.submodules);
     expect(props.concurrency!.defaultValue).toBe(parsed.concurrency);
     expect(props.nix_options!.defaultValue).toEqual(parsed.nixOptions);
@@ -116,12 +119,15 @@ describe('plugin.yml follows the Drone plugin index schema (plugin-validation/pl
   });
 
   test("each property's example parses as Drone would encode it", () => {
+    // The spec example names a file: a repository that has it.
+    const repo = mkdtempSync(path.join(os.tmpdir(), 'nixenv-verify-docs-'));
+    writeFileSync(path.join(repo, '.nixenv-verify.yml'), BUILTIN_SPEC_YAML);
     for (const def of SETTINGS) {
       const yamlText = `steps:\n  - name: s\n    image: ${IMAGE}\n    settings:\n      ${def.name}: ${JSON.stringify(def.example)}\n`;
       const [step] = encodePipelineSteps(yamlText);
-      expect([def.name, () => parseSettings({ env: step!.env, flags: {}, cwd: '/w' })]).toEqual([def.name, expect.any(Function)]);
-      expect(() => parseSettings({ env: step!.env, flags: {}, cwd: '/w' })).not.toThrow();
+      expect(() => parseSettings({ env: step!.env, flags: {}, cwd: repo })).not.toThrow();
     }
+    rmSync(repo, { recursive: true, force: true });
   });
 });
 

@@ -273,11 +273,11 @@ describe('Drone card', () => {
 
 describe('DRONE_OUTPUT variables', () => {
   test.each<[string, Verdict, string[]]>([
-    ['a failing run', verdict, ['NIXENV_VERIFY_VERDICT=fail', 'NIXENV_VERIFY_FAILED_CHECKS=single-source,path-superset', 'NIXENV_VERIFY_PASSED_COUNT=1', 'NIXENV_VERIFY_FAILED_COUNT=2', 'NIXENV_VERIFY_SKIPPED_COUNT=1', 'NIXENV_VERIFY_DEVIATIONS=', 'NIXENV_VERIFY_DEVIATION_TEXT=', '']],
-    ['a passing run', passing, ['NIXENV_VERIFY_VERDICT=pass', 'NIXENV_VERIFY_FAILED_CHECKS=', 'NIXENV_VERIFY_PASSED_COUNT=1', 'NIXENV_VERIFY_FAILED_COUNT=0', 'NIXENV_VERIFY_SKIPPED_COUNT=0', 'NIXENV_VERIFY_DEVIATIONS=', 'NIXENV_VERIFY_DEVIATION_TEXT=', '']],
+    ['a failing run', verdict, ['NIXENV_VERIFY_VERDICT=fail', 'NIXENV_VERIFY_FAILED_CHECKS=single-source,path-superset', 'NIXENV_VERIFY_PASSED_COUNT=1', 'NIXENV_VERIFY_FAILED_COUNT=2', 'NIXENV_VERIFY_SKIPPED_COUNT=1', 'NIXENV_VERIFY_SPEC=built-in', 'NIXENV_VERIFY_DEVIATIONS=', 'NIXENV_VERIFY_DEVIATION_TEXT=', '']],
+    ['a passing run', passing, ['NIXENV_VERIFY_VERDICT=pass', 'NIXENV_VERIFY_FAILED_CHECKS=', 'NIXENV_VERIFY_PASSED_COUNT=1', 'NIXENV_VERIFY_FAILED_COUNT=0', 'NIXENV_VERIFY_SKIPPED_COUNT=0', 'NIXENV_VERIFY_SPEC=built-in', 'NIXENV_VERIFY_DEVIATIONS=', 'NIXENV_VERIFY_DEVIATION_TEXT=', '']],
     [
       'with deviations',
-      { ...passing, deviations: [{ setting: 'hosts', value: 'cc-ci', default: 'cc-ci,cc-ci-hetzner', label: 'hosts=cc-ci' }, { setting: 'checks', value: 'build', default: '…', label: 'checks without propagation' }] },
+      { ...passing, spec: '.nixenv-verify.yml', deviations: [{ setting: 'hosts', value: 'cc-ci', default: 'cc-ci,cc-ci-hetzner', label: 'hosts=cc-ci' }, { setting: 'checks', value: 'build', default: '…', label: 'checks without propagation' }] },
       ['NIXENV_VERIFY_VERDICT=pass', 'NIXENV_VERIFY_FAILED_CHECKS=', 'NIXENV_VERIFY_PASSED_COUNT=1', 'NIXENV_VERIFY_FAILED_COUNT=0', 'NIXENV_VERIFY_SKIPPED_COUNT=0', 'NIXENV_VERIFY_DEVIATIONS=hosts,checks', 'NIXENV_VERIFY_DEVIATION_TEXT=settings differing from the claim: hosts=cc-ci, checks without propagation', ''],
     ],
   ])('%s', (_name, v, lines) => expect(renderDroneOutput(v).split('\n')).toEqual(lines));
