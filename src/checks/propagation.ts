@@ -47,7 +47,8 @@ interface CopyFacts {
 
 /** Only what the consumers need: no toplevel, no walk over every service. */
 export function copyFactsExpr(claim: Pick<Claim, 'shared' | 'consumers'>, canary: Canary): string {
-  const units = consumerUnits(claim);
+  // The services' and runner services' units; a Drone step is judged by sw/bin, its runner unit is not evaluated.
+  const units = consumerUnits({ consumers: claim.consumers.filter((c) => c.kind !== 'drone-step') });
   const list = (items: readonly string[]): string => `[ ${items.map(nixString).join(' ')} ]`;
   return `h: let
   cfg = h.config;

@@ -278,7 +278,7 @@ describe('DRONE_OUTPUT variables', () => {
     [
       'with deviations',
       { ...passing, spec: '.nixenv-verify.yml', deviations: [{ setting: 'hosts', value: 'cc-ci', default: 'cc-ci,cc-ci-hetzner', label: 'hosts=cc-ci' }, { setting: 'checks', value: 'build', default: '…', label: 'checks without propagation' }] },
-      ['NIXENV_VERIFY_VERDICT=pass', 'NIXENV_VERIFY_FAILED_CHECKS=', 'NIXENV_VERIFY_PASSED_COUNT=1', 'NIXENV_VERIFY_FAILED_COUNT=0', 'NIXENV_VERIFY_SKIPPED_COUNT=0', 'NIXENV_VERIFY_DEVIATIONS=hosts,checks', 'NIXENV_VERIFY_DEVIATION_TEXT=settings differing from the claim: hosts=cc-ci, checks without propagation', ''],
+      ['NIXENV_VERIFY_VERDICT=pass', 'NIXENV_VERIFY_FAILED_CHECKS=', 'NIXENV_VERIFY_PASSED_COUNT=1', 'NIXENV_VERIFY_FAILED_COUNT=0', 'NIXENV_VERIFY_SKIPPED_COUNT=0', 'NIXENV_VERIFY_SPEC=.nixenv-verify.yml', 'NIXENV_VERIFY_DEVIATIONS=hosts,checks', 'NIXENV_VERIFY_DEVIATION_TEXT=settings differing from the claim: hosts=cc-ci, checks without propagation', ''],
     ],
   ])('%s', (_name, v, lines) => expect(renderDroneOutput(v).split('\n')).toEqual(lines));
 });
