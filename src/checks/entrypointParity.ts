@@ -184,15 +184,16 @@ async function droneReaches(ctx: RunContext, host: string, view: HostView, consu
 /** A flake attribute's derivation must depend on the package: its closure after a build (build mode), its inputs (eval mode). */
 async function derivationReferences(ctx: RunContext, consumer: DerivationConsumer, expected: { outPath: string; drvPath: string }): Promise<Finding> {
   const out: Finding = { problems: [], evidence: [] };
-  const drv = await ctx.nix.evalJson<{ drvPath: string; outPath: string } | null>(consumer.attr, 'd: if builtins.isAttrs d && d ? drvPath then { drvPath = d.drvPath; outPath = d.outPath; } else null');
+  // No `outPath` key in the answer: toJSON would collapse the set to that string.
+  const drv = await ctx.nix.evalJson<{ drvPath: string; out: string } | null>(consumer.attr, 'd: if builtins.isAttrs d && d ? drvPath then { drvPath = d.drvPath; out = d.outPath; } else null');
   if (!drv) return { ...out, problems: [`${consumer.name}: ${consumer.attr} is not a derivation`] };
-  out.evidence.push(`${consumer.name}: ${consumer.attr} = ${drv.outPath}`);
+  out.evidence.push(`${consumer.name}: ${consumer.attr} = ${drv.out}`);
   if (ctx.settings.mode === 'build') {
     const built = await ctx.nix.buildDrvs([drv.drvPath]);
     if (!built.ok) return { ...out, problems: [`${consumer.name}: ${consumer.attr} does not build: ${built.error?.message.split('\n')[0] ?? 'failed'}`] };
-    const closure = await ctx.nix.closure(drv.outPath);
+    const closure = await ctx.nix.closure(drv.out);
     const has = closure.includes(expected.outPath);
-    out.evidence.push(`${consumer.name}: runtime closure of ${drv.outPath} (${closure.length} paths) ${has ? 'holds' : 'LACKS'} ${expected.outPath}`);
+    out.evidence.push(`${consumer.name}: runtime closure of ${drv.out} (${closure.length} paths) ${has ? 'holds' : 'LACKS'} ${expected.outPath}`);
     if (!has) out.problems.push(`${consumer.name}: ${consumer.attr} does not reference ${expected.outPath}`);
     return out;
   }

@@ -108,11 +108,17 @@ export async function finalPathHas(script: string, dir: string): Promise<boolean
   return p.entries.some((e) => 'dir' in e && (e.dir === dir || e.dir.startsWith(`${dir}/`)));
 }
 
-/** The derivations a service's ExecStart names (the program, a `bash -c` script's store paths), with everything they are built from. */
+/**
+ * The derivations a service runs: those its ExecStart names (the program, a `bash -c` script's store
+ * paths) and those on the PATH its unit sets (where its script finds programs), with everything they
+ * are built from.
+ */
 async function serviceClosure(nix: NixClient, facts: CopyFacts, unitName: string): Promise<{ closure?: string[]; drv?: string }> {
   const unitText = facts.units[unitName]?.text;
   const service = facts.services[unitName.replace(/\.service$/, '')];
-  const command = unitText ? (execStart(parseUnit(unitText)).pop()?.text ?? '') : (service?.execStart ?? '');
+  const unit = unitText ? parseUnit(unitText) : undefined;
+  const pathValue = unit ? environmentAssignments(unit).filter((a) => a.name === 'PATH').pop()?.value : undefined;
+  const command = unit ? `${execStart(unit).pop()?.text ?? ''} ${pathValue ?? ''}` : (service?.execStart ?? '');
   const context = facts.units[unitName]?.context ?? service?.context ?? [];
   const named = [...command.matchAll(STORE_PATH_RE)].map((m) => parseStorePath(m[0])?.name).filter((n): n is string => Boolean(n));
   const drvs = context.filter((d) => named.some((n) => parseStorePath(d)?.name === `${n}.drv`));
