@@ -62,7 +62,7 @@ function issueProblems(doc: Document, lines: LineCounter, issues: readonly z.cor
       }
       continue;
     }
-    const missing = issue.code === 'invalid_type' && doc.getIn(issue.path as unknown[], true) === undefined;
+    const missing = issue.path.length > 0 && !doc.hasIn(issue.path as unknown[]);
     out.push({ ...positionOf(doc, lines, issue.path), at: pathText(issue.path), message: missing ? `missing; ${issue.message}` : issue.message });
   }
   return out;
@@ -201,13 +201,11 @@ export function parseSpec(text: string, file: string): Claim {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
   if (doc.errors.length) {
-    throw new SpecError(
-      file,
-      doc.errors.map((e) => {
-        const pos = lines.linePos(e.pos[0]);
-        return { line: pos.line, column: pos.col, at: '', message: `not valid YAML: ${e.message.split('\n')[0]}` };
-      }),
-    );
+    // The first syntax error: later ones are mostly its consequences.
+    const first = doc.errors[0]!;
+    const pos = lines.linePos(first.pos[0]);
+    const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more after it)` : '';
+    throw new SpecError(file, [{ line: pos.line, column: pos.col, at: '', message: `not valid YAML: ${first.message.split('\n')[0]}${more}` }]);
   }
   let data: unknown;
   try {

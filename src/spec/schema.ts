@@ -76,7 +76,8 @@ const consumer = z.discriminatedUnion(
 const count = z.number('expected a whole number').int('expected a whole number').min(0, 'expected a whole number >= 0');
 
 const proof = z
-  .strictObject({
+  .strictObject(
+    {
     id: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected an id of letters, digits, _ and -').optional(),
     pattern: z.string().min(1, 'expected a non-empty text to grep for'),
     in: repoPath.optional(),
@@ -85,33 +86,47 @@ const proof = z
     all_in: repoPath.optional(),
     in_shared_file: z.boolean('expected true or false').optional(),
     same_line_as: z.string().min(1).optional(),
-  })
+    },
+    'expected a map with pattern and count (or at_least)',
+  )
   .refine((p) => (p.count === undefined) !== (p.at_least === undefined), { message: 'expected exactly one of count and at_least' });
 
-export const specSchema = z.strictObject({
+export const specSchema = z.strictObject(
+  {
   version: z.literal(1, 'expected version: 1'),
   hosts: nonEmptyList(hostEntry, 'hosts'),
   host_defaults: z
-    .strictObject({
-      config: repoPath.optional(),
-      required_programs: z.array(program, 'expected a list of program names').optional(),
-    })
+    .strictObject(
+      {
+        config: repoPath.optional(),
+        required_programs: z.array(program, 'expected a list of program names').optional(),
+      },
+      'expected a map with config and required_programs',
+    )
     .optional(),
-  shared: z.strictObject({
-    package: attrName,
-    program: program.optional(),
-    file: repoPath,
-    tools_attr: attrName,
-    env_attr: attrName.optional(),
-  }),
-  expected_tools: z.strictObject({
-    match: z.enum(['superset', 'exact'], 'expected superset or exact').optional(),
-    entries: nonEmptyList(z.string().regex(/^[^\s/]+$/, 'expected a name-version entry such as git-2.47.2'), 'name-version entries'),
-  }),
+  shared: z.strictObject(
+    {
+      package: attrName,
+      program: program.optional(),
+      file: repoPath,
+      tools_attr: attrName,
+      env_attr: attrName.optional(),
+    },
+    'expected a map with package, file, tools_attr (and optionally program, env_attr)',
+  ),
+  expected_tools: z.strictObject(
+    {
+      match: z.enum(['superset', 'exact'], 'expected superset or exact').optional(),
+      entries: nonEmptyList(z.string().regex(/^[^\s/]+$/, 'expected a name-version entry such as git-2.47.2'), 'name-version entries'),
+    },
+    'expected a map with entries (and optionally match: superset or exact)',
+  ),
   consumers: nonEmptyList(consumer, 'consumers'),
   search_dir: repoPath.optional(),
   proofs: z.array(proof, 'expected a list of grep proofs').optional(),
   checks: nonEmptyList(z.enum(CHECK_IDS, `expected one of ${CHECK_IDS.join(', ')}`), 'checks').optional(),
-});
+  },
+  'expected a map (a spec: version, hosts, shared, expected_tools, consumers, …)',
+);
 
 export type SpecFile = z.infer<typeof specSchema>;

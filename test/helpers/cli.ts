@@ -68,3 +68,13 @@ export function snapshotWorkspace(dir: string): { files: Record<string, string>;
   const gitStatus = spawnSync('git', ['status', '--porcelain=v1', '--ignored'], { cwd: dir, encoding: 'utf8' }).stdout;
   return { files, gitStatus };
 }
+
+/**
+ * A report as JSON with what differs between two runs of the same input masked: timings,
+ * when and where it ran, and the temporary copy the propagation check evaluates.
+ */
+export const maskedReport = (report: unknown, { ignore = [] as string[] } = {}): string =>
+  JSON.stringify(report, (key, value) => (key === 'durationMs' || key === 'startedAt' ? '<time>' : ignore.includes(key) ? undefined : value), 2)
+    // summaries quote durations too ("6/6 checks passed in 0.7s")
+    .replace(/\b\d+(\.\d+)?s\b/g, '<s>')
+    .replace(/nixenv-verify-propagation-[A-Za-z0-9]+/g, 'nixenv-verify-propagation-<tmp>');

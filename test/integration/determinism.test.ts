@@ -6,16 +6,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { makeFixture, removeFixture } from '../fixtures/make-fixture.mjs';
-import { runCli } from '../helpers/cli.js';
+import { maskedReport, runCli } from '../helpers/cli.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'nv-determinism-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** The report as JSON with timings masked. */
-const masked = (report: unknown): string =>
-  JSON.stringify(report, (key, value) => (key === 'durationMs' || key === 'startedAt' ? '<time>' : value), 2)
-    // summaries quote durations too ("6/6 checks passed in 0.7s")
-    .replace(/\b\d+(\.\d+)?s\b/g, '<s>');
+const masked = (report: unknown): string => maskedReport(report);
 
 describe.each(['build', 'eval'])('%s mode', (mode) => {
   test.each(['base', 'drop-git-lfs'])('%s: two runs give the same report', (mutation) => {

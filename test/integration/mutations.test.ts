@@ -1,41 +1,73 @@
 // Every fixture mutation, verified by the built CLI with real Nix in both
 // modes: exit code, verdict, exactly which checks fail, and a workspace left
 // byte-identical. `evalFailing` marks the defects only a build can see.
+//
+// cc-ci is verified by the built-in spec (the seed claim), and again by the
+// spec `--print-spec` prints, read back from a file: the same verdict and the
+// same evidence on every row. ops-lab is verified by its own .nixenv-verify.yml
+// alone (found at the repository root, no settings).
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { makeFixture, mutations, removeFixture } from '../fixtures/make-fixture.mjs';
-import { failingChecks, runCli, snapshotWorkspace } from '../helpers/cli.js';
+import { FIXTURES, makeFixture, removeFixture } from '../fixtures/make-fixture.mjs';
+import { failingChecks, mainJs, maskedReport, runCli, snapshotWorkspace } from '../helpers/cli.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'nv-mutations-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const rows = Object.entries(mutations).map(([name, spec]) => ({ name, spec }));
+/** The built-in spec as users get it, saved outside every fixture. */
+const printedSpec = path.join(work, 'printed-spec.yml');
+beforeAll(() => {
+  const printed = spawnSync(process.execPath, [mainJs, '--print-spec'], { encoding: 'utf8' });
+  expect(printed.status).toBe(0);
+  writeFileSync(printedSpec, printed.stdout);
+});
 
-describe.each(rows)('mutation $name', ({ name, spec }) => {
-  // A fresh salt per run: a new tree hash, so no fetcher or eval cache can answer for it.
-  const base = path.join(work, name);
-  // makeFixture's dir: a row may add a suffix (special characters) to the directory name.
-  let dir = base;
-  beforeAll(() => {
-    dir = makeFixture(base, { mutation: name, salt: randomBytes(8).toString('hex') }).dir;
-  });
-  afterAll(() => removeFixture(base));
+interface Row {
+  name: string;
+  spec: { description: string; expect: { failing: string[]; evalFailing?: string[] } };
+}
+const rowsOf = (fixture: keyof typeof FIXTURES): Row[] => Object.entries(FIXTURES[fixture].mutations).map(([name, spec]) => ({ name, spec: spec as Row['spec'] }));
 
-  test.each([
-    ['build', [...spec.expect.failing].sort()],
-    ['eval', [...(spec.expect.evalFailing ?? spec.expect.failing)].sort()],
-  ])(`%s mode: ${spec.description}`, (mode, expected) => {
-    const before = snapshotWorkspace(dir);
-    const run = runCli({ flake: dir, mode });
-    expect(run.report).toBeDefined();
-    expect(failingChecks(run.report)).toEqual(expected);
-    const verdict = expected.length ? 'fail' : 'pass';
-    expect(run.report!.verdict).toBe(verdict);
-    expect(run.report!.mode).toBe(mode);
-    expect(run.code).toBe(verdict === 'pass' ? 0 : 1);
-    expect(run.stdout).toContain(verdict === 'pass' ? 'verdict: PASS' : 'verdict: FAIL');
-    expect(snapshotWorkspace(dir)).toEqual(before);
+describe.each(['cc-ci', 'ops-lab'] as const)('%s', (fixture) => {
+  describe.each(rowsOf(fixture))('mutation $name', ({ name, spec }) => {
+    // A fresh salt per run: a new tree hash, so no fetcher or eval cache can answer for it.
+    const base = path.join(work, `${fixture}-${name}`);
+    // makeFixture's dir: a row may add a suffix (special characters) to the directory name.
+    let dir = base;
+    beforeAll(() => {
+      dir = makeFixture(base, { fixture, mutation: name, salt: randomBytes(8).toString('hex') }).dir;
+    });
+    afterAll(() => removeFixture(base));
+
+    test.each([
+      ['build', [...spec.expect.failing].sort()],
+      ['eval', [...(spec.expect.evalFailing ?? spec.expect.failing)].sort()],
+    ])(`%s mode: ${spec.description}`, (mode, expected) => {
+      const before = snapshotWorkspace(dir);
+      const run = runCli({ flake: dir, mode });
+      expect(run.report).toBeDefined();
+      expect(failingChecks(run.report)).toEqual(expected);
+      const verdict = expected.length ? 'fail' : 'pass';
+      expect(run.report!.verdict).toBe(verdict);
+      expect(run.report!.mode).toBe(mode);
+      expect(run.code).toBe(verdict === 'pass' ? 0 : 1);
+      expect(run.stdout).toContain(verdict === 'pass' ? 'verdict: PASS' : 'verdict: FAIL');
+      if (fixture === 'cc-ci') {
+        expect(run.report!.spec).toBe('built-in');
+        // The printed spec, read back: the same claim, so the same verdict, evidence and deviations (eval mode is one).
+        const again = runCli({ flake: dir, mode, spec: printedSpec });
+        expect(again.code).toBe(run.code);
+        expect(again.report!.spec).toBe(printedSpec);
+        expect(again.report!.deviations).toEqual(run.report!.deviations);
+        expect(maskedReport(again.report, { ignore: ['spec'] })).toBe(maskedReport(run.report, { ignore: ['spec'] }));
+      } else {
+        expect(run.report!.spec).toBe('.nixenv-verify.yml');
+        expect(run.stdout).toContain('spec: .nixenv-verify.yml');
+      }
+      expect(snapshotWorkspace(dir)).toEqual(before);
+    });
   });
 });
