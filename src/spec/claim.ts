@@ -156,11 +156,12 @@ export function claimDeviations(claim: Claim, base: Claim = builtinClaim()): Dev
   const baseSweep = sweepConsumer(base);
   const drone = droneConsumer(claim);
   const baseDrone = droneConsumer(base);
-  if (sweep && baseSweep) {
+  // The seed's own consumers (same name) changed in place are named by their settings; others are consumer changes.
+  if (sweep && baseSweep && sweep.name === baseSweep.name) {
     out.push(scalar('sweep', sweep.unit.replace(/\.service$/, ''), baseSweep.unit.replace(/\.service$/, '')));
     out.push(scalar('sweep_file', sweep.module, baseSweep.module));
   }
-  if (drone && baseDrone) {
+  if (drone && baseDrone && drone.name === baseDrone.name) {
     out.push(scalar('runner_service', drone.runnerUnit.replace(/\.service$/, ''), baseDrone.runnerUnit.replace(/\.service$/, '')));
     out.push(scalar('runner_file', drone.module, baseDrone.module));
     out.push(scalar('drone_file', drone.pipeline, baseDrone.pipeline));
@@ -172,7 +173,7 @@ export function claimDeviations(claim: Claim, base: Claim = builtinClaim()): Dev
     if (isDrone && c.kind === 'drone-step' && baseDrone) return consumerText({ ...c, runnerUnit: baseDrone.runnerUnit, pipeline: baseDrone.pipeline, runs: baseDrone.runs, ...(baseDrone.module !== undefined ? { module: baseDrone.module } : {}) });
     return consumerText(c);
   };
-  const mine = claim.consumers.map((c) => normal(c, c === sweep, c === drone));
+  const mine = claim.consumers.map((c) => normal(c, c === sweep && c.name === baseSweep?.name, c === drone && c.name === baseDrone?.name));
   const theirs = base.consumers.map((c) => normal(c, c === baseSweep, c === baseDrone));
   const removed = base.consumers.filter((_, i) => !mine.includes(theirs[i]!)).map((c) => c.name);
   const added = claim.consumers.filter((_, i) => !theirs.includes(mine[i]!)).map((c) => `${c.name} (${c.kind})`);

@@ -47,7 +47,7 @@ describe('evidence', () => {
     expect(superset.evidence.some((e) => /^ok {6}curl-8\.12\.1: \/nix\/store\/[a-z0-9]{32}-curl-8\.12\.1-bin\/bin$/.test(e))).toBe(true);
     expect(superset.evidence.some((e) => /^ok {6}python3-3\.12\.8-env: /.test(e))).toBe(true);
     const parity = check(run, 'entrypoint-parity');
-    const sweep = parity.evidence.filter((e) => / sweep runs \/nix\/store\/[a-z0-9]{32}-cc-ci-run /.test(e));
+    const sweep = parity.evidence.filter((e) => / nightly-sweep runs \/nix\/store\/[a-z0-9]{32}-cc-ci-run /.test(e));
     const drone = parity.evidence.filter((e) => / Drone step runs \/nix\/store\/[a-z0-9]{32}-cc-ci-run /.test(e));
     expect(sweep).toHaveLength(2);
     expect(drone).toHaveLength(2);
@@ -103,7 +103,7 @@ describe('evidence', () => {
 
   test('a sweep running another cc-ci-run shows both store paths', () => {
     const parity = check(runCli({ flake: fixture('sweep-other-cc-ci-run'), checks: 'entrypoint-parity' }), 'entrypoint-parity');
-    expect(parity.summary).toMatch(/cc-ci: the sweep runs (\/nix\/store\/\S+-cc-ci-run) \(via [^)]*\), not (?!\1)\/nix\/store\/\S+-cc-ci-run/);
+    expect(parity.summary).toMatch(/cc-ci: nightly-sweep runs (\/nix\/store\/\S+-cc-ci-run) \(via [^)]*\), not (?!\1)\/nix\/store\/\S+-cc-ci-run/);
   });
 
   test('hosts that differ show both systemPackages lines', () => {

@@ -50,7 +50,7 @@ describe('propagation', () => {
     expect(status).toEqual({ build: 'pass', 'single-source': 'pass', 'path-superset': 'pass', 'entrypoint-parity': 'pass', 'host-parity': 'pass', propagation: 'fail' });
     const check = run.report!.checks.find((c) => c.id === 'propagation')!;
     expect(check.evidence).toContain(`cc-ci: environment.systemPackages: has the canary (evaluated list)`);
-    expect(check.evidence.some((e) => /^cc-ci: cc-ci-run wrapper PATH \(Drone \+ sweep\): MISSING the canary \(\/nix\/store\/\S+-cc-ci-run\)$/.test(e))).toBe(true);
+    expect(check.evidence.some((e) => /^cc-ci: cc-ci-run wrapper PATH \(nightly-sweep \+ drone\): MISSING the canary \(\/nix\/store\/\S+-cc-ci-run\)$/.test(e))).toBe(true);
     expect(check.evidence.some((e) => /^cc-ci-hetzner: cc-ci-nightly-sweep \(what its unit starts, and its build inputs\): MISSING the canary/.test(e))).toBe(true);
   });
 
