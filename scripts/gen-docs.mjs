@@ -20,10 +20,10 @@ if (!existsSync(readmeFile)) {
 } else {
   const updated = withGeneratedSections(readFileSync(readmeFile, 'utf8'));
   if (updated === undefined) {
-    console.error(`README.md needs a ${README_START} ... ${README_END} section and a ${NIX_START} ... ${NIX_END} section: add the markers where the tables belong`);
+    console.error(`README.md needs the ${README_START}, ${NIX_START} and <!-- spec:start --> sections (each with its :end marker): add the markers where they belong`);
     process.exitCode = 1;
   } else {
     writeFileSync(readmeFile, updated);
-    console.log('updated the settings and nix allow-list tables in README.md');
+    console.log('updated the settings table, the nix allow-list and the built-in spec in README.md');
   }
 }

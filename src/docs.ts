@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { PROJECT_REPO_URL } from './render/card.js';
 import { inlineCode, markdownCell } from './render/common.js';
 import { envName, flagName, NIX_SETTINGS, SETTINGS, type SettingDef } from './settings.js';
+import { BUILTIN_SPEC_YAML } from './spec/builtin.js';
 
 export const IMAGE = 'cc-ci/nixenv-verify';
 /** The logo the plugin index shows; the file is in the repository root. */
@@ -15,6 +16,11 @@ export const README_START = '<!-- settings:start -->';
 export const README_END = '<!-- settings:end -->';
 export const NIX_START = '<!-- nix-options:start -->';
 export const NIX_END = '<!-- nix-options:end -->';
+export const SPEC_START = '<!-- spec:start -->';
+export const SPEC_END = '<!-- spec:end -->';
+
+/** The README's copy of the built-in spec, exactly as `--print-spec` prints it. */
+export const specBlock = (): string => `\n\`\`\`yaml\n${BUILTIN_SPEC_YAML}\`\`\`\n`;
 
 /** The plugin index's property types (plugin-validation/plugin-schema.json there). */
 type IndexType = 'string' | 'number' | 'array' | 'boolean' | 'object';
@@ -186,11 +192,17 @@ export function markedSection(readme: string, startMarker: string, endMarker: st
   return readme.slice(start + startMarker.length, end);
 }
 
-/** The README with both generated sections (settings, nix allow-list) current; undefined when a marker pair is missing. */
+/** The text with the section between two markers replaced; undefined when a marker is missing. */
+function replaceMarked(text: string, startMarker: string, endMarker: string, body: string): string | undefined {
+  if (markedSection(text, startMarker, endMarker) === undefined) return undefined;
+  const start = text.indexOf(startMarker) + startMarker.length;
+  const end = text.indexOf(endMarker, start);
+  return `${text.slice(0, start)}${body}${text.slice(end)}`;
+}
+
+/** The README with every generated section (settings, nix allow-list, built-in spec) current; undefined when a marker pair is missing. */
 export function withGeneratedSections(readme: string): string | undefined {
   const settings = withSettingsTable(readme);
-  if (settings === undefined || markedSection(settings, NIX_START, NIX_END) === undefined) return undefined;
-  const start = settings.indexOf(NIX_START) + NIX_START.length;
-  const end = settings.indexOf(NIX_END, start);
-  return `${settings.slice(0, start)}\n${nixOptionsTable()}${settings.slice(end)}`;
+  const nix = settings === undefined ? undefined : replaceMarked(settings, NIX_START, NIX_END, `\n${nixOptionsTable()}`);
+  return nix === undefined ? undefined : replaceMarked(nix, SPEC_START, SPEC_END, specBlock());
 }
