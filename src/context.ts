@@ -50,8 +50,8 @@ export interface HostFacts {
   hasUnits: boolean;
   /** The units the claim's consumers name (`config.systemd.units.<name>.text`), by unit name. */
   units: Record<string, EvaluatedUnit | null>;
-  /** Every `*.timer` unit's text: which one starts the sweep is read from them. */
-  timers: { name: string; text: string }[];
+  /** Every `*.timer` unit's text, and the units that want it (an unwanted timer is never started): which one starts the sweep is read from them. */
+  timers: { name: string; text: string; wantedBy: string[] }[];
   /** The services timers start (by `Unit=`, else the timer's own name), with their unit text: the sweep is one of them. */
   timedServices: { name: string; unit: EvaluatedUnit | null }[];
   /** Those consumers' service definitions, for configs without `systemd.units`, by service name. */
@@ -75,6 +75,8 @@ export interface HostBuild {
 
 /** A unit as systemd will read it: the generated file of the built toplevel, else its evaluated text. */
 export interface UnitView {
+  /** A timer: the units that pull it in (`<target>.wants/` links of the toplevel, eval mode `wantedBy`); empty: never started. */
+  wantedBy?: string[];
   name: string;
   unit: UnitFile;
   /** Where it was read (a file of the toplevel, or the evaluated attribute). */
@@ -133,7 +135,8 @@ export function hostFactsExpr(claim: Pick<Claim, 'shared' | 'consumers'>): strin
   pos = builtins.unsafeGetAttrPos ${nixString(claim.shared.toolsAttr)} h.pkgs;
   byName = f: names: builtins.listToAttrs (map (n: { name = n; value = f n; }) names);
   textOf = n: let x = units.\${n}.text or null; in if builtins.isString x then x else "";
-  timers = if units == null then [ ] else map (n: { name = n; text = textOf n; }) (builtins.filter isTimer (builtins.attrNames units));
+  wantedByOf = n: let u = units.\${n}; in (u.wantedBy or [ ]) ++ (u.requiredBy or [ ]) ++ (u.upheldBy or [ ]);
+  timers = if units == null then [ ] else map (n: { name = n; text = textOf n; wantedBy = wantedByOf n; }) (builtins.filter isTimer (builtins.attrNames units));
   # What each timer starts: its Unit=, else the service of its own name. Only these services' texts are computed.
   timerTarget = t: let
       lines = builtins.filter builtins.isString (builtins.split "\n" t.text);
@@ -264,12 +267,15 @@ export class RunContext {
     if (toplevel) {
       const dir = path.join(toplevel, 'etc', 'systemd', 'system');
       if (isDir(dir)) {
+        // What pulls a timer in on the running system: a link in some unit's .wants/.requires/.upholds directory.
+        const pulls = listDir(dir).filter((d) => /\.(wants|requires|upholds)$/.test(d) && isDir(path.join(dir, d)));
+        const wantedBy = (timer: string): string[] => pulls.filter((d) => exists(path.join(dir, d, timer))).map((d) => d.replace(/\.(wants|requires|upholds)$/, ''));
         return listDir(dir)
           .filter((n) => n.endsWith('.timer'))
-          .map((n) => ({ name: n, unit: parseUnit(readText(path.join(dir, n))), source: path.join(dir, n), context: [] }));
+          .map((n) => ({ name: n, unit: parseUnit(readText(path.join(dir, n))), source: path.join(dir, n), context: [], wantedBy: wantedBy(n) }));
       }
     }
-    return facts.timers.map((t) => ({ name: t.name, unit: parseUnit(t.text), source: `config.systemd.units."${t.name}".text`, context: [] }));
+    return facts.timers.map((t) => ({ name: t.name, unit: parseUnit(t.text), source: `config.systemd.units."${t.name}".text`, context: [], wantedBy: t.wantedBy ?? [] }));
   }
 
   /**

@@ -60,6 +60,13 @@ export async function followToTarget(start: ChainStart, target: string | undefin
       return { ok: false, reason: `${where}:${analysis.parseError.line}:${analysis.parseError.column}: not valid shell (${analysis.parseError.message})`, chain };
     }
     const run = target ? finalRunOf(analysis, target) : undefined;
+    // The work a script does is its final command (its last unconditional `exec`, else its last
+    // program): running the target earlier and then `exec`ing something else bypasses it.
+    const final = decisiveRun(analysis.invocations, undefined);
+    if (run && final && final !== run && final.line > run.line && programName(final.program) !== target && (final.exec || !run.exec)) {
+      chain.push(`${where}:${run.line}: ${run.text}`);
+      return { ok: false, reason: `${where}:${run.line} runs ${target} (\`${run.text}\`), but its final command is \`${final.text}\` (line ${final.line}): the work does not go through ${target}`, chain };
+    }
     const last = decisiveRun(analysis.invocations, run);
     // Constructs that change what runs in ways the verifier cannot compute, before the decisive command.
     const blocking = analysis.unfollowable.find((u) => !last || u.line <= last.line);

@@ -14,7 +14,7 @@ import { renderPath, resolvePath } from '../shell/index.js';
 import type { DerivationConsumer, DroneStepConsumer, RunnerServiceConsumer, ServiceConsumer } from '../spec/types.js';
 import { serviceEnvironment, storeReader } from '../systemd/environment.js';
 import { processEnvironment } from '../systemd/process.js';
-import { execStart, timerTarget } from '../systemd/unit.js';
+import { execStart, timerTarget, timerTriggers } from '../systemd/unit.js';
 import { sharedPackagePath } from './pathSuperset.js';
 import { describeError, fail, pass, perHost, type CheckDefinition } from './types.js';
 
@@ -40,17 +40,23 @@ async function serviceUnit(ctx: RunContext, host: string, consumer: ServiceConsu
     return { problem: `${host}: no systemd unit ${name} (${consumer.name})` };
   }
   const timers = await ctx.timers(host);
+  // A timer that systemd starts and that can elapse: pulled in by some unit (NixOS `wantedBy`), with an On…= trigger.
+  const live = (t: UnitView): string | undefined =>
+    (t.wantedBy ?? []).length === 0 ? `${t.name} is not wanted by any unit (no wantedBy / .wants link): systemd never starts it` : timerTriggers(t.unit).length === 0 ? `${t.name} has no OnCalendar= or other On…= trigger: systemd refuses it` : undefined;
   const startedBy = (service: string): UnitView[] => timers.filter((t) => timerTarget(t.name, t.unit) === service);
   if (byName) {
     const starting = startedBy(name);
-    if (facts.hasUnits && starting.length === 0) {
-      return { problem: `${host}: no timer starts ${name} (timers: ${timers.map((t) => t.name).join(', ') || 'none'}); ${consumer.name} never runs on its schedule` };
+    const working = starting.filter((t) => live(t) === undefined);
+    if (facts.hasUnits && working.length === 0) {
+      const why = starting.map((t) => live(t)!).join('; ');
+      return { problem: `${host}: no timer starts ${name} (${why || `timers: ${timers.map((t) => t.name).join(', ') || 'none'}`}); ${consumer.name} never runs on its schedule` };
     }
-    return { unit: byName, ...(starting[0] ? { timer: starting[0].source } : {}) };
+    const timer = working[0];
+    return { unit: byName, ...(timer ? { timer: `${timer.source} (${timerTriggers(timer.unit).map((l) => `${l.key}=${l.value}`).join(', ')}; wanted by ${timer.wantedBy!.join(', ')})` } : {}) };
   }
   // No unit of that name: the job may run under another service name, started by a timer.
   const wrapper = new RegExp(`/nix/store/[0-9a-z]{32}-${escapeRe(base)}(/|\\s|$)`);
-  for (const timer of timers) {
+  for (const timer of timers.filter((t) => live(t) === undefined)) {
     const target = timerTarget(timer.name, timer.unit);
     const unit = await ctx.unit(host, target);
     if (unit && execStart(unit.unit).some((e) => wrapper.test(e.program))) {

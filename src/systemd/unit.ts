@@ -148,3 +148,12 @@ export function environmentFiles(unit: UnitFile): UnitLine[] {
 export function timerTarget(timerName: string, unit: UnitFile): string {
   return lastSetting(unit, 'Timer', 'Unit')?.value ?? timerName.replace(/\.timer$/, '.service');
 }
+
+/** The [Timer] settings that make a timer elapse; systemd refuses a timer with none of them ("lacks value setting"). */
+const TIMER_TRIGGERS = ['OnActiveSec', 'OnBootSec', 'OnStartupSec', 'OnUnitActiveSec', 'OnUnitInactiveSec', 'OnCalendar', 'OnClockChange', 'OnTimezoneChange'];
+
+/** The timer's trigger lines (listSetting applies systemd's "empty value resets the list"). */
+export function timerTriggers(unit: UnitFile): UnitLine[] {
+  const isOn = (key: string, value: string): boolean => (key === 'OnClockChange' || key === 'OnTimezoneChange' ? /^(1|yes|true|on)$/i.test(value.trim()) : value.trim() !== '');
+  return TIMER_TRIGGERS.flatMap((key) => listSetting(unit, 'Timer', key).filter((l) => isOn(key, l.value)));
+}
