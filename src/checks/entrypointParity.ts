@@ -14,7 +14,7 @@ import { renderPath, resolvePath } from '../shell/index.js';
 import type { DerivationConsumer, DroneStepConsumer, RunnerServiceConsumer, ServiceConsumer } from '../spec/types.js';
 import { serviceEnvironment, storeReader } from '../systemd/environment.js';
 import { processEnvironment } from '../systemd/process.js';
-import { execStart, timerTarget, timerTriggers } from '../systemd/unit.js';
+import { execStart, listSetting, timerTarget, timerTriggers } from '../systemd/unit.js';
 import { sharedPackagePath } from './pathSuperset.js';
 import { describeError, fail, pass, perHost, type CheckDefinition } from './types.js';
 
@@ -41,8 +41,10 @@ async function serviceUnit(ctx: RunContext, host: string, consumer: ServiceConsu
   }
   const timers = await ctx.timers(host);
   // A timer that systemd starts and that can elapse: pulled in by some unit (NixOS `wantedBy`), with an On…= trigger.
+  // NixOS links wanted units into `<target>.wants/` (it writes no [Install]); a NixOS-like config may state [Install] WantedBy= instead.
+  const pulledBy = (t: UnitView): string[] => [...(t.wantedBy ?? []), ...['WantedBy', 'RequiredBy', 'UpheldBy'].flatMap((k) => listSetting(t.unit, 'Install', k).flatMap((l) => l.value.split(/\s+/).filter(Boolean)))];
   const live = (t: UnitView): string | undefined =>
-    (t.wantedBy ?? []).length === 0 ? `${t.name} is not wanted by any unit (no wantedBy / .wants link): systemd never starts it` : timerTriggers(t.unit).length === 0 ? `${t.name} has no OnCalendar= or other On…= trigger: systemd refuses it` : undefined;
+    pulledBy(t).length === 0 ? `${t.name} is not wanted by any unit (no wantedBy, no .wants link): systemd never starts it` : timerTriggers(t.unit).length === 0 ? `${t.name} has no OnCalendar= or other On…= trigger: systemd refuses it` : undefined;
   const startedBy = (service: string): UnitView[] => timers.filter((t) => timerTarget(t.name, t.unit) === service);
   if (byName) {
     const starting = startedBy(name);
@@ -52,7 +54,7 @@ async function serviceUnit(ctx: RunContext, host: string, consumer: ServiceConsu
       return { problem: `${host}: no timer starts ${name} (${why || `timers: ${timers.map((t) => t.name).join(', ') || 'none'}`}); ${consumer.name} never runs on its schedule` };
     }
     const timer = working[0];
-    return { unit: byName, ...(timer ? { timer: `${timer.source} (${timerTriggers(timer.unit).map((l) => `${l.key}=${l.value}`).join(', ')}; wanted by ${timer.wantedBy!.join(', ')})` } : {}) };
+    return { unit: byName, ...(timer ? { timer: `${timer.source} (${timerTriggers(timer.unit).map((l) => `${l.key}=${l.value}`).join(', ')}; wanted by ${[...new Set(pulledBy(timer))].join(', ')})` } : {}) };
   }
   // No unit of that name: the job may run under another service name, started by a timer.
   const wrapper = new RegExp(`/nix/store/[0-9a-z]{32}-${escapeRe(base)}(/|\\s|$)`);
