@@ -70,6 +70,7 @@ export const hostParityCheck: CheckDefinition = {
       return { facts, toplevel: build.outcome.ok ? build.toplevel : undefined };
     });
     let noAnswer = false;
+    const unseen: string[] = [];
     for (const r of results) {
       if (!r.value) {
         if (nixGaveNoAnswer(r.error)) noAnswer = true;
@@ -94,14 +95,16 @@ export const hostParityCheck: CheckDefinition = {
           const from = target ? parseStorePath(target) : undefined;
           if (from && packageOf(from.name).pname !== bin) evidence.push(`${r.host}: note: sw/bin/${bin} comes from ${from.name}, not from a package named ${bin}`);
         } else {
-          if (!pkg) problems.push(`${r.host}: no system package named ${bin} (evaluated)`);
-          evidence.push(`${r.host}: ${bin} from system package ${pkg ?? 'MISSING'} (evaluated, not built)`);
+          // Eval mode knows packages by name and mainProgram only: a program of another name (ssh from openssh) is not seen.
+          if (!pkg) unseen.push(`${r.host}: ${bin}`);
+          evidence.push(`${r.host}: ${bin} from system package ${pkg ?? 'NOT SEEN (no system package is named so; only a build shows which bin/ has it)'} (evaluated, not built)`);
         }
       }
     }
     // nix gave no answer (timeout, crash, unreadable output): that is not a verdict on the repository.
     if (noAnswer) return error(problems.join('; '), evidence);
     if (problems.length) return fail(problems.join('; '), evidence);
+    if (unseen.length) return error(`eval mode cannot see these programs (no system package is named so): ${unseen.join(', ')}; a build (mode: build) reads sw/bin`, evidence);
     const programs = [...new Set(s.hosts.flatMap((h) => requiredPrograms(ctx, h)))];
     const shared = compareLines ? `${s.hosts.length} hosts share one systemPackages line; ` : '';
     return pass(`${shared}${programs.length ? `${programs.join(', ')} on ${s.hosts.length > 1 ? 'every host' : s.hosts[0]}` : 'no required programs'}`, evidence);

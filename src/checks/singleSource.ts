@@ -6,7 +6,7 @@ import type { RunContext } from '../context.js';
 import { formatHit, grepFile, grepRecursive, listFiles, type GrepHit } from '../parse/nixText.js';
 import { parseNix, stripComments, type Definition } from '../nixSyntax/index.js';
 import { programName } from '../resolve.js';
-import { analyzeScript, shellFromNixString } from '../shell/index.js';
+import { analyzeScript, shellFromNixQuoted, shellFromNixString } from '../shell/index.js';
 import { consumersOf, type Claim, type GrepProof } from '../spec/types.js';
 import { error, fail, pass, type CheckDefinition, type CheckOutcome } from './types.js';
 
@@ -91,8 +91,13 @@ export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'claim' | '
   };
   for (const proof of claim.proofs) rules.push(grepProofRule(root, proof, claim, hitsOf));
 
-  // Definitions as Nix reads them (`name =`, `"name" =`, `inherit (x) name;`, `a.name =`, nested sets), found with a Nix parser.
-  const defs = nixDefinitions(root, searchDir);
+  // Definitions as Nix reads them (`name =`, `"name" =`, `inherit (x) name;`, `a.name =`, nested sets), found with a Nix
+  // parser in every .nix file of the repository: "declared once" holds for the repository, not only for search_dir.
+  // A file that does not parse blocks the count inside search_dir; outside it (a template, say) it is named.
+  const all = nixDefinitions(root, '.');
+  const inSearchDir = (file: string): boolean => searchDir === '.' || file === searchDir || file.startsWith(`${searchDir.replace(/\/$/, '')}/`);
+  const defs = { definitions: all.definitions, errors: all.errors.filter((e) => inSearchDir(e.file)) };
+  const unparsedElsewhere = all.errors.filter((e) => !inSearchDir(e.file));
   for (const attr of [shared.envAttr, shared.toolsAttr].filter((a): a is string => a !== undefined)) {
     const found = defs.definitions.filter((d) => d.name === attr || d.attrPath.includes(attr));
     const hits = found.map((d) => ({ file: d.file, line: d.line, text: `${d.kind === 'binding' ? '' : `(${d.kind}) `}${d.text.split('\n')[0]!.trim()}` }));
@@ -104,7 +109,7 @@ export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'claim' | '
         : found.length === 1
           ? `defined in ${found[0]!.file}`
           : `${found.length} definitions`,
-      hits,
+      hits: [...hits, ...unparsedElsewhere.map((e) => ({ file: e.file, line: e.line, text: `(not counted: not valid Nix, outside ${searchDir}) ${e.message}` }))],
     });
   }
 
@@ -170,10 +175,15 @@ async function execsProgramRule(ctx: RunContext, module: string): Promise<Rule |
   const unknown: string[] = [];
   for (const d of scripts) {
     const literal = d.value!.text.trim();
-    // `'' … ''` (the usual form) is read as Nix reads it; a "…" string or any other expression is not followed.
-    const body = literal.startsWith("''") && literal.endsWith("''") && literal.length >= 4 ? shellFromNixString(literal.slice(2, -2)).script : undefined;
+    // A string literal (`'' … ''` or `"…"`) is read as Nix reads it; any other expression is not followed.
+    const body =
+      literal.startsWith("''") && literal.endsWith("''") && literal.length >= 4
+        ? shellFromNixString(literal.slice(2, -2)).script
+        : /^"(?:[^"\\]|\\.)*"$/s.test(literal)
+          ? shellFromNixQuoted(literal.slice(1, -1)).script
+          : undefined;
     if (body === undefined) {
-      unknown.push(`${module}:${d.line}: ${d.name} is not an indented string literal`);
+      unknown.push(`${module}:${d.line}: ${d.name} is not a string literal`);
       continue;
     }
     const analysis = await analyzeScript(body, { inheritedPath: 'inherited' });

@@ -11,13 +11,18 @@ export interface GrepHit {
 
 export const formatHit = (h: GrepHit): string => `${h.file}:${h.line}:${h.text.trim()}`;
 
-/** Every regular file under dir, recursively, without following symlinked directories (grep -r). */
+/**
+ * Every regular file under dir, recursively, without following symlinked directories (grep -r).
+ * `.git` directories are left out: git's own files are not the repository's content.
+ */
 export function listFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string): void => {
     for (const entry of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const full = path.join(d, entry.name);
-      if (entry.isDirectory()) walk(full);
+      if (entry.isDirectory()) {
+        if (entry.name !== '.git') walk(full);
+      }
       else if (entry.isFile()) out.push(full);
     }
   };

@@ -37,7 +37,7 @@ import { parseScript } from './parse.js';
 import type { AnalyzeOptions, Invocation, PathEntry, PathValue, ShellAnalysis } from './types.js';
 
 export { Unknown, isUnknown } from './types.js';
-export { shellFromNixString, type Antiquote } from './nixString.js';
+export { shellFromNixQuoted, shellFromNixString, type Antiquote } from './nixString.js';
 export type { AnalyzeOptions, Invocation, PathEntry, PathValue, ShellAnalysis, ShellEnv, ShellIssue } from './types.js';
 
 /**

@@ -48,6 +48,38 @@ export function shellFromNixString(body: string): { script: string; antiquotes: 
   return { script: stripIndent(out), antiquotes };
 }
 
+/** The body of a Nix double-quoted string (`"…"`, between the quotes) as shell text: `\\n`, `\\"`, `\\$` and `$${` undone, `${expr}` placeholders as above; no indentation is stripped. */
+export function shellFromNixQuoted(body: string): { script: string; antiquotes: Antiquote[] } {
+  const antiquotes: Antiquote[] = [];
+  let out = '';
+  let line = 1;
+  for (let i = 0; i < body.length; ) {
+    const c = body[i]!;
+    if (c === '\\') {
+      const e = body[i + 1] ?? '';
+      out += e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '\r' : e;
+      if (e === '\n') line++;
+      i += 2;
+    } else if (body.startsWith('$${', i)) {
+      out += '$${';
+      i += 3;
+    } else if (body.startsWith('${', i)) {
+      const end = antiquoteEnd(body, i + 2);
+      const expr = body.slice(i + 2, end - 1);
+      const placeholder = `__nix${antiquotes.length}__`;
+      antiquotes.push({ placeholder, expr: expr.trim(), line });
+      out += placeholder;
+      line += (expr.match(/\n/g) ?? []).length;
+      i = end;
+    } else {
+      if (c === '\n') line++;
+      out += c;
+      i++;
+    }
+  }
+  return { script: out, antiquotes };
+}
+
 /** Offset just past the `}` closing an antiquotation whose expression starts at `from`. */
 function antiquoteEnd(s: string, from: number): number {
   let depth = 1;
