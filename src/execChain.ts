@@ -90,6 +90,7 @@ export async function followToTarget(start: ChainStart, target: string | undefin
     chain.push(`${where}:${last.line}: ${last.text}  [PATH=${renderPath(pathHere)}${childDirs.length ? '' : ', not exported'}]`);
     const r = resolveProgram(last.program, lookupDirs, view);
     if (!r.root) return { ok: false, reason: `${last.program} cannot be resolved (${r.notes.join('; ') || 'not on PATH'})`, chain };
+    chain.push(...r.notes);
     if (target && programName(last.program) === target) {
       chain.push(`runs ${last.program} → ${r.root} via ${r.via}`);
       return { ok: true, root: r.root, via: r.via!, ...(r.file ? { file: r.file } : {}), pathDirs: childDirs, chain };

@@ -30,6 +30,9 @@ export interface HostView {
 
 export { programName };
 
+/** The words every eval-mode note about unseen PATH entries starts with (checks count them for their summary). */
+export const EVAL_UNSEEN = 'eval mode: not looked into';
+
 /** A PATH value's directories, in order (empty entries dropped). */
 export const splitPath = (value: string): string[] => value.split(':').filter((e) => e !== '');
 
@@ -76,6 +79,8 @@ export function resolveProgram(word: string, dirs: readonly string[], view: Host
     if (view.mode === 'build' && !exists(word)) return { notes: [`${word} does not exist`] };
     return { root: view.mode === 'build' ? (storeRootOf(word) ?? sp.root) : sp.root, via: word, file: view.mode === 'build' ? (realpath(word) ?? word) : word, notes };
   }
+  // Eval mode sees a store directory's bin/ only through its package name: the earlier ones may hold the program too.
+  const notLookedInto: string[] = [];
   for (const dir of dirs) {
     if (dir === '') continue;
     if (!dir.startsWith('/')) {
@@ -83,7 +88,11 @@ export function resolveProgram(word: string, dirs: readonly string[], view: Host
       continue;
     }
     const r = inDir(dir, word, view);
-    if (r) return { ...r, notes: [...notes, ...r.notes] };
+    if (r) {
+      const unseen = view.mode === 'eval' && notLookedInto.length ? [`${EVAL_UNSEEN}: ${notLookedInto.length} earlier PATH entr${notLookedInto.length === 1 ? 'y' : 'ies'} (${notLookedInto.map((d) => parseStorePath(d)?.name ?? d).join(', ')}) may hold bin/${word} too; a build shows which one runs`] : [];
+      return { ...r, notes: [...notes, ...r.notes, ...unseen] };
+    }
+    if (view.mode === 'eval' && dir.startsWith('/nix/store/')) notLookedInto.push(dir);
     if (!dir.startsWith('/nix/store/') && !SYSTEM_PROFILES.includes(dir)) notes.push(`${dir}: outside the store, not part of the build`);
   }
   return { notes };

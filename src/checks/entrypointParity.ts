@@ -9,7 +9,7 @@ import { formatPosition, parseDroneYaml } from '../drone/pipeline.js';
 import { runnerEnv, stepPath } from '../drone/runnerEnv.js';
 import { runsOnHost, scriptUses, type DroneUse } from '../drone/uses.js';
 import { followToTarget } from '../execChain.js';
-import { resolveProgram, splitPath, type HostView } from '../resolve.js';
+import { EVAL_UNSEEN, resolveProgram, splitPath, type HostView } from '../resolve.js';
 import { renderPath, resolvePath } from '../shell/index.js';
 import type { DerivationConsumer, DroneStepConsumer, RunnerServiceConsumer, ServiceConsumer } from '../spec/types.js';
 import { serviceEnvironment, storeReader } from '../systemd/environment.js';
@@ -272,6 +272,8 @@ export const entrypointParityCheck: CheckDefinition = {
     const named = claim.consumers.filter((c) => c.kind !== 'system-packages').map((c) => c.name);
     if (named.length === 0) return fail('the claim names no consumer that runs the package (systemd-service, drone-step, runner-service or derivation)', evidence);
     if (problems.length) return fail(problems.join('; '), evidence);
-    return pass(`${named.join(', ')} all run ${expected}`, evidence);
+    // Eval mode resolves a PATH lookup by package names: say how many lookups a build would settle.
+    const unseen = evidence.filter((e) => e.includes(EVAL_UNSEEN)).length;
+    return pass(`every consumer (${named.join(', ')}) uses ${expected}${unseen ? `; eval mode: ${unseen} PATH lookup${unseen === 1 ? '' : 's'} had earlier entries it cannot look into (a build settles ${unseen === 1 ? 'it' : 'them'})` : ''}`, evidence);
   },
 };
