@@ -732,7 +732,8 @@ export function parseSettings(source: SettingsSource): Settings {
   const spec = loadSpecFile(out.flake as string, out.spec as string | undefined, source.flags.spec !== undefined ? flagName('spec') : envName('spec'));
   if (spec) out.spec = spec.file;
   else delete out.spec;
-  const claim = applySettings(spec?.claim ?? BUILTIN_CLAIM, given);
+  const labels = Object.fromEntries(CLAIM_SETTING_NAMES.map((n) => [n, source.flags[n] !== undefined ? flagName(n) : envName(n)]));
+  const claim = applySettings(spec?.claim ?? BUILTIN_CLAIM, given, labels);
   out.claim = claim;
   out.hosts = claim.hosts.map((h) => h.name);
   out.checks = claim.checks;

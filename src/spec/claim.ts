@@ -45,13 +45,15 @@ export const CLAIM_SETTING_NAMES = [
   'required_bins',
 ] as const satisfies readonly (keyof ClaimSettings)[];
 
-const env = (name: string): string => `PLUGIN_${name.toUpperCase()}`;
+const envOf = (name: string): string => `PLUGIN_${name.toUpperCase()}`;
 
 /** The sweep of the seed claim: the (first) timer-started service consumer. */
 export const sweepConsumer = (claim: Pick<Claim, 'consumers'>): ServiceConsumer | undefined => consumersOf(claim, 'systemd-service').find((c) => c.startedByTimer);
 export const droneConsumer = (claim: Pick<Claim, 'consumers'>): DroneStepConsumer | undefined => consumersOf(claim, 'drone-step')[0];
 
-export function applySettings(claim: Claim, given: ClaimSettings): Claim {
+/** `labels`: how each given setting is named in errors (its flag when it came from one), else its PLUGIN_* variable. */
+export function applySettings(claim: Claim, given: ClaimSettings, labels: Partial<Record<keyof ClaimSettings, string>> = {}): Claim {
+  const env = (name: keyof ClaimSettings): string => labels[name] ?? envOf(name);
   const problems: string[] = [];
   const out: Claim = structuredClone(claim);
   const template = given.host_config ?? out.hostConfig;
@@ -60,7 +62,7 @@ export function applySettings(claim: Claim, given: ClaimSettings): Claim {
     out.hosts = given.hosts.map((name) => {
       const known = claim.hosts.find((h) => h.name === name);
       if (known) return { ...known };
-      if (!template) problems.push(`${env('hosts')}: host ${JSON.stringify(name)} is not in the spec (${claim.spec}) and it has no host_defaults.config; set ${env('host_config')} or add the host to the spec`);
+      if (!template) problems.push(`${env('hosts')}: host ${JSON.stringify(name)} is not in the spec (${claim.spec}) and it has no host_defaults.config; set ${envOf('host_config')} or add the host to the spec`);
       return { name, config: template.replaceAll('{host}', name), requiredPrograms: [...out.requiredPrograms] };
     });
   }

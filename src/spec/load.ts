@@ -63,9 +63,33 @@ function issueProblems(doc: Document, lines: LineCounter, issues: readonly z.cor
       continue;
     }
     const missing = issue.path.length > 0 && !doc.hasIn(issue.path as unknown[]);
-    out.push({ ...positionOf(doc, lines, issue.path), at: pathText(issue.path), message: missing ? `missing; ${issue.message}` : issue.message });
+    // zod's own words for a missing value say nothing of what is allowed: the key's description does.
+    const message = /^Invalid input/.test(issue.message) ? `expected ${describeKey(issue.path)}` : issue.message;
+    out.push({ ...positionOf(doc, lines, issue.path), at: pathText(issue.path), message: missing ? `missing; ${message}` : message });
   }
   return out;
+}
+
+/** What a key holds, for messages about a missing or mistyped value. */
+function describeKey(path: readonly PropertyKey[]): string {
+  const key = String(path[path.length - 1] ?? '');
+  const known: Record<string, string> = {
+    package: 'a Nix attribute name (pkgs.<package>)',
+    tools_attr: 'a Nix attribute name (pkgs.<tools_attr>)',
+    env_attr: 'a Nix attribute name',
+    file: 'a relative path inside the repository',
+    config: 'a relative path inside the repository',
+    module: 'a relative path inside the repository',
+    pipeline: 'a relative path inside the repository',
+    runs: 'a relative path inside the repository',
+    unit: 'a systemd service unit name ending in .service',
+    runner_unit: 'a systemd service unit name ending in .service',
+    name: 'a non-empty name',
+    kind: 'systemd-service, drone-step, runner-service, system-packages or derivation',
+    pattern: 'a non-empty text to grep for',
+    attr: 'a flake output attribute path such as packages.x86_64-linux.image',
+  };
+  return known[key] ?? 'a value of the documented type (see the README, Writing a spec)';
 }
 
 /** The keys the schema has at a path (for "allowed here"). */
@@ -198,6 +222,11 @@ function toClaim(spec: SpecFile, source: string): Claim {
 
 /** Parses spec text (named `file` in errors) into a Claim, or throws SpecError with every problem. */
 export function parseSpec(text: string, file: string): Claim {
+  const nul = text.indexOf('\0');
+  if (nul >= 0) {
+    const before = text.slice(0, nul).split('\n');
+    throw new SpecError(file, [{ line: before.length, column: before[before.length - 1]!.length + 1, at: '', message: 'a NUL byte: a spec is a YAML text file' }]);
+  }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
   if (doc.errors.length) {
@@ -205,7 +234,14 @@ export function parseSpec(text: string, file: string): Claim {
     const first = doc.errors[0]!;
     const pos = lines.linePos(first.pos[0]);
     const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more after it)` : '';
-    throw new SpecError(file, [{ line: pos.line, column: pos.col, at: '', message: `not valid YAML: ${first.message.split('\n')[0]}${more}` }]);
+    const key = /^\s*([^:\s#][^:#]*?)\s*:/.exec(text.slice(first.pos[0]).split('\n')[0] ?? '')?.[1];
+    const words =
+      first.code === 'DUPLICATE_KEY'
+        ? `the key ${key ? JSON.stringify(key) : ''} appears twice in one map`.replace('  ', ' ')
+        : first.code === 'MULTIPLE_DOCS'
+          ? 'a spec is one YAML document; this file has another after `---`'
+          : first.message.split('\n')[0];
+    throw new SpecError(file, [{ line: pos.line, column: pos.col, at: '', message: `not valid YAML: ${words}${more}` }]);
   }
   let data: unknown;
   try {

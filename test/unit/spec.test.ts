@@ -105,7 +105,10 @@ describe('a spec of another shape', () => {
 /** One bad spec per row: the problem's line, column and words. */
 export const BAD: [string, string, number, number, RegExp][] = [
   ['YAML syntax error', 'version: 1\nhosts: [cc-ci\n', 3, 1, /not valid YAML/],
-  ['a duplicate key', 'version: 1\nversion: 1\n', 2, 1, /not valid YAML: Map keys must be unique/],
+  ['a duplicate key', 'version: 1\nversion: 1\n', 2, 1, /not valid YAML: the key "version" appears twice in one map/],
+  ['a second YAML document', `${OTHER}---\nversion: 1\n`, 29, 1, /not valid YAML: a spec is one YAML document; this file has another after `---`/],
+  ['a NUL byte', 'version: 1\u0000\n', 1, 11, /a NUL byte: a spec is a YAML text file/],
+  ['a required key missing', OTHER.replace('  tools_attr: labTools\n', ''), 7, 3, /shared\.tools_attr: missing; expected a Nix attribute name \(pkgs\.<tools_attr>\)/],
   ['an empty file', '', 1, 1, /the file is empty; expected a spec \(run nixenv-verify --print-spec for one\)/],
   ['a list, not a map', '- a\n- b\n', 1, 1, /expected a map \(a spec: version, hosts/],
   ['no version', OTHER.replace('version: 1\n', ''), 1, 1, /version: missing; expected version: 1/],
@@ -198,6 +201,8 @@ describe('settings over the spec: flag > PLUGIN_* > spec > built-in', () => {
     writeFileSync(path.join(repo, '.nixenv-verify.yml'), OTHER.replace('started_by_timer: true', 'started_by_timer: false'));
     expect(() => parse({ PLUGIN_SWEEP: 'nightly' })).toThrow(/PLUGIN_SWEEP: the spec \(\.nixenv-verify\.yml\) has no systemd-service \(started_by_timer: true\) consumer for it to change; edit the spec instead/);
     expect(() => parse({ PLUGIN_DRONE_FILE: '.drone.yml' })).toThrow(/PLUGIN_DRONE_FILE: the spec \(\.nixenv-verify\.yml\) has no drone-step consumer/);
+    // Named as the user gave it.
+    expect(() => parse({}, { sweep: 'nightly' })).toThrow(/--sweep: the spec \(\.nixenv-verify\.yml\) has no systemd-service/);
   });
   test('the seed settings change the seed consumers, and are listed as before', () => {
     const s = parse({ PLUGIN_SWEEP: 'sweep2', PLUGIN_DRONE_SCRIPT: 'ci.py', PLUGIN_REQUIRED_BINS: 'git' });
