@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { runCli, writeOutputs, type CliIo } from '../../src/cli.js';
 import { CARD_SCHEMA_URL, cardEscape, cardTarget, renderCard, type CardTarget } from '../../src/render/card.js';
 import { inlineCode, markdownCell, redactVerdict } from '../../src/render/common.js';
+import { renderConsole } from '../../src/render/console.js';
 import { renderDroneOutput } from '../../src/render/droneOutput.js';
 import { renderJunit, xmlAttr, xmlText } from '../../src/render/junit.js';
 import { renderMarkdown } from '../../src/render/markdown.js';
@@ -123,6 +124,16 @@ describe('JUnit XML', () => {
     expect(text).toContain('<property name="repo" value="cc-ci/cc-ci"/>');
     expect(text).toContain('<testcase classname="nixenv-verify" name="propagation: One edit reaches every consumer" time="0.000">');
     expect(text).toContain('<skipped message="not selected (checks setting)"/>');
+  });
+
+  test('the spec the claim came from is named in JUnit, Markdown and on the console', () => {
+    const v: Verdict = { ...passing, spec: '.nixenv-verify.yml' };
+    expect(renderJunit(v)).toContain('<property name="spec" value=".nixenv-verify.yml"/>');
+    expect(renderMarkdown(v)).toContain('Claim: spec `.nixenv-verify.yml`');
+    expect(renderConsole(v, { color: false })).toContain('spec: .nixenv-verify.yml');
+    // The built-in spec is the seed claim: the console and Markdown stay as they were.
+    expect(renderConsole({ ...passing, spec: 'built-in' }, { color: false })).not.toContain('spec:');
+    expect(renderMarkdown({ ...passing, spec: 'built-in' })).not.toContain('Claim: spec');
   });
 
   test.each([
