@@ -1,7 +1,8 @@
 import type { HostFacts, SystemPackage } from '../../src/context.js';
 import type { DroneStep } from '../../src/drone/pipeline.js';
 import { runsOnHost, scriptUses } from '../../src/drone/uses.js';
-import { resolveProgram, type HostView } from '../../src/resolve.js';
+import { followToTarget } from '../../src/execChain.js';
+import { EVAL_UNSEEN, resolveProgram, type HostView } from '../../src/resolve.js';
 
 const H = 'zxlx9jnylh7la5m48bsqb1wfm5l9r0bd';
 const L = 'l3gacy0000000000000000000000000a';
@@ -49,6 +50,27 @@ describe('resolving a program through PATH', () => {
     ['absolute store path', `/nix/store/${H}-cc-ci-run/bin/cc-ci-run`, [], [], `/nix/store/${H}-cc-ci-run`],
     ['not reachable', 'cc-ci-run', ['/usr/bin'], [sys()], undefined],
   ])('%s', (_, word, dirs, pkgs, want) => expect(resolveProgram(word, dirs, view(pkgs)).root).toBe(want));
+  test('eval mode names the earlier store entries it could not look into', () => {
+    const r = resolveProgram('cc-ci-run', [`/nix/store/${L}-legacy-ci-0.9/bin`, `/nix/store/${H}-cc-ci-run/bin`], view([]));
+    expect(r.root).toBe(`/nix/store/${H}-cc-ci-run`);
+    expect(r.notes).toEqual([`${EVAL_UNSEEN}: 1 earlier PATH entry (legacy-ci-0.9) may hold bin/cc-ci-run too; a build shows which one runs`]);
+  });
+});
+
+describe('the command a service script finally runs', () => {
+  const view: HostView = { mode: 'eval', facts: { systemPackages: [] } as unknown as HostFacts };
+  const noScripts = { scriptAt: async () => ({ missing: 'no scripts here' }) };
+  const dirs = [`/nix/store/${H}-cc-ci-run/bin`, `/nix/store/${L}-rsync-3.4.1/bin`];
+  test.each([
+    ['exec of the wrapper', 'cd /srv\nexec cc-ci-run sweep.py\n', true],
+    ['the wrapper as the last command', 'cc-ci-run sweep.py\n', true],
+    ['the wrapper, then exec of another program', 'cc-ci-run true\nexec rsync -a /a /b\n', false],
+    ['the wrapper, then another program last', 'cc-ci-run true\nrsync -a /a /b\n', false],
+  ])('%s', async (_n, script, ok) => {
+    const r = await followToTarget({ inlineScript: { text: script, source: 'unit script' }, pathDirs: dirs, drvs: [] }, 'cc-ci-run', view, noScripts);
+    expect(r.ok).toBe(ok);
+    if (!ok) expect(r).toMatchObject({ reason: expect.stringMatching(/runs cc-ci-run .*but its final command is `(exec )?rsync -a \/a \/b` .*the work does not go through cc-ci-run/) });
+  });
 });
 
 describe('which steps run on the host', () => {

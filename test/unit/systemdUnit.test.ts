@@ -1,4 +1,4 @@
-import { effectiveEnv, environmentAssignments, environmentFiles, execStart, parseUnit, timerTarget, unitWords } from '../../src/systemd/unit.js';
+import { effectiveEnv, environmentAssignments, environmentFiles, execStart, parseUnit, timerTarget, timerTriggers, unitWords } from '../../src/systemd/unit.js';
 
 // What NixOS writes for a service: `environment` first, then serviceConfig (Environment= lines after).
 const nixosUnit = `[Unit]
@@ -46,6 +46,15 @@ describe('systemd unit semantics', () => {
     ['cc-ci-nightly-sweep.timer', '[Timer]\nOnCalendar=daily\n', 'cc-ci-nightly-sweep.service'],
     ['nightly.timer', '[Timer]\nUnit=cc-ci-nightly-sweep.service\n', 'cc-ci-nightly-sweep.service'],
   ])('timer %s starts its unit', (name, text, want) => expect(timerTarget(name, parseUnit(text))).toBe(want));
+
+  test.each([
+    ['OnCalendar', '[Timer]\nOnCalendar=*-*-* 02:00:00\n', ['OnCalendar=*-*-* 02:00:00']],
+    ['a monotonic trigger', '[Timer]\nOnBootSec=5min\nOnUnitActiveSec=1h\n', ['OnBootSec=5min', 'OnUnitActiveSec=1h']],
+    ['only Persistent= (systemd refuses it)', '[Timer]\nPersistent=true\n', []],
+    ['OnCalendar reset by an empty assignment', '[Timer]\nOnCalendar=daily\nOnCalendar=\n', []],
+    ['OnClockChange=no is no trigger', '[Timer]\nOnClockChange=no\n', []],
+    ['a trigger outside [Timer] does not count', '[Unit]\nOnCalendar=daily\n', []],
+  ])('timer triggers: %s', (_n, text, want) => expect(timerTriggers(parseUnit(text)).map((l) => `${l.key}=${l.value}`)).toEqual(want));
 
   test.each([
     ['a "b c" d', ['a', 'b c', 'd']],
