@@ -51,7 +51,7 @@ export interface HostFacts {
   /** The units the claim's consumers name (`config.systemd.units.<name>.text`), by unit name. */
   units: Record<string, EvaluatedUnit | null>;
   /** Every `*.timer` unit's text, and the units that want it (an unwanted timer is never started): which one starts the sweep is read from them. */
-  timers: { name: string; text: string; wantedBy: string[] }[];
+  timers: { name: string; text: string; wantedBy: string[]; pulledBy?: { name: string; wantedBy: string[] }[] }[];
   /** The services timers start (by `Unit=`, else the timer's own name), with their unit text: the sweep is one of them. */
   timedServices: { name: string; unit: EvaluatedUnit | null }[];
   /** Those consumers' service definitions, for configs without `systemd.units`, by service name. */
@@ -77,6 +77,8 @@ export interface HostBuild {
 export interface UnitView {
   /** A timer: the units that pull it in (`<target>.wants/` links of the toplevel, eval mode `wantedBy`); empty: never started. */
   wantedBy?: string[];
+  /** A timer: how systemd reaches it from a unit it starts at boot (`multi-user.target → x.timer`), if it does. */
+  bootChain?: string[];
   name: string;
   unit: UnitFile;
   /** Where it was read (a file of the toplevel, or the evaluated attribute). */
@@ -135,8 +137,9 @@ export function hostFactsExpr(claim: Pick<Claim, 'shared' | 'consumers'>): strin
   pos = builtins.unsafeGetAttrPos ${nixString(claim.shared.toolsAttr)} h.pkgs;
   byName = f: names: builtins.listToAttrs (map (n: { name = n; value = f n; }) names);
   textOf = n: let x = units.\${n}.text or null; in if builtins.isString x then x else "";
-  wantedByOf = n: let u = units.\${n}; in (u.wantedBy or [ ]) ++ (u.requiredBy or [ ]) ++ (u.upheldBy or [ ]);
-  timers = if units == null then [ ] else map (n: { name = n; text = textOf n; wantedBy = wantedByOf n; }) (builtins.filter isTimer (builtins.attrNames units));
+  wantedByOf = n: if units ? \${n} then let u = units.\${n}; in (u.wantedBy or [ ]) ++ (u.requiredBy or [ ]) ++ (u.upheldBy or [ ]) else [ ];
+  # Who pulls each timer in, and who pulls those in (two levels: enough to reach a boot target in practice).
+  timers = if units == null then [ ] else map (n: let w = wantedByOf n; in { name = n; text = textOf n; wantedBy = w; pulledBy = map (p: { name = p; wantedBy = wantedByOf p; }) w; }) (builtins.filter isTimer (builtins.attrNames units));
   # What each timer starts: its Unit=, else the service of its own name. Only these services' texts are computed.
   timerTarget = t: let
       lines = builtins.filter builtins.isString (builtins.split "\n" t.text);
@@ -269,13 +272,20 @@ export class RunContext {
       if (isDir(dir)) {
         // What pulls a timer in on the running system: a link in some unit's .wants/.requires/.upholds directory.
         const pulls = listDir(dir).filter((d) => /\.(wants|requires|upholds)$/.test(d) && isDir(path.join(dir, d)));
-        const wantedBy = (timer: string): string[] => pulls.filter((d) => exists(path.join(dir, d, timer))).map((d) => d.replace(/\.(wants|requires|upholds)$/, ''));
+        const wantedBy = (unit: string): string[] => pulls.filter((d) => exists(path.join(dir, d, unit))).map((d) => d.replace(/\.(wants|requires|upholds)$/, ''));
         return listDir(dir)
           .filter((n) => n.endsWith('.timer'))
-          .map((n) => ({ name: n, unit: parseUnit(readText(path.join(dir, n))), source: path.join(dir, n), context: [], wantedBy: wantedBy(n) }));
+          .map((n) => {
+            const w = wantedBy(n);
+            return { name: n, unit: parseUnit(readText(path.join(dir, n))), source: path.join(dir, n), context: [], wantedBy: w, bootChain: bootChain(n, wantedBy) };
+          });
       }
     }
-    return facts.timers.map((t) => ({ name: t.name, unit: parseUnit(t.text), source: `config.systemd.units."${t.name}".text`, context: [], wantedBy: t.wantedBy ?? [] }));
+    return facts.timers.map((t) => {
+      const known = new Map((t.pulledBy ?? []).map((p) => [p.name, p.wantedBy]));
+      const wantedBy = (unit: string): string[] => (unit === t.name ? (t.wantedBy ?? []) : (known.get(unit) ?? []));
+      return { name: t.name, unit: parseUnit(t.text), source: `config.systemd.units."${t.name}".text`, context: [], wantedBy: t.wantedBy ?? [], bootChain: bootChain(t.name, wantedBy) };
+    });
   }
 
   /**
@@ -319,6 +329,21 @@ export class RunContext {
     if (!existsSync(full)) throw new CheckInputError(`${rel} does not exist in ${this.settings.flake}`);
     return readFileSync(full, 'utf8');
   }
+}
+
+/** Units systemd starts at boot by itself: default.target and what it pulls in on NixOS. */
+export const BOOT_UNITS = ['default.target', 'multi-user.target', 'graphical.target', 'basic.target', 'sysinit.target', 'timers.target', 'sockets.target', 'paths.target', 'local-fs.target', 'remote-fs.target', 'network.target', 'getty.target'];
+
+/** The pull links from a boot unit down to `unit` (`multi-user.target → a.target → x.timer`), or undefined: nothing starts it. */
+export function bootChain(unit: string, wantedBy: (unit: string) => string[], depth = 0, seen = new Set<string>()): string[] | undefined {
+  if (BOOT_UNITS.includes(unit)) return [unit];
+  if (depth > 6 || seen.has(unit)) return undefined;
+  seen.add(unit);
+  for (const by of wantedBy(unit)) {
+    const chain = bootChain(by, wantedBy, depth + 1, seen);
+    if (chain) return [...chain, unit];
+  }
+  return undefined;
 }
 
 /** The unit lines NixOS writes for a service definition (environment first, then serviceConfig.Environment). */

@@ -43,6 +43,33 @@ function decisiveRun(invocations: Invocation[], run: Invocation | undefined): In
   return [...external].reverse().find((i) => i.exec && !i.conditional) ?? external[external.length - 1];
 }
 
+/**
+ * Why a script's run of `target` is not where its work happens, or undefined: another program runs after it
+ * (its final `exec`, a fallback after `||`), beside it (an earlier pipeline stage, a background job), or the
+ * shell stops before it (`false` under `set -e`). Programs run in order before it (`mkdir -p`) are not judged.
+ */
+function bypassOf(invocations: Invocation[], run: Invocation, target: string, text: string): string | undefined {
+  const at = invocations.indexOf(run);
+  const isTarget = (i: Invocation): boolean => programName(i.program) === target;
+  const later = invocations.slice(at + 1).filter((i) => i.kind === 'external' && !isTarget(i) && (run.alongside === undefined || i.alongside !== run.alongside));
+  if (later.length) return `\`${later[later.length - 1]!.text}\` (line ${later[later.length - 1]!.line}) runs after it${later[later.length - 1]!.conditional ? ` (${later[later.length - 1]!.conditionalReason})` : ''}`;
+  // A pipeline stage before the target's feeds it (`rsync … | wrapper cat`): that stage does the work. Stages
+  // after it (`| tee log`) only take its output. A background job runs beside everything.
+  const beside = invocations.filter(
+    (i, k) => i.kind === 'external' && !isTarget(i) && i.alongside !== undefined && ((i.alongside === run.alongside && k < at) || i.alongside.startsWith('in the background')),
+  );
+  if (beside.length) return `\`${beside[0]!.text}\` runs ${beside[0]!.alongside}`;
+  if (run.alongside?.startsWith('in the background')) return `it runs ${run.alongside} and the script does not wait for it`;
+  // `set -e` (a unit-script's first line) and an unconditional `false` before the run: the shell exits there.
+  // NixOS writes a unit-script as `#!…/bash -e`; a script may also say `set -e` itself.
+  const shebangE = /^#!\S+(\s+-[a-zA-Z]*e[a-zA-Z]*)\b/.test(text.split('\n')[0] ?? '');
+  const errexit = invocations.slice(0, at).find((i) => i.kind === 'builtin' && i.program === 'set' && i.args.some((a) => /^-[a-zA-Z]*e[a-zA-Z]*$/.test(a) || a === 'errexit'));
+  const from = shebangE ? 0 : errexit ? invocations.indexOf(errexit) + 1 : at;
+  const stop = invocations.slice(from, at).find((i) => !i.conditional && i.alongside === undefined && i.program === 'false');
+  if (stop) return `\`${stop.text}\` (line ${stop.line}) fails under ${shebangE ? 'the `-e` of its #! line' : `\`set -e\` (line ${errexit!.line})`} before it, so it never runs`;
+  return undefined;
+}
+
 /** Follows `start` until `target` is run (or, with no target, until a program that is not a shell script). */
 export async function followToTarget(start: ChainStart, target: string | undefined, view: HostView, source: ScriptSource): Promise<ChainResult> {
   const chain: string[] = [];
@@ -60,12 +87,10 @@ export async function followToTarget(start: ChainStart, target: string | undefin
       return { ok: false, reason: `${where}:${analysis.parseError.line}:${analysis.parseError.column}: not valid shell (${analysis.parseError.message})`, chain };
     }
     const run = target ? finalRunOf(analysis, target) : undefined;
-    // The work a script does is its final command (its last unconditional `exec`, else its last
-    // program): running the target earlier and then `exec`ing something else bypasses it.
-    const final = decisiveRun(analysis.invocations, undefined);
-    if (run && final && final !== run && final.line > run.line && programName(final.program) !== target && (final.exec || !run.exec)) {
+    const bypass = run ? bypassOf(analysis.invocations, run, target!, text) : undefined;
+    if (run && bypass) {
       chain.push(`${where}:${run.line}: ${run.text}`);
-      return { ok: false, reason: `${where}:${run.line} runs ${target} (\`${run.text}\`), but its final command is \`${final.text}\` (line ${final.line}): the work does not go through ${target}`, chain };
+      return { ok: false, reason: `${where}:${run.line} runs ${target} (\`${run.text}\`), but ${bypass}: the work does not go through ${target}`, chain };
     }
     const last = decisiveRun(analysis.invocations, run);
     // Constructs that change what runs in ways the verifier cannot compute, before the decisive command.

@@ -54,6 +54,10 @@ function inDir(dir: string, program: string, view: HostView): Resolution | undef
     if (!w?.winner.installed[0]) return undefined;
     const notes = w.candidates.length > 1 ? [`sw/bin/${program} candidates: ${w.candidates.map(describePriority).join(', ')}; buildEnv keeps ${describePriority(w.winner)}`] : [];
     if (w.tiedWith.length) notes.push(`equal priority with ${w.tiedWith.map((t) => t.name).join(', ')}: a collision only a build can show`);
+    // A package of another name with a lower meta.priority would win sw/bin/<program> silently if its bin/ has one.
+    const winning = w.winner.priority ?? 5;
+    const stronger = view.facts.systemPackages.filter((p) => !w.candidates.includes(p) && (p.priority ?? 5) < winning);
+    if (stronger.length) notes.push(`${EVAL_UNSEEN}: ${stronger.length} system package${stronger.length === 1 ? '' : 's'} of higher priority (${stronger.map(describePriority).join(', ')}) may hold bin/${program} too; a build shows which one sw/bin links`);
     const root = parseStorePath(w.winner.installed[0])?.root ?? w.winner.installed[0];
     return { root, via: `${dir} (system package ${describePriority(w.winner)}, evaluated)`, file: `${w.winner.installed[0]}/bin/${program}`, notes };
   }

@@ -4,7 +4,7 @@
 // runner runs: the step's commands as shell, with the PATH the runner's unit and
 // the pipeline give it. A runner service hands its own PATH to its jobs. A
 // derivation must reference the package.
-import type { RunContext, UnitView } from '../context.js';
+import { BOOT_UNITS, type RunContext, type UnitView } from '../context.js';
 import { formatPosition, parseDroneYaml } from '../drone/pipeline.js';
 import { runnerEnv, stepPath } from '../drone/runnerEnv.js';
 import { runsOnHost, scriptUses, type DroneUse } from '../drone/uses.js';
@@ -41,10 +41,16 @@ async function serviceUnit(ctx: RunContext, host: string, consumer: ServiceConsu
   }
   const timers = await ctx.timers(host);
   // A timer that systemd starts and that can elapse: pulled in by some unit (NixOS `wantedBy`), with an On…= trigger.
-  // NixOS links wanted units into `<target>.wants/` (it writes no [Install]); a NixOS-like config may state [Install] WantedBy= instead.
-  const pulledBy = (t: UnitView): string[] => [...(t.wantedBy ?? []), ...['WantedBy', 'RequiredBy', 'UpheldBy'].flatMap((k) => listSetting(t.unit, 'Install', k).flatMap((l) => l.value.split(/\s+/).filter(Boolean)))];
-  const live = (t: UnitView): string | undefined =>
-    pulledBy(t).length === 0 ? `${t.name} is not wanted by any unit (no wantedBy, no .wants link): systemd never starts it` : timerTriggers(t.unit).length === 0 ? `${t.name} has no OnCalendar= or other On…= trigger: systemd refuses it` : undefined;
+  // NixOS links wanted units into `<target>.wants/` (it writes no [Install]); a NixOS-like config may state
+  // [Install] WantedBy= of a boot target instead. What pulls the timer in must itself be started at boot.
+  const installedBy = (t: UnitView): string[] => ['WantedBy', 'RequiredBy', 'UpheldBy'].flatMap((k) => listSetting(t.unit, 'Install', k).flatMap((l) => l.value.split(/\s+/).filter(Boolean)));
+  const started = (t: UnitView): string[] | undefined => t.bootChain ?? installedBy(t).filter((u) => BOOT_UNITS.includes(u)).map((u) => [u, t.name])[0];
+  const live = (t: UnitView): string | undefined => {
+    const pulled = [...(t.wantedBy ?? []), ...installedBy(t)];
+    if (pulled.length === 0) return `${t.name} is not wanted by any unit (no wantedBy, no .wants link): systemd never starts it`;
+    if (!started(t)) return `${t.name} is wanted only by ${[...new Set(pulled)].join(', ')}, which nothing starts at boot`;
+    return timerTriggers(t.unit).length === 0 ? `${t.name} has no OnCalendar= or other On…= trigger: systemd refuses it` : undefined;
+  };
   const startedBy = (service: string): UnitView[] => timers.filter((t) => timerTarget(t.name, t.unit) === service);
   if (byName) {
     const starting = startedBy(name);
@@ -54,7 +60,7 @@ async function serviceUnit(ctx: RunContext, host: string, consumer: ServiceConsu
       return { problem: `${host}: no timer starts ${name} (${why || `timers: ${timers.map((t) => t.name).join(', ') || 'none'}`}); ${consumer.name} never runs on its schedule` };
     }
     const timer = working[0];
-    return { unit: byName, ...(timer ? { timer: `${timer.source} (${timerTriggers(timer.unit).map((l) => `${l.key}=${l.value}`).join(', ')}; wanted by ${[...new Set(pulledBy(timer))].join(', ')})` } : {}) };
+    return { unit: byName, ...(timer ? { timer: `${timer.source} (${timerTriggers(timer.unit).map((l) => `${l.key}=${l.value}`).join(', ')}; ${started(timer)!.join(' → ')})` } : {}) };
   }
   // No unit of that name: the job may run under another service name, started by a timer.
   const wrapper = new RegExp(`/nix/store/[0-9a-z]{32}-${escapeRe(base)}(/|\\s|$)`);

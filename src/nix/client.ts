@@ -279,7 +279,9 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
     return 'hint: this repository has git submodules and PLUGIN_SUBMODULES=false leaves them out of the flake';
   }
 
-  const flakeArgs = ['--no-write-lock-file'];
+  // No eval cache: every run evaluates afresh, and Nix 2.8's SQLite cache answers "attribute … unexpectedly
+  // missing" when several evaluations of one flake run at once (the hosts of the propagation copy).
+  const flakeArgs = ['--no-write-lock-file', '--option', 'eval-cache', 'false'];
   // Hosts often share these (one system-path, one sweep derivation): ask nix once per path.
   const closures = memoize(async (p: string) => (await nix(['path-info', '-r', p])).stdout.split('\n').filter((l) => l !== ''));
   const drvClosures = memoize(async (p: string) => (await nix(['path-info', '-r', '--derivation', p])).stdout.split('\n').filter((l) => l !== ''));

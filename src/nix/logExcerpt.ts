@@ -11,7 +11,8 @@ export function logExcerpt(log: string, { max = 30, tail = 8 } = {}): string[] {
     stripAnsi(log)
       .split('\n')
       .map((l) => l.trimEnd())
-      .filter((l) => l.trim() !== ''),
+      // Nix's own eval-cache contention ("error (ignored): SQLite database … is busy") is not about the repository.
+      .filter((l) => l.trim() !== '' && !/^error \(ignored\): SQLite database .* is busy/.test(stripAnsi(l).trim())),
   );
   const picked = new Set<number>();
   lines.forEach((l, i) => {

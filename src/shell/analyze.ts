@@ -37,6 +37,8 @@ interface State {
 
 interface Ctx {
   cond?: string;
+  /** The command runs at the same time as others: a pipeline element, a background job. */
+  alongside?: string;
   calledFrom: number[];
   fnStack: string[];
   locals?: Map<string, Val | null | undefined>;
@@ -216,7 +218,7 @@ export class Analyzer {
         this.issue(this.out.unreachable, line, this.textOf(stmt), `after the ${state.dead.kind} at line ${state.dead.line}`);
         continue;
       }
-      if (stmt.background) this.runCmd(stmt.cmd, clone(state), ctx);
+      if (stmt.background) this.runCmd(stmt.cmd, clone(state), { ...ctx, alongside: ctx.alongside ?? `in the background (line ${this.lineOf(stmt.pos)})` });
       else this.runCmd(stmt.cmd, state, ctx);
     }
   }
@@ -234,7 +236,7 @@ export class Analyzer {
         return this.runCmd(cmd.cmd, state, ctx);
       case 'pipe':
         // Every element of a pipeline runs in its own subshell (bash without lastpipe).
-        for (const c of cmd.cmds) this.runCmd(c, clone(state), ctx);
+        for (const c of cmd.cmds) this.runCmd(c, clone(state), cmd.cmds.length > 1 ? { ...ctx, alongside: ctx.alongside ?? `in the pipeline at line ${line}` } : ctx);
         return;
       case 'andor': {
         this.runCmd(cmd.left, state, ctx);
@@ -404,6 +406,7 @@ export class Analyzer {
       cwd,
       conditional: cond !== undefined,
       ...(cond !== undefined ? { conditionalReason: cond } : {}),
+      ...(ctx.alongside !== undefined ? { alongside: ctx.alongside } : {}),
       via,
       calledFrom: ctx.calledFrom,
       exportedVars: [...exported].sort(),

@@ -50,6 +50,8 @@ export interface Invocation {
   /** The shell may go on without running this command (see conditionalReason). */
   conditional: boolean;
   conditionalReason?: string;
+  /** Runs at the same time as other commands: `in the pipeline at line N`, `in the background (line N)`. */
+  alongside?: string;
   /** Wrapper commands that were peeled off to find the program, outermost first (`exec`, `env`, `nice`, …). */
   via: string[];
   /** Lines of the function calls this command was reached through, outermost first. */

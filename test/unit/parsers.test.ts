@@ -68,6 +68,10 @@ describe('logs', () => {
     const ex = logExcerpt(log, { tail: 3 });
     expect(ex).toEqual(['error: attribute missing', 'line 17', 'line 18', 'line 19']);
   });
+  test("nix's eval-cache contention is not part of the excerpt", () => {
+    const log = ["error (ignored): SQLite database '/root/.cache/nix/eval-cache-v6/ab.sqlite' is busy", "error: The option `x' has conflicting definition values:"].join('\n');
+    expect(logExcerpt(log)).toEqual(["error: The option `x' has conflicting definition values:"]);
+  });
 });
 
 describe('compareTools', () => {
