@@ -1,3 +1,4 @@
+import { bootChain } from '../../src/context.js';
 import { effectiveEnv, environmentAssignments, environmentFiles, execStart, parseUnit, timerTarget, timerTriggers, unitWords } from '../../src/systemd/unit.js';
 
 // What NixOS writes for a service: `environment` first, then serviceConfig (Environment= lines after).
@@ -61,4 +62,15 @@ describe('systemd unit semantics', () => {
     ["'x y'z", ['x yz']],
     ['"PATH=\\"q\\""', ['PATH="q"']],
   ])('words of %s', (value, want) => expect(unitWords(value)).toEqual(want));
+});
+
+describe('what systemd starts at boot', () => {
+  const links: Record<string, string[]> = { 'a.timer': ['maint.target'], 'maint.target': ['multi-user.target'], 'b.timer': ['lonely.target'], 'c.timer': ['timers.target'], 'loop.target': ['loop2.target'], 'loop2.target': ['loop.target'] };
+  const wantedBy = (u: string): string[] => links[u] ?? [];
+  test.each([
+    ['wanted by timers.target', 'c.timer', ['timers.target', 'c.timer']],
+    ['through a target multi-user.target wants', 'a.timer', ['multi-user.target', 'maint.target', 'a.timer']],
+    ['wanted by a target nothing starts', 'b.timer', undefined],
+    ['a cycle of wants reaches nothing', 'loop.target', undefined],
+  ])('%s', (_n, unit, want) => expect(bootChain(unit, wantedBy)).toEqual(want));
 });
