@@ -118,7 +118,8 @@ export function consumerUnits(claim: Pick<Claim, 'consumers'>): string[] {
   return [...new Set(names)];
 }
 
-const nixList = (items: readonly string[]): string => `[ ${items.map(nixString).join(' ')} ]`;
+/** A Nix list of strings. */
+export const nixList = (items: readonly string[]): string => `[ ${items.map(nixString).join(' ')} ]`;
 
 export function hostFactsExpr(claim: Pick<Claim, 'shared' | 'consumers'>): string {
   const units = consumerUnits(claim);

@@ -891,11 +891,7 @@ function outputProblem(file: string): string | undefined {
  * credentials masked).
  */
 export function settingsDeviations(settings: Settings): Deviation[] {
-  const out: Deviation[] = [];
   const claim = claimDeviations(settings.claim, BUILTIN_CLAIM);
-  // The order of the settings table, then spec-only parts.
-  const order = SETTINGS.map((d) => d.name);
-  claim.sort((a, b) => (order.indexOf(a.setting) + 1 || 999) - (order.indexOf(b.setting) + 1 || 999));
   const runSettings: Deviation[] = [];
   if (settings.mode !== 'build') runSettings.push({ setting: 'mode', value: settings.mode, default: 'build', label: `mode=${settings.mode}` });
   if (!settings.submodules) runSettings.push({ setting: 'submodules', value: 'false', default: 'true', label: 'submodules=false' });
@@ -905,8 +901,9 @@ export function settingsDeviations(settings: Settings): Deviation[] {
     const setting = fromConfig === 0 ? 'nix_options' : fromConfig === settings.nixOptions.length ? 'nix_config' : 'nix_options+nix_config';
     runSettings.push({ setting, value: shown, default: '(none)', label: `nix options: ${shown}` });
   }
-  for (const d of [...claim, ...runSettings].sort((a, b) => (order.indexOf(a.setting) + 1 || 999) - (order.indexOf(b.setting) + 1 || 999))) out.push(d);
-  return out;
+  // In the order of the settings table, then the parts only a spec has.
+  const rank = (d: Deviation): number => SETTINGS.findIndex((s) => s.name === d.setting) + 1 || SETTINGS.length + 1;
+  return [...claim, ...runSettings].sort((a, b) => rank(a) - rank(b));
 }
 
 /** How many hosts to evaluate at once: cores, and roughly 1.5 GiB of RAM per NixOS evaluation. */

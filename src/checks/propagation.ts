@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { swBinWinner } from '../buildEnv.js';
 import { onCleanup } from '../cleanup.js';
-import { consumerUnits, systemPackagesExpr, type EvaluatedUnit, type SystemPackage } from '../context.js';
+import { consumerUnits, nixList, systemPackagesExpr, type EvaluatedUnit, type SystemPackage } from '../context.js';
 import { CheckInputError } from '../errors.js';
 import { attrPath, nixGaveNoAnswer, nixString, type NixClient } from '../nix/client.js';
 import { appendToListDefinition } from '../nixSyntax/index.js';
@@ -49,7 +49,6 @@ interface CopyFacts {
 export function copyFactsExpr(claim: Pick<Claim, 'shared' | 'consumers'>, canary: Canary): string {
   // The services' and runner services' units; a Drone step is judged by sw/bin, its runner unit is not evaluated.
   const units = consumerUnits({ consumers: claim.consumers.filter((c) => c.kind !== 'drone-step') });
-  const list = (items: readonly string[]): string => `[ ${items.map(nixString).join(' ')} ]`;
   return `h: let
   cfg = h.config;
   pkg = h.pkgs.${nixString(claim.shared.package)} or null;
@@ -67,8 +66,8 @@ in {
   canaryDrv = canary.drvPath;
   wrapper = if pkg == null then null else { drvPath = pkg.drvPath; out = pkg.outPath; text = if builtins.isString (pkg.text or null) then pkg.text else null; };
   systemPackages = ${systemPackagesExpr('cfg', 'mayProvide')};
-  units = byName (n: if units != null && units ? \${n} && builtins.isString (units.\${n}.text or null) then { text = units.\${n}.text; context = ctxOf units.\${n}.text; } else null) ${list(units)};
-  services = byName (n: if units == null && svcs ? \${n} then let x = toString (svcs.\${n}.serviceConfig.ExecStart or "") + (svcs.\${n}.script or ""); in { execStart = x; context = ctxOf x; } else null) ${list(units.map((u) => u.replace(/\.service$/, '')))};
+  units = byName (n: if units != null && units ? \${n} && builtins.isString (units.\${n}.text or null) then { text = units.\${n}.text; context = ctxOf units.\${n}.text; } else null) ${nixList(units)};
+  services = byName (n: if units == null && svcs ? \${n} then let x = toString (svcs.\${n}.serviceConfig.ExecStart or "") + (svcs.\${n}.script or ""); in { execStart = x; context = ctxOf x; } else null) ${nixList(units.map((u) => u.replace(/\.service$/, '')))};
 }`;
 }
 

@@ -12,22 +12,33 @@ export interface Antiquote {
   line: number;
 }
 
-export function shellFromNixString(body: string): { script: string; antiquotes: Antiquote[] } {
+/** An escape of one string kind at offset i: the text it stands for and its length, or undefined. */
+type EscapeAt = (body: string, i: number) => { text: string; length: number } | undefined;
+
+const escaped = (e: string): string => (e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '\r' : e);
+
+/** `'' … ''`: `'''` is `''`, `''$` is `$`, `''\x` is an escape. */
+const indentedEscape: EscapeAt = (body, i) => {
+  if (body.startsWith("'''", i)) return { text: "''", length: 3 };
+  if (body.startsWith("''$", i)) return { text: '$', length: 3 };
+  if (body.startsWith("''\\", i)) return { text: escaped(body[i + 3] ?? ''), length: 4 };
+  return undefined;
+};
+
+/** `"…"`: `\x` is an escape. */
+const quotedEscape: EscapeAt = (body, i) => (body[i] === '\\' ? { text: escaped(body[i + 1] ?? ''), length: 2 } : undefined);
+
+/** Undoes a string body's escapes and turns each `${expr}` into a placeholder word, counting lines as Nix reads them. */
+function unquote(body: string, escapeAt: EscapeAt): { text: string; antiquotes: Antiquote[] } {
   const antiquotes: Antiquote[] = [];
   let out = '';
   let line = 1;
   for (let i = 0; i < body.length; ) {
-    const c = body[i]!;
-    if (body.startsWith("'''", i)) {
-      out += "''";
-      i += 3;
-    } else if (body.startsWith("''$", i)) {
-      out += '$';
-      i += 3;
-    } else if (body.startsWith("''\\", i)) {
-      const e = body[i + 3] ?? '';
-      out += e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '\r' : e;
-      i += 4;
+    const esc = escapeAt(body, i);
+    if (esc) {
+      out += esc.text;
+      if (esc.text === '\n' && body[i + esc.length - 1] === '\n') line++;
+      i += esc.length;
     } else if (body.startsWith('$${', i)) {
       out += '$${'; // `$$` is literal in Nix strings, so no antiquotation starts here
       i += 3;
@@ -40,44 +51,23 @@ export function shellFromNixString(body: string): { script: string; antiquotes: 
       line += (expr.match(/\n/g) ?? []).length;
       i = end;
     } else {
-      if (c === '\n') line++;
-      out += c;
+      if (body[i] === '\n') line++;
+      out += body[i];
       i++;
     }
   }
-  return { script: stripIndent(out), antiquotes };
+  return { text: out, antiquotes };
 }
 
-/** The body of a Nix double-quoted string (`"…"`, between the quotes) as shell text: `\\n`, `\\"`, `\\$` and `$${` undone, `${expr}` placeholders as above; no indentation is stripped. */
+export function shellFromNixString(body: string): { script: string; antiquotes: Antiquote[] } {
+  const { text, antiquotes } = unquote(body, indentedEscape);
+  return { script: stripIndent(text), antiquotes };
+}
+
+/** The body of a Nix double-quoted string (`"…"`, between the quotes) as shell text: escapes undone, `${expr}` placeholders as above; no indentation is stripped. */
 export function shellFromNixQuoted(body: string): { script: string; antiquotes: Antiquote[] } {
-  const antiquotes: Antiquote[] = [];
-  let out = '';
-  let line = 1;
-  for (let i = 0; i < body.length; ) {
-    const c = body[i]!;
-    if (c === '\\') {
-      const e = body[i + 1] ?? '';
-      out += e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '\r' : e;
-      if (e === '\n') line++;
-      i += 2;
-    } else if (body.startsWith('$${', i)) {
-      out += '$${';
-      i += 3;
-    } else if (body.startsWith('${', i)) {
-      const end = antiquoteEnd(body, i + 2);
-      const expr = body.slice(i + 2, end - 1);
-      const placeholder = `__nix${antiquotes.length}__`;
-      antiquotes.push({ placeholder, expr: expr.trim(), line });
-      out += placeholder;
-      line += (expr.match(/\n/g) ?? []).length;
-      i = end;
-    } else {
-      if (c === '\n') line++;
-      out += c;
-      i++;
-    }
-  }
-  return { script: out, antiquotes };
+  const { text, antiquotes } = unquote(body, quotedEscape);
+  return { script: text, antiquotes };
 }
 
 /** Offset just past the `}` closing an antiquotation whose expression starts at `from`. */

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { SettingsError } from '../errors.js';
 import { CHECK_IDS, type CheckId } from '../verdict.js';
 import { BUILTIN_SPEC_YAML } from './builtin.js';
-import { specSchema, type SpecFile } from './schema.js';
+import { SPEC_KEYS, specSchema, type SpecFile } from './schema.js';
 import type { Claim, Consumer, GrepProof, HostClaim } from './types.js';
 
 export interface SpecProblem {
@@ -85,7 +85,7 @@ function describeKey(path: readonly PropertyKey[]): string {
     unit: 'a systemd service unit name ending in .service',
     runner_unit: 'a systemd service unit name ending in .service',
     name: 'a non-empty name',
-    kind: 'systemd-service, drone-step, runner-service, system-packages or derivation',
+    kind: `one of ${Object.keys(SPEC_KEYS.consumers).join(', ')}`,
     pattern: 'a non-empty text to grep for',
     attr: 'a flake output attribute path such as packages.x86_64-linux.image',
   };
@@ -94,27 +94,14 @@ function describeKey(path: readonly PropertyKey[]): string {
 
 /** The keys the schema has at a path (for "allowed here"). */
 function allowedKeys(path: readonly PropertyKey[], doc: Document): string {
-  const keys = (shape: Record<string, unknown>): string => Object.keys(shape).join(', ');
-  const s = specSchema.shape;
-  const [top, index, sub] = path;
-  if (path.length === 0) return keys(s);
-  if (top === 'shared') return keys(s.shared.shape);
-  if (top === 'expected_tools') return keys(s.expected_tools.shape);
-  if (top === 'host_defaults') return 'config, required_programs';
-  if (top === 'hosts') return 'name, config, required_programs';
-  if (top === 'proofs') return 'id, pattern, in, count, at_least, all_in, in_shared_file, same_line_as';
-  if (top === 'consumers' && typeof index === 'number' && sub === undefined) {
+  const [top, index] = path;
+  if (path.length === 0) return SPEC_KEYS.top.join(', ');
+  if (top === 'consumers' && typeof index === 'number') {
     const kind = (doc.getIn(['consumers', index, 'kind']) as string | undefined) ?? '';
-    const byKind: Record<string, string> = {
-      'systemd-service': 'name, kind, unit, started_by_timer, module, module_must_not_contain, module_runtime_inputs_only, module_execs_program',
-      'drone-step': 'name, kind, pipeline, runs, runner_unit, module, module_must_not_contain',
-      'runner-service': 'name, kind, unit, module, module_must_not_contain',
-      'system-packages': 'name, kind, same_definition, config_references_tools',
-      derivation: 'name, kind, attr',
-    };
-    return byKind[kind] ?? 'name, kind, …';
+    return SPEC_KEYS.consumers[kind]?.join(', ') ?? 'name, kind, …';
   }
-  return 'see the README (Writing a spec)';
+  const keys = (SPEC_KEYS as unknown as Record<string, string[] | undefined>)[String(top)];
+  return keys ? keys.join(', ') : 'see the README (Writing a spec)';
 }
 
 /** Rules across fields: unique names, proof references, host config files. */

@@ -20,113 +20,102 @@ const program = z.string().regex(/^[^/\s]+$/, 'expected a program name (no / and
 const nonEmptyList = <T extends z.ZodType>(item: T, what: string) => z.array(item, `expected a list of ${what}`).min(1, `expected a non-empty list of ${what}`);
 const patterns = z.array(z.string().min(1, 'expected a non-empty text'), 'expected a list of texts');
 
-const hostEntry = z.union(
-  [
-    hostName,
-    z.strictObject({
-      name: hostName,
-      config: repoPath.optional(),
-      required_programs: z.array(program, 'expected a list of program names').optional(),
-    }),
-  ],
-  { error: 'expected a host name or a map with name, config and required_programs' },
-);
+/** What a host may set for itself, or host_defaults for every host named alone. */
+const hostFields = {
+  config: repoPath.optional(),
+  required_programs: z.array(program, 'expected a list of program names').optional(),
+};
+const hostMap = z.strictObject({ name: hostName, ...hostFields });
+const hostDefaults = z.strictObject(hostFields, 'expected a map with config and required_programs');
+
+const hostEntry = z.union([hostName, hostMap], { error: 'expected a host name or a map with name, config and required_programs' });
 
 const moduleRules = {
   module: repoPath.optional(),
   module_must_not_contain: patterns.optional(),
 };
+const flag = z.boolean('expected true or false').optional();
 
-const consumer = z.discriminatedUnion(
-  'kind',
-  [
-    z.strictObject({
-      name,
-      kind: z.literal('systemd-service'),
-      unit: serviceUnit,
-      started_by_timer: z.boolean('expected true or false').optional(),
-      ...moduleRules,
-      module_runtime_inputs_only: z.boolean('expected true or false').optional(),
-      module_execs_program: z.boolean('expected true or false').optional(),
-    }),
-    z.strictObject({
-      name,
-      kind: z.literal('drone-step'),
-      pipeline: repoPath,
-      runs: repoPath,
-      runner_unit: serviceUnit,
-      ...moduleRules,
-    }),
-    z.strictObject({ name, kind: z.literal('runner-service'), unit: serviceUnit, ...moduleRules }),
-    z.strictObject({
-      name,
-      kind: z.literal('system-packages'),
-      same_definition: z.boolean('expected true or false').optional(),
-      config_references_tools: z.boolean('expected true or false').optional(),
-    }),
-    z.strictObject({
-      name,
-      kind: z.literal('derivation'),
-      attr: z.string().regex(/^[A-Za-z0-9_'-]+(\.[A-Za-z0-9_'-]+)+$/, 'expected a flake output attribute path such as packages.x86_64-linux.image'),
-    }),
-  ],
-  { error: 'expected kind: systemd-service, drone-step, runner-service, system-packages or derivation' },
-);
+/** One schema per consumer kind; `kind` tells them apart. */
+const consumerKinds = [
+  z.strictObject({
+    name,
+    kind: z.literal('systemd-service'),
+    unit: serviceUnit,
+    started_by_timer: flag,
+    ...moduleRules,
+    module_runtime_inputs_only: flag,
+    module_execs_program: flag,
+  }),
+  z.strictObject({ name, kind: z.literal('drone-step'), pipeline: repoPath, runs: repoPath, runner_unit: serviceUnit, ...moduleRules }),
+  z.strictObject({ name, kind: z.literal('runner-service'), unit: serviceUnit, ...moduleRules }),
+  z.strictObject({ name, kind: z.literal('system-packages'), same_definition: flag, config_references_tools: flag }),
+  z.strictObject({
+    name,
+    kind: z.literal('derivation'),
+    attr: z.string().regex(/^[A-Za-z0-9_'-]+(\.[A-Za-z0-9_'-]+)+$/, 'expected a flake output attribute path such as packages.x86_64-linux.image'),
+  }),
+] as const;
+
+const kindNames = consumerKinds.map((k) => k.shape.kind.value);
+const consumer = z.discriminatedUnion('kind', consumerKinds, { error: `expected kind: ${kindNames.slice(0, -1).join(', ')} or ${kindNames[kindNames.length - 1]}` });
 
 const count = z.number('expected a whole number').int('expected a whole number').min(0, 'expected a whole number >= 0');
 
-const proof = z
-  .strictObject(
-    {
+const proofMap = z.strictObject(
+  {
     id: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected an id of letters, digits, _ and -').optional(),
     pattern: z.string().min(1, 'expected a non-empty text to grep for'),
     in: repoPath.optional(),
     count: count.optional(),
     at_least: count.optional(),
     all_in: repoPath.optional(),
-    in_shared_file: z.boolean('expected true or false').optional(),
+    in_shared_file: flag,
     same_line_as: z.string().min(1).optional(),
-    },
-    'expected a map with pattern and count (or at_least)',
-  )
-  .refine((p) => (p.count === undefined) !== (p.at_least === undefined), { message: 'expected exactly one of count and at_least' });
+  },
+  'expected a map with pattern and count (or at_least)',
+);
+const proof = proofMap.refine((p) => (p.count === undefined) !== (p.at_least === undefined), { message: 'expected exactly one of count and at_least' });
 
 export const specSchema = z.strictObject(
   {
-  version: z.literal(1, 'expected version: 1'),
-  hosts: nonEmptyList(hostEntry, 'hosts'),
-  host_defaults: z
-    .strictObject(
+    version: z.literal(1, 'expected version: 1'),
+    hosts: nonEmptyList(hostEntry, 'hosts'),
+    host_defaults: hostDefaults.optional(),
+    shared: z.strictObject(
       {
-        config: repoPath.optional(),
-        required_programs: z.array(program, 'expected a list of program names').optional(),
+        package: attrName,
+        program: program.optional(),
+        file: repoPath,
+        tools_attr: attrName,
+        env_attr: attrName.optional(),
       },
-      'expected a map with config and required_programs',
-    )
-    .optional(),
-  shared: z.strictObject(
-    {
-      package: attrName,
-      program: program.optional(),
-      file: repoPath,
-      tools_attr: attrName,
-      env_attr: attrName.optional(),
-    },
-    'expected a map with package, file, tools_attr (and optionally program, env_attr)',
-  ),
-  expected_tools: z.strictObject(
-    {
-      match: z.enum(['superset', 'exact'], 'expected superset or exact').optional(),
-      entries: nonEmptyList(z.string().regex(/^[^\s/]+$/, 'expected a name-version entry such as git-2.47.2'), 'name-version entries'),
-    },
-    'expected a map with entries (and optionally match: superset or exact)',
-  ),
-  consumers: nonEmptyList(consumer, 'consumers'),
-  search_dir: repoPath.optional(),
-  proofs: z.array(proof, 'expected a list of grep proofs').optional(),
-  checks: nonEmptyList(z.enum(CHECK_IDS, `expected one of ${CHECK_IDS.join(', ')}`), 'checks').optional(),
+      'expected a map with package, file, tools_attr (and optionally program, env_attr)',
+    ),
+    expected_tools: z.strictObject(
+      {
+        match: z.enum(['superset', 'exact'], 'expected superset or exact').optional(),
+        entries: nonEmptyList(z.string().regex(/^[^\s/]+$/, 'expected a name-version entry such as git-2.47.2'), 'name-version entries'),
+      },
+      'expected a map with entries (and optionally match: superset or exact)',
+    ),
+    consumers: nonEmptyList(consumer, 'consumers'),
+    search_dir: repoPath.optional(),
+    proofs: z.array(proof, 'expected a list of grep proofs').optional(),
+    checks: nonEmptyList(z.enum(CHECK_IDS, `expected one of ${CHECK_IDS.join(', ')}`), 'checks').optional(),
   },
   'expected a map (a spec: version, hosts, shared, expected_tools, consumers, …)',
 );
 
 export type SpecFile = z.infer<typeof specSchema>;
+
+/** The keys each map of a spec allows, from the schema itself (for "allowed here" in errors). */
+export const SPEC_KEYS = {
+  top: Object.keys(specSchema.shape),
+  shared: Object.keys(specSchema.shape.shared.shape),
+  expected_tools: Object.keys(specSchema.shape.expected_tools.shape),
+  host_defaults: Object.keys(hostDefaults.shape),
+  hosts: Object.keys(hostMap.shape),
+  proofs: Object.keys(proofMap.shape),
+  consumers: Object.fromEntries(consumerKinds.map((k) => [k.shape.kind.value, Object.keys(k.shape)])) as Record<string, string[]>,
+};
