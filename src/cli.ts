@@ -17,7 +17,9 @@ import { renderJunit } from './render/junit.js';
 import { renderMarkdown } from './render/markdown.js';
 import { verify } from './run.js';
 import { BUILTIN_SPEC_YAML } from './spec/builtin.js';
-import { checkSettingsFs, helpText, parseArgv, parseSettings, settingsDeviations, type Settings } from './settings.js';
+import { helpText } from './help.js';
+import { parseArgv, parseSettings, settingsDeviations, type Settings } from './settings.js';
+import { checkSettingsFs } from './settingsFs.js';
 import type { CheckId, CheckResult, Verdict } from './verdict.js';
 import { TOOL } from './version.js';
 

@@ -4,7 +4,8 @@
 import { stringify } from 'yaml';
 import { PROJECT_REPO_URL } from './render/card.js';
 import { inlineCode, markdownCell } from './render/common.js';
-import { envName, flagName, NIX_SETTINGS, SETTINGS, type SettingDef } from './settings.js';
+import { NIX_SETTINGS } from './nix/options.js';
+import { envName, flagName, SETTINGS, type SettingDef } from './settings.js';
 import { BUILTIN_SPEC_YAML } from './spec/builtin.js';
 
 export const IMAGE = 'cc-ci/nixenv-verify';

@@ -1,9 +1,13 @@
-// Reading built store paths from the local filesystem.
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+// Reading the local filesystem: built store paths, and what kind a special file is.
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { parseStorePath } from './parse/storePath.js';
 
 export const exists = (p: string): boolean => existsSync(p);
+
+/** What a special file is (`a FIFO`, `a socket`, …), or undefined for a file, directory or symlink. */
+export const fileKind = (st: Stats): string | undefined =>
+  st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : undefined;
 
 export function isDir(p: string): boolean {
   try {

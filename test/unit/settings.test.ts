@@ -1,4 +1,5 @@
-import { parseArgv, parseDuration, parseList, parseSettings, helpText, SETTINGS, envName, CLAIM_EXPECTED_TOOLS } from '../../src/settings.js';
+import { helpText } from '../../src/help.js';
+import { parseArgv, parseDuration, parseList, parseSettings, SETTINGS, envName, CLAIM_EXPECTED_TOOLS } from '../../src/settings.js';
 import { SettingsError } from '../../src/errors.js';
 
 const parse = (env: Record<string, string>, argv: string[] = []) =>

@@ -1,0 +1,25 @@
+// --help: generated from the settings table, so it cannot drift from what is parsed.
+import { nixAllowedText } from './nix/options.js';
+import { envName, flagName, SETTINGS, SPEC_FILE_DEFAULT } from './settings.js';
+
+export function helpText(): string {
+  const lines = [
+    'nixenv-verify: verify, with real Nix, that a NixOS flake declares its test runtime once and every consumer uses it.',
+    '',
+    'Usage: nixenv-verify [--setting value ...]',
+    '',
+    'Every setting is also read from its PLUGIN_* variable (Drone plugin settings); a flag wins.',
+    `Precedence: flag > PLUGIN_* > spec file (${SPEC_FILE_DEFAULT} or the spec setting) > built-in spec (the cc-ci claim).`,
+    '',
+  ];
+  for (const def of SETTINGS) {
+    const dflt = def.defaultText ?? (def.default === undefined ? '(unset)' : def.default === '' ? '(empty)' : def.default);
+    lines.push(`  ${flagName(def.name)}  [${envName(def.name)}]`);
+    lines.push(`      ${def.description}`);
+    lines.push(`      default: ${dflt}${def.values ? `; allowed: ${def.values.join(', ')}` : ''}`);
+  }
+  lines.push('', `  --print-spec`, `      Print the built-in spec (the cc-ci claim, YAML with comments) and exit: a starting point for ${SPEC_FILE_DEFAULT}.`);
+  lines.push('', `Allowed nix options: ${nixAllowedText()}.`);
+  lines.push('', 'Exit status: 0 verdict pass, 1 a check failed or errored, 2 invalid settings or the run cannot start.');
+  return lines.join('\n');
+}
