@@ -16,7 +16,7 @@ import { renderJson } from './render/json.js';
 import { renderJunit } from './render/junit.js';
 import { renderMarkdown } from './render/markdown.js';
 import { verify } from './run.js';
-import { BUILTIN_SPEC_YAML } from './spec/builtin.js';
+import { BUILTIN_SPEC_YAML } from './claim/builtin.js';
 import { helpText } from './help.js';
 import { parseArgv, parseSettings, settingsDeviations, type Settings } from './settings.js';
 import { checkSettingsFs } from './settingsFs.js';

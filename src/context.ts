@@ -8,7 +8,7 @@ import { memoize } from './limit.js';
 import { nixString, type BuildOutcome, type NixClient } from './nix/client.js';
 import { parseStorePath } from './parse/storePath.js';
 import type { Settings } from './settings.js';
-import type { Claim } from './spec/types.js';
+import type { Claim } from './claim/types.js';
 import { exists, isDir, listDir, readText, wrapperScript } from './storeFs.js';
 import { parseUnit, type UnitFile } from './systemd/unit.js';
 

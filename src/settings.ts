@@ -15,9 +15,9 @@ import { SettingsError } from './errors.js';
 import { fileKind } from './storeFs.js';
 import { checkNixArgs, nixConfigArgs } from './nix/options.js';
 import { nixArgSecrets, redact } from './redact.js';
-import { applySettings, claimDeviations, CLAIM_SETTING_NAMES, droneConsumer, sweepConsumer, type ClaimSettings } from './spec/claim.js';
-import { builtinClaim, parseSpec } from './spec/load.js';
-import type { Claim } from './spec/types.js';
+import { applySettings, claimDeviations, CLAIM_SETTING_NAMES, droneConsumer, sweepConsumer, type ClaimSettings } from './claim/claim.js';
+import { builtinClaim, parseSpec } from './claim/load.js';
+import type { Claim } from './claim/types.js';
 import { CHECK_IDS, type CheckId, type Deviation } from './verdict.js';
 
 /** The seed claim (the built-in spec): the defaults of the claim settings. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { SettingsError } from './errors.js';
 import { fileKind } from './storeFs.js';
 import { camel, envName, OUTPUT_SETTINGS, type Settings } from './settings.js';
-import { droneConsumer, sweepConsumer } from './spec/claim.js';
+import { droneConsumer, sweepConsumer } from './claim/claim.js';
 
 export interface FsCheckEnv {
   env: NodeJS.ProcessEnv;

@@ -9,7 +9,7 @@ import { packageOf, parseStorePath } from '../parse/storePath.js';
 import { isDir, realpath } from '../storeFs.js';
 import { describePriority, swBinWinner } from '../buildEnv.js';
 import { nixGaveNoAnswer } from '../nix/client.js';
-import { consumersOf } from '../spec/types.js';
+import { consumersOf } from '../claim/types.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
 export interface PackagesLine {

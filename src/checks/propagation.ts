@@ -16,7 +16,7 @@ import { appendToListDefinition } from '../nixSyntax/index.js';
 import { parseStorePath, STORE_PATH_RE } from '../parse/storePath.js';
 import { analyzeScript, resolvePath } from '../shell/index.js';
 import { splitPath } from '../resolve.js';
-import { consumersOf, type Claim } from '../spec/types.js';
+import { consumersOf, type Claim } from '../claim/types.js';
 import { environmentAssignments, execStart, parseUnit } from '../systemd/unit.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 

@@ -7,7 +7,7 @@ import { formatHit, grepFile, grepRecursive, listFiles, type GrepHit } from '../
 import { parseNix, stripComments, type Definition } from '../nixSyntax/index.js';
 import { programName } from '../resolve.js';
 import { analyzeScript, shellFromNixQuoted, shellFromNixString } from '../shell/index.js';
-import { consumersOf, type Claim, type GrepProof } from '../spec/types.js';
+import { consumersOf, type Claim, type GrepProof } from '../claim/types.js';
 import { error, fail, pass, type CheckDefinition, type CheckOutcome } from './types.js';
 
 interface Rule {

@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { IMAGE, LICENSE_FILE, LOGO_FILE, NIX_END, NIX_START, README_END, README_START, markedSection, nixOptionsTable, pluginProperties, pluginYaml, settingsSection, settingsTable, withGeneratedSections, withSettingsTable } from '../../src/docs.js';
 import { encodePipelineSteps } from '../helpers/droneEncoder.js';
 import { envName, flagName, parseSettings, SETTINGS } from '../../src/settings.js';
-import { BUILTIN_SPEC_YAML } from '../../src/spec/builtin.js';
+import { BUILTIN_SPEC_YAML } from '../../src/claim/builtin.js';
 
 const repoFile = (name: string): string => fileURLToPath(new URL(`../../${name}`, import.meta.url));
 const REGENERATE = 'run `npm run docs` (it builds, then writes plugin.yml and the README settings section)';

@@ -7,9 +7,9 @@ import path from 'node:path';
 import { runCli } from '../../src/cli.js';
 import { SettingsError } from '../../src/errors.js';
 import { parseArgv, parseSettings, settingsDeviations } from '../../src/settings.js';
-import { BUILTIN_SPEC_YAML } from '../../src/spec/builtin.js';
-import { applySettings, claimDeviations } from '../../src/spec/claim.js';
-import { builtinClaim, parseSpec, SpecError } from '../../src/spec/load.js';
+import { BUILTIN_SPEC_YAML } from '../../src/claim/builtin.js';
+import { applySettings, claimDeviations } from '../../src/claim/claim.js';
+import { builtinClaim, parseSpec, SpecError } from '../../src/claim/load.js';
 import { CHECK_IDS } from '../../src/verdict.js';
 
 /** A small valid spec of another shape (one host, a runner service, a timer job, a derivation). */
