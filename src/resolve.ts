@@ -36,14 +36,44 @@ export const EVAL_UNSEEN = 'eval mode: not looked into';
 /** A PATH value's directories, in order (empty entries dropped). */
 export const splitPath = (value: string): string[] => value.split(':').filter((e) => e !== '');
 
+/**
+ * PATH directories whose contents the verifier knows on a NixOS host: store paths (built, or named by their
+ * derivation), the system profile (sw/bin), /run/wrappers/bin (security.wrappers), /bin and /usr/bin (NixOS puts
+ * only `sh` and `env` there: environment.binsh, environment.usrbinenv) and, after a build, /etc directories the
+ * toplevel's etc holds (environment.etc, e.g. /etc/profiles/per-user/NAME/bin). Anything else (a home directory,
+ * /usr/local/bin, /var/lib/…, a user's nix profile) is run-time state: a program found there, or after it, is not
+ * decided by the repository, so the lookup cannot be followed. Returns why, or undefined for a known directory.
+ */
+export function runtimeStateDir(dir: string, program: string, view: HostView): string | undefined {
+  if (!dir.startsWith('/')) return undefined; // relative entries are noted separately
+  if (dir.startsWith('/nix/store/') || SYSTEM_PROFILES.includes(dir) || NIXOS_FIXED_DIRS.has(dir)) {
+    const fixed = NIXOS_FIXED_PROGRAMS[dir];
+    return fixed?.includes(program) ? `NixOS links ${dir}/${program} at activation, outside the store` : undefined;
+  }
+  if (dir.startsWith('/etc/')) {
+    if (view.mode === 'build' && view.toplevel) return exists(path.join(view.toplevel, dir)) ? undefined : 'not in the built etc: state on the host';
+    return 'an /etc directory: eval mode does not read the built etc';
+  }
+  return 'outside the store: its contents are state on the host, not part of the build';
+}
+
+const NIXOS_FIXED_DIRS = new Set(['/run/wrappers/bin', '/bin', '/usr/bin']);
+/** What /bin and /usr/bin hold on NixOS (activation links them; nothing else is there). */
+const NIXOS_FIXED_PROGRAMS: Readonly<Record<string, readonly string[]>> = { '/bin': ['sh'], '/usr/bin': ['env'] };
+
+const runtimeNote = (dirs: readonly string[], word: string, where: string): string =>
+  `cannot follow: PATH entr${dirs.length === 1 ? 'y' : 'ies'} ${dirs.join(', ')} come${dirs.length === 1 ? 's' : ''} before ${where === 'anywhere' ? `any bin/${word} the verifier can see` : where}, and may hold ${word} at run time`;
+
 /** Resolves one PATH directory for `program`. */
 function inDir(dir: string, program: string, view: HostView): Resolution | undefined {
   // NixOS fills /run/wrappers/bin at activation from security.wrappers: a wrapper of that name runs first.
   if (dir === '/run/wrappers/bin' && (view.facts.setuidWrappers ?? []).includes(program)) {
     return { root: `${dir}/${program}`, via: `${dir} (security.wrappers.${program}, a setuid wrapper made at activation)`, notes: [] };
   }
+  if (NIXOS_FIXED_PROGRAMS[dir]) return undefined;
   if (view.mode === 'build') {
-    const real = SYSTEM_PROFILES.includes(dir) && view.toplevel ? path.join(view.toplevel, 'sw', 'bin') : dir;
+    const inEtc = dir.startsWith('/etc/') && view.toplevel ? path.join(view.toplevel, dir) : undefined;
+    const real = SYSTEM_PROFILES.includes(dir) && view.toplevel ? path.join(view.toplevel, 'sw', 'bin') : (inEtc ?? dir);
     if (!real.startsWith('/nix/store/')) return undefined;
     const candidate = path.join(real, program);
     if (!exists(candidate)) return undefined;
@@ -85,6 +115,7 @@ export function resolveProgram(word: string, dirs: readonly string[], view: Host
   }
   // Eval mode sees a store directory's bin/ only through its package name: the earlier ones may hold the program too.
   const notLookedInto: string[] = [];
+  const unknownDirs: string[] = [];
   for (const dir of dirs) {
     if (dir === '') continue;
     if (!dir.startsWith('/')) {
@@ -92,12 +123,16 @@ export function resolveProgram(word: string, dirs: readonly string[], view: Host
       continue;
     }
     const r = inDir(dir, word, view);
+    // A directory whose contents are run-time state comes first: what runs is not decided by the repository's build.
+    if (r && unknownDirs.length) return { notes: [...notes, runtimeNote(unknownDirs, word, r.via ?? dir)] };
     if (r) {
       const unseen = view.mode === 'eval' && notLookedInto.length ? [`${EVAL_UNSEEN}: ${notLookedInto.length} earlier PATH entr${notLookedInto.length === 1 ? 'y' : 'ies'} (${notLookedInto.map((d) => parseStorePath(d)?.name ?? d).join(', ')}) may hold bin/${word} too; a build shows which one runs`] : [];
       return { ...r, notes: [...notes, ...r.notes, ...unseen] };
     }
     if (view.mode === 'eval' && dir.startsWith('/nix/store/')) notLookedInto.push(dir);
-    if (!dir.startsWith('/nix/store/') && !SYSTEM_PROFILES.includes(dir)) notes.push(`${dir}: outside the store, not part of the build`);
+    const runtime = runtimeStateDir(dir, word, view);
+    if (runtime) unknownDirs.push(`${dir} (${runtime})`);
   }
+  if (unknownDirs.length) notes.push(runtimeNote(unknownDirs, word, 'anywhere'));
   return { notes };
 }

@@ -50,6 +50,29 @@ describe('resolving a program through PATH', () => {
     ['absolute store path', `/nix/store/${H}-cc-ci-run/bin/cc-ci-run`, [], [], `/nix/store/${H}-cc-ci-run`],
     ['not reachable', 'cc-ci-run', ['/usr/bin'], [sys()], undefined],
   ])('%s', (_, word, dirs, pkgs, want) => expect(resolveProgram(word, dirs, view(pkgs)).root).toBe(want));
+  // Directories whose contents are state on the host, not the build: a lookup through them cannot be followed.
+  test.each([
+    ['a home directory before sw/bin', ['/root/bin', '/run/current-system/sw/bin'], 'eval', /cannot follow: PATH entry \/root\/bin \(outside the store.*before \/run\/current-system\/sw\/bin/],
+    ['/usr/local/bin before a store dir', ['/usr/local/bin', `/nix/store/${H}-cc-ci-run/bin`], 'build', /cannot follow: PATH entry \/usr\/local\/bin/],
+    ['a user profile, program nowhere visible', ['/nix/var/nix/profiles/default/bin'], 'eval', /cannot follow: .*before any bin\/cc-ci-run the verifier can see/],
+    ['an /etc directory in eval mode', ['/etc/profiles/per-user/drone/bin', '/run/current-system/sw/bin'], 'eval', /eval mode does not read the built etc/],
+  ] as const)('%s', (_, dirs, mode, note) => {
+    const r = resolveProgram('cc-ci-run', dirs, { mode, facts: { systemPackages: [sys()] } as unknown as HostFacts });
+    expect(r.root).toBeUndefined();
+    expect(r.notes.join('\n')).toMatch(note);
+  });
+  test.each([
+    ['after the program: not reached', ['/run/current-system/sw/bin', '/root/bin']],
+    ['/bin and /usr/bin: NixOS links only sh and env there', ['/bin', '/usr/bin', '/run/current-system/sw/bin']],
+    ['/run/wrappers/bin: security.wrappers only', ['/run/wrappers/bin', '/run/current-system/sw/bin']],
+  ])('known directories: %s', (_, dirs) => {
+    const r = resolveProgram('cc-ci-run', dirs, view([sys()]));
+    expect(r.root).toBe(`/nix/store/${H}-cc-ci-run`);
+    expect(r.notes.join('\n')).not.toMatch(/cannot follow/);
+  });
+  test('/bin holds sh on NixOS: sh through /bin cannot be followed to a store path', () => {
+    expect(resolveProgram('sh', ['/bin', `/nix/store/${L}-bash-5.2p37/bin`], view([])).notes.join('\n')).toMatch(/NixOS links \/bin\/sh at activation/);
+  });
   test('eval mode names the earlier store entries it could not look into', () => {
     const r = resolveProgram('cc-ci-run', [`/nix/store/${L}-legacy-ci-0.9/bin`, `/nix/store/${H}-cc-ci-run/bin`], view([]));
     expect(r.root).toBe(`/nix/store/${H}-cc-ci-run`);
