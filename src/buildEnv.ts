@@ -1,7 +1,19 @@
-// NixOS's system-path is a buildEnv: for a file such as bin/<name> provided by
-// several packages, the one with the LOWER meta.priority wins silently (lib.hiPrio
-// is -10, the default 5, lib.lowPrio 10); at equal priority the first in list
-// order is kept and the build warns of a collision (ignoreCollisions = true).
+// buildEnv, as NixOS builds system-path (`/run/current-system/sw`) from environment.systemPackages.
+//
+// Contract, from nixpkgs pkgs/build-support/buildenv/{default.nix,builder.pl} and
+// nixos/modules/config/system-path.nix. What buildEnv reads, in its order, and what this module does with it:
+//  - `paths` in list order, each with `meta.priority` (default 5; lib.hiPrio -10, lib.lowPrio 10): implemented.
+//    For a file such as bin/<name> in several packages the LOWER number wins silently; at equal priority the
+//    first in list order is kept and, with `ignoreCollisions = true` (NixOS), the build only warns
+//    (`collision between A and B`); `checkCollisionContents` makes identical files no collision.
+//  - `meta.outputsToInstall` / `extraOutputsToInstall`: which outputs are linked (the `installed` paths the
+//    evaluation returns): implemented.
+//  - `pathsToLink` (NixOS: environment.pathsToLink, always holds /bin): assumed to hold /bin.
+//  - nix-support/propagated-user-env-packages of each package (linked after every direct package, so they
+//    never win over one): only a build sees them; eval mode judges by the direct packages.
+//  - `postBuild` (NixOS: environment.extraSetup) may change sw/bin after linking: only a build sees it.
+// Eval mode cannot list a package's bin/: it judges by names (mainProgram, pname, name), and the resolver
+// (src/resolve.ts) names what it could not look into. Build mode reads the built sw/bin itself.
 import type { SystemPackage } from './context.js';
 import { packageOf, parseStorePath } from './parse/storePath.js';
 

@@ -1,7 +1,11 @@
-// Where a program word leads: the way a shell searches PATH (first directory
-// holding an executable of that name), against a built host (the filesystem)
-// or its evaluation (package names and buildEnv priorities; bin/ contents are
-// only known after a build, and the evidence says so).
+// Where a program word leads, the way a shell finds a command (bash(1) COMMAND EXECUTION; execvp(3)):
+// a word with a slash is run as that path; a bare name is looked up in each PATH directory in order, the
+// first executable of that name wins (an empty or relative entry is the working directory: not followed).
+// Directories it knows on a NixOS host (runtimeStateDir): store paths, the system profile (buildEnv rules,
+// src/buildEnv.ts), /run/wrappers/bin (security.wrappers), /bin and /usr/bin (sh and env only) and, after a
+// build, the built etc. A directory outside these holds host state: a lookup through it cannot be followed.
+// Build mode reads the built files; eval mode knows a store directory's bin/ only through its package name
+// and says what it could not look into.
 import path from 'node:path';
 import { describePriority, swBinWinner } from './buildEnv.js';
 import type { HostFacts } from './context.js';
