@@ -128,6 +128,11 @@ export async function followWrapper(files: WrapperFiles, start: string, inherite
     const { text, lines } = readSuffixBlocks(fact.text);
     chain.push(`read ${fact.source}${lines.length ? ` (make-wrapper.sh --suffix at line ${lines.join(', ')})` : ''}`);
     const analysis = await analyzeScript(text, { inheritedPath: pathIn });
+    // A script the wrapper execs that runs no other program (a tool's own script) is the program itself.
+    if (last && !analysis.parseError && !analysis.invocations.some((i) => i.kind === 'external')) {
+      chain.push(`${fact.path} runs no other program: it is the program, and starts with that PATH`);
+      return done(last, chain);
+    }
     const r = finalRun(analysis);
     if ('problem' in r) return { ok: false, problem: r.problem, source: fact.source, chain };
     last = { run: r.run, source: fact.source };

@@ -110,6 +110,12 @@ describe('following a wrapper to its program', () => {
     const o = await followWrapper(fakeFiles({ [`${OUT}/bin/cc-ci-run`]: wrapper.text, [`${OUT}/bin/.cc-ci-run-wrapped`]: `#!${SHELL}\nexport PATH=/run/current-system/sw/bin\nexec python3\n` }), `${OUT}/bin/cc-ci-run`);
     expect(brief(o)).toBe('PATH=/run/current-system/sw/bin runs python3');
   });
+  test('a wrapped script that runs no other program is the program', async () => {
+    const wrapper = renderMakeWrapper(`${PY}/bin/python3`, ['--prefix', 'PATH', ':', `${GIT}/bin`], SHELL);
+    if (!wrapper.ok) throw new Error(wrapper.reason);
+    const o = await followWrapper(fakeFiles({ [`${OUT}/bin/cc-ci-run`]: wrapper.text, [`${PY}/bin/python3`]: '#!/bin/sh\necho python3\n' }), `${OUT}/bin/cc-ci-run`);
+    expect(brief(o)).toBe(`PATH=${GIT}/bin:$PATH runs ${PY}/bin/python3`);
+  });
   test('a wrapper whose program does not exist is a defect', async () => {
     const wrapper = renderMakeWrapper(`${OUT}/bin/.gone`, [], SHELL);
     if (!wrapper.ok) throw new Error(wrapper.reason);
@@ -128,16 +134,21 @@ function drvs(list: { drv: string; out: string; env: Record<string, string>; inp
 }
 const drvOf = (out: string): string => `${out.replace(/-([^/]+)$/, '-$1')}.drv`;
 
-const inner = { drv: drvOf(sp('g', 'cc-ci-run-inner')), out: sp('g', 'cc-ci-run-inner'), env: { text: `#!${SHELL}\nexec python3 "$@"\n`, destination: '/bin/cc-ci-run', executable: '1' } };
-const python = { drv: drvOf(PY), out: PY, env: { builder: '/bin/sh', args: '-c …' } };
-const manpage = { drv: drvOf(sp('h', 'cc-ci-run-man')), out: sp('h', 'cc-ci-run-man'), env: { text: '.TH X 1', destination: '/share/man/man1/cc-ci-run.1' } };
+interface FakeDrv {
+  drv: string;
+  out: string;
+  env: Record<string, string>;
+}
+const inner: FakeDrv = { drv: drvOf(sp('g', 'cc-ci-run-inner')), out: sp('g', 'cc-ci-run-inner'), env: { text: `#!${SHELL}\nexec python3 "$@"\n`, destination: '/bin/cc-ci-run', executable: '1' } };
+const python: FakeDrv = { drv: drvOf(PY), out: PY, env: { builder: '/bin/sh', args: '-c …' } };
+const manpage: FakeDrv = { drv: drvOf(sp('h', 'cc-ci-run-man')), out: sp('h', 'cc-ci-run-man'), env: { text: '.TH X 1', destination: '/share/man/man1/cc-ci-run.1' } };
 const LNDIR = `${sp('i', 'lndir-1.0.4')}/bin/lndir`;
 const JOIN_LOOP = `mkdir -p $out\nfor i in $(cat $pathsPath); do\n  ${LNDIR} -silent $i $out\ndone\n`;
 
 interface DrvCase {
   name: string;
   env: Record<string, string>;
-  inputs?: typeof inner[];
+  inputs?: FakeDrv[];
   want: string | RegExp;
   notes?: RegExp;
 }
