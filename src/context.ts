@@ -11,6 +11,7 @@ import type { Settings } from './settings.js';
 import type { Claim } from './claim/types.js';
 import { exists, isDir, listDir, readText, wrapperScript } from './storeFs.js';
 import { parseUnit, type UnitFile } from './systemd/unit.js';
+import { BuiltFiles, DerivationFiles, followWrapper, type WrapperOutcome } from './wrappers/index.js';
 
 export interface SystemPackage {
   name: string;
@@ -168,6 +169,8 @@ export class RunContext {
   readonly hostBuild: (host: string) => Promise<HostBuild>;
   /** The shared wrapper's script text: from the built store path, or (eval mode) from its derivation. */
   readonly wrapperScript: () => Promise<{ text: string; source: string }>;
+  /** The program the shared package finally runs and its PATH (src/wrappers), with what the source assumed. */
+  readonly wrapperRun: () => Promise<{ outcome: WrapperOutcome; notes: string[] }>;
 
   /** What is verified: the spec with the settings over it. */
   readonly claim: Claim;
@@ -194,6 +197,8 @@ export class RunContext {
     });
     const wrapper = memoize(() => this.loadWrapperScript());
     this.wrapperScript = () => wrapper('');
+    const run = memoize(() => this.loadWrapperRun());
+    this.wrapperRun = () => run('');
     this.hostBuild = memoize(async (host) => {
       const facts = await this.hostFacts(host);
       this.logger.info({ host }, `building ${host}`);
@@ -228,6 +233,27 @@ export class RunContext {
     const script = wrapperScript(pkg.out, program);
     if (!script) throw new CheckInputError(`${pkg.out} has no bin/${program}`);
     return { text: readFileSync(script, 'utf8'), source: script };
+  }
+
+  /** The wrapper model on the shared package: built files in build mode, its derivations in eval mode. */
+  private async loadWrapperRun(): Promise<{ outcome: WrapperOutcome; notes: string[] }> {
+    const host = this.settings.hosts[0]!;
+    const pkg = (await this.hostFacts(host)).package;
+    const { package: name, program } = this.claim.shared;
+    if (!pkg) throw new CheckInputError(`${host}: pkgs.${name} does not exist (PLUGIN_PACKAGE)`);
+    if (this.settings.mode === 'eval') {
+      const files = new DerivationFiles((d) => this.nix.derivation(d), [pkg.drvPath]);
+      return { outcome: await followWrapper(files, `${pkg.out}/bin/${program}`), notes: files.notes };
+    }
+    await this.hostBuild(host).catch(() => undefined);
+    if (!existsSync(pkg.out)) {
+      const built = await this.nix.buildDrvs([pkg.drvPath]);
+      if (!built.ok) throw built.error!;
+    }
+    const script = wrapperScript(pkg.out, program);
+    if (!script) throw new CheckInputError(`${pkg.out} has no bin/${program}`);
+    const files = new BuiltFiles();
+    return { outcome: await followWrapper(files, script), notes: files.notes };
   }
 
   /** The built toplevel in build mode (undefined in eval mode); throws when the host did not build. */

@@ -5,7 +5,7 @@ import { CheckInputError } from '../errors.js';
 import { isDir } from '../storeFs.js';
 import { analyzeScript, renderPath, resolvePath, type Invocation } from '../shell/index.js';
 import { packageOf, parseDrvName, parseStorePath } from '../parse/storePath.js';
-import { fail, pass, perHost, type CheckDefinition } from './types.js';
+import { error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
 export interface ToolComparison {
   present: { expected: string; dir: string }[];
@@ -102,10 +102,10 @@ export const pathSupersetCheck: CheckDefinition = {
   async run(ctx) {
     const pkg = await sharedPackagePath(ctx);
     if ('problem' in pkg) return fail(pkg.problem, [...pkg.evidence, ...(await perHostComparison(ctx))]);
-    const script = await ctx.wrapperScript();
-    const evidence = [...pkg.evidence, `read ${script.source}`];
-    const fp = await finalPath(script.text);
-    if ('problem' in fp) return fail(`${script.source}: ${fp.problem}`, evidence);
+    const { outcome: fp, notes } = await ctx.wrapperRun();
+    const evidence = [...pkg.evidence, ...fp.chain, ...notes];
+    if (!fp.ok) return 'cannotFollow' in fp ? error(`cannot follow: ${fp.cannotFollow}`, evidence) : fail(`${fp.source}: ${fp.problem}`, evidence);
+    const script = { source: fp.source };
     evidence.push(`line ${fp.run.line}: \`${fp.run.text}\` runs with PATH=${fp.shown} (${fp.entries.length} directories)`);
     if (!fp.entries.some((e) => parseStorePath(e))) return fail(`${script.source}: no store directory on the PATH where line ${fp.run.line} runs its program`, evidence);
     const { entries: expected, match } = ctx.claim.expectedTools;

@@ -19,6 +19,7 @@ import { splitPath } from '../resolve.js';
 import { consumersOf, type Claim } from '../claim/types.js';
 import { environmentAssignments, execStart, parseUnit } from '../systemd/unit.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
+import { DerivationFiles, followWrapper } from '../wrappers/index.js';
 
 export interface Canary {
   name: string;
@@ -171,9 +172,10 @@ export const propagationCheck: CheckDefinition = {
       const problems: string[] = [];
       const results = await perHost(s.hosts, async (host) => {
         const facts = await nix.evalJson<CopyFacts>(attrPath('nixosConfigurations', host), copyFactsExpr(ctx.claim, canary));
-        const wrapperText = facts.wrapper ? (facts.wrapper.text ?? (await nix.derivationEnv(facts.wrapper.drvPath)).text ?? '') : undefined;
+        // The wrapper model (src/wrappers) on the edited copy's derivations: the PATH its program finally gets.
+        const wrapperRun = facts.wrapper ? await followWrapper(new DerivationFiles((d) => nix.derivation(d), [facts.wrapper.drvPath]), `${facts.wrapper.out}/bin/${program}`) : undefined;
         const services = await Promise.all(consumersOf(ctx.claim, 'systemd-service').map(async (c) => ({ consumer: c, ...(await serviceClosure(nix, facts, c.unit)) })));
-        return { facts, wrapperText, services };
+        return { facts, wrapperRun, services };
       });
       // Derivation consumers are flake attributes, not host attributes: evaluated once.
       const derivations = await Promise.all(
@@ -197,9 +199,10 @@ export const propagationCheck: CheckDefinition = {
           evidence.push(...lines);
           continue;
         }
-        const { facts, wrapperText, services } = r.value;
+        const { facts, wrapperRun, services } = r.value;
         canaryDrv = facts.canaryDrv;
-        const onWrapperPath = wrapperText === undefined ? undefined : await finalPathHas(wrapperText, facts.canaryPath);
+        const onWrapperPath = wrapperRun?.ok ? wrapperRun.entries.some((e) => e === facts.canaryPath || e.startsWith(`${facts.canaryPath}/`)) : undefined;
+        if (wrapperRun && !wrapperRun.ok) evidence.push(`${r.host}: ${pkg} wrapper: ${'cannotFollow' in wrapperRun ? `cannot follow: ${wrapperRun.cannotFollow}` : wrapperRun.problem}`);
         const runners = ctx.claim.consumers.filter((c) => c.kind !== 'system-packages' && c.kind !== 'derivation').map((c) => c.name);
         const consumers: [string, boolean | undefined, string][] = [[`${pkg} wrapper PATH (${runners.join(' + ') || 'the shared package'})`, onWrapperPath, facts.wrapper?.out ?? `no pkgs.${pkg}`]];
         for (const c of ctx.claim.consumers) {
