@@ -4,6 +4,7 @@
 // runner runs: the step's commands as shell, with the PATH the runner's unit and
 // the pipeline give it. A runner service hands its own PATH to its jobs. A
 // derivation must reference the package.
+import path from 'node:path';
 import { BOOT_UNITS, type RunContext, type UnitView } from '../context.js';
 import { formatPosition, parseDroneYaml } from '../drone/pipeline.js';
 import { runnerEnv, stepPath } from '../drone/runnerEnv.js';
@@ -14,6 +15,7 @@ import { renderPath, resolvePath } from '../shell/index.js';
 import type { DerivationConsumer, DroneStepConsumer, RunnerServiceConsumer, ServiceConsumer } from '../claim/types.js';
 import { serviceEnvironment, storeReader } from '../systemd/environment.js';
 import { processEnvironment } from '../systemd/process.js';
+import { storeRootOf } from '../storeFs.js';
 import { execStart, listSetting, timerTarget, timerTriggers } from '../systemd/unit.js';
 import { sharedPackagePath } from './pathSuperset.js';
 import { describeError, fail, pass, perHost, type CheckDefinition } from './types.js';
@@ -74,6 +76,17 @@ async function serviceUnit(ctx: RunContext, host: string, consumer: ServiceConsu
   const words = base.split(/[-_.]/).filter((w) => w.length > 3);
   const near = facts.serviceNames.filter((n) => words.some((w) => n.includes(w))).slice(0, 5);
   return { problem: `${host}: no systemd unit ${name} and no timer-started service runs a ${base} wrapper (${consumer.name})${near.length ? `; services with similar names: ${near.join(', ')}` : ''}` };
+}
+
+/**
+ * The store path whose file runs when the shared package's program runs. A link tree (symlinkJoin, buildEnv)
+ * links bin/<program> to another store path: after a build, consumers resolve through the links to that file,
+ * so it is what they must reach. Eval mode compares the evaluated paths (the package itself).
+ */
+async function programRoot(ctx: RunContext, outPath: string): Promise<string> {
+  if (ctx.settings.mode !== 'build') return outPath;
+  await Promise.all(ctx.settings.hosts.map((h) => ctx.builtToplevel(h).catch(() => undefined)));
+  return storeRootOf(path.join(outPath, 'bin', ctx.claim.shared.program)) ?? outPath;
 }
 
 /** A systemd service: its ExecStart (or inline script), followed to the final run of the program. */
@@ -228,8 +241,8 @@ export const entrypointParityCheck: CheckDefinition = {
     const evidence: string[] = [];
     const problems: string[] = [];
     if ('problem' in pkg) return fail(pkg.problem, pkg.evidence);
-    const expected = pkg.outPath;
-    evidence.push(`${claim.shared.package} (check 3): ${expected}`);
+    const expected = await programRoot(ctx, pkg.outPath);
+    evidence.push(`${claim.shared.package} (check 3): ${pkg.outPath}${expected !== pkg.outPath ? `; its bin/${claim.shared.program} links to ${expected}, the file every consumer must run` : ''}`);
 
     const drones = new Map<DroneStepConsumer, DroneUse[]>();
     for (const c of claim.consumers) {

@@ -192,7 +192,7 @@ export class DerivationFiles implements WrapperFiles {
         }
         const rendered = renderMakeWrapper(original, flags, env.SHELL ?? env.shell ?? '/bin/bash');
         if (!rendered.ok) return cannot(rendered.reason);
-        if (rendered.runCommands.length) return cannot(`--run ${JSON.stringify(rendered.runCommands[0])}: a command the wrapper runs before its program; build mode reads the built file`);
+        // `--run` text is written into the wrapper verbatim: the shell model reads it like the rest of the script.
         if (rendered.buildTimeFiles.length) return cannot(`--prefix/--suffix-contents read ${rendered.buildTimeFiles.join(' ')} at build time; build mode reads the built file`);
         nodes.set(r, { t: 'wrapper', text: rendered.text, source: `${out}${r} as ${program} at ${at} writes it` });
         return undefined;
