@@ -6,7 +6,7 @@
 // derivation must reference the package.
 import { BOOT_UNITS, type RunContext, type UnitView } from '../context.js';
 import { formatPosition, parseDroneYaml } from '../drone/pipeline.js';
-import { runnerEnv, stepPath } from '../drone/runnerEnv.js';
+import { runnerEnv, stepPath, type EtcReader } from '../drone/runnerEnv.js';
 import { runsOnHost, scriptUses, type DroneUse } from '../drone/uses.js';
 import { followToTarget } from '../execChain.js';
 import { EVAL_UNSEEN, resolveProgram, splitPath, type HostView } from '../resolve.js';
@@ -161,7 +161,7 @@ async function droneReaches(ctx: RunContext, host: string, view: HostView, consu
   if (onHost.length === 0) return out;
   const runner = await ctx.unit(host, consumer.runnerUnit);
   if (!runner) return { ...out, problems: [`${host}: no systemd unit ${consumer.runnerUnit} (PLUGIN_RUNNER_SERVICE): nothing runs the Drone step on this host`] };
-  const env = await runnerEnv(runner, view, ctx);
+  const env = await runnerEnv(runner, view, ctx, evaluatedEtc(ctx, host));
   out.evidence.push(...env.notes.map((n) => `${host}: note: ${n}`), ...env.chain.map((c) => `${host}: runner ${c}`));
   if (env.problem) return { ...out, problems: [`${host}: ${env.problem}`] };
   for (const use of onHost) {
@@ -193,6 +193,26 @@ async function droneReaches(ctx: RunContext, host: string, view: HostView, consu
     if (r.root !== expected) out.problems.push(`${host}: the Drone step "${use.step.name}" runs ${r.root}, not ${expected}`);
   }
   return out;
+}
+
+/** Eval mode: `/etc/NAME` as the evaluated `environment.etc."NAME"` (its text, or the file its source names). */
+function evaluatedEtc(ctx: RunContext, host: string): EtcReader {
+  return async (name) => {
+    const q = JSON.stringify;
+    const f = await ctx.nix.evalJson<{ text: string | null; source: string | null; drvs: string[] } | null>(
+      'nixosConfigurations',
+      `cs: let f = ((cs.${q(host)}.config.environment or {}).etc or {}).${q(name)} or null; src = if f != null && f ? source then toString f.source else null; in ` +
+        `if f == null || (f.enable or true) == false then null else { text = f.text or null; source = src; drvs = if src == null then [] else builtins.attrNames (builtins.getContext src); }`,
+    );
+    const where = `config.environment.etc.${q(name)}`;
+    if (!f) return { missing: `${where} is not defined: /etc/${name} does not exist on the host` };
+    if (typeof f.text === 'string') return { text: f.text, source: `${where}.text` };
+    if (f.source) {
+      const got = await ctx.scriptAt(f.source, f.drvs);
+      return 'missing' in got ? { missing: `${where}.source ${f.source}: ${got.missing}` } : { text: got.text, source: `${where}.source (${got.source})` };
+    }
+    return { missing: `${where} has neither text nor source` };
+  };
 }
 
 /** A flake attribute's derivation must depend on the package: its closure after a build (build mode), its inputs (eval mode). */
