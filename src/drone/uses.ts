@@ -51,6 +51,9 @@ export async function scriptUses(steps: readonly DroneStep[], script: string, pk
           : inv.conditional && !guardOnly
             ? `\`${inv.text}\` runs only on some branches (${inv.conditionalReason ?? 'conditional'})`
             : undefined;
+      // A shell function named like the program runs instead of it: what the body does is not the program's run.
+      const shadow = inv.kind === 'function' && programName(inv.program) === pkg ? `cannot follow: a shell function named ${pkg} shadows the program at line ${inv.line} (the step runs the function, not ${pkg})` : undefined;
+      const unfollowable = shadow ?? (before ? `cannot follow: line ${before.line} \`${before.text}\`: ${before.reason}` : undefined);
       uses.push({
         step,
         command: inv.text,
@@ -59,7 +62,7 @@ export async function scriptUses(steps: readonly DroneStep[], script: string, pk
         // A shell function of the same name shadows the wrapper: only the external program counts.
         viaWrapper: programName(inv.program) === pkg && inv.kind === 'external',
         path: inv.path,
-        ...(before ? { unfollowable: `line ${before.line} \`${before.text}\`: ${before.reason}` } : {}),
+        ...(unfollowable ? { unfollowable } : {}),
         ...(notRun ? { notRun } : {}),
       });
     }
