@@ -33,7 +33,8 @@ export async function scriptUses(steps: readonly DroneStep[], script: string, pk
   const uses: DroneUse[] = [];
   for (const step of steps) {
     if (step.commands.length === 0) continue;
-    const analysis = await analyzeScript(step.commands.join('\n'), { inheritedPath: 'inherited' });
+    // runner-go shell/bash: `/bin/sh -e SCRIPT`, whatever `shell:` says; on NixOS bash in POSIX mode.
+    const analysis = await analyzeScript(step.commands.join('\n'), { inheritedPath: 'inherited', shell: 'sh' });
     // The runner writes the commands into a script run with `set -e`: a command that always fails ends the step.
     const stopsAt = step.commands.findIndex((c) => /^\s*(false|\/bin\/false|\/usr\/bin\/false|exit(\s+[1-9]\d*)?)\s*(;\s*)?$/.test(c)) + 1;
     for (const inv of analysis.invocations) {
