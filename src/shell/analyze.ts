@@ -49,9 +49,9 @@ interface Ctx {
   fnStack: string[];
   locals?: Map<string, Val | null | undefined>;
   returns?: State[];
-  /** Offset of the top-level complete command being run (bash parses one before running it: aliases it defines apply after it). */
+  /** First line of the top-level command being parsed (bash reads whole lines first: aliases defined on them apply after). */
   top?: number;
-  /** Offset of the top-level command being executed (a function body runs within its caller's). */
+  /** Last line of the top-level command being executed (a function body runs within its caller's). */
   runTop?: number;
 }
 
@@ -254,7 +254,8 @@ export class Analyzer {
 
   runList(list: List, state: State, ctx: Ctx, top = false): void {
     for (const stmt of list) {
-      if (top) ctx = { ...ctx, top: stmt.pos, runTop: stmt.pos };
+      // bash reads whole lines (and whole compound commands) before running any of them.
+      if (top) ctx = { ...ctx, top: this.lineOf(stmt.pos), runTop: this.lineOf(Math.max(stmt.pos, stmt.end - 1)) };
       if (state.dead) {
         const line = this.lineOf(stmt.pos);
         this.issue(this.out.unreachable, line, this.textOf(stmt), `after the ${state.dead.kind} at line ${state.dead.line}`);
@@ -400,9 +401,10 @@ export class Analyzer {
       temp.set(a.name, v);
     }
     const aliased = this.aliasOf(cmd.words[0], state, ctx, line, text);
-    if (aliased === 'unfollowable') return;
+    // An alias the analysis cannot expand is reported; the command is still recorded as written.
+    const aliasWords = aliased === 'unfollowable' ? undefined : aliased;
     const fields: Field[] = cmd.words.flatMap((w: Word, k: number): Field[] => {
-      if (k === 0 && aliased) return aliased.map((a) => ({ val: str(a) }));
+      if (k === 0 && aliasWords) return aliasWords.map((a) => ({ val: str(a) }));
       if (!w.decl) return expandFields(w, sc).map((val) => ({ val }));
       const value = w.decl.value ? expandJoined(w.decl.value, sc) : undefined;
       return [{ val: str(w.decl.name + '='), decl: { name: w.decl.name, append: w.decl.append, ...(value ? { value } : {}) } }];
@@ -479,7 +481,7 @@ export class Analyzer {
     const name = word ? literalOf(word) : undefined;
     if (name === undefined || state.expandAliases === false) return undefined;
     const a = state.aliases.get(name);
-    if (!a || (ctx.top !== undefined && a.top >= ctx.top)) return undefined;
+    if (!a || (ctx.top !== undefined && a.top >= ctx.top)) return undefined; // defined on a line bash had already read
     const stop = (why: string): 'unfollowable' => {
       this.issue(this.out.unfollowable, line, text, why);
       return 'unfollowable';
