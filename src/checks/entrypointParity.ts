@@ -176,7 +176,7 @@ async function droneUses(ctx: RunContext, consumer: DroneStepConsumer, environ: 
     const at = formatPosition(consumer.pipeline, u.step.position);
     if (u.unfollowable) problems.push(`${at}: step "${u.step.name}": ${u.unfollowable}`);
     else if (!u.viaWrapper) {
-      problems.push(`${at}: step "${u.step.name}" bypasses ${program}: \`${u.command}\``);
+      problems.push(`${at}: step "${u.step.name}" bypasses ${program}: \`${u.command}\` runs ${u.program}`);
     } else if (!runsOnHost(u.step)) {
       problems.push(`${at}: step "${u.step.name}" runs in a ${u.step.pipelineType} pipeline${u.step.image ? ` (image ${u.step.image})` : ''}, not on the exec runner: the host's ${program} is not there`);
     }
