@@ -6,9 +6,9 @@
 // derivation must reference the package.
 import { BOOT_UNITS, type RunContext, type UnitView } from '../context.js';
 import { formatPosition, parseDroneYaml } from '../drone/pipeline.js';
-import { MARK_OPEN, markersIn, runnerLookup, substitute, type Substituted } from '../drone/envsubst.js';
+import { describeMarkers, runnerLookup, substitute, type Substituted } from '../drone/envsubst.js';
 import { runnerEnv, stepPath, type EtcReader, type RunnerEnv } from '../drone/runnerEnv.js';
-import { runsOnHost, scriptUses, type DroneUse } from '../drone/uses.js';
+import { perBuildValues, runsOnHost, scriptUses, type DroneUse } from '../drone/uses.js';
 import { followToTarget } from '../execChain.js';
 import { EVAL_UNSEEN, resolveProgram, splitPath, type HostView } from '../resolve.js';
 import { renderPath, resolvePath } from '../shell/index.js';
@@ -125,13 +125,6 @@ async function runnerReaches(ctx: RunContext, host: string, view: HostView, cons
   return out;
 }
 
-/** Where the unknown `${…}` values of a text come from, for a "cannot follow" message. */
-function describeMarkers(text: string, sub: Substituted, file: string): string | undefined {
-  const found = [...new Set(markersIn(text))].map((i) => sub.unresolved[i]!).filter(Boolean);
-  if (found.length === 0) return undefined;
-  return `cannot follow: Drone substitutes ${found.map((u) => `\`${u.expr}\` at ${file}:${u.line} (${u.why})`).join(', ')} before parsing the file`;
-}
-
 /** A Drone pipeline's steps that run the script through the program, after Drone's substitution with this runner's environment. */
 async function droneUses(ctx: RunContext, consumer: DroneStepConsumer, environ: RunnerEnv['environ']): Promise<{ onHost: DroneUse[]; problems: string[]; evidence: string[]; sub: Substituted }> {
   const { program } = ctx.claim.shared;
@@ -147,23 +140,7 @@ async function droneUses(ctx: RunContext, consumer: DroneStepConsumer, environ: 
     evidence.push(`${formatPosition(consumer.pipeline, st.position)}: pipeline "${st.pipeline}" is type exec: drone-runner-exec ignores its environment: block (${st.ignoredPipelineEnv!.join(', ')})`);
   }
   const uses = await scriptUses(drone.steps, consumer.runs, program);
-  // A value known only per build in a step that mentions the script or the program: what runs is not known.
-  const script = consumer.runs.slice(consumer.runs.lastIndexOf('/') + 1);
-  const mentions = (c: string): boolean => c.includes(script) || c.includes(program) || new RegExp(`^\\s*${MARK_OPEN}\\d`).test(c);
-  for (const step of drone.steps) {
-    if (uses.some((u) => u.step === step) || markersIn(step.commands.join('\n')).length === 0) continue;
-    if (!step.commands.some(mentions)) {
-      evidence.push(`${formatPosition(consumer.pipeline, step.position)}: step "${step.name}" has per-build values but does not run ${consumer.runs}`);
-      continue;
-    }
-    uses.push({ step, command: step.commands.join('; '), line: 1, program: '<substituted>', viaWrapper: false, path: { unknown: 'substituted' }, unfollowable: describeMarkers(step.commands.join('\n'), sub, consumer.pipeline)! });
-  }
-  for (const u of uses) {
-    // Markers up to the command's line matter; later commands cannot change what it ran.
-    const upTo = u.step.commands.join('\n').split('\n').slice(0, u.line).join('\n');
-    const m = describeMarkers(upTo, sub, consumer.pipeline);
-    if (m && !u.unfollowable) u.unfollowable = m;
-  }
+  evidence.push(...perBuildValues(drone.steps, uses, sub, consumer.pipeline, consumer.runs, program));
   const running = uses.filter((u) => !u.step.neverRuns && !u.notRun);
   for (const u of uses.filter((x) => x.step.neverRuns)) {
     evidence.push(`${formatPosition(consumer.pipeline, u.step.position)}: step "${u.step.name}" runs \`${u.command}\` but can never run: ${u.step.neverRuns}`);

@@ -339,3 +339,10 @@ export function runnerLookup(environ: ReadonlyMap<string, { value: string }> | u
     return { value: environ.get(name)?.value ?? '' };
   };
 }
+
+/** Where the unknown `${…}` values in a text come from, as a "cannot follow" message (undefined: none). */
+export function describeMarkers(text: string, sub: Pick<Substituted, 'unresolved'>, file: string): string | undefined {
+  const found = [...new Set(markersIn(text))].map((i) => sub.unresolved[i]).filter((u): u is Unresolved => u !== undefined);
+  if (found.length === 0) return undefined;
+  return `cannot follow: Drone substitutes ${found.map((u) => `\`${u.expr}\` at ${file}:${u.line} (${u.why})`).join(', ')} before parsing the file`;
+}

@@ -149,3 +149,37 @@ describe('bash constructs on the path to the program', () => {
     expect((await analyzeScript(text, { shell: 'bash' })).invocations.map((i) => i.program)).toEqual(['set', 'python3']);
   });
 });
+
+describe('per-build values in the substituted file: where they matter', () => {
+  const uses = async (yaml: string) => {
+    const { parseDroneYaml } = await import('../../src/drone/pipeline.js');
+    const { perBuildValues } = await import('../../src/drone/uses.js');
+    const sub = substitute(yaml, lookup);
+    const file = await parseDroneYaml(sub.text);
+    const u = await scriptUses(file.steps, 'runner/run_recipe_ci.py', 'cc-ci-run');
+    const evidence = perBuildValues(file.steps, u, sub, '.drone.yml', 'runner/run_recipe_ci.py', 'cc-ci-run');
+    return { u, evidence };
+  };
+  const doc = (steps: string, head = '') => `kind: pipeline\ntype: exec\nname: ci\n${head}steps:\n${steps}`;
+  test.each([
+    ['an argument of the command', '  - name: t\n    commands:\n      - cc-ci-run runner/run_recipe_ci.py ${DRONE_COMMIT_SHA}\n', ''],
+    ['an earlier command of the step', '  - name: t\n    commands:\n      - ${DRONE_COMMIT_MESSAGE}\n      - cc-ci-run runner/run_recipe_ci.py\n', ''],
+    ['the program word itself (no use without it)', '  - name: t\n    commands:\n      - ${DRONE_REPO_NAME} runner/run_recipe_ci.py\n', ''],
+    ['the pipeline type', '  - name: t\n    commands:\n      - cc-ci-run runner/run_recipe_ci.py\n', 'x: 1\n'],
+    ['a trigger condition', '  - name: t\n    commands:\n      - cc-ci-run runner/run_recipe_ci.py\n', 'trigger:\n  event: ${DRONE_BUILD_EVENT}x\n'],
+  ])('cannot follow: %s', async (_, steps, head) => {
+    const yaml = _ === 'the pipeline type' ? doc(steps).replace('type: exec', 'type: ${DRONE_STAGE_TYPE}') : doc(steps, head);
+    const { u } = await uses(yaml);
+    expect(u).toHaveLength(1);
+    expect(u[0]!.unfollowable).toMatch(/cannot follow: Drone substitutes `\$\{DRONE_/);
+    expect(u[0]!.step.neverRuns).toBeUndefined();
+  });
+  test.each([
+    ['a later command', '  - name: t\n    commands:\n      - cc-ci-run runner/run_recipe_ci.py\n      - echo ${DRONE_COMMIT_SHA}\n'],
+    ['another step', '  - name: n\n    commands:\n      - echo ${DRONE_COMMIT_SHA}\n  - name: t\n    commands:\n      - cc-ci-run runner/run_recipe_ci.py\n'],
+    ['an escaped $$ (the shell expands it)', '  - name: t\n    commands:\n      - cc-ci-run runner/run_recipe_ci.py "$${DRONE_COMMIT_SHA}"\n'],
+  ])('does not matter: %s', async (_, steps) => {
+    const { u } = await uses(doc(steps));
+    expect(u.map((x) => [x.viaWrapper, x.unfollowable])).toEqual([[true, undefined]]);
+  });
+});
