@@ -184,7 +184,7 @@ function osExpand(value: string, vars: ReadonlyMap<string, EnvEntry> | undefined
   const out = value.replace(/\$(?:\{([^}]*)\}|([A-Za-z0-9_]+)|([*#$@!?\-0-9]))/g, (_m, braced: string | undefined, bare: string | undefined, special: string | undefined) => {
     const name = braced ?? bare ?? special ?? '';
     if (name === 'PATH') {
-      if (processPath === undefined && vars) unknown ??= 'the runner process has no PATH';
+      if (processPath === undefined && vars) unknown ??= 'the runner process has no PATH its unit or start chain sets (systemd would give a default)';
       return processPath ?? '';
     }
     if (vars === undefined) {
@@ -206,7 +206,8 @@ export function stepPath(step: DroneStep, runner: Pick<RunnerEnv, 'path' | 'sour
     const where = step.environmentSource.PATH === 'pipeline' ? `pipeline "${step.pipeline}" environment.PATH` : `step "${step.name}" environment.PATH`;
     if (typeof own !== 'string' && typeof own !== 'number') return { source: where, unknown: `${where} is not a plain string (e.g. from_secret): its value is unknown` };
     // runner-go environ.Expand: os.Expand against the runner process's environment.
-    const e = osExpand(String(own), runner.processVars, runner.processPath ?? runner.path);
+    // Without the process's variables (a caller that only knows the step PATH), $PATH is that PATH.
+    const e = osExpand(String(own), runner.processVars, runner.processVars ? runner.processPath : runner.path);
     if ('unknown' in e) return { source: where, unknown: `cannot follow: ${where} \`${String(own)}\`: ${e.unknown}` };
     return { value: e.value, source: where };
   }
