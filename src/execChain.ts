@@ -82,7 +82,8 @@ export async function followToTarget(start: ChainStart, target: string | undefin
   let previous: { root: string; via: string; file?: string } | undefined;
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     const inherited: PathEntry[] = dirs.map((d) => ({ dir: d }));
-    const analysis = await analyzeScript(text, { inheritedPath: inherited });
+    // A `#!…/sh` script runs in bash's POSIX mode on NixOS (aliases expanded); anything else as bash does.
+    const analysis = await analyzeScript(text, { inheritedPath: inherited, shell: /^#!\s*\S*\/sh(\s|$)/.test(text) ? 'sh' : 'bash' });
     if (analysis.parseError) {
       return { ok: false, reason: `${where}:${analysis.parseError.line}:${analysis.parseError.column}: not valid shell (${analysis.parseError.message})`, chain };
     }

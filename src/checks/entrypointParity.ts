@@ -7,8 +7,9 @@
 import path from 'node:path';
 import { BOOT_UNITS, type RunContext, type UnitView } from '../context.js';
 import { formatPosition, parseDroneYaml } from '../drone/pipeline.js';
-import { runnerEnv, stepPath } from '../drone/runnerEnv.js';
-import { runsOnHost, scriptUses, type DroneUse } from '../drone/uses.js';
+import { describeMarkers, runnerLookup, substitute, type Substituted } from '../drone/envsubst.js';
+import { runnerEnv, stepPath, type EtcReader, type RunnerEnv } from '../drone/runnerEnv.js';
+import { perBuildValues, runsOnHost, scriptUses, type DroneUse } from '../drone/uses.js';
 import { followToTarget } from '../execChain.js';
 import { EVAL_UNSEEN, resolveProgram, splitPath, type HostView } from '../resolve.js';
 import { renderPath, resolvePath } from '../shell/index.js';
@@ -18,7 +19,7 @@ import { processEnvironment } from '../systemd/process.js';
 import { storeRootOf } from '../storeFs.js';
 import { execStart, listSetting, timerTarget, timerTriggers } from '../systemd/unit.js';
 import { sharedPackagePath } from './pathSuperset.js';
-import { describeError, fail, pass, perHost, type CheckDefinition } from './types.js';
+import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
 /** What one consumer on one host adds: problems (the claim fails) and evidence. */
 interface Finding {
@@ -137,15 +138,22 @@ async function runnerReaches(ctx: RunContext, host: string, view: HostView, cons
   return out;
 }
 
-/** A Drone pipeline's steps that run the script through the program, read once for every host. */
-async function droneUses(ctx: RunContext, consumer: DroneStepConsumer): Promise<{ onHost: DroneUse[]; problems: string[]; evidence: string[] }> {
+/** A Drone pipeline's steps that run the script through the program, after Drone's substitution with this runner's environment. */
+async function droneUses(ctx: RunContext, consumer: DroneStepConsumer, environ: RunnerEnv['environ']): Promise<{ onHost: DroneUse[]; problems: string[]; evidence: string[]; sub: Substituted }> {
   const { program } = ctx.claim.shared;
   const problems: string[] = [];
   const evidence: string[] = [];
+  // drone-runner-exec substitutes `${…}` in the raw file (runtime/runner.go), then parses it.
+  const sub = substitute(ctx.readRepoFile(consumer.pipeline), runnerLookup(environ));
+  if (sub.error) problems.push(`${consumer.pipeline}:${sub.error.line}: ${sub.error.message}`);
   // A file that does not parse, or a step Drone would reject, cannot run as claimed.
-  const drone = await parseDroneYaml(ctx.readRepoFile(consumer.pipeline));
+  const drone = await parseDroneYaml(sub.text);
   for (const e of drone.errors) problems.push(`${formatPosition(consumer.pipeline, e.position)}: ${e.message}`);
+  for (const st of drone.steps.filter((x) => x.ignoredPipelineEnv)) {
+    evidence.push(`${formatPosition(consumer.pipeline, st.position)}: pipeline "${st.pipeline}" is type exec: drone-runner-exec ignores its environment: block (${st.ignoredPipelineEnv!.join(', ')})`);
+  }
   const uses = await scriptUses(drone.steps, consumer.runs, program);
+  evidence.push(...perBuildValues(drone.steps, uses, sub, consumer.pipeline, consumer.runs, program));
   const running = uses.filter((u) => !u.step.neverRuns && !u.notRun);
   for (const u of uses.filter((x) => x.step.neverRuns)) {
     evidence.push(`${formatPosition(consumer.pipeline, u.step.position)}: step "${u.step.name}" runs \`${u.command}\` but can never run: ${u.step.neverRuns}`);
@@ -158,23 +166,27 @@ async function droneUses(ctx: RunContext, consumer: DroneStepConsumer): Promise<
     const at = formatPosition(consumer.pipeline, u.step.position);
     if (u.unfollowable) problems.push(`${at}: step "${u.step.name}": ${u.unfollowable}`);
     else if (!u.viaWrapper) {
-      const shadowed = u.program === program ? ` (a shell function named ${program} shadows the wrapper)` : '';
-      problems.push(`${at}: step "${u.step.name}" bypasses ${program}: \`${u.command}\`${shadowed}`);
+      problems.push(`${at}: step "${u.step.name}" bypasses ${program}: \`${u.command}\` runs ${u.program}`);
     } else if (!runsOnHost(u.step)) {
       problems.push(`${at}: step "${u.step.name}" runs in a ${u.step.pipelineType} pipeline${u.step.image ? ` (image ${u.step.image})` : ''}, not on the exec runner: the host's ${program} is not there`);
     }
   }
-  return { onHost: running.filter((u) => u.viaWrapper && !u.unfollowable && runsOnHost(u.step)), problems, evidence };
+  return { onHost: running.filter((u) => u.viaWrapper && !u.unfollowable && runsOnHost(u.step)), problems, evidence, sub };
 }
 
-/** The Drone steps on one host: the exec runner's PATH there, then each step's own shell. */
-async function droneReaches(ctx: RunContext, host: string, view: HostView, consumer: DroneStepConsumer, onHost: DroneUse[], expected: string): Promise<Finding> {
+/** The Drone steps on one host: the exec runner's environment there, the file substituted with it, then each step's own shell. */
+async function droneReaches(ctx: RunContext, host: string, view: HostView, consumer: DroneStepConsumer, expected: string, shared: Finding): Promise<Finding> {
   const out: Finding = { problems: [], evidence: [] };
   const { package: pkg } = ctx.claim.shared;
-  if (onHost.length === 0) return out;
   const runner = await ctx.unit(host, consumer.runnerUnit);
-  if (!runner) return { ...out, problems: [`${host}: no systemd unit ${consumer.runnerUnit} (PLUGIN_RUNNER_SERVICE): nothing runs the Drone step on this host`] };
-  const env = await runnerEnv(runner, view, ctx);
+  const env = runner ? await runnerEnv(runner, view, ctx, evaluatedEtc(ctx, host)) : undefined;
+  // What the steps run does not depend on the host unless the file reads the runner's variables: kept once.
+  const used = await droneUses(ctx, consumer, env && !env.problem ? env.environ : undefined);
+  for (const p of used.problems) if (!shared.problems.includes(p)) shared.problems.push(p);
+  for (const e of used.evidence) if (!shared.evidence.includes(e)) shared.evidence.push(e);
+  const onHost = used.onHost;
+  if (onHost.length === 0) return out;
+  if (!runner || !env) return { ...out, problems: [`${host}: no systemd unit ${consumer.runnerUnit} (PLUGIN_RUNNER_SERVICE): nothing runs the Drone step on this host`] };
   out.evidence.push(...env.notes.map((n) => `${host}: note: ${n}`), ...env.chain.map((c) => `${host}: runner ${c}`));
   if (env.problem) return { ...out, problems: [`${host}: ${env.problem}`] };
   for (const use of onHost) {
@@ -183,6 +195,12 @@ async function droneReaches(ctx: RunContext, host: string, view: HostView, consu
       out.problems.push(
         `${host}: pipeline "${use.step.pipeline}" asks for node labels ${missingLabels.map(([k, v]) => `${k}:${v}`).join(', ')}, which the runner (DRONE_RUNNER_LABELS ${Object.entries(env.labels).map(([k, v]) => `${k}:${v}`).join(',') || 'unset'}) does not have: it never runs the step`,
       );
+      continue;
+    }
+    const ownPath = use.step.environment.PATH;
+    const substituted = typeof ownPath === 'string' ? describeMarkers(ownPath, used.sub, consumer.pipeline) : undefined;
+    if (substituted) {
+      out.problems.push(`${host}: step "${use.step.name}" environment.PATH: ${substituted}`);
       continue;
     }
     const p = stepPath(use.step, env);
@@ -206,6 +224,26 @@ async function droneReaches(ctx: RunContext, host: string, view: HostView, consu
     if (r.root !== expected) out.problems.push(`${host}: the Drone step "${use.step.name}" runs ${r.root}, not ${expected}`);
   }
   return out;
+}
+
+/** Eval mode: `/etc/NAME` as the evaluated `environment.etc."NAME"` (its text, or the file its source names). */
+function evaluatedEtc(ctx: RunContext, host: string): EtcReader {
+  return async (name) => {
+    const q = JSON.stringify;
+    const f = await ctx.nix.evalJson<{ text: string | null; source: string | null; drvs: string[] } | null>(
+      'nixosConfigurations',
+      `cs: let f = ((cs.${q(host)}.config.environment or {}).etc or {}).${q(name)} or null; src = if f != null && f ? source then toString f.source else null; in ` +
+        `if f == null || (f.enable or true) == false then null else { text = f.text or null; source = src; drvs = if src == null then [] else builtins.attrNames (builtins.getContext src); }`,
+    );
+    const where = `config.environment.etc.${q(name)}`;
+    if (!f) return { missing: `${where} is not defined: /etc/${name} does not exist on the host` };
+    if (typeof f.text === 'string') return { text: f.text, source: `${where}.text` };
+    if (f.source) {
+      const got = await ctx.scriptAt(f.source, f.drvs);
+      return 'missing' in got ? { missing: `${where}.source ${f.source}: ${got.missing}` } : { text: got.text, source: `${where}.source (${got.source})` };
+    }
+    return { missing: `${where} has neither text nor source` };
+  };
 }
 
 /** A flake attribute's derivation must depend on the package: its closure after a build (build mode), its inputs (eval mode). */
@@ -244,14 +282,7 @@ export const entrypointParityCheck: CheckDefinition = {
     const expected = await programRoot(ctx, pkg.outPath);
     evidence.push(`${claim.shared.package} (check 3): ${pkg.outPath}${expected !== pkg.outPath ? `; its bin/${claim.shared.program} links to ${expected}, the file every consumer must run` : ''}`);
 
-    const drones = new Map<DroneStepConsumer, DroneUse[]>();
-    for (const c of claim.consumers) {
-      if (c.kind !== 'drone-step') continue;
-      const uses = await droneUses(ctx, c);
-      problems.push(...uses.problems);
-      evidence.push(...uses.evidence);
-      drones.set(c, uses.onHost);
-    }
+    const droneShared: Finding = { problems: [], evidence: [] };
     const hosts = await perHost(s.hosts, async (host) => {
       const facts = await ctx.hostFacts(host);
       const toplevel = await ctx.builtToplevel(host);
@@ -260,10 +291,12 @@ export const entrypointParityCheck: CheckDefinition = {
       for (const c of claim.consumers) {
         if (c.kind === 'systemd-service') findings.push(await serviceReaches(ctx, host, view, c, expected));
         else if (c.kind === 'runner-service') findings.push(await runnerReaches(ctx, host, view, c, expected));
-        else if (c.kind === 'drone-step') findings.push(await droneReaches(ctx, host, view, c, drones.get(c) ?? [], expected));
+        else if (c.kind === 'drone-step') findings.push(await droneReaches(ctx, host, view, c, expected, droneShared));
       }
       return findings;
     });
+    problems.push(...droneShared.problems);
+    evidence.push(...droneShared.evidence);
     for (const h of hosts) {
       if (!h.value) {
         const lines = describeError(h.host, h.error);
@@ -290,6 +323,8 @@ export const entrypointParityCheck: CheckDefinition = {
     }
     const named = claim.consumers.filter((c) => c.kind !== 'system-packages').map((c) => c.name);
     if (named.length === 0) return fail('the claim names no consumer that runs the package (systemd-service, drone-step, runner-service or derivation)', evidence);
+    // Only what the verifier could not follow: not a proven bypass, so no fail.
+    if (problems.length && problems.every((p) => p.includes('cannot follow'))) return error(problems.join('; '), evidence);
     if (problems.length) return fail(problems.join('; '), evidence);
     // Eval mode resolves a PATH lookup by package names: say how many lookups a build would settle.
     const unseen = evidence.filter((e) => e.includes(EVAL_UNSEEN)).length;

@@ -1,7 +1,15 @@
 // .drone.yml read the way Drone reads it: YAML 1.1 (go-yaml), every document,
-// `kind: secret`/`signature` documents skipped, the pipeline's `environment:`
-// applied under each step's own, and `when`/`trigger` conditions that decide
-// whether a step can run at all.
+// `kind: secret`/`signature` documents skipped, and `when`/`trigger` conditions
+// that decide whether a step can run at all.
+//
+// Contract (pipeline-level `environment:`):
+// - drone-runner-exec, engine/resource/exec.go: an exec pipeline's resource holds version, kind, type,
+//   name, depends_on, clone, platform, trigger, workspace and steps, nothing else; the runner ignores any
+//   other key, so a `type: exec` pipeline's `environment:` block reaches no step (FACTS.md, correction).
+// - drone-runner-docker has a pipeline-level environment, applied under each step's own: kept for
+//   `type: docker` (and the other container types), whose steps never reach the host's wrapper anyway.
+// - Drone's `${VAR}` substitution (drone/envsubst) runs on the text before this parse: see envsubst.ts;
+//   the caller passes the substituted text.
 import type { Document, LineCounter as LineCounterType, Node as YamlNode } from 'yaml';
 
 export interface Position {
@@ -19,6 +27,8 @@ export interface DroneStep {
   environment: Record<string, unknown>;
   /** Where each environment key came from ("step" or "pipeline"). */
   environmentSource: Record<string, 'step' | 'pipeline'>;
+  /** Keys of an exec pipeline's `environment:` block, which drone-runner-exec ignores (evidence only). */
+  ignoredPipelineEnv?: string[];
   image?: string;
   position: Position;
   /** Why the step can never run in a successful build, when its conditions (or the pipeline's trigger) exclude every case. */
@@ -128,7 +138,9 @@ export async function parseDroneYaml(text: string): Promise<DroneFile> {
     if (data.kind !== undefined && data.kind !== 'pipeline') continue; // secrets, signatures, templates
     const pipeline = typeof data.name === 'string' ? data.name : 'default';
     const pipelineType = typeof data.type === 'string' ? data.type : 'docker';
-    const pipelineEnv = asRecord(data.environment);
+    // engine/resource/exec.go: an exec pipeline has no `environment:` field; only container runners apply one.
+    const pipelineEnv = pipelineType === 'exec' ? {} : asRecord(data.environment);
+    const ignoredEnv = pipelineType === 'exec' && data.environment !== undefined ? Object.keys(asRecord(data.environment)) : [];
     // A linux exec runner only takes pipelines for its OS (platform.os defaults to linux).
     const platform = asRecord(data.platform);
     const osNever = platform.os !== undefined && String(platform.os).toLowerCase() !== 'linux' ? `platform.os is ${String(platform.os)}: a linux runner never takes it` : undefined;
@@ -189,6 +201,7 @@ export async function parseDroneYaml(text: string): Promise<DroneFile> {
         position: pos(item) ?? { line: 0, column: 0 },
         ...(never ? { neverRuns: never } : {}),
         ...(node ? { node } : {}),
+        ...(ignoredEnv.length ? { ignoredPipelineEnv: ignoredEnv } : {}),
       });
     });
   }

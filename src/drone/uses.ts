@@ -4,6 +4,7 @@
 // through the wrapper, and `export PATH=…` in an earlier command changes a later one.
 import path from 'node:path';
 import { analyzeScript, programName, Unknown, type PathValue } from '../shell/index.js';
+import { describeMarkers, MARK_OPEN, markersIn, type Substituted } from './envsubst.js';
 import type { DroneStep } from './pipeline.js';
 
 export interface DroneUse {
@@ -33,7 +34,8 @@ export async function scriptUses(steps: readonly DroneStep[], script: string, pk
   const uses: DroneUse[] = [];
   for (const step of steps) {
     if (step.commands.length === 0) continue;
-    const analysis = await analyzeScript(step.commands.join('\n'), { inheritedPath: 'inherited' });
+    // runner-go shell/bash: `/bin/sh -e SCRIPT`, whatever `shell:` says; on NixOS bash in POSIX mode.
+    const analysis = await analyzeScript(step.commands.join('\n'), { inheritedPath: 'inherited', shell: 'sh' });
     // The runner writes the commands into a script run with `set -e`: a command that always fails ends the step.
     const stopsAt = step.commands.findIndex((c) => /^\s*(false|\/bin\/false|\/usr\/bin\/false|exit(\s+[1-9]\d*)?)\s*(;\s*)?$/.test(c)) + 1;
     for (const inv of analysis.invocations) {
@@ -51,6 +53,9 @@ export async function scriptUses(steps: readonly DroneStep[], script: string, pk
           : inv.conditional && !guardOnly
             ? `\`${inv.text}\` runs only on some branches (${inv.conditionalReason ?? 'conditional'})`
             : undefined;
+      // A shell function named like the program runs instead of it: what the body does is not the program's run.
+      const shadow = inv.kind === 'function' && programName(inv.program) === pkg ? `cannot follow: a shell function named ${pkg} shadows the program at line ${inv.line} (the step runs the function, not ${pkg})` : undefined;
+      const unfollowable = shadow ?? (before ? `cannot follow: line ${before.line} \`${before.text}\`: ${before.reason}` : undefined);
       uses.push({
         step,
         command: inv.text,
@@ -59,7 +64,7 @@ export async function scriptUses(steps: readonly DroneStep[], script: string, pk
         // A shell function of the same name shadows the wrapper: only the external program counts.
         viaWrapper: programName(inv.program) === pkg && inv.kind === 'external',
         path: inv.path,
-        ...(before ? { unfollowable: `line ${before.line} \`${before.text}\`: ${before.reason}` } : {}),
+        ...(unfollowable ? { unfollowable } : {}),
         ...(notRun ? { notRun } : {}),
       });
     }
@@ -80,3 +85,35 @@ export async function scriptUses(steps: readonly DroneStep[], script: string, pk
 
 /** A step the exec runner runs on the host itself (an exec pipeline, no image). */
 export const runsOnHost = (step: DroneStep): boolean => step.pipelineType === 'exec' && step.image === undefined;
+
+/**
+ * Values Drone substitutes per build (envsubst.ts markers) decide what a step runs when they sit in its
+ * commands up to the command that runs the script, or in what decides where and whether it runs (pipeline
+ * type, node labels, conditions): those uses become "cannot follow". A step with such values that mentions
+ * the script or the program (or starts a command with one) but has no use is added as one. Markers in later
+ * commands, or in steps that do not mention the script, provably do not change its run: evidence only.
+ */
+export function perBuildValues(steps: readonly DroneStep[], uses: DroneUse[], sub: Pick<Substituted, 'unresolved'>, file: string, script: string, program: string): string[] {
+  const evidence: string[] = [];
+  if (sub.unresolved.length === 0) return evidence;
+  const base = script.slice(script.lastIndexOf('/') + 1);
+  const mentions = (c: string): boolean => c.includes(base) || c.includes(program) || new RegExp(`^\\s*${MARK_OPEN}\\d`).test(c);
+  const meta = (st: DroneStep): string => [st.pipelineType, st.image ?? '', JSON.stringify(st.node ?? {}), st.neverRuns ?? ''].join(' ');
+  for (const step of steps) {
+    if (uses.some((u) => u.step === step) || markersIn(step.commands.join('\n')).length === 0) continue;
+    if (!step.commands.some(mentions)) {
+      evidence.push(`${file}:${step.position.line}: step "${step.name}" has values Drone substitutes per build but does not run ${script}`);
+      continue;
+    }
+    uses.push({ step, command: step.commands.join('; '), line: 1, program: '<substituted>', viaWrapper: false, path: { unknown: 'substituted per build' }, unfollowable: describeMarkers(step.commands.join('\n'), sub, file)! });
+  }
+  for (const u of uses) {
+    // The commands up to this one (a later command cannot change what it ran), and where/whether the step runs.
+    const upTo = u.step.commands.join('\n').split('\n').slice(0, u.line).join('\n');
+    const m = describeMarkers(`${upTo}\n${meta(u.step)}`, sub, file);
+    if (m && !u.unfollowable) u.unfollowable = m;
+    // A condition built from a per-build value is not known to exclude every build.
+    if (m && u.step.neverRuns !== undefined && markersIn(meta(u.step)).length) delete u.step.neverRuns;
+  }
+  return evidence;
+}

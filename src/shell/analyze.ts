@@ -31,6 +31,12 @@ interface State {
   dead?: { kind: 'exec' | 'exit' | 'return'; line: number };
   /** Later commands run only if an earlier branch did not exec/exit. */
   skipReason?: string;
+  /** Aliases by name: their text (undefined: not known), the top-level command that defined them, the line. */
+  aliases: Map<string, { value?: string; top: number; line: number; why?: string }>;
+  /** expand_aliases: on in POSIX mode, off in a bash script until `shopt -s expand_aliases`; 'unknown' after a conditional shopt. */
+  expandAliases: boolean | 'unknown';
+  /** A pending `trap … EXIT` handler: it runs when the shell exits, never after a successful exec. */
+  exitTrap?: { line: number; text: string };
   /** Same for a `return` in a branch: holds only until the function ends. */
   returnSkip?: string;
 }
@@ -43,7 +49,17 @@ interface Ctx {
   fnStack: string[];
   locals?: Map<string, Val | null | undefined>;
   returns?: State[];
+  /** First line of the top-level command being parsed (bash reads whole lines first: aliases defined on them apply after). */
+  top?: number;
+  /** Last line of the top-level command being executed (a function body runs within its caller's). */
+  runTop?: number;
 }
+
+/** POSIX special builtins: in POSIX mode bash finds them before functions of the same name. */
+const SPECIAL_BUILTINS = new Set(['break', ':', '.', 'continue', 'eval', 'exec', 'exit', 'export', 'readonly', 'return', 'set', 'shift', 'times', 'trap', 'unset']);
+
+/** An alias value the analysis can expand: plain words, no quoting, expansion or operators, not ending in a blank. */
+const PLAIN_ALIAS = /^[A-Za-z0-9_/.=:+@%,-]+(?: +[A-Za-z0-9_/.=:+@%,-]+)*$/;
 
 const SHELL_BUILTINS = new Set([
   ':', '.', 'alias', 'bg', 'builtin', 'cd', 'command', 'declare', 'dirs', 'disown', 'echo', 'eval', 'exec', 'exit', 'export', 'false',
@@ -59,6 +75,7 @@ function clone(s: State): State {
     assignedAt: new Map(s.assignedAt),
     exported: new Set(s.exported),
     funcs: new Map(s.funcs),
+    aliases: new Map(s.aliases),
     ...(s.dead ? { dead: { ...s.dead } } : {}),
   };
 }
@@ -77,6 +94,8 @@ export class Analyzer {
   private readonly lineStarts: number[] = [0];
   private readonly out: ShellAnalysis;
   private readonly seenIssues = new Set<string>();
+  /** The top-level command that defined each function body (its aliases were expanded when it was parsed). */
+  private readonly definedAt = new WeakMap<Cmd, number>();
 
   constructor(
     private readonly src: string,
@@ -87,14 +106,27 @@ export class Analyzer {
   }
 
   run(list: List): ShellAnalysis {
-    const state: State = { vars: new Map(), assignedAt: new Map(), exported: new Set(['PATH']), allexport: false, cwd: '.', funcs: new Map() };
+    const state: State = {
+      vars: new Map(),
+      assignedAt: new Map(),
+      exported: new Set(['PATH']),
+      allexport: false,
+      cwd: '.',
+      funcs: new Map(),
+      aliases: new Map(),
+      expandAliases: this.options.shell === 'sh',
+    };
     const start = this.options.inheritedPath;
     state.vars.set('PATH', start === undefined || start === 'inherited' ? inherited() : fromPathEntries(start));
     for (const [k, v] of Object.entries(this.options.knownVars ?? {})) {
       state.vars.set(k, str(v));
       state.exported.add(k);
     }
-    this.runList(list, state, { calledFrom: [], fnStack: [] });
+    this.runList(list, state, { calledFrom: [], fnStack: [] }, true);
+    // bash(1) SIGNALS/trap: the EXIT handler runs when the shell exits; a successful exec replaces the shell first.
+    if (state.exitTrap && state.dead?.kind !== 'exec') {
+      this.issue(this.out.unfollowable, state.exitTrap.line, state.exitTrap.text, 'the EXIT trap handler runs when the script ends (no exec replaces the shell before) and is not analysed');
+    }
     this.out.finalEnv = this.envOf(state);
     return this.out;
   }
@@ -200,6 +232,15 @@ export class Analyzer {
     base.allexport = live.some((s) => s.allexport);
     if (!live.every((s) => s.cwd === live[0]!.cwd)) base.cwd = new Unknown(`cd ${where}`);
     for (const s of live) for (const [k, v] of s.funcs) base.funcs.set(k, v);
+    const aliasNames = new Set(live.flatMap((s) => [...s.aliases.keys()]));
+    for (const n of aliasNames) {
+      const defs = live.map((s) => s.aliases.get(n));
+      if (defs.every((d) => d && d.value === defs[0]!.value)) continue;
+      const any = defs.find((d) => d)!;
+      base.aliases.set(n, { top: Math.max(...defs.map((d) => d?.top ?? 0)), line: any.line, why: `alias ${n} is defined or removed ${where}` });
+    }
+    if (live.some((s) => s.expandAliases !== live[0]!.expandAliases)) base.expandAliases = 'unknown';
+    if (live.some((s) => s.exitTrap?.line !== live[0]!.exitTrap?.line)) base.exitTrap = live.find((s) => s.exitTrap)!.exitTrap!;
     base.taint = live.find((s) => s.taint)?.taint;
     if (!base.taint) delete base.taint;
     const skip = live.find((s) => s.skipReason)?.skipReason;
@@ -211,8 +252,10 @@ export class Analyzer {
 
   // ---- walking ----
 
-  runList(list: List, state: State, ctx: Ctx): void {
+  runList(list: List, state: State, ctx: Ctx, top = false): void {
     for (const stmt of list) {
+      // bash reads whole lines (and whole compound commands) before running any of them.
+      if (top) ctx = { ...ctx, top: this.lineOf(stmt.pos), runTop: this.lineOf(Math.max(stmt.pos, stmt.end - 1)) };
       if (state.dead) {
         const line = this.lineOf(stmt.pos);
         this.issue(this.out.unreachable, line, this.textOf(stmt), `after the ${state.dead.kind} at line ${state.dead.line}`);
@@ -302,6 +345,7 @@ export class Analyzer {
         return this.runList(cmd.body, clone(state), ctx);
       case 'func':
         state.funcs.set(cmd.name, cmd.body);
+        if (ctx.top !== undefined) this.definedAt.set(cmd.body, ctx.top);
         return;
       case 'test':
         for (const body of cmd.substs ?? []) this.runList(body, clone(state), { ...ctx, cond: ctx.cond ?? state.skipReason ?? state.returnSkip });
@@ -327,7 +371,8 @@ export class Analyzer {
     const locals = new Map<string, Val | null | undefined>();
     const returns: State[] = [];
     const returnSkipBefore = state.returnSkip;
-    this.runCmd(body, state, { ...ctx, fnStack: [...ctx.fnStack, name], calledFrom: [...ctx.calledFrom, line], locals, returns });
+    const top = this.definedAt.get(body) ?? ctx.top;
+    this.runCmd(body, state, { ...ctx, fnStack: [...ctx.fnStack, name], calledFrom: [...ctx.calledFrom, line], locals, returns, ...(top !== undefined ? { top } : {}) });
     if (returns.length > 0) {
       for (const r of returns) delete r.dead;
       adopt(state, this.merge([state, ...returns], `in function ${name}, which may return early`));
@@ -355,7 +400,11 @@ export class Analyzer {
       if (a.append) v = norm([...(tempScope.lookup(a.name) ?? []), ...v]);
       temp.set(a.name, v);
     }
-    const fields: Field[] = cmd.words.flatMap((w: Word): Field[] => {
+    const aliased = this.aliasOf(cmd.words[0], state, ctx, line, text);
+    // An alias the analysis cannot expand is reported; the command is still recorded as written.
+    const aliasWords = aliased === 'unfollowable' ? undefined : aliased;
+    const fields: Field[] = cmd.words.flatMap((w: Word, k: number): Field[] => {
+      if (k === 0 && aliasWords) return aliasWords.map((a) => ({ val: str(a) }));
       if (!w.decl) return expandFields(w, sc).map((val) => ({ val }));
       const value = w.decl.value ? expandJoined(w.decl.value, sc) : undefined;
       return [{ val: str(w.decl.name + '='), decl: { name: w.decl.name, append: w.decl.append, ...(value ? { value } : {}) } }];
@@ -390,7 +439,9 @@ export class Analyzer {
       path = { unknown: 'PATH is removed for this command (env -u PATH): lookup falls back to the default path and the program runs without PATH' };
     } else path = env.has('PATH') ? toPathValue(env.get('PATH'), 'PATH is unset') : this.pathOf(state);
 
-    const isFunction = shellLevel && !noFunctions && progText !== undefined && state.funcs.has(progText);
+    // POSIX mode: a special builtin is found before a function of the same name.
+    const special = this.options.shell === 'sh' && progText !== undefined && SPECIAL_BUILTINS.has(progText);
+    const isFunction = shellLevel && !noFunctions && !special && progText !== undefined && state.funcs.has(progText);
     const kind: Invocation['kind'] = isFunction ? 'function' : shellLevel && !exec && progText !== undefined && SHELL_BUILTINS.has(progText) ? 'builtin' : 'external';
     const exported = cleared ? new Set<string>() : new Set(state.exported);
     for (const n of exportedExtra) exported.add(n);
@@ -419,6 +470,28 @@ export class Analyzer {
     }
     if (isFunction) return this.callFunction(progText!, state.funcs.get(progText!)!, state, ctx, line, temp);
     if (kind === 'builtin') this.runBuiltin(progText!, fields.slice(i + 1), state, ctx, line, text);
+  }
+
+  /**
+   * bash(1) ALIASES: the first word of a simple command, unquoted, is replaced by an alias's text when alias
+   * expansion is on and the alias was defined before bash parsed the command (an earlier top-level command).
+   * Returns the replacement words, undefined (no alias applies), or 'unfollowable' (recorded).
+   */
+  private aliasOf(word: Word | undefined, state: State, ctx: Ctx, line: number, text: string): string[] | undefined | 'unfollowable' {
+    const name = word ? literalOf(word) : undefined;
+    if (name === undefined || state.expandAliases === false) return undefined;
+    const a = state.aliases.get(name);
+    if (!a || (ctx.top !== undefined && a.top >= ctx.top)) return undefined; // defined on a line bash had already read
+    const stop = (why: string): 'unfollowable' => {
+      this.issue(this.out.unfollowable, line, text, why);
+      return 'unfollowable';
+    };
+    if (state.expandAliases === 'unknown') return stop(`alias ${name} (line ${a.line}) applies only if \`shopt -s expand_aliases\` ran, which is conditional`);
+    if (a.why || a.value === undefined) return stop(`${a.why ?? `alias ${name} has a value computed at run time`} and would replace \`${name}\` here`);
+    if (!PLAIN_ALIAS.test(a.value)) return stop(`alias ${name}='${a.value}' (line ${a.line}) replaces \`${name}\` here with text the analysis does not re-parse`);
+    const words = a.value.split(/ +/);
+    if (words[0] !== name && state.aliases.has(words[0]!)) return stop(`alias ${name} (line ${a.line}) expands to another alias, ${words[0]}`);
+    return words;
   }
 
   /** Expands redirection words and here-document bodies for the commands they run (`<<EOF` … `$(cmd)`). */
@@ -501,10 +574,18 @@ export class Analyzer {
         this.taint(state, `the ${name} at line ${line}`, line);
         return;
       case 'trap': {
-        const handler = words[0];
-        if (args.length >= 2 && handler !== '-' && handler !== '') {
-          this.issue(this.out.unfollowable, line, text, 'trap handler code runs later and is not analysed');
+        const rest = words[0] === '--' ? words.slice(1) : words;
+        if (rest.length < 2 || rest[0]?.startsWith('-') && rest[0] !== '-') return; // `trap`, `trap -p`, `trap -l`, `trap SIG` (reset)
+        const handler = rest[0];
+        const signals = rest.slice(1);
+        const exitOnly = signals.every((g) => g !== undefined && /^(EXIT|SIGEXIT|0)$/i.test(g));
+        if (handler === '-' || handler === '') {
+          if (exitOnly) delete state.exitTrap;
+          return;
         }
+        // An EXIT handler matters only if the shell ends without exec (checked at the end of the script).
+        if (exitOnly && handler !== undefined) state.exitTrap = { line, text };
+        else this.issue(this.out.unfollowable, line, text, `trap handler for ${signals.map((g) => g ?? '<computed>').join(' ')} runs when that happens and is not analysed`);
         return;
       }
       case 'read':
@@ -540,9 +621,36 @@ export class Analyzer {
           state.dead = { kind: 'return', line };
         } else state.dead = { kind: 'exit', line };
         return;
-      case 'alias':
-        if (args.length > 0) this.issue(this.out.unfollowable, line, text, 'aliases are not expanded by the analysis');
+      case 'alias': {
+        // Defined now; used by commands bash parses later (the next top-level command on).
+        const conditional = ctx.cond ?? state.skipReason ?? state.returnSkip;
+        for (let k = 0; k < args.length; k++) {
+          const w = words[k];
+          const eq = w?.indexOf('=') ?? -1;
+          if (w === undefined) {
+            this.issue(this.out.unfollowable, line, text, 'an alias built at run time');
+            continue;
+          }
+          if (w.startsWith('-') || eq <= 0) continue; // `alias -p`, `alias name` (prints)
+          const n = w.slice(0, eq);
+          const entry = { value: w.slice(eq + 1), top: ctx.runTop ?? -1, line };
+          state.aliases.set(n, conditional ? { ...entry, why: `alias ${n} is defined conditionally (${conditional})` } : entry);
+        }
         return;
+      }
+      case 'unalias':
+        for (const w of words) {
+          if (w === '-a') state.aliases.clear();
+          else if (w !== undefined) state.aliases.delete(w);
+        }
+        return;
+      case 'shopt': {
+        if (!words.includes('expand_aliases')) return;
+        const on = words.includes('-s') ? true : words.includes('-u') ? false : undefined;
+        if (on === undefined) return;
+        state.expandAliases = ctx.cond ?? state.skipReason ?? state.returnSkip ? 'unknown' : on;
+        return;
+      }
       case 'hash':
         // `hash -p FILE NAME` makes bash run FILE for NAME, whatever PATH says.
         if (words.some((a) => a !== undefined && /^-[a-zA-Z]*p/.test(a))) this.issue(this.out.unfollowable, line, text, '`hash -p` binds a command name to a file, bypassing the PATH lookup');

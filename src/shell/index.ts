@@ -25,11 +25,34 @@
 // - `exec PROG` ends the shell: later statements are dropped from `invocations` and listed in `unreachable`
 //   (unconditional exec) or become conditional (exec in a branch). `exec` with only redirections goes on.
 // - `eval`, `source`/`.`: unfollowable; afterwards every variable (PATH too) and the cwd are unknown until
-//   reassigned. `trap` handlers and aliases are reported, not followed.
+//   reassigned. `trap` handlers and aliases: see the contract below.
 // - `env -i`, `exec -c`, `env -u PATH`, `unset PATH`: PathValue unknown (lookup falls back to a built-in
 //   default path we do not guess). `command -p` and `sudo` likewise. `set -a` exports later assignments
 //   (`allexportLines`, `exportedVars`); PATH is always exported.
 // - A run-time PATH (command substitution, unknown variable) is reported once, where it enters PATH.
+//
+// Contract with bash(1) around the final run of the program (SHELL GRAMMAR, ALIASES, FUNCTIONS, COMMAND
+// EXECUTION, SHELL BUILTIN COMMANDS, SIGNALS; bash's POSIX-mode list). Implemented:
+// - Which shell: `shell: 'sh'` is bash as /bin/sh (POSIX mode; Drone exec steps run `/bin/sh -e SCRIPT`,
+//   runner-go shell/bash; a `#!…/sh` script): aliases expanded, special builtins (break : . continue eval exec
+//   exit export readonly return set shift times trap unset) found before functions. `'bash'` (scripts, unit
+//   scripts, wrappers): aliases not expanded unless `shopt -s expand_aliases`; functions before builtins.
+// - ALIASES: bash reads a whole line (and a whole compound command) before running it, so an alias applies
+//   from the next line on; a function body gets the aliases in effect when its definition was read. Only the
+//   first word of a simple command, unquoted, is replaced (so never the word after `exec`, `command`,
+//   `env`); `unalias NAME`/`-a` removes. An alias value of plain words is expanded; a value with quoting,
+//   expansions or operators, one ending in a blank, one chaining to another alias, an alias defined on some
+//   paths only, or a conditional `shopt -s expand_aliases` is unfollowable at the command it would change.
+// - trap: an EXIT (0) handler runs when the shell ends; after a successful `exec` it never runs, so it is
+//   unfollowable only when the script can end without exec; `trap - EXIT` / `trap '' EXIT` drop it. Handlers
+//   for any other condition (ERR, DEBUG, RETURN, signals) are unfollowable.
+// - exec, exit, return, functions (inlined at the call, `command NAME` and `builtin` skip them; a function
+//   named like the program is reported by the caller as "cannot follow"), subshells and pipelines (copies),
+//   `&&`/`||`/if/case/loops (conditional), `set -a`, `set -e` with an unconditional `false` (execChain),
+//   `cd`, `export`/`declare -x`/`local`, `unset`, `read`/`printf -v` (unknown values), `env`, `exec -a/-c`.
+// Unfollowable (the callers turn them into "cannot follow … at file:line"): eval, source/. (the file's
+// code), `hash -p`, `command -p`, traps as above, recursion, PATH assigned on some paths only or computed at
+// run time, a program word computed at run time, aliases as above, a script that does not parse.
 
 import { Analyzer } from './analyze.js';
 import { normalizeDir } from './dirs.js';

@@ -91,4 +91,10 @@ export interface AnalyzeOptions {
   inheritedPath?: PathEntry[] | 'inherited';
   /** Variables whose values are known (e.g. from the caller's environment). Others not assigned by the script are Unknown. */
   knownVars?: Record<string, string>;
+  /**
+   * Which shell runs the text. 'bash' (default): a bash script (`#!…/bash`, unit scripts, wrappers): aliases are
+   * not expanded unless `shopt -s expand_aliases`. 'sh': bash as /bin/sh (POSIX mode; a Drone exec step runs its
+   * commands as `/bin/sh -e SCRIPT`): aliases are expanded, special builtins are found before functions.
+   */
+  shell?: 'bash' | 'sh';
 }

@@ -4,11 +4,20 @@ import { parseRunnerEnviron, stepPath, type RunnerEnv } from '../../src/drone/ru
 const pipeline = (body: string): string => `kind: pipeline\ntype: exec\nname: ci\n${body}`;
 
 describe('.drone.yml as Drone reads it', () => {
-  test('the pipeline environment applies to every step, the step overrides per key', async () => {
+  // FACTS.md correction: drone-runner-exec's pipeline resource has no `environment:` (engine/resource/exec.go).
+  // The old expectation (the block applied to exec steps) was wrong.
+  test('an exec pipeline environment reaches no step; only the step environment counts', async () => {
     const file = await parseDroneYaml(pipeline('environment:\n  PATH: /usr/bin\n  A: pipe\nsteps:\n  - name: s\n    environment:\n      A: step\n    commands:\n      - cc-ci-run x\n'));
     expect(file.errors).toEqual([]);
+    expect(file.steps[0]!.environment).toEqual({ A: 'step' });
+    expect(file.steps[0]!.environmentSource).toEqual({ A: 'step' });
+    expect(file.steps[0]!.ignoredPipelineEnv).toEqual(['PATH', 'A']);
+  });
+  test('a docker pipeline environment applies to every step, the step overrides per key', async () => {
+    const file = await parseDroneYaml(pipeline('environment:\n  PATH: /usr/bin\n  A: pipe\nsteps:\n  - name: s\n    environment:\n      A: step\n    commands:\n      - cc-ci-run x\n').replace('type: exec', 'type: docker'));
     expect(file.steps[0]!.environment).toEqual({ PATH: '/usr/bin', A: 'step' });
     expect(file.steps[0]!.environmentSource).toEqual({ PATH: 'pipeline', A: 'step' });
+    expect(file.steps[0]!.ignoredPipelineEnv).toBeUndefined();
   });
 
   test('YAML 1.1: a command written as a map is an error with its position', async () => {

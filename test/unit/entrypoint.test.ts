@@ -97,6 +97,9 @@ describe('the command a service script finally runs', () => {
     ['its output piped to tee', 'cc-ci-run sweep.py | tee /var/log/sweep.log\n', true],
     ['`|| true` after it', 'cc-ci-run sweep.py || true\n', true],
     ['`mkdir -p` before it', 'mkdir -p /var/cache/x\nexec cc-ci-run sweep.py\n', true],
+    // bash(1): a `#!…/sh` script runs in POSIX mode (aliases expanded); a bash script does not expand them.
+    ['an alias in a #!/bin/sh script turns the run into false under -e', '#!/bin/sh -e\nalias cc-ci-run=false\ncc-ci-run --version\nexec cc-ci-run sweep.py\n', false],
+    ['the same alias in a bash script is not expanded', '#!/nix/store/x-bash/bin/bash -e\nalias cc-ci-run=false\ncc-ci-run --version\nexec cc-ci-run sweep.py\n', true],
   ])('%s', async (_n, script, ok) => {
     const r = await followToTarget({ inlineScript: { text: script, source: 'unit script' }, pathDirs: dirs, drvs: [] }, 'cc-ci-run', view, noScripts);
     expect([r.ok, r.ok ? '' : r.reason]).toEqual([ok, ok ? '' : expect.stringMatching(/runs cc-ci-run .*, but .*(the work does not go through cc-ci-run|never runs)/)]);

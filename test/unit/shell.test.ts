@@ -409,7 +409,8 @@ const cases: Case[] = [
     name: 'declare -x and readonly assign; trap is unfollowable',
     script: "declare -x PATH=/d/bin\nreadonly R=1\ntrap 'rm -f /tmp/x' EXIT\nrun",
     final: { program: 'run', want: { path: { entries: [{ dir: '/d/bin' }] }, exportedVars: ['PATH'] } },
-    unfollowable: [{ line: 3, text: "trap 'rm -f /tmp/x' EXIT", reason: 'trap handler code runs later and is not analysed' }],
+    // No exec: the EXIT handler runs when the script ends.
+    unfollowable: [{ line: 3, text: "trap 'rm -f /tmp/x' EXIT", reason: 'the EXIT trap handler runs when the script ends (no exec replaces the shell before) and is not analysed' }],
   },
   {
     name: 'inheritedPath given as entries',
