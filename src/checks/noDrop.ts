@@ -9,8 +9,37 @@
 // - another version: reported (a downgrade named); not a failure.
 // - a consumer new at head: reported. A consumer gone at head: fail unless the spec's `retired` names it.
 // - a side that cannot be computed (the base does not evaluate, a step cannot be followed): error.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { consumerRuntimes, diffLines, diffRuntimes, diffSummary } from '../runtime.js';
 import { error, fail, pass, skip, type CheckDefinition } from './types.js';
+
+/**
+ * Where a repository's Nix files name a package (`file:line`, by the word, comments skipped): the
+ * list a reviewer edits. A textual pointer beside the evaluated source, never the evidence itself.
+ */
+export function declaredAt(root: string, searchDir: string, pname: string): string[] {
+  const word = new RegExp(`(^|[^A-Za-z0-9_'.-])${pname.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^A-Za-z0-9_'-])`);
+  const hits: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const full = path.join(dir, name);
+      const st = statSync(full, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (st.isDirectory()) walk(full);
+      else if (name.endsWith('.nix')) {
+        readFileSync(full, 'utf8')
+          .split('\n')
+          .forEach((line, i) => {
+            if (word.test(line.replace(/#.*$/, ''))) hits.push(`${path.relative(root, full)}:${i + 1}`);
+          });
+      }
+    }
+  };
+  const start = path.join(root, searchDir);
+  if (existsSync(start)) walk(start);
+  return hits;
+}
 
 export const noDropCheck: CheckDefinition = {
   id: 'no-drop',
@@ -42,7 +71,10 @@ export const noDropCheck: CheckDefinition = {
         else problems.push(`${c.label} is gone at head (${c.reason}); it had ${c.dropped.map((d) => d.tool.name).join(', ') || 'no tools'} (mark it \`retired\` in the spec if that is intended)`);
         continue;
       }
-      for (const d of c.dropped) problems.push(`${c.label} dropped ${d.tool.name} (base: ${d.tool.from}; head: ${d.instead})`);
+      for (const d of c.dropped) {
+        const listed = declaredAt(opened.ctx.settings.flake, ctx.claim.searchDir, d.tool.pname);
+        problems.push(`${c.label} dropped ${d.tool.name} (base: ${d.tool.from}${listed.length ? `, listed at ${listed.slice(0, 3).join(', ')}` : ''}; head: ${d.instead})`);
+      }
     }
     const summary = diffSummary(diff);
     if (problems.length) return fail(`${problems.join('; ')} — against ${short}`, evidence);
