@@ -67,8 +67,8 @@ export const noDropCheck: CheckDefinition = {
       evidence.push(`${c.label}: ${c.status}${c.reason ? ` (${c.reason})` : ''}`, ...diffLines(c).map((l) => `  ${l}`));
       if (c.status === 'error') errors.push(`${c.label}: ${c.reason}`);
       if (c.status === 'vanished') {
-        if (retired.includes(c.consumer) || retired.includes(`${c.consumer}@${c.host}`)) evidence.push(`  retired by the spec: not a failure`);
-        else problems.push(`${c.label} is gone at head (${c.reason}); it had ${c.dropped.map((d) => d.tool.name).join(', ') || 'no tools'} (mark it \`retired\` in the spec if that is intended)`);
+        if ([c.consumer, `${c.consumer}@${c.host}`, c.key, c.key.replace(/@[^@]*$/, '')].some((k) => retired.includes(k))) evidence.push(`  retired by the spec: not a failure`);
+        else problems.push(`${c.label} is gone at head (${c.reason}); it had ${c.dropped.map((d) => d.tool.name).join(', ') || 'no tools'} (list ${c.key.replace(/@[^@]*$/, '')} under the spec's \`retired\` if that is intended)`);
         continue;
       }
       for (const d of c.dropped) {

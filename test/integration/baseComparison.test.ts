@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { historyMutations, makeFixture, removeFixture } from '../fixtures/make-fixture.mjs';
-import { failingChecks, runCli, snapshotWorkspace } from '../helpers/cli.js';
+import { failingChecks, mainJs, runCli, snapshotWorkspace } from '../helpers/cli.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'nv-history-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -131,5 +131,25 @@ describe('Drone defaults', () => {
     const noDrop = run.report!.checks.find((c) => c.id === 'no-drop')!;
     expect(noDrop.status).toBe('skip');
     expect(noDrop.summary).toContain('all zeros');
+  });
+});
+
+describe('a retired consumer', () => {
+  const out = path.join(work, 'retired');
+  let dir = out;
+  beforeAll(() => {
+    dir = makeFixture(out, { mutation: 'step-renamed', history: true, salt: randomBytes(8).toString('hex') }).dir;
+  });
+  afterAll(() => removeFixture(out));
+
+  test('the spec lists it under `retired`: gone at head is no failure, and the renamed step is new', () => {
+    const printed = spawnSync(process.execPath, [mainJs, '--print-spec'], { encoding: 'utf8' }).stdout;
+    const spec = path.join(work, 'retired-spec.yml');
+    writeFileSync(spec, `${printed}\nretired: [drone:recipe-test]\n`);
+    const run = runCli({ flake: dir, mode: 'eval', base: 'HEAD~1', spec });
+    const noDrop = run.report!.checks.find((c) => c.id === 'no-drop')!;
+    expect(noDrop.status).toBe('pass');
+    expect(noDrop.evidence).toContain('  retired by the spec: not a failure');
+    expect(noDrop.summary).toContain('new: the Drone step "recipe-suite" on cc-ci');
   });
 });
