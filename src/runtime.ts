@@ -21,6 +21,7 @@
 // same model: scripts come from derivations or from the built store (RunContext.scriptAt).
 import type { RunContext } from './context.js';
 import { formatPosition, parseDroneYaml } from './drone/pipeline.js';
+import { NixCommandError } from './errors.js';
 import { runnerEnv, stepPath } from './drone/runnerEnv.js';
 import { runsOnHost, scriptUses } from './drone/uses.js';
 import { followToTarget, type ScriptSource } from './execChain.js';
@@ -227,7 +228,14 @@ async function droneRuntimes(ctx: RunContext, host: string, view: HostView, c: E
   return out;
 }
 
-const firstLine = (err: unknown): string => ((err as Error)?.message ?? String(err)).split('\n')[0]!;
+/** One line for a consumer that could not be computed: a nix failure by its decisive log line, else the message. */
+const firstLine = (err: unknown): string => {
+  if (err instanceof NixCommandError) {
+    const line = err.excerpt.find((l) => /error/i.test(l)) ?? err.excerpt[err.excerpt.length - 1] ?? err.command;
+    return `${err.timedOut ? 'timed out: ' : ''}${line}`;
+  }
+  return ((err as Error)?.message ?? String(err)).split('\n')[0]!;
+};
 
 // ---------------------------------------------------------------------------
 // The comparison of two snapshots.
