@@ -24,7 +24,8 @@ import { formatPosition, parseDroneYaml } from './drone/pipeline.js';
 import { NixCommandError } from './errors.js';
 import { runnerEnv, stepPath } from './drone/runnerEnv.js';
 import { runsOnHost, scriptUses } from './drone/uses.js';
-import { followToTarget, type ScriptSource } from './execChain.js';
+import { finalPath } from './checks/pathSuperset.js';
+import { followToTarget, type ChainStart, type ScriptSource } from './execChain.js';
 import { packageOf, parseStorePath } from './parse/storePath.js';
 import { SYSTEM_PROFILES, splitPath, type HostView } from './resolve.js';
 import { resolvePath } from './shell/index.js';
@@ -127,6 +128,28 @@ async function systemDrvs(ctx: RunContext, host: string): Promise<string[]> {
   return [...inputs, ...(facts.package ? [facts.package.drvPath] : [])];
 }
 
+/** Scripts looked up among the caller's derivations, then among `pool` (eval mode; build mode reads the store). */
+const withPool = (ctx: RunContext, pool: readonly string[]): ScriptSource => ({
+  scriptAt: (storePath, drvs) => ctx.scriptAt(storePath, [...new Set([...drvs, ...pool])]),
+});
+
+/**
+ * When the chain cannot be followed past the claim's program (a wrapper that runs its arguments,
+ * `exec "$@"`): the chain up to the program, then the PATH in force where the program's own script
+ * finally runs (pathSuperset's finalPath, its `$PATH` being the PATH the program inherited).
+ */
+async function throughProgram(ctx: RunContext, start: ChainStart, view: HostView, pool: readonly string[], why: string): Promise<{ ok: true; pathDirs: string[]; chain: string[] } | { ok: false; reason: string }> {
+  const program = ctx.claim.shared.program;
+  const r = await followToTarget(start, program, view, withPool(ctx, pool));
+  if (!r.ok || !r.file) return { ok: false, reason: why };
+  const script = await ctx.scriptAt(r.file, [...pool]);
+  if ('missing' in script) return { ok: false, reason: why };
+  const fp = await finalPath(script.text);
+  if ('problem' in fp) return { ok: false, reason: `${script.source}: ${fp.problem}` };
+  const pathDirs = fp.shown.split(':').flatMap((d) => (d === '$PATH' ? r.pathDirs : d === '' ? [] : [d]));
+  return { ok: true, pathDirs, chain: [...r.chain, `${script.source}:${fp.run.line}: ${fp.run.text}  [PATH=${pathDirs.join(':')}]`] };
+}
+
 /** Every consumer's runtime on every host of the claim, at the revision `ctx` reads. */
 export async function consumerRuntimes(ctx: RunContext): Promise<RuntimeSnapshot> {
   const out: RuntimeSnapshot = { consumers: [], absent: [] };
@@ -169,10 +192,13 @@ export async function consumerRuntimes(ctx: RunContext): Promise<RuntimeSnapshot
           const exec = execStart(unit.unit);
           const last = exec[exec.length - 1];
           const start = unit.inlineScript ? { inlineScript: { text: unit.inlineScript, source: `${unit.source} script` } } : last ? { argv: [last.program, ...last.args], where: `${unit.source}:${last.line}` } : {};
-          const r = await followToTarget({ ...start, pathDirs: unitPath ? splitPath(unitPath.value) : undefined, drvs: unit.context }, undefined, view, scripts);
+          // Eval mode: a script named on the unit's PATH is found among the unit's own inputs too, not only its caller's.
+          const pool = [...unit.context, ...(await systemDrvs(ctx, host))];
+          const r = await followToTarget({ ...start, pathDirs: unitPath ? splitPath(unitPath.value) : undefined, drvs: unit.context }, undefined, view, withPool(ctx, pool));
           const label = `the ${c.name} service (${unit.name})`;
-          if (!r.ok) out.consumers.push(entry(c.name, label, [], `cannot follow ${unit.name}: ${r.reason}`));
-          else out.consumers.push(entry(c.name, label, toolsOnPath(r.pathDirs, system, (d) => provenance(r.chain, d, `${unit.source} PATH`), notes)));
+          const end = r.ok ? r : await throughProgram(ctx, { ...start, pathDirs: unitPath ? splitPath(unitPath.value) : undefined, drvs: unit.context }, view, pool, r.reason);
+          if (!end.ok) out.consumers.push(entry(c.name, label, [], `cannot follow ${unit.name}: ${end.reason}`));
+          else out.consumers.push(entry(c.name, label, toolsOnPath(end.pathDirs, system, (d) => provenance(end.chain, d, `${unit.source} PATH`), notes)));
         } else if (c.kind === 'runner-service') {
           const unit = await ctx.unit(host, c.unit);
           if (!unit) {
@@ -221,9 +247,10 @@ async function droneRuntimes(ctx: RunContext, host: string, view: HostView, c: E
       continue;
     }
     const dirs = inCommand.entries.flatMap((e) => ('dir' in e ? [e.dir] : []));
-    const r = await followToTarget({ inlineScript: { text: use.command, source: `${at} step "${use.step.name}"` }, pathDirs: dirs, drvs: [...runner.context, ...drvs] }, undefined, view, ctx);
-    if (!r.ok) out.push({ ...base, tools: [], problem: `cannot follow \`${use.command}\`: ${r.reason}` });
-    else out.push({ ...base, tools: toolsOnPath(r.pathDirs, system, (d) => provenance(r.chain, d, `${p.source}`), notes) });
+    const r = await followToTarget({ inlineScript: { text: use.command, source: `${at} step "${use.step.name}"` }, pathDirs: dirs, drvs: [...runner.context, ...drvs] }, undefined, view, withPool(ctx, [...runner.context, ...drvs]));
+    const end = r.ok ? r : await throughProgram(ctx, { inlineScript: { text: use.command, source: `${at} step "${use.step.name}"` }, pathDirs: dirs, drvs: [...runner.context, ...drvs] }, view, [...runner.context, ...drvs], r.reason);
+    if (!end.ok) out.push({ ...base, tools: [], problem: `cannot follow \`${use.command}\`: ${end.reason}` });
+    else out.push({ ...base, tools: toolsOnPath(end.pathDirs, system, (d) => provenance(end.chain, d, `${p.source}`), notes) });
   }
   return out;
 }

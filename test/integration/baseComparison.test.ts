@@ -153,3 +153,23 @@ describe('a retired consumer', () => {
     expect(noDrop.summary).toContain('new: the Drone step "recipe-suite" on cc-ci');
   });
 });
+
+describe('ops-lab (a runner service, a timer job, a derivation consumer; its own spec)', () => {
+  const out = path.join(work, 'ops-lab');
+  let dir = out;
+  beforeAll(() => {
+    dir = makeFixture(out, { fixture: 'ops-lab', salt: randomBytes(8).toString('hex') }).dir;
+  });
+  afterAll(() => removeFixture(out));
+
+  test.each(['build', 'eval'])('%s mode: base = head: every consumer unchanged, the runner service included', (mode) => {
+    const run = runCli({ flake: dir, mode, base: 'HEAD' });
+    const noDrop = run.report!.checks.find((c) => c.id === 'no-drop')!;
+    expect(noDrop.status).toBe('pass');
+    expect(noDrop.summary).toContain('no change against HEAD');
+    const consumers = run.report!.runtimeDiff!.consumers;
+    expect(consumers.length).toBeGreaterThan(1);
+    expect(consumers.every((c) => c.status === 'same')).toBe(true);
+    expect(consumers.some((c) => /runner's jobs/.test(c.label))).toBe(true);
+  });
+});
