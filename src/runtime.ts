@@ -5,7 +5,10 @@
 // - a systemd service (the sweep): the unit systemd starts (entrypointParity's serviceUnit: by
 //   name, or through the timer that starts it), its environment (systemd/environment: Environment=,
 //   EnvironmentFile=, UnsetEnvironment=), ExecStart followed through its scripts (execChain, shell)
-//   to the first program that is not a shell script: the PATH exported there. Implemented.
+//   to the first program that is not a shell script: the PATH exported there. Implemented. A chain
+//   that stops at a program word computed at run time inside the claim's program (a wrapper that
+//   runs its arguments, `exec "$@"`) ends at that wrapper's final PATH (pathSuperset's finalPath,
+//   its `$PATH` = what the wrapper inherited). Anything else unfollowable is an error value.
 // - a Drone step: every step of the pipeline that runs the claimed script on the exec runner
 //   (drone/uses), the runner unit's PATH (drone/runnerEnv: DRONE_RUNNER_ENVIRON, DRONE_RUNNER_PATH,
 //   the unit), the step's `environment.PATH` (stepPath), the PATH at the command, then the command
@@ -292,6 +295,8 @@ export interface ConsumerDiff {
   changed: ToolChange[];
   /** vanished: why it is missing at head; error: why a side could not be computed. */
   reason?: string;
+  /** Every tool the consumer has at head (name-version), in PATH order: the runtime itself, not only its changes. */
+  atHead: string[];
 }
 
 export interface RuntimeDiff {
@@ -331,7 +336,18 @@ export function diffRuntimes(base: RuntimeSnapshot, head: RuntimeSnapshot, info:
   const consumers: ConsumerDiff[] = [];
   const headBy = new Map(head.consumers.map((c) => [c.key, c]));
   const baseBy = new Map(base.consumers.map((c) => [c.key, c]));
-  const shell = (c: ConsumerRuntime, status: ConsumerDiff['status'], reason?: string): ConsumerDiff => ({ key: c.key, label: c.label, consumer: c.consumer, host: c.host, status, added: [], dropped: [], changed: [], ...(reason ? { reason } : {}) });
+  const shell = (c: ConsumerRuntime, status: ConsumerDiff['status'], reason?: string): ConsumerDiff => ({
+    key: c.key,
+    label: c.label,
+    consumer: c.consumer,
+    host: c.host,
+    status,
+    added: [],
+    dropped: [],
+    changed: [],
+    ...(reason ? { reason } : {}),
+    atHead: (headBy.get(c.key)?.tools ?? []).map((t) => t.name),
+  });
   for (const b of base.consumers) {
     const h = headBy.get(b.key);
     if (!h) {

@@ -171,5 +171,7 @@ describe('ops-lab (a runner service, a timer job, a derivation consumer; its own
     expect(consumers.length).toBeGreaterThan(1);
     expect(consumers.every((c) => c.status === 'same')).toBe(true);
     expect(consumers.some((c) => /runner's jobs/.test(c.label))).toBe(true);
+    // The backup job runs lab-run (`exec "$@"`): its runtime is lab-run's PATH, restic included.
+    expect(consumers.find((c) => c.label.startsWith('the backup service'))!.atHead).toEqual(expect.arrayContaining(['restic-0.17.3', 'lab-run']));
   });
 });
