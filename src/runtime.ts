@@ -15,7 +15,7 @@
 //   followed like ExecStart. Implemented. A step whose command cannot be followed is an error value.
 // - a runner service: the PATH its jobs inherit (systemd/process). Implemented; not followed further.
 // - the hosts' system packages: `environment.systemPackages`, what sw/bin is made from (buildEnv).
-// - a derivation consumer: not modelled here (a closure, not a PATH): listed with a note.
+// - a derivation consumer: not compared (a closure, not a PATH); the check's evidence says so.
 // A PATH directory is a tool by its store name (`git-lfs-3.6.1`, `openssl-3.3.3-bin` → openssl
 // 3.3.3); /run/current-system/sw/bin (and the system profile) stands for every system package of the
 // host; /run/wrappers/bin holds setuid wrappers made at activation (not packages: skipped, noted);

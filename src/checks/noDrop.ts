@@ -76,6 +76,7 @@ export const noDropCheck: CheckDefinition = {
         problems.push(`${c.label} dropped ${d.tool.name} (base: ${d.tool.from}${listed.length ? `, listed at ${listed.slice(0, 3).join(', ')}` : ''}; head: ${d.instead})`);
       }
     }
+    for (const c of ctx.claim.consumers.filter((x) => x.kind === 'derivation')) evidence.push(`${c.name}: a derivation consumer, not compared (its closure is not a PATH)`);
     const summary = diffSummary(diff);
     if (problems.length) return fail(`${problems.join('; ')} — against ${short}`, evidence);
     if (errors.length) return error(`cannot compare with ${short}: ${errors.join('; ')}`, evidence);
