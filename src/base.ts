@@ -22,8 +22,11 @@
 // them from their .gitmodules URLs, possibly from the network): archive only reads objects. With
 // GIT_OPTIONAL_LOCKS=0 no git call here takes a lock. Submodules (gitlinks of the base tree) are
 // unpacked the same way from the submodule's own git directory (`$GIT_DIR/modules/<path>`) when it
-// holds the recorded commit; otherwise the directory stays empty and a note says so (the base's
-// evaluation then names what it misses).
+// holds the recorded commit; otherwise the directory stays empty and a note says so. The base's
+// files are still read from that copy, and with the submodules setting on, Nix evaluates the base
+// commit itself (`git+file://REPO?ref=HEAD&rev=BASE&submodules=1`), fetching the submodules from
+// their .gitmodules URLs into its own temporary checkout: what the verifier does for head when a
+// clone has no submodules (Drone's default clone), and read-only for the repository.
 import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -90,6 +93,8 @@ export async function chooseBase(runner: CommandRunner, repo: string, setting: s
 export interface BaseTree {
   dir: string;
   notes: string[];
+  /** Submodule paths of the base the repository does not hold (their directories are empty). */
+  missingSubmodules: string[];
   remove: () => void;
 }
 
@@ -99,6 +104,7 @@ export async function materializeBase(runner: CommandRunner, repo: string, commi
   const remove = onCleanup(() => rmSync(parent, { recursive: true, force: true }));
   const dir = path.join(parent, 'source');
   const notes: string[] = [];
+  const missingSubmodules: string[] = [];
   const run = async (cmd: string, args: string[]): Promise<string> => {
     const r = await runner(cmd, args, { env: gitEnv(env), timeoutMs: 300_000, label: cmd });
     if (r.exitCode !== 0) throw new PreflightError(`${cmd} ${args.join(' ')} failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
@@ -122,11 +128,14 @@ export async function materializeBase(runner: CommandRunner, repo: string, commi
       const subGit = path.join(gitDir, 'modules', sub);
       const has = existsSync(subGit) && (await runner('git', ['--git-dir', subGit, 'cat-file', '-e', `${subCommit}^{commit}`], { env: gitEnv(env), timeoutMs: 60_000, label: 'git' })).exitCode === 0;
       if (has) await unpack(['--git-dir', subGit], subCommit, path.join(dir, sub), `sub${i}`);
-      else notes.push(`submodule ${sub} at ${subCommit.slice(0, 12)} is not in the repository (${path.relative(repo, subGit)} lacks it): the base sees ${sub}/ empty`);
+      else {
+        missingSubmodules.push(sub);
+        notes.push(`submodule ${sub} at ${subCommit.slice(0, 12)} is not in the repository (${path.relative(repo, subGit)} lacks it): the base sees ${sub}/ empty`);
+      }
     }
   } catch (err) {
     remove();
     throw err;
   }
-  return { dir, notes, remove };
+  return { dir, notes, missingSubmodules, remove };
 }

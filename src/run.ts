@@ -144,9 +144,23 @@ async function baseComparison(options: VerifyOptions, nix: NixClient): Promise<N
     (opened ??= (async () => {
       const tree = await materializeBase(options.runner, settings.flake, choice.commit, env);
       const baseSettings: Settings = { ...settings, flake: tree.dir, mode: 'eval', submodules: false };
+      // A submodule the clone lacks (Drone's default clone fetches none): Nix fetches the base commit's, as it does for head.
+      const viaNix = tree.missingSubmodules.length > 0 && settings.submodules;
       const client =
         options.baseNix?.(tree.dir) ??
-        (await createNixClient({ runner: options.runner, flakeDir: tree.dir, submodules: false, extraArgs: settings.nixOptions, timeoutMs: settings.timeoutMs, concurrency: effectiveConcurrency(settings, settings.hosts.length), logger, env: options.env, version: nix.version }));
+        (await createNixClient({
+          runner: options.runner,
+          flakeDir: viaNix ? settings.flake : tree.dir,
+          submodules: viaNix,
+          ...(viaNix ? { rev: choice.commit } : {}),
+          extraArgs: settings.nixOptions,
+          timeoutMs: settings.timeoutMs,
+          concurrency: effectiveConcurrency(settings, settings.hosts.length),
+          logger,
+          env: options.env,
+          version: nix.version,
+        }));
+      if (viaNix) tree.notes.push(`Nix evaluates the base commit with its submodules (${client.flakeRef}); its files are read from the copy`);
       return { ctx: new RunContext(baseSettings, client, logger.child({ side: 'base' })), notes: tree.notes };
     })());
   return { choice, open };

@@ -38,6 +38,7 @@ describe.each(rows)('history row $name', ({ name, row }) => {
     expect(noDrop.status).toBe(row.expect.noDrop);
     expect(failingChecks(run.report)).toEqual([...(row.expect.failing ?? [])].sort());
     for (const s of row.expect.summary ?? []) expect(noDrop.summary).toContain(s);
+    for (const s of row.expect.evidence ?? []) expect(noDrop.evidence.some((e) => e.startsWith(s))).toBe(true);
     for (const s of row.expect.diff ?? []) {
       expect(noDrop.summary).toContain(s);
       expect(run.stdout).toContain(s);
