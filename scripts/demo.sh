@@ -2,6 +2,8 @@
 # npm run demo [-- MUTATION]: installs what it needs, builds nixenv-verify, makes
 # the bundled example repo and verifies it with real Nix. With a mutation name
 # (e.g. drop-git-lfs) the example carries that defect and the verdict fails.
+# The example has history: a commit before the refactor, then the refactor; the
+# run compares with HEAD~1 (the no-drop check and the runtime diff).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,12 +15,12 @@ mutation="${1:-base}"
 work="$(mktemp -d /tmp/nixenv-verify-demo.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 repo="$work/cc-ci"
-node test/fixtures/make-fixture.mjs "$repo" "$mutation" >/dev/null
+node test/fixtures/make-fixture.mjs "$repo" "$mutation" --history >/dev/null
 echo "demo: example repo ($mutation) at $repo" >&2
 
 start=$(date +%s.%N)
 set +e
-PLUGIN_FLAKE="$repo" PLUGIN_REPORT="$work/report.json" node dist/main.js
+PLUGIN_FLAKE="$repo" PLUGIN_BASE=HEAD~1 PLUGIN_REPORT="$work/report.json" node dist/main.js
 code=$?
 set -e
 end=$(date +%s.%N)

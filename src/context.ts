@@ -7,6 +7,8 @@ import { CheckInputError } from './errors.js';
 import { memoize } from './limit.js';
 import { nixString, type BuildOutcome, type NixClient } from './nix/client.js';
 import { parseStorePath } from './parse/storePath.js';
+import type { BaseChoice } from './base.js';
+import type { RuntimeDiff } from './runtime.js';
 import type { Settings } from './settings.js';
 import type { Claim } from './claim/types.js';
 import { exists, isDir, listDir, readText, wrapperScript } from './storeFs.js';
@@ -174,6 +176,9 @@ export class RunContext {
 
   /** What is verified: the spec with the settings over it. */
   readonly claim: Claim;
+
+  /** The revision the no-drop check compares with (set by verify when that check runs), and its result for the outputs. */
+  comparison?: { choice: BaseChoice; open?: () => Promise<{ ctx: RunContext; notes: string[] }>; diff?: RuntimeDiff };
 
   constructor(
     readonly settings: Settings,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { CHECKS } from './checks/index.js';
 import type { CheckDefinition } from './checks/types.js';
+import { chooseBase, materializeBase } from './base.js';
 import { RunContext } from './context.js';
 import { CheckInputError, NixCommandError, PreflightError } from './errors.js';
 import type { CommandRunner } from './nix/command.js';
@@ -75,6 +76,8 @@ export interface VerifyOptions {
   /** Given in tests to reuse a client; otherwise made from runner. */
   nix?: NixClient;
   checks?: readonly CheckDefinition[];
+  /** Given in tests: the client for the base revision's files (else one is made from runner). */
+  baseNix?: (dir: string) => NixClient;
   /** Progress, for a report written when a signal ends the run early. */
   onStart?: (info: { flakeRef: string; checks: { id: CheckId; title: string }[] }) => void;
   onCheck?: (result: CheckResult) => void;
@@ -100,6 +103,7 @@ export async function verify(options: VerifyOptions): Promise<Verdict> {
   logger.info({ flake: nix.flakeRef, mode: settings.mode }, `verifying ${nix.flakeRef}`);
   const ctx = new RunContext(settings, nix, logger);
   const selected = (options.checks ?? CHECKS).filter((c) => settings.checks.includes(c.id));
+  if (selected.some((c) => c.id === 'no-drop')) ctx.comparison = await baseComparison(options, nix);
   // Checks run together; they share one evaluation and one build per host through the context.
   options.onStart?.({ flakeRef: nix.flakeRef, checks: selected.map((c) => ({ id: c.id, title: c.title })) });
   const pending = Promise.all(selected.map((c) => runCheck(c, ctx).then((r) => (options.onCheck?.(r), r))));
@@ -118,5 +122,46 @@ export async function verify(options: VerifyOptions): Promise<Verdict> {
     checks,
     durationMs: Date.now() - started,
     tool: TOOL,
+    ...(ctx.comparison?.diff ? { runtimeDiff: ctx.comparison.diff } : {}),
   };
+}
+
+/**
+ * The base revision (exit 2 when the clone lacks it), and how to open it: its files copied out of
+ * the repository, evaluated through a client of their own, in eval mode whatever the run's mode.
+ */
+async function baseComparison(options: VerifyOptions, nix: NixClient): Promise<NonNullable<RunContext['comparison']>> {
+  const { settings, logger } = options;
+  const env = options.env ?? process.env;
+  const choice = await chooseBase(options.runner, settings.flake, settings.base, env);
+  if ('none' in choice) {
+    logger.info(choice.none);
+    return { choice };
+  }
+  logger.info({ base: choice.commit }, `comparing with ${choice.rev} (${choice.source})`);
+  let opened: Promise<{ ctx: RunContext; notes: string[] }> | undefined;
+  const open = (): Promise<{ ctx: RunContext; notes: string[] }> =>
+    (opened ??= (async () => {
+      const tree = await materializeBase(options.runner, settings.flake, choice.commit, env);
+      const baseSettings: Settings = { ...settings, flake: tree.dir, mode: 'eval', submodules: false };
+      // A submodule the clone lacks (Drone's default clone fetches none): Nix fetches the base commit's, as it does for head.
+      const viaNix = tree.missingSubmodules.length > 0 && settings.submodules;
+      const client =
+        options.baseNix?.(tree.dir) ??
+        (await createNixClient({
+          runner: options.runner,
+          flakeDir: viaNix ? settings.flake : tree.dir,
+          submodules: viaNix,
+          ...(viaNix ? { rev: choice.commit } : {}),
+          extraArgs: settings.nixOptions,
+          timeoutMs: settings.timeoutMs,
+          concurrency: effectiveConcurrency(settings, settings.hosts.length),
+          logger,
+          env: options.env,
+          version: nix.version,
+        }));
+      if (viaNix) tree.notes.push(`Nix evaluates the base commit with its submodules (${client.flakeRef}); its files are read from the copy`);
+      return { ctx: new RunContext(baseSettings, client, logger.child({ side: 'base' })), notes: tree.notes };
+    })());
+  return { choice, open };
 }

@@ -108,6 +108,13 @@ export const SETTINGS: readonly SettingDef[] = [
   { name: 'expected_tools', kind: 'list', default: BUILTIN_CLAIM.expectedTools.entries.join(','), description: 'name-version entries the wrapper PATH must hold; spec `expected_tools.entries`.', example: ['git-2.47.2', 'git-lfs-3.6.1'], claim: true, fromSpec: true },
   { name: 'required_bins', kind: 'list', default: BUILTIN_CLAIM.requiredPrograms.join(','), description: 'Programs every host system PATH (sw/bin) must have; spec `required_programs` (per host or in host_defaults).', example: ['git-lfs', 'openssl'], claim: true, fromSpec: true },
   {
+    name: 'base',
+    kind: 'string',
+    defaultText: 'under Drone: a pull request\'s target branch tip (HEAD^1 of the merge clone), a push\'s DRONE_COMMIT_BEFORE; otherwise none (nothing is compared)',
+    description: 'Git revision to compare with (the no-drop check and the runtime diff): evaluated from a private copy of its files; the repository is never fetched into or changed. A commit a shallow clone lacks is exit 2 (set `clone: depth:`).',
+    example: 'origin/main',
+  },
+  {
     name: 'spec',
     kind: 'string',
     defaultText: `${SPEC_FILE_DEFAULT} at the repository root when it exists, else the built-in spec (the cc-ci claim; \`--print-spec\` prints it)`,
@@ -153,6 +160,8 @@ export interface Settings {
   debug: boolean;
   /** The spec file read (absolute path), when there is one. */
   spec?: string;
+  /** The revision to compare with (`--base`); unset: Drone's defaults, else none. */
+  base?: string;
   /** What is verified: the spec (or the built-in one) with the claim settings over it. */
   claim: Claim;
 }

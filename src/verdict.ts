@@ -1,4 +1,5 @@
 // The result model every check produces and every renderer consumes.
+import type { RuntimeDiff } from './runtime.js';
 
 export const CHECK_IDS = [
   'build',
@@ -7,6 +8,7 @@ export const CHECK_IDS = [
   'entrypoint-parity',
   'host-parity',
   'propagation',
+  'no-drop',
 ] as const;
 
 export type CheckId = (typeof CHECK_IDS)[number];
@@ -44,6 +46,8 @@ export interface Verdict {
   hostname?: string;
   /** Where the verified code comes from, as Drone names it (DRONE_REPO, DRONE_COMMIT_SHA, DRONE_BUILD_LINK). */
   source?: { repo?: string; commit?: string; buildLink?: string };
+  /** Each consumer's runtime at the base revision against head (the no-drop check), when a base was compared. */
+  runtimeDiff?: RuntimeDiff;
   /** Checks the `checks` setting left out: reported as skipped in JUnit, so test history stays complete. */
   notSelected?: { id: CheckId; title: string }[];
 }

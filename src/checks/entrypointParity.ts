@@ -33,7 +33,7 @@ const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
  * The service as systemd starts it, or why there is none. Started by a timer: `<unit>` if a timer
  * starts it, else the timer-started service whose command runs a store path named like the unit.
  */
-async function serviceUnit(ctx: RunContext, host: string, consumer: ServiceConsumer): Promise<{ unit: UnitView; timer?: string; note?: string } | { problem: string }> {
+export async function serviceUnit(ctx: RunContext, host: string, consumer: ServiceConsumer): Promise<{ unit: UnitView; timer?: string; note?: string } | { problem: string }> {
   const name = consumer.unit;
   const base = name.replace(/\.service$/, '');
   const facts = await ctx.hostFacts(host);

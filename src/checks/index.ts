@@ -2,9 +2,10 @@
 import { buildCheck } from './build.js';
 import { entrypointParityCheck } from './entrypointParity.js';
 import { hostParityCheck } from './hostParity.js';
+import { noDropCheck } from './noDrop.js';
 import { pathSupersetCheck } from './pathSuperset.js';
 import { propagationCheck } from './propagation.js';
 import { singleSourceCheck } from './singleSource.js';
 import type { CheckDefinition } from './types.js';
 
-export const CHECKS: readonly CheckDefinition[] = [buildCheck, singleSourceCheck, pathSupersetCheck, entrypointParityCheck, hostParityCheck, propagationCheck];
+export const CHECKS: readonly CheckDefinition[] = [buildCheck, singleSourceCheck, pathSupersetCheck, entrypointParityCheck, hostParityCheck, propagationCheck, noDropCheck];

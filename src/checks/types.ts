@@ -3,7 +3,8 @@ import { NixCommandError } from '../errors.js';
 import type { CheckId, CheckStatus } from '../verdict.js';
 
 export interface CheckOutcome {
-  status: Exclude<CheckStatus, 'skip'>;
+  /** `skip`: the check does not apply to this run (no-drop without a base revision); the summary says why. */
+  status: CheckStatus;
   summary: string;
   evidence: string[];
 }
@@ -17,6 +18,7 @@ export interface CheckDefinition {
 
 export const pass = (summary: string, evidence: string[]): CheckOutcome => ({ status: 'pass', summary, evidence });
 export const fail = (summary: string, evidence: string[]): CheckOutcome => ({ status: 'fail', summary, evidence });
+export const skip = (summary: string, evidence: string[]): CheckOutcome => ({ status: 'skip', summary, evidence });
 export const error = (summary: string, evidence: string[]): CheckOutcome => ({ status: 'error', summary, evidence });
 
 /** Settles one promise per host, keeping each host's error instead of stopping at the first. */

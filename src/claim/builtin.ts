@@ -88,5 +88,5 @@ proofs:
     same_line_as: one-env
 
 # The checks to run, in the claim's order.
-checks: [build, single-source, path-superset, entrypoint-parity, host-parity, propagation]
+checks: [build, single-source, path-superset, entrypoint-parity, host-parity, propagation, no-drop]
 `;

@@ -204,6 +204,7 @@ function toClaim(spec: SpecFile, source: string): Claim {
     searchDir: spec.search_dir ?? '.',
     proofs,
     checks: (spec.checks ?? [...CHECK_IDS]) as CheckId[],
+    ...(spec.retired ? { retired: spec.retired } : {}),
   };
 }
 

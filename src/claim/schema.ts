@@ -103,6 +103,7 @@ export const specSchema = z.strictObject(
     search_dir: repoPath.optional(),
     proofs: z.array(proof, 'expected a list of grep proofs').optional(),
     checks: nonEmptyList(z.enum(CHECK_IDS, `expected one of ${CHECK_IDS.join(', ')}`), 'checks').optional(),
+    retired: z.array(z.string().min(1), 'expected a list of consumer names (or `name@host`)').optional(),
   },
   'expected a map (a spec: version, hosts, shared, expected_tools, consumers, …)',
 );

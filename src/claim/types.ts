@@ -111,6 +111,8 @@ export interface Claim {
   searchDir: string;
   proofs: GrepProof[];
   checks: CheckId[];
+  /** Consumers (name, or `name@host`) the change retires on purpose: no-drop does not fail when they are gone at head. */
+  retired?: string[];
 }
 
 export const consumersOf = <K extends ConsumerKind>(claim: Pick<Claim, 'consumers'>, kind: K): Extract<Consumer, { kind: K }>[] =>

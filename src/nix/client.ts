@@ -38,6 +38,8 @@ export interface NixClientOptions {
   version?: Promise<string>;
   /** Most nix processes at once (cores and memory, see effectiveConcurrency); shared by clients made with withFlakeDir. */
   concurrency?: number;
+  /** A commit to evaluate instead of the work tree (`git+file://…?ref=HEAD&rev=…`): the base revision when its submodules must come from Nix. */
+  rev?: string;
   /** Internal: the slot queue shared with clients made by withFlakeDir. */
   limiter?: <T>(task: () => Promise<T>) => Promise<T>;
 }
@@ -230,7 +232,7 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   const limiter = options.limiter ?? createLimiter(Math.max(1, options.concurrency ?? 1));
   const version = options.version ?? limiter(() => detectVersion(runner, env));
   version.catch(() => undefined); // awaited by verify(); no unhandled rejection meanwhile
-  const head = await gitHeadFor(runner, options.flakeDir, env, options.submodules);
+  const head = options.rev ?? (await gitHeadFor(runner, options.flakeDir, env, options.submodules));
   const flakeRef = flakeRefFor(options.flakeDir, options.submodules, head);
   const workTreeNotes = head || options.version ? Promise.resolve([]) : notesOnWorkTree(runner, options.flakeDir, env);
   workTreeNotes.catch(() => undefined);

@@ -2,7 +2,7 @@
 // template (templates/card.json) and data fills its ${...} bindings.
 import path from 'node:path';
 import type { CheckStatus, Verdict } from '../verdict.js';
-import { STATUS_WORD, deviationLine, headline, printable, seconds } from './common.js';
+import { STATUS_WORD, deviationLine, headline, printable, runtimeDiffText, seconds } from './common.js';
 
 export const PROJECT_REPO_URL = 'https://github.com/cc-ci/nixenv-verify';
 /** Where templates/card.json is published; the Drone UI fetches it and binds `data` into it. */
@@ -44,6 +44,10 @@ export interface CardData {
   buildLink: string;
   facts: CardFact[];
   checks: CardCheck[];
+  /** The runtime diff against the base revision: its headline and summary ('' without a base), one line per change. */
+  runtimeTitle: string;
+  runtime: string;
+  runtimeChanges: string[];
 }
 
 export interface CardPayload {
@@ -69,6 +73,8 @@ export function renderCard(verdict: Verdict): CardPayload {
   const src = verdict.source ?? {};
   const commit = src.commit ? src.commit.slice(0, 12) : undefined;
   const subject = src.repo ? `${src.repo}${commit ? ` @ ${commit}` : ''}` : verdict.flakeRef;
+  const diff = runtimeDiffText(verdict);
+  const changes = diff ? diff.consumers.flatMap((c) => c.lines.map((l) => cut(`${c.label}: ${printable(l)}`))) : [];
   const facts: CardFact[] = [
     ...(src.repo ? [{ title: 'Repository', value: src.repo }] : [{ title: 'Flake', value: verdict.flakeRef }]),
     ...(src.commit ? [{ title: 'Commit', value: src.commit }] : []),
@@ -89,6 +95,9 @@ export function renderCard(verdict: Verdict): CardPayload {
       deviations: deviationLine(verdict.deviations) ?? '',
       buildLink: src.buildLink ?? '',
       facts,
+      runtimeTitle: diff ? printable(diff.title) : '',
+      runtime: diff ? printable(diff.summary) : '',
+      runtimeChanges: changes.length > 12 ? [...changes.slice(0, 12), `… ${changes.length - 12} more in the report`] : changes,
       checks: verdict.checks.map((c) => ({
         id: c.id,
         title: c.title,

@@ -1,6 +1,7 @@
 // Small pieces the file renderers share: status words, counts, redaction, Markdown cells.
 import { stripAnsi } from '../nix/logExcerpt.js';
 import { redact } from '../redact.js';
+import { diffLines, diffSummary } from '../runtime.js';
 import type { CheckResult, CheckStatus, Deviation, Verdict } from '../verdict.js';
 
 export const STATUS_WORD: Record<CheckStatus, string> = { pass: 'PASS', fail: 'FAIL', error: 'ERROR', skip: 'SKIP' };
@@ -98,4 +99,19 @@ export function inlineCode(text: string): string {
   const fence = '`'.repeat(longest + 1);
   const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
   return `${fence}${pad}${text}${pad}${fence}`;
+}
+
+/** The runtime diff as text every output shares: a headline, then per changed consumer its lines (nvd-like). */
+export function runtimeDiffText(verdict: Verdict): { title: string; summary: string; consumers: { label: string; status: string; lines: string[] }[] } | undefined {
+  const diff = verdict.runtimeDiff;
+  if (!diff) return undefined;
+  const consumers = diff.consumers
+    .filter((c) => c.status !== 'same')
+    .map((c) => ({ label: c.label, status: c.status, lines: c.status === 'error' || c.status === 'vanished' ? [`${c.status}: ${c.reason ?? ''}`, ...diffLines(c)] : c.status === 'new' ? ['new at head', ...diffLines(c)] : diffLines(c) }));
+  const same = diff.consumers.filter((c) => c.status === 'same').length;
+  return {
+    title: `runtime against base ${diff.base.rev === diff.base.commit ? diff.base.commit.slice(0, 12) : `${diff.base.rev} (${diff.base.commit.slice(0, 12)})`}: ${diff.base.source}`,
+    summary: `${diffSummary(diff)}${same ? ` (${same} consumer${same === 1 ? '' : 's'} unchanged)` : ''}`,
+    consumers,
+  };
 }

@@ -1,6 +1,6 @@
 // The stdout verdict: a line per check with its status and key evidence.
 import type { CheckResult, Verdict } from '../verdict.js';
-import { deviationLine, notPassed, seconds, STATUS_WORD } from './common.js';
+import { deviationLine, notPassed, runtimeDiffText, seconds, STATUS_WORD } from './common.js';
 
 export interface ConsoleOptions {
   color: boolean;
@@ -24,6 +24,14 @@ export function renderConsole(verdict: Verdict, { color, maxEvidence = 20 }: Con
     const shown = c.status === 'pass' || c.status === 'skip' ? keyEvidence(c) : c.evidence;
     for (const line of shown.slice(0, maxEvidence)) out.push(`         ${' '.repeat(width)}  ${line}`);
     if (shown.length > maxEvidence) out.push(`         ${' '.repeat(width)}  … ${shown.length - maxEvidence} more (see the JSON report)`);
+  }
+  const diff = runtimeDiffText(verdict);
+  if (diff) {
+    out.push('', paint('bold', diff.title), `  ${diff.summary}`);
+    for (const c of diff.consumers) {
+      out.push(`  ${c.label}:`);
+      for (const l of c.lines) out.push(`    ${l}`);
+    }
   }
   out.push('');
   const bad = notPassed(verdict);

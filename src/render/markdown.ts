@@ -1,6 +1,6 @@
 // The Markdown summary: a table fit for a pull-request comment, evidence folded per failure.
 import type { CheckResult, Verdict } from '../verdict.js';
-import { STATUS_WORD, deviationLine, headline, inlineCode, markdownCell, notPassed, printable, seconds } from './common.js';
+import { STATUS_WORD, deviationLine, headline, inlineCode, markdownCell, notPassed, printable, runtimeDiffText, seconds } from './common.js';
 
 export interface MarkdownOptions {
   /** Evidence lines shown per failed or errored check; the JSON report has all of them. */
@@ -48,6 +48,12 @@ export function renderMarkdown(verdict: Verdict, { maxEvidence = 40 }: MarkdownO
     '| --- | --- | --- |',
     ...verdict.checks.map((c) => `| ${STATUS_WORD[c.status]} | ${markdownCell(inlineCode(c.id))} | ${markdownCell(c.summary)} |`),
   ];
+  const diff = runtimeDiffText(verdict);
+  if (diff) {
+    out.push('', `#### ${markdownCell(diff.title)}`, '', markdownCell(diff.summary));
+    const lines = diff.consumers.flatMap((c) => [`${c.label}:`, ...c.lines.map((l) => `  ${l}`)]);
+    if (lines.length) out.push('', ...codeBlock(lines));
+  }
   for (const c of bad) out.push('', ...details(c, maxEvidence));
   out.push('', `<sub>${html(`${verdict.tool.name} ${verdict.tool.version}`)}</sub>`, '');
   return out.join('\n');

@@ -44,6 +44,11 @@ describe.each([
 ])('%s', (_, err) => {
   test.each(nixChecks.map((c) => [c.id, c]))('%s is not a pass, and says why', async (_id, check) => {
     const ctx = new RunContext(settings, failingNix(err), logger);
+    // no-drop compares with a base revision, whose evaluation fails the same way.
+    if (check.id === 'no-drop') {
+      const base = new RunContext({ ...settings, mode: 'eval' }, failingNix(err), logger);
+      ctx.comparison = { choice: { rev: 'HEAD~1', commit: 'a'.repeat(40), source: 'the base setting' }, open: async () => ({ ctx: base, notes: [] }) };
+    }
     const result = await runCheck(check, ctx);
     expect(['fail', 'error']).toContain(result.status);
     expect(`${result.summary}\n${result.evidence.join('\n')}`).toMatch(/secrets\/hosts\.nix|PLUGIN_TIMEOUT|EACCES/);

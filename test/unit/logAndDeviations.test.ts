@@ -64,7 +64,8 @@ describe('deviations from the claim', () => {
     const d = settingsDeviations(
       parse({ PLUGIN_EXPECTED_TOOLS: CLAIM_EXPECTED_TOOLS.filter((t) => t !== 'git-lfs-3.6.1').join(','), PLUGIN_HOSTS: 'cc-ci', PLUGIN_HOST_CONFIG: 'nix/hosts/{host}/configuration.nix', PLUGIN_CHECKS: 'build,single-source,path-superset,entrypoint-parity,host-parity' }),
     );
-    expect(d.map((x) => x.label)).toEqual(['hosts=cc-ci', 'checks without propagation', 'expected_tools (14 of 15: without git-lfs-3.6.1)']);
+    // Seven checks since no-drop: a list of more than six is labelled with its counts.
+    expect(d.map((x) => x.label)).toEqual(['hosts=cc-ci', 'checks (5 of 7: without propagation, no-drop)', 'expected_tools (14 of 15: without git-lfs-3.6.1)']);
     expect(d[0]).toEqual({ setting: 'hosts', value: 'cc-ci', default: 'cc-ci,cc-ci-hetzner', label: 'hosts=cc-ci' });
   });
 
@@ -95,7 +96,7 @@ describe('every output lists the deviations', () => {
   test('console, JSON, JUnit, Markdown, card, DRONE_OUTPUT', async () => {
     const run = await runFake(flake, { ...ALL_OUTPUTS(flake.dir), PLUGIN_CHECKS: 'build', PLUGIN_HOSTS: 'cc-ci', PLUGIN_LOG_LEVEL: 'silent', DRONE_CARD_PATH: `${flake.dir}/out/card.json` });
     expect(run.code).toBe(1);
-    const line = 'settings differing from the claim: hosts=cc-ci, checks without single-source, path-superset, entrypoint-parity, host-parity, propagation';
+    const line = 'settings differing from the claim: hosts=cc-ci, checks (1 of 7: without single-source, path-superset, entrypoint-parity, host-parity, propagation, no-drop)';
     expect(run.stdout).toContain(line);
     expect(JSON.parse(run.files['report.json']!).deviations.map((d: { setting: string }) => d.setting)).toEqual(['hosts', 'checks']);
     expect(run.files['junit.xml']).toContain(`<property name="deviations" value="${line}"/>`);

@@ -239,6 +239,10 @@ describe('Drone card', () => {
       { title: 'Flake', value: '/work/flake?submodules=1' },
       { title: 'Hosts', value: 'cc-ci, cc-ci-hetzner' },
     ],
+    // No base revision compared: the runtime block is hidden (its $when reads runtime != '').
+    runtimeTitle: '',
+    runtime: '',
+    runtimeChanges: [],
     checks: [
       { id: 'build', title: 'Every host builds with no collision', status: 'PASS', color: 'Good', summary: '2 hosts built, no collision', duration: '1.2s', evidence: [] },
       { id: 'single-source', title: 'The runtime is declared once (grep proofs)', status: 'FAIL', color: 'Attention', summary: 'tools: `a | b` listed twice <nixpkgs>', duration: '0.1s', evidence: ['nix/a.nix:3: x = a | b;', `if x < 1 && y > 2 then "q" else 's'`, '```'] },
