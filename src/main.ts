@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: no signal can open the Node inspector (see signals.ts).
+import './signals.js';
 import { writeFileSync } from 'node:fs';
 import { installSignalCleanup } from './cleanup.js';
 import { runCli } from './cli.js';

@@ -7,6 +7,7 @@ import { NixCommandError, PreflightError } from '../errors.js';
 import type { CommandResult, CommandRunner } from './command.js';
 import { createLimiter, memoize } from '../limit.js';
 import { logExcerpt, nixErrorMessage, remoteBuildHints } from './logExcerpt.js';
+import { nixSettingSecrets } from '../redact.js';
 
 export interface BuildOutcome {
   ok: boolean;
@@ -118,6 +119,42 @@ export function gitEnvFor(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   };
 }
 
+/**
+ * Nix settings whose value holds a credential (access-tokens, a URL password in
+ * builders or substituters) leave argv, where any local user reads them in
+ * /proc/PID/cmdline, and go to nix as nix.conf lines in NIX_CONFIG of the nix
+ * process only (Nix >= 2.4 reads NIX_CONFIG after nix.conf, so the value wins
+ * as `--option` did; `extra-` settings still append). Nix starts builders with
+ * the derivation's environment only, so no build inherits it; a build user
+ * cannot read root's /proc/PID/environ. Forms: `--option NAME VALUE`,
+ * `--NAME VALUE`.
+ */
+export function secretArgsToConfig(args: readonly string[]): { args: string[]; config: string[] } {
+  const out: string[] = [];
+  const config: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i]!;
+    const named = word === '--option' ? args[i + 1] : word.startsWith('--') && !word.startsWith('--no-') ? word.slice(2) : undefined;
+    const value = word === '--option' ? args[i + 2] : args[i + 1];
+    if (named !== undefined && value !== undefined && nixSettingSecrets(named, value).length > 0) {
+      // One nix.conf line: builders' newline separators become `;`, which nix reads the same.
+      config.push(`${named} = ${value.replace(/\s*[\r\n]+\s*/g, ' ; ')}`);
+      i += word === '--option' ? 2 : 1;
+      continue;
+    }
+    out.push(word);
+  }
+  return { args: out, config };
+}
+
+/** The environment of a nix process: our own PLUGIN_* settings (they may hold credentials) are not passed on; secret settings in NIX_CONFIG. */
+export function nixProcessEnv(base: NodeJS.ProcessEnv, secretConfig: readonly string[]): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(base)) if (!k.startsWith('PLUGIN_')) env[k] = v;
+  if (secretConfig.length) env.NIX_CONFIG = [...(base.NIX_CONFIG ? [base.NIX_CONFIG] : []), ...secretConfig].join('\n');
+  return env;
+}
+
 /** The executable `name` on a PATH, like `command -v`. */
 export function findOnPath(name: string, pathVar: string | undefined): string | undefined {
   for (const dir of (pathVar ?? '').split(':')) {
@@ -220,7 +257,9 @@ async function notesOnWorkTree(runner: CommandRunner, flakeDir: string, env: Nod
 
 export async function createNixClient(options: NixClientOptions): Promise<NixClient> {
   const { runner, logger } = options;
-  const env = gitEnvFor(options.env ?? process.env);
+  const secretsMoved = secretArgsToConfig(options.extraArgs);
+  const extraArgs = secretsMoved.args;
+  const env = gitEnvFor(nixProcessEnv(options.env ?? process.env, secretsMoved.config));
   if (!options.version && !options.skipPathLookup && !findOnPath('nix', env.PATH)) {
     throw new PreflightError(
       `nix not found on PATH (${env.PATH ?? ''}): install Nix (Debian: apt-get install --no-install-recommends nix-bin, or scripts/setup-nix.sh) or use the cc-ci/nixenv-verify image`,
@@ -239,7 +278,7 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   const showDerivation = async () => (versionAtLeast(await version, '2.15') ? ['derivation', 'show'] : ['show-derivation']);
 
   async function nix(args: string[], { allowFailure = false } = {}): Promise<CommandResult> {
-    const full = [...FEATURES, ...args, ...options.extraArgs];
+    const full = [...FEATURES, ...args, ...extraArgs];
     const label = `nix ${args.filter((a) => !a.startsWith('-'))[0] ?? ''}`;
     const result = await limiter(() => {
       logger?.debug({ cmd: ['nix', ...full].join(' ') }, `+ nix ${full.join(' ')}`);
@@ -267,8 +306,14 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
           logExcerpt(result.stderr).filter((l) => !/^\s*(at «|… while|\d+\||…\s*$)/.test(l) || /error/.test(l)),
           nixErrorMessage(result.stderr),
         );
-    const hints = [submoduleHint(result.stderr), ...remoteBuildHints(result.stderr, env)].filter((h): h is string => h !== undefined);
+    const hints = [submoduleHint(result.stderr), ifdHint(result.stderr), ...remoteBuildHints(result.stderr, env)].filter((h): h is string => h !== undefined);
     return new NixCommandError(shown, result.exitCode, [...excerpt, ...hints], result.timedOut);
+  }
+
+  /** Eval mode sets allow-import-from-derivation = false: an evaluation that needs a build says so. */
+  function ifdHint(stderr: string): string | undefined {
+    if (!/allow-import-from-derivation/.test(stderr)) return undefined;
+    return 'eval mode builds nothing: this evaluation needs import-from-derivation (a derivation built during evaluation), which eval mode does not allow; use mode: build';
   }
 
   /** A missing file in a repository with submodules, read without them: say which setting brings them in. */
@@ -328,7 +373,7 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
       const full = ['build', '--no-link', '--json', '-L', ...(await Promise.all(drvPaths.map(drvInstallable)))];
       const res = await nix(full, { allowFailure: true });
       if (res.exitCode !== 0) {
-        return { ok: false, outputs: [], log: res.stderr, error: commandError([...FEATURES, ...full, ...options.extraArgs], res) };
+        return { ok: false, outputs: [], log: res.stderr, error: commandError([...FEATURES, ...full, ...extraArgs], res) };
       }
       return { ok: true, outputs: parseNixJson(res.stdout || '[]', `nix build --json ${drvPaths.join(' ')}`), log: res.stderr };
     },
