@@ -7,7 +7,7 @@ import type { CheckDefinition } from './checks/types.js';
 import { RunContext } from './context.js';
 import { CheckInputError, NixCommandError, PreflightError } from './errors.js';
 import type { CommandRunner } from './nix/command.js';
-import { createNixClient, type NixClient } from './nix/client.js';
+import { createNixClient, pidJail, type NixClient } from './nix/client.js';
 import { detectBuildIsolation, untrustedBuild, type BuildIsolation } from './nix/isolation.js';
 import { compareWorkspace, snapshotWorkspace } from './workspace.js';
 import { effectiveConcurrency, settingsDeviations, type Settings } from './settings.js';
@@ -101,6 +101,7 @@ export async function verify(options: VerifyOptions): Promise<Verdict> {
       flakeDir: settings.flake,
       submodules: settings.submodules,
       extraArgs: [...settings.nixOptions, ...modeArgs],
+      jail: pidJail(options.env ?? process.env),
       timeoutMs: settings.timeoutMs,
       concurrency: effectiveConcurrency(settings, settings.hosts.length),
       logger,

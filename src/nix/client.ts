@@ -39,6 +39,11 @@ export interface NixClientOptions {
   version?: Promise<string>;
   /** Most nix processes at once (cores and memory, see effectiveConcurrency); shared by clients made with withFlakeDir. */
   concurrency?: number;
+  /**
+   * A command prefix every nix process runs under (pidJail): its own PID
+   * namespace, so nothing it starts outlives it. Undefined: nix runs directly.
+   */
+  jail?: readonly string[];
   /** Internal: the slot queue shared with clients made by withFlakeDir. */
   limiter?: <T>(task: () => Promise<T>) => Promise<T>;
 }
@@ -153,6 +158,22 @@ export function nixProcessEnv(base: NodeJS.ProcessEnv, secretConfig: readonly st
   for (const [k, v] of Object.entries(base)) if (!k.startsWith('PLUGIN_')) env[k] = v;
   if (secretConfig.length) env.NIX_CONFIG = [...(base.NIX_CONFIG ? [base.NIX_CONFIG] : []), ...secretConfig].join('\n');
   return env;
+}
+
+/**
+ * The prefix that runs nix in a PID namespace of its own (util-linux):
+ * `setpriv --pdeathsig KILL` makes `unshare` die with the verifier (even by
+ * SIGKILL, or a SIGKILL of the verifier's whole process group), and `unshare
+ * --pid --fork --kill-child` makes nix the namespace's init, whose death the
+ * kernel turns into SIGKILL for every process in the namespace: a builder's
+ * `setsid … &` daemon included. Needs root (CAP_SYS_ADMIN) and the three tools
+ * (timeout is coreutils); otherwise undefined, and only the process groups stop
+ * what nix started (see cleanup.ts).
+ */
+export function pidJail(env: NodeJS.ProcessEnv, uid: number = process.getuid?.() ?? -1): string[] | undefined {
+  if (uid !== 0 || env.NIXENV_VERIFY_NO_PID_NAMESPACE === '1') return undefined;
+  if (!['setpriv', 'unshare', 'timeout'].every((t) => findOnPath(t, env.PATH))) return undefined;
+  return ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', '--pid', '--fork', '--kill-child', '--'];
 }
 
 /** The executable `name` on a PATH, like `command -v`. */
@@ -282,6 +303,11 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
     const label = `nix ${args.filter((a) => !a.startsWith('-'))[0] ?? ''}`;
     const result = await limiter(() => {
       logger?.debug({ cmd: ['nix', ...full].join(' ') }, `+ nix ${full.join(' ')}`);
+      if (options.jail?.length) {
+        // The watchdog inside the namespace stops nix at the deadline even when the verifier is stopped (SIGSTOP).
+        const watchdog = ['timeout', '-k', '5', `${Math.ceil(options.timeoutMs / 1000) + 10}s`];
+        return runner(options.jail[0]!, [...options.jail.slice(1), ...watchdog, 'nix', ...full], { env, cwd: options.flakeDir, timeoutMs: options.timeoutMs, label });
+      }
       return runner('nix', full, { env, cwd: options.flakeDir, timeoutMs: options.timeoutMs, label });
     });
     logger?.debug({ exitCode: result.exitCode, ms: result.durationMs }, `nix ${args[0]} finished`);
