@@ -87,7 +87,8 @@ export function compareWorkspace(before: WorkspaceSnapshot, after: WorkspaceSnap
   const changed: string[] = [];
   for (const [f, h] of before.files) if (after.files.get(f) !== h) changed.push(after.files.has(f) ? f : `${f} (removed)`);
   for (const f of after.files.keys()) if (!before.files.has(f)) changed.push(`${f} (new)`);
-  const gitChanged = Object.keys({ ...before.git, ...after.git }).filter((k) => before.git[k] !== after.git[k]);
+  // A changed file changes `git status` too: the status counts alone only when no file changed (a `git add`).
+  const gitChanged = Object.keys({ ...before.git, ...after.git }).filter((k) => before.git[k] !== after.git[k] && !(k === 'status' && changed.length));
   const out: string[] = [];
   if (changed.length) {
     out.push(`the workspace changed during the run: ${changed.length} file(s) (${changed.slice(0, 10).join(', ')}${changed.length > 10 ? ', …' : ''}); a build wrote into the verified repository`);

@@ -166,14 +166,16 @@ export function nixProcessEnv(base: NodeJS.ProcessEnv, secretConfig: readonly st
  * SIGKILL, or a SIGKILL of the verifier's whole process group), and `unshare
  * --pid --fork --kill-child` makes nix the namespace's init, whose death the
  * kernel turns into SIGKILL for every process in the namespace: a builder's
- * `setsid … &` daemon included. Needs root (CAP_SYS_ADMIN) and the three tools
+ * `setsid … &` daemon included. `--mount-proc` gives the namespace its own
+ * /proc: nix writes its sandboxed builder's uid_map by pid, which must be the
+ * pid of this namespace (without it: "writing to file: Operation not permitted"). Needs root (CAP_SYS_ADMIN) and the three tools
  * (timeout is coreutils); otherwise undefined, and only the process groups stop
  * what nix started (see cleanup.ts).
  */
 export function pidJail(env: NodeJS.ProcessEnv, uid: number = process.getuid?.() ?? -1): string[] | undefined {
   if (uid !== 0 || env.NIXENV_VERIFY_NO_PID_NAMESPACE === '1') return undefined;
   if (!['setpriv', 'unshare', 'timeout'].every((t) => findOnPath(t, env.PATH))) return undefined;
-  return ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', '--pid', '--fork', '--kill-child', '--'];
+  return ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', '--pid', '--fork', '--kill-child', '--mount-proc', '--'];
 }
 
 /** The executable `name` on a PATH, like `command -v`. */
