@@ -6,7 +6,7 @@ import { CHECKS } from './checks/index.js';
 import type { CheckDefinition } from './checks/types.js';
 import { RunContext } from './context.js';
 import { CheckInputError, NixCommandError, PreflightError } from './errors.js';
-import type { CommandRunner } from './nix/command.js';
+import { zxRunner, type CommandRunner } from './nix/command.js';
 import { createNixClient, pidJail, type NixClient } from './nix/client.js';
 import { detectBuildIsolation, untrustedBuild, type BuildIsolation } from './nix/isolation.js';
 import { compareWorkspace, snapshotWorkspace } from './workspace.js';
@@ -100,8 +100,10 @@ export async function verify(options: VerifyOptions): Promise<Verdict> {
       runner: options.runner,
       flakeDir: settings.flake,
       submodules: settings.submodules,
-      extraArgs: [...settings.nixOptions, ...modeArgs],
-      jail: pidJail(options.env ?? process.env),
+      // The user's arguments last, as given (they cannot name sandbox or build-users-group: settings.ts refuses them).
+      extraArgs: [...modeArgs, ...settings.nixOptions],
+      // Real processes only: a fake runner (tests) gets nix's own arguments.
+      jail: options.runner === zxRunner ? pidJail(options.env ?? process.env) : undefined,
       timeoutMs: settings.timeoutMs,
       concurrency: effectiveConcurrency(settings, settings.hosts.length),
       logger,
