@@ -100,6 +100,7 @@ export async function verify(options: VerifyOptions): Promise<Verdict> {
       runner: options.runner,
       flakeDir: settings.flake,
       submodules: settings.submodules,
+      submoduleUrls: settings.submoduleUrls ?? [],
       // The user's arguments last, as given (they cannot name sandbox or build-users-group: settings.ts refuses them).
       extraArgs: [...modeArgs, ...settings.nixOptions],
       // Real processes only: a fake runner (tests) gets nix's own arguments.

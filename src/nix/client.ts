@@ -44,6 +44,8 @@ export interface NixClientOptions {
    * namespace, so nothing it starts outlives it. Undefined: nix runs directly.
    */
   jail?: readonly string[];
+  /** Submodule URLs accepted besides those relative to the repository's remote (settings submodule_urls). */
+  submoduleUrls?: readonly string[];
   /** Internal: the slot queue shared with clients made by withFlakeDir. */
   limiter?: <T>(task: () => Promise<T>) => Promise<T>;
 }
@@ -109,14 +111,25 @@ export function nixString(text: string): string {
   return JSON.stringify(text).replace(/\$\{/g, '\\${');
 }
 
-/** The environment a nix call needs: git allowed to clone local submodules (nix clones from .gitmodules URLs). */
-export function gitEnvFor(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+/**
+ * The environment a nix call needs: whether git may clone local (file://, path)
+ * submodules (nix clones from .gitmodules URLs; see submodulePolicy), and git
+ * settings of our own after the caller's (git reads GIT_CONFIG_KEY_n in order:
+ * ours win).
+ */
+export function gitEnvFor(base: NodeJS.ProcessEnv, fileAllow: 'always' | 'user' = 'always', extra: readonly (readonly [string, string])[] = []): NodeJS.ProcessEnv {
   const count = Number(base.GIT_CONFIG_COUNT ?? '0') || 0;
+  const entries: Record<string, string> = {};
+  extra.forEach(([k, v], i) => {
+    entries[`GIT_CONFIG_KEY_${count + 1 + i}`] = k;
+    entries[`GIT_CONFIG_VALUE_${count + 1 + i}`] = v;
+  });
   return {
     ...base,
-    GIT_CONFIG_COUNT: String(count + 1),
+    GIT_CONFIG_COUNT: String(count + 1 + extra.length),
     [`GIT_CONFIG_KEY_${count}`]: 'protocol.file.allow',
-    [`GIT_CONFIG_VALUE_${count}`]: 'always',
+    [`GIT_CONFIG_VALUE_${count}`]: fileAllow,
+    ...entries,
     // No interactive prompts for private submodules in CI: fail with a message instead.
     GIT_TERMINAL_PROMPT: '0',
     // Nix's git calls must not take optional locks (index refresh): the workspace is not ours to write.
@@ -176,6 +189,91 @@ export function pidJail(env: NodeJS.ProcessEnv, uid: number = process.getuid?.()
   if (uid !== 0 || env.NIXENV_VERIFY_NO_PID_NAMESPACE === '1') return undefined;
   if (!['setpriv', 'unshare', 'timeout'].every((t) => findOnPath(t, env.PATH))) return undefined;
   return ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', '--pid', '--fork', '--kill-child', '--mount-proc', '--'];
+}
+
+export interface SubmodulePolicy {
+  fileAllow: 'always' | 'user';
+  /** `url.<remote URL>.insteadOf <local path>` pairs for relative URLs (git config key, value). */
+  gitConfig: [string, string][];
+  /** `submodule NAME: URL …`, one per URL nix must not clone. */
+  refused: string[];
+}
+
+const isLocalUrl = (url: string): boolean => url.startsWith('/') || url.startsWith('file:') || url.startsWith('.') || !/^[A-Za-z][A-Za-z0-9+.-]*:\/\/|^[^/:]+@[^/:]+:/.test(url);
+
+/** A relative submodule URL joined to a base URL or path, as git does (each `../` drops one segment). */
+export function joinRelativeUrl(base: string, rel: string): string {
+  let b = base.replace(/\/+$/, '').replace(/\.git$/, '');
+  let r = rel;
+  for (;;) {
+    if (r.startsWith('./')) r = r.slice(2);
+    else if (r.startsWith('../')) {
+      r = r.slice(3);
+      const cut = Math.max(b.lastIndexOf('/'), b.lastIndexOf(':'));
+      b = cut > 0 ? b.slice(0, cut) : b;
+    } else break;
+  }
+  return `${b}/${r}`;
+}
+
+/**
+ * Which .gitmodules URLs nix may clone (a clean tree with ?submodules=1 makes
+ * nix run `git submodule update --init --recursive` on a copy whose origin is
+ * the work tree: FACTS.md). Contract (gitmodules(5), git-submodule(1)): the
+ * `submodule.<name>.url` entries of the work tree's .gitmodules; a URL is
+ *   - relative (`./`, `../`): git resolves it against the superproject's
+ *     origin, which nix sets to the local work tree. With a remote
+ *     (`remote.origin.url`) the verifier maps it back to the repository's own
+ *     remote (url.<remote>.insteadOf), so it never reaches a sibling on the
+ *     host; without one it is refused unless checked out already (below).
+ *   - in `submodule_urls` (exact, or a prefix ending in `/`): accepted.
+ *   - fetched by the pipeline already (.git/modules/<name> exists and its
+ *     `remote.origin.url` is this URL, also after `git submodule deinit`):
+ *     what nix clones is on the host already, from that very URL.
+ *   - anything else: refused (the run stops with that message).
+ * `protocol.file.allow=always` only when an accepted URL is local; otherwise
+ * git's `user` default keeps submodule clones off file:// and paths. Nested
+ * submodules (of an accepted submodule) are cloned under the same protocol
+ * rule, not checked URL by URL: documented as a limit.
+ */
+export async function submodulePolicy(runner: CommandRunner, flakeDir: string, env: NodeJS.ProcessEnv, allowList: readonly string[]): Promise<SubmodulePolicy> {
+  const policy: SubmodulePolicy = { fileAllow: 'user', gitConfig: [], refused: [] };
+  // Nix clones submodules only of a git work tree (a `path:` copy has none to clone).
+  if (!existsSync(path.join(flakeDir, '.gitmodules')) || !existsSync(path.join(flakeDir, '.git'))) return policy;
+  const git = (args: string[]) => runner('git', ['-C', flakeDir, ...args], { env, timeoutMs: 60_000, label: 'git' });
+  const pairs = async (args: string[]): Promise<Map<string, string>> => {
+    const res = await git(['config', '--null', ...args, '--get-regexp', '^submodule\\..*\\.url$']);
+    const out = new Map<string, string>();
+    for (const rec of res.exitCode === 0 ? res.stdout.split('\0') : []) {
+      const nl = rec.indexOf('\n');
+      if (nl > 0) out.set(rec.slice('submodule.'.length, nl - '.url'.length), rec.slice(nl + 1));
+    }
+    return out;
+  };
+  const declared = await pairs(['-f', '.gitmodules']);
+  const local = await pairs(['--local']);
+  const remote = (await git(['config', '--get', 'remote.origin.url'])).stdout.trim();
+  const gitDir = path.join(flakeDir, '.git');
+  for (const [name, url] of declared) {
+    const allowed = allowList.some((a) => url === a || (a.endsWith('/') && url.startsWith(a)));
+    const relative = url.startsWith('./') || url.startsWith('../');
+    // Fetched by the pipeline already: the submodule's own git dir is in this work tree's .git, cloned from this URL.
+    const moduleDir = path.join(gitDir, 'modules', name);
+    const fetchedFrom = existsSync(moduleDir) ? (await runner('git', ['--git-dir', moduleDir, 'config', '--get', 'remote.origin.url'], { env, timeoutMs: 60_000, label: 'git' })).stdout.trim() : local.get(name);
+    const checkedOut = existsSync(moduleDir) && fetchedFrom !== undefined && (fetchedFrom === url || (relative && fetchedFrom === joinRelativeUrl(flakeDir, url)));
+    if (relative && remote !== '' && !allowed) {
+      const mapped = joinRelativeUrl(remote, url);
+      policy.gitConfig.push([`url.${mapped}.insteadOf`, joinRelativeUrl(flakeDir, url)]);
+      if (isLocalUrl(mapped)) policy.fileAllow = 'always';
+      continue;
+    }
+    if (allowed || checkedOut) {
+      if (isLocalUrl(url)) policy.fileAllow = 'always';
+      continue;
+    }
+    policy.refused.push(`submodule ${name}: URL ${url} is not relative to the repository's own remote${remote ? '' : ' (it has none)'}, not in submodule_urls and not checked out by the pipeline`);
+  }
+  return policy;
 }
 
 /** The executable `name` on a PATH, like `command -v`. */
@@ -282,7 +380,11 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   const { runner, logger } = options;
   const secretsMoved = secretArgsToConfig(options.extraArgs);
   const extraArgs = secretsMoved.args;
-  const env = gitEnvFor(nixProcessEnv(options.env ?? process.env, secretsMoved.config));
+  const baseEnv = nixProcessEnv(options.env ?? process.env, secretsMoved.config);
+  // Submodule URLs nix may clone (only when it clones them: submodules on).
+  const policy = options.submodules && !options.skipPathLookup ? await submodulePolicy(runner, options.flakeDir, baseEnv, options.submoduleUrls ?? []) : undefined;
+  if (policy?.refused.length) throw new PreflightError(`cannot follow the repository's submodules: ${policy.refused.join('; ')}`);
+  const env = gitEnvFor(baseEnv, policy ? policy.fileAllow : 'always', policy?.gitConfig ?? []);
   if (!options.version && !options.skipPathLookup && !findOnPath('nix', env.PATH)) {
     throw new PreflightError(
       `nix not found on PATH (${env.PATH ?? ''}): install Nix (Debian: apt-get install --no-install-recommends nix-bin, or scripts/setup-nix.sh) or use the cc-ci/nixenv-verify image`,
