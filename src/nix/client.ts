@@ -1,6 +1,7 @@
 // Every nix call goes through here: flake refs, version differences
 // (Nix 2.8 … 2.3x), git settings for submodules, timeouts, log excerpts.
 import { accessSync, constants, existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { NixCommandError, PreflightError } from '../errors.js';
@@ -205,15 +206,18 @@ const isLocalUrl = (url: string): boolean => url.startsWith('/') || url.startsWi
 export function joinRelativeUrl(base: string, rel: string): string {
   let b = base.replace(/\/+$/, '').replace(/\.git$/, '');
   let r = rel;
+  let sep = '/';
   for (;;) {
     if (r.startsWith('./')) r = r.slice(2);
     else if (r.startsWith('../')) {
       r = r.slice(3);
       const cut = Math.max(b.lastIndexOf('/'), b.lastIndexOf(':'));
+      // scp-like `host:path`: dropping the last segment before the colon keeps the colon as separator.
+      sep = cut > 0 && b[cut] === ':' ? ':' : '/';
       b = cut > 0 ? b.slice(0, cut) : b;
     } else break;
   }
-  return `${b}/${r}`;
+  return `${b}${sep}${r}`;
 }
 
 /**
@@ -274,6 +278,18 @@ export async function submodulePolicy(runner: CommandRunner, flakeDir: string, e
     policy.refused.push(`submodule ${name}: URL ${url} is not relative to the repository's own remote${remote ? '' : ' (it has none)'}, not in submodule_urls and not checked out by the pipeline`);
   }
   return policy;
+}
+
+/**
+ * `timeout` is the namespace's init, which cannot re-raise the signal that
+ * killed nix on itself: it exits 128+signo instead, and unshare passes that on.
+ * Read back as "killed by a signal", as without the jail.
+ */
+export function fromJail(res: CommandResult): CommandResult {
+  const code = res.exitCode ?? 0;
+  if (res.timedOut || code <= 128 || code > 128 + 64) return res;
+  const name = Object.entries(os.constants.signals).find(([, n]) => n === code - 128)?.[0];
+  return name ? { ...res, exitCode: null, signal: name } : res;
 }
 
 /** The executable `name` on a PATH, like `command -v`. */
@@ -405,12 +421,13 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   async function nix(args: string[], { allowFailure = false } = {}): Promise<CommandResult> {
     const full = [...FEATURES, ...args, ...extraArgs];
     const label = `nix ${args.filter((a) => !a.startsWith('-'))[0] ?? ''}`;
-    const result = await limiter(() => {
+    const result = await limiter(async () => {
       logger?.debug({ cmd: ['nix', ...full].join(' ') }, `+ nix ${full.join(' ')}`);
       if (options.jail?.length) {
         // The watchdog inside the namespace stops nix at the deadline even when the verifier is stopped (SIGSTOP).
         const watchdog = ['timeout', '-k', '5', `${Math.ceil(options.timeoutMs / 1000) + 10}s`];
-        return runner(options.jail[0]!, [...options.jail.slice(1), ...watchdog, 'nix', ...full], { env, cwd: options.flakeDir, timeoutMs: options.timeoutMs, label });
+        const res = await runner(options.jail[0]!, [...options.jail.slice(1), ...watchdog, 'nix', ...full], { env, cwd: options.flakeDir, timeoutMs: options.timeoutMs, label });
+        return fromJail(res);
       }
       return runner('nix', full, { env, cwd: options.flakeDir, timeoutMs: options.timeoutMs, label });
     });

@@ -230,3 +230,42 @@ describe('eval mode builds nothing: import-from-derivation is refused', () => {
     if (message) expect(JSON.stringify(run.report!.checks)).toMatch(message);
   });
 });
+
+describe('a .gitmodules URL pointing at another repository on the host', () => {
+  const gitc = (cwd: string, ...args: string[]): string =>
+    execFileSync('git', ['-c', 'protocol.file.allow=always', '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, encoding: 'utf8' });
+  /** A second repository beside the workspace, with a marker file; the fixture gets it as submodule `evil`, not fetched, and reads the marker. */
+  function withForeignSubmodule(relative: boolean): { dir: string; marker: string; victim: string } {
+    const tag = randomBytes(5).toString('hex');
+    const marker = `NVMARK${randomBytes(8).toString('hex')}`;
+    const { dir } = makeFixture(path.join(work, `sub-${tag}`), { salt: tag });
+    const victim = path.join(work, `victim-${tag}`);
+    execFileSync('mkdir', ['-p', victim]);
+    writeFileSync(path.join(victim, 'marker'), marker);
+    gitc(victim, 'init', '-q');
+    gitc(victim, 'add', '-A');
+    gitc(victim, 'commit', '-qm', 'victim');
+    gitc(dir, 'submodule', 'add', '-q', relative ? `../victim-${tag}` : victim, 'evil');
+    // Not fetched by the pipeline: no work tree, no .git/modules/evil (a Drone clone fetches no submodules).
+    gitc(dir, 'submodule', 'deinit', '-q', '-f', 'evil');
+    rmSync(path.join(dir, '.git', 'modules', 'evil'), { recursive: true, force: true });
+    const file = path.join(dir, 'nix/hosts/cc-ci/configuration.nix');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('networking.hostName = "cc-ci";', 'networking.hostName = "cc-ci";\n  environment.etc.leak.text = builtins.readFile ../../../evil/marker;'));
+    gitc(dir, 'commit', '-qam', 'hostile: foreign submodule');
+    return { dir, marker, victim };
+  }
+  test.each([
+    { name: 'an absolute path, refused', relative: false, allow: false, code: 2, message: /cannot follow the repository's submodules: submodule evil: URL \/.*victim-\w+ is not relative to the repository's own remote \(it has none\), not in submodule_urls/ },
+    { name: 'a path relative to the work tree (no remote), refused', relative: true, allow: false, code: 2, message: /submodule evil: URL \.\.\/victim-\w+ is not relative/ },
+    // The control: the same repository allow-listed is cloned (so the refusal above is what kept it out).
+    { name: 'control: the absolute path in submodule_urls is cloned', relative: false, allow: true, code: 0, message: undefined },
+  ])('$name', ({ relative, allow, code, message }) => {
+    const { dir, marker, victim } = withForeignSubmodule(relative);
+    for (const mode of ['build', 'eval']) {
+      const run = runCli({ flake: dir, hosts: 'cc-ci', checks: 'build', mode, ...(allow ? { submodule_urls: victim } : {}) });
+      expect(run.code).toBe(code);
+      if (message) expect(run.stderr).toMatch(message);
+      expect(`${run.stdout}${run.stderr}${JSON.stringify(run.report ?? {})}`).not.toContain(marker);
+    }
+  });
+});
