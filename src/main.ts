@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { installSignalCleanup } from './cleanup.js';
 import { runCli } from './cli.js';
 import { spawnStats } from './nix/command.js';
+import { startStopWatchdog } from './watchdog.js';
 
 installSignalCleanup();
 process.exitCode = await runCli({
@@ -14,6 +15,7 @@ process.exitCode = await runCli({
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   isTTY: Boolean(process.stdout.isTTY),
+  watchdog: (timeoutMs) => void startStopWatchdog(timeoutMs),
 });
 
 // For the benchmark: peak RSS of this process and the subprocesses it spawned.

@@ -137,12 +137,13 @@ describe('a build that looks for a token in every process and environment', () =
 
 describe('a build that leaves a daemon behind (setsid, outside every process group)', () => {
   const rows = [
-    ...(haveBuildUsers && isRoot ? [{ name: 'sandboxed', env: {} as NodeJS.ProcessEnv, survives: false }] : []),
-    ...(isRoot ? [{ name: 'unsandboxed root, in the verifier\'s PID namespace for nix', env: UNSANDBOXED as NodeJS.ProcessEnv, survives: false }] : []),
+    ...(haveBuildUsers && isRoot ? [{ name: 'sandboxed', env: {} as NodeJS.ProcessEnv, survives: false, target: 'group' }] : []),
+    ...(isRoot ? [{ name: 'unsandboxed root, in the verifier\'s PID namespace for nix', env: UNSANDBOXED as NodeJS.ProcessEnv, survives: false, target: 'group' }] : []),
+    ...(isRoot ? [{ name: 'unsandboxed root, in the verifier\'s PID namespace for nix', env: UNSANDBOXED as NodeJS.ProcessEnv, survives: false, target: 'pid' }] : []),
     // The control: without the PID namespace the daemon escapes. It shows the row above can fail.
-    { name: 'control: unsandboxed without the PID namespace', env: { ...UNSANDBOXED, NIXENV_VERIFY_NO_PID_NAMESPACE: '1' } as NodeJS.ProcessEnv, survives: true },
+    { name: 'control: unsandboxed without the PID namespace', env: { ...UNSANDBOXED, NIXENV_VERIFY_NO_PID_NAMESPACE: '1' } as NodeJS.ProcessEnv, survives: true, target: 'group' },
   ];
-  test.each(rows)('$name: SIGKILL of the verifier\'s whole process group mid-build leaves survivors: $survives', async ({ env, survives }) => {
+  test.each(rows)('$name: SIGKILL of the verifier ($target) mid-build leaves survivors: $survives', async ({ env, survives, target }) => {
     const { dir, tag } = hostileFixture('daemon', 'setsid sleep 1000 </dev/null >/dev/null 2>&1 &\nsleep 60');
     const child = spawn(process.execPath, [mainJs], {
       env: cliEnv({ flake: dir, ...BUILD_ONLY, allow_unsandboxed_build: 'true' }, env),
@@ -152,7 +153,7 @@ describe('a build that leaves a daemon behind (setsid, outside every process gro
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     try {
       expect(await waitFor(() => processesWithEnv(MARKER, tag).length >= 2, 120_000, 100)).toBe(true);
-      process.kill(-child.pid!, 'SIGKILL');
+      process.kill(target === 'group' ? -child.pid! : child.pid!, 'SIGKILL');
       await exited;
       const gone = await waitFor(() => processesWithEnv(MARKER, tag).length === 0, 5_000, 100);
       expect(!gone).toBe(survives);
@@ -182,6 +183,29 @@ function childrenOf(pid: number): number[] {
   }
   return out;
 }
+
+describe('SIGSTOP of the verifier mid-build (a build that stops it)', () => {
+  test('the watchdog ends it after PLUGIN_TIMEOUT: no hang, no pass, no survivor', async () => {
+    const { dir, tag } = hostileFixture('stop', 'sleep 300');
+    const started = Date.now();
+    const child = spawn(process.execPath, [mainJs], { env: cliEnv({ flake: dir, ...BUILD_ONLY, timeout: '3s' }), stdio: 'ignore', detached: true });
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      expect(await waitFor(() => processesWithEnv(MARKER, tag).length >= 1, 120_000, 100)).toBe(true);
+      process.kill(child.pid!, 'SIGSTOP');
+      const end = await Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000))]);
+      expect(end).toEqual({ code: null, signal: 'SIGKILL' });
+      expect(Date.now() - started).toBeLessThan(60_000);
+      expect(await waitFor(() => processesWithEnv(MARKER, tag).length === 0, 5_000, 100)).toBe(true);
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  });
+});
 
 describe('SIGUSR1 to the verifier does not open the Node inspector', () => {
   const inspectorListening = (): Promise<boolean> =>
