@@ -1,5 +1,6 @@
 // Every nix call goes through here: flake refs, version differences
 // (Nix 2.8 … 2.3x), git settings for submodules, timeouts, log excerpts.
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -186,10 +187,18 @@ export function nixProcessEnv(base: NodeJS.ProcessEnv, secretConfig: readonly st
  * (timeout is coreutils); otherwise undefined, and only the process groups stop
  * what nix started (see cleanup.ts).
  */
-export function pidJail(env: NodeJS.ProcessEnv, uid: number = process.getuid?.() ?? -1): string[] | undefined {
+export function pidJail(env: NodeJS.ProcessEnv, uid: number = process.getuid?.() ?? -1, works: (jail: string[]) => boolean = jailWorks): string[] | undefined {
   if (uid !== 0 || env.NIXENV_VERIFY_NO_PID_NAMESPACE === '1') return undefined;
   if (!['setpriv', 'unshare', 'timeout'].every((t) => findOnPath(t, env.PATH))) return undefined;
-  return ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', '--pid', '--fork', '--kill-child', '--mount-proc', '--'];
+  const jail = ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', '--pid', '--fork', '--kill-child', '--mount-proc', '--'];
+  // A container without CAP_SYS_ADMIN refuses the namespaces: then nix runs directly.
+  return works(jail) ? jail : undefined;
+}
+
+/** One try of the jail around `true` (a few ms): the namespaces can be made here. */
+function jailWorks(jail: string[]): boolean {
+  const res = spawnSync(jail[0]!, [...jail.slice(1), 'true'], { stdio: 'ignore', timeout: 10_000 });
+  return res.status === 0;
 }
 
 export interface SubmodulePolicy {

@@ -30,6 +30,7 @@
 //     ("unsandboxed"): a build can signal, trace or rewrite the verifier. The
 //     verdict is then untrusted (see untrustedBuild) unless the pipeline accepts
 //     it with allow_unsandboxed_build.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
 export const DAEMON_SOCKET = '/nix/var/nix/daemon-socket/socket';
@@ -41,6 +42,7 @@ export const HOST_SANDBOX_PATHS = ['/bin', '/usr', '/lib', '/lib64', '/lib32', '
 export type BuildIsolation =
   | { kind: 'daemon'; description: string; args: readonly string[] }
   | { kind: 'sandbox'; description: string; args: readonly string[]; group: string }
+  | { kind: 'build-users'; description: string; args: readonly string[]; group: string }
   | { kind: 'unsandboxed'; description: string; args: readonly string[] };
 
 export interface IsolationProbe {
@@ -48,11 +50,14 @@ export interface IsolationProbe {
   exists: (p: string) => boolean;
   /** The text of /etc/group, or undefined when it cannot be read. */
   groupFile: () => string | undefined;
+  /** Whether this process can create namespaces (the sandbox needs them; a container without CAP_SYS_ADMIN cannot). */
+  namespaces?: () => boolean;
 }
 
 export const hostProbe: IsolationProbe = {
   uid: process.getuid?.() ?? -1,
   exists: (p) => existsSync(p),
+  namespaces: () => spawnSync('unshare', ['--pid', '--fork', '--mount', '--', 'true'], { stdio: 'ignore', timeout: 10_000 }).status === 0,
   groupFile: () => {
     try {
       return readFileSync('/etc/group', 'utf8');
@@ -79,6 +84,15 @@ export function detectBuildIsolation(env: NodeJS.ProcessEnv, probe: IsolationPro
   const group = env.NIXENV_VERIFY_BUILD_GROUP || BUILD_GROUP_DEFAULT;
   if (probe.uid === 0) {
     const members = groupMembers(probe.groupFile(), group);
+    if (members.length > 0 && probe.namespaces && !probe.namespaces()) {
+      // No namespaces (an unprivileged container): build users without the sandbox. Still never root.
+      return {
+        kind: 'build-users',
+        group,
+        description: `builds run as the ${group} build users (${members.length}) without a sandbox (this host cannot create namespaces)`,
+        args: ['--option', 'build-users-group', group, '--option', 'sandbox', 'false'],
+      };
+    }
     if (members.length > 0) {
       const paths = HOST_SANDBOX_PATHS.filter((p) => probe.exists(p));
       return {
