@@ -47,7 +47,7 @@ export interface Verdict {
   /** Checks the `checks` setting left out: reported as skipped in JUnit, so test history stays complete. */
   notSelected?: { id: CheckId; title: string }[];
   /** How the repository's builds were kept from the verifier (src/nix/isolation.ts), in build mode. */
-  isolation?: { kind: 'daemon' | 'sandbox' | 'unsandboxed'; description: string };
+  isolation?: { kind: 'daemon' | 'sandbox' | 'build-users' | 'unsandboxed'; description: string };
   /**
    * Run-level problems that make a pass untrustworthy whatever the checks say
    * (builds as root without a sandbox, a build that changed the workspace): each fails the verdict.

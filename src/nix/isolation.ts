@@ -26,6 +26,10 @@
 //     which is not mapped into the build user's namespace). Without a build user
 //     the sandbox maps root to the builder, which could then write those host
 //     directories: that is why the sandbox is only used with build users.
+//   - root with build users where namespaces cannot be made (an unprivileged
+//     container, probed with `unshare --pid --fork --mount true`): build users
+//     without the sandbox (`--option sandbox false`): never root, but a builder
+//     sees the host's world-readable files and /tmp.
 //   - otherwise: builds run as the verifier's own uid without a sandbox
 //     ("unsandboxed"): a build can signal, trace or rewrite the verifier. The
 //     verdict is then untrusted (see untrustedBuild) unless the pipeline accepts

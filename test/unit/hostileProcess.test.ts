@@ -27,6 +27,7 @@ describe('detectBuildIsolation', () => {
     { name: 'root, no nixbld group', env: {}, probe: probe(0, 'root:x:0:\n'), kind: 'unsandboxed', args: [] },
     { name: 'root, /etc/group unreadable', env: {}, probe: probe(0, undefined), kind: 'unsandboxed', args: [] },
     { name: 'another group named by NIXENV_VERIFY_BUILD_GROUP', env: { NIXENV_VERIFY_BUILD_GROUP: 'nope' }, probe: probe(0, 'nixbld:x:30000:nixbld1\n'), kind: 'unsandboxed', args: [] },
+    { name: 'root with build users, no namespaces (unprivileged container)', env: {}, probe: { ...probe(0, 'nixbld:x:30000:nixbld1\n'), namespaces: () => false }, kind: 'build-users', args: ['--option', 'build-users-group', 'nixbld', '--option', 'sandbox', 'false'] },
     { name: 'single-user store (uid 1000)', env: {}, probe: probe(1000, 'nixbld:x:30000:nixbld1\n'), kind: 'unsandboxed', args: [] },
   ])('$name: $kind', ({ env, probe: p, kind, args }) => {
     const iso = detectBuildIsolation(env, p);
