@@ -88,6 +88,9 @@ COPY docker/nix.conf /etc/nix/nix.conf
 COPY docker/entrypoint.sh /usr/local/bin/nixenv-verify
 COPY --from=build /app /opt/nixenv-verify
 
+# - build users: the verifier runs the repository's builds as nixbld<N>, in
+#   the sandbox where the container may create namespaces, else without it,
+#   never as root (src/nix/isolation.ts, docs/guarantees-process.md).
 # - create the local store layout (/nix/store, /nix/var/nix/db, ...) so the
 #   first run needs no setup; a mounted host /nix simply hides it.
 # - the workspace is often owned by another uid than the step's (Drone
@@ -98,6 +101,8 @@ ARG TARGETARCH
 RUN set -eu; \
     chmod 0755 /usr/local/bin/nixenv-verify; \
     nix-store --init; \
+    groupadd --system nixbld; \
+    for n in 1 2 3 4 5 6 7 8; do useradd --system --no-create-home --home-dir /var/empty --shell /usr/sbin/nologin --gid nixbld --groups nixbld --comment "Nix build user $n" "nixbld$n"; done; \
     git config --system --add safe.directory '*'; \
     arch=$(dpkg --print-architecture); \
     if [ -n "${TARGETARCH:-}" ] && [ "$arch" != "${TARGETARCH:-}" ]; then echo "runtime stage is $arch, TARGETARCH is ${TARGETARCH}" >&2; exit 1; fi; \

@@ -152,7 +152,9 @@ if [ "$SMOKE_NONROOT" = 1 ]; then
     # would be seeded from the image's root-owned /nix): nix makes the store.
     mkdir "$tmp/user-nix"
     chown "$SMOKE_USER" "$tmp/user-nix"
-    check nonroot-own-store 0 "$PASS_PATTERN" "$tmp/pass" --user "$SMOKE_USER" -v "$tmp/user-nix:/nix"
+    # A single-user store: builds run as the verifier's own uid, which fails the verdict unless accepted.
+    check nonroot-own-store 0 "$PASS_PATTERN" "$tmp/pass" --user "$SMOKE_USER" -v "$tmp/user-nix:/nix" -e PLUGIN_ALLOW_UNSANDBOXED_BUILD=true
+    check nonroot-own-store-untrusted 1 "verdict not trusted: untrusted: builds run as the verifier's own uid" "$tmp/pass" --user "$SMOKE_USER" -v "$tmp/user-nix:/nix"
   fi
 fi
 

@@ -156,6 +156,18 @@ configure_chroot() {
   # tests' workspace snapshot (test/helpers/cli.ts snapshotWorkspace). The host's
   # bookworm git 2.39 does not do this.
   printf '%s\n' "# written by nixenv-verify scripts/nix-versions.sh" "[maintenance]" "	auto = false" "[gc]" "	auto = 0" >"$dir/etc/gitconfig"
+  # Build users, as scripts/setup-nix.sh makes on the host: the verifier then
+  # sandboxes builds as nixbld<N> (src/nix/isolation.ts) instead of calling
+  # root builds untrusted. groupadd/useradd come with minbase (passwd).
+  if ! grep -q '^nixbld:' "$dir/etc/group"; then
+    chroot "$dir" groupadd --system nixbld || return 1
+  fi
+  local n
+  for n in 1 2 3 4 5 6 7 8; do
+    grep -q "^nixbld$n:" "$dir/etc/passwd" ||
+      chroot "$dir" useradd --system --no-create-home --home-dir /var/empty --shell /usr/sbin/nologin \
+        --gid nixbld --groups nixbld --comment "Nix build user $n" "nixbld$n" || return 1
+  done
 }
 
 # Host paths the tests need inside the chroot, at the same paths: the checkout,

@@ -33,6 +33,8 @@ export interface CliIo {
   /** Whether stderr is a terminal (coloured log); isTTY when not given. */
   stderrIsTTY?: boolean;
   runner?: CommandRunner;
+  /** Called once the timeout is known (the real entrypoint starts the stop watchdog, src/watchdog.ts). */
+  watchdog?: (timeoutMs: number) => void;
 }
 
 function writeFile(file: string, text: string): void {
@@ -113,6 +115,7 @@ export async function runCli(io: CliIo): Promise<number> {
     }
     settings = parseSettings({ env: io.env, flags: args.flags, cwd: io.cwd });
     checkSettingsFs(settings, { env: io.env, cwd: io.cwd });
+    io.watchdog?.(settings.timeoutMs);
   } catch (err) {
     // The message of a malformed value may quote it: redacted like everything else; never a stack.
     io.stderr(`nixenv-verify: ${redact((err as Error).message, secrets)}\n`);

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
+// First: no signal can open the Node inspector (see signals.ts).
+import './signals.js';
 import { writeFileSync } from 'node:fs';
 import { installSignalCleanup } from './cleanup.js';
 import { runCli } from './cli.js';
 import { spawnStats } from './nix/command.js';
+import { startStopWatchdog } from './watchdog.js';
 
 installSignalCleanup();
 process.exitCode = await runCli({
@@ -12,6 +15,7 @@ process.exitCode = await runCli({
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   isTTY: Boolean(process.stdout.isTTY),
+  watchdog: (timeoutMs) => void startStopWatchdog(timeoutMs),
 });
 
 // For the benchmark: peak RSS of this process and the subprocesses it spawned.

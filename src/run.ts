@@ -7,9 +7,11 @@ import type { CheckDefinition } from './checks/types.js';
 import { chooseBase, materializeBase } from './base.js';
 import { RunContext } from './context.js';
 import { CheckInputError, NixCommandError, PreflightError } from './errors.js';
-import type { CommandRunner } from './nix/command.js';
-import { createNixClient, type NixClient } from './nix/client.js';
-import { effectiveConcurrency, type Settings } from './settings.js';
+import { zxRunner, type CommandRunner } from './nix/command.js';
+import { createNixClient, pidJail, type NixClient } from './nix/client.js';
+import { detectBuildIsolation, untrustedBuild, type BuildIsolation } from './nix/isolation.js';
+import { compareWorkspace, snapshotWorkspace } from './workspace.js';
+import { effectiveConcurrency, settingsDeviations, type Settings } from './settings.js';
 import { overallVerdict, type CheckId, type CheckResult, type Verdict } from './verdict.js';
 import { TOOL } from './version.js';
 
@@ -81,6 +83,8 @@ export interface VerifyOptions {
   /** Progress, for a report written when a signal ends the run early. */
   onStart?: (info: { flakeRef: string; checks: { id: CheckId; title: string }[] }) => void;
   onCheck?: (result: CheckResult) => void;
+  /** Given in tests; otherwise detected on this host. */
+  isolation?: BuildIsolation;
 }
 
 export async function verify(options: VerifyOptions): Promise<Verdict> {
@@ -88,13 +92,22 @@ export async function verify(options: VerifyOptions): Promise<Verdict> {
   const started = Date.now();
   preflightFlake(settings);
   if (!options.nix) preflightStore(options.env ?? process.env);
+  // Who runs the repository's builders (isolation.ts); eval mode allows no import-from-derivation, so it builds nothing.
+  const isolation: BuildIsolation | undefined = options.nix ? undefined : (options.isolation ?? detectBuildIsolation(options.env ?? process.env));
+  const modeArgs = settings.mode === 'eval' ? ['--option', 'allow-import-from-derivation', 'false'] : [...(isolation?.args ?? [])];
+  // The workspace before any nix call: a build that writes into it is a failure (workspace.ts).
+  const before = options.nix ? undefined : await snapshotWorkspace(settings.flake, options.runner);
   const nix =
     options.nix ??
     (await createNixClient({
       runner: options.runner,
       flakeDir: settings.flake,
       submodules: settings.submodules,
-      extraArgs: settings.nixOptions,
+      submoduleUrls: settings.submoduleUrls ?? [],
+      // The user's arguments last, as given (they cannot name sandbox or build-users-group: settings.ts refuses them).
+      extraArgs: [...modeArgs, ...settings.nixOptions],
+      // Real processes only: a fake runner (tests) gets nix's own arguments.
+      jail: options.runner === zxRunner ? pidJail(options.env ?? process.env) : undefined,
       timeoutMs: settings.timeoutMs,
       concurrency: effectiveConcurrency(settings, settings.hosts.length),
       logger,
@@ -112,8 +125,18 @@ export async function verify(options: VerifyOptions): Promise<Verdict> {
   logger.info({ nix: version }, `nix ${version}`);
   const checks = await pending;
   for (const c of checks) logger.info({ check: c.id, status: c.status, ms: c.durationMs }, `${c.id}: ${c.status}`);
+  const hazards: string[] = [];
+  const deviations = settingsDeviations(settings);
+  const trust = isolation ? untrustedBuild(isolation, settings.mode, settings.allowUnsandboxedBuild) : {};
+  if (trust.hazard) hazards.push(trust.hazard);
+  if (trust.accepted) deviations.push({ setting: 'allow_unsandboxed_build', value: 'true', default: 'false', label: `allow_unsandboxed_build (${trust.accepted})` });
+  if (before) hazards.push(...compareWorkspace(before, await snapshotWorkspace(settings.flake, options.runner)));
+  for (const h of hazards) logger.error(h);
   return {
-    verdict: overallVerdict(checks),
+    verdict: overallVerdict(checks, hazards),
+    ...(isolation && settings.mode === 'build' ? { isolation: { kind: isolation.kind, description: isolation.description } } : {}),
+    ...(hazards.length ? { hazards } : {}),
+    deviations,
     mode: settings.mode,
     flake: settings.flake,
     flakeRef: nix.flakeRef,

@@ -107,6 +107,8 @@ export const SETTINGS: readonly SettingDef[] = [
   { name: 'nix_dir', kind: 'path', default: BUILTIN_CLAIM.searchDir, description: 'Directory the grep proofs search, recursively (inside the repository); spec `search_dir`.', example: 'nix', claim: true, fromSpec: true },
   { name: 'expected_tools', kind: 'list', default: BUILTIN_CLAIM.expectedTools.entries.join(','), description: 'name-version entries the wrapper PATH must hold; spec `expected_tools.entries`.', example: ['git-2.47.2', 'git-lfs-3.6.1'], claim: true, fromSpec: true },
   { name: 'required_bins', kind: 'list', default: BUILTIN_CLAIM.requiredPrograms.join(','), description: 'Programs every host system PATH (sw/bin) must have; spec `required_programs` (per host or in host_defaults).', example: ['git-lfs', 'openssl'], claim: true, fromSpec: true },
+  { name: 'allow_unsandboxed_build', kind: 'boolean', default: 'false', description: 'Accept builds that run as the verifier\'s own uid without a sandbox (no nix-daemon, no nixbld build users): a build could then rewrite the verdict, so without this a pass becomes a fail. Shown as a deviation when it applies. See docs/guarantees-process.md.', example: true },
+  { name: 'submodule_urls', kind: 'list', defaultText: '(none: only URLs relative to the repository\'s own remote)', description: 'Submodule URLs (exact, or a prefix ending in `/`) Nix may clone besides those relative to the repository\'s own remote; any other `.gitmodules` URL is refused.', example: ['https://git.example.org/ops/'] },
   {
     name: 'base',
     kind: 'string',
@@ -162,6 +164,8 @@ export interface Settings {
   spec?: string;
   /** The revision to compare with (`--base`); unset: Drone's defaults, else none. */
   base?: string;
+  allowUnsandboxedBuild: boolean;
+  submoduleUrls?: string[];
   /** What is verified: the spec (or the built-in one) with the claim settings over it. */
   claim: Claim;
 }

@@ -50,6 +50,13 @@ export interface Verdict {
   runtimeDiff?: RuntimeDiff;
   /** Checks the `checks` setting left out: reported as skipped in JUnit, so test history stays complete. */
   notSelected?: { id: CheckId; title: string }[];
+  /** How the repository's builds were kept from the verifier (src/nix/isolation.ts), in build mode. */
+  isolation?: { kind: 'daemon' | 'sandbox' | 'build-users' | 'unsandboxed'; description: string };
+  /**
+   * Run-level problems that make a pass untrustworthy whatever the checks say
+   * (builds as root without a sandbox, a build that changed the workspace): each fails the verdict.
+   */
+  hazards?: string[];
 }
 
 /** One setting that differs from the claim: its name, the value used, the claim's default, and a short label for every output. */
@@ -61,8 +68,8 @@ export interface Deviation {
   label: string;
 }
 
-/** Any failed or errored check fails the verdict; skipped checks do not count. */
-export function overallVerdict(checks: readonly CheckResult[]): 'pass' | 'fail' {
+/** Any failed or errored check fails the verdict, and so does any run-level hazard; skipped checks do not count. */
+export function overallVerdict(checks: readonly CheckResult[], hazards: readonly string[] = []): 'pass' | 'fail' {
   const ran = checks.filter((c) => c.status !== 'skip');
-  return ran.length > 0 && ran.every((c) => c.status === 'pass') ? 'pass' : 'fail';
+  return hazards.length === 0 && ran.length > 0 && ran.every((c) => c.status === 'pass') ? 'pass' : 'fail';
 }

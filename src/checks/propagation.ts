@@ -4,8 +4,8 @@
 // checked out): a canary derivation is appended to `tools_attr`, the copy is
 // evaluated (never built), and each consumer the claim names must carry the canary.
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { privateTempDir } from '../tempDir.js';
+import { chmodSync, cpSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { swBinWinner } from '../buildEnv.js';
 import { onCleanup } from '../cleanup.js';
@@ -74,7 +74,8 @@ in {
 
 /** Copies a store path (read-only) into a temp dir removed on every way out, writable so one file can be edited. */
 export function temporaryCopy(src: string): { dir: string; remove: () => void } {
-  const parent = mkdtempSync(path.join(os.tmpdir(), 'nixenv-verify-propagation-'));
+  // Mode 0700, owned by the verifier, under a sticky or private base: no build user can write or replace it.
+  const parent = privateTempDir('nixenv-verify-propagation-');
   const remove = onCleanup(() => rmSync(parent, { recursive: true, force: true }));
   const dir = path.join(parent, 'source');
   try {

@@ -1,12 +1,15 @@
 // Every nix call goes through here: flake refs, version differences
 // (Nix 2.8 … 2.3x), git settings for submodules, timeouts, log excerpts.
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { NixCommandError, PreflightError } from '../errors.js';
 import type { CommandResult, CommandRunner } from './command.js';
 import { createLimiter, memoize } from '../limit.js';
 import { logExcerpt, nixErrorMessage, remoteBuildHints } from './logExcerpt.js';
+import { nixSettingSecrets } from '../redact.js';
 
 export interface BuildOutcome {
   ok: boolean;
@@ -40,6 +43,13 @@ export interface NixClientOptions {
   concurrency?: number;
   /** A commit to evaluate instead of the work tree (`git+file://…?ref=HEAD&rev=…`): the base revision when its submodules must come from Nix. */
   rev?: string;
+  /**
+   * A command prefix every nix process runs under (pidJail): its own PID
+   * namespace, so nothing it starts outlives it. Undefined: nix runs directly.
+   */
+  jail?: readonly string[];
+  /** Submodule URLs accepted besides those relative to the repository's remote (settings submodule_urls). */
+  submoduleUrls?: readonly string[];
   /** Internal: the slot queue shared with clients made by withFlakeDir. */
   limiter?: <T>(task: () => Promise<T>) => Promise<T>;
 }
@@ -105,19 +115,192 @@ export function nixString(text: string): string {
   return JSON.stringify(text).replace(/\$\{/g, '\\${');
 }
 
-/** The environment a nix call needs: git allowed to clone local submodules (nix clones from .gitmodules URLs). */
-export function gitEnvFor(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+/**
+ * The environment a nix call needs: whether git may clone local (file://, path)
+ * submodules (nix clones from .gitmodules URLs; see submodulePolicy), and git
+ * settings of our own after the caller's (git reads GIT_CONFIG_KEY_n in order:
+ * ours win).
+ */
+export function gitEnvFor(base: NodeJS.ProcessEnv, fileAllow: 'always' | 'user' = 'always', extra: readonly (readonly [string, string])[] = []): NodeJS.ProcessEnv {
   const count = Number(base.GIT_CONFIG_COUNT ?? '0') || 0;
+  const entries: Record<string, string> = {};
+  extra.forEach(([k, v], i) => {
+    entries[`GIT_CONFIG_KEY_${count + 1 + i}`] = k;
+    entries[`GIT_CONFIG_VALUE_${count + 1 + i}`] = v;
+  });
   return {
     ...base,
-    GIT_CONFIG_COUNT: String(count + 1),
+    GIT_CONFIG_COUNT: String(count + 1 + extra.length),
     [`GIT_CONFIG_KEY_${count}`]: 'protocol.file.allow',
-    [`GIT_CONFIG_VALUE_${count}`]: 'always',
+    [`GIT_CONFIG_VALUE_${count}`]: fileAllow,
+    ...entries,
     // No interactive prompts for private submodules in CI: fail with a message instead.
     GIT_TERMINAL_PROMPT: '0',
     // Nix's git calls must not take optional locks (index refresh): the workspace is not ours to write.
     GIT_OPTIONAL_LOCKS: '0',
   };
+}
+
+/**
+ * Nix settings whose value holds a credential (access-tokens, a URL password in
+ * builders or substituters) leave argv, where any local user reads them in
+ * /proc/PID/cmdline, and go to nix as nix.conf lines in NIX_CONFIG of the nix
+ * process only (Nix >= 2.4 reads NIX_CONFIG after nix.conf, so the value wins
+ * as `--option` did; `extra-` settings still append). Nix starts builders with
+ * the derivation's environment only, so no build inherits it; a build user
+ * cannot read root's /proc/PID/environ. Forms: `--option NAME VALUE`,
+ * `--NAME VALUE`.
+ */
+export function secretArgsToConfig(args: readonly string[]): { args: string[]; config: string[] } {
+  const out: string[] = [];
+  const config: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i]!;
+    const named = word === '--option' ? args[i + 1] : word.startsWith('--') && !word.startsWith('--no-') ? word.slice(2) : undefined;
+    const value = word === '--option' ? args[i + 2] : args[i + 1];
+    if (named !== undefined && value !== undefined && nixSettingSecrets(named, value).length > 0) {
+      // One nix.conf line: builders' newline separators become `;`, which nix reads the same.
+      config.push(`${named} = ${value.replace(/\s*[\r\n]+\s*/g, ' ; ')}`);
+      i += word === '--option' ? 2 : 1;
+      continue;
+    }
+    out.push(word);
+  }
+  return { args: out, config };
+}
+
+/** The environment of a nix process: our own PLUGIN_* settings (they may hold credentials) are not passed on; secret settings in NIX_CONFIG. */
+export function nixProcessEnv(base: NodeJS.ProcessEnv, secretConfig: readonly string[]): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(base)) if (!k.startsWith('PLUGIN_')) env[k] = v;
+  if (secretConfig.length) env.NIX_CONFIG = [...(base.NIX_CONFIG ? [base.NIX_CONFIG] : []), ...secretConfig].join('\n');
+  return env;
+}
+
+/**
+ * The prefix that runs nix in a PID namespace of its own (util-linux):
+ * `setpriv --pdeathsig KILL` makes `unshare` die with the verifier (even by
+ * SIGKILL, or a SIGKILL of the verifier's whole process group), and `unshare
+ * --pid --fork --kill-child` makes nix the namespace's init, whose death the
+ * kernel turns into SIGKILL for every process in the namespace: a builder's
+ * `setsid … &` daemon included. `--mount-proc` gives the namespace its own
+ * /proc: nix writes its sandboxed builder's uid_map by pid, which must be the
+ * pid of this namespace (without it: "writing to file: Operation not permitted"). Needs root (CAP_SYS_ADMIN) and the three tools
+ * (timeout is coreutils); otherwise undefined, and only the process groups stop
+ * what nix started (see cleanup.ts).
+ */
+export function pidJail(env: NodeJS.ProcessEnv, uid: number = process.getuid?.() ?? -1, works: (jail: string[]) => boolean = jailWorks): string[] | undefined {
+  if (uid !== 0 || env.NIXENV_VERIFY_NO_PID_NAMESPACE === '1') return undefined;
+  if (!['setpriv', 'unshare', 'timeout'].every((t) => findOnPath(t, env.PATH))) return undefined;
+  const jail = ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', '--pid', '--fork', '--kill-child', '--mount-proc', '--'];
+  // A container without CAP_SYS_ADMIN refuses the namespaces: then nix runs directly.
+  return works(jail) ? jail : undefined;
+}
+
+/** One try of the jail around `true` (a few ms): the namespaces can be made here. */
+function jailWorks(jail: string[]): boolean {
+  const res = spawnSync(jail[0]!, [...jail.slice(1), 'true'], { stdio: 'ignore', timeout: 10_000 });
+  return res.status === 0;
+}
+
+export interface SubmodulePolicy {
+  fileAllow: 'always' | 'user';
+  /** `url.<remote URL>.insteadOf <local path>` pairs for relative URLs (git config key, value). */
+  gitConfig: [string, string][];
+  /** `submodule NAME: URL …`, one per URL nix must not clone. */
+  refused: string[];
+}
+
+const isLocalUrl = (url: string): boolean => url.startsWith('/') || url.startsWith('file:') || url.startsWith('.') || !/^[A-Za-z][A-Za-z0-9+.-]*:\/\/|^[^/:]+@[^/:]+:/.test(url);
+
+/** A relative submodule URL joined to a base URL or path, as git does (each `../` drops one segment). */
+export function joinRelativeUrl(base: string, rel: string): string {
+  let b = base.replace(/\/+$/, '').replace(/\.git$/, '');
+  let r = rel;
+  let sep = '/';
+  for (;;) {
+    if (r.startsWith('./')) r = r.slice(2);
+    else if (r.startsWith('../')) {
+      r = r.slice(3);
+      const cut = Math.max(b.lastIndexOf('/'), b.lastIndexOf(':'));
+      // scp-like `host:path`: dropping the last segment before the colon keeps the colon as separator.
+      sep = cut > 0 && b[cut] === ':' ? ':' : '/';
+      b = cut > 0 ? b.slice(0, cut) : b;
+    } else break;
+  }
+  return `${b}${sep}${r}`;
+}
+
+/**
+ * Which .gitmodules URLs nix may clone (a clean tree with ?submodules=1 makes
+ * nix run `git submodule update --init --recursive` on a copy whose origin is
+ * the work tree: FACTS.md). Contract (gitmodules(5), git-submodule(1)): the
+ * `submodule.<name>.url` entries of the work tree's .gitmodules; a URL is
+ *   - relative (`./`, `../`): git resolves it against the superproject's
+ *     origin, which nix sets to the local work tree. With a remote
+ *     (`remote.origin.url`) the verifier maps it back to the repository's own
+ *     remote (url.<remote>.insteadOf), so it never reaches a sibling on the
+ *     host; without one it is refused unless checked out already (below).
+ *   - in `submodule_urls` (exact, or a prefix ending in `/`): accepted.
+ *   - fetched by the pipeline already (.git/modules/<name> exists and its
+ *     `remote.origin.url` is this URL, also after `git submodule deinit`):
+ *     what nix clones is on the host already, from that very URL.
+ *   - anything else: refused (the run stops with that message).
+ * `protocol.file.allow=always` only when an accepted URL is local; otherwise
+ * git's `user` default keeps submodule clones off file:// and paths. Nested
+ * submodules (of an accepted submodule) are cloned under the same protocol
+ * rule, not checked URL by URL: documented as a limit.
+ */
+export async function submodulePolicy(runner: CommandRunner, flakeDir: string, env: NodeJS.ProcessEnv, allowList: readonly string[]): Promise<SubmodulePolicy> {
+  const policy: SubmodulePolicy = { fileAllow: 'user', gitConfig: [], refused: [] };
+  // Nix clones submodules only of a git work tree (a `path:` copy has none to clone).
+  if (!existsSync(path.join(flakeDir, '.gitmodules')) || !existsSync(path.join(flakeDir, '.git'))) return policy;
+  const git = (args: string[]) => runner('git', ['-C', flakeDir, ...args], { env, timeoutMs: 60_000, label: 'git' });
+  const pairs = async (args: string[]): Promise<Map<string, string>> => {
+    const res = await git(['config', '--null', ...args, '--get-regexp', '^submodule\\..*\\.url$']);
+    const out = new Map<string, string>();
+    for (const rec of res.exitCode === 0 ? res.stdout.split('\0') : []) {
+      const nl = rec.indexOf('\n');
+      if (nl > 0) out.set(rec.slice('submodule.'.length, nl - '.url'.length), rec.slice(nl + 1));
+    }
+    return out;
+  };
+  const declared = await pairs(['-f', '.gitmodules']);
+  const local = await pairs(['--local']);
+  const remote = (await git(['config', '--get', 'remote.origin.url'])).stdout.trim();
+  const gitDir = path.join(flakeDir, '.git');
+  for (const [name, url] of declared) {
+    const allowed = allowList.some((a) => url === a || (a.endsWith('/') && url.startsWith(a)));
+    const relative = url.startsWith('./') || url.startsWith('../');
+    // Fetched by the pipeline already: the submodule's own git dir is in this work tree's .git, cloned from this URL.
+    const moduleDir = path.join(gitDir, 'modules', name);
+    const fetchedFrom = existsSync(moduleDir) ? (await runner('git', ['--git-dir', moduleDir, 'config', '--get', 'remote.origin.url'], { env, timeoutMs: 60_000, label: 'git' })).stdout.trim() : local.get(name);
+    const checkedOut = existsSync(moduleDir) && fetchedFrom !== undefined && (fetchedFrom === url || (relative && fetchedFrom === joinRelativeUrl(flakeDir, url)));
+    if (relative && remote !== '' && !allowed) {
+      const mapped = joinRelativeUrl(remote, url);
+      policy.gitConfig.push([`url.${mapped}.insteadOf`, joinRelativeUrl(flakeDir, url)]);
+      if (isLocalUrl(mapped)) policy.fileAllow = 'always';
+      continue;
+    }
+    if (allowed || checkedOut) {
+      if (isLocalUrl(url)) policy.fileAllow = 'always';
+      continue;
+    }
+    policy.refused.push(`submodule ${name}: URL ${url} is not relative to the repository's own remote${remote ? '' : ' (it has none)'}, not in submodule_urls and not checked out by the pipeline`);
+  }
+  return policy;
+}
+
+/**
+ * `timeout` is the namespace's init, which cannot re-raise the signal that
+ * killed nix on itself: it exits 128+signo instead, and unshare passes that on.
+ * Read back as "killed by a signal", as without the jail.
+ */
+export function fromJail(res: CommandResult): CommandResult {
+  const code = res.exitCode ?? 0;
+  if (res.timedOut || code <= 128 || code > 128 + 64) return res;
+  const name = Object.entries(os.constants.signals).find(([, n]) => n === code - 128)?.[0];
+  return name ? { ...res, exitCode: null, signal: name } : res;
 }
 
 /** The executable `name` on a PATH, like `command -v`. */
@@ -222,7 +405,13 @@ async function notesOnWorkTree(runner: CommandRunner, flakeDir: string, env: Nod
 
 export async function createNixClient(options: NixClientOptions): Promise<NixClient> {
   const { runner, logger } = options;
-  const env = gitEnvFor(options.env ?? process.env);
+  const secretsMoved = secretArgsToConfig(options.extraArgs);
+  const extraArgs = secretsMoved.args;
+  const baseEnv = nixProcessEnv(options.env ?? process.env, secretsMoved.config);
+  // Submodule URLs nix may clone (only when it clones them: submodules on).
+  const policy = options.submodules && !options.skipPathLookup ? await submodulePolicy(runner, options.flakeDir, baseEnv, options.submoduleUrls ?? []) : undefined;
+  if (policy?.refused.length) throw new PreflightError(`cannot follow the repository's submodules: ${policy.refused.join('; ')}`);
+  const env = gitEnvFor(baseEnv, policy ? policy.fileAllow : 'always', policy?.gitConfig ?? []);
   if (!options.version && !options.skipPathLookup && !findOnPath('nix', env.PATH)) {
     throw new PreflightError(
       `nix not found on PATH (${env.PATH ?? ''}): install Nix (Debian: apt-get install --no-install-recommends nix-bin, or scripts/setup-nix.sh) or use the cc-ci/nixenv-verify image`,
@@ -241,10 +430,16 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   const showDerivation = async () => (versionAtLeast(await version, '2.15') ? ['derivation', 'show'] : ['show-derivation']);
 
   async function nix(args: string[], { allowFailure = false } = {}): Promise<CommandResult> {
-    const full = [...FEATURES, ...args, ...options.extraArgs];
+    const full = [...FEATURES, ...args, ...extraArgs];
     const label = `nix ${args.filter((a) => !a.startsWith('-'))[0] ?? ''}`;
-    const result = await limiter(() => {
+    const result = await limiter(async () => {
       logger?.debug({ cmd: ['nix', ...full].join(' ') }, `+ nix ${full.join(' ')}`);
+      if (options.jail?.length) {
+        // The watchdog inside the namespace stops nix at the deadline even when the verifier is stopped (SIGSTOP).
+        const watchdog = ['timeout', '-k', '5', `${Math.ceil(options.timeoutMs / 1000) + 10}s`];
+        const res = await runner(options.jail[0]!, [...options.jail.slice(1), ...watchdog, 'nix', ...full], { env, cwd: options.flakeDir, timeoutMs: options.timeoutMs, label });
+        return fromJail(res);
+      }
       return runner('nix', full, { env, cwd: options.flakeDir, timeoutMs: options.timeoutMs, label });
     });
     logger?.debug({ exitCode: result.exitCode, ms: result.durationMs }, `nix ${args[0]} finished`);
@@ -269,8 +464,14 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
           logExcerpt(result.stderr).filter((l) => !/^\s*(at «|… while|\d+\||…\s*$)/.test(l) || /error/.test(l)),
           nixErrorMessage(result.stderr),
         );
-    const hints = [submoduleHint(result.stderr), ...remoteBuildHints(result.stderr, env)].filter((h): h is string => h !== undefined);
+    const hints = [submoduleHint(result.stderr), ifdHint(result.stderr), ...remoteBuildHints(result.stderr, env)].filter((h): h is string => h !== undefined);
     return new NixCommandError(shown, result.exitCode, [...excerpt, ...hints], result.timedOut);
+  }
+
+  /** Eval mode sets allow-import-from-derivation = false: an evaluation that needs a build says so. */
+  function ifdHint(stderr: string): string | undefined {
+    if (!/allow-import-from-derivation/.test(stderr)) return undefined;
+    return 'eval mode builds nothing: this evaluation needs import-from-derivation (a derivation built during evaluation), which eval mode does not allow; use mode: build';
   }
 
   /** A missing file in a repository with submodules, read without them: say which setting brings them in. */
@@ -330,7 +531,7 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
       const full = ['build', '--no-link', '--json', '-L', ...(await Promise.all(drvPaths.map(drvInstallable)))];
       const res = await nix(full, { allowFailure: true });
       if (res.exitCode !== 0) {
-        return { ok: false, outputs: [], log: res.stderr, error: commandError([...FEATURES, ...full, ...options.extraArgs], res) };
+        return { ok: false, outputs: [], log: res.stderr, error: commandError([...FEATURES, ...full, ...extraArgs], res) };
       }
       return { ok: true, outputs: parseNixJson(res.stdout || '[]', `nix build --json ${drvPaths.join(' ')}`), log: res.stderr };
     },

@@ -2,7 +2,7 @@
 // template (templates/card.json) and data fills its ${...} bindings.
 import path from 'node:path';
 import type { CheckStatus, Verdict } from '../verdict.js';
-import { STATUS_WORD, deviationLine, headline, printable, runtimeDiffText, seconds } from './common.js';
+import { STATUS_WORD, deviationLine, hazardLine, headline, printable, runtimeDiffText, seconds } from './common.js';
 
 export const PROJECT_REPO_URL = 'https://github.com/cc-ci/nixenv-verify';
 /** Where templates/card.json is published; the Drone UI fetches it and binds `data` into it. */
@@ -92,7 +92,8 @@ export function renderCard(verdict: Verdict): CardPayload {
       hosts: verdict.hosts.join(', '),
       duration: seconds(verdict.durationMs),
       tool: `${verdict.tool.name} ${verdict.tool.version}`,
-      deviations: deviationLine(verdict.deviations) ?? '',
+      // The card's schema has one warning line: run-level hazards lead it.
+      deviations: [hazardLine(verdict), deviationLine(verdict.deviations)].filter((l) => l !== undefined).join(' · '),
       buildLink: src.buildLink ?? '',
       facts,
       runtimeTitle: diff ? printable(diff.title) : '',

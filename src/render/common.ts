@@ -28,12 +28,19 @@ export function tally(verdict: Verdict): Tally {
 /** The one-line outcome every format leads with, in the console's words. */
 export function headline(verdict: Verdict): string {
   const t = tally(verdict);
-  return verdict.verdict === 'pass' ? `${t.passed} of ${t.ran} checks passed` : `${t.failed + t.errored} of ${t.ran} checks did not pass`;
+  if (verdict.verdict === 'pass') return `${t.passed} of ${t.ran} checks passed`;
+  const hazards = verdict.hazards?.length ? ` (and ${verdict.hazards.length} run-level problem${verdict.hazards.length > 1 ? 's' : ''})` : '';
+  return `${t.failed + t.errored} of ${t.ran} checks did not pass${hazards}`;
 }
 
 /** One line for every output: `settings differing from the claim: …`, or undefined when the claim was verified as stated. */
 export function deviationLine(deviations: readonly Deviation[] | undefined): string | undefined {
   return deviations && deviations.length ? `settings differing from the claim: ${deviations.map((d) => d.label).join(', ')}` : undefined;
+}
+
+/** One line for every output: the run-level hazards that failed the verdict, or undefined when there are none. */
+export function hazardLine(verdict: Pick<Verdict, 'hazards'>): string | undefined {
+  return verdict.hazards && verdict.hazards.length ? `verdict not trusted: ${verdict.hazards.join('; ')}` : undefined;
 }
 
 /**

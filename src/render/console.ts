@@ -1,6 +1,6 @@
 // The stdout verdict: a line per check with its status and key evidence.
 import type { CheckResult, Verdict } from '../verdict.js';
-import { deviationLine, notPassed, runtimeDiffText, seconds, STATUS_WORD } from './common.js';
+import { deviationLine, hazardLine, notPassed, runtimeDiffText, seconds, STATUS_WORD } from './common.js';
 
 export interface ConsoleOptions {
   color: boolean;
@@ -18,6 +18,9 @@ export function renderConsole(verdict: Verdict, { color, maxEvidence = 20 }: Con
   out.push(`flake: ${verdict.flakeRef}  hosts: ${verdict.hosts.join(', ')}${verdict.spec && verdict.spec !== 'built-in' ? `  spec: ${verdict.spec}` : ''}`);
   const deviations = deviationLine(verdict.deviations);
   if (deviations) out.push(paint('error', deviations));
+  if (verdict.isolation) out.push(`builds: ${verdict.isolation.description}`);
+  const hazards = hazardLine(verdict);
+  if (hazards) out.push(paint('fail', hazards));
   out.push('');
   for (const c of verdict.checks) {
     out.push(`  ${paint(c.status, STATUS_WORD[c.status].padEnd(5))}  ${c.id.padEnd(width)}  ${c.summary}  (${seconds(c.durationMs)})`);
@@ -39,7 +42,7 @@ export function renderConsole(verdict: Verdict, { color, maxEvidence = 20 }: Con
   const line =
     verdict.verdict === 'pass'
       ? `verdict: PASS (${ran}/${ran} checks passed in ${seconds(verdict.durationMs)}${verdict.mode === 'eval' ? '; eval mode: nothing was built, build failures and collision warnings were not checked' : ''})`
-      : `verdict: FAIL (${bad.length} of ${ran} checks did not pass: ${bad.map((c) => `${c.id} ${c.status}`).join(', ')})`;
+      : `verdict: FAIL (${[...(bad.length || !verdict.hazards?.length ? [`${bad.length} of ${ran} checks did not pass: ${bad.map((c) => `${c.id} ${c.status}`).join(', ')}`] : []), ...(verdict.hazards?.length ? [`${verdict.hazards.length} run-level problem(s), see above`] : [])].join('; ')})`;
   out.push(paint('bold', paint(verdict.verdict === 'pass' ? 'pass' : 'fail', line)));
   return `${out.join('\n')}\n`;
 }

@@ -8,8 +8,11 @@
 //   NIXENV_VERIFY_SKIPPED_COUNT  number of checks skipped
 //   NIXENV_VERIFY_DEVIATIONS     comma-separated settings that differ from the claim ('' when none)
 //   NIXENV_VERIFY_DEVIATION_TEXT the same, as the one line every output shows ('' when none)
+//   NIXENV_VERIFY_HAZARDS        run-level problems that failed the verdict, one line ('' when none;
+//                                both this and BUILDS only in reports of a real run)
+//   NIXENV_VERIFY_BUILDS         how builds were isolated (daemon, sandbox, unsandboxed; '' in eval mode)
 import type { Verdict } from '../verdict.js';
-import { deviationLine, notPassed, tally } from './common.js';
+import { deviationLine, hazardLine, notPassed, tally } from './common.js';
 
 export const DRONE_OUTPUT_PREFIX = 'NIXENV_VERIFY_';
 
@@ -26,6 +29,9 @@ export function droneOutputVariables(verdict: Verdict): Record<string, string> {
     [`${DRONE_OUTPUT_PREFIX}SPEC`]: verdict.spec ?? 'built-in',
     [`${DRONE_OUTPUT_PREFIX}DEVIATIONS`]: (verdict.deviations ?? []).map((d) => d.setting).join(','),
     [`${DRONE_OUTPUT_PREFIX}DEVIATION_TEXT`]: oneLine(deviationLine(verdict.deviations) ?? ''),
+    ...(verdict.isolation || verdict.hazards?.length
+      ? { [`${DRONE_OUTPUT_PREFIX}HAZARDS`]: oneLine(hazardLine(verdict) ?? ''), [`${DRONE_OUTPUT_PREFIX}BUILDS`]: verdict.isolation?.kind ?? '' }
+      : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 // JUnit XML: one testsuite, one testcase per check, for CI test-report views.
 import type { CheckResult, Verdict } from '../verdict.js';
-import { deviationLine, printable, tally } from './common.js';
+import { deviationLine, hazardLine, printable, tally } from './common.js';
 
 const SUITE = 'nixenv-verify';
 
@@ -81,6 +81,8 @@ export function renderJunit(verdict: Verdict): string {
     tool_version: `${verdict.tool.name} ${verdict.tool.version}`,
     verdict: verdict.verdict,
     ...(deviations ? { deviations } : {}),
+    ...(hazardLine(verdict) ? { hazards: hazardLine(verdict)! } : {}),
+    ...(verdict.isolation ? { builds: verdict.isolation.description } : {}),
     ...(verdict.spec ? { spec: verdict.spec } : {}),
     ...(verdict.source?.repo ? { repo: verdict.source.repo } : {}),
     ...(verdict.source?.commit ? { commit: verdict.source.commit } : {}),

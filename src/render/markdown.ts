@@ -1,6 +1,6 @@
 // The Markdown summary: a table fit for a pull-request comment, evidence folded per failure.
 import type { CheckResult, Verdict } from '../verdict.js';
-import { STATUS_WORD, deviationLine, headline, inlineCode, markdownCell, notPassed, printable, runtimeDiffText, seconds } from './common.js';
+import { STATUS_WORD, deviationLine, hazardLine, headline, inlineCode, markdownCell, notPassed, printable, runtimeDiffText, seconds } from './common.js';
 
 export interface MarkdownOptions {
   /** Evidence lines shown per failed or errored check; the JSON report has all of them. */
@@ -44,6 +44,8 @@ export function renderMarkdown(verdict: Verdict, { maxEvidence = 40 }: MarkdownO
     '',
     ...(verdict.spec && verdict.spec !== 'built-in' ? [`Claim: spec ${inlineCode(verdict.spec)}`, ''] : []),
     ...(deviationLine(verdict.deviations) ? [`> **Warning:** ${markdownCell(deviationLine(verdict.deviations)!)}`, ''] : []),
+    ...(hazardLine(verdict) ? [`> **Untrusted:** ${markdownCell(hazardLine(verdict)!)}`, ''] : []),
+    ...(verdict.isolation ? [`Builds: ${markdownCell(verdict.isolation.description)}`, ''] : []),
     '| Status | Check | Summary |',
     '| --- | --- | --- |',
     ...verdict.checks.map((c) => `| ${STATUS_WORD[c.status]} | ${markdownCell(inlineCode(c.id))} | ${markdownCell(c.summary)} |`),
