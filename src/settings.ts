@@ -546,14 +546,20 @@ export interface SettingsSource {
 }
 
 /** Splits argv into setting flags (`--hosts a,b`, `--hosts=a,b`, `--no-submodules`) and commands. */
-export function parseArgv(argv: readonly string[]): { flags: Record<string, string>; help: boolean; version: boolean; printSpec: boolean } {
+export function parseArgv(argv: readonly string[]): { flags: Record<string, string>; help: boolean; version: boolean; printSpec: boolean; verbose: boolean } {
   const byFlag = new Map(SETTINGS.map((d) => [flagName(d.name), d]));
   const flags: Record<string, string> = {};
   let help = false;
   let version = false;
   let printSpec = false;
+  let verbose = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    // The console shows passing checks' evidence too (as log_level debug does).
+    if (arg === '--verbose') {
+      verbose = true;
+      continue;
+    }
     if (arg === '--print-spec') {
       printSpec = true;
       continue;
@@ -589,7 +595,7 @@ export function parseArgv(argv: readonly string[]): { flags: Record<string, stri
       flags[def.name] = value;
     }
   }
-  return { flags, help, version, printSpec };
+  return { flags, help, version, printSpec, verbose };
 }
 
 function levenshtein(a: string, b: string): number {
@@ -930,6 +936,7 @@ export function helpText(): string {
     lines.push(`      default: ${dflt}${def.values ? `; allowed: ${def.values.join(', ')}` : ''}`);
   }
   lines.push('', `  --print-spec`, `      Print the built-in spec (the cc-ci claim, YAML with comments) and exit: a starting point for ${SPEC_FILE_DEFAULT}.`);
+  lines.push('', `  --verbose`, `      The console verdict shows passing checks' evidence too (as log_level debug does); failing checks always show theirs.`);
   lines.push('', `Allowed nix options: ${nixAllowedText()}.`);
   lines.push('', 'Exit status: 0 verdict pass, 1 a check failed or errored, 2 invalid settings or the run cannot start.');
   return lines.join('\n');

@@ -24,18 +24,54 @@ describe('verdict', () => {
 });
 
 describe('console', () => {
-  test('a failing run: one line per check, evidence under the failure, the verdict line last', () => {
+  // Issue 19: a passing check is one line; the verdict line carries the first failing reason.
+  test('a failing run: one line per passing check, evidence under the failure, the reason on the verdict line', () => {
     const text = renderConsole(verdict(['pass', 'fail']), { color: false });
     expect(text.split('\n')).toEqual([
       'nixenv-verify 0.1.0 · build mode · nix 2.8.0',
       'flake: /r?submodules=1  hosts: a, b',
       '',
       '  PASS   build          summary 0  (1.5s)',
-      '                        cc-ci: built /nix/store/aaaa-nixos-system',
       '  FAIL   single-source  summary 1  (1.5s)',
       '                        MISSING git-lfs-3.6.1',
       '',
-      'verdict: FAIL (1 of 2 checks did not pass: single-source fail)',
+      'verdict: FAIL: summary 1 (1 of 2 checks did not pass: single-source fail)',
+      '',
+    ]);
+  });
+  test('verbose: a passing check shows its key evidence', () => {
+    const text = renderConsole(verdict(['pass', 'fail']), { color: false, verbose: true });
+    expect(text).toContain('  PASS   build          summary 0  (1.5s)\n                        cc-ci: built /nix/store/aaaa-nixos-system\n');
+    expect(text).not.toContain('not shown');
+  });
+  test('the verdict line: the first clause of each failing summary, in check order', () => {
+    const v = verdict(['fail', 'pass', 'error']);
+    v.checks[0]!.summary = "cc-ci-run's PATH lacks git-lfs-3.6.1 (14/15 expected entries)";
+    v.checks[2]!.summary = 'cc-ci: sw/bin/git-lfs is missing; cc-ci-hetzner: sw/bin/git-lfs is missing';
+    expect(renderConsole(v, { color: false })).toContain(
+      "verdict: FAIL: cc-ci-run's PATH lacks git-lfs-3.6.1 (14/15 expected entries); cc-ci: sw/bin/git-lfs is missing (2 of 3 checks did not pass: build fail, path-superset error)",
+    );
+  });
+  test('a failing check: the decisive lines first, present entries last, a long PATH folded', () => {
+    const v = verdict(['fail']);
+    const dirs = ['/nix/store/vlrd6bnp9a6s7x6564rxrlr2r9gjgz5y-python3-3.12.8-env/bin', '/nix/store/78zrv4xibw61ikfhi2q92znf6gqqycwl-git-2.47.2/bin', '$PATH'];
+    v.checks[0]!.evidence = [
+      'read /nix/store/x/bin/cc-ci-run',
+      `line 9: \`exec python3 "$@"\` runs with PATH=${dirs.join(':')} (2 directories)`,
+      `ok      python3-3.12.8-env: ${dirs[0]}`,
+      `ok      git-2.47.2: ${dirs[1]}`,
+      'MISSING git-lfs-3.6.1',
+    ];
+    const lines = renderConsole(v, { color: false, width: 80 }).split('\n').slice(4, 13).map((l) => l.trim());
+    expect(lines).toEqual([
+      'MISSING git-lfs-3.6.1',
+      'read /nix/store/x/bin/cc-ci-run',
+      'line 9: `exec python3 "$@"` runs with PATH=… (2 directories)',
+      '/nix/store/vlrd6bnp…-python3-3.12.8-env/bin',
+      '/nix/store/78zrv4xi…-git-2.47.2/bin',
+      '$PATH',
+      `ok      python3-3.12.8-env: ${dirs[0]}`,
+      `ok      git-2.47.2: ${dirs[1]}`,
       '',
     ]);
   });
