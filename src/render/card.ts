@@ -2,7 +2,7 @@
 // template (templates/card.json) and data fills its ${...} bindings.
 import path from 'node:path';
 import type { CheckStatus, Verdict } from '../verdict.js';
-import { STATUS_WORD, deviationLine, headline, printable, seconds } from './common.js';
+import { STATUS_WORD, deviationLine, printable, reasonHeadline, seconds } from './common.js';
 
 export const PROJECT_REPO_URL = 'https://github.com/cc-ci/nixenv-verify';
 /** Where templates/card.json is published; the Drone UI fetches it and binds `data` into it. */
@@ -79,7 +79,7 @@ export function renderCard(verdict: Verdict): CardPayload {
     data: {
       verdict: verdict.verdict === 'pass' ? 'PASS' : 'FAIL',
       verdictColor: verdict.verdict === 'pass' ? 'Good' : 'Attention',
-      headline: headline(verdict),
+      headline: printable(reasonHeadline(verdict)),
       mode: verdict.mode === 'eval' ? 'eval mode (nothing built)' : 'build mode',
       nix: verdict.nix.version,
       subject,

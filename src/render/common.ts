@@ -57,6 +57,12 @@ export function headline(verdict: Verdict): string {
   return verdict.verdict === 'pass' ? `${t.passed} of ${t.ran} checks passed` : `${t.failed + t.errored} of ${t.ran} checks did not pass`;
 }
 
+/** The headline with the reasons in front when the verdict fails: "cc-ci-run's PATH lacks git-lfs-3.6.1; … (2 of 6 checks did not pass)". */
+export function reasonHeadline(verdict: Verdict): string {
+  const reasons = verdict.verdict === 'pass' ? '' : verdictReasons(verdict);
+  return reasons ? `${reasons} (${headline(verdict)})` : headline(verdict);
+}
+
 /** One line for every output: `settings differing from the claim: …`, or undefined when the claim was verified as stated. */
 export function deviationLine(deviations: readonly Deviation[] | undefined): string | undefined {
   return deviations && deviations.length ? `settings differing from the claim: ${deviations.map((d) => d.label).join(', ')}` : undefined;
