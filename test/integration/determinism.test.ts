@@ -45,6 +45,6 @@ describe.each(rows)('mutation %s', (mutation) => {
     expect(masked(second.report)).toBe(masked(first.report));
     expect(maskedConsole(second.stdout)).toBe(maskedConsole(first.stdout));
     const propagation = first.report!.checks.find((c) => c.id === 'propagation');
-    if (mutation === 'base' || mutation === 'drop-git-lfs' || propagation?.status === 'pass') expect(propagation.evidence[0]).toMatch(/canary nixenv-verify-canary-[0-9a-f]{12}/);
+    if (mutation === 'base' || mutation === 'drop-git-lfs' || propagation?.status === 'pass') expect(propagation!.evidence[0]).toMatch(/canary nixenv-verify-canary-[0-9a-f]{12}/);
   });
 });
