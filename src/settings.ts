@@ -301,7 +301,7 @@ export const SETTINGS: readonly SettingDef[] = [
     kind: 'nix-args',
     default: '[]',
     description:
-      'Extra nix arguments for every nix call, only from the allow-list of settings that change how nix builds (see Guarantees in the README). A YAML list of plain items, or one JSON-array string; an item holding a comma needs the JSON string or nix_config.',
+      'Extra nix arguments for every nix call, only from the allow-list of settings that change how nix builds (docs/guarantees.md lists it). A YAML list of plain items, or one JSON-array string; an item holding a comma needs the JSON string or nix_config.',
     example: ['--option', 'builders', 'ssh://builder x86_64-linux', '--max-jobs', '0'],
     claim: true,
   },

@@ -1,6 +1,7 @@
 // The stdout verdict, read top-down: the verdict line carries the first failing
 // reason of each check that did not pass; a failing check shows its decisive
-// evidence first (missing entries before present ones, long PATHs folded); a
+// evidence first (missing entries before present ones, which are collapsed to
+// one list; long PATHs folded); a
 // passing check is one line unless `verbose` (--verbose, log_level debug/trace).
 import type { CheckResult, Verdict } from '../verdict.js';
 import { deviationLine, notPassed, orderedEvidence, seconds, STATUS_WORD, verdictReasons } from './common.js';
@@ -30,7 +31,7 @@ export function renderConsole(verdict: Verdict, { color, maxEvidence = 20, verbo
   for (const c of verdict.checks) {
     out.push(`  ${paint(c.status, STATUS_WORD[c.status].padEnd(5))}  ${c.id.padEnd(idWidth)}  ${c.summary}  (${seconds(c.durationMs)})`);
     const failing = c.status === 'fail' || c.status === 'error';
-    const shown = failing ? orderedEvidence(c) : verbose ? keyEvidence(c) : [];
+    const shown = failing ? collapsePresent(orderedEvidence(c), width) : verbose ? keyEvidence(c) : [];
     for (const line of shown.slice(0, maxEvidence)) out.push(...foldPath(line, width).map((l) => `${indent}${l}`));
     if (shown.length > maxEvidence) out.push(`${indent}… ${shown.length - maxEvidence} more (see the JSON report)`);
   }
@@ -50,15 +51,49 @@ function keyEvidence(c: CheckResult): string[] {
   return c.evidence.filter((e) => /built \/nix|runs \/nix|= \/nix|evaluates to/.test(e)).slice(0, 4);
 }
 
+/** Words joined with `sep`, wrapped into lines of at most `width` characters (a word longer than that gets its own line). */
+function wrapJoined(words: readonly string[], sep: string, width: number): string[] {
+  const lines: string[] = [];
+  let cur = '';
+  for (const [i, w] of words.entries()) {
+    const piece = i < words.length - 1 ? `${w}${sep}` : w;
+    if (cur && cur.length + piece.length > width) {
+      lines.push(cur.trimEnd());
+      cur = '';
+    }
+    cur += piece;
+  }
+  if (cur) lines.push(cur.trimEnd());
+  return lines;
+}
+
 /**
- * A line holding a long `PATH=a:b:…` value, folded: the text before the value,
- * then one directory per line (store hashes shortened to 8 characters). Other
+ * A line holding a long `PATH=a:b:…` value, folded: the text before the value
+ * (`PATH=…`), then the directories, store hashes elided, wrapped at `:`. Other
  * lines are returned as they are.
  */
 export function foldPath(line: string, width: number): string[] {
   const m = /^(.*?\bPATH=)(\S+)(.*)$/.exec(line);
   if (!m || line.length <= width) return [line];
   const [, before, value, after] = m as unknown as [string, string, string, string];
-  const dirs = value.split(':').map((d) => d.replace(/^\/nix\/store\/([0-9a-z]{8})[0-9a-z]{24}-/, '/nix/store/$1…-'));
-  return [`${before}…${after}`, ...dirs.map((d) => `    ${d}`)];
+  const dirs = value.split(':').map((d) => d.replace(/^\/nix\/store\/[0-9a-z]{32}-/, '/nix/store/…-'));
+  return [`${before}…${after}`, ...wrapJoined(dirs, ':', width - 4).map((l) => `    ${l}`)];
+}
+
+/** More than three `ok      name: dir` lines in a row become one `ok      N present: a, b, …` (wrapped); the report keeps each. */
+export function collapsePresent(lines: readonly string[], width: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; ) {
+    let j = i;
+    while (j < lines.length && /^ok\s+\S+: /.test(lines[j]!)) j++;
+    if (j - i > 3) {
+      const names = lines.slice(i, j).map((l) => /^ok\s+(\S+): /.exec(l)![1]!);
+      out.push(...wrapJoined(names, ', ', width - 8).map((l, k) => (k === 0 ? `ok      ${names.length} present: ${l}` : `        ${l}`)));
+      i = j;
+    } else {
+      out.push(lines[i]!);
+      i++;
+    }
+  }
+  return out;
 }

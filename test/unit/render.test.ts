@@ -1,4 +1,4 @@
-import { renderConsole } from '../../src/render/console.js';
+import { collapsePresent, foldPath, renderConsole } from '../../src/render/console.js';
 import { overallVerdict, type Verdict } from '../../src/verdict.js';
 
 const verdict = (statuses: ('pass' | 'fail' | 'error' | 'skip')[]): Verdict => {
@@ -62,21 +62,25 @@ describe('console', () => {
       `ok      git-2.47.2: ${dirs[1]}`,
       'MISSING git-lfs-3.6.1',
     ];
-    const lines = renderConsole(v, { color: false, width: 80 }).split('\n').slice(4, 13).map((l) => l.trim());
+    const lines = renderConsole(v, { color: false, width: 80 }).split('\n').slice(4, 12).map((l) => l.trim());
     expect(lines).toEqual([
       'MISSING git-lfs-3.6.1',
       'read /nix/store/x/bin/cc-ci-run',
       'line 9: `exec python3 "$@"` runs with PATH=… (2 directories)',
-      '/nix/store/vlrd6bnp…-python3-3.12.8-env/bin',
-      '/nix/store/78zrv4xi…-git-2.47.2/bin',
-      '$PATH',
+      '/nix/store/…-python3-3.12.8-env/bin:/nix/store/…-git-2.47.2/bin:$PATH',
       `ok      python3-3.12.8-env: ${dirs[0]}`,
       `ok      git-2.47.2: ${dirs[1]}`,
       '',
+      'verdict: FAIL: summary 0 (1 of 1 checks did not pass: build fail)',
     ]);
   });
-  test('colour only when asked', () => {
-    expect(renderConsole(verdict(['pass']), { color: true })).toContain('\x1b[32m');
-    expect(renderConsole(verdict(['pass']), { color: false })).not.toContain('\x1b[');
+  test('more than three present entries in a row become one wrapped list', () => {
+    const oks = ['a-1', 'b-2', 'c-3', 'd-4', 'e-5'].map((n) => `ok      ${n}: /nix/store/h-${n}/bin`);
+    expect(collapsePresent(['MISSING z-9', ...oks, 'extra'], 30)).toEqual(['MISSING z-9', 'ok      5 present: a-1, b-2, c-3, d-4,', '        e-5', 'extra']);
+    expect(collapsePresent(oks.slice(0, 3), 40)).toEqual(oks.slice(0, 3));
   });
+  test.each([
+    ['short: unchanged', 'runs with PATH=/a:/b', ['runs with PATH=/a:/b']],
+    ['no PATH: unchanged', 'x'.repeat(50), ['x'.repeat(50)]],
+  ])('foldPath %s', (_n, line, want) => expect(foldPath(line, 30)).toEqual(want));
 });
