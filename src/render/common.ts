@@ -32,7 +32,7 @@ export function tally(verdict: Verdict): Tally {
 export function orderedEvidence(c: CheckResult): string[] {
   if (c.status !== 'fail' && c.status !== 'error') return [...c.evidence];
   const rank = (line: string): number =>
-    /^(MISSING|DRIFT|EXTRA|[-+] )|\bMISSING\b|\bcollision|\bcolliding|\berror:|cannot follow|\bnot found\b/.test(line) ? 0 : /^ok\s/.test(line) ? 2 : 1;
+    /^(MISSING|DRIFT|EXTRA|[-+] )|\bMISSING\b|\bcollision|\bcolliding|\berror\b|cannot follow|\bnot found\b|\bdiffers?\b|\bbypass|\bdrift\b|\bFAIL\b/i.test(line) ? 0 : /^ok\s/.test(line) ? 2 : 1;
   return c.evidence.map((line, i) => ({ line, i, r: rank(line) })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.line);
 }
 

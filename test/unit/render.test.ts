@@ -1,4 +1,5 @@
 import { collapsePresent, foldPath, renderConsole } from '../../src/render/console.js';
+import { orderedEvidence } from '../../src/render/common.js';
 import { overallVerdict, type Verdict } from '../../src/verdict.js';
 
 const verdict = (statuses: ('pass' | 'fail' | 'error' | 'skip')[]): Verdict => {
@@ -83,4 +84,15 @@ describe('console', () => {
     ['short: unchanged', 'runs with PATH=/a:/b', ['runs with PATH=/a:/b']],
     ['no PATH: unchanged', 'x'.repeat(50), ['x'.repeat(50)]],
   ])('foldPath %s', (_n, line, want) => expect(foldPath(line, 30)).toEqual(want));
+});
+
+describe('orderedEvidence (console, Markdown and card order)', () => {
+  const check = (status: 'pass' | 'fail', evidence: string[]) => ({ id: 'build' as const, title: 't', status, summary: 's', evidence, durationMs: 0 });
+  test.each([
+    ['missing before present', ['ok      a-1: /x', 'read /w', 'MISSING b-2'], ['MISSING b-2', 'read /w', 'ok      a-1: /x']],
+    ['a differing consumer first', ['sweep: /nix/store/a-run', 'drone step: /nix/store/b-run (differ)'], ['drone step: /nix/store/b-run (differ)', 'sweep: /nix/store/a-run']],
+    ['a collision line first', ['cc-ci: built /nix/store/x', "cc-ci: warning: collision between `/a' and `/b'"], ["cc-ci: warning: collision between `/a' and `/b'", 'cc-ci: built /nix/store/x']],
+    ['"not built" is not decisive', ['cc-ci: openssl from openssl-3 (evaluated, not built)', 'cc-ci: git-lfs MISSING'], ['cc-ci: git-lfs MISSING', 'cc-ci: openssl from openssl-3 (evaluated, not built)']],
+  ])('%s', (_n, evidence, want) => expect(orderedEvidence(check('fail', evidence))).toEqual(want));
+  test('a passing check keeps its order', () => expect(orderedEvidence(check('pass', ['ok      a-1: /x', 'MISSING b']))).toEqual(['ok      a-1: /x', 'MISSING b']));
 });
