@@ -121,6 +121,9 @@ describe('evidence', () => {
     expect(parity.summary).toBe("cc-ci: no system package provides git-lfs (the claim's git-lfs-3.6.1); cc-ci-hetzner: no system package provides git-lfs (the claim's git-lfs-3.6.1)");
     expect(check(run, 'path-superset').summary).toBe("cc-ci-run's PATH lacks git-lfs-3.6.1 (14/15 expected entries)");
     expect(run.stdout).toContain("verdict: FAIL: cc-ci-run's PATH lacks git-lfs-3.6.1 (14/15 expected entries); cc-ci: no system package provides git-lfs (the claim's git-lfs-3.6.1) (2 of 2 checks did not pass");
+    // The log says what happened: a failing check at WARN, never INFO.
+    expect(run.stderr).toMatch(/ WARN host-parity: fail check=host-parity status=fail /);
+    expect(run.stderr).not.toMatch(/ INFO (host-parity|path-superset): fail/);
     // Under the failing check, the missing entry comes before the present ones.
     const lines = run.stdout.split('\n').map((l) => l.trim());
     expect(lines.indexOf('MISSING git-lfs-3.6.1')).toBeLessThan(lines.findIndex((l) => l.startsWith('ok      14 present:')));
