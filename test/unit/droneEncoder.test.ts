@@ -82,7 +82,7 @@ const MEANT: [string, (s: ReturnType<typeof parseSettings>) => void][] = [
 
 /** What each README example means: the short forms of docs/drone.md's. */
 const README_MEANT: [string, (s: ReturnType<typeof parseSettings>) => void][] = [
-  ['report: nixenv-verify.json', (s) => expect([s.mode, s.report, s.junit, s.summary]).toEqual(['build', 'nixenv-verify.json', 'nixenv-verify.xml', 'nixenv-verify.md'])],
+  ['report: reports/nixenv-verify.json', (s) => expect([s.mode, s.report, s.junit, s.summary]).toEqual(['build', 'reports/nixenv-verify.json', 'reports/nixenv-verify.xml', 'reports/nixenv-verify.md'])],
   ['max-jobs: 0', (s) => expect(s.nixOptions).toEqual(['--option', 'builders', 'ssh://builder x86_64-linux - 4 1 big-parallel,kvm', '--option', 'max-jobs', '0'])],
 ];
 
