@@ -94,6 +94,8 @@ export function examplePipeline(): string {
     type: 'docker',
     name: 'verify',
     steps: [
+      // The image runs as uid 1000; Drone's clone belongs to root: the reports need a writable directory.
+      { name: 'reports-dir', image: 'busybox', commands: ['mkdir -p reports', 'chmod 0777 reports'] },
       {
         name: 'nixenv-verify',
         image: IMAGE,
