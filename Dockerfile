@@ -21,16 +21,18 @@
 #   VERSION, REVISION, SOURCE   OCI label values (scripts/image-build.sh
 #                        fills them from package.json and git).
 #
-# Nix at run time
-#   Default: a local store inside the container (/nix, owned by root, no
-#   daemon). Non-root steps (--user/Drone `user:`) need the host's daemon (below)
-#   or a store they own: mount a directory owned by that uid at /nix (nix
-#   creates the store in it). Otherwise the verifier exits 2 "cannot start",
-#   saying so. To reuse a host's store, daemon and remote builders, mount the
-#   host's /nix (-v /nix:/nix); the entrypoint sees the daemon socket and sets
-#   NIX_REMOTE=daemon (set NIX_REMOTE yourself to override, NIX_REMOTE= forces
-#   the local store). Extra nix settings: -e NIX_CONFIG=$'line1\nline2'.
-#   TLS-intercepting networks: mount a CA bundle and set NIX_SSL_CERT_FILE.
+# Nix at run time (docs/image.md)
+#   Default: the unprivileged user `nixenv` (uid/gid 1000, HOME /home/nixenv)
+#   with a single-user local store it owns (/nix, no daemon). Root only when
+#   asked (docker --user root, Drone `user: root`). Another uid needs the
+#   host's daemon (below) or a store it owns: mount a directory owned by that
+#   uid at /nix (nix creates the store in it); otherwise the verifier exits 2
+#   "cannot start", saying so. To reuse a host's store, daemon and remote
+#   builders, mount the host's /nix (-v /nix:/nix); the entrypoint sees the
+#   daemon socket and sets NIX_REMOTE=daemon (set NIX_REMOTE yourself to
+#   override, NIX_REMOTE= forces the local store). Extra nix settings:
+#   -e NIX_CONFIG=$'line1\nline2'. TLS-intercepting networks: mount a CA bundle
+#   and set NIX_SSL_CERT_FILE.
 
 ############################ build stage ############################
 FROM --platform=$BUILDPLATFORM node:20-bookworm-slim AS build
@@ -88,21 +90,24 @@ COPY docker/nix.conf /etc/nix/nix.conf
 COPY docker/entrypoint.sh /usr/local/bin/nixenv-verify
 COPY --from=build /app /opt/nixenv-verify
 
-# - build users: the verifier runs the repository's builds as nixbld<N>, in
-#   the sandbox where the container may create namespaces, else without it,
-#   never as root (src/nix/isolation.ts, docs/guarantees-process.md).
 # - create the local store layout (/nix/store, /nix/var/nix/db, ...) so the
 #   first run needs no setup; a mounted host /nix simply hides it.
 # - the workspace is often owned by another uid than the step's (Drone
 #   clones as root): let git (and nix, which calls git) use it.
 # - the image is the arch it was built for (a wrong base fails here, not at
 #   run time on the runner).
+# - the default user nixenv (uid 1000) with a home, owning the store: a
+#   single-user Nix install, so a run needs no root.
 ARG TARGETARCH
+ARG NIXENV_UID=1000
 RUN set -eu; \
     chmod 0755 /usr/local/bin/nixenv-verify; \
-    nix-store --init; \
-    groupadd --system nixbld; \
-    for n in 1 2 3 4 5 6 7 8; do useradd --system --no-create-home --home-dir /var/empty --shell /usr/sbin/nologin --gid nixbld --groups nixbld --comment "Nix build user $n" "nixbld$n"; done; \
+    groupadd --gid "$NIXENV_UID" nixenv; \
+    useradd --uid "$NIXENV_UID" --gid nixenv --create-home --home-dir /home/nixenv --shell /bin/bash nixenv; \
+    mkdir -p /nix; \
+    chown nixenv:nixenv /nix; \
+    su nixenv -s /bin/sh -c 'nix-store --init'; \
+    test "$(stat -c %U /nix/store /nix/var/nix/db)" = "$(printf 'nixenv\nnixenv')"; \
     git config --system --add safe.directory '*'; \
     arch=$(dpkg --print-architecture); \
     if [ -n "${TARGETARCH:-}" ] && [ "$arch" != "${TARGETARCH:-}" ]; then echo "runtime stage is $arch, TARGETARCH is ${TARGETARCH}" >&2; exit 1; fi; \
@@ -110,6 +115,9 @@ RUN set -eu; \
     if command -v npm; then echo "npm in the runtime stage" >&2; exit 1; fi
 
 ENV NODE_ENV=production
+# Not root: the verifier evaluates and builds someone's repository.
+USER nixenv:nixenv
+ENV HOME=/home/nixenv USER=nixenv
 # Labels last: their build args change with every commit and would otherwise
 # invalidate the cached layers above.
 ARG VERSION=dev

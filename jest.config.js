@@ -16,6 +16,8 @@ export default {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      // The pinned nixpkgs lib, once; without it one line and exit 2 (not one failure per test).
+      globalSetup: '<rootDir>/test/fixtures/global-setup.mjs',
       // Real nix builds; each fixture run takes seconds.
       testTimeout: 600000,
     },

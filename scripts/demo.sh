@@ -7,6 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Before anything else: the pinned nixpkgs lib the example is built on must be
+# given (../shared/vendor/, NIXENV_NIXPKGS_LIB_TARBALL) or fetchable; else one line, exit 2.
+node test/fixtures/make-fixture.mjs --check-lib || exit $?
 bash scripts/setup-nix.sh
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run build --silent

@@ -1,29 +1,33 @@
 #!/usr/bin/env node
-// Writes plugin.yml and the README settings table from the built src/docs.ts
-// (run through `npm run docs`, which builds first). The README section between
-// <!-- settings:start --> and <!-- settings:end --> and the one between
-// <!-- nix-options:start --> and <!-- nix-options:end --> are replaced; the rest is kept.
+// Writes plugin.yml and the generated documentation sections from the built
+// src/docs.ts (run through `npm run docs`, which builds first): the README
+// settings table, the nix allow-list in docs/guarantees.md, the built-in spec in
+// docs/spec.md (GENERATED_DOCS). Only the text between each
+// <!-- NAME:start --> and <!-- NAME:end --> pair is replaced; the rest is kept.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { pluginYaml, withGeneratedSections, README_START, README_END, NIX_START, NIX_END } = await import(path.join(root, 'dist', 'docs.js'));
+const { pluginYaml, withGeneratedSections, GENERATED_DOCS } = await import(path.join(root, 'dist', 'docs.js'));
 
 writeFileSync(path.join(root, 'plugin.yml'), pluginYaml());
 console.log('wrote plugin.yml');
 
-const readmeFile = path.join(root, 'README.md');
-if (!existsSync(readmeFile)) {
-  console.error(`README.md does not exist: add one with ${README_START} and ${README_END} markers, then run npm run docs again`);
-  process.exitCode = 1;
-} else {
-  const updated = withGeneratedSections(readFileSync(readmeFile, 'utf8'));
-  if (updated === undefined) {
-    console.error(`README.md needs the ${README_START}, ${NIX_START} and <!-- spec:start --> sections (each with its :end marker): add the markers where they belong`);
+for (const { file, sections } of GENERATED_DOCS) {
+  const full = path.join(root, file);
+  const markers = sections.map((s) => `${s.start} … ${s.end}`).join(', ');
+  if (!existsSync(full)) {
+    console.error(`${file} does not exist: add it with ${markers}, then run npm run docs again`);
     process.exitCode = 1;
-  } else {
-    writeFileSync(readmeFile, updated);
-    console.log('updated the settings table, the nix allow-list and the built-in spec in README.md');
+    continue;
   }
+  const updated = withGeneratedSections(readFileSync(full, 'utf8'), file);
+  if (updated === undefined) {
+    console.error(`${file} needs ${markers}: add the markers where the generated text belongs`);
+    process.exitCode = 1;
+    continue;
+  }
+  writeFileSync(full, updated);
+  console.log(`updated ${markers} in ${file}`);
 }

@@ -2,18 +2,21 @@
 # Smoke-runs the nixenv-verify image (building it first if it is missing) the
 # way Drone's docker runner does: the repo mounted at /drone/src,
 # DRONE_WORKSPACE=/drone/src, the image's own entrypoint.
-# As root (the image's default user):
+# The default user: the image's configured user is nixenv (uid 1000), `id -u`
+# in the container is not 0, and it owns /nix/store (the smoke run fails otherwise).
+# As the default user (nixenv, its own single-user store):
 #   pass repo         -> exit 0 and a PASS verdict line
 #   failing variant   -> exit 1 and a FAIL verdict line
 #   PLUGIN_MODE=bogus -> exit 2
-# As a non-root user (--user $SMOKE_USER, default 1000:1000; SMOKE_NONROOT=0 skips):
+# As root, only when asked (--user root): pass repo -> exit 0 and PASS.
+# As another uid (--user $SMOKE_USER, default 1234:1234; SMOKE_NONROOT=0 skips):
 #   the image's store -> exit 2 "cannot start: the Nix store /nix/store is not
-#                        writable by uid 1000 ..." (root owns the image's /nix)
+#                        writable by uid 1234 ..." (nixenv owns the image's /nix)
 #   a store it owns   -> an empty directory owned by the user mounted at /nix:
 #                        exit 0 and PASS (SMOKE_USER_STORE=0 skips)
 # Host-daemon mode (SMOKE_DAEMON=0 skips): a nix-daemon container (root) shares
 # /nix, as a host's /nix would be mounted: the entrypoint must pick
-# NIX_REMOTE=daemon, exit 0 and PASS, as root and as the non-root user.
+# NIX_REMOTE=daemon, exit 0 and PASS, as the default user and as the other uid.
 # Repos are copied to a temp dir first; the originals are never changed.
 set -euo pipefail
 
@@ -29,7 +32,7 @@ SMOKE_NETWORK=${SMOKE_NETWORK:-none}
 SMOKE_NIX_CONFIG=${SMOKE_NIX_CONFIG:-$'substituters =\nflake-registry ='}
 SMOKE_DAEMON=${SMOKE_DAEMON:-1}
 SMOKE_NONROOT=${SMOKE_NONROOT:-1}
-SMOKE_USER=${SMOKE_USER:-1000:1000}
+SMOKE_USER=${SMOKE_USER:-1234:1234}
 SMOKE_USER_STORE=${SMOKE_USER_STORE:-1}
 NONROOT_PATTERN=${NONROOT_PATTERN:-"cannot start: the Nix store /nix/store is not writable by uid ${SMOKE_USER%%:*} "}
 # 1 (default): build first, so the smoke run tests this checkout (layers are cached:
@@ -141,15 +144,33 @@ check() {
   fi
 }
 
+# The default user is not root: the image says so, and the container runs so.
+default_user() {
+  local configured uid owner
+  configured=$(podman image inspect --format '{{.Config.User}}' "$IMAGE")
+  uid=$(podman run --rm --network none --entrypoint id "$IMAGE" -u)
+  owner=$(podman run --rm --network none --entrypoint stat "$IMAGE" -c %U /nix/store)
+  if [ "$configured" = nixenv:nixenv ] && [ "$uid" != 0 ] && [ "$owner" = nixenv ]; then
+    passed=$((passed + 1))
+    log "ok   default-user: USER $configured, id -u $uid, /nix/store owned by $owner"
+  else
+    failed=$((failed + 1))
+    log "FAIL default-user: USER '$configured', id -u '$uid', /nix/store owned by '$owner' (expected nixenv:nixenv, not 0, nixenv)"
+  fi
+}
+default_user
+
 check pass 0 "$PASS_PATTERN" "$tmp/pass"
 check fail 1 "$FAIL_PATTERN" "$tmp/fail"
 check bad-setting 2 "" "$tmp/pass" -e PLUGIN_MODE=bogus
+cp -a "$tmp/pass" "$tmp/pass-root"
+check root-when-asked 0 "$PASS_PATTERN" "$tmp/pass-root" --user root
 
 if [ "$SMOKE_NONROOT" = 1 ]; then
   check nonroot-image-store 2 "stderr:$NONROOT_PATTERN" "$tmp/pass" --user "$SMOKE_USER"
   if [ "$SMOKE_USER_STORE" = 1 ]; then
     # An empty directory the user owns, as on a runner host (a named volume
-    # would be seeded from the image's root-owned /nix): nix makes the store.
+    # would be seeded from the image's nixenv-owned /nix): nix makes the store.
     mkdir "$tmp/user-nix"
     chown "$SMOKE_USER" "$tmp/user-nix"
     # A single-user store: builds run as the verifier's own uid, which fails the verdict unless accepted.
@@ -163,7 +184,7 @@ if [ "$SMOKE_DAEMON" = 1 ]; then
   # daemon gets the clients' nix settings, as a host's nix.conf would hold
   # them (an untrusted client cannot set substituters).
   podman volume create "$run_id-nix" >/dev/null
-  podman run -d --name "$run_id-daemon" --network none -v "$run_id-nix:/nix" \
+  podman run -d --name "$run_id-daemon" --network none -v "$run_id-nix:/nix" --user root \
     -e NIX_CONFIG="$SMOKE_NIX_CONFIG" --entrypoint nix-daemon "$IMAGE" >/dev/null
   for _ in $(seq 50); do
     podman exec "$run_id-daemon" test -S /nix/var/nix/daemon-socket/socket && break

@@ -4,6 +4,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# The integration fixtures need the pinned nixpkgs lib: one line and exit 2 when it can be neither found nor fetched.
+node test/fixtures/make-fixture.mjs --check-lib || exit $?
 bash scripts/setup-nix.sh || exit 1
 [ -d node_modules ] || npm ci --no-audit --no-fund || exit 1
 npx tsc --noEmit || exit 1

@@ -98,8 +98,10 @@ export function writeOutputs(verdict: Verdict, settings: Settings, io: CliIo, se
 export async function runCli(io: CliIo): Promise<number> {
   let settings: Settings;
   let secrets = collectSecrets(io.env);
+  let verbose = false;
   try {
     const args = parseArgv(io.argv);
+    verbose = args.verbose;
     secrets = collectSecrets(io.env, args.flags);
     if (args.help) {
       io.stdout(`${helpText()}\n`);
@@ -166,7 +168,7 @@ export async function runCli(io: CliIo): Promise<number> {
     if (isShuttingDown()) return await new Promise<number>(() => undefined);
     const verdict = completeVerdict(finished, settings, io.env, started);
     stopReporting();
-    io.stdout(renderConsole(redactVerdict(verdict, secrets), { color: io.isTTY && !io.env.NO_COLOR }));
+    io.stdout(renderConsole(redactVerdict(verdict, secrets), { color: io.isTTY && !io.env.NO_COLOR, verbose: verbose || settings.logLevel === 'debug' || settings.logLevel === 'trace' }));
     writeOutputs(verdict, settings, io, secrets);
     return verdict.verdict === 'pass' ? 0 : 1;
   } catch (err) {

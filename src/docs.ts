@@ -1,6 +1,8 @@
 // Generated documentation: plugin.yml (the Drone plugin index's content.yaml
-// fields) and the README settings table, both from SETTINGS so they cannot drift.
-// `npm run docs` writes them; test/unit/docs.test.ts fails when they are stale.
+// fields), the README settings table, the nix allow-list (docs/guarantees.md)
+// and the built-in spec (docs/spec.md), from SETTINGS and the spec so they
+// cannot drift. `npm run docs` writes them (GENERATED_DOCS says which section
+// lives in which file); test/unit/docs.test.ts fails when one is stale.
 import { stringify } from 'yaml';
 import { PROJECT_REPO_URL } from './render/card.js';
 import { inlineCode, markdownCell } from './render/common.js';
@@ -93,6 +95,8 @@ export function examplePipeline(): string {
     type: 'docker',
     name: 'verify',
     steps: [
+      // The image runs as uid 1000; Drone's clone belongs to root: the reports need a writable directory.
+      { name: 'reports-dir', image: 'busybox', commands: ['mkdir -p reports', 'chmod 0777 reports'] },
       {
         name: 'nixenv-verify',
         image: IMAGE,
@@ -201,9 +205,34 @@ function replaceMarked(text: string, startMarker: string, endMarker: string, bod
   return `${text.slice(0, start)}${body}${text.slice(end)}`;
 }
 
-/** The README with every generated section (settings, nix allow-list, built-in spec) current; undefined when a marker pair is missing. */
-export function withGeneratedSections(readme: string): string | undefined {
-  const settings = withSettingsTable(readme);
-  const nix = settings === undefined ? undefined : replaceMarked(settings, NIX_START, NIX_END, `\n${nixOptionsTable()}`);
-  return nix === undefined ? undefined : replaceMarked(nix, SPEC_START, SPEC_END, specBlock());
+export interface GeneratedSection {
+  start: string;
+  end: string;
+  /** The text between the markers. */
+  body: () => string;
+}
+
+export const SETTINGS_SECTION: GeneratedSection = { start: README_START, end: README_END, body: () => `\n${settingsTable()}` };
+export const NIX_SECTION: GeneratedSection = { start: NIX_START, end: NIX_END, body: () => `\n${nixOptionsTable()}` };
+export const SPEC_SECTION: GeneratedSection = { start: SPEC_START, end: SPEC_END, body: specBlock };
+
+/** Which generated section lives in which file (paths from the repository root). */
+export const GENERATED_DOCS: readonly { file: string; sections: readonly GeneratedSection[] }[] = [
+  { file: 'README.md', sections: [SETTINGS_SECTION] },
+  { file: 'docs/guarantees.md', sections: [NIX_SECTION] },
+  { file: 'docs/spec.md', sections: [SPEC_SECTION] },
+];
+
+/** The text with the given generated sections current; undefined when a marker pair is missing. */
+export function withSections(text: string, sections: readonly GeneratedSection[]): string | undefined {
+  let out: string | undefined = text;
+  for (const s of sections) out = out === undefined ? undefined : replaceMarked(out, s.start, s.end, s.body());
+  return out;
+}
+
+/** A file of GENERATED_DOCS with its generated sections current; undefined when a marker pair is missing. */
+export function withGeneratedSections(text: string, file = 'README.md'): string | undefined {
+  const entry = GENERATED_DOCS.find((d) => d.file === file);
+  if (!entry) throw new Error(`${file} holds no generated section; known: ${GENERATED_DOCS.map((d) => d.file).join(', ')}`);
+  return withSections(text, entry.sections);
 }

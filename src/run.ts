@@ -124,7 +124,11 @@ export async function verify(options: VerifyOptions): Promise<Verdict> {
   const version = await nix.version;
   logger.info({ nix: version }, `nix ${version}`);
   const checks = await pending;
-  for (const c of checks) logger.info({ check: c.id, status: c.status, ms: c.durationMs }, `${c.id}: ${c.status}`);
+  // The level says what happened: a fail is a warning about the repository, an error a check that could not decide.
+  for (const c of checks) {
+    const level = c.status === 'fail' ? 'warn' : c.status === 'error' ? 'error' : 'info';
+    logger[level]({ check: c.id, status: c.status, ms: c.durationMs }, `${c.id}: ${c.status}`);
+  }
   const hazards: string[] = [];
   const deviations = settingsDeviations(settings);
   const trust = isolation ? untrustedBuild(isolation, settings.mode, settings.allowUnsandboxedBuild) : {};

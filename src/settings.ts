@@ -76,7 +76,7 @@ export const SETTINGS: readonly SettingDef[] = [
     kind: 'nix-args',
     default: '[]',
     description:
-      'Extra nix arguments for every nix call, only from the allow-list of settings that change how nix builds (see Guarantees in the README). A YAML list of plain items, or one JSON-array string; an item holding a comma needs the JSON string or nix_config.',
+      'Extra nix arguments for every nix call, only from the allow-list of settings that change how nix builds (docs/guarantees.md lists it). A YAML list of plain items, or one JSON-array string; an item holding a comma needs the JSON string or nix_config.',
     example: ['--option', 'builders', 'ssh://builder x86_64-linux', '--max-jobs', '0'],
     claim: true,
   },
@@ -334,14 +334,20 @@ export interface SettingsSource {
 }
 
 /** Splits argv into setting flags (`--hosts a,b`, `--hosts=a,b`, `--no-submodules`) and commands. */
-export function parseArgv(argv: readonly string[]): { flags: Record<string, string>; help: boolean; version: boolean; printSpec: boolean } {
+export function parseArgv(argv: readonly string[]): { flags: Record<string, string>; help: boolean; version: boolean; printSpec: boolean; verbose: boolean } {
   const byFlag = new Map(SETTINGS.map((d) => [flagName(d.name), d]));
   const flags: Record<string, string> = {};
   let help = false;
   let version = false;
   let printSpec = false;
+  let verbose = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    // The console shows passing checks' evidence too (as log_level debug does).
+    if (arg === '--verbose') {
+      verbose = true;
+      continue;
+    }
     if (arg === '--print-spec') {
       printSpec = true;
       continue;
@@ -377,7 +383,7 @@ export function parseArgv(argv: readonly string[]): { flags: Record<string, stri
       flags[def.name] = value;
     }
   }
-  return { flags, help, version, printSpec };
+  return { flags, help, version, printSpec, verbose };
 }
 
 function levenshtein(a: string, b: string): number {

@@ -128,7 +128,7 @@ function outputProblem(file: string): string | undefined {
     try {
       accessSync(file, constants.W_OK);
     } catch {
-      return 'is not writable';
+      return `is not writable${ownerHint(file)}`;
     }
     return undefined;
   }
@@ -138,7 +138,18 @@ function outputProblem(file: string): string | undefined {
   try {
     accessSync(dir, constants.W_OK);
   } catch {
-    return `cannot be created: ${dir} is not writable`;
+    return `cannot be created: ${dir} is not writable${ownerHint(dir)}`;
   }
   return undefined;
+}
+
+/**
+ * Why a path is not writable when another user owns it: the image runs as
+ * an unprivileged user, and Drone's clone (root's) owns the workspace.
+ */
+function ownerHint(file: string): string {
+  const uid = process.getuid?.();
+  const owner = statSync(file).uid;
+  if (uid === undefined || uid === owner) return '';
+  return ` (it belongs to uid ${owner}, this run is uid ${uid}: under Drone the clone belongs to root; make it writable in an earlier step, write the report elsewhere, or run the step with user: root)`;
 }

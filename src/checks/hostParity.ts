@@ -96,15 +96,21 @@ export const hostParityCheck: CheckDefinition = {
           if (from && packageOf(from.name).pname !== bin) evidence.push(`${r.host}: note: sw/bin/${bin} comes from ${from.name}, not from a package named ${bin}`);
         } else {
           // Eval mode knows packages by name and mainProgram only: a program of another name (ssh from openssh) is not seen.
-          if (!pkg) unseen.push(`${r.host}: ${bin}`);
-          evidence.push(`${r.host}: ${bin} from system package ${pkg ?? 'NOT SEEN (no system package is named so; only a build shows which bin/ has it)'} (evaluated, not built)`);
+          // A program the claim names a package for (git-lfs: git-lfs-3.6.1 among the expected tools) is seen missing
+          // when no system package is that package: a fail. Any other program eval mode cannot know about: said so.
+          const claimed = pkg ? undefined : ctx.claim.expectedTools.entries.find((e) => packageOf(e).pname === bin);
+          if (claimed) problems.push(`${r.host}: no system package provides ${bin} (the claim's ${claimed})`);
+          else if (!pkg) unseen.push(`${r.host}: ${bin}`);
+          evidence.push(
+            `${r.host}: ${bin} ${pkg ? `from system package ${pkg}` : claimed ? `MISSING: no system package is ${claimed} or named ${bin}` : 'UNKNOWN in eval mode (no system package is named so; only a build shows which bin/ has it)'} (evaluated, not built)`,
+          );
         }
       }
     }
     // nix gave no answer (timeout, crash, unreadable output): that is not a verdict on the repository.
     if (noAnswer) return error(problems.join('; '), evidence);
     if (problems.length) return fail(problems.join('; '), evidence);
-    if (unseen.length) return error(`eval mode cannot see these programs (no system package is named so): ${unseen.join(', ')}; a build (mode: build) reads sw/bin`, evidence);
+    if (unseen.length) return error(`eval mode cannot know whether sw/bin has ${unseen.join(', ')} (no system package is named so); a build (mode: build) reads sw/bin`, evidence);
     const programs = [...new Set(s.hosts.flatMap((h) => requiredPrograms(ctx, h)))];
     const shared = compareLines ? `${s.hosts.length} hosts share one systemPackages line; ` : '';
     return pass(`${shared}${programs.length ? `${programs.join(', ')} on ${s.hosts.length > 1 ? 'every host' : s.hosts[0]}` : 'no required programs'}`, evidence);

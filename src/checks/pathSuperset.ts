@@ -127,12 +127,13 @@ export const pathSupersetCheck: CheckDefinition = {
     const total = expected.length;
     const unexpected = match === 'exact' ? [...cmp.extras, ...(inherits ? ["the caller's $PATH"] : [])] : [];
     if (cmp.missing.length || cmp.drift.length || unexpected.length) {
+      // The decisive fact first ("cc-ci-run's PATH lacks git-lfs-3.6.1"), the count after it.
       const parts = [
-        ...(cmp.missing.length ? [`missing ${cmp.missing.join(', ')}`] : []),
-        ...(cmp.drift.length ? [`version drift ${cmp.drift.map((d) => `${d.found} (expected ${d.expected})`).join(', ')}`] : []),
-        ...(unexpected.length ? [`not in the exact list: ${unexpected.join(', ')}`] : []),
+        ...(cmp.missing.length ? [`lacks ${cmp.missing.join(', ')}`] : []),
+        ...(cmp.drift.length ? [`has version drift ${cmp.drift.map((d) => `${d.found} (expected ${d.expected})`).join(', ')}`] : []),
+        ...(unexpected.length ? [`has entries not in the exact list: ${unexpected.join(', ')}`] : []),
       ];
-      return fail(`${cmp.present.length}/${total} expected entries: ${parts.join('; ')}`, evidence);
+      return fail(`${ctx.claim.shared.program}'s PATH ${parts.join('; ')} (${cmp.present.length}/${total} expected entries)`, evidence);
     }
     return pass(`${total}/${total} expected entries on ${ctx.claim.shared.program}'s PATH${match === 'exact' ? ' (exactly)' : cmp.extras.length ? ` (+${cmp.extras.length} extra)` : ''}`, evidence);
   },

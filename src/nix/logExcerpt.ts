@@ -99,11 +99,20 @@ export interface Collision {
 }
 
 /** `collision between `A' and `B'` lines (nixpkgs buildEnv), error or warning. */
+/**
+ * A builder's log line without the `<derivation name>> ` prefix `nix build -L`
+ * puts before it (`system-path> warning: collision …`). The same line read from
+ * `nix log`, or printed by a build that was not the one that ran the builder,
+ * has no prefix: evidence quotes the bare line, so two runs agree.
+ */
+export const withoutLogPrefix = (line: string): string => line.replace(/^[A-Za-z0-9+._?=-]+> /, '');
+
 export function findCollisions(log: string): Collision[] {
   const out: Collision[] = [];
   for (const raw of stripAnsi(log).split('\n')) {
     const m = /(?:collision between|colliding subpath \(ignored\):)\s+[`'"‘]?(\S+?)['"’]?\s+and\s+[`'"‘]?(\S+?)['"’`]?(?:\s|$)/.exec(raw);
-    if (m) out.push({ first: m[1]!, second: m[2]!, line: raw.trim(), warningOnly: /warning|ignored/i.test(raw) });
+    // `line` without Nix's build-log prefix: `nix build -L` prints `system-path> warning: …`, `nix log` the bare line.
+    if (m) out.push({ first: m[1]!, second: m[2]!, line: withoutLogPrefix(raw.trim()), warningOnly: /warning|ignored/i.test(raw) });
   }
   return out;
 }

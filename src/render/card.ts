@@ -1,8 +1,8 @@
 // The Drone card: `{schema, data}`, where schema is the URL of our Adaptive Card
 // template (templates/card.json) and data fills its ${...} bindings.
 import path from 'node:path';
-import type { CheckStatus, Verdict } from '../verdict.js';
-import { STATUS_WORD, deviationLine, hazardLine, headline, printable, runtimeDiffText, seconds } from './common.js';
+import type { CheckResult, CheckStatus, Verdict } from '../verdict.js';
+import { deviationLine, hazardLine, orderedEvidence, printable, reasonHeadline, runtimeDiffText, seconds, STATUS_WORD } from './common.js';
 
 export const PROJECT_REPO_URL = 'https://github.com/cc-ci/nixenv-verify';
 /** Where templates/card.json is published; the Drone UI fetches it and binds `data` into it. */
@@ -60,11 +60,9 @@ export const CARD_EVIDENCE_WIDTH = 160;
 
 const cut = (line: string): string => (line.length > CARD_EVIDENCE_WIDTH ? `${line.slice(0, CARD_EVIDENCE_WIDTH - 1)}…` : line);
 
-/** The lines a reviewer needs first: error/collision/missing lines lead, then the rest in order. */
-function decisive(evidence: readonly string[]): string[] {
-  const clean = evidence.map((l) => printable(l).replace(/\n/g, ' ').trim()).filter((l) => l !== '');
-  const key = clean.filter((l) => /error|collision|missing|MISSING|not |drift|differ|bypass|FAIL/i.test(l));
-  const ordered = [...key, ...clean.filter((l) => !key.includes(l))];
+/** The lines a reviewer needs first, in the console's order (orderedEvidence: missing, collision, error lines lead; present entries last). */
+function decisive(c: CheckResult): string[] {
+  const ordered = orderedEvidence(c).map((l) => printable(l).replace(/\n/g, ' ').trim()).filter((l) => l !== '');
   const shown = ordered.slice(0, CARD_EVIDENCE_LINES).map(cut);
   return ordered.length > CARD_EVIDENCE_LINES ? [...shown, `… ${ordered.length - CARD_EVIDENCE_LINES} more in the report`] : shown;
 }
@@ -85,7 +83,7 @@ export function renderCard(verdict: Verdict): CardPayload {
     data: {
       verdict: verdict.verdict === 'pass' ? 'PASS' : 'FAIL',
       verdictColor: verdict.verdict === 'pass' ? 'Good' : 'Attention',
-      headline: headline(verdict),
+      headline: printable(reasonHeadline(verdict)),
       mode: verdict.mode === 'eval' ? 'eval mode (nothing built)' : 'build mode',
       nix: verdict.nix.version,
       subject,
@@ -106,7 +104,7 @@ export function renderCard(verdict: Verdict): CardPayload {
         color: COLOR[c.status],
         summary: printable(c.summary),
         duration: seconds(c.durationMs),
-        evidence: c.status === 'fail' || c.status === 'error' ? decisive(c.evidence) : [],
+        evidence: c.status === 'fail' || c.status === 'error' ? decisive(c) : [],
       })),
     },
   };

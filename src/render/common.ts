@@ -25,12 +25,45 @@ export function tally(verdict: Verdict): Tally {
   return { ran: verdict.checks.length - skipped, passed: count('pass'), failed: count('fail'), errored: count('error'), skipped };
 }
 
+/**
+ * A failing check's evidence in reading order: the decisive lines first (what is
+ * missing, drifted, colliding, an error), then the rest as recorded, the present
+ * entries (`ok …`) last. A passing check's evidence stays as recorded.
+ */
+export function orderedEvidence(c: CheckResult): string[] {
+  if (c.status !== 'fail' && c.status !== 'error') return [...c.evidence];
+  const rank = (line: string): number =>
+    /^(MISSING|DRIFT|EXTRA|[-+] )|\bMISSING\b|\bcollision|\bcolliding|\berror\b|cannot follow|\bnot found\b|\bdiffers?\b|\bbypass|\bdrift\b|\bFAIL\b/i.test(line) ? 0 : /^ok\s/.test(line) ? 2 : 1;
+  return c.evidence.map((line, i) => ({ line, i, r: rank(line) })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.line);
+}
+
+/** A check's reason in one clause: the first `; `-separated part of its summary. */
+export const firstReason = (c: CheckResult): string => c.summary.split('; ')[0]!.trim();
+
+/**
+ * The verdict's reasons, the first failing fact of each check that did not pass,
+ * joined with `; ` ("cc-ci-run's PATH lacks git-lfs-3.6.1; cc-ci: sw/bin/git-lfs is missing"),
+ * each cut at `max` characters.
+ */
+export function verdictReasons(verdict: Verdict, max = 120): string {
+  return notPassed(verdict)
+    .map((c) => firstReason(c))
+    .map((r) => (r.length > max ? `${r.slice(0, max - 1)}…` : r))
+    .join('; ');
+}
+
 /** The one-line outcome every format leads with, in the console's words. */
 export function headline(verdict: Verdict): string {
   const t = tally(verdict);
   if (verdict.verdict === 'pass') return `${t.passed} of ${t.ran} checks passed`;
   const hazards = verdict.hazards?.length ? ` (and ${verdict.hazards.length} run-level problem${verdict.hazards.length > 1 ? 's' : ''})` : '';
   return `${t.failed + t.errored} of ${t.ran} checks did not pass${hazards}`;
+}
+
+/** The headline with the reasons in front when the verdict fails: "cc-ci-run's PATH lacks git-lfs-3.6.1; … (2 of 6 checks did not pass)". */
+export function reasonHeadline(verdict: Verdict): string {
+  const reasons = verdict.verdict === 'pass' ? '' : verdictReasons(verdict);
+  return reasons ? `${reasons} (${headline(verdict)})` : headline(verdict);
 }
 
 /** One line for every output: `settings differing from the claim: …`, or undefined when the claim was verified as stated. */

@@ -1,18 +1,27 @@
-// The stdout verdict: a line per check with its status and key evidence.
+// The stdout verdict, read top-down: the verdict line carries the first failing
+// reason of each check that did not pass; a failing check shows its decisive
+// evidence first (missing entries before present ones, which are collapsed to
+// one list; long PATHs folded); a
+// passing check is one line unless `verbose` (--verbose, log_level debug/trace).
 import type { CheckResult, Verdict } from '../verdict.js';
-import { deviationLine, hazardLine, notPassed, runtimeDiffText, seconds, STATUS_WORD } from './common.js';
+import { deviationLine, hazardLine, notPassed, orderedEvidence, runtimeDiffText, seconds, STATUS_WORD, verdictReasons } from './common.js';
 
 export interface ConsoleOptions {
   color: boolean;
   /** Evidence lines shown under a failed or errored check. */
   maxEvidence?: number;
+  /** Passing and skipped checks show their key evidence (store paths) too. */
+  verbose?: boolean;
+  /** Width a PATH value is folded to. */
+  width?: number;
 }
 
 const COLORS = { pass: '\x1b[32m', fail: '\x1b[31m', error: '\x1b[35m', skip: '\x1b[90m', bold: '\x1b[1m', reset: '\x1b[0m' };
 
-export function renderConsole(verdict: Verdict, { color, maxEvidence = 20 }: ConsoleOptions): string {
+export function renderConsole(verdict: Verdict, { color, maxEvidence = 20, verbose = false, width = 110 }: ConsoleOptions): string {
   const paint = (key: keyof typeof COLORS, text: string): string => (color ? `${COLORS[key]}${text}${COLORS.reset}` : text);
-  const width = Math.max(...verdict.checks.map((c) => c.id.length), 5);
+  const idWidth = Math.max(...verdict.checks.map((c) => c.id.length), 5);
+  const indent = `         ${' '.repeat(idWidth)}  `;
   const out: string[] = [];
   out.push(`nixenv-verify ${verdict.tool.version} · ${verdict.mode === 'eval' ? 'eval mode (nothing built)' : 'build mode'} · nix ${verdict.nix.version}`);
   out.push(`flake: ${verdict.flakeRef}  hosts: ${verdict.hosts.join(', ')}${verdict.spec && verdict.spec !== 'built-in' ? `  spec: ${verdict.spec}` : ''}`);
@@ -23,10 +32,11 @@ export function renderConsole(verdict: Verdict, { color, maxEvidence = 20 }: Con
   if (hazards) out.push(paint('fail', hazards));
   out.push('');
   for (const c of verdict.checks) {
-    out.push(`  ${paint(c.status, STATUS_WORD[c.status].padEnd(5))}  ${c.id.padEnd(width)}  ${c.summary}  (${seconds(c.durationMs)})`);
-    const shown = c.status === 'pass' || c.status === 'skip' ? keyEvidence(c) : c.evidence;
-    for (const line of shown.slice(0, maxEvidence)) out.push(`         ${' '.repeat(width)}  ${line}`);
-    if (shown.length > maxEvidence) out.push(`         ${' '.repeat(width)}  … ${shown.length - maxEvidence} more (see the JSON report)`);
+    out.push(`  ${paint(c.status, STATUS_WORD[c.status].padEnd(5))}  ${c.id.padEnd(idWidth)}  ${c.summary}  (${seconds(c.durationMs)})`);
+    const failing = c.status === 'fail' || c.status === 'error';
+    const shown = failing ? collapsePresent(orderedEvidence(c), width) : verbose ? keyEvidence(c) : [];
+    for (const line of shown.slice(0, maxEvidence)) out.push(...foldPath(line, width).map((l) => `${indent}${l}`));
+    if (shown.length > maxEvidence) out.push(`${indent}… ${shown.length - maxEvidence} more (see the JSON report)`);
   }
   const diff = runtimeDiffText(verdict);
   if (diff) {
@@ -42,7 +52,7 @@ export function renderConsole(verdict: Verdict, { color, maxEvidence = 20 }: Con
   const line =
     verdict.verdict === 'pass'
       ? `verdict: PASS (${ran}/${ran} checks passed in ${seconds(verdict.durationMs)}${verdict.mode === 'eval' ? '; eval mode: nothing was built, build failures and collision warnings were not checked' : ''})`
-      : `verdict: FAIL (${[...(bad.length || !verdict.hazards?.length ? [`${bad.length} of ${ran} checks did not pass: ${bad.map((c) => `${c.id} ${c.status}`).join(', ')}`] : []), ...(verdict.hazards?.length ? [`${verdict.hazards.length} run-level problem(s), see above`] : [])].join('; ')})`;
+      : `verdict: FAIL: ${verdictReasons(verdict) || verdict.hazards?.[0] || 'no check passed'} (${[...(bad.length || !verdict.hazards?.length ? [`${bad.length} of ${ran} checks did not pass: ${bad.map((c) => `${c.id} ${c.status}`).join(', ')}`] : []), ...(verdict.hazards?.length ? [`${verdict.hazards.length} run-level problem(s), see above`] : [])].join('; ')})`;
   out.push(paint('bold', paint(verdict.verdict === 'pass' ? 'pass' : 'fail', line)));
   return `${out.join('\n')}\n`;
 }
@@ -50,4 +60,51 @@ export function renderConsole(verdict: Verdict, { color, maxEvidence = 20 }: Con
 /** For a passing check, the store paths it proved (the rest is in the report). */
 function keyEvidence(c: CheckResult): string[] {
   return c.evidence.filter((e) => /built \/nix|runs \/nix|= \/nix|evaluates to/.test(e)).slice(0, 4);
+}
+
+/** Words joined with `sep`, wrapped into lines of at most `width` characters (a word longer than that gets its own line). */
+function wrapJoined(words: readonly string[], sep: string, width: number): string[] {
+  const lines: string[] = [];
+  let cur = '';
+  for (const [i, w] of words.entries()) {
+    const piece = i < words.length - 1 ? `${w}${sep}` : w;
+    if (cur && cur.length + piece.length > width) {
+      lines.push(cur.trimEnd());
+      cur = '';
+    }
+    cur += piece;
+  }
+  if (cur) lines.push(cur.trimEnd());
+  return lines;
+}
+
+/**
+ * A line holding a long `PATH=a:b:…` value, folded: the text before the value
+ * (`PATH=…`), then the directories, store hashes elided, wrapped at `:`. Other
+ * lines are returned as they are.
+ */
+export function foldPath(line: string, width: number): string[] {
+  const m = /^(.*?\bPATH=)(\S+)(.*)$/.exec(line);
+  if (!m || line.length <= width) return [line];
+  const [, before, value, after] = m as unknown as [string, string, string, string];
+  const dirs = value.split(':').map((d) => d.replace(/^\/nix\/store\/[0-9a-z]{32}-/, '/nix/store/…-'));
+  return [`${before}…${after}`, ...wrapJoined(dirs, ':', width - 4).map((l) => `    ${l}`)];
+}
+
+/** More than three `ok      name: dir` lines in a row become one `ok      N present: a, b, …` (wrapped); the report keeps each. */
+export function collapsePresent(lines: readonly string[], width: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; ) {
+    let j = i;
+    while (j < lines.length && /^ok\s+\S+: /.test(lines[j]!)) j++;
+    if (j - i > 3) {
+      const names = lines.slice(i, j).map((l) => /^ok\s+(\S+): /.exec(l)![1]!);
+      out.push(...wrapJoined(names, ', ', width - 8).map((l, k) => (k === 0 ? `ok      ${names.length} present: ${l}` : `        ${l}`)));
+      i = j;
+    } else {
+      out.push(lines[i]!);
+      i++;
+    }
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 // The Markdown summary: a table fit for a pull-request comment, evidence folded per failure.
 import type { CheckResult, Verdict } from '../verdict.js';
-import { STATUS_WORD, deviationLine, hazardLine, headline, inlineCode, markdownCell, notPassed, printable, runtimeDiffText, seconds } from './common.js';
+import { deviationLine, hazardLine, inlineCode, markdownCell, notPassed, orderedEvidence, printable, reasonHeadline, runtimeDiffText, seconds, STATUS_WORD } from './common.js';
 
 export interface MarkdownOptions {
   /** Evidence lines shown per failed or errored check; the JSON report has all of them. */
@@ -18,8 +18,9 @@ function codeBlock(lines: readonly string[]): string[] {
 }
 
 function details(c: CheckResult, maxEvidence: number): string[] {
-  const shown = c.evidence.slice(0, maxEvidence);
-  const more = c.evidence.length - shown.length;
+  const ordered = orderedEvidence(c);
+  const shown = ordered.slice(0, maxEvidence);
+  const more = ordered.length - shown.length;
   return [
     '<details>',
     `<summary><b>${STATUS_WORD[c.status]}</b> <code>${html(c.id)}</code>: ${html(c.summary)}</summary>`,
@@ -36,7 +37,7 @@ export function renderMarkdown(verdict: Verdict, { maxEvidence = 40 }: MarkdownO
   const out = [
     `### nixenv-verify: ${verdict.verdict === 'pass' ? 'PASS' : 'FAIL'}`,
     '',
-    `**${headline(verdict)}** in ${seconds(verdict.durationMs)} · ${mode} · nix ${markdownCell(verdict.nix.version)}`,
+    `**${markdownCell(reasonHeadline(verdict))}** in ${seconds(verdict.durationMs)} · ${mode} · nix ${markdownCell(verdict.nix.version)}`,
     '',
     verdict.source?.repo
       ? `Repository ${inlineCode(verdict.source.repo)}${verdict.source.commit ? ` at ${inlineCode(verdict.source.commit)}` : ''} · hosts: ${verdict.hosts.map(inlineCode).join(', ')}`

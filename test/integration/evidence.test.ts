@@ -112,6 +112,23 @@ describe('evidence', () => {
     expect(parity.evidence).toContain('+ nix/hosts/cc-ci-hetzner/configuration.nix:16: systemPackages = pkgs.ccciRuntimeTools ++ [ pkgs.openssh ];');
   });
 
+  // Issue 19: a tool eval mode can see missing (the claim names its package, no system package is it) is a
+  // fail with the reason first, not an error; the verdict line and the console lead with the reasons.
+  test('eval mode: git-lfs dropped is a host-parity fail, said on the verdict line', () => {
+    const run = runCli({ flake: fixture('drop-git-lfs'), mode: 'eval', checks: 'path-superset,host-parity' });
+    const parity = check(run, 'host-parity');
+    expect(parity.status).toBe('fail');
+    expect(parity.summary).toBe("cc-ci: no system package provides git-lfs (the claim's git-lfs-3.6.1); cc-ci-hetzner: no system package provides git-lfs (the claim's git-lfs-3.6.1)");
+    expect(check(run, 'path-superset').summary).toBe("cc-ci-run's PATH lacks git-lfs-3.6.1 (14/15 expected entries)");
+    expect(run.stdout).toContain("verdict: FAIL: cc-ci-run's PATH lacks git-lfs-3.6.1 (14/15 expected entries); cc-ci: no system package provides git-lfs (the claim's git-lfs-3.6.1) (2 of 2 checks did not pass");
+    // The log says what happened: a failing check at WARN, never INFO.
+    expect(run.stderr).toMatch(/ WARN host-parity: fail check=host-parity status=fail /);
+    expect(run.stderr).not.toMatch(/ INFO (host-parity|path-superset): fail/);
+    // Under the failing check, the missing entry comes before the present ones.
+    const lines = run.stdout.split('\n').map((l) => l.trim());
+    expect(lines.indexOf('MISSING git-lfs-3.6.1')).toBeLessThan(lines.findIndex((l) => l.startsWith('ok      14 present:')));
+  });
+
   test('grep proofs cite file:line:text of every hit', () => {
     const single = check(runCli({ flake: fixture('dup-pyenv'), checks: 'single-source' }), 'single-source');
     expect(single.status).toBe('fail');

@@ -5,13 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { IMAGE, LICENSE_FILE, LOGO_FILE, NIX_END, NIX_START, README_END, README_START, markedSection, nixOptionsTable, pluginProperties, pluginYaml, settingsSection, settingsTable, withGeneratedSections, withSettingsTable } from '../../src/docs.js';
+import { GENERATED_DOCS, IMAGE, LICENSE_FILE, LOGO_FILE, NIX_END, NIX_START, README_END, README_START, SPEC_END, SPEC_START, markedSection, nixOptionsTable, pluginProperties, pluginYaml, settingsSection, settingsTable, specBlock, withGeneratedSections, withSettingsTable } from '../../src/docs.js';
 import { encodePipelineSteps } from '../helpers/droneEncoder.js';
 import { envName, flagName, parseSettings, SETTINGS } from '../../src/settings.js';
 import { BUILTIN_SPEC_YAML } from '../../src/claim/builtin.js';
 
 const repoFile = (name: string): string => fileURLToPath(new URL(`../../${name}`, import.meta.url));
-const REGENERATE = 'run `npm run docs` (it builds, then writes plugin.yml and the README settings section)';
+const REGENERATE = 'run `npm run docs` (it builds, then writes plugin.yml, the README settings section, the nix allow-list in docs/guarantees.md and the built-in spec in docs/spec.md)';
 
 /** toBe, with a line saying how to fix it before Jest's diff. */
 function expectSame(actual: string, expected: string, hint: string): void {
@@ -38,15 +38,30 @@ describe('generated files are up to date', () => {
     expectSame(section.trim(), settingsTable().trim(), `README.md settings table differs from src/settings.ts: ${REGENERATE}`);
   });
 
-  test('README.md nix allow-list equals nixOptionsTable()', () => {
-    const section = markedSection(readFileSync(repoFile('README.md'), 'utf8'), NIX_START, NIX_END);
-    if (section === undefined) throw new Error(`README.md has no ${NIX_START} ... ${NIX_END} section: add the markers, then ${REGENERATE}`);
-    expectSame(section.trim(), nixOptionsTable().trim(), `README.md nix allow-list differs from src/settings.ts: ${REGENERATE}`);
+  test('docs/guarantees.md nix allow-list equals nixOptionsTable()', () => {
+    const section = markedSection(readFileSync(repoFile('docs/guarantees.md'), 'utf8'), NIX_START, NIX_END);
+    if (section === undefined) throw new Error(`docs/guarantees.md has no ${NIX_START} ... ${NIX_END} section: add the markers, then ${REGENERATE}`);
+    expectSame(section.trim(), nixOptionsTable().trim(), `docs/guarantees.md nix allow-list differs from src/settings.ts: ${REGENERATE}`);
   });
 
-  test('withGeneratedSections is idempotent on the README', () => {
-    const readme = readFileSync(repoFile('README.md'), 'utf8');
-    expect(withGeneratedSections(readme)).toBe(readme);
+  test('docs/spec.md built-in spec equals what --print-spec prints', () => {
+    const section = markedSection(readFileSync(repoFile('docs/spec.md'), 'utf8'), SPEC_START, SPEC_END);
+    if (section === undefined) throw new Error(`docs/spec.md has no ${SPEC_START} ... ${SPEC_END} section: add the markers, then ${REGENERATE}`);
+    expectSame(section, specBlock(), `docs/spec.md built-in spec differs from src/spec/builtin.ts: ${REGENERATE}`);
+  });
+
+  test.each(GENERATED_DOCS.map((d) => [d.file]))('withGeneratedSections is idempotent on %s', (file) => {
+    const text = readFileSync(repoFile(file), 'utf8');
+    expect(withGeneratedSections(text, file)).toBe(text);
+  });
+
+  test('each generated section lives in exactly one file', () => {
+    const markers = GENERATED_DOCS.flatMap((d) => d.sections.map((s) => s.start));
+    expect(new Set(markers).size).toBe(markers.length);
+    for (const { file, sections } of GENERATED_DOCS) {
+      const text = readFileSync(repoFile(file), 'utf8');
+      for (const other of GENERATED_DOCS.flatMap((d) => d.sections).filter((s) => !sections.includes(s))) expect([file, text.includes(other.start)]).toEqual([file, false]);
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 // The Drone settings encoder (test/helpers/droneEncoder.ts), and every settings
-// example users copy (README.md and plugin.yml YAML) read through it and
+// example users copy (README.md, docs/drone.md and plugin.yml YAML) read through it and
 // parseSettings, asserting what the example means.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -64,7 +64,9 @@ describe('settings as users write them in Drone', () => {
 });
 
 const read = (f: string): string => readFileSync(path.join(repoRoot, f), 'utf8');
-const readmeBlocks = [...read('README.md').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+const yamlBlocks = (file: string): string[] => [...read(file).matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+/** The Drone examples in full live in docs/drone.md; the README has the short ones (README_MEANT). */
+const readmeBlocks = yamlBlocks('docs/drone.md');
 const SECRETS = { nix_options: '["--option","access-tokens","github.com=ghp_example"]' };
 
 /** What each README example means, found by a line it holds. */
@@ -78,14 +80,35 @@ const MEANT: [string, (s: ReturnType<typeof parseSettings>) => void][] = [
   ['"--max-jobs", "0"]', (s) => expect([s.mode, s.nixOptions]).toEqual(['eval', ['--option', 'builders', 'ssh://builder x86_64-linux', '--max-jobs', '0']])],
 ];
 
-describe('README and plugin.yml examples, through the encoder', () => {
+/** What each README example means: the short forms of docs/drone.md's. */
+const README_MEANT: [string, (s: ReturnType<typeof parseSettings>) => void][] = [
+  ['report: reports/nixenv-verify.json', (s) => expect([s.mode, s.report, s.junit, s.summary]).toEqual(['build', 'reports/nixenv-verify.json', 'reports/nixenv-verify.xml', 'reports/nixenv-verify.md'])],
+  ['max-jobs: 0', (s) => expect(s.nixOptions).toEqual(['--option', 'builders', 'ssh://builder x86_64-linux - 4 1 big-parallel,kvm', '--option', 'max-jobs', '0'])],
+];
+
+describe('README examples, through the encoder', () => {
+  const blocks = yamlBlocks('README.md');
   test('every README block with plugin settings has a stated meaning', () => {
+    const withSettings = blocks.filter((b) => encodePipelineSteps(b, SECRETS).length > 0);
+    expect(withSettings.length).toBe(README_MEANT.length);
+    for (const block of withSettings) expect(README_MEANT.some(([marker]) => block.includes(marker))).toBe(true);
+  });
+  test.each(README_MEANT)('README block with %j', (marker, assert) => {
+    const block = blocks.find((b) => b.includes(marker))!;
+    const steps = encodePipelineSteps(block, SECRETS).filter((s) => s.image === IMAGE);
+    expect(steps).toHaveLength(1);
+    assert(parseSettings({ env: steps[0]!.env, flags: {}, cwd: '/drone/src' }));
+  });
+});
+
+describe('docs/drone.md and plugin.yml examples, through the encoder', () => {
+  test('every docs/drone.md block with plugin settings has a stated meaning', () => {
     const withSettings = readmeBlocks.filter((b) => encodePipelineSteps(b, SECRETS).length > 0);
     expect(withSettings.length).toBe(MEANT.length);
     for (const block of withSettings) expect(MEANT.some(([marker]) => block.includes(marker))).toBe(true);
   });
 
-  test.each(MEANT)('README block with %j', (marker, assert) => {
+  test.each(MEANT)('docs/drone.md block with %j', (marker, assert) => {
     const block = readmeBlocks.find((b) => b.includes(marker))!;
     const steps = encodePipelineSteps(block, SECRETS).filter((s) => s.image === IMAGE);
     expect(steps).toHaveLength(1);

@@ -63,6 +63,14 @@ describe('logs', () => {
       expect.objectContaining({ first: '/nix/store/c-git-minimal/bin/git', second: '/nix/store/d-git/bin/git', warningOnly: true }),
     ]);
   });
+  // Issue 19: the same warning came out as `system-path> warning: …` (live -L log) and `warning: …` (nix log).
+  test.each([
+    ["system-path> warning: collision between `/nix/store/c-git-minimal/bin/git' and `/nix/store/d-git/bin/git'"],
+    ["warning: collision between `/nix/store/c-git-minimal/bin/git' and `/nix/store/d-git/bin/git'"],
+    ["  system-path> warning: collision between `/nix/store/c-git-minimal/bin/git' and `/nix/store/d-git/bin/git'"],
+  ])('a collision line reads the same with or without the build-log prefix: %s', (raw) => {
+    expect(findCollisions(raw).map((c) => c.line)).toEqual(["warning: collision between `/nix/store/c-git-minimal/bin/git' and `/nix/store/d-git/bin/git'"]);
+  });
   test('excerpt keeps decisive lines and the tail', () => {
     const log = ['noise 1', 'error: attribute missing', ...Array.from({ length: 20 }, (_, i) => `line ${i}`)].join('\n');
     const ex = logExcerpt(log, { tail: 3 });

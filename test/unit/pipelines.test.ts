@@ -1,4 +1,4 @@
-// The pipelines users copy (README, plugin.yml) and our own .drone.yml parse,
+// The pipelines users copy (README, docs/drone.md, plugin.yml) and our own .drone.yml parse,
 // and use only settings the program knows.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,10 +20,11 @@ function pluginSteps(yamlText: string): { settings: Record<string, unknown>; env
     .map((s) => ({ settings: s.settings ?? {}, environment: s.environment ?? {}, ...(s.image ? { image: s.image } : {}) }));
 }
 
-const readmeBlocks = [...read('README.md').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+// The README's short examples and docs/drone.md's full ones.
+const readmeBlocks = ['README.md', 'docs/drone.md'].flatMap((f) => [...read(f).matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!));
 
 describe('user pipelines', () => {
-  test('README has docker, /nix-mount and exec examples', () => {
+  test('README and docs/drone.md have docker, /nix-mount and exec examples', () => {
     expect(readmeBlocks.length).toBeGreaterThanOrEqual(3);
     const all = readmeBlocks.join('\n');
     expect(all).toContain('image: cc-ci/nixenv-verify');
@@ -34,7 +35,7 @@ describe('user pipelines', () => {
   // Secrets the README examples name with from_secret.
   const SECRETS = { nix_options: '["--option","access-tokens","github.com=x"]' };
 
-  test.each(readmeBlocks.map((b, i) => [i, b]))('README block %i uses known settings only, as Drone encodes them', (_, block) => {
+  test.each(readmeBlocks.map((b, i) => [i, b]))('README/docs block %i uses known settings only, as Drone encodes them', (_, block) => {
     for (const step of encodePipelineSteps(block, SECRETS)) {
       expect(unknownPluginVars(step.env)).toEqual([]);
       expect(() => parseSettings({ env: step.env, flags: {}, cwd: '/drone/src' })).not.toThrow();

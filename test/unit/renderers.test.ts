@@ -155,7 +155,8 @@ describe('Markdown summary', () => {
     expect(renderMarkdown(verdict).split('\n')).toEqual([
       '### nixenv-verify: FAIL',
       '',
-      '**2 of 3 checks did not pass** in 3.0s · build mode · nix 2.8.0',
+      // Issue 19: the failing reasons lead the headline.
+      '**tools: `a \\| b` listed twice &lt;nixpkgs>; nix failed: error: bell\\u0007 here (2 of 3 checks did not pass)** in 3.0s · build mode · nix 2.8.0',
       '',
       'Flake `/work/flake?submodules=1` · hosts: `cc-ci`, `cc-ci-hetzner`',
       '',
@@ -226,7 +227,7 @@ describe('Drone card', () => {
   const expectedData = {
     verdict: 'FAIL',
     verdictColor: 'Attention',
-    headline: '2 of 3 checks did not pass',
+    headline: 'tools: `a | b` listed twice <nixpkgs>; nix failed: error: bell\\u0007 here (2 of 3 checks did not pass)',
     mode: 'build mode',
     nix: '2.8.0',
     subject: '/work/flake?submodules=1',

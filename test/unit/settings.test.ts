@@ -85,6 +85,17 @@ describe('parseSettings', () => {
     expect(() => parse({ PLUGIN_MODE: 'x', PLUGIN_TIMEOUT: 'y' })).toThrow(/PLUGIN_MODE[\s\S]*PLUGIN_TIMEOUT/);
   });
 
+  // Issue 19: passing checks are one line on the console unless --verbose (or log_level debug).
+  test.each([
+    [['--verbose'], true],
+    [['--mode', 'eval'], false],
+    [['--verbose', '--mode', 'eval'], true],
+  ])('parseArgv %j: verbose %s', (argv, verbose) => {
+    const args = parseArgv(argv);
+    expect(args.verbose).toBe(verbose);
+    expect(Object.keys(args.flags)).not.toContain('verbose');
+  });
+
   test('unknown flags are rejected by name', () => {
     expect(() => parseArgv(['--colour', 'red'])).toThrow('unknown argument "--colour"');
   });
