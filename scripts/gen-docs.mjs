@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes plugin.yml and the README settings table from the built src/docs.ts
+// Writes plugin.yml, the spec's JSON Schema and the README settings table from the built src/docs.ts
 // (run through `npm run docs`, which builds first). The README section between
 // <!-- settings:start --> and <!-- settings:end --> and the one between
 // <!-- nix-options:start --> and <!-- nix-options:end --> are replaced; the rest is kept.
@@ -8,10 +8,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { pluginYaml, withGeneratedSections, README_START, README_END, NIX_START, NIX_END } = await import(path.join(root, 'dist', 'docs.js'));
+const { pluginYaml, withGeneratedSections, README_START, README_END, NIX_START, NIX_END, SPEC_SCHEMA_FILE, specJsonSchemaText } = await import(path.join(root, 'dist', 'docs.js'));
 
 writeFileSync(path.join(root, 'plugin.yml'), pluginYaml());
 console.log('wrote plugin.yml');
+writeFileSync(path.join(root, SPEC_SCHEMA_FILE), specJsonSchemaText());
+console.log(`wrote ${SPEC_SCHEMA_FILE}`);
 
 const readmeFile = path.join(root, 'README.md');
 if (!existsSync(readmeFile)) {

@@ -17,6 +17,7 @@ import { renderJunit } from './render/junit.js';
 import { renderMarkdown } from './render/markdown.js';
 import { verify } from './run.js';
 import { BUILTIN_SPEC_YAML } from './claim/builtin.js';
+import { SPEC_SCHEMA_MODELINE } from './claim/jsonSchema.js';
 import { helpText } from './help.js';
 import { parseArgv, parseSettings, settingsDeviations, type Settings } from './settings.js';
 import { checkSettingsFs } from './settingsFs.js';
@@ -108,7 +109,7 @@ export async function runCli(io: CliIo): Promise<number> {
       return 0;
     }
     if (args.printSpec) {
-      io.stdout(BUILTIN_SPEC_YAML);
+      io.stdout(`${SPEC_SCHEMA_MODELINE}\n${BUILTIN_SPEC_YAML}`);
       return 0;
     }
     settings = parseSettings({ env: io.env, flags: args.flags, cwd: io.cwd });

@@ -18,7 +18,7 @@ export function helpText(): string {
     lines.push(`      ${def.description}`);
     lines.push(`      default: ${dflt}${def.values ? `; allowed: ${def.values.join(', ')}` : ''}`);
   }
-  lines.push('', `  --print-spec`, `      Print the built-in spec (the cc-ci claim, YAML with comments) and exit: a starting point for ${SPEC_FILE_DEFAULT}.`);
+  lines.push('', `  --print-spec`, `      Print the built-in spec (the cc-ci claim, YAML with comments) and exit: a starting point for ${SPEC_FILE_DEFAULT}. Its first line names the spec's JSON Schema for editors (yaml-language-server).`);
   lines.push('', `Allowed nix options: ${nixAllowedText()}.`);
   lines.push('', 'Exit status: 0 verdict pass, 1 a check failed or errored, 2 invalid settings or the run cannot start.');
   return lines.join('\n');
