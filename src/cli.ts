@@ -19,7 +19,7 @@ import { verify } from './run.js';
 import { BUILTIN_SPEC_YAML } from './claim/builtin.js';
 import { SPEC_SCHEMA_MODELINE } from './claim/jsonSchema.js';
 import { helpText } from './help.js';
-import { checkSpecFromEnv, runCheckSpec } from './specCommands.js';
+import { checkSpecFromEnv, runCheckSpec, runInit } from './specCommands.js';
 import { parseArgv, parseSettings, settingsDeviations, type Settings } from './settings.js';
 import { checkSettingsFs } from './settingsFs.js';
 import type { CheckId, CheckResult, Verdict } from './verdict.js';
@@ -116,6 +116,7 @@ export async function runCli(io: CliIo): Promise<number> {
     settings = parseSettings({ env: io.env, flags: args.flags, cwd: io.cwd });
     checkSettingsFs(settings, { env: io.env, cwd: io.cwd });
     if (args.checkSpec || checkSpecFromEnv(io.env)) return await runCheckSpec(settings, io);
+    if (args.init) return await runInit(settings, io);
   } catch (err) {
     // The message of a malformed value may quote it: redacted like everything else; never a stack.
     io.stderr(`nixenv-verify: ${redact((err as Error).message, secrets)}\n`);

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BUILTIN_SPEC_YAML } from './claim/builtin.js';
 import { checkSpec, specCheckText } from './claim/checkSpec.js';
+import { initSpec } from './claim/init.js';
 import { NixCommandError, SettingsError } from './errors.js';
 import { zxRunner, type CommandRunner } from './nix/command.js';
 import { createNixClient, type NixClient } from './nix/client.js';
@@ -49,6 +50,18 @@ export async function runCheckSpec(settings: Settings, io: SpecCommandIo): Promi
     return result.problems.length ? 2 : 0;
   } catch (err) {
     io.stderr(nixFailure('--check-spec', err));
+    return 2;
+  }
+}
+
+/** --init: a starting spec for the repository on stdout (0), or why not (2). */
+export async function runInit(settings: Settings, io: SpecCommandIo): Promise<number> {
+  const nix = await nixFor(settings, io);
+  try {
+    io.stdout(await initSpec({ flake: settings.flake, evalJson: (a, f) => nix.evalJson(a, f), drvClosure: (d) => nix.drvClosure(d) }));
+    return 0;
+  } catch (err) {
+    io.stderr(nixFailure('--init', err));
     return 2;
   }
 }
