@@ -8,6 +8,9 @@ export interface ConsoleOptions {
   maxEvidence?: number;
 }
 
+/** An evidence line that quotes Nix's error (`error: …`, possibly after a `name: ` prefix). */
+const NIX_ERROR = /(^|: )error: /;
+
 const COLORS = { pass: '\x1b[32m', fail: '\x1b[31m', error: '\x1b[35m', skip: '\x1b[90m', bold: '\x1b[1m', reset: '\x1b[0m' };
 
 export function renderConsole(verdict: Verdict, { color, maxEvidence = 20 }: ConsoleOptions): string {
@@ -22,8 +25,10 @@ export function renderConsole(verdict: Verdict, { color, maxEvidence = 20 }: Con
   for (const c of verdict.checks) {
     out.push(`  ${paint(c.status, STATUS_WORD[c.status].padEnd(5))}  ${c.id.padEnd(width)}  ${c.summary}  (${seconds(c.durationMs)})`);
     const shown = c.status === 'pass' || c.status === 'skip' ? keyEvidence(c) : c.evidence;
-    for (const line of shown.slice(0, maxEvidence)) out.push(`         ${' '.repeat(width)}  ${line}`);
-    if (shown.length > maxEvidence) out.push(`         ${' '.repeat(width)}  … ${shown.length - maxEvidence} more (see the JSON report)`);
+    // Nix's own error lines (an attribute the spec names that does not exist, …) are never cut: the rest may be.
+    const kept = shown.filter((line, i) => i < maxEvidence || NIX_ERROR.test(line));
+    for (const line of kept) out.push(`         ${' '.repeat(width)}  ${line}`);
+    if (shown.length > kept.length) out.push(`         ${' '.repeat(width)}  … ${shown.length - kept.length} more (see the JSON report)`);
   }
   out.push('');
   const bad = notPassed(verdict);

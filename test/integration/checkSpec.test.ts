@@ -99,3 +99,17 @@ describe('--check-spec through the CLI', () => {
     expect(run.stderr).toMatch(/PLUGIN_CHECK_SPEC: got "yes"; expected true or false/);
   });
 });
+
+describe('a spec attribute Nix does not find (real Nix, eval mode)', () => {
+  test('Nix\'s error is on the console of a verification, and --check-spec names the key and line', () => {
+    const bad = SPEC.replace('attr: packages.x86_64-linux.lab-bundle', 'attr: devShells.default');
+    const file = path.join(work, 'devshell.yml');
+    writeFileSync(file, bad);
+    const run = runCli({ flake: dir, spec: file, mode: 'eval' });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/bundle: error: flake '[^']+' does not provide attribute .*'devShells\.default'/);
+    const check = runCli({ flake: dir, spec: file }, { args: ['--check-spec'] });
+    expect(check.code).toBe(2);
+    expect(check.stderr).toContain(`devshell.yml:${lineOf(bad, 'devShells.default')}:11: consumers[3].attr: the flake has no output devShells`);
+  }, 300_000);
+});
