@@ -62,5 +62,8 @@ export const BAD: [string, string, number, number, RegExp][] = [
   ['a host name Nix cannot name', OTHER.replace('  - name: lab\n', '  - name: "lab/x"\n'), 3, 11, /hosts\[0\]\.name: expected a nixosConfigurations attribute name/],
   ['a Nix attribute name with a space', OTHER.replace('package: lab-run', 'package: lab run'), 7, 12, /shared\.package: expected a Nix attribute name/],
   ['module_must_not_contain without a module', OTHER.replace('    unit: github-runner-lab.service', '    unit: github-runner-lab.service\n    module_must_not_contain: [x]'), 16, 30, /consumers\[0\]\.module_must_not_contain: needs module/],
+  ['a misspelt key, with the nearest allowed one', OTHER.replace('search_dir: nix', 'serach_dir: nix'), 23, 1, /serach_dir: unknown key "serach_dir"; allowed here: .*; did you mean search_dir\?/],
+  ['a misspelt kind, with the nearest kind', OTHER.replace('kind: runner-service', 'kind: runner-servce'), 14, 11, /consumers\[0\]\.kind: expected kind: .*; did you mean runner-service\?/],
+  ['a misspelt match, with the nearest value', OTHER.replace('expected_tools:\n', 'expected_tools:\n  match: supreset\n'), 11, 10, /expected_tools\.match: expected superset or exact; did you mean superset\?/],
   ['a derivation attr that is no attribute path', OTHER.replace('attr: packages.x86_64-linux.lab-bundle', 'attr: "lab bundle"'), 22, 11, /consumers\[2\]\.attr: expected a flake output attribute path/],
 ];
