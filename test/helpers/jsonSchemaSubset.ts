@@ -40,7 +40,7 @@ export function validate(schema: Schema, value: unknown, at = '$'): string[] {
   if ('const' in schema && value !== schema.const) fail(`expected ${JSON.stringify(schema.const)}`);
   if (Array.isArray(schema.enum) && !schema.enum.includes(value)) fail(`expected one of ${JSON.stringify(schema.enum)}`);
   if (typeof value === 'string') {
-    if (typeof schema.minLength === 'number' && [...value].length < schema.minLength) fail('too short');
+    if (typeof schema.minLength === 'number' && Array.from(value).length < schema.minLength) fail('too short');
     if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern, 'u').test(value)) fail(`does not match ${schema.pattern}`);
   }
   if (typeof value === 'number') {
