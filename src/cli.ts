@@ -17,7 +17,9 @@ import { renderJunit } from './render/junit.js';
 import { renderMarkdown } from './render/markdown.js';
 import { verify } from './run.js';
 import { BUILTIN_SPEC_YAML } from './claim/builtin.js';
+import { SPEC_SCHEMA_MODELINE } from './claim/jsonSchema.js';
 import { helpText } from './help.js';
+import { checkSpecFromEnv, runCheckSpec, runInit } from './specCommands.js';
 import { parseArgv, parseSettings, settingsDeviations, type Settings } from './settings.js';
 import { checkSettingsFs } from './settingsFs.js';
 import type { CheckId, CheckResult, Verdict } from './verdict.js';
@@ -112,16 +114,18 @@ export async function runCli(io: CliIo): Promise<number> {
       return 0;
     }
     if (args.printSpec) {
-      io.stdout(BUILTIN_SPEC_YAML);
+      io.stdout(`${SPEC_SCHEMA_MODELINE}\n${BUILTIN_SPEC_YAML}`);
       return 0;
     }
     settings = parseSettings({ env: io.env, flags: args.flags, cwd: io.cwd });
     checkSettingsFs(settings, { env: io.env, cwd: io.cwd });
     io.watchdog?.(settings.timeoutMs);
+    if (args.checkSpec || checkSpecFromEnv(io.env)) return await runCheckSpec(settings, io);
+    if (args.init) return await runInit(settings, io);
   } catch (err) {
     // The message of a malformed value may quote it: redacted like everything else; never a stack.
     io.stderr(`nixenv-verify: ${redact((err as Error).message, secrets)}\n`);
-    return err instanceof SettingsError ? 2 : 1;
+    return exitCodeFor(err);
   }
   const logger = createLogger({
     level: settings.logLevel,

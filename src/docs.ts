@@ -9,6 +9,7 @@ import { inlineCode, markdownCell } from './render/common.js';
 import { NIX_SETTINGS } from './nix/options.js';
 import { envName, flagName, SETTINGS, type SettingDef } from './settings.js';
 import { BUILTIN_SPEC_YAML } from './claim/builtin.js';
+export { SPEC_SCHEMA_FILE, specJsonSchemaText } from './claim/jsonSchema.js';
 
 export const IMAGE = 'cc-ci/nixenv-verify';
 /** The logo the plugin index shows; the file is in the repository root. */

@@ -7,6 +7,7 @@
 // out-of-range values, unknown PLUGIN_* variables and empty lists exit 2; and
 // every setting that differs from the claim is listed in every output
 // (settingsDeviations).
+import { closestName } from './closest.js';
 import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -132,7 +133,8 @@ export const SETTINGS: readonly SettingDef[] = [
  * every other PLUGIN_* variable came from a `settings:` key or an
  * `environment:` entry someone mistyped.
  */
-export const IGNORED_PLUGIN_VARS: readonly string[] = [];
+// PLUGIN_CHECK_SPEC is a command (`--check-spec`, src/cli.ts), not a setting of the verification.
+export const IGNORED_PLUGIN_VARS: readonly string[] = ['PLUGIN_CHECK_SPEC'];
 
 /** Setting names users reach for that do not exist, with what to use instead. */
 const NOT_SETTINGS: Readonly<Record<string, string>> = {
@@ -334,15 +336,23 @@ export interface SettingsSource {
 }
 
 /** Splits argv into setting flags (`--hosts a,b`, `--hosts=a,b`, `--no-submodules`) and commands. */
-export function parseArgv(argv: readonly string[]): { flags: Record<string, string>; help: boolean; version: boolean; printSpec: boolean; verbose: boolean } {
+export function parseArgv(argv: readonly string[]): { flags: Record<string, string>; help: boolean; version: boolean; printSpec: boolean; verbose: boolean; checkSpec: boolean; init: boolean } {
   const byFlag = new Map(SETTINGS.map((d) => [flagName(d.name), d]));
   const flags: Record<string, string> = {};
   let help = false;
   let version = false;
   let printSpec = false;
   let verbose = false;
+  // Commands of src/cli.ts other than a verification: check the spec, print a starting spec.
+  let checkSpec = false;
+  let init = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    if (arg === '--check-spec' || arg === '--init') {
+      if (arg === '--check-spec') checkSpec = true;
+      else init = true;
+      continue;
+    }
     // The console shows passing checks' evidence too (as log_level debug does).
     if (arg === '--verbose') {
       verbose = true;
@@ -383,33 +393,11 @@ export function parseArgv(argv: readonly string[]): { flags: Record<string, stri
       flags[def.name] = value;
     }
   }
-  return { flags, help, version, printSpec, verbose };
+  return { flags, help, version, printSpec, verbose, checkSpec, init };
 }
 
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
-}
-
-/** The known setting nearest to a misspelt name (edit distance, or one is a prefix of the other). */
-export function closestSetting(name: string): string | undefined {
-  const lower = name.toLowerCase();
-  let best: { name: string; score: number } | undefined;
-  for (const def of SETTINGS) {
-    const score = levenshtein(lower, def.name) - (def.name.startsWith(lower) || lower.startsWith(def.name) ? 1 : 0);
-    if (!best || score < best.score) best = { name: def.name, score };
-  }
-  return best && best.score <= Math.max(2, Math.floor(lower.length / 3)) ? best.name : undefined;
-}
+/** The known setting nearest to a misspelt name. */
+export const closestSetting = (name: string): string | undefined => closestName(name, SETTINGS.map((d) => d.name));
 
 /** PLUGIN_* variables that are no setting: typos, named with the closest setting. */
 export function unknownPluginVars(env: NodeJS.ProcessEnv): string[] {

@@ -2,6 +2,7 @@
 // (the `yaml` package keeps each node's range) and what is allowed.
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
+import { closestName } from '../closest.js';
 import { SettingsError } from '../errors.js';
 import { CHECK_IDS, type CheckId } from '../verdict.js';
 import { BUILTIN_SPEC_YAML } from './builtin.js';
@@ -58,13 +59,19 @@ function issueProblems(doc: Document, lines: LineCounter, issues: readonly z.cor
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        out.push({ ...positionOf(doc, lines, issue.path, key), at: pathText([...issue.path, key]), message: `unknown key ${JSON.stringify(key)}; allowed here: ${allowedKeys(issue.path, doc)}` });
+        const near = closestName(key, allowedKeys(issue.path, doc).split(', '));
+        out.push({ ...positionOf(doc, lines, issue.path, key), at: pathText([...issue.path, key]), message: `unknown key ${JSON.stringify(key)}; allowed here: ${allowedKeys(issue.path, doc)}${near ? `; did you mean ${near}?` : ''}` });
       }
       continue;
     }
     const missing = issue.path.length > 0 && !doc.hasIn(issue.path as unknown[]);
     // zod's own words for a missing value say nothing of what is allowed: the key's description does.
-    const message = /^Invalid input/.test(issue.message) ? `expected ${describeKey(issue.path)}` : issue.message;
+    let message = /^Invalid input/.test(issue.message) ? `expected ${describeKey(issue.path)}` : issue.message;
+    // A misspelt kind or enum value: the nearest allowed one.
+    const given = doc.getIn(issue.path as unknown[]);
+    const choices = issue.path[issue.path.length - 1] === 'kind' ? Object.keys(SPEC_KEYS.consumers) : issue.code === 'invalid_value' ? issue.values.filter((v): v is string => typeof v === 'string') : [];
+    const near = typeof given === 'string' && choices.length ? closestName(given, choices) : undefined;
+    if (near && near !== given) message += `; did you mean ${near}?`;
     out.push({ ...positionOf(doc, lines, issue.path), at: pathText(issue.path), message: missing ? `missing; ${message}` : message });
   }
   return out;

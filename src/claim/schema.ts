@@ -8,13 +8,15 @@ const repoPath = z
   .string()
   .trim()
   .min(1, 'expected a relative path inside the repository')
-  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\0'), 'expected a relative path inside the repository (no leading / and no ..)');
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\0'), 'expected a relative path inside the repository (no leading / and no ..)')
+  // The same rule for the JSON Schema (zod cannot export a refine): no leading /, no .. step, not blank.
+  .meta({ pattern: '^(?!\\s*/)(?!\\s*\\.\\.(?:/|\\s*$))(?!.*/\\.\\.(?:/|\\s*$))(?=[\\s\\S]*\\S)[^\\u0000]*$' });
 
-const name = z.string().trim().min(1, 'expected a non-empty name');
+const name = z.string().trim().min(1, 'expected a non-empty name').meta({ pattern: '\\S' });
 const attrName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_'-]*$/, 'expected a Nix attribute name (letters, digits, _ \' -; not starting with a digit or -)');
-const hostName = z.string().regex(/^[A-Za-z0-9_'.-]+$/, "expected a nixosConfigurations attribute name (letters, digits, - _ . ')").refine((h) => h !== '.' && h !== '..', 'expected a host name');
+const hostName = z.string().regex(/^[A-Za-z0-9_'.-]+$/, "expected a nixosConfigurations attribute name (letters, digits, - _ . ')").refine((h) => h !== '.' && h !== '..', 'expected a host name').meta({ not: { enum: ['.', '..'] } });
 const serviceUnit = z.string().regex(/^[A-Za-z0-9:_.@\\-]+\.service$/, 'expected a systemd service unit name ending in .service');
 const program = z.string().regex(/^[^/\s]+$/, 'expected a program name (no / and no spaces)');
 const nonEmptyList = <T extends z.ZodType>(item: T, what: string) => z.array(item, `expected a list of ${what}`).min(1, `expected a non-empty list of ${what}`);
@@ -75,7 +77,9 @@ const proofMap = z.strictObject(
   },
   'expected a map with pattern and count (or at_least)',
 );
-const proof = proofMap.refine((p) => (p.count === undefined) !== (p.at_least === undefined), { message: 'expected exactly one of count and at_least' });
+const proof = proofMap
+  .refine((p) => (p.count === undefined) !== (p.at_least === undefined), { message: 'expected exactly one of count and at_least' })
+  .meta({ oneOf: [{ required: ['count'] }, { required: ['at_least'] }] });
 
 export const specSchema = z.strictObject(
   {

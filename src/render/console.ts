@@ -16,6 +16,9 @@ export interface ConsoleOptions {
   width?: number;
 }
 
+/** An evidence line that quotes Nix's error (`error: …`, possibly after a `name: ` prefix). */
+const NIX_ERROR = /(^|: )error: /;
+
 const COLORS = { pass: '\x1b[32m', fail: '\x1b[31m', error: '\x1b[35m', skip: '\x1b[90m', bold: '\x1b[1m', reset: '\x1b[0m' };
 
 export function renderConsole(verdict: Verdict, { color, maxEvidence = 20, verbose = false, width = 110 }: ConsoleOptions): string {
@@ -35,8 +38,10 @@ export function renderConsole(verdict: Verdict, { color, maxEvidence = 20, verbo
     out.push(`  ${paint(c.status, STATUS_WORD[c.status].padEnd(5))}  ${c.id.padEnd(idWidth)}  ${c.summary}  (${seconds(c.durationMs)})`);
     const failing = c.status === 'fail' || c.status === 'error';
     const shown = failing ? collapsePresent(orderedEvidence(c), width) : verbose ? keyEvidence(c) : [];
-    for (const line of shown.slice(0, maxEvidence)) out.push(...foldPath(line, width).map((l) => `${indent}${l}`));
-    if (shown.length > maxEvidence) out.push(`${indent}… ${shown.length - maxEvidence} more (see the JSON report)`);
+    // Nix's own error lines (an attribute the spec names that does not exist, …) are never cut: the rest may be.
+    const kept = shown.filter((line, i) => i < maxEvidence || NIX_ERROR.test(line));
+    for (const line of kept) out.push(...foldPath(line, width).map((l) => `${indent}${l}`));
+    if (shown.length > kept.length) out.push(`${indent}… ${shown.length - kept.length} more (see the JSON report)`);
   }
   const diff = runtimeDiffText(verdict);
   if (diff) {
