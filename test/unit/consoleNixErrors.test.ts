@@ -1,6 +1,6 @@
 // Nix's error about a spec attribute (a derivation consumer's attr that does not
 // exist) reaches the console, not only the JSON report: evidence past the
-// console's limit is cut, Nix's error lines never are.
+// console's limit is cut, Nix's error lines never are (a failing check's decisive lines come first).
 import { renderConsole } from '../../src/render/console.js';
 import type { Verdict } from '../../src/verdict.js';
 
@@ -22,8 +22,8 @@ const filler = (n: number) => Array.from({ length: n }, (_, i) => `a: consumer l
 describe('Nix errors on the console', () => {
   test.each([
     ['within the limit', [...filler(3), ERROR], 0],
-    ['past the limit (the JSON-only case before)', [...filler(30), ERROR], 30 - 20],
-    ['two errors past the limit, in their order', [...filler(25), ERROR, 'x: error: attribute \'default\' missing'], 25 - 20],
+    ['past the limit (the JSON-only case before)', [...filler(30), ERROR], 31 - 20],
+    ['two errors past the limit, in their order', [...filler(25), ERROR, 'x: error: attribute \'default\' missing'], 27 - 20],
   ])('%s', (_name, evidence, more) => {
     const text = renderConsole(verdictWith(evidence), { color: false });
     const lines = text.split('\n').map((l) => l.trim());
@@ -33,8 +33,8 @@ describe('Nix errors on the console', () => {
   });
   test('other lines past the limit are still cut', () => {
     const text = renderConsole(verdictWith([...filler(30), ERROR]), { color: false });
-    expect(text).toContain('a: consumer line 19');
-    expect(text).not.toContain('a: consumer line 20');
+    expect(text).toContain('a: consumer line 18');
+    expect(text).not.toContain('a: consumer line 19');
   });
   test('a passing check shows its key evidence only', () => {
     expect(renderConsole(verdictWith([...filler(2), ERROR], 'pass'), { color: false })).not.toContain('does not provide');
