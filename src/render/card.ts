@@ -2,7 +2,7 @@
 // template (templates/card.json) and data fills its ${...} bindings.
 import path from 'node:path';
 import type { CheckStatus, Verdict } from '../verdict.js';
-import { STATUS_WORD, deviationLine, headline, printable, seconds } from './common.js';
+import { STATUS_WORD, deviationLine, headline, inlineText, printable, seconds } from './common.js';
 
 export const PROJECT_REPO_URL = 'https://github.com/cc-ci/nixenv-verify';
 /** Where templates/card.json is published; the Drone UI fetches it and binds `data` into it. */
@@ -74,6 +74,9 @@ export function renderCard(verdict: Verdict): CardPayload {
     ...(src.commit ? [{ title: 'Commit', value: src.commit }] : []),
     { title: 'Hosts', value: verdict.hosts.join(', ') },
   ];
+  // One-line fields are inert text (no control, no newline); JSON.stringify escapes the rest.
+  const t = inlineText;
+  for (const f of facts) f.value = t(f.value);
   return {
     schema: CARD_SCHEMA_URL,
     data: {
@@ -81,13 +84,13 @@ export function renderCard(verdict: Verdict): CardPayload {
       verdictColor: verdict.verdict === 'pass' ? 'Good' : 'Attention',
       headline: headline(verdict),
       mode: verdict.mode === 'eval' ? 'eval mode (nothing built)' : 'build mode',
-      nix: verdict.nix.version,
-      subject,
-      hosts: verdict.hosts.join(', '),
+      nix: t(verdict.nix.version),
+      subject: t(subject),
+      hosts: t(verdict.hosts.join(', ')),
       duration: seconds(verdict.durationMs),
       tool: `${verdict.tool.name} ${verdict.tool.version}`,
-      deviations: deviationLine(verdict.deviations) ?? '',
-      buildLink: src.buildLink ?? '',
+      deviations: t(deviationLine(verdict.deviations) ?? ''),
+      buildLink: t(src.buildLink ?? ''),
       facts,
       checks: verdict.checks.map((c) => ({
         id: c.id,

@@ -1,6 +1,11 @@
 // The stdout verdict: a line per check with its status and key evidence.
+//
+// Inert (issue 16): every text from the repository or from Nix (the flake, hosts, spec, summaries,
+// evidence, the nix version) is one line with its controls spelled out (inlineText), and evidence
+// with a newline continues on lines of its own, indented; so nothing from the repository starts a
+// line at column 0, and the verdict line is always the last line.
 import type { CheckResult, Verdict } from '../verdict.js';
-import { deviationLine, notPassed, seconds, STATUS_WORD } from './common.js';
+import { deviationLine, inertLines, inlineText, notPassed, seconds, STATUS_WORD } from './common.js';
 
 export interface ConsoleOptions {
   color: boolean;
@@ -14,15 +19,20 @@ export function renderConsole(verdict: Verdict, { color, maxEvidence = 20 }: Con
   const paint = (key: keyof typeof COLORS, text: string): string => (color ? `${COLORS[key]}${text}${COLORS.reset}` : text);
   const width = Math.max(...verdict.checks.map((c) => c.id.length), 5);
   const out: string[] = [];
-  out.push(`nixenv-verify ${verdict.tool.version} · ${verdict.mode === 'eval' ? 'eval mode (nothing built)' : 'build mode'} · nix ${verdict.nix.version}`);
-  out.push(`flake: ${verdict.flakeRef}  hosts: ${verdict.hosts.join(', ')}${verdict.spec && verdict.spec !== 'built-in' ? `  spec: ${verdict.spec}` : ''}`);
+  const t = inlineText;
+  out.push(`nixenv-verify ${t(verdict.tool.version)} · ${verdict.mode === 'eval' ? 'eval mode (nothing built)' : 'build mode'} · nix ${t(verdict.nix.version)}`);
+  out.push(`flake: ${t(verdict.flakeRef)}  hosts: ${t(verdict.hosts.join(', '))}${verdict.spec && verdict.spec !== 'built-in' ? `  spec: ${t(verdict.spec)}` : ''}`);
   const deviations = deviationLine(verdict.deviations);
-  if (deviations) out.push(paint('error', deviations));
+  if (deviations) out.push(paint('error', t(deviations)));
   out.push('');
   for (const c of verdict.checks) {
-    out.push(`  ${paint(c.status, STATUS_WORD[c.status].padEnd(5))}  ${c.id.padEnd(width)}  ${c.summary}  (${seconds(c.durationMs)})`);
+    out.push(`  ${paint(c.status, STATUS_WORD[c.status].padEnd(5))}  ${t(c.id).padEnd(width)}  ${t(c.summary)}  (${seconds(c.durationMs)})`);
     const shown = c.status === 'pass' || c.status === 'skip' ? keyEvidence(c) : c.evidence;
-    for (const line of shown.slice(0, maxEvidence)) out.push(`         ${' '.repeat(width)}  ${line}`);
+    for (const line of shown.slice(0, maxEvidence)) {
+      const [first, ...more] = inertLines(line);
+      out.push(`         ${' '.repeat(width)}  ${first}`);
+      for (const next of more) out.push(`         ${' '.repeat(width)}    ${next}`);
+    }
     if (shown.length > maxEvidence) out.push(`         ${' '.repeat(width)}  … ${shown.length - maxEvidence} more (see the JSON report)`);
   }
   out.push('');
@@ -31,7 +41,7 @@ export function renderConsole(verdict: Verdict, { color, maxEvidence = 20 }: Con
   const line =
     verdict.verdict === 'pass'
       ? `verdict: PASS (${ran}/${ran} checks passed in ${seconds(verdict.durationMs)}${verdict.mode === 'eval' ? '; eval mode: nothing was built, build failures and collision warnings were not checked' : ''})`
-      : `verdict: FAIL (${bad.length} of ${ran} checks did not pass: ${bad.map((c) => `${c.id} ${c.status}`).join(', ')})`;
+      : `verdict: FAIL (${bad.length} of ${ran} checks did not pass: ${bad.map((c) => `${t(c.id)} ${c.status}`).join(', ')})`;
   out.push(paint('bold', paint(verdict.verdict === 'pass' ? 'pass' : 'fail', line)));
   return `${out.join('\n')}\n`;
 }

@@ -9,7 +9,7 @@
 //   NIXENV_VERIFY_DEVIATIONS     comma-separated settings that differ from the claim ('' when none)
 //   NIXENV_VERIFY_DEVIATION_TEXT the same, as the one line every output shows ('' when none)
 import type { Verdict } from '../verdict.js';
-import { deviationLine, notPassed, tally } from './common.js';
+import { deviationLine, inlineText, notPassed, tally } from './common.js';
 
 export const DRONE_OUTPUT_PREFIX = 'NIXENV_VERIFY_';
 
@@ -23,18 +23,22 @@ export function droneOutputVariables(verdict: Verdict): Record<string, string> {
     [`${DRONE_OUTPUT_PREFIX}PASSED_COUNT`]: String(t.passed),
     [`${DRONE_OUTPUT_PREFIX}FAILED_COUNT`]: String(t.failed + t.errored),
     [`${DRONE_OUTPUT_PREFIX}SKIPPED_COUNT`]: String(t.skipped),
-    [`${DRONE_OUTPUT_PREFIX}SPEC`]: verdict.spec ?? 'built-in',
+    [`${DRONE_OUTPUT_PREFIX}SPEC`]: oneLine(verdict.spec ?? 'built-in'),
     [`${DRONE_OUTPUT_PREFIX}DEVIATIONS`]: (verdict.deviations ?? []).map((d) => d.setting).join(','),
     [`${DRONE_OUTPUT_PREFIX}DEVIATION_TEXT`]: oneLine(deviationLine(verdict.deviations) ?? ''),
   };
 }
 
-/** env-file values are one line: line breaks become spaces. */
-const oneLine = (text: string): string => text.replace(/[\r\n]+/g, ' ');
+/**
+ * env-file values are one line, inert: line breaks become spaces, every other control (ESC, NUL,
+ * CR, …) is spelled \uXXXX, and `$` is written `\$` so an env-file reader (godotenv) expands no
+ * variable from a spec's text.
+ */
+const oneLine = (text: string): string => inlineText(text.replace(/[\r\n]+/g, ' ')).replace(/\$/g, '\\$');
 
 /** The lines to append: ids, numbers and one line of text, unquoted (the env-file format reads to the end of the line). */
 export function renderDroneOutput(verdict: Verdict): string {
   return Object.entries(droneOutputVariables(verdict))
-    .map(([k, v]) => `${k}=${v}\n`)
+    .map(([k, v]) => `${k}=${inlineText(v)}\n`)
     .join('');
 }
