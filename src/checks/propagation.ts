@@ -4,9 +4,10 @@
 // checked out): a canary derivation is appended to `tools_attr`, the copy is
 // evaluated (never built), and each consumer the claim names must carry the canary.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readBoundedText } from '../bounded.js';
 import { swBinWinner } from '../buildEnv.js';
 import { onCleanup } from '../cleanup.js';
 import { consumerUnits, nixList, systemPackagesExpr, type EvaluatedUnit, type SystemPackage } from '../context.js';
@@ -211,8 +212,9 @@ export const propagationCheck: CheckDefinition = {
       const file = path.join(copy.dir, sharedFile);
       let original: string;
       try {
-        original = readFileSync(file, 'utf8');
-      } catch {
+        original = readBoundedText(file, sharedFile);
+      } catch (e) {
+        if (e instanceof CheckInputError) throw e;
         throw new CheckInputError(`${sharedFile} is not part of the flake source Nix sees (${source.path}) (PLUGIN_PACKAGES_FILE)`);
       }
       const edited = appendToListDefinition(original, toolsAttr, canary.expr);
