@@ -178,7 +178,9 @@ async function serviceClosure(nix: NixClient, facts: CopyFacts, unitName: string
   const drvs = context.filter((d) => named.some((n) => parseStorePath(d)?.name === `${n}.drv`));
   if (drvs.length === 0) return {};
   const closures = await Promise.all(drvs.map((d) => nix.drvClosure(d)));
-  return { closure: closures.flat(), drv: drvs.join(', ') };
+  // Listed by name: store order follows hashes, which change with the (random) canary.
+  const byName = (a: string, b: string): number => (parseStorePath(a)?.name ?? a).localeCompare(parseStorePath(b)?.name ?? b) || a.localeCompare(b);
+  return { closure: closures.flat(), drv: [...drvs].sort(byName).join(', ') };
 }
 
 /** Which wrapper a runner's jobs find first on the PATH its unit sets: the shared one (carrying the canary), the system profile's, or another. */
