@@ -3,6 +3,8 @@
 // tracked files, submodules included, whether or not the workspace has them
 // checked out): a canary derivation is appended to `tools_attr`, the copy is
 // evaluated (never built), and each consumer the claim names must carry the canary.
+// The canary is drawn at random for each run (makeCanary) and masked in every output
+// (maskCanary), so nothing about it can be predicted and reports stay byte-identical.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, cpSync, lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
