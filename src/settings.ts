@@ -8,12 +8,14 @@
 // every setting that differs from the claim is listed in every output
 // (settingsDeviations).
 import { accessSync, constants, existsSync, lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { SettingsError } from './errors.js';
 import { nixArgSecrets, redact } from './redact.js';
 import { applySettings, claimDeviations, CLAIM_SETTING_NAMES, droneConsumer, sweepConsumer, type ClaimSettings } from './spec/claim.js';
+import { BUILTIN_SPEC_YAML } from './spec/builtin.js';
 import { builtinClaim } from './spec/load.js';
 import { loadSpec, SPEC_BUILTIN, SPEC_FILE_DEFAULT } from './spec/source.js';
 import type { Claim } from './spec/types.js';
@@ -344,7 +346,8 @@ export const SETTINGS: readonly SettingDef[] = [
     name: 'spec_sha256',
     kind: 'string',
     description: 'sha256 (hex) the spec read must have (the built-in one included), else exit 2: pins a repository spec so that a pull request cannot change the claim unseen.',
-    example: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    // The built-in spec's own hash (what `spec: builtin` reads, and .nixenv-verify.yml saved from --print-spec).
+    example: createHash('sha256').update(BUILTIN_SPEC_YAML).digest('hex'),
   },
 ];
 
