@@ -39,6 +39,16 @@ export interface CliIo {
   watchdog?: (timeoutMs: number) => void;
 }
 
+/**
+ * A message for stderr, inert (issue 16): controls spelled \uXXXX, and every line after the
+ * first indented, so a repository's text in a message cannot start a line at column 0.
+ */
+export function stderrMessage(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const lines = text.replace(/\r\n/g, '\n').replace(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`).split('\n');
+  return lines.map((l, i) => (i === 0 || /^\s/.test(l) ? l : `  ${l}`)).join('\n');
+}
+
 function writeFile(file: string, text: string): void {
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, text);
@@ -124,7 +134,7 @@ export async function runCli(io: CliIo): Promise<number> {
     if (args.init) return await runInit(settings, io);
   } catch (err) {
     // The message of a malformed value may quote it: redacted like everything else; never a stack.
-    io.stderr(`nixenv-verify: ${redact((err as Error).message, secrets)}\n`);
+    io.stderr(`nixenv-verify: ${stderrMessage(redact((err as Error).message, secrets))}\n`);
     return exitCodeFor(err);
   }
   const logger = createLogger({
@@ -177,11 +187,11 @@ export async function runCli(io: CliIo): Promise<number> {
     return verdict.verdict === 'pass' ? 0 : 1;
   } catch (err) {
     if (err instanceof PreflightError || err instanceof SettingsError) {
-      io.stderr(`nixenv-verify: ${redact(err.message, secrets)}\n`);
+      io.stderr(`nixenv-verify: ${stderrMessage(redact(err.message, secrets))}\n`);
     } else {
       // No stack trace for users: the message, and the stack in the debug log.
       logger.debug({ err }, 'unexpected error');
-      io.stderr(`nixenv-verify: unexpected error: ${redact((err as Error).message ?? String(err), secrets)} (run with PLUGIN_LOG_LEVEL=debug for details)\n`);
+      io.stderr(`nixenv-verify: unexpected error: ${stderrMessage(redact((err as Error).message ?? String(err), secrets))} (run with PLUGIN_LOG_LEVEL=debug for details)\n`);
     }
     return exitCodeFor(err);
   } finally {

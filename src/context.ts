@@ -1,6 +1,7 @@
 // The run context: settings, the Nix client, and facts shared between checks,
 // each computed once (one evaluation per host, one build per host).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readBoundedText } from './bounded.js';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { CheckInputError } from './errors.js';
@@ -237,7 +238,7 @@ export class RunContext {
     }
     const script = wrapperScript(pkg.out, program);
     if (!script) throw new CheckInputError(`${pkg.out} has no bin/${program}`);
-    return { text: readFileSync(script, 'utf8'), source: script };
+    return { text: readBoundedText(script), source: script };
   }
 
   /** The wrapper model on the shared package: built files in build mode, its derivations in eval mode. */
@@ -359,7 +360,7 @@ export class RunContext {
   readRepoFile(rel: string): string {
     const full = this.repoPath(rel);
     if (!existsSync(full)) throw new CheckInputError(`${rel} does not exist in ${this.settings.flake}`);
-    return readFileSync(full, 'utf8');
+    return readBoundedText(full, rel);
   }
 }
 

@@ -7,17 +7,18 @@
 // out-of-range values, unknown PLUGIN_* variables and empty lists exit 2; and
 // every setting that differs from the claim is listed in every output
 // (settingsDeviations).
+import { createHash } from 'node:crypto';
 import { closestName } from './closest.js';
-import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { SettingsError } from './errors.js';
-import { fileKind } from './storeFs.js';
 import { checkNixArgs, nixConfigArgs } from './nix/options.js';
 import { nixArgSecrets, redact } from './redact.js';
 import { applySettings, claimDeviations, CLAIM_SETTING_NAMES, droneConsumer, sweepConsumer, type ClaimSettings } from './claim/claim.js';
-import { builtinClaim, parseSpec } from './claim/load.js';
+import { BUILTIN_SPEC_YAML } from './claim/builtin.js';
+import { builtinClaim } from './claim/load.js';
+import { loadSpec, SPEC_BUILTIN, SPEC_FILE_DEFAULT } from './claim/source.js';
 import type { Claim } from './claim/types.js';
 import { CHECK_IDS, type CheckId, type Deviation } from './verdict.js';
 
@@ -61,7 +62,7 @@ export interface SettingDef {
 const sweepOf = sweepConsumer(BUILTIN_CLAIM)!;
 const droneOf = droneConsumer(BUILTIN_CLAIM)!;
 const noSuffix = (unit: string): string => unit.replace(/\.service$/, '');
-export const SPEC_FILE_DEFAULT = '.nixenv-verify.yml';
+export { SPEC_FILE_DEFAULT };
 
 export const SETTINGS: readonly SettingDef[] = [
   { name: 'flake', kind: 'string', defaultText: '$DRONE_WORKSPACE, else the current directory', description: 'Directory of the flake repository to verify.', example: '/drone/src' },
@@ -121,8 +122,15 @@ export const SETTINGS: readonly SettingDef[] = [
     name: 'spec',
     kind: 'string',
     defaultText: `${SPEC_FILE_DEFAULT} at the repository root when it exists, else the built-in spec (the cc-ci claim; \`--print-spec\` prints it)`,
-    description: 'Spec file (YAML) stating the claim: hosts, the shared package, expected tools, consumers, grep proofs, checks. A relative path is read from the repository. Settings above override it.',
-    example: '.nixenv-verify.yml',
+    description: `Spec file (YAML) stating the claim: hosts, the shared package, expected tools, consumers, grep proofs, checks. \`${SPEC_BUILTIN}\` pins the built-in spec (a pull request's ${SPEC_FILE_DEFAULT} is then not read); an absolute path outside the workspace pins an operator's file; a relative path is read from the repository, never through a symlink leading out of it. Settings above override it.`,
+    example: SPEC_BUILTIN,
+  },
+  {
+    name: 'spec_sha256',
+    kind: 'string',
+    description: 'sha256 (hex) the spec read must have (the built-in one included), else exit 2: pins a repository spec so that a pull request cannot change the claim unseen.',
+    // The built-in spec's own hash (what `spec: builtin` reads, and .nixenv-verify.yml saved from --print-spec).
+    example: createHash('sha256').update(BUILTIN_SPEC_YAML).digest('hex'),
   },
 ];
 
@@ -162,12 +170,14 @@ export interface Settings {
   logLevel: (typeof LOG_LEVELS)[number];
   logFormat: (typeof LOG_FORMATS)[number];
   debug: boolean;
-  /** The spec file read (absolute path), when there is one. */
+  /** The spec file read (relative to the repository, or absolute outside it), when it is not the built-in one. */
   spec?: string;
   /** The revision to compare with (`--base`); unset: Drone's defaults, else none. */
   base?: string;
   allowUnsandboxedBuild: boolean;
   submoduleUrls?: string[];
+  /** sha256 of the spec text verified (the built-in one included). */
+  specSha256: string;
   /** What is verified: the spec (or the built-in one) with the claim settings over it. */
   claim: Claim;
 }
@@ -414,33 +424,6 @@ export function unknownPluginVars(env: NodeJS.ProcessEnv): string[] {
     });
 }
 
-/**
- * The spec file: the `spec` setting (relative to the repository), else .nixenv-verify.yml at the
- * repository root when it exists. Undefined: the built-in spec.
- */
-export function loadSpecFile(flake: string, setting: string | undefined, label: string): { file: string; claim: Claim } | undefined {
-  const file = setting !== undefined ? path.resolve(flake, setting) : path.join(flake, SPEC_FILE_DEFAULT);
-  if (setting === undefined && !existsSync(file)) return undefined;
-  const shown = setting !== undefined ? JSON.stringify(setting) : SPEC_FILE_DEFAULT;
-  let st: Stats;
-  try {
-    st = statSync(file);
-  } catch {
-    throw new SettingsError(`${label}: ${shown} does not exist (${file}); expected a spec file (nixenv-verify --print-spec prints one)`);
-  }
-  if (!st.isFile()) throw new SettingsError(`${label}: ${shown} is ${fileKind(st) ?? 'a directory'}; expected a spec file (YAML)`);
-  if (st.size > 1024 * 1024) throw new SettingsError(`${label}: ${shown} is ${st.size} bytes; a spec is at most 1 MiB`);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new SettingsError(`${label}: ${shown} cannot be read: ${(e as Error).message}`);
-  }
-  const rel = path.relative(flake, file);
-  const name = rel.startsWith('..') || path.isAbsolute(rel) ? file : rel;
-  return { file: name, claim: parseSpec(text, name) };
-}
-
 /** Reads every setting (flag wins over PLUGIN_* variable, which wins over the default). */
 export function parseSettings(source: SettingsSource): Settings {
   const out: Record<string, unknown> = {};
@@ -511,11 +494,15 @@ export function parseSettings(source: SettingsSource): Settings {
     if (value !== undefined) (given as Record<string, unknown>)[name] = value;
     delete out[camel(name)];
   }
-  const spec = loadSpecFile(out.flake as string, out.spec as string | undefined, source.flags.spec !== undefined ? flagName('spec') : envName('spec'));
-  if (spec) out.spec = spec.file;
+  const specLabel = (name: string): string => (source.flags[name] !== undefined ? flagName(name) : envName(name));
+  const pinned = out.specSha256 as string | undefined;
+  if (pinned !== undefined && !/^[0-9a-fA-F]{64}$/.test(pinned.trim())) throw new SettingsError(`${specLabel('spec_sha256')}: got ${JSON.stringify(pinned.slice(0, 80))}; expected 64 hexadecimal digits (sha256sum of the spec file)`);
+  const spec = loadSpec(out.flake as string, out.spec as string | undefined, pinned?.trim(), { spec: specLabel('spec'), sha256: specLabel('spec_sha256') });
+  if (spec.origin !== 'built-in') out.spec = spec.file;
   else delete out.spec;
+  out.specSha256 = spec.sha256;
   const labels = Object.fromEntries(CLAIM_SETTING_NAMES.map((n) => [n, source.flags[n] !== undefined ? flagName(n) : envName(n)]));
-  const claim = applySettings(spec?.claim ?? BUILTIN_CLAIM, given, labels);
+  const claim = applySettings(spec.claim, given, labels);
   out.claim = claim;
   out.hosts = claim.hosts.map((h) => h.name);
   out.checks = claim.checks;

@@ -1,5 +1,6 @@
 // Reading the local filesystem: built store paths, and what kind a special file is.
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { readBoundedText } from './bounded.js';
 import path from 'node:path';
 import { parseStorePath } from './parse/storePath.js';
 
@@ -41,7 +42,8 @@ export function listDir(p: string): string[] {
   }
 }
 
-export const readText = (p: string): string => readFileSync(p, 'utf8');
+/** A store file's text, at most MAX_PARSED_BYTES (bounded.ts). */
+export const readText = (p: string): string => readBoundedText(p);
 
 export function sameContent(a: string, b: string): boolean {
   try {

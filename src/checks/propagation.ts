@@ -3,10 +3,13 @@
 // tracked files, submodules included, whether or not the workspace has them
 // checked out): a canary derivation is appended to `tools_attr`, the copy is
 // evaluated (never built), and each consumer the claim names must carry the canary.
-import { createHash } from 'node:crypto';
+// The canary is drawn at random for each run (makeCanary) and masked in every output
+// (maskCanary), so nothing about it can be predicted and reports stay byte-identical.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, cpSync, lstatSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { privateTempDir } from '../tempDir.js';
-import { chmodSync, cpSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { readBoundedText } from '../bounded.js';
 import { swBinWinner } from '../buildEnv.js';
 import { onCleanup } from '../cleanup.js';
 import { consumerUnits, nixList, systemPackagesExpr, type EvaluatedUnit, type SystemPackage } from '../context.js';
@@ -22,18 +25,72 @@ import { describeError, error, fail, pass, perHost, type CheckDefinition } from 
 import { DerivationFiles, followWrapper } from '../wrappers/index.js';
 
 export interface Canary {
+  /** Its derivation name, `<pname>-<version>`, as it appears in evaluated package lists. */
   name: string;
-  /** A pure derivation: works with any nixpkgs or none; only evaluated, never built. */
+  pname: string;
+  version: string;
+  /** A pure derivation: works with any nixpkgs or none; only evaluated, never built. Always CANARY_EXPR_LENGTH characters. */
   expr: string;
+  /** The random words in expr (builder and script names), masked like the name. */
+  words: string[];
 }
 
-/** The canary's name comes from what is verified (source hash and settings): the same input gives the same report. */
-export function makeCanary(seed: string): Canary {
-  const id = createHash('sha256').update(seed).digest('hex').slice(0, 12);
-  const name = `nixenv-verify-canary-${id}`;
-  // Shaped like a real package (pname, version, meta), so a filter on package attributes treats it as one.
-  const drv = `builtins.derivation { name = ${nixString(`${name}-1.0`)}; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "exit 1" ]; }`;
-  return { name: `${name}-1.0`, expr: `((${drv}) // { pname = ${nixString(name)}; version = "1.0"; meta = { mainProgram = ${nixString(name)}; }; })` };
+/** Every canary expression has this length (padded), so the source positions after it do not vary from run to run. */
+export const CANARY_EXPR_LENGTH = 480;
+/** What the outputs show instead of the canary's name, and instead of the hash of a store path that holds it. */
+export const CANARY_MASK = '<canary>';
+export const CANARY_PATH_MASK = '<with-canary>';
+
+const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+const BASE32 = '0123456789abcdfghijklmnpqrsvwxyz';
+
+/** Random bytes source: crypto's by default; tests may pass a fixed one. */
+export type RandomBytes = (n: number) => Buffer;
+
+/**
+ * A canary drawn at random for each run (crypto.randomBytes): nothing about its
+ * name, version or shape can be predicted from the repository or from this code,
+ * so a wrapper cannot let "things shaped like the canary" through while keeping
+ * its own list. The name is one to three lowercase words of random lengths, the
+ * version one to three random numbers, and the derivation looks like a stdenv
+ * package (a store-path builder running a store-path script, pname, version,
+ * meta.mainProgram), all of them random. Reports stay byte-identical for the same
+ * input because every output masks it (maskCanary), not because it is predictable.
+ */
+export function makeCanary(random: RandomBytes = randomBytes): Canary {
+  const bytes = random(256);
+  let at = 0;
+  const next = (n: number): number => bytes[at++ % bytes.length]! % n;
+  const word = (min: number, max: number, alphabet = LETTERS): string => Array.from({ length: min + next(max - min + 1) }, () => alphabet[next(alphabet.length)]).join('');
+  // One to three words, at least 8 letters in all: a random word that short could be a word of the evidence.
+  const words = [word(4, 9)];
+  while (words.length < 3 && (words.join('').length < 8 || next(3) === 0)) words.push(word(4, 9));
+  const pname = words.join('-');
+  const version = Array.from({ length: 1 + next(3) }, (_, i) => String(i === 0 ? 1 + next(40) : next(100))).join('.');
+  const name = `${pname}-${version}`;
+  const builder = `/nix/store/${word(32, 32, BASE32)}-${word(3, 8)}-${1 + next(9)}.${next(20)}/bin/${word(2, 6)}`;
+  const script = `/nix/store/${word(32, 32, BASE32)}-${word(4, 10)}.sh`;
+  const drv = `builtins.derivation { name = ${nixString(name)}; inherit pname version; system = "x86_64-linux"; builder = ${nixString(builder)}; args = [ "-e" ${nixString(script)} ]; }`;
+  const body = `(let pname = ${nixString(pname)}; version = ${nixString(version)}; in (${drv}) // { inherit pname version; meta = { mainProgram = ${nixString(pname)}; }; }`;
+  if (body.length + 1 > CANARY_EXPR_LENGTH) throw new Error('internal: the canary expression is longer than CANARY_EXPR_LENGTH');
+  return { name, pname, version, expr: `${body}${' '.repeat(CANARY_EXPR_LENGTH - body.length - 1)})`, words: [builder, script] };
+}
+
+const escapeRe = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Text with the canary masked: its expression, its name (and alone its pname, its quoted
+ * version, its random builder words) as CANARY_MASK, and the hash of every store path in
+ * `withCanary` (paths that hold or depend on it) as CANARY_PATH_MASK.
+ */
+export function maskCanary(text: string, canary: Canary, withCanary: readonly string[] = []): string {
+  let out = text.split(canary.expr.trim()).join(CANARY_MASK);
+  for (const p of withCanary) {
+    const hash = parseStorePath(p)?.hash;
+    if (hash) out = out.split(hash).join(CANARY_PATH_MASK);
+  }
+  for (const w of [...canary.words, canary.name, canary.pname]) out = out.split(w).join(CANARY_MASK);
+  return out.replace(new RegExp(`"${escapeRe(canary.version)}"`, 'g'), `"${CANARY_MASK}"`);
 }
 
 interface CopyFacts {
@@ -125,7 +182,9 @@ async function serviceClosure(nix: NixClient, facts: CopyFacts, unitName: string
   const drvs = context.filter((d) => named.some((n) => parseStorePath(d)?.name === `${n}.drv`));
   if (drvs.length === 0) return {};
   const closures = await Promise.all(drvs.map((d) => nix.drvClosure(d)));
-  return { closure: closures.flat(), drv: drvs.join(', ') };
+  // Listed by name: store order follows hashes, which change with the (random) canary.
+  const byName = (a: string, b: string): number => (parseStorePath(a)?.name ?? a).localeCompare(parseStorePath(b)?.name ?? b) || a.localeCompare(b);
+  return { closure: closures.flat(), drv: [...drvs].sort(byName).join(', ') };
 }
 
 /** Which wrapper a runner's jobs find first on the PATH its unit sets: the shared one (carrying the canary), the system profile's, or another. */
@@ -153,14 +212,15 @@ export const propagationCheck: CheckDefinition = {
     const s = ctx.settings;
     const { package: pkg, program, toolsAttr, file: sharedFile } = ctx.claim.shared;
     const source = await ctx.nix.flakeSource();
-    const canary = makeCanary(JSON.stringify([source.narHash || source.path, pkg, toolsAttr, sharedFile, s.hosts, consumerUnits(ctx.claim)]));
+    const canary = makeCanary();
     const copy = temporaryCopy(source.path);
     try {
       const file = path.join(copy.dir, sharedFile);
       let original: string;
       try {
-        original = readFileSync(file, 'utf8');
-      } catch {
+        original = readBoundedText(file, sharedFile);
+      } catch (e) {
+        if (e instanceof CheckInputError) throw e;
         throw new CheckInputError(`${sharedFile} is not part of the flake source Nix sees (${source.path}) (PLUGIN_PACKAGES_FILE)`);
       }
       const edited = appendToListDefinition(original, toolsAttr, canary.expr);
@@ -171,6 +231,8 @@ export const propagationCheck: CheckDefinition = {
         `copied the flake source Nix sees (${source.path}) and appended canary ${canary.name} to ${toolsAttr} at ${sharedFile}:${edited.definition.line} (nothing is built)`,
       ];
       const problems: string[] = [];
+      // Store paths that hold the canary or depend on it: their hashes change from run to run, so outputs mask them.
+      const withCanary: string[] = [];
       const results = await perHost(s.hosts, async (host) => {
         const facts = await nix.evalJson<CopyFacts>(attrPath('nixosConfigurations', host), copyFactsExpr(ctx.claim, canary));
         // The wrapper model (src/wrappers) on the edited copy's derivations: the PATH its program finally gets.
@@ -202,6 +264,7 @@ export const propagationCheck: CheckDefinition = {
         }
         const { facts, wrapperRun, services } = r.value;
         canaryDrv = facts.canaryDrv;
+        withCanary.push(facts.canaryPath, facts.canaryDrv);
         const onWrapperPath = wrapperRun?.ok ? wrapperRun.entries.some((e) => e === facts.canaryPath || e.startsWith(`${facts.canaryPath}/`)) : undefined;
         if (wrapperRun && !wrapperRun.ok) evidence.push(`${r.host}: ${pkg} wrapper: ${'cannotFollow' in wrapperRun ? `cannot follow: ${wrapperRun.cannotFollow}` : wrapperRun.problem}`);
         const runners = ctx.claim.consumers.filter((c) => c.kind !== 'system-packages' && c.kind !== 'derivation').map((c) => c.name);
@@ -227,6 +290,7 @@ export const propagationCheck: CheckDefinition = {
           }
         }
         for (const [consumer, got, where] of consumers) {
+          if (got === true) withCanary.push(...[...where.matchAll(STORE_PATH_RE)].map((m) => m[0]));
           evidence.push(`${r.host}: ${consumer}: ${got === true ? 'has the canary' : got === false ? 'MISSING the canary' : 'cannot be checked'} (${where})`);
           if (got !== true) problems.push(`${r.host}: ${consumer} ${got === false ? 'did not get the canary' : 'cannot be checked'}`);
           else if (!reached.includes(consumer)) reached.push(consumer);
@@ -240,14 +304,25 @@ export const propagationCheck: CheckDefinition = {
           continue;
         }
         const got = d.closure === undefined || canaryDrv === undefined ? undefined : d.closure.includes(canaryDrv);
+        if (got === true && d.drv) withCanary.push(d.drv);
         evidence.push(`${label}: ${got === true ? 'has the canary' : got === false ? 'MISSING the canary' : 'cannot be checked'} (${d.drv ?? 'not a derivation'})`);
         if (got !== true) problems.push(`${label} ${got === false ? 'did not get the canary' : 'cannot be checked'}`);
       }
       // nix gave no answer (timeout, crash, unreadable output): that is not a verdict on the repository.
-    if (noAnswer) return error(problems.join('; '), evidence);
-    if (problems.length) return fail(problems.join('; '), evidence);
+      // The edited copy's own store path (its hash depends on the canary) appears in nix's errors.
+      if (evidence.slice(1).some((e) => e.includes('-source'))) {
+        try {
+          withCanary.push((await nix.flakeSource()).path);
+        } catch {
+          /* no path to mask: nix's error already says why */
+        }
+      }
+      const shown = (text: string): string => maskCanary(text, canary, withCanary);
+      const masked = evidence.map(shown);
+      if (noAnswer) return error(shown(problems.join('; ')), masked);
+      if (problems.length) return fail(shown(problems.join('; ')), masked);
       const hostsText = `${s.hosts.length} host${s.hosts.length === 1 ? '' : 's'}`;
-      return pass(`canary reached every consumer on ${hostsText}: ${[...reached, ...derivations.map((d) => d.consumer.name)].join('; ')}`, evidence);
+      return pass(shown(`canary reached every consumer on ${hostsText}: ${[...reached, ...derivations.map((d) => d.consumer.name)].join('; ')}`), masked);
     } finally {
       copy.remove();
     }

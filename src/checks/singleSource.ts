@@ -1,6 +1,7 @@
 // HOW 2: the grep proofs, with `grep -rn` semantics over the search dir; the
 // definitions, counted with a Nix parser; each consumer module's own rules.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { readBoundedText } from '../bounded.js';
 import path from 'node:path';
 import type { RunContext } from '../context.js';
 import { formatHit, grepFile, grepRecursive, listFiles, type GrepHit } from '../parse/nixText.js';
@@ -39,7 +40,7 @@ export function nixDefinitions(root: string, dir: string): { definitions: (Defin
   for (const full of listFiles(base)) {
     if (!full.endsWith('.nix')) continue;
     const file = path.relative(root, full).split(path.sep).join('/');
-    const text = readFileSync(full, 'utf8');
+    const text = readBoundedText(full, path.relative(root, full));
     const parsed = parseNix(text);
     for (const e of parsed.errors) errors.push({ file, ...e });
     // `inherit name;` re-exports a binding already in scope (counted where it is bound); function
@@ -119,7 +120,7 @@ export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'claim' | '
     const isDefLine = (h: GrepHit): boolean => toolDefs.some((d) => d.file === h.file && d.line === h.line);
     for (const host of ctx.settings.hosts) {
       const file = ctx.hostConfigFile(host);
-      const code = existsSync(path.join(root, file)) ? stripComments(readFileSync(path.join(root, file), 'utf8')).split('\n') : [];
+      const code = existsSync(path.join(root, file)) ? stripComments(readBoundedText(path.join(root, file), file)).split('\n') : [];
       const refs = code.length ? grepFile(root, file, shared.toolsAttr).filter((h) => !isDefLine(h) && (code[h.line - 1] ?? '').includes(shared.toolsAttr)) : [];
       rules.push({
         name: `${file} references ${shared.toolsAttr}`,
@@ -144,7 +145,7 @@ export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'claim' | '
       rules.push({ name: `${module} has no ${forbidden}`, ok: hits.length === 0, reason: plural(hits.length), hits });
     }
     if (consumer.kind !== 'systemd-service' || !consumer.moduleRuntimeInputsOnly) continue;
-    const parsed = parseNix(readFileSync(modulePath, 'utf8'));
+    const parsed = parseNix(readBoundedText(modulePath, module));
     const inputs = parsed.definitions.filter((d) => d.name === 'runtimeInputs' && d.value);
     const badInputs = inputs.filter((d) => !isOnlyPackage(stripComments(d.value!.text), shared.package));
     rules.push({
@@ -169,7 +170,7 @@ async function execsProgramRule(ctx: RunContext, module: string): Promise<Rule |
   const program = ctx.claim.shared.program;
   const full = path.join(ctx.settings.flake, module);
   if (!existsSync(full)) return undefined;
-  const parsed = parseNix(readFileSync(full, 'utf8'));
+  const parsed = parseNix(readBoundedText(full, module));
   const scripts = parsed.definitions.filter((d) => (d.name === 'text' || d.name === 'script') && d.value);
   const hits: GrepHit[] = [];
   const unknown: string[] = [];

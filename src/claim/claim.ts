@@ -110,12 +110,30 @@ export function applySettings(claim: Claim, given: ClaimSettings, labels: Partia
 // ---------------------------------------------------------------------------
 // What differs from the seed claim, for every output to list.
 
+/**
+ * `a` minus `b` as multisets: each item of `b` cancels one equal item of `a`. A list that
+ * repeats one entry in place of a dropped one is then `without` the dropped one and `with`
+ * the repeat (a set comparison would see no change and the dropped item would go unchecked).
+ */
+export function multisetMinus(a: readonly string[], b: readonly string[]): string[] {
+  const left = new Map<string, number>();
+  for (const v of b) left.set(v, (left.get(v) ?? 0) + 1);
+  const out: string[] = [];
+  for (const v of a) {
+    const n = left.get(v) ?? 0;
+    if (n > 0) left.set(v, n - 1);
+    else out.push(v);
+  }
+  return out;
+}
+
 function listChange(name: string, value: readonly string[], base: readonly string[]): Deviation | undefined {
-  if (value.length === base.length && value.every((v) => base.includes(v))) return undefined;
+  const removed = multisetMinus(base, value);
+  const added = multisetMinus(value, base);
+  if (removed.length === 0 && added.length === 0) return undefined;
   if (name === 'hosts') return { setting: name, value: value.join(','), default: base.join(','), label: `hosts=${value.join(',')}` };
-  const removed = base.filter((v) => !value.includes(v));
-  const added = value.filter((v) => !base.includes(v));
-  const changes = [removed.length ? `without ${removed.join(', ')}` : '', added.length ? `with ${added.join(', ')}` : ''].filter(Boolean).join(', ');
+  const again = (v: string): string => (base.includes(v) ? `${v} (again)` : v);
+  const changes = [removed.length ? `without ${removed.join(', ')}` : '', added.length ? `with ${added.map(again).join(', ')}` : ''].filter(Boolean).join(', ');
   const label = base.length > 6 ? `${name} (${value.length} of ${base.length}${changes ? `: ${changes}` : ''})` : `${name} ${changes}`;
   return { setting: name, value: value.join(','), default: base.join(','), label };
 }
@@ -177,8 +195,18 @@ export function claimDeviations(claim: Claim, base: Claim = builtinClaim()): Dev
   };
   const mine = claim.consumers.map((c) => normal(c, c === sweep && c.name === baseSweep?.name, c === drone && c.name === baseDrone?.name));
   const theirs = base.consumers.map((c) => normal(c, c === baseSweep, c === baseDrone));
-  const removed = base.consumers.filter((_, i) => !mine.includes(theirs[i]!)).map((c) => c.name);
-  const added = claim.consumers.filter((_, i) => !theirs.includes(mine[i]!)).map((c) => `${c.name} (${c.kind})`);
+  // As multisets: a consumer listed twice in place of a dropped one is both a removal and an addition.
+  const goneText = multisetMinus(theirs, mine);
+  const newText = multisetMinus(mine, theirs);
+  const pick = (list: readonly Consumer[], texts: readonly string[], wanted: string[]): Consumer[] =>
+    list.filter((_, i) => {
+      const at = wanted.indexOf(texts[i]!);
+      if (at < 0) return false;
+      wanted.splice(at, 1);
+      return true;
+    });
+  const removed = pick(base.consumers, theirs, [...goneText]).map((c) => c.name);
+  const added = pick(claim.consumers, mine, [...newText]).map((c) => `${c.name} (${c.kind})`);
   if (removed.length || added.length) {
     out.push({
       setting: 'consumers',

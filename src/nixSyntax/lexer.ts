@@ -78,6 +78,7 @@ export function lexNix(text: string): LexResult {
   const stack: Frame[] = [];
   let state: 'code' | 'string' | 'ind' | 'path' = 'code';
   let i = 0;
+  let runEnd = 0; // end of the run of path characters around i (see below)
   let contentStart = -1; // start of the current run of string content
   let pathStart = -1;
   const openStrings: number[] = []; // starts of strings we are inside (through interpolations)
@@ -155,8 +156,16 @@ export function lexNix(text: string): LexResult {
           re.lastIndex = i;
           return re.exec(text)?.[0].length ?? 0;
         };
-        const interp = at(PATH_INTERP_START);
-        const len = Math.max(ID_START.test(ch) ? at(IDENT) : 0, at(URI), at(PATH), 1);
+        // A path or URI needs `/` or `:` right after the run of path characters it starts with (or `~/`):
+        // found once per run (runEnd only moves forward), so the regexes below never rescan a long
+        // run such as `a.b.c.…` at each of its tokens (that was quadratic in the line's length).
+        if (runEnd <= i) {
+          runEnd = i;
+          while (runEnd < text.length && PATH_CHAR.test(text[runEnd]!)) runEnd++;
+        }
+        const maybePath = ch === '~' || text[runEnd] === '/' || text[runEnd] === ':';
+        const interp = maybePath ? at(PATH_INTERP_START) : 0;
+        const len = Math.max(ID_START.test(ch) ? at(IDENT) : 0, maybePath ? at(URI) : 0, maybePath ? at(PATH) : 0, 1);
         if (interp > 0 && interp >= len) {
           pathStart = i;
           i += interp;

@@ -1,7 +1,13 @@
 // Definitions (bound names) in Nix source, found on the Lezer Nix grammar's tree.
 import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@replit/codemirror-lang-nix';
+import { TooDeepError } from '../bounded.js';
 import { lexNix, sanitizeForLezer } from './lexer.js';
+
+/** Deepest syntax tree parseNix follows (a `++` chain or nested brackets each add a level). */
+export const MAX_NIX_DEPTH = 1000;
+/** Longest run of name and path characters (an attribute path, a path, a URI) parseNix reads. */
+export const MAX_NIX_RUN = 4096;
 import type { Definition, DefinitionKind, DefinitionScope, NixParse, NixSyntaxErrorInfo, ValueSpan } from './types.js';
 
 /** Offsets → 1-based line/column. */
@@ -36,8 +42,18 @@ const NOT_LIST = new Set(['AttrSet', 'RecAttrSet', 'LetAttrSet', 'String', 'Inde
 export function parseNix(text: string, file?: string): NixParse {
   const lex = lexNix(text);
   const code = sanitizeForLezer(text, lex);
-  const tree = parser.parse(code);
   const loc = locator(text);
+  // The grammar's tokenizer rescans a run of name and path characters at each token in it: a run
+  // longer than MAX_NIX_RUN (`a.b.c.…` over a whole line) is "cannot follow", not minutes of parsing.
+  for (let i = 0, start = 0; i <= code.length; i++) {
+    if (i < code.length && /[A-Za-z0-9._\-+/:~']/.test(code[i]!)) continue;
+    if (i - start > MAX_NIX_RUN) {
+      const at = loc(start);
+      throw new TooDeepError(`${file ?? 'line'}:${at.line}:${at.column}`, MAX_NIX_RUN, `a run of ${i - start} name or path characters`);
+    }
+    start = i + 1;
+  }
+  const tree = parser.parse(code);
   const definitions: Definition[] = [];
   const errors: NixSyntaxErrorInfo[] = [];
   const src = (n: { from: number; to: number }): string => text.slice(n.from, n.to);
@@ -46,6 +62,28 @@ export function parseNix(text: string, file?: string): NixParse {
     if (!errors.some((e) => e.pos === pos && e.message === message)) errors.push({ ...loc(pos), message, pos });
   };
 
+  // Bounded resources (issue 16): the walks below follow the tree recursively and cost more with
+  // depth, so a file nested deeper than MAX_NIX_DEPTH syntax levels is "cannot follow" (a check
+  // error naming file:line), never a stack overflow or a hang. Lezer itself parses iteratively.
+  {
+    let depth = 0;
+    let deepest: number | undefined;
+    tree.iterate({
+      enter: (n) => {
+        if (deepest !== undefined) return false;
+        if (++depth > MAX_NIX_DEPTH) {
+          deepest = n.from;
+          return false;
+        }
+        return true;
+      },
+      leave: () => void depth--,
+    });
+    if (deepest !== undefined) {
+      const at = loc(deepest);
+      throw new TooDeepError(`${file ?? 'line'}:${at.line}:${at.column}`, MAX_NIX_DEPTH);
+    }
+  }
   for (const e of lex.errors) addError(e.pos, e.message);
   for (const p of lex.interpolatedPaths) {
     // The placeholder hides the interpolated code from Lezer; say so rather than miss a binding in it.

@@ -1,5 +1,18 @@
 // Text facts about Nix files, read the way the claim's grep commands read them.
-import { readdirSync, readFileSync, lstatSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { MAX_PARSED_BYTES, TooLargeError } from '../bounded.js';
+
+/** Whether the first 32 KiB of a file hold a NUL byte (binary, as grep decides). */
+function startsBinary(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(32 * 1024);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).includes(0);
+  } finally {
+    closeSync(fd);
+  }
+}
 import path from 'node:path';
 
 export interface GrepHit {
@@ -43,13 +56,26 @@ export function grepRecursive(root: string, dir: string, pattern: string | RegEx
   return hits;
 }
 
+/**
+ * `grep -n PATTERN file`. A binary file (a NUL byte; GNU grep looks at its first buffer too) is
+ * skipped; a text file over MAX_PARSED_BYTES is "cannot follow" (TooLargeError), never silently
+ * counted as no hit.
+ */
 export function grepFile(root: string, rel: string, pattern: string | RegExp): GrepHit[] {
   let text: string;
+  const full = path.join(root, rel);
   try {
-    const buf = readFileSync(path.join(root, rel));
+    const st = statSync(full);
+    if (!st.isFile()) return [];
+    if (st.size > MAX_PARSED_BYTES) {
+      if (startsBinary(full)) return [];
+      throw new TooLargeError(rel, st.size, MAX_PARSED_BYTES);
+    }
+    const buf = readFileSync(full);
     if (buf.includes(0)) return [];
     text = buf.toString('utf8');
-  } catch {
+  } catch (e) {
+    if (e instanceof TooLargeError) throw e;
     return [];
   }
   const file = rel.split(path.sep).join('/');

@@ -2,7 +2,7 @@
 // template (templates/card.json) and data fills its ${...} bindings.
 import path from 'node:path';
 import type { CheckResult, CheckStatus, Verdict } from '../verdict.js';
-import { deviationLine, hazardLine, orderedEvidence, printable, reasonHeadline, runtimeDiffText, seconds, STATUS_WORD } from './common.js';
+import { deviationLine, hazardLine, inlineText, orderedEvidence, printable, reasonHeadline, runtimeDiffText, seconds, STATUS_WORD } from './common.js';
 
 export const PROJECT_REPO_URL = 'https://github.com/cc-ci/nixenv-verify';
 /** Where templates/card.json is published; the Drone UI fetches it and binds `data` into it. */
@@ -78,6 +78,9 @@ export function renderCard(verdict: Verdict): CardPayload {
     ...(src.commit ? [{ title: 'Commit', value: src.commit }] : []),
     { title: 'Hosts', value: verdict.hosts.join(', ') },
   ];
+  // One-line fields are inert text (no control, no newline); JSON.stringify escapes the rest.
+  const t = inlineText;
+  for (const f of facts) f.value = t(f.value);
   return {
     schema: CARD_SCHEMA_URL,
     data: {
@@ -85,14 +88,14 @@ export function renderCard(verdict: Verdict): CardPayload {
       verdictColor: verdict.verdict === 'pass' ? 'Good' : 'Attention',
       headline: printable(reasonHeadline(verdict)),
       mode: verdict.mode === 'eval' ? 'eval mode (nothing built)' : 'build mode',
-      nix: verdict.nix.version,
-      subject,
-      hosts: verdict.hosts.join(', '),
+      nix: t(verdict.nix.version),
+      subject: t(subject),
+      hosts: t(verdict.hosts.join(', ')),
       duration: seconds(verdict.durationMs),
       tool: `${verdict.tool.name} ${verdict.tool.version}`,
       // The card's schema has one warning line: run-level hazards lead it.
-      deviations: [hazardLine(verdict), deviationLine(verdict.deviations)].filter((l) => l !== undefined).join(' · '),
-      buildLink: src.buildLink ?? '',
+      deviations: t([hazardLine(verdict), deviationLine(verdict.deviations)].filter((l) => l !== undefined).join(' · ')),
+      buildLink: t(src.buildLink ?? ''),
       facts,
       runtimeTitle: diff ? printable(diff.title) : '',
       runtime: diff ? printable(diff.summary) : '',

@@ -91,16 +91,53 @@ export function redactVerdict(verdict: Verdict, secrets: readonly string[]): Ver
   return walk(verdict) as Verdict;
 }
 
-/** ANSI colour codes gone, then C0 controls (except tab and newline) shown as \uXXXX. */
+// Outputs are inert: every text that comes from the repository or from Nix is escaped for where
+// it lands (issue 16). Characters that act on a terminal or a log viewer — C0 controls (NUL, CR,
+// ESC, …), DEL, C1 controls (U+0080-U+009F: CSI, NEL, OSC), the Unicode line and paragraph
+// separators and the bidirectional overrides/isolates that reorder what a reviewer sees — are
+// shown as \uXXXX. `printable` keeps newlines and tabs (multi-line evidence in files);
+// `inlineText` makes one line of any text (console, DRONE_OUTPUT, one Markdown line).
+// eslint-disable-next-line no-control-regex
+const ACTIVE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex
+const ACTIVE_OR_NEWLINE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const spelled = (c: string): string => (c === '\n' ? '\\n' : c === '\t' ? '\t' : `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+
+/** ANSI colour codes gone, then C0/C1 controls (except tab and newline), line separators and bidi controls shown as \uXXXX. */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return stripAnsi(text).replace(/\r\n?/g, '\n').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+  return stripAnsi(text).replace(/\r\n?/g, '\n').replace(ACTIVE, spelled);
+}
+
+/** One line: ANSI colour codes gone, newlines as \n, every other control (CR, ESC, NUL, …) as \uXXXX; tabs kept. */
+export function inlineText(text: string): string {
+  return stripAnsi(text).replace(/\r\n/g, '\n').replace(ACTIVE_OR_NEWLINE, spelled);
+}
+
+/** Lines of a text, each inert (for evidence shown line by line: a newline in one becomes a line of its own, indented by the caller). */
+export function inertLines(text: string): string[] {
+  return stripAnsi(text)
+    .replace(/\r\n/g, '\n')
+    .split('\n')
+    .map((l) => l.replace(ACTIVE_OR_NEWLINE, spelled));
+}
+
+/**
+ * Outside code spans, Markdown and HTML that could act: `<` and `&` (HTML, entities, autolinks),
+ * `[`, `]`, `!` (links, images), `*`, `~`, a backslash before punctuation (an escape), and `_` where it could open or close
+ * emphasis (not between two letters or digits, as in snake_case).
+ */
+function markdownPlain(text: string): string {
+  return text
+    .replace(/\\(?=[!-/:-@[-`{-~])|[[\]!*~&]/g, (c) => (c === '&' ? '&amp;' : `\\${c}`))
+    .replace(/</g, '&lt;')
+    .replace(/_/g, (c, at: number, all: string) => (/[A-Za-z0-9]/.test(all[at - 1] ?? '') && /[A-Za-z0-9]/.test(all[at + 1] ?? '') ? c : '\\_'));
 }
 
 /**
  * Text for one GitHub-flavoured Markdown table cell: `|` escaped (also inside
- * code spans, as GFM tables require), line breaks as <br>, and `<` outside
- * code spans as &lt; so `<nixpkgs>` is not swallowed as an HTML tag.
+ * code spans, as GFM tables require), line breaks as <br>, and outside code
+ * spans the Markdown and HTML that could act escaped (markdownPlain), so
+ * `<nixpkgs>` is not swallowed as an HTML tag and `[x](url)` is no link.
  */
 export function markdownCell(text: string): string {
   const src = printable(text).trim();
@@ -109,7 +146,7 @@ export function markdownCell(text: string): string {
   while (i < src.length) {
     const tick = src.indexOf('`', i);
     const plainEnd = tick < 0 ? src.length : tick;
-    out += src.slice(i, plainEnd).replace(/</g, '&lt;').replace(/\n/g, '<br>');
+    out += markdownPlain(src.slice(i, plainEnd)).replace(/\n/g, '<br>');
     if (tick < 0) break;
     const run = /^`+/.exec(src.slice(tick))![0];
     const close = findClosingRun(src, tick + run.length, run.length);
@@ -133,8 +170,9 @@ function findClosingRun(text: string, from: number, length: number): number {
   return -1;
 }
 
-/** An inline code span that holds any text, backticks included. */
-export function inlineCode(text: string): string {
+/** An inline code span that holds any text, backticks included (on one line: a blank line would end it). */
+export function inlineCode(raw: string): string {
+  const text = inlineText(raw);
   const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
   const fence = '`'.repeat(longest + 1);
   const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';

@@ -3,8 +3,13 @@
 // evidence first (missing entries before present ones, which are collapsed to
 // one list; long PATHs folded); a
 // passing check is one line unless `verbose` (--verbose, log_level debug/trace).
+//
+// Inert (issue 16): every text from the repository or from Nix (the flake, hosts, spec, summaries,
+// evidence, the nix version) is one line with its controls spelled out (inlineText), and evidence
+// with a newline continues on lines of its own, indented; so nothing from the repository starts a
+// line at column 0, and the verdict line is always the last line.
 import type { CheckResult, Verdict } from '../verdict.js';
-import { deviationLine, hazardLine, notPassed, orderedEvidence, runtimeDiffText, seconds, STATUS_WORD, verdictReasons } from './common.js';
+import { deviationLine, hazardLine, inertLines, inlineText, notPassed, orderedEvidence, runtimeDiffText, seconds, STATUS_WORD, verdictReasons } from './common.js';
 
 export interface ConsoleOptions {
   color: boolean;
@@ -26,29 +31,34 @@ export function renderConsole(verdict: Verdict, { color, maxEvidence = 20, verbo
   const idWidth = Math.max(...verdict.checks.map((c) => c.id.length), 5);
   const indent = `         ${' '.repeat(idWidth)}  `;
   const out: string[] = [];
-  out.push(`nixenv-verify ${verdict.tool.version} · ${verdict.mode === 'eval' ? 'eval mode (nothing built)' : 'build mode'} · nix ${verdict.nix.version}`);
-  out.push(`flake: ${verdict.flakeRef}  hosts: ${verdict.hosts.join(', ')}${verdict.spec && verdict.spec !== 'built-in' ? `  spec: ${verdict.spec}` : ''}`);
+  const t = inlineText;
+  out.push(`nixenv-verify ${t(verdict.tool.version)} · ${verdict.mode === 'eval' ? 'eval mode (nothing built)' : 'build mode'} · nix ${t(verdict.nix.version)}`);
+  out.push(`flake: ${t(verdict.flakeRef)}  hosts: ${t(verdict.hosts.join(', '))}${verdict.spec && verdict.spec !== 'built-in' ? `  spec: ${t(verdict.spec)}` : ''}`);
   const deviations = deviationLine(verdict.deviations);
-  if (deviations) out.push(paint('error', deviations));
-  if (verdict.isolation) out.push(`builds: ${verdict.isolation.description}`);
+  if (deviations) out.push(paint('error', t(deviations)));
+  if (verdict.isolation) out.push(`builds: ${t(verdict.isolation.description)}`);
   const hazards = hazardLine(verdict);
-  if (hazards) out.push(paint('fail', hazards));
+  if (hazards) out.push(paint('fail', t(hazards)));
   out.push('');
   for (const c of verdict.checks) {
-    out.push(`  ${paint(c.status, STATUS_WORD[c.status].padEnd(5))}  ${c.id.padEnd(idWidth)}  ${c.summary}  (${seconds(c.durationMs)})`);
+    out.push(`  ${paint(c.status, STATUS_WORD[c.status].padEnd(5))}  ${t(c.id).padEnd(idWidth)}  ${t(c.summary)}  (${seconds(c.durationMs)})`);
     const failing = c.status === 'fail' || c.status === 'error';
     const shown = failing ? collapsePresent(orderedEvidence(c), width) : verbose ? keyEvidence(c) : [];
     // Nix's own error lines (an attribute the spec names that does not exist, …) are never cut: the rest may be.
     const kept = shown.filter((line, i) => i < maxEvidence || NIX_ERROR.test(line));
-    for (const line of kept) out.push(...foldPath(line, width).map((l) => `${indent}${l}`));
+    for (const line of kept) {
+      const [first, ...more] = inertLines(line);
+      out.push(...foldPath(first ?? '', width).map((l) => `${indent}${l}`));
+      for (const next of more) out.push(`${indent}  ${next}`);
+    }
     if (shown.length > kept.length) out.push(`${indent}… ${shown.length - kept.length} more (see the JSON report)`);
   }
   const diff = runtimeDiffText(verdict);
   if (diff) {
-    out.push('', paint('bold', diff.title), `  ${diff.summary}`);
+    out.push('', paint('bold', t(diff.title)), `  ${t(diff.summary)}`);
     for (const c of diff.consumers) {
-      out.push(`  ${c.label}:`);
-      for (const l of c.lines) out.push(`    ${l}`);
+      out.push(`  ${t(c.label)}:`);
+      for (const l of c.lines) out.push(`    ${t(l)}`);
     }
   }
   out.push('');
@@ -57,7 +67,7 @@ export function renderConsole(verdict: Verdict, { color, maxEvidence = 20, verbo
   const line =
     verdict.verdict === 'pass'
       ? `verdict: PASS (${ran}/${ran} checks passed in ${seconds(verdict.durationMs)}${verdict.mode === 'eval' ? '; eval mode: nothing was built, build failures and collision warnings were not checked' : ''})`
-      : `verdict: FAIL: ${verdictReasons(verdict) || verdict.hazards?.[0] || 'no check passed'} (${[...(bad.length || !verdict.hazards?.length ? [`${bad.length} of ${ran} checks did not pass: ${bad.map((c) => `${c.id} ${c.status}`).join(', ')}`] : []), ...(verdict.hazards?.length ? [`${verdict.hazards.length} run-level problem(s), see above`] : [])].join('; ')})`;
+      : `verdict: FAIL: ${t(verdictReasons(verdict) || verdict.hazards?.[0] || 'no check passed')} (${[...(bad.length || !verdict.hazards?.length ? [`${bad.length} of ${ran} checks did not pass: ${bad.map((c) => `${t(c.id)} ${c.status}`).join(', ')}`] : []), ...(verdict.hazards?.length ? [`${verdict.hazards.length} run-level problem(s), see above`] : [])].join('; ')})`;
   out.push(paint('bold', paint(verdict.verdict === 'pass' ? 'pass' : 'fail', line)));
   return `${out.join('\n')}\n`;
 }

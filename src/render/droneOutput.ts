@@ -12,7 +12,7 @@
 //                                both this and BUILDS only in reports of a real run)
 //   NIXENV_VERIFY_BUILDS         how builds were isolated (daemon, sandbox, unsandboxed; '' in eval mode)
 import type { Verdict } from '../verdict.js';
-import { deviationLine, hazardLine, notPassed, tally } from './common.js';
+import { deviationLine, hazardLine, inlineText, notPassed, tally } from './common.js';
 
 export const DRONE_OUTPUT_PREFIX = 'NIXENV_VERIFY_';
 
@@ -26,7 +26,7 @@ export function droneOutputVariables(verdict: Verdict): Record<string, string> {
     [`${DRONE_OUTPUT_PREFIX}PASSED_COUNT`]: String(t.passed),
     [`${DRONE_OUTPUT_PREFIX}FAILED_COUNT`]: String(t.failed + t.errored),
     [`${DRONE_OUTPUT_PREFIX}SKIPPED_COUNT`]: String(t.skipped),
-    [`${DRONE_OUTPUT_PREFIX}SPEC`]: verdict.spec ?? 'built-in',
+    [`${DRONE_OUTPUT_PREFIX}SPEC`]: oneLine(verdict.spec ?? 'built-in'),
     [`${DRONE_OUTPUT_PREFIX}DEVIATIONS`]: (verdict.deviations ?? []).map((d) => d.setting).join(','),
     [`${DRONE_OUTPUT_PREFIX}DEVIATION_TEXT`]: oneLine(deviationLine(verdict.deviations) ?? ''),
     ...(verdict.isolation || verdict.hazards?.length
@@ -35,12 +35,16 @@ export function droneOutputVariables(verdict: Verdict): Record<string, string> {
   };
 }
 
-/** env-file values are one line: line breaks become spaces. */
-const oneLine = (text: string): string => text.replace(/[\r\n]+/g, ' ');
+/**
+ * env-file values are one line, inert: line breaks become spaces, every other control (ESC, NUL,
+ * CR, …) is spelled \uXXXX, and `$` is written `\$` so an env-file reader (godotenv) expands no
+ * variable from a spec's text.
+ */
+const oneLine = (text: string): string => inlineText(text.replace(/[\r\n]+/g, ' ')).replace(/\$/g, '\\$');
 
 /** The lines to append: ids, numbers and one line of text, unquoted (the env-file format reads to the end of the line). */
 export function renderDroneOutput(verdict: Verdict): string {
   return Object.entries(droneOutputVariables(verdict))
-    .map(([k, v]) => `${k}=${v}\n`)
+    .map(([k, v]) => `${k}=${inlineText(v)}\n`)
     .join('');
 }

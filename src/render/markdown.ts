@@ -1,13 +1,14 @@
 // The Markdown summary: a table fit for a pull-request comment, evidence folded per failure.
 import type { CheckResult, Verdict } from '../verdict.js';
-import { deviationLine, hazardLine, inlineCode, markdownCell, notPassed, orderedEvidence, printable, reasonHeadline, runtimeDiffText, seconds, STATUS_WORD } from './common.js';
+import { deviationLine, hazardLine, inlineCode, inlineText, markdownCell, notPassed, orderedEvidence, printable, reasonHeadline, runtimeDiffText, seconds, STATUS_WORD } from './common.js';
 
 export interface MarkdownOptions {
   /** Evidence lines shown per failed or errored check; the JSON report has all of them. */
   maxEvidence?: number;
 }
 
-const html = (text: string): string => printable(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\n/g, ' ');
+/** Text inside the tool's own HTML (a <summary> line): one line, entities for & < > and for [ ] (no Markdown link, whatever the renderer). */
+const html = (text: string): string => inlineText(printable(text).replace(/\n/g, ' ')).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\[/g, '&#91;').replace(/\]/g, '&#93;');
 
 /** A fenced block longer than any backtick run in the text, so evidence cannot close it early. */
 function codeBlock(lines: readonly string[]): string[] {
@@ -37,16 +38,16 @@ export function renderMarkdown(verdict: Verdict, { maxEvidence = 40 }: MarkdownO
   const out = [
     `### nixenv-verify: ${verdict.verdict === 'pass' ? 'PASS' : 'FAIL'}`,
     '',
-    `**${markdownCell(reasonHeadline(verdict))}** in ${seconds(verdict.durationMs)} · ${mode} · nix ${markdownCell(verdict.nix.version)}`,
+    `**${markdownCell(inlineText(reasonHeadline(verdict)))}** in ${seconds(verdict.durationMs)} · ${mode} · nix ${markdownCell(inlineText(verdict.nix.version))}`,
     '',
     verdict.source?.repo
       ? `Repository ${inlineCode(verdict.source.repo)}${verdict.source.commit ? ` at ${inlineCode(verdict.source.commit)}` : ''} · hosts: ${verdict.hosts.map(inlineCode).join(', ')}`
       : `Flake ${inlineCode(verdict.flakeRef)} · hosts: ${verdict.hosts.map(inlineCode).join(', ')}`,
     '',
     ...(verdict.spec && verdict.spec !== 'built-in' ? [`Claim: spec ${inlineCode(verdict.spec)}`, ''] : []),
-    ...(deviationLine(verdict.deviations) ? [`> **Warning:** ${markdownCell(deviationLine(verdict.deviations)!)}`, ''] : []),
-    ...(hazardLine(verdict) ? [`> **Untrusted:** ${markdownCell(hazardLine(verdict)!)}`, ''] : []),
-    ...(verdict.isolation ? [`Builds: ${markdownCell(verdict.isolation.description)}`, ''] : []),
+    ...(deviationLine(verdict.deviations) ? [`> **Warning:** ${markdownCell(inlineText(deviationLine(verdict.deviations)!))}`, ''] : []),
+    ...(hazardLine(verdict) ? [`> **Untrusted:** ${markdownCell(inlineText(hazardLine(verdict)!))}`, ''] : []),
+    ...(verdict.isolation ? [`Builds: ${markdownCell(inlineText(verdict.isolation.description))}`, ''] : []),
     '| Status | Check | Summary |',
     '| --- | --- | --- |',
     ...verdict.checks.map((c) => `| ${STATUS_WORD[c.status]} | ${markdownCell(inlineCode(c.id))} | ${markdownCell(c.summary)} |`),

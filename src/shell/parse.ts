@@ -15,6 +15,7 @@
 // A node type the adapter does not know is an `unsupported` parse error, never a guess.
 
 import { createRequire } from 'node:module';
+import { MAX_NESTING, MAX_PARSED_BYTES } from '../bounded.js';
 import { literalOf, type Assign, type Cmd, type List, type ParamPart, type Redir, type Stmt, type Word, type WordPart } from './ast.js';
 
 export type ParseResult = { list: List } | { error: { line: number; column: number; message: string; unsupported?: boolean } };
@@ -159,8 +160,9 @@ class Adapter {
   private simple(s: MvNode, assigns: MvNode[], args: MvNode[], redirs: MvNode[]): Cmd {
     const ends = [...assigns.map((a) => this.end(a)), ...args.map((w) => this.end(w)), ...redirs.map((r) => this.redirEnd(r))];
     const starts = [...assigns.map((a) => this.pos(a)), ...args.map((w) => this.pos(w)), ...redirs.map((r) => this.pos(r))];
-    const pos = starts.length ? Math.min(...starts) : this.pos(s);
-    const end = ends.length ? Math.max(...ends) : this.end(s);
+    // A loop, not Math.min(...starts): spreading 100k arguments overflows the stack.
+    const pos = starts.length ? starts.reduce((a, b) => (b < a ? b : a)) : this.pos(s);
+    const end = ends.length ? ends.reduce((a, b) => (b > a ? b : a)) : this.end(s);
     const words = args.map((w) => this.word(w));
     const first = words[0] && literalOf(words[0]);
     if (first !== undefined && DECL_BUILTINS.has(first)) {
@@ -447,7 +449,84 @@ function declFromWord(w: Word): Word | undefined {
   return { parts: decl.value?.parts ?? [], pos: w.pos, end: w.end, decl };
 }
 
+/**
+ * Parse limits (issue 16, bounded resources): mvdan-sh and this adapter recurse once per level of
+ * nesting and once per element of an `a | b | c` or `a && b || c` chain (mvdan nests them), so a
+ * hostile script could exhaust the stack. Before parsing, a linear scan (quotes, backslashes and
+ * comments followed as the shell reads them) finds the deepest nesting of ( { [ $( ${ ` and the
+ * longest chain of | && || ; past MAX_NESTING the script is "cannot follow" (an `unsupported`
+ * parse error with its line and column), never a stack overflow. A script over MAX_PARSED_BYTES
+ * or of more than MAX_SHELL_WORDS words is refused the same way: mvdan-sh's tree costs about a
+ * millisecond per word to read back through GopherJS, so a 1 MB line of words would take minutes.
+ */
+export const MAX_SHELL_WORDS = 10_000;
+
+export function nestingProblem(src: string, limit = MAX_NESTING): { offset: number; message: string } | undefined {
+  if (src.length > MAX_PARSED_BYTES) return { offset: 0, message: `cannot follow: a script of ${src.length} characters; the verifier parses at most ${MAX_PARSED_BYTES}` };
+  let depth = 0;
+  let chain = 1;
+  let quote: '' | "'" | '"' = '';
+  let atWordStart = true;
+  let words = 0;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    if (quote === "'") {
+      if (c === "'") quote = '';
+      continue;
+    }
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (quote === '"') {
+      if (c === '"') quote = '';
+      else if (c === '$' && (src[i + 1] === '(' || src[i + 1] === '{')) {
+        if (++depth > limit) return { offset: i, message: `cannot follow: nesting deeper than ${limit}` };
+        i++;
+      } else if (c === '`') {
+        if (++depth > limit) return { offset: i, message: `cannot follow: nesting deeper than ${limit}` };
+      }
+      continue;
+    }
+    if (c === '#' && atWordStart) {
+      const nl = src.indexOf('\n', i);
+      i = nl < 0 ? src.length : nl - 1;
+      continue;
+    }
+    const starts = atWordStart && !/[\s;&|()<>]/.test(c);
+    if (starts && ++words > MAX_SHELL_WORDS) return { offset: i, message: `cannot follow: a script of more than ${MAX_SHELL_WORDS} words (the shell parser's limit)` };
+    atWordStart = /[\s;&|()<>]/.test(c);
+    if (c === "'" || c === '"') quote = c;
+    else if (c === '(' || c === '{' || c === '[' || c === '`') {
+      if (++depth > limit) return { offset: i, message: `cannot follow: nesting deeper than ${limit}` };
+    } else if (c === ')' || c === '}' || c === ']') depth = Math.max(0, depth - 1);
+    else if (c === ';') chain = 1;
+    else if (c === '|' || c === '&') {
+      const prev = src[i - 1];
+      const next = src[i + 1];
+      // `>|`, `>&`, `<&`, `&>`: redirections; a lone `&`: a background job, which ends the list.
+      if (prev === '>' || prev === '<' || (c === '&' && next === '>')) continue;
+      if (c === '&' && next !== '&') {
+        chain = 1;
+        continue;
+      }
+      if (next === c || (c === '|' && next === '&')) i++;
+      if (++chain > limit) return { offset: i, message: `cannot follow: a pipeline or && / || list of more than ${limit} commands` };
+    } else if (c === '\n') {
+      // A newline after an operator continues the list; elsewhere it ends it.
+      if (!/[|&]\s*$/.test(src.slice(Math.max(0, i - 8), i))) chain = 1;
+    }
+  }
+  return undefined;
+}
+
 export async function parseScript(src: string): Promise<ParseResult> {
+  const limited = nestingProblem(src);
+  if (limited) {
+    const before = src.slice(0, limited.offset);
+    const line = before.split('\n').length;
+    return { error: { line, column: limited.offset - before.lastIndexOf('\n'), message: limited.message, unsupported: true } };
+  }
   const sx = mvdan();
   let file: MvNode;
   try {
@@ -457,6 +536,8 @@ export async function parseScript(src: string): Promise<ParseResult> {
     if (err && typeof err.Pos?.Line === 'function' && typeof err.Text === 'string') {
       return { error: { line: err.Pos.Line() as number, column: err.Pos.Col() as number, message: err.Text } };
     }
+    // The pre-scan keeps nesting shallow; should mvdan-sh still run out of stack, say so as a limit.
+    if (err instanceof RangeError) return { error: { line: 0, column: 0, message: `cannot follow: nesting too deep for the shell parser (${err.message})`, unsupported: true } };
     const text = typeof err?.Error === 'function' ? String(err.Error()) : err instanceof Error ? err.message : String(err);
     const m = /^(\d+):(\d+): (.*)$/s.exec(text);
     return { error: m ? { line: Number(m[1]), column: Number(m[2]), message: m[3]! } : { line: 0, column: 0, message: text } };

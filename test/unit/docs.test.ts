@@ -47,7 +47,7 @@ describe('generated files are up to date', () => {
   test('docs/spec.md built-in spec equals what --print-spec prints', () => {
     const section = markedSection(readFileSync(repoFile('docs/spec.md'), 'utf8'), SPEC_START, SPEC_END);
     if (section === undefined) throw new Error(`docs/spec.md has no ${SPEC_START} ... ${SPEC_END} section: add the markers, then ${REGENERATE}`);
-    expectSame(section, specBlock(), `docs/spec.md built-in spec differs from src/spec/builtin.ts: ${REGENERATE}`);
+    expectSame(section, specBlock(), `docs/spec.md built-in spec differs from src/claim/builtin.ts: ${REGENERATE}`);
   });
 
   test.each(GENERATED_DOCS.map((d) => [d.file]))('withGeneratedSections is idempotent on %s', (file) => {
