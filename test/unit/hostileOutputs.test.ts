@@ -71,10 +71,11 @@ describe('every output is inert', () => {
       render: () => renderConsole(verdict, { color: false }),
       check: (text) => {
         const lines = text.replace(/\n$/, '').split('\n');
-        expect(lines[lines.length - 1]).toMatch(/^verdict: FAIL \(2 of 3 checks did not pass: entrypoint-parity fail, single-source error\)$/);
+        // The verdict line leads with the reasons (repository text, spelled out on one line).
+        expect(lines[lines.length - 1]).toMatch(/^verdict: FAIL: .* \(2 of 3 checks did not pass: entrypoint-parity fail, single-source error\)$/);
         expect(lines.filter((l) => /^verdict/.test(l))).toHaveLength(1);
         // Column 0 belongs to the tool: its header lines, blank lines and the verdict.
-        for (const l of lines) if (/^\S/.test(l)) expect([l, /^(nixenv-verify 0\.1\.0 · |flake: |settings differing from the claim: |verdict: FAIL )/.test(l)]).toEqual([l, true]);
+        for (const l of lines) if (/^\S/.test(l)) expect([l, /^(nixenv-verify 0\.1\.0 · |flake: |settings differing from the claim: |verdict: FAIL: )/.test(l)]).toEqual([l, true]);
         expect(ACTIVE.test(text)).toBe(false);
         expect(text).toContain('evil\\nverdict: PASS');
         expect(text).toContain('\\u001B]1338;');

@@ -172,7 +172,7 @@ describe('every difference from the built-in claim is a deviation, duplicates in
     { name: 'PLUGIN_EXPECTED_TOOLS with a duplicate in place of a dropped one', env: { PLUGIN_EXPECTED_TOOLS: BUILTIN_SPEC_YAML.match(/^ {4}- (\S+)$/gm)!.map((l) => l.slice(6)).map((t) => (t === 'openssl-3.3.3' ? 'jq-1.7.1' : t)).join(',') }, label: 'expected_tools (15 of 15: without openssl-3.3.3, with jq-1.7.1 (again))' },
     { name: 'PLUGIN_REQUIRED_BINS with a duplicate', env: { PLUGIN_REQUIRED_BINS: 'openssl,openssl' }, label: 'required_bins without git-lfs, with openssl (again)' },
     { name: 'PLUGIN_HOSTS with a duplicate', env: { PLUGIN_HOSTS: 'cc-ci,cc-ci' }, label: 'hosts=cc-ci,cc-ci' },
-    { name: 'PLUGIN_CHECKS with a duplicate in place of propagation', env: { PLUGIN_CHECKS: 'build,single-source,path-superset,entrypoint-parity,host-parity,host-parity' }, label: 'checks without propagation, with host-parity (again)' },
+    { name: 'PLUGIN_CHECKS with a duplicate in place of propagation', env: { PLUGIN_CHECKS: 'build,single-source,path-superset,entrypoint-parity,host-parity,host-parity' }, label: 'checks (6 of 7: without propagation, no-drop, with host-parity (again))' },
   ];
   const passing: Verdict = {
     verdict: 'pass',

@@ -119,7 +119,8 @@ describe('renderers show the runtime diff', () => {
 
   test('Markdown: a heading, the summary, the changes in a code block', () => {
     const md = renderMarkdown(withDiff);
-    expect(md).toContain(`#### runtime against base HEAD~1 (${'a'.repeat(12)}): the base setting`);
+    // Markdown escapes the repository's text: `~` would start strikethrough.
+    expect(md).toContain(`#### runtime against base HEAD\\~1 (${'a'.repeat(12)}): the base setting`);
     expect(md).toContain('dropped: none (1 consumer unchanged)');
     expect(md).toContain('```text\nthe drone:recipe-test on cc-ci:\n  + git-lfs-3.6.1\n  ↓ openssl-3.3.3 → openssl-3.3.2 (DOWNGRADE)\n```');
     expect(renderMarkdown(PASS_VERDICT)).not.toContain('runtime against base');
