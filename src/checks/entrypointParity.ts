@@ -14,14 +14,16 @@ import { renderPath, resolvePath } from '../shell/index.js';
 import type { DerivationConsumer, DroneStepConsumer, RunnerServiceConsumer, ServiceConsumer } from '../spec/types.js';
 import { serviceEnvironment, storeReader } from '../systemd/environment.js';
 import { processEnvironment } from '../systemd/process.js';
-import { execStart, listSetting, timerTarget, timerTriggers } from '../systemd/unit.js';
+import { isSweepService } from '../systemd/sweep.js';
+import { execStart, execStartRule, listSetting, timerTarget, timerTriggers } from '../systemd/unit.js';
 import { sharedPackagePath } from './pathSuperset.js';
-import { describeError, fail, pass, perHost, type CheckDefinition } from './types.js';
+import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
-/** What one consumer on one host adds: problems (the claim fails) and evidence. */
+/** What one consumer on one host adds: problems (the claim fails), unknowns (cannot follow: an error) and evidence. */
 interface Finding {
   problems: string[];
   evidence: string[];
+  unknowns?: string[];
 }
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -78,31 +80,69 @@ async function serviceUnit(ctx: RunContext, host: string, consumer: ServiceConsu
 
 /** A systemd service: its ExecStart (or inline script), followed to the final run of the program. */
 async function serviceReaches(ctx: RunContext, host: string, view: HostView, consumer: ServiceConsumer, expected: string): Promise<Finding> {
-  const out: Finding = { problems: [], evidence: [] };
+  const out: Finding = { problems: [], evidence: [], unknowns: [] };
   const { program } = ctx.claim.shared;
   const found = await serviceUnit(ctx, host, consumer);
   if ('problem' in found) return { ...out, problems: [found.problem] };
   const unit = found.unit;
   const exec = execStart(unit.unit);
-  const env = await serviceEnvironment(unit.unit, unit.source, storeReader(ctx, unit.context));
+  const env = await serviceEnvironment(unit.unit, unit.source, storeReader(ctx, unit.context, unit.etc));
   out.evidence.push(...env.notes.map((n) => `${host}: note: ${n}`));
   const unitPath = env.unset.has('PATH') ? undefined : env.vars.get('PATH');
   if (found.note) out.evidence.push(found.note);
   if (found.timer) out.evidence.push(`${host}: ${found.timer} starts ${unit.name}`);
-  out.evidence.push(`${host}: ${unit.source}${exec[0] ? `:${exec[0].line}: ${exec[0].text}` : ''}`);
+  if (unit.dropIns?.length) out.evidence.push(`${host}: ${unit.name} drop-ins applied after the unit file, in order: ${unit.dropIns.join(', ')}`);
+  out.evidence.push(`${host}: ${unit.source}${exec[0] ? ` ${exec[0].file ?? unit.source}:${exec[0].line}: ${exec[0].text}` : ''}`);
   if (unitPath) out.evidence.push(`${host}: ${unitPath.from}PATH=${unitPath.value}`);
-  if (exec.length > 1) out.evidence.push(`${host}: ${exec.length} ExecStart= lines; every one runs, the last is followed`);
+  // What the verifier cannot read decides nothing: drop-ins eval mode cannot see, an environment file it cannot read.
+  const unseen = [...(unit.unseen ?? []), ...env.unreadable.map((f) => `${f} may set PATH`)];
+  if (unseen.length) return { ...out, unknowns: [`${host}: ${consumer.name} (${unit.name}): cannot follow: ${unseen.join('; ')} (a build reads drop-ins; a file outside the store and /etc is never readable)`] };
+  const refused = execStartRule(unit.unit, unit.source);
+  if (refused) return { ...out, problems: [`${host}: ${consumer.name} (${unit.name}): ${refused}`] };
   const lastExec = exec[exec.length - 1];
+  const pathDirs = unitPath ? splitPath(unitPath.value) : undefined;
+  if (exec.length > 1) {
+    // Type=oneshot runs every ExecStart= in order: an earlier one that runs the program runs it too, and must run the shared one.
+    out.evidence.push(`${host}: ${exec.length} ExecStart= lines (Type=oneshot runs them in order); the last is followed, the others are judged`);
+    for (const e of exec.slice(0, -1)) {
+      const r = await followToTarget({ argv: [e.program, ...e.args], where: `${e.file ?? unit.source}:${e.line}`, pathDirs, drvs: unit.context }, program, view, ctx);
+      if (r.ok && r.root !== expected) out.problems.push(`${host}: ${consumer.name} (${unit.name}) ${e.file ?? unit.source}:${e.line} runs ${r.root} (via ${r.via}), not ${expected}`);
+    }
+  }
   const start = unit.inlineScript
     ? { inlineScript: { text: unit.inlineScript, source: `${unit.source} script` } }
     : lastExec
-      ? { argv: [lastExec.program, ...lastExec.args], where: `${unit.source}:${lastExec.line}` }
+      ? { argv: [lastExec.program, ...lastExec.args], where: `${lastExec.file ?? unit.source}:${lastExec.line}` }
       : {};
-  const result = await followToTarget({ ...start, pathDirs: unitPath ? splitPath(unitPath.value) : undefined, drvs: unit.context }, program, view, ctx);
+  const result = await followToTarget({ ...start, pathDirs, drvs: unit.context }, program, view, ctx);
   out.evidence.push(...result.chain.map((c) => `${host}: ${consumer.name} ${c}`));
   if (!result.ok) out.problems.push(`${host}: ${consumer.name} (${unit.name}) does not reach ${program}: ${result.reason}`);
   else if (result.root !== expected) out.problems.push(`${host}: ${consumer.name} runs ${result.root} (via ${result.via}), not ${expected}`);
   else out.evidence.push(`${host}: ${consumer.name} runs ${result.root} via ${result.via}`);
+  return out;
+}
+
+/**
+ * Every other timer-started service that runs a sweep of the runner scripts (docs/systemd.md "Every sweep
+ * timer"): each is judged like the named sweep consumer. Timers systemd never starts are left out.
+ */
+async function otherSweeps(ctx: RunContext, host: string, view: HostView, expected: string): Promise<Finding[]> {
+  const named = ctx.claim.consumers.flatMap((c) => (c.kind === 'systemd-service' ? [c.unit] : []));
+  const model = ctx.claim.consumers.find((c): c is ServiceConsumer => c.kind === 'systemd-service' && c.startedByTimer);
+  if (!model) return [];
+  const out: Finding[] = [];
+  const seen = new Set(named);
+  for (const timer of await ctx.timers(host)) {
+    const target = timerTarget(timer.name, timer.unit);
+    if (seen.has(target) || (!timer.bootChain && listSetting(timer.unit, 'Install', 'WantedBy').length === 0) || timerTriggers(timer.unit).length === 0) continue;
+    seen.add(target);
+    const unit = await ctx.unit(host, target);
+    if (!unit) continue;
+    const sweep = await isSweepService(unit, ctx);
+    if (!sweep) continue;
+    const f = await serviceReaches(ctx, host, view, { ...model, name: `sweep ${target} (started by ${timer.name})`, unit: target }, expected);
+    out.push({ ...f, evidence: [`${host}: ${target} runs a sweep (${sweep}): it is a sweep consumer too`, ...f.evidence] });
+  }
   return out;
 }
 
@@ -114,6 +154,7 @@ async function runnerReaches(ctx: RunContext, host: string, view: HostView, cons
   if (!unit) return { ...out, problems: [`${host}: no systemd unit ${consumer.unit} (${consumer.name}): no runner runs the jobs on this host`] };
   const proc = await processEnvironment(unit, view, ctx);
   out.evidence.push(...proc.notes.map((n) => `${host}: note: ${n}`), ...proc.chain.map((c) => `${host}: ${consumer.name} ${c}`));
+  if (proc.unknown) return { ...out, unknowns: [`${host}: ${consumer.name}: ${proc.unknown}`] };
   if (proc.problem) return { ...out, problems: [`${host}: ${consumer.name}: ${proc.problem}`] };
   if (proc.path === undefined) return { ...out, problems: [`${host}: ${consumer.name}: ${unit.name} starts without PATH (${proc.source}): its jobs cannot find ${program}`] };
   out.evidence.push(`${host}: ${consumer.name} jobs inherit PATH (${proc.source}) = ${proc.path}`);
@@ -163,7 +204,7 @@ async function droneReaches(ctx: RunContext, host: string, view: HostView, consu
   if (!runner) return { ...out, problems: [`${host}: no systemd unit ${consumer.runnerUnit} (PLUGIN_RUNNER_SERVICE): nothing runs the Drone step on this host`] };
   const env = await runnerEnv(runner, view, ctx);
   out.evidence.push(...env.notes.map((n) => `${host}: note: ${n}`), ...env.chain.map((c) => `${host}: runner ${c}`));
-  if (env.problem) return { ...out, problems: [`${host}: ${env.problem}`] };
+  if (env.problem) return env.unknown ? { ...out, unknowns: [`${host}: ${env.problem}`] } : { ...out, problems: [`${host}: ${env.problem}`] };
   for (const use of onHost) {
     const missingLabels = Object.entries(use.step.node ?? {}).filter(([k, v]) => env.labels[k] !== v);
     if (missingLabels.length) {
@@ -227,6 +268,7 @@ export const entrypointParityCheck: CheckDefinition = {
     const pkg = await sharedPackagePath(ctx);
     const evidence: string[] = [];
     const problems: string[] = [];
+    const unknowns: string[] = [];
     if ('problem' in pkg) return fail(pkg.problem, pkg.evidence);
     const expected = pkg.outPath;
     evidence.push(`${claim.shared.package} (check 3): ${expected}`);
@@ -249,6 +291,8 @@ export const entrypointParityCheck: CheckDefinition = {
         else if (c.kind === 'runner-service') findings.push(await runnerReaches(ctx, host, view, c, expected));
         else if (c.kind === 'drone-step') findings.push(await droneReaches(ctx, host, view, c, drones.get(c) ?? [], expected));
       }
+      // The built-in claim speaks of "the nightly/weekly sweep timer": every timer-started sweep is a consumer.
+      if (s.spec === undefined) findings.push(...(await otherSweeps(ctx, host, view, expected)));
       return findings;
     });
     for (const h of hosts) {
@@ -260,6 +304,7 @@ export const entrypointParityCheck: CheckDefinition = {
       }
       for (const f of h.value) {
         problems.push(...f.problems);
+        unknowns.push(...(f.unknowns ?? []));
         evidence.push(...f.evidence);
       }
     }
@@ -277,7 +322,8 @@ export const entrypointParityCheck: CheckDefinition = {
     }
     const named = claim.consumers.filter((c) => c.kind !== 'system-packages').map((c) => c.name);
     if (named.length === 0) return fail('the claim names no consumer that runs the package (systemd-service, drone-step, runner-service or derivation)', evidence);
-    if (problems.length) return fail(problems.join('; '), evidence);
+    if (problems.length) return fail([...problems, ...unknowns].join('; '), evidence);
+    if (unknowns.length) return error(unknowns.join('; '), evidence);
     // Eval mode resolves a PATH lookup by package names: say how many lookups a build would settle.
     const unseen = evidence.filter((e) => e.includes(EVAL_UNSEEN)).length;
     return pass(`every consumer (${named.join(', ')}) uses ${expected}${unseen ? `; eval mode: ${unseen} PATH lookup${unseen === 1 ? '' : 's'} had earlier entries it cannot look into (a build settles ${unseen === 1 ? 'it' : 'them'})` : ''}`, evidence);

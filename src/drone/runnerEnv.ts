@@ -17,6 +17,8 @@ export interface RunnerEnv {
   notes: string[];
   /** The runner cannot be followed (an ExecStart the verifier cannot read): no step PATH is known. */
   problem?: string;
+  /** `problem` is outside what the verifier can read ("cannot follow"): an error, not a fail. */
+  unknown?: boolean;
   /** DRONE_RUNNER_LABELS: a pipeline with `node:` labels only runs on a runner that has them all. */
   labels: Record<string, string>;
   /** How the runner process starts, for evidence. */
@@ -38,6 +40,7 @@ export async function runnerEnv(unit: UnitView, view: HostView, scripts: ScriptS
   const labels = proc.vars.get('DRONE_RUNNER_LABELS') ? parseRunnerEnviron(proc.vars.get('DRONE_RUNNER_LABELS')!.value) : {};
   const base = { notes: proc.notes, labels, chain: proc.chain };
   if (proc.problem) return { ...base, source: proc.source, problem: proc.problem };
+  if (proc.unknown) return { ...base, source: proc.source, problem: proc.unknown, unknown: true };
   const environ = proc.vars.get('DRONE_RUNNER_ENVIRON');
   if (environ) {
     const p = parseRunnerEnviron(environ.value).PATH;
