@@ -72,6 +72,8 @@ export interface HostFacts {
   dropIns?: EvaluatedDropIn[];
   /** What puts unit files or drop-ins on the host that eval mode cannot read (systemd.packages, environment.etc under systemd/). */
   unseenUnitSources?: string[];
+  /** systemd.packages (name and store path): generateUnits links their etc/systemd/system and lib/systemd/system trees. */
+  systemdPackages?: { name: string; out: string }[];
   /** Those consumers' service definitions, for configs without `systemd.units`, by service name. */
   services: Record<string, ServiceDefinition | null>;
   /** systemd.services names (for messages naming what exists). */
@@ -187,8 +189,8 @@ in {
   units = byName unitOf ${nixList(units)};
   inherit timers;
   dropIns = if units == null then [ ] else builtins.concatLists (map dropInOf (builtins.attrNames units));
-  unseenUnitSources = map (p: "systemd.packages: \${p.name or (toString p)} (its etc/systemd/system and lib/systemd/system units and drop-ins)") (cfg.systemd.packages or [ ])
-    ++ map (n: "environment.etc." + builtins.toJSON n) (builtins.filter (n: n != "systemd/system" && builtins.match "systemd/system/.*" n != null) etcNames);
+  systemdPackages = map (p: { name = p.name or (toString p); out = if builtins.isAttrs p && p ? outPath then p.outPath else toString p; }) (cfg.systemd.packages or [ ]);
+  unseenUnitSources = map (n: "environment.etc." + builtins.toJSON n) (builtins.filter (n: n != "systemd/system" && builtins.match "systemd/system/.*" n != null) etcNames);
   services = byName serviceOf ${nixList(units.map((u) => u.replace(/\.service$/, '')))};
   serviceNames = builtins.attrNames svcs;
   setuidWrappers = builtins.attrNames (cfg.security.wrappers or { });
@@ -298,17 +300,18 @@ export class RunContext {
     const timer = facts.timers.find((t) => t.name === name);
     const main = evaluated ?? (timer ? { text: timer.text, context: [] } : null);
     if (main) {
-      const dropIns = (facts.dropIns ?? []).map((d): DropIn & { context: string[] } => ({ dir: d.dir, file: d.file, source: `config.systemd.units."${d.attr}".text`, text: d.text, context: d.context }));
+      const fromPackages = toplevel ? { dropIns: [], unseen: [] } : packageUnits(facts.systemdPackages ?? [], name);
+      const dropIns = [...(facts.dropIns ?? []).map((d): DropIn & { context: string[] } => ({ dir: d.dir, file: d.file, source: `config.systemd.units."${d.attr}".text`, text: d.text, context: d.context })), ...fromPackages.dropIns.map((d) => ({ ...d, context: [] }))];
       const { unit, applied } = composeUnit(name, { text: main.text, source: `config.systemd.units."${name}".text` }, dropIns);
       const context = [...new Set([...main.context, ...applied.flatMap((d) => (d as DropIn & { context: string[] }).context)])];
-      const unseen = toplevel ? [] : (facts.unseenUnitSources ?? []);
+      const unseen = toplevel ? [] : [...(facts.unseenUnitSources ?? []).map((u) => `${u} may add drop-ins in ${dropInDirs(name).join(', ')}`), ...fromPackages.unseen];
       return {
         name,
         unit,
         source: `config.systemd.units."${name}".text${toplevel ? ` (${toplevel} installs no systemd units)` : ''}`,
         context,
         dropIns: applied.map((d) => d.source),
-        ...(unseen.length ? { unseen: unseen.map((u) => `${u} may add drop-ins in ${dropInDirs(name).join(', ')}`) } : {}),
+        ...(unseen.length ? { unseen } : {}),
         etc,
       };
     }
@@ -383,9 +386,11 @@ export class RunContext {
           });
       }
     }
-    const dropIns = (facts.dropIns ?? []).map((d): DropIn => ({ dir: d.dir, file: d.file, source: `config.systemd.units."${d.attr}".text`, text: d.text }));
-    const unseen = facts.unseenUnitSources ?? [];
+    const evaluated = (facts.dropIns ?? []).map((d): DropIn => ({ dir: d.dir, file: d.file, source: `config.systemd.units."${d.attr}".text`, text: d.text }));
     return facts.timers.map((t) => {
+      const fromPackages = packageUnits(facts.systemdPackages ?? [], t.name);
+      const dropIns = [...evaluated, ...fromPackages.dropIns];
+      const unseen = [...(facts.unseenUnitSources ?? []).map((u) => `${u} may add drop-ins in ${dropInDirs(t.name).join(', ')}`), ...fromPackages.unseen];
       const known = new Map((t.pulledBy ?? []).map((p) => [p.name, p.wantedBy]));
       const wantedBy = (unit: string): string[] => (unit === t.name ? (t.wantedBy ?? []) : (known.get(unit) ?? []));
       const source = `config.systemd.units."${t.name}".text`;
@@ -398,7 +403,7 @@ export class RunContext {
         wantedBy: t.wantedBy ?? [],
         bootChain: bootChain(t.name, wantedBy),
         dropIns: applied.map((d) => d.source),
-        ...(unseen.length ? { unseen: unseen.map((u) => `${u} may add drop-ins in ${dropInDirs(t.name).join(', ')}`) } : {}),
+        ...(unseen.length ? { unseen } : {}),
       };
     });
   }
@@ -459,6 +464,28 @@ export function bootChain(unit: string, wantedBy: (unit: string) => string[], de
     if (chain) return [...chain, unit];
   }
   return undefined;
+}
+
+/**
+ * Eval mode: the drop-ins of `name` that systemd.packages bring (generateUnits links each package's
+ * etc/systemd/system and lib/systemd/system). A package already in the store is read; one that is not, or
+ * one that ships the unit file itself (NixOS's unit then becomes its overrides.conf), is named as unseen.
+ */
+export function packageUnits(packages: readonly { name: string; out: string }[], name: string): { dropIns: DropIn[]; unseen: string[] } {
+  const dropIns: DropIn[] = [];
+  const unseen: string[] = [];
+  for (const p of packages) {
+    if (!isDir(p.out)) {
+      unseen.push(`systemd.packages: ${p.name} (${p.out} is not in the store; a build reads its units) may add drop-ins in ${dropInDirs(name).join(', ')}`);
+      continue;
+    }
+    for (const sub of ['etc/systemd/system', 'lib/systemd/system']) {
+      const dir = path.join(p.out, sub);
+      if (exists(path.join(dir, name))) unseen.push(`systemd.packages: ${p.name} ships ${path.join(dir, name)}: NixOS's ${name} becomes its overrides.conf (a build reads the result)`);
+      dropIns.push(...builtDropIns(dir, name));
+    }
+  }
+  return { dropIns, unseen };
 }
 
 /** Does `p` exist as a link (possibly dangling)? */

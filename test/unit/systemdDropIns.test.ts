@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { builtDropIns, etcPath, serviceUnit, type HostFacts, type UnitView } from '../../src/context.js';
+import { builtDropIns, etcPath, packageUnits, serviceUnit, type HostFacts, type UnitView } from '../../src/context.js';
 import type { ScriptSource } from '../../src/execChain.js';
 import type { HostView } from '../../src/resolve.js';
 import { serviceEnvironment, storeReader, type EtcReader } from '../../src/systemd/environment.js';
@@ -137,6 +137,21 @@ describe('built trees: drop-in directories and /etc', () => {
     expect(builtDropIns(path.join(dir, 'etc', 'systemd', 'system'), 'a-b.service').map((x) => `${x.dir}/${x.file}`)).toEqual(['a-b.service.d/overrides.conf', 'a-.service.d/10-x.conf', 'service.d/50-y.conf']);
   });
   test('an /etc link through /etc/static is read inside the tree', () => expect(etcPath(path.join(dir, 'etc'), 'drone/rpc.env')).toBe(path.join(dir, 'etc', 'real', 'rpc.env')));
+  test.each<[string, string[], number]>([
+    ['a package in the store: its lib/systemd/system drop-ins are read', ['lib/systemd/system/service.d/10-pkg.conf'], 0],
+    ['a package in the store: its etc/systemd/system drop-ins are read', ['etc/systemd/system/a-b.service.d/pkg.conf'], 0],
+    ['a package that ships the unit itself: unseen (NixOS makes its own unit the overrides.conf)', ['lib/systemd/system/a-b.service'], 1],
+  ])('systemd.packages (eval mode): %s', (_n, files, unseen) => {
+    const out = path.join(dir, `pkg-${files.length}-${unseen}-${files[0]!.split('/')[0]}`);
+    for (const f of files) {
+      mkdirSync(path.dirname(path.join(out, f)), { recursive: true });
+      writeFileSync(path.join(out, f), '[Service]\n');
+    }
+    const got = packageUnits([{ name: 'pkg', out }], 'a-b.service');
+    expect(got.unseen).toHaveLength(unseen);
+    expect(got.dropIns.map((x) => x.file)).toEqual(files.filter((f) => f.endsWith('.conf')).map((f) => path.basename(f)));
+  });
+  test('systemd.packages (eval mode): a package not in the store is unseen', () => expect(packageUnits([{ name: 'pkg', out: '/nix/store/00000000000000000000000000000000-absent' }], 'a-b.service').unseen).toHaveLength(1));
   test('an /etc file that is not there', () => expect(etcPath(path.join(dir, 'etc'), 'nope.env')).toBeUndefined());
 });
 
