@@ -144,6 +144,17 @@ export function consumerUnits(claim: Pick<Claim, 'consumers'>): string[] {
   return [...new Set(names)];
 }
 
+/**
+ * Nix let-bindings: the unit text NixOS writes for a service or timer definition (systemd-lib.nix
+ * attrsToSection: one `Key=item` line per list item, so a "" item is an empty assignment, a reset;
+ * serviceToUnit: `environment` first, as quoted Environment= lines). For configs without systemd.units.
+ */
+const NIXOS_UNIT_TEXT = `  toOption = x: if x == true then "true" else if x == false then "false" else toString x;
+  sectionOf = as: builtins.concatStringsSep "" (builtins.concatLists (map (k: map (x: "\${k}=\${toOption x}\n") (if builtins.isList as.\${k} then as.\${k} else [ as.\${k} ])) (builtins.attrNames as)));
+  envLines = env: builtins.concatStringsSep "" (map (k: if env.\${k} == null then "" else "Environment=\${builtins.toJSON "\${k}=\${toString env.\${k}}"}\n") (builtins.attrNames env));
+  serviceText = s: "[Service]\n" + envLines (s.environment or { }) + sectionOf (s.serviceConfig or { });
+  timerText = t: "[Timer]\n" + sectionOf (t.timerConfig or { });`;
+
 /** A Nix list of strings. */
 export const nixList = (items: readonly string[]): string => `[ ${items.map(nixString).join(' ')} ]`;
 
@@ -158,11 +169,8 @@ export function hostFactsExpr(claim: Pick<Claim, 'shared' | 'consumers'>): strin
   # A unit with overrideStrategy = "asDropin" is written as <name>.d/overrides.conf, not as the unit file.
   unitOf = n: if units == null || !(units ? \${n}) || (units.\${n}.overrideStrategy or "") == "asDropin" then null else
     let t = units.\${n}.text or null; in if builtins.isString t then { text = t; context = ctxOf t; } else null;
-  # NixOS's attrsToSection: one line per list item, so a "" item is an empty assignment (a reset).
-  toOption = x: if x == true then "true" else if x == false then "false" else toString x;
-  sectionOf = as: builtins.concatStringsSep "" (builtins.concatLists (map (k: map (x: "\${k}=\${toOption x}\n") (if builtins.isList as.\${k} then as.\${k} else [ as.\${k} ])) (builtins.attrNames as)));
-  envLines = env: builtins.concatStringsSep "" (map (k: if env.\${k} == null then "" else "Environment=\${builtins.toJSON "\${k}=\${toString env.\${k}}"}\n") (builtins.attrNames env));
-  serviceOf = n: if units != null || !(svcs ? \${n}) then null else let s = svcs.\${n}; x = toString (s.serviceConfig.ExecStart or ""); sc = s.script or ""; t = "[Service]\n" + envLines (s.environment or { }) + sectionOf (s.serviceConfig or { }); in {
+${NIXOS_UNIT_TEXT}
+  serviceOf = n: if units != null || !(svcs ? \${n}) then null else let s = svcs.\${n}; x = toString (s.serviceConfig.ExecStart or ""); sc = s.script or ""; t = serviceText s; in {
     text = t; execStart = x; script = sc; environment = s.environment or { }; serviceEnvironment = s.serviceConfig.Environment or null; context = ctxOf (t + sc);
   };
   # Drop-ins NixOS writes from systemd.units (nixos/lib/systemd-lib.nix generateUnits): a unit named
@@ -179,7 +187,10 @@ export function hostFactsExpr(claim: Pick<Claim, 'shared' | 'consumers'>): strin
   textOf = n: let x = units.\${n}.text or null; in if builtins.isString x then x else "";
   wantedByOf = n: if units ? \${n} then let u = units.\${n}; in (u.wantedBy or [ ]) ++ (u.requiredBy or [ ]) ++ (u.upheldBy or [ ]) else [ ];
   # Who pulls each timer in, and who pulls those in (two levels: enough to reach a boot target in practice).
-  timers = if units == null then [ ] else map (n: let w = wantedByOf n; in { name = n; text = textOf n; wantedBy = w; pulledBy = map (p: { name = p; wantedBy = wantedByOf p; }) w; }) (builtins.filter (n: isTimer n && (units.\${n}.overrideStrategy or "") != "asDropin") (builtins.attrNames units));
+  # A config without systemd.units: its systemd.timers as NixOS's timerToUnit writes them.
+  tmrs = cfg.systemd.timers or { };
+  timersOfDefs = map (n: let t = tmrs.\${n}; w = (t.wantedBy or [ ]) ++ (t.requiredBy or [ ]); in { name = n + ".timer"; text = timerText t; wantedBy = w; pulledBy = map (p: { name = p; wantedBy = [ ]; }) w; }) (builtins.filter (n: tmrs.\${n}.enable or true) (builtins.attrNames tmrs));
+  timers = if units == null then timersOfDefs else map (n: let w = wantedByOf n; in { name = n; text = textOf n; wantedBy = w; pulledBy = map (p: { name = p; wantedBy = wantedByOf p; }) w; }) (builtins.filter (n: isTimer n && (units.\${n}.overrideStrategy or "") != "asDropin") (builtins.attrNames units));
 in {
   toplevel = { drvPath = cfg.system.build.toplevel.drvPath; out = cfg.system.build.toplevel.outPath; };
   systemPath = let p = cfg.system.path or null; in if p == null then null else toString p;
@@ -302,13 +313,14 @@ export class RunContext {
     if (main) {
       const fromPackages = toplevel ? { dropIns: [], unseen: [] } : packageUnits(facts.systemdPackages ?? [], name);
       const dropIns = [...(facts.dropIns ?? []).map((d): DropIn & { context: string[] } => ({ dir: d.dir, file: d.file, source: `config.systemd.units."${d.attr}".text`, text: d.text, context: d.context })), ...fromPackages.dropIns.map((d) => ({ ...d, context: [] }))];
-      const { unit, applied } = composeUnit(name, { text: main.text, source: `config.systemd.units."${name}".text` }, dropIns);
+      const label = facts.hasUnits ? `config.systemd.units."${name}".text` : `config.systemd.${timer ? 'timers' : 'services'}."${name.replace(/\.(service|timer)$/, '')}"`;
+      const { unit, applied } = composeUnit(name, { text: main.text, source: label }, dropIns);
       const context = [...new Set([...main.context, ...applied.flatMap((d) => (d as DropIn & { context: string[] }).context)])];
       const unseen = toplevel ? [] : [...(facts.unseenUnitSources ?? []).map((u) => `${u} may add drop-ins in ${dropInDirs(name).join(', ')}`), ...fromPackages.unseen];
       return {
         name,
         unit,
-        source: `config.systemd.units."${name}".text${toplevel ? ` (${toplevel} installs no systemd units)` : ''}`,
+        source: `${label}${!facts.hasUnits ? ' (the config has no systemd.units)' : toplevel ? ` (${toplevel} installs no systemd units)` : ''}`,
         context,
         dropIns: applied.map((d) => d.source),
         ...(unseen.length ? { unseen } : {}),
@@ -327,7 +339,11 @@ export class RunContext {
     const facts = await this.hostFacts(host);
     const targets = [...new Set((await this.timers(host)).map((t) => timerTarget(t.name, t.unit)))].filter((n) => !(n in facts.units));
     if (targets.length === 0) return {};
-    const apply = `cfgs: let units = cfgs.${nixString(host)}.config.systemd.units or null; ctxOf = s: builtins.attrNames (builtins.getContext s); in builtins.listToAttrs (map (n: { name = n; value = if units == null || !(units ? \${n}) || !builtins.isString (units.\${n}.text or null) then null else { text = units.\${n}.text; context = ctxOf units.\${n}.text; }; }) ${nixList(targets)})`;
+    // A config without systemd.units: the service definition, as the unit text NixOS writes for it.
+    const apply = `cfgs: let cfg = cfgs.${nixString(host)}.config; units = cfg.systemd.units or null; svcs = cfg.systemd.services or { }; ctxOf = s: builtins.attrNames (builtins.getContext s);
+${NIXOS_UNIT_TEXT}
+  ofDef = n: let b = builtins.match "(.*)[.]service" n; in if b == null || !(svcs ? \${builtins.head b}) then null else let t = serviceText svcs.\${builtins.head b}; in { text = t; context = ctxOf t; };
+in builtins.listToAttrs (map (n: { name = n; value = if units == null then ofDef n else if !(units ? \${n}) || !builtins.isString (units.\${n}.text or null) then null else { text = units.\${n}.text; context = ctxOf units.\${n}.text; }; }) ${nixList(targets)})`;
     return this.nix.evalJson<Record<string, EvaluatedUnit | null>>('nixosConfigurations', apply);
   });
 
@@ -393,8 +409,9 @@ export class RunContext {
       const unseen = [...(facts.unseenUnitSources ?? []).map((u) => `${u} may add drop-ins in ${dropInDirs(t.name).join(', ')}`), ...fromPackages.unseen];
       const known = new Map((t.pulledBy ?? []).map((p) => [p.name, p.wantedBy]));
       const wantedBy = (unit: string): string[] => (unit === t.name ? (t.wantedBy ?? []) : (known.get(unit) ?? []));
-      const source = `config.systemd.units."${t.name}".text`;
-      const { unit, applied } = composeUnit(t.name, { text: t.text, source }, dropIns);
+      const label = facts.hasUnits ? `config.systemd.units."${t.name}".text` : `config.systemd.timers."${t.name.replace(/\.timer$/, '')}"`;
+      const source = `${label}${facts.hasUnits ? '' : ' (the config has no systemd.units)'}`;
+      const { unit, applied } = composeUnit(t.name, { text: t.text, source: label }, dropIns);
       return {
         name: t.name,
         unit,
