@@ -4,7 +4,7 @@
 // runner runs: the step's commands as shell, with the PATH the runner's unit and
 // the pipeline give it. A runner service hands its own PATH to its jobs. A
 // derivation must reference the package.
-import { BOOT_UNITS, type RunContext, type UnitView } from '../context.js';
+import type { RunContext, UnitView } from '../context.js';
 import { formatPosition, parseDroneYaml } from '../drone/pipeline.js';
 import { runnerEnv, stepPath } from '../drone/runnerEnv.js';
 import { runsOnHost, scriptUses, type DroneUse } from '../drone/uses.js';
@@ -15,7 +15,8 @@ import type { DerivationConsumer, DroneStepConsumer, RunnerServiceConsumer, Serv
 import { serviceEnvironment, storeReader } from '../systemd/environment.js';
 import { processEnvironment } from '../systemd/process.js';
 import { isSweepService } from '../systemd/sweep.js';
-import { execStart, execStartRule, listSetting, timerTarget, timerTriggers } from '../systemd/unit.js';
+import { startedAtBoot, timerNotLive } from '../systemd/timer.js';
+import { execStart, execStartRule, timerTarget, timerTriggers } from '../systemd/unit.js';
 import { sharedPackagePath } from './pathSuperset.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
@@ -42,17 +43,9 @@ async function serviceUnit(ctx: RunContext, host: string, consumer: ServiceConsu
     return { problem: `${host}: no systemd unit ${name} (${consumer.name})` };
   }
   const timers = await ctx.timers(host);
-  // A timer that systemd starts and that can elapse: pulled in by some unit (NixOS `wantedBy`), with an On…= trigger.
-  // NixOS links wanted units into `<target>.wants/` (it writes no [Install]); a NixOS-like config may state
-  // [Install] WantedBy= of a boot target instead. What pulls the timer in must itself be started at boot.
-  const installedBy = (t: UnitView): string[] => ['WantedBy', 'RequiredBy', 'UpheldBy'].flatMap((k) => listSetting(t.unit, 'Install', k).flatMap((l) => l.value.split(/\s+/).filter(Boolean)));
-  const started = (t: UnitView): string[] | undefined => t.bootChain ?? installedBy(t).filter((u) => BOOT_UNITS.includes(u)).map((u) => [u, t.name])[0];
-  const live = (t: UnitView): string | undefined => {
-    const pulled = [...(t.wantedBy ?? []), ...installedBy(t)];
-    if (pulled.length === 0) return `${t.name} is not wanted by any unit (no wantedBy, no .wants link): systemd never starts it`;
-    if (!started(t)) return `${t.name} is wanted only by ${[...new Set(pulled)].join(', ')}, which nothing starts at boot`;
-    return timerTriggers(t.unit).length === 0 ? `${t.name} has no OnCalendar= or other On…= trigger: systemd refuses it` : undefined;
-  };
+  // A timer that systemd starts and that can elapse (src/systemd/timer.ts).
+  const live = timerNotLive;
+  const started = startedAtBoot;
   const startedBy = (service: string): UnitView[] => timers.filter((t) => timerTarget(t.name, t.unit) === service);
   if (byName) {
     const starting = startedBy(name);
@@ -134,7 +127,7 @@ async function otherSweeps(ctx: RunContext, host: string, view: HostView, expect
   const seen = new Set(named);
   for (const timer of await ctx.timers(host)) {
     const target = timerTarget(timer.name, timer.unit);
-    if (seen.has(target) || (!timer.bootChain && listSetting(timer.unit, 'Install', 'WantedBy').length === 0) || timerTriggers(timer.unit).length === 0) continue;
+    if (seen.has(target) || timerNotLive(timer) !== undefined) continue;
     seen.add(target);
     const unit = await ctx.unit(host, target);
     if (!unit) continue;

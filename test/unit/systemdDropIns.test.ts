@@ -8,6 +8,7 @@ import type { HostView } from '../../src/resolve.js';
 import { serviceEnvironment, storeReader, type EtcReader } from '../../src/systemd/environment.js';
 import { processEnvironment } from '../../src/systemd/process.js';
 import { isSweepService } from '../../src/systemd/sweep.js';
+import { timerNotLive } from '../../src/systemd/timer.js';
 import { composeUnit, dropInDirs, effectiveEnv, execStart, execStartRule, parseUnit, timerTarget, timerTriggers, type DropIn } from '../../src/systemd/unit.js';
 
 const S = '/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
@@ -66,6 +67,29 @@ describe('a unit is its file plus drop-ins', () => {
   test('timer: a drop-in resetting OnCalendar= leaves no trigger (systemd refuses the timer)', () => {
     const { unit } = composeUnit('x.timer', { text: '[Timer]\nOnCalendar=daily\n', source: 'x.timer' }, [d('timer.d', 'o.conf', '[Timer]\nOnCalendar=\n')]);
     expect(timerTriggers(unit)).toEqual([]);
+  });
+});
+
+describe('is the timer live (started at boot, with a trigger), after its drop-ins', () => {
+  const timer = (dropIn: string | undefined, extra: Partial<UnitView> = {}): UnitView => ({
+    name: 'x.timer',
+    unit: composeUnit('x.timer', { text: '[Timer]\nOnCalendar=daily\n', source: 'x.timer' }, dropIn === undefined ? [] : [d('timer.d', 'o.conf', dropIn)]).unit,
+    source: 'x.timer',
+    context: [],
+    wantedBy: ['timers.target'],
+    bootChain: ['timers.target', 'x.timer'],
+    ...extra,
+  });
+  test.each<[string, UnitView, RegExp | undefined]>([
+    ['wanted by timers.target, OnCalendar=', timer(undefined), undefined],
+    ['a type-wide drop-in resets OnCalendar=', timer('[Timer]\nOnCalendar=\n'), /no OnCalendar= or other/],
+    ['a drop-in adds OnBootSec= after a reset', timer('[Timer]\nOnCalendar=\nOnBootSec=5min\n'), undefined],
+    ['nothing wants it', timer(undefined, { wantedBy: [], bootChain: undefined }), /not wanted by any unit/],
+    ['[Install] WantedBy=timers.target in a drop-in', timer('[Install]\nWantedBy=timers.target\n', { wantedBy: [], bootChain: undefined }), undefined],
+  ])('%s', (_n, t, want) => {
+    const got = timerNotLive(t);
+    if (want) expect(got).toMatch(want);
+    else expect(got).toBeUndefined();
   });
 });
 
