@@ -87,11 +87,12 @@ async function serviceReaches(ctx: RunContext, host: string, view: HostView, con
   if (unit.dropIns?.length) out.evidence.push(`${host}: ${unit.name} drop-ins applied after the unit file, in order: ${unit.dropIns.join(', ')}`);
   out.evidence.push(`${host}: ${unit.source}${exec[0] ? ` ${exec[0].file ?? unit.source}:${exec[0].line}: ${exec[0].text}` : ''}`);
   if (unitPath) out.evidence.push(`${host}: ${unitPath.from}PATH=${unitPath.value}`);
-  // What the verifier cannot read decides nothing: drop-ins eval mode cannot see, an environment file it cannot read.
-  const unseen = [...(unit.unseen ?? []), ...env.unreadable.map((f) => `${f} may set PATH`)];
-  if (unseen.length) return { ...out, unknowns: [`${host}: ${consumer.name} (${unit.name}): cannot follow: ${unseen.join('; ')} (a build reads drop-ins; a file outside the store and /etc is never readable)`] };
-  const refused = execStartRule(unit.unit, unit.source);
+  // systemd refusing the unit is proven whatever its environment; not when drop-ins eval mode cannot see may change ExecStart=.
+  const refused = unit.unseen?.length ? undefined : execStartRule(unit.unit, unit.source);
   if (refused) return { ...out, problems: [`${host}: ${consumer.name} (${unit.name}): ${refused}`] };
+  // What the verifier cannot read decides nothing: drop-ins eval mode cannot see, an environment file it cannot read.
+  if (unit.unseen?.length) return { ...out, unknowns: [`${host}: ${consumer.name} (${unit.name}): cannot follow: ${unit.unseen.join('; ')} (build mode reads the built unit directory)`] };
+  if (env.unreadable.length) return { ...out, unknowns: [`${host}: ${consumer.name} (${unit.name}): cannot follow: ${env.unreadable.map((f) => `${f} may set PATH`).join('; ')} (only a file in the store or one NixOS writes into /etc can be read)`] };
   const lastExec = exec[exec.length - 1];
   const pathDirs = unitPath ? splitPath(unitPath.value) : undefined;
   if (exec.length > 1) {

@@ -31,10 +31,10 @@ export async function processEnvironment(unit: UnitView, view: HostView, scripts
   const unset = env.unset.get('PATH');
   let path: string | undefined = unset ? undefined : unitPath?.value;
   let source = unset ? `${unset} (PATH removed)` : unitPath ? `${unitPath.from}PATH (the last assignment wins)` : `${unit.source}: sets no PATH`;
-  const refused = execStartRule(unit.unit, unit.source);
+  const refused = unit.unseen?.length ? undefined : execStartRule(unit.unit, unit.source);
   if (refused) return { source, vars: env.vars, notes, chain: [], problem: `${unit.name}: ${refused}` };
-  const unseen = [...(unit.unseen ?? []), ...env.unreadable.map((f) => `${f} may set PATH`)];
-  if (unseen.length) return { source, vars: env.vars, notes, chain: [], unknown: `cannot follow the environment of ${unit.name}: ${unseen.join('; ')} (a build reads drop-ins; a file outside the store and /etc is never readable)` };
+  if (unit.unseen?.length) return { source, vars: env.vars, notes, chain: [], unknown: `cannot follow ${unit.name}: ${unit.unseen.join('; ')} (build mode reads the built unit directory)` };
+  if (env.unreadable.length) return { source, vars: env.vars, notes, chain: [], unknown: `cannot follow the environment of ${unit.name}: ${env.unreadable.map((f) => `${f} may set PATH`).join('; ')} (only a file in the store or one NixOS writes into /etc can be read)` };
   const exec = execStart(unit.unit);
   const last = exec[exec.length - 1];
   if (!last) return { ...(path !== undefined ? { path } : {}), source, vars: env.vars, notes, chain: [] };
