@@ -173,8 +173,9 @@ ${NIXOS_UNIT_TEXT}
   serviceOf = n: if units != null || !(svcs ? \${n}) then null else let s = svcs.\${n}; x = toString (s.serviceConfig.ExecStart or ""); sc = s.script or ""; t = serviceText s; in {
     text = t; execStart = x; script = sc; environment = s.environment or { }; serviceEnvironment = s.serviceConfig.Environment or null; context = ctxOf (t + sc);
   };
-  # Drop-ins NixOS writes from systemd.units (nixos/lib/systemd-lib.nix generateUnits): a unit named
-  # "<dir>.d/<file>" lands at <dir>.d/<file>; a unit with overrideStrategy = "asDropin" at <name>.d/overrides.conf.
+  # Drop-ins NixOS writes from systemd.units (nixos/lib/systemd-lib.nix generateUnits): a unit with
+  # overrideStrategy = "asDropin" lands at <name>.d/overrides.conf (so "foo-.service" is a prefix drop-in and
+  # "service" a type-wide one). A NixOS-like config whose own unit tree takes "<dir>.d/<file>" names gets those.
   dropInOf = n: let m = builtins.match "(.*[.]d)/([^/]+)" n; u = units.\${n}; t = u.text or null; in
     if !(u.enable or true) || !builtins.isString t then [ ]
     else if m != null then [ { dir = builtins.elemAt m 0; file = builtins.elemAt m 1; attr = n; text = t; context = ctxOf t; } ]
