@@ -1,6 +1,6 @@
 // The run context: settings, the Nix client, and facts shared between checks,
 // each computed once (one evaluation per host, one build per host).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readBoundedText } from './bounded.js';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -12,8 +12,9 @@ import type { BaseChoice } from './base.js';
 import type { RuntimeDiff } from './runtime.js';
 import type { Settings } from './settings.js';
 import type { Claim } from './claim/types.js';
-import { exists, isDir, listDir, readText, wrapperScript } from './storeFs.js';
-import { parseUnit, type UnitFile } from './systemd/unit.js';
+import { exists, isDir, listDir, readlink, readText, realpath, wrapperScript } from './storeFs.js';
+import type { EtcReader } from './systemd/environment.js';
+import { composeUnit, dropInDirs, parseUnit, timerTarget, type DropIn, type UnitFile } from './systemd/unit.js';
 import { BuiltFiles, DerivationFiles, followWrapper, type WrapperOutcome } from './wrappers/index.js';
 
 export interface SystemPackage {
@@ -33,12 +34,27 @@ export interface EvaluatedUnit {
   context: string[];
 }
 
-/** A service definition, for configs without `systemd.units` (NixOS-like configs that only declare services). */
+/**
+ * A service definition, for configs without `systemd.units` (NixOS-like configs that only declare services):
+ * `text` is the [Service] section NixOS writes for it (serviceToUnit/attrsToSection: `environment` as quoted
+ * Environment= lines, then one `Key=item` line per item of every serviceConfig setting, so `""` resets a list).
+ */
 export interface ServiceDefinition {
+  text?: string;
   execStart: string;
   script: string;
   environment: Record<string, unknown>;
   serviceEnvironment: unknown;
+  context: string[];
+}
+
+/** An evaluated drop-in: `systemd.units."<dir>/<file>"` or a unit with `overrideStrategy = "asDropin"` (NixOS links it as `<name>.d/overrides.conf`). */
+export interface EvaluatedDropIn {
+  dir: string;
+  file: string;
+  /** The systemd.units attribute it comes from. */
+  attr: string;
+  text: string;
   context: string[];
 }
 
@@ -56,8 +72,12 @@ export interface HostFacts {
   units: Record<string, EvaluatedUnit | null>;
   /** Every `*.timer` unit's text, and the units that want it (an unwanted timer is never started): which one starts the sweep is read from them. */
   timers: { name: string; text: string; wantedBy: string[]; pulledBy?: { name: string; wantedBy: string[] }[] }[];
-  /** The services timers start (by `Unit=`, else the timer's own name), with their unit text: the sweep is one of them. */
-  timedServices: { name: string; unit: EvaluatedUnit | null }[];
+  /** Drop-ins the evaluated config writes (generateUnits: `<name>.d/<file>.conf` unit names, `overrideStrategy = "asDropin"`). */
+  dropIns?: EvaluatedDropIn[];
+  /** What puts unit files or drop-ins on the host that eval mode cannot read (systemd.packages, environment.etc under systemd/). */
+  unseenUnitSources?: string[];
+  /** systemd.packages (name and store path): generateUnits links their etc/systemd/system and lib/systemd/system trees. */
+  systemdPackages?: { name: string; out: string }[];
   /** Those consumers' service definitions, for configs without `systemd.units`, by service name. */
   services: Record<string, ServiceDefinition | null>;
   /** systemd.services names (for messages naming what exists). */
@@ -91,6 +111,12 @@ export interface UnitView {
   context: string[];
   /** A service definition without a unit text: its `script` is inline shell text. */
   inlineScript?: string;
+  /** The drop-ins applied, in order (their sources). */
+  dropIns?: string[];
+  /** Eval mode: unit files or drop-ins the configuration installs that eval mode cannot read (a build reads them). */
+  unseen?: string[];
+  /** Reads `/etc/<path>` as the host has it (EnvironmentFile=). */
+  etc?: EtcReader;
 }
 
 /**
@@ -122,6 +148,17 @@ export function consumerUnits(claim: Pick<Claim, 'consumers'>): string[] {
   return [...new Set(names)];
 }
 
+/**
+ * Nix let-bindings: the unit text NixOS writes for a service or timer definition (systemd-lib.nix
+ * attrsToSection: one `Key=item` line per list item, so a "" item is an empty assignment, a reset;
+ * serviceToUnit: `environment` first, as quoted Environment= lines). For configs without systemd.units.
+ */
+const NIXOS_UNIT_TEXT = `  toOption = x: if x == true then "true" else if x == false then "false" else toString x;
+  sectionOf = as: builtins.concatStringsSep "" (builtins.concatLists (map (k: map (x: "\${k}=\${toOption x}\n") (if builtins.isList as.\${k} then as.\${k} else [ as.\${k} ])) (builtins.attrNames as)));
+  envLines = env: builtins.concatStringsSep "" (map (k: if env.\${k} == null then "" else "Environment=\${builtins.toJSON "\${k}=\${toString env.\${k}}"}\n") (builtins.attrNames env));
+  serviceText = s: "[Service]\n" + envLines (s.environment or { }) + sectionOf (s.serviceConfig or { });
+  timerText = t: "[Timer]\n" + sectionOf (t.timerConfig or { });`;
+
 /** A Nix list of strings. */
 export const nixList = (items: readonly string[]): string => `[ ${items.map(nixString).join(' ')} ]`;
 
@@ -133,24 +170,32 @@ export function hostFactsExpr(claim: Pick<Claim, 'shared' | 'consumers'>): strin
   svcs = cfg.systemd.services or { };
   units = cfg.systemd.units or null;
   ctxOf = s: builtins.attrNames (builtins.getContext s);
-  unitOf = n: if units == null || !(units ? \${n}) then null else
+  # A unit with overrideStrategy = "asDropin" is written as <name>.d/overrides.conf, not as the unit file.
+  unitOf = n: if units == null || !(units ? \${n}) || (units.\${n}.overrideStrategy or "") == "asDropin" then null else
     let t = units.\${n}.text or null; in if builtins.isString t then { text = t; context = ctxOf t; } else null;
-  serviceOf = n: if units != null || !(svcs ? \${n}) then null else let s = svcs.\${n}; x = toString (s.serviceConfig.ExecStart or ""); sc = s.script or ""; in {
-    execStart = x; script = sc; environment = s.environment or { }; serviceEnvironment = s.serviceConfig.Environment or null; context = ctxOf (x + sc);
+${NIXOS_UNIT_TEXT}
+  serviceOf = n: if units != null || !(svcs ? \${n}) then null else let s = svcs.\${n}; x = toString (s.serviceConfig.ExecStart or ""); sc = s.script or ""; t = serviceText s; in {
+    text = t; execStart = x; script = sc; environment = s.environment or { }; serviceEnvironment = s.serviceConfig.Environment or null; context = ctxOf (t + sc);
   };
+  # Drop-ins NixOS writes from systemd.units (nixos/lib/systemd-lib.nix generateUnits): a unit with
+  # overrideStrategy = "asDropin" lands at <name>.d/overrides.conf (so "foo-.service" is a prefix drop-in and
+  # "service" a type-wide one). A NixOS-like config whose own unit tree takes "<dir>.d/<file>" names gets those.
+  dropInOf = n: let m = builtins.match "(.*[.]d)/([^/]+)" n; u = units.\${n}; t = u.text or null; in
+    if !(u.enable or true) || !builtins.isString t then [ ]
+    else if m != null then [ { dir = builtins.elemAt m 0; file = builtins.elemAt m 1; attr = n; text = t; context = ctxOf t; } ]
+    else if (u.overrideStrategy or "asDropinIfExists") == "asDropin" then [ { dir = n + ".d"; file = "overrides.conf"; attr = n; text = t; context = ctxOf t; } ]
+    else [ ];
+  etcNames = builtins.attrNames (cfg.environment.etc or { });
   isTimer = n: builtins.match ".*[.]timer" n != null;
   pos = builtins.unsafeGetAttrPos ${nixString(claim.shared.toolsAttr)} h.pkgs;
   byName = f: names: builtins.listToAttrs (map (n: { name = n; value = f n; }) names);
   textOf = n: let x = units.\${n}.text or null; in if builtins.isString x then x else "";
   wantedByOf = n: if units ? \${n} then let u = units.\${n}; in (u.wantedBy or [ ]) ++ (u.requiredBy or [ ]) ++ (u.upheldBy or [ ]) else [ ];
   # Who pulls each timer in, and who pulls those in (two levels: enough to reach a boot target in practice).
-  timers = if units == null then [ ] else map (n: let w = wantedByOf n; in { name = n; text = textOf n; wantedBy = w; pulledBy = map (p: { name = p; wantedBy = wantedByOf p; }) w; }) (builtins.filter isTimer (builtins.attrNames units));
-  # What each timer starts: its Unit=, else the service of its own name. Only these services' texts are computed.
-  timerTarget = t: let
-      lines = builtins.filter builtins.isString (builtins.split "\n" t.text);
-      hits = builtins.filter (m: m != null) (map (l: builtins.match "Unit=(.*)" l) lines);
-    in if hits != [ ] then builtins.head (builtins.elemAt hits (builtins.length hits - 1))
-    else builtins.head (builtins.match "(.*)[.]timer" t.name) + ".service";
+  # A config without systemd.units: its systemd.timers as NixOS's timerToUnit writes them.
+  tmrs = cfg.systemd.timers or { };
+  timersOfDefs = map (n: let t = tmrs.\${n}; w = (t.wantedBy or [ ]) ++ (t.requiredBy or [ ]); in { name = n + ".timer"; text = timerText t; wantedBy = w; pulledBy = map (p: { name = p; wantedBy = [ ]; }) w; }) (builtins.filter (n: tmrs.\${n}.enable or true) (builtins.attrNames tmrs));
+  timers = if units == null then timersOfDefs else map (n: let w = wantedByOf n; in { name = n; text = textOf n; wantedBy = w; pulledBy = map (p: { name = p; wantedBy = wantedByOf p; }) w; }) (builtins.filter (n: isTimer n && (units.\${n}.overrideStrategy or "") != "asDropin") (builtins.attrNames units));
 in {
   toplevel = { drvPath = cfg.system.build.toplevel.drvPath; out = cfg.system.build.toplevel.outPath; };
   systemPath = let p = cfg.system.path or null; in if p == null then null else toString p;
@@ -159,7 +204,9 @@ in {
   hasUnits = units != null;
   units = byName unitOf ${nixList(units)};
   inherit timers;
-  timedServices = map (n: { name = n; unit = unitOf n; }) (builtins.attrNames (builtins.listToAttrs (map (t: { name = timerTarget t; value = true; }) timers)));
+  dropIns = if units == null then [ ] else builtins.concatLists (map dropInOf (builtins.attrNames units));
+  systemdPackages = map (p: { name = p.name or (toString p); out = if builtins.isAttrs p && p ? outPath then p.outPath else toString p; }) (cfg.systemd.packages or [ ]);
+  unseenUnitSources = map (n: "environment.etc." + builtins.toJSON n) (builtins.filter (n: n != "systemd/system" && builtins.match "systemd/system/.*" n != null) etcNames);
   services = byName serviceOf ${nixList(units.map((u) => u.replace(/\.service$/, '')))};
   serviceNames = builtins.attrNames svcs;
   setuidWrappers = builtins.attrNames (cfg.security.wrappers or { });
@@ -271,32 +318,104 @@ export class RunContext {
   }
 
   /**
-   * A unit as systemd reads it. Build mode: `etc/systemd/system/<name>` of the built toplevel
-   * (what runs); eval mode: `config.systemd.units.<name>.text`. A config without units gives the
-   * service definition, turned into the unit lines NixOS would write.
+   * A unit as systemd reads it: the unit file and its drop-ins (src/systemd/unit.ts). Build mode:
+   * `etc/systemd/system/<name>` and the drop-in directories of the built toplevel (what runs); eval mode:
+   * `config.systemd.units.<name>.text` and the drop-ins the config writes, naming what it cannot see. A config
+   * without units gives the service definition, turned into the unit lines NixOS would write.
    */
   async unit(host: string, name: string): Promise<UnitView | undefined> {
     const facts = await this.hostFacts(host);
-    const evaluated = facts.units[name] ?? facts.timedServices.find((t) => t.name === name)?.unit ?? null;
-    const timer = facts.timers.find((t) => t.name === name);
     const toplevel = await this.builtToplevel(host);
+    const etc = (file: string): ReturnType<EtcReader> => this.etcFile(host, file);
+    const evaluated = facts.units[name] ?? (toplevel ? null : ((await this.timedServices(host))[name] ?? null));
     if (toplevel) {
       const dir = path.join(toplevel, 'etc', 'systemd', 'system');
       const file = path.join(dir, name);
-      if (exists(file)) return { name, unit: parseUnit(readText(file)), source: file, context: evaluated?.context ?? [] };
+      if (exists(file) || lstatOk(file)) {
+        // A unit linked to /dev/null is masked: systemd never starts it.
+        if (realpath(file) === '/dev/null' || !exists(file)) return undefined;
+        const { unit, applied } = composeUnit(name, { text: readText(file), source: file }, builtDropIns(dir, name));
+        return { name, unit, source: file, context: evaluated?.context ?? facts.units[name]?.context ?? [], dropIns: applied.map((d) => d.source), etc };
+      }
       // The built system carries units, and not this one: systemd has nothing of that name to run.
       if (isDir(dir)) return undefined;
     }
     // A toplevel without etc/systemd/system (a NixOS-like config that does not install units): the unit as evaluated.
-    if (evaluated) return { name, unit: parseUnit(evaluated.text), source: `config.systemd.units."${name}".text${toplevel ? ` (${toplevel} installs no systemd units)` : ''}`, context: evaluated.context };
-    if (timer) return { name, unit: parseUnit(timer.text), source: `config.systemd.units."${name}".text`, context: [] };
+    const timer = facts.timers.find((t) => t.name === name);
+    const main = evaluated ?? (timer ? { text: timer.text, context: [] } : null);
+    if (main) {
+      const fromPackages = toplevel ? { dropIns: [], unseen: [] } : packageUnits(facts.systemdPackages ?? [], name);
+      const dropIns = [...(facts.dropIns ?? []).map((d): DropIn & { context: string[] } => ({ dir: d.dir, file: d.file, source: `config.systemd.units."${d.attr}".text`, text: d.text, context: d.context })), ...fromPackages.dropIns.map((d) => ({ ...d, context: [] }))];
+      const label = facts.hasUnits ? `config.systemd.units."${name}".text` : `config.systemd.${timer ? 'timers' : 'services'}."${name.replace(/\.(service|timer)$/, '')}"`;
+      const { unit, applied } = composeUnit(name, { text: main.text, source: label }, dropIns);
+      const context = [...new Set([...main.context, ...applied.flatMap((d) => (d as DropIn & { context: string[] }).context)])];
+      const unseen = toplevel ? [] : [...(facts.unseenUnitSources ?? []).map((u) => `${u} may add drop-ins in ${dropInDirs(name).join(', ')}`), ...fromPackages.unseen];
+      return {
+        name,
+        unit,
+        source: `${label}${!facts.hasUnits ? ' (the config has no systemd.units)' : toplevel ? ` (${toplevel} installs no systemd units)` : ''}`,
+        context,
+        dropIns: applied.map((d) => d.source),
+        ...(unseen.length ? { unseen } : {}),
+        etc,
+      };
+    }
     const serviceName = name.replace(/\.service$/, '');
     const def = facts.services[serviceName] ?? null;
     if (!def) return undefined;
-    return { name, ...serviceUnit(def), source: `config.systemd.services."${serviceName}" (the config has no systemd.units)`, context: def.context };
+    const source = `config.systemd.services."${serviceName}" (the config has no systemd.units)`;
+    return { name, ...serviceUnit(def, source), source, context: def.context, etc };
   }
 
-  /** Timer units of the host, as systemd reads them (built files in build mode). */
+  /** Eval mode: the unit texts of the services the timers start (by their Unit=, read with the unit model), in one evaluation. */
+  private readonly timedServices = memoize(async (host: string): Promise<Record<string, EvaluatedUnit | null>> => {
+    const facts = await this.hostFacts(host);
+    const targets = [...new Set((await this.timers(host)).map((t) => timerTarget(t.name, t.unit)))].filter((n) => !(n in facts.units));
+    if (targets.length === 0) return {};
+    // A config without systemd.units: the service definition, as the unit text NixOS writes for it.
+    const apply = `cfgs: let cfg = cfgs.${nixString(host)}.config; units = cfg.systemd.units or null; svcs = cfg.systemd.services or { }; ctxOf = s: builtins.attrNames (builtins.getContext s);
+${NIXOS_UNIT_TEXT}
+  ofDef = n: let b = builtins.match "(.*)[.]service" n; in if b == null || !(svcs ? \${builtins.head b}) then null else let t = serviceText svcs.\${builtins.head b}; in { text = t; context = ctxOf t; };
+in builtins.listToAttrs (map (n: { name = n; value = if units == null then ofDef n else if !(units ? \${n}) || !builtins.isString (units.\${n}.text or null) then null else { text = units.\${n}.text; context = ctxOf units.\${n}.text; }; }) ${nixList(targets)})`;
+    return this.nix.evalJson<Record<string, EvaluatedUnit | null>>('nixosConfigurations', apply);
+  });
+
+  /**
+   * `/etc/<path>` as the host has it. Build mode: the toplevel's etc/ (NixOS links each file to its store
+   * source, or through /etc/static). Eval mode: `environment.etc` (the entry whose target is the path): its
+   * text, else its source (a store file read from its derivation, or a file of the flake's source).
+   */
+  async etcFile(host: string, file: string): Promise<{ text: string; source: string } | { unreadable: string }> {
+    const rel = file.replace(/^\/etc\//, '');
+    const toplevel = await this.builtToplevel(host);
+    if (toplevel) {
+      const resolved = etcPath(path.join(toplevel, 'etc'), rel);
+      if (!resolved) return { unreadable: `${file} is not in ${toplevel}/etc: nothing in the configuration puts it there (it is made at run time, if at all)` };
+      try {
+        return { text: readText(resolved), source: resolved };
+      } catch (err) {
+        return { unreadable: `${resolved} cannot be read: ${(err as Error).message}` };
+      }
+    }
+    const found = await this.etcEntry(`${host}\0${rel}`);
+    if (!found) return { unreadable: `environment.etc has no entry for ${file}: nothing in the configuration puts it there (it is made at run time, if at all)` };
+    if (found.text !== null) return { text: found.text, source: `environment.etc."${found.name}".text` };
+    if (parseStorePath(found.source) && found.context.length) {
+      const got = await this.scriptAt(found.source, found.context);
+      if ('text' in got) return { text: got.text, source: `environment.etc."${found.name}".source = ${got.source}` };
+      return { unreadable: `environment.etc."${found.name}".source ${found.source}: ${got.missing}` };
+    }
+    if (existsSync(found.source) && !isDir(found.source)) return { text: readFileSync(found.source, 'utf8'), source: `environment.etc."${found.name}".source = ${found.source}` };
+    return { unreadable: `environment.etc."${found.name}".source ${found.source} cannot be read without a build` };
+  }
+
+  private readonly etcEntry = memoize(async (key: string): Promise<{ name: string; text: string | null; source: string; context: string[] } | null> => {
+    const [host, rel] = key.split('\0') as [string, string];
+    const apply = `cfgs: let etc = cfgs.${nixString(host)}.config.environment.etc or { }; hits = builtins.filter (n: (etc.\${n}.enable or true) && (etc.\${n}.target or n) == ${nixString(rel)}) (builtins.attrNames etc); in if hits == [ ] then null else let n = builtins.head hits; e = etc.\${n}; t = e.text or null; src = if t == null then toString e.source else ""; in { name = n; text = t; source = src; context = builtins.attrNames (builtins.getContext src); }`;
+    return this.nix.evalJson('nixosConfigurations', apply);
+  });
+
+  /** Timer units of the host, as systemd reads them (built files and drop-ins in build mode; the evaluated units in eval mode). */
   async timers(host: string): Promise<UnitView[]> {
     const facts = await this.hostFacts(host);
     const toplevel = await this.builtToplevel(host);
@@ -307,17 +426,35 @@ export class RunContext {
         const pulls = listDir(dir).filter((d) => /\.(wants|requires|upholds)$/.test(d) && isDir(path.join(dir, d)));
         const wantedBy = (unit: string): string[] => pulls.filter((d) => exists(path.join(dir, d, unit))).map((d) => d.replace(/\.(wants|requires|upholds)$/, ''));
         return listDir(dir)
-          .filter((n) => n.endsWith('.timer'))
+          .filter((n) => n.endsWith('.timer') && exists(path.join(dir, n)) && realpath(path.join(dir, n)) !== '/dev/null')
           .map((n) => {
             const w = wantedBy(n);
-            return { name: n, unit: parseUnit(readText(path.join(dir, n))), source: path.join(dir, n), context: [], wantedBy: w, bootChain: bootChain(n, wantedBy) };
+            const file = path.join(dir, n);
+            const { unit, applied } = composeUnit(n, { text: readText(file), source: file }, builtDropIns(dir, n));
+            return { name: n, unit, source: file, context: [], wantedBy: w, bootChain: bootChain(n, wantedBy), dropIns: applied.map((d) => d.source) };
           });
       }
     }
+    const evaluated = (facts.dropIns ?? []).map((d): DropIn => ({ dir: d.dir, file: d.file, source: `config.systemd.units."${d.attr}".text`, text: d.text }));
     return facts.timers.map((t) => {
+      const fromPackages = packageUnits(facts.systemdPackages ?? [], t.name);
+      const dropIns = [...evaluated, ...fromPackages.dropIns];
+      const unseen = [...(facts.unseenUnitSources ?? []).map((u) => `${u} may add drop-ins in ${dropInDirs(t.name).join(', ')}`), ...fromPackages.unseen];
       const known = new Map((t.pulledBy ?? []).map((p) => [p.name, p.wantedBy]));
       const wantedBy = (unit: string): string[] => (unit === t.name ? (t.wantedBy ?? []) : (known.get(unit) ?? []));
-      return { name: t.name, unit: parseUnit(t.text), source: `config.systemd.units."${t.name}".text`, context: [], wantedBy: t.wantedBy ?? [], bootChain: bootChain(t.name, wantedBy) };
+      const label = facts.hasUnits ? `config.systemd.units."${t.name}".text` : `config.systemd.timers."${t.name.replace(/\.timer$/, '')}"`;
+      const source = `${label}${facts.hasUnits ? '' : ' (the config has no systemd.units)'}`;
+      const { unit, applied } = composeUnit(t.name, { text: t.text, source: label }, dropIns);
+      return {
+        name: t.name,
+        unit,
+        source,
+        context: [],
+        wantedBy: t.wantedBy ?? [],
+        bootChain: bootChain(t.name, wantedBy),
+        dropIns: applied.map((d) => d.source),
+        ...(unseen.length ? { unseen } : {}),
+      };
     });
   }
 
@@ -379,8 +516,63 @@ export function bootChain(unit: string, wantedBy: (unit: string) => string[], de
   return undefined;
 }
 
-/** The unit lines NixOS writes for a service definition (environment first, then serviceConfig.Environment). */
-export function serviceUnit(def: ServiceDefinition): { unit: UnitFile; inlineScript?: string } {
+/**
+ * Eval mode: the drop-ins of `name` that systemd.packages bring (generateUnits links each package's
+ * etc/systemd/system and lib/systemd/system). A package already in the store is read; one that is not, or
+ * one that ships the unit file itself (NixOS's unit then becomes its overrides.conf), is named as unseen.
+ */
+export function packageUnits(packages: readonly { name: string; out: string }[], name: string): { dropIns: DropIn[]; unseen: string[] } {
+  const dropIns: DropIn[] = [];
+  const unseen: string[] = [];
+  for (const p of packages) {
+    if (!isDir(p.out)) {
+      unseen.push(`systemd.packages: ${p.name} (${p.out} is not in the store; a build reads its units) may add drop-ins in ${dropInDirs(name).join(', ')}`);
+      continue;
+    }
+    for (const sub of ['etc/systemd/system', 'lib/systemd/system']) {
+      const dir = path.join(p.out, sub);
+      if (exists(path.join(dir, name))) unseen.push(`systemd.packages: ${p.name} ships ${path.join(dir, name)}: NixOS's ${name} becomes its overrides.conf (a build reads the result)`);
+      dropIns.push(...builtDropIns(dir, name));
+    }
+  }
+  return { dropIns, unseen };
+}
+
+/** Does `p` exist as a link (possibly dangling)? */
+function lstatOk(p: string): boolean {
+  return readlink(p) !== undefined;
+}
+
+/** The drop-ins of `name` in a built unit directory: every `.conf` file of each drop-in directory systemd searches. */
+export function builtDropIns(unitDir: string, name: string): DropIn[] {
+  return dropInDirs(name).flatMap((dir) =>
+    isDir(path.join(unitDir, dir))
+      ? listDir(path.join(unitDir, dir))
+          .filter((f) => f.endsWith('.conf') && exists(path.join(unitDir, dir, f)))
+          .map((f) => ({ dir, file: f, source: path.join(unitDir, dir, f), text: readText(path.join(unitDir, dir, f)) }))
+      : [],
+  );
+}
+
+/**
+ * `/etc/<rel>` inside a built etc tree: links are followed, and a link to `/etc/static/…` or `/etc/…` (how NixOS
+ * links /etc to its store copy on the running system) is read inside the tree. Undefined when it is not there.
+ */
+export function etcPath(etcRoot: string, rel: string): string | undefined {
+  let current = path.join(etcRoot, rel);
+  for (let hop = 0; hop < 16; hop++) {
+    const link = readlink(current);
+    if (link === undefined) return exists(current) && !isDir(current) ? current : undefined;
+    const target = link.startsWith('/etc/static/') ? path.join(etcRoot, link.slice('/etc/static/'.length)) : link.startsWith('/etc/') ? path.join(etcRoot, link.slice('/etc/'.length)) : path.resolve(path.dirname(current), link);
+    if (target.startsWith('/nix/store/')) return exists(target) && !isDir(target) ? (realpath(target) ?? target) : undefined;
+    current = target;
+  }
+  return undefined;
+}
+
+/** The unit lines NixOS writes for a service definition (environment first, then serviceConfig, one line per list item). */
+export function serviceUnit(def: ServiceDefinition, source?: string): { unit: UnitFile; inlineScript?: string } {
+  if (def.text !== undefined) return { unit: parseUnit(def.text, source), ...(!/^ExecStart=./m.test(def.text) && def.script !== '' ? { inlineScript: def.script } : {}) };
   const q = (s: string): string => JSON.stringify(s);
   const lines = ['[Service]'];
   for (const [k, v] of Object.entries(def.environment)) if (v !== null && v !== undefined) lines.push(`Environment=${q(`${k}=${String(v)}`)}`);

@@ -5,7 +5,7 @@
 // the pipeline give it. A runner service hands its own PATH to its jobs. A
 // derivation must reference the package.
 import path from 'node:path';
-import { BOOT_UNITS, type RunContext, type UnitView } from '../context.js';
+import type { RunContext, UnitView } from '../context.js';
 import { formatPosition, parseDroneYaml } from '../drone/pipeline.js';
 import { describeMarkers, runnerLookup, substitute, type Substituted } from '../drone/envsubst.js';
 import { runnerEnv, stepPath, type EtcReader, type RunnerEnv } from '../drone/runnerEnv.js';
@@ -17,14 +17,17 @@ import type { DerivationConsumer, DroneStepConsumer, RunnerServiceConsumer, Serv
 import { serviceEnvironment, storeReader } from '../systemd/environment.js';
 import { processEnvironment } from '../systemd/process.js';
 import { storeRootOf } from '../storeFs.js';
-import { execStart, listSetting, timerTarget, timerTriggers } from '../systemd/unit.js';
+import { isSweepService } from '../systemd/sweep.js';
+import { startedAtBoot, timerNotLive } from '../systemd/timer.js';
+import { execStart, execStartRule, timerTarget, timerTriggers } from '../systemd/unit.js';
 import { sharedPackagePath } from './pathSuperset.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
-/** What one consumer on one host adds: problems (the claim fails) and evidence. */
+/** What one consumer on one host adds: problems (the claim fails), unknowns (cannot follow: an error) and evidence. */
 interface Finding {
   problems: string[];
   evidence: string[];
+  unknowns?: string[];
 }
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -43,17 +46,9 @@ export async function serviceUnit(ctx: RunContext, host: string, consumer: Servi
     return { problem: `${host}: no systemd unit ${name} (${consumer.name})` };
   }
   const timers = await ctx.timers(host);
-  // A timer that systemd starts and that can elapse: pulled in by some unit (NixOS `wantedBy`), with an On…= trigger.
-  // NixOS links wanted units into `<target>.wants/` (it writes no [Install]); a NixOS-like config may state
-  // [Install] WantedBy= of a boot target instead. What pulls the timer in must itself be started at boot.
-  const installedBy = (t: UnitView): string[] => ['WantedBy', 'RequiredBy', 'UpheldBy'].flatMap((k) => listSetting(t.unit, 'Install', k).flatMap((l) => l.value.split(/\s+/).filter(Boolean)));
-  const started = (t: UnitView): string[] | undefined => t.bootChain ?? installedBy(t).filter((u) => BOOT_UNITS.includes(u)).map((u) => [u, t.name])[0];
-  const live = (t: UnitView): string | undefined => {
-    const pulled = [...(t.wantedBy ?? []), ...installedBy(t)];
-    if (pulled.length === 0) return `${t.name} is not wanted by any unit (no wantedBy, no .wants link): systemd never starts it`;
-    if (!started(t)) return `${t.name} is wanted only by ${[...new Set(pulled)].join(', ')}, which nothing starts at boot`;
-    return timerTriggers(t.unit).length === 0 ? `${t.name} has no OnCalendar= or other On…= trigger: systemd refuses it` : undefined;
-  };
+  // A timer that systemd starts and that can elapse (src/systemd/timer.ts).
+  const live = timerNotLive;
+  const started = startedAtBoot;
   const startedBy = (service: string): UnitView[] => timers.filter((t) => timerTarget(t.name, t.unit) === service);
   if (byName) {
     const starting = startedBy(name);
@@ -92,31 +87,70 @@ async function programRoot(ctx: RunContext, outPath: string): Promise<string> {
 
 /** A systemd service: its ExecStart (or inline script), followed to the final run of the program. */
 async function serviceReaches(ctx: RunContext, host: string, view: HostView, consumer: ServiceConsumer, expected: string): Promise<Finding> {
-  const out: Finding = { problems: [], evidence: [] };
+  const out: Finding = { problems: [], evidence: [], unknowns: [] };
   const { program } = ctx.claim.shared;
   const found = await serviceUnit(ctx, host, consumer);
   if ('problem' in found) return { ...out, problems: [found.problem] };
   const unit = found.unit;
   const exec = execStart(unit.unit);
-  const env = await serviceEnvironment(unit.unit, unit.source, storeReader(ctx, unit.context));
+  const env = await serviceEnvironment(unit.unit, unit.source, storeReader(ctx, unit.context, unit.etc));
   out.evidence.push(...env.notes.map((n) => `${host}: note: ${n}`));
   const unitPath = env.unset.has('PATH') ? undefined : env.vars.get('PATH');
   if (found.note) out.evidence.push(found.note);
   if (found.timer) out.evidence.push(`${host}: ${found.timer} starts ${unit.name}`);
-  out.evidence.push(`${host}: ${unit.source}${exec[0] ? `:${exec[0].line}: ${exec[0].text}` : ''}`);
+  if (unit.dropIns?.length) out.evidence.push(`${host}: ${unit.name} drop-ins applied after the unit file, in order: ${unit.dropIns.join(', ')}`);
+  out.evidence.push(`${host}: ${unit.source}${exec[0] ? ` ${exec[0].file ?? unit.source}:${exec[0].line}: ${exec[0].text}` : ''}`);
   if (unitPath) out.evidence.push(`${host}: ${unitPath.from}PATH=${unitPath.value}`);
-  if (exec.length > 1) out.evidence.push(`${host}: ${exec.length} ExecStart= lines; every one runs, the last is followed`);
+  // systemd refusing the unit is proven whatever its environment; not when drop-ins eval mode cannot see may change ExecStart=.
+  const refused = unit.unseen?.length ? undefined : execStartRule(unit.unit, unit.source);
+  if (refused) return { ...out, problems: [`${host}: ${consumer.name} (${unit.name}): ${refused}`] };
+  // What the verifier cannot read decides nothing: drop-ins eval mode cannot see, an environment file it cannot read.
+  if (unit.unseen?.length) return { ...out, unknowns: [`${host}: ${consumer.name} (${unit.name}): cannot follow: ${unit.unseen.join('; ')} (build mode reads the built unit directory)`] };
+  if (env.unreadable.length) return { ...out, unknowns: [`${host}: ${consumer.name} (${unit.name}): cannot follow: ${env.unreadable.map((f) => `${f} may set PATH`).join('; ')} (only a file in the store or one NixOS writes into /etc can be read)`] };
   const lastExec = exec[exec.length - 1];
+  const pathDirs = unitPath ? splitPath(unitPath.value) : undefined;
+  if (exec.length > 1) {
+    // Type=oneshot runs every ExecStart= in order: an earlier one that runs the program runs it too, and must run the shared one.
+    out.evidence.push(`${host}: ${exec.length} ExecStart= lines (Type=oneshot runs them in order); the last is followed, the others are judged`);
+    for (const e of exec.slice(0, -1)) {
+      const r = await followToTarget({ argv: [e.program, ...e.args], where: `${e.file ?? unit.source}:${e.line}`, pathDirs, drvs: unit.context }, program, view, ctx);
+      if (r.ok && r.root !== expected) out.problems.push(`${host}: ${consumer.name} (${unit.name}) ${e.file ?? unit.source}:${e.line} runs ${r.root} (via ${r.via}), not ${expected}`);
+    }
+  }
   const start = unit.inlineScript
     ? { inlineScript: { text: unit.inlineScript, source: `${unit.source} script` } }
     : lastExec
-      ? { argv: [lastExec.program, ...lastExec.args], where: `${unit.source}:${lastExec.line}` }
+      ? { argv: [lastExec.program, ...lastExec.args], where: `${lastExec.file ?? unit.source}:${lastExec.line}` }
       : {};
-  const result = await followToTarget({ ...start, pathDirs: unitPath ? splitPath(unitPath.value) : undefined, drvs: unit.context }, program, view, ctx);
+  const result = await followToTarget({ ...start, pathDirs, drvs: unit.context }, program, view, ctx);
   out.evidence.push(...result.chain.map((c) => `${host}: ${consumer.name} ${c}`));
   if (!result.ok) out.problems.push(`${host}: ${consumer.name} (${unit.name}) does not reach ${program}: ${result.reason}`);
   else if (result.root !== expected) out.problems.push(`${host}: ${consumer.name} runs ${result.root} (via ${result.via}), not ${expected}`);
   else out.evidence.push(`${host}: ${consumer.name} runs ${result.root} via ${result.via}`);
+  return out;
+}
+
+/**
+ * Every other timer-started service that runs a sweep of the runner scripts (docs/systemd.md "Every sweep
+ * timer"): each is judged like the named sweep consumer. Timers systemd never starts are left out.
+ */
+async function otherSweeps(ctx: RunContext, host: string, view: HostView, expected: string): Promise<Finding[]> {
+  const named = ctx.claim.consumers.flatMap((c) => (c.kind === 'systemd-service' ? [c.unit] : []));
+  const model = ctx.claim.consumers.find((c): c is ServiceConsumer => c.kind === 'systemd-service' && c.startedByTimer);
+  if (!model) return [];
+  const out: Finding[] = [];
+  const seen = new Set(named);
+  for (const timer of await ctx.timers(host)) {
+    const target = timerTarget(timer.name, timer.unit);
+    if (seen.has(target) || timerNotLive(timer) !== undefined) continue;
+    seen.add(target);
+    const unit = await ctx.unit(host, target);
+    if (!unit) continue;
+    const sweep = await isSweepService(unit, ctx);
+    if (!sweep) continue;
+    const f = await serviceReaches(ctx, host, view, { ...model, name: `sweep ${target} (started by ${timer.name})`, unit: target }, expected);
+    out.push({ ...f, evidence: [`${host}: ${target} runs a sweep (${sweep}): it is a sweep consumer too`, ...f.evidence] });
+  }
   return out;
 }
 
@@ -128,6 +162,7 @@ async function runnerReaches(ctx: RunContext, host: string, view: HostView, cons
   if (!unit) return { ...out, problems: [`${host}: no systemd unit ${consumer.unit} (${consumer.name}): no runner runs the jobs on this host`] };
   const proc = await processEnvironment(unit, view, ctx);
   out.evidence.push(...proc.notes.map((n) => `${host}: note: ${n}`), ...proc.chain.map((c) => `${host}: ${consumer.name} ${c}`));
+  if (proc.unknown) return { ...out, unknowns: [`${host}: ${consumer.name}: ${proc.unknown}`] };
   if (proc.problem) return { ...out, problems: [`${host}: ${consumer.name}: ${proc.problem}`] };
   if (proc.path === undefined) return { ...out, problems: [`${host}: ${consumer.name}: ${unit.name} starts without PATH (${proc.source}): its jobs cannot find ${program}`] };
   out.evidence.push(`${host}: ${consumer.name} jobs inherit PATH (${proc.source}) = ${proc.path}`);
@@ -188,7 +223,7 @@ async function droneReaches(ctx: RunContext, host: string, view: HostView, consu
   if (onHost.length === 0) return out;
   if (!runner || !env) return { ...out, problems: [`${host}: no systemd unit ${consumer.runnerUnit} (PLUGIN_RUNNER_SERVICE): nothing runs the Drone step on this host`] };
   out.evidence.push(...env.notes.map((n) => `${host}: note: ${n}`), ...env.chain.map((c) => `${host}: runner ${c}`));
-  if (env.problem) return { ...out, problems: [`${host}: ${env.problem}`] };
+  if (env.problem) return env.unknown ? { ...out, unknowns: [`${host}: ${env.problem}`] } : { ...out, problems: [`${host}: ${env.problem}`] };
   for (const use of onHost) {
     const missingLabels = Object.entries(use.step.node ?? {}).filter(([k, v]) => env.labels[k] !== v);
     if (missingLabels.length) {
@@ -278,6 +313,7 @@ export const entrypointParityCheck: CheckDefinition = {
     const pkg = await sharedPackagePath(ctx);
     const evidence: string[] = [];
     const problems: string[] = [];
+    const unknowns: string[] = [];
     if ('problem' in pkg) return fail(pkg.problem, pkg.evidence);
     const expected = await programRoot(ctx, pkg.outPath);
     evidence.push(`${claim.shared.package} (check 3): ${pkg.outPath}${expected !== pkg.outPath ? `; its bin/${claim.shared.program} links to ${expected}, the file every consumer must run` : ''}`);
@@ -293,6 +329,8 @@ export const entrypointParityCheck: CheckDefinition = {
         else if (c.kind === 'runner-service') findings.push(await runnerReaches(ctx, host, view, c, expected));
         else if (c.kind === 'drone-step') findings.push(await droneReaches(ctx, host, view, c, expected, droneShared));
       }
+      // The built-in claim speaks of "the nightly/weekly sweep timer": every timer-started sweep is a consumer.
+      if (s.spec === undefined) findings.push(...(await otherSweeps(ctx, host, view, expected)));
       return findings;
     });
     problems.push(...droneShared.problems);
@@ -306,6 +344,7 @@ export const entrypointParityCheck: CheckDefinition = {
       }
       for (const f of h.value) {
         problems.push(...f.problems);
+        unknowns.push(...(f.unknowns ?? []));
         evidence.push(...f.evidence);
       }
     }
@@ -323,9 +362,11 @@ export const entrypointParityCheck: CheckDefinition = {
     }
     const named = claim.consumers.filter((c) => c.kind !== 'system-packages').map((c) => c.name);
     if (named.length === 0) return fail('the claim names no consumer that runs the package (systemd-service, drone-step, runner-service or derivation)', evidence);
-    // Only what the verifier could not follow: not a proven bypass, so no fail.
-    if (problems.length && problems.every((p) => p.includes('cannot follow'))) return error(problems.join('; '), evidence);
-    if (problems.length) return fail(problems.join('; '), evidence);
+    // A "cannot follow" is not a proven bypass: alone it makes the check an error, never a fail or a pass.
+    const unproven = [...problems.filter((p) => p.includes('cannot follow')), ...unknowns];
+    const proven = problems.filter((p) => !p.includes('cannot follow'));
+    if (proven.length) return fail([...proven, ...unproven].join('; '), evidence);
+    if (unproven.length) return error(unproven.join('; '), evidence);
     // Eval mode resolves a PATH lookup by package names: say how many lookups a build would settle.
     const unseen = evidence.filter((e) => e.includes(EVAL_UNSEEN)).length;
     return pass(`every consumer (${named.join(', ')}) uses ${expected}${unseen ? `; eval mode: ${unseen} PATH lookup${unseen === 1 ? '' : 's'} had earlier entries it cannot look into (a build settles ${unseen === 1 ? 'it' : 'them'})` : ''}`, evidence);

@@ -41,6 +41,8 @@ export interface RunnerEnv {
   notes: string[];
   /** The runner cannot be followed (an ExecStart or env file the verifier cannot read): no step PATH is known. */
   problem?: string;
+  /** `problem` is outside what the verifier can read ("cannot follow"): an error, not a fail. */
+  unknown?: boolean;
   /** DRONE_RUNNER_LABELS: a pipeline with `node:` labels only runs on a runner that has them all. */
   labels: Record<string, string>;
   /** How the runner process starts, for evidence. */
@@ -127,7 +129,7 @@ export type EtcReader = (name: string) => Promise<{ text: string; source: string
 async function readEnvFile(file: string, view: HostView, read: FileReader, readEtc?: EtcReader): Promise<{ text: string; source: string } | { missing: string }> {
   if (parseStorePath(file)) {
     const got = await read(file);
-    return 'missing' in got ? got : { text: got.text, source: file };
+    return 'text' in got ? { text: got.text, source: file } : { missing: 'missing' in got ? got.missing : got.unreadable };
   }
   const etc = /^\/etc\/(.+)$/.exec(path.posix.normalize(file));
   if (etc) {
@@ -151,6 +153,8 @@ export async function runnerEnv(unit: UnitView, view: HostView, scripts: ScriptS
   const notes = [...proc.notes];
   const base = { notes, labels, chain: proc.chain };
   if (proc.problem) return { ...base, source: proc.source, problem: proc.problem };
+  // The runner's own environment cannot be read (an unreadable EnvironmentFile=): every step's PATH is unproven.
+  if (proc.unknown) return { ...base, source: proc.source, problem: proc.unknown, unknown: true };
   const environ = new Map<string, EnvEntry>();
   const environVar = proc.vars.get('DRONE_RUNNER_ENVIRON');
   if (environVar) for (const [k, v] of Object.entries(parseRunnerEnviron(environVar.value))) environ.set(k, { value: v, from: `${environVar.from}DRONE_RUNNER_ENVIRON ${k}` });
