@@ -5,7 +5,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/', 'scripts/', 'test/fixtures/', 'eslint.config.js', 'jest.config.js'],
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'coverage/',
+      'bench/',
+      'scripts/',
+      'test/fixtures/',
+      'eslint.config.js',
+      'jest.config.js',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
@@ -15,7 +24,10 @@ export default tseslint.config(
       // Indexing after a length or `in` check: `!` states what the check proved (tsconfig has no noUncheckedIndexedAccess).
       '@typescript-eslint/no-non-null-assertion': 'off',
       // Evidence lines interpolate numbers, booleans and nullable values on purpose ("exit null").
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true, allowNullish: true },
+      ],
       // `(x) => void f(x)`-style shorthands in callbacks and tests read better than blocks.
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
       // Values parsed from nix JSON, YAML and the repository are typed as they should be, not as they may arrive:

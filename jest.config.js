@@ -1,8 +1,5 @@
 // ESM TypeScript through ts-jest; run with node --experimental-vm-modules.
-const tsJest = [
-  'ts-jest',
-  { useESM: true, tsconfig: 'tsconfig.json' },
-];
+const tsJest = ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }];
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },

@@ -53,7 +53,11 @@ const gitEnv = {
 };
 
 function git(cwd, ...args) {
-  return execFileSync('git', ['-c', 'protocol.file.allow=always', ...args], { cwd, env: gitEnv, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  return execFileSync('git', ['-c', 'protocol.file.allow=always', ...args], {
+    cwd,
+    env: gitEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).toString();
 }
 
 /** Host names of a bench repo with n hosts: the fixture's two, then cc-ci-3 … cc-ci-n. */
@@ -101,7 +105,8 @@ in
 function patch(file, find, replace) {
   const text = readFileSync(file, 'utf8');
   const found = typeof find === 'string' ? text.includes(find) : find.test(text);
-  if (!found) throw new Error(`bench generator: ${file} has no ${find}; the fixture changed, update bench/make-hosts.mjs`);
+  if (!found)
+    throw new Error(`bench generator: ${file} has no ${find}; the fixture changed, update bench/make-hosts.mjs`);
   writeFileSync(file, text.replace(find, replace));
 }
 
@@ -116,10 +121,21 @@ export function makeBenchRepo(outDir, { hosts = 2, load = DEFAULT_LOAD } = {}) {
   const hostsDir = join(dir, 'nix', 'hosts');
   for (const name of names.slice(2)) {
     cpSync(join(hostsDir, 'cc-ci'), join(hostsDir, name), { recursive: true });
-    patch(join(hostsDir, name, 'configuration.nix'), 'networking.hostName = "cc-ci";', `networking.hostName = "${name}";`);
+    patch(
+      join(hostsDir, name, 'configuration.nix'),
+      'networking.hostName = "cc-ci";',
+      `networking.hostName = "${name}";`,
+    );
   }
   if (names.length > 2) {
-    patch(join(dir, 'flake.nix'), /(nixosConfigurations\s*=\s*\{\n)/, `$1${names.slice(2).map((n) => `        ${n} = mkHost "${n}";\n`).join('')}`);
+    patch(
+      join(dir, 'flake.nix'),
+      /(nixosConfigurations\s*=\s*\{\n)/,
+      `$1${names
+        .slice(2)
+        .map((n) => `        ${n} = mkHost "${n}";\n`)
+        .join('')}`,
+    );
   }
   writeFileSync(join(dir, 'nix', 'modules', 'bench-load.nix'), loadModule(load));
   for (const name of names) {

@@ -45,8 +45,14 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 2 : 5));
 const HOST_COUNTS = (process.env.BENCH_HOSTS ?? (QUICK ? '2' : '2,4,8')).split(',').map(Number);
 const CLAIM_MAX_N = Number(process.env.BENCH_CLAIM_MAX_N ?? 0);
 const SCALE = Number(process.env.BENCH_LOAD_SCALE ?? 1);
-const LOAD = { ...DEFAULT_LOAD, list: Math.round(DEFAULT_LOAD.list * SCALE), package: Math.round(DEFAULT_LOAD.package * SCALE), service: Math.round(DEFAULT_LOAD.service * SCALE) };
-const JSON_OUT = process.env.BENCH_JSON ?? `/tmp/nixenv-verify-bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+const LOAD = {
+  ...DEFAULT_LOAD,
+  list: Math.round(DEFAULT_LOAD.list * SCALE),
+  package: Math.round(DEFAULT_LOAD.package * SCALE),
+  service: Math.round(DEFAULT_LOAD.service * SCALE),
+};
+const JSON_OUT =
+  process.env.BENCH_JSON ?? `/tmp/nixenv-verify-bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
 const CORES = os.availableParallelism();
 const SAMPLE_MS = 25;
 const PAGE_KB = Number(execFileSync('getconf', ['PAGESIZE']).toString().trim()) / 1024;
@@ -92,14 +98,27 @@ function readProcs() {
     const close = stat.lastIndexOf(')');
     const comm = stat.slice(stat.indexOf('(') + 1, close);
     const f = stat.slice(close + 2).split(' ');
-    procs.set(Number(name), { pid: Number(name), comm, state: f[0], ppid: Number(f[1]), start: f[19], rssKb: Number(f[21]) * PAGE_KB });
+    procs.set(Number(name), {
+      pid: Number(name),
+      comm,
+      state: f[0],
+      ppid: Number(f[1]),
+      start: f[19],
+      rssKb: Number(f[21]) * PAGE_KB,
+    });
   }
   return procs;
 }
 
 /** The nix subcommand of an argv (`eval`, `build`, …), skipping global options. */
 function nixSubcommand(argv) {
-  const withValue = { '--extra-experimental-features': 1, '--experimental-features': 1, '--option': 2, '--out-link': 1, '-o': 1 };
+  const withValue = {
+    '--extra-experimental-features': 1,
+    '--experimental-features': 1,
+    '--option': 2,
+    '--out-link': 1,
+    '-o': 1,
+  };
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i];
     if (a in withValue) i += withValue[a];
@@ -177,7 +196,9 @@ function startSampler(rootPid, started) {
       }
       for (const tid of tids) {
         try {
-          stack.push(...readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+          stack.push(
+            ...readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+          );
         } catch {
           // gone
         }
@@ -199,7 +220,15 @@ function startSampler(rootPid, started) {
       clearInterval(fast);
       const bySub = {};
       for (const { sub } of s.nixSeen.values()) bySub[sub] = (bySub[sub] ?? 0) + 1;
-      return { peakTreeKb: s.peakKb, maxConcurrentNix: s.maxNix, maxConcurrentEvals: s.maxEvals, samples: s.samples, nixSeen: s.nixSeen.size, nixSeenBySub: bySub, firstNixS: s.firstNixS };
+      return {
+        peakTreeKb: s.peakKb,
+        maxConcurrentNix: s.maxNix,
+        maxConcurrentEvals: s.maxEvals,
+        samples: s.samples,
+        nixSeen: s.nixSeen.size,
+        nixSeenBySub: bySub,
+        firstNixS: s.firstNixS,
+      };
     },
   };
 }
@@ -269,12 +298,15 @@ async function runVariant(id, bench, tag, { debug = false } = {}) {
     };
     r = await measure(['node', join(root, 'dist', 'main.js')], { env, cwd: bench.dir, stderr: errFile });
     if (r.code !== 0) {
-      throw new Error(`(${id}) nixenv-verify exited ${r.code} on ${bench.dir} (${rev}); stdout:\n${r.stdout.slice(-3000)}\nstderr: ${errFile}`);
+      throw new Error(
+        `(${id}) nixenv-verify exited ${r.code} on ${bench.dir} (${rev}); stdout:\n${r.stdout.slice(-3000)}\nstderr: ${errFile}`,
+      );
     }
     const st = JSON.parse(readFileSync(stats, 'utf8'));
     const ran = JSON.parse(readFileSync(report, 'utf8')).checks?.map((c) => c.id) ?? [];
     const want = VERIFIER[id].checks ? VERIFIER[id].checks.split(',') : ALL_CHECKS;
-    if (want.some((c) => !ran.includes(c))) throw new Error(`(${id}) the report has checks ${ran.join(',')}, not ${want.join(',')}`);
+    if (want.some((c) => !ran.includes(c)))
+      throw new Error(`(${id}) the report has checks ${ran.join(',')}, not ${want.join(',')}`);
     r.nixProcs = st.spawned;
     r.nodeRssKb = st.maxRssKb;
     r.statsByCommand = st.byCommand;
@@ -301,9 +333,17 @@ async function runVariant(id, bench, tag, { debug = false } = {}) {
     const scratch = join(work, 'scratch');
     rmSync(scratch, { recursive: true, force: true });
     mkdirSync(scratch);
-    const env = { ...baseEnv, REPO: bench.dir, HOSTS: hosts, SPAWNLOG: spawnLog, SCRATCH: scratch, CORES: String(CORES) };
+    const env = {
+      ...baseEnv,
+      REPO: bench.dir,
+      HOSTS: hosts,
+      SPAWNLOG: spawnLog,
+      SCRATCH: scratch,
+      CORES: String(CORES),
+    };
     r = await measure(['bash', join(root, 'bench', script)], { env, cwd: bench.dir, stderr: errFile });
-    if (r.code !== 0) throw new Error(`(${id}) ${script} exited ${r.code} on ${bench.dir} (${rev}); stderr:\n${r.stderr.slice(-3000)}`);
+    if (r.code !== 0)
+      throw new Error(`(${id}) ${script} exited ${r.code} on ${bench.dir} (${rev}); stderr:\n${r.stderr.slice(-3000)}`);
     r.nixProcs = countLines(spawnLog);
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -322,9 +362,17 @@ async function perHostEvalCost(bench, host) {
   const parts = {
     toplevel: [`${ref}.config.system.build.toplevel.drvPath`],
     'systemPackages names': [`${ref}.config.environment.systemPackages`, '--apply', 'l: toString (map (p: p.name) l)'],
-    'systemPackages outPaths': [`${ref}.config.environment.systemPackages`, '--apply', 'l: toString (map (p: p.outPath) l)'],
+    'systemPackages outPaths': [
+      `${ref}.config.environment.systemPackages`,
+      '--apply',
+      'l: toString (map (p: p.outPath) l)',
+    ],
     'sweep unit text': [`${ref}.config.systemd.units."cc-ci-nightly-sweep.service".text`],
-    'every unit text': [`${ref}.config.systemd.units`, '--apply', 'u: toString (map (n: u.${n}.text) (builtins.attrNames u))'],
+    'every unit text': [
+      `${ref}.config.systemd.units`,
+      '--apply',
+      'u: toString (map (n: u.${n}.text) (builtins.attrNames u))',
+    ],
     hostName: [`${ref}.config.networking.hostName`],
   };
   const res = {};
@@ -366,7 +414,11 @@ function summarise(runs) {
       treeMb: Math.max(...rs.map((r) => r.peakTreeKb)) / 1024,
       nodeMb: rs[0].nodeRssKb !== undefined ? Math.max(...rs.map((r) => r.nodeRssKb)) / 1024 : undefined,
       startup: rs.every((r) => r.firstNixS !== undefined)
-        ? { median: median(rs.map((r) => r.firstNixS)), min: Math.min(...rs.map((r) => r.firstNixS)), max: Math.max(...rs.map((r) => r.firstNixS)) }
+        ? {
+            median: median(rs.map((r) => r.firstNixS)),
+            min: Math.min(...rs.map((r) => r.firstNixS)),
+            max: Math.max(...rs.map((r) => r.firstNixS)),
+          }
         : undefined,
     };
   }
@@ -376,48 +428,90 @@ function summarise(runs) {
 function printTables(result) {
   const out = [];
   const p = (s = '') => out.push(s);
-  p(`nixenv-verify benchmark: nix ${result.nixVersion}, ${CORES} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load avg at start ${result.loadStart}, at end ${result.loadEnd}`);
+  p(
+    `nixenv-verify benchmark: nix ${result.nixVersion}, ${CORES} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load avg at start ${result.loadStart}, at end ${result.loadEnd}`,
+  );
   const LOAD = result.load;
-  p(`${result.rounds} rounds per N (each variant once per round, order rotating); every timed run on a new commit (no eval-cache hits);`);
-  p(`one untimed warm-up per N (builds once; derivations do not change with the salt, so timed builds are store hits).`);
-  p(`Load per host (rounds of ${LOAD.width} attributes, seeded with the host name): ${LOAD.list} in the systemPackages list (mkIf),`);
-  p(`${LOAD.package} in the derivation of bench-tool (a system package), ${LOAD.service} in the ExecStart of another service (bench-report).`);
+  p(
+    `${result.rounds} rounds per N (each variant once per round, order rotating); every timed run on a new commit (no eval-cache hits);`,
+  );
+  p(
+    `one untimed warm-up per N (builds once; derivations do not change with the salt, so timed builds are store hits).`,
+  );
+  p(
+    `Load per host (rounds of ${LOAD.width} attributes, seeded with the host name): ${LOAD.list} in the systemPackages list (mkIf),`,
+  );
+  p(
+    `${LOAD.package} in the derivation of bench-tool (a system package), ${LOAD.service} in the ExecStart of another service (bench-report).`,
+  );
   p('');
   p('Per-host eval cost on a fresh commit (`time nix eval --raw <ref>#nixosConfigurations.H.<attr>`):');
   for (const c of result.evalCost) {
-    p(`  N=${c.n} ${c.host.padEnd(14)} ${Object.entries(c.parts).map(([k, v]) => `${k} ${fmt(v.wallS, 2)}/${fmt(v.cpuS, 2)}`).join(', ')}  (wall/cpu s)`);
+    p(
+      `  N=${c.n} ${c.host.padEnd(14)} ${Object.entries(c.parts)
+        .map(([k, v]) => `${k} ${fmt(v.wallS, 2)}/${fmt(v.cpuS, 2)}`)
+        .join(', ')}  (wall/cpu s)`,
+    );
   }
   const ns = Object.keys(result.summary).map(Number);
   for (const n of ns) {
     const s = result.summary[n];
     p('');
-    p(`N = ${n} hosts                          wall s: median    min    max   cpu s  nix procs  max nix at once  tree peak MB  node peak MB  first nix s`);
+    p(
+      `N = ${n} hosts                          wall s: median    min    max   cpu s  nix procs  max nix at once  tree peak MB  node peak MB  first nix s`,
+    );
     for (const v of VARIANTS) {
       const x = s[v.id];
       if (!x) continue;
       const st = x.startup ? `${fmt(x.startup.median, 3)} (${fmt(x.startup.min, 3)}-${fmt(x.startup.max, 3)})` : '-';
-      p(`(${v.id}) ${v.label.padEnd(30)}    ${pad(fmt(x.median, 2), 6)} ${pad(fmt(x.min, 2), 6)} ${pad(fmt(x.max, 2), 6)} ${pad(fmt(x.cpu, 1), 7)} ${pad(x.nixProcs, 10)} ${pad(x.maxNix, 16)} ${pad(fmt(x.treeMb, 0), 13)} ${pad(x.nodeMb === undefined ? '-' : fmt(x.nodeMb, 0), 13)}  ${st}`);
+      p(
+        `(${v.id}) ${v.label.padEnd(30)}    ${pad(fmt(x.median, 2), 6)} ${pad(fmt(x.min, 2), 6)} ${pad(fmt(x.max, 2), 6)} ${pad(fmt(x.cpu, 1), 7)} ${pad(x.nixProcs, 10)} ${pad(x.maxNix, 16)} ${pad(fmt(x.treeMb, 0), 13)} ${pad(x.nodeMb === undefined ? '-' : fmt(x.nodeMb, 0), 13)}  ${st}`,
+      );
     }
     const bc = result.commands[n];
     if (bc) {
-      p(`    nix calls of one run (warm-up, debug log): (a) ${fmtSubs(bc.a)}; (d) ${fmtSubs(bc.d)}; (p) ${fmtSubs(bc.p)}`);
-      p(`    sampled in timed runs: ${Object.keys(bc).filter((k) => k.endsWith('Seen')).map((k) => `(${k[0]}) ${fmtSubs(bc[k])}`).join('; ')}`);
+      p(
+        `    nix calls of one run (warm-up, debug log): (a) ${fmtSubs(bc.a)}; (d) ${fmtSubs(bc.d)}; (p) ${fmtSubs(bc.p)}`,
+      );
+      p(
+        `    sampled in timed runs: ${Object.keys(bc)
+          .filter((k) => k.endsWith('Seen'))
+          .map((k) => `(${k[0]}) ${fmtSubs(bc[k])}`)
+          .join('; ')}`,
+      );
     }
   }
   p('');
   const sum = (n, v) => result.summary[n][v];
   const ratio = (n, x, y) => (sum(n, x) && sum(n, y) ? sum(n, x).median / sum(n, y).median : undefined);
   // The ratio of the extremes: the best case (min/max) and the worst (max/min) of the rounds.
-  const spread = (n, x, y) => (sum(n, x) && sum(n, y) ? `${fmt(sum(n, x).min / sum(n, y).max, 2)}-${fmt(sum(n, x).max / sum(n, y).min, 2)}` : '-');
+  const spread = (n, x, y) =>
+    sum(n, x) && sum(n, y) ? `${fmt(sum(n, x).min / sum(n, y).max, 2)}-${fmt(sum(n, x).max / sum(n, y).min, 2)}` : '-';
   const rows = [
     ['a/b build mode (medians)', (n) => ratio(n, 'a', 'b'), TARGETS.ab, 2, (n) => spread(n, 'a', 'b')],
     ['d/e eval mode (medians)', (n) => ratio(n, 'd', 'e'), TARGETS.de, 2, (n) => spread(n, 'd', 'e')],
     ['p/q propagation (medians)', (n) => ratio(n, 'p', 'q'), TARGETS.pq, 2, (n) => spread(n, 'p', 'q')],
-    ...(ns.some((n) => sum(n, 'c')) ? [['a/c (medians)', (n) => ratio(n, 'a', 'c'), TARGETS.ac, 2, (n) => spread(n, 'a', 'c')]] : []),
-    ['node peak RSS MB (a,d,p)', (n) => Math.max(...['a', 'd', 'p'].map((v) => sum(n, v)?.nodeMb ?? 0)), TARGETS.nodeRssMb, 0],
-    ['start-up s, to 1st nix (a,d)', (n) => median(['a', 'd'].filter((v) => sum(n, v)?.startup).map((v) => sum(n, v).startup.median)), TARGETS.startupS, 3, (n) => `${fmt(Math.min(...['a', 'd'].map((v) => sum(n, v).startup.min)), 3)}-${fmt(Math.max(...['a', 'd'].map((v) => sum(n, v).startup.max)), 3)}`],
+    ...(ns.some((n) => sum(n, 'c'))
+      ? [['a/c (medians)', (n) => ratio(n, 'a', 'c'), TARGETS.ac, 2, (n) => spread(n, 'a', 'c')]]
+      : []),
+    [
+      'node peak RSS MB (a,d,p)',
+      (n) => Math.max(...['a', 'd', 'p'].map((v) => sum(n, v)?.nodeMb ?? 0)),
+      TARGETS.nodeRssMb,
+      0,
+    ],
+    [
+      'start-up s, to 1st nix (a,d)',
+      (n) => median(['a', 'd'].filter((v) => sum(n, v)?.startup).map((v) => sum(n, v).startup.median)),
+      TARGETS.startupS,
+      3,
+      (n) =>
+        `${fmt(Math.min(...['a', 'd'].map((v) => sum(n, v).startup.min)), 3)}-${fmt(Math.max(...['a', 'd'].map((v) => sum(n, v).startup.max)), 3)}`,
+    ],
   ];
-  p(`target                        ${ns.map((n) => pad(`N=${n}`, 7)).join('')}   target   result (margin: how far under (+) or over (-) the target; range: best-worst round)`);
+  p(
+    `target                        ${ns.map((n) => pad(`N=${n}`, 7)).join('')}   target   result (margin: how far under (+) or over (-) the target; range: best-worst round)`,
+  );
   const verdicts = [];
   for (const [name, f, target, digits, range] of rows) {
     const vals = ns.map(f);
@@ -431,7 +525,9 @@ function printTables(result) {
         return `N=${n} ${verdict} ${margin >= 0 ? '+' : ''}${margin}%${range ? ` (${range(n)})` : ''}`;
       })
       .filter(Boolean);
-    p(`${name.padEnd(29)} ${vals.map((v) => pad(v === undefined || Number.isNaN(v) ? '-' : fmt(v, digits), 7)).join('')}   <= ${pad(fmt(target, digits), 5)}  ${results.join(', ')}`);
+    p(
+      `${name.padEnd(29)} ${vals.map((v) => pad(v === undefined || Number.isNaN(v) ? '-' : fmt(v, digits), 7)).join('')}   <= ${pad(fmt(target, digits), 5)}  ${results.join(', ')}`,
+    );
   }
   const info = [
     ['max nix at once (a)', (n) => sum(n, 'a')?.maxNix],
@@ -442,15 +538,23 @@ function printTables(result) {
     ['nix procs (d) / (e)', (n) => `${sum(n, 'd')?.nixProcs}/${sum(n, 'e')?.nixProcs}`],
     ['nix procs (p) / (q)', (n) => `${sum(n, 'p')?.nixProcs}/${sum(n, 'q')?.nixProcs}`],
   ];
-  for (const [name, f] of info) p(`${name.padEnd(29)} ${ns.map((n) => pad(f(n) ?? '-', 7)).join('')}   (cores: ${CORES})`);
-  p(`${verdicts.filter((v) => v === 'PASS').length} PASS, ${verdicts.filter((v) => v === 'MISS').length} MISS (judged from this one run; the machine is shared, figures are noisy)`);
+  for (const [name, f] of info)
+    p(`${name.padEnd(29)} ${ns.map((n) => pad(f(n) ?? '-', 7)).join('')}   (cores: ${CORES})`);
+  p(
+    `${verdicts.filter((v) => v === 'PASS').length} PASS, ${verdicts.filter((v) => v === 'MISS').length} MISS (judged from this one run; the machine is shared, figures are noisy)`,
+  );
   if (!ns.includes(8)) p('(N=8 not run: quick mode or BENCH_HOSTS)');
   p('');
   p(`raw figures: ${result.jsonOut ?? JSON_OUT}`);
   return out.join('\n');
 }
 
-const fmtSubs = (o) => (o ? Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ') : '-');
+const fmtSubs = (o) =>
+  o
+    ? Object.entries(o)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')
+    : '-';
 
 function mergeSubs(runs) {
   const o = {};
@@ -482,7 +586,8 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 
 async function main() {
-  if (!existsSync(join(root, 'dist', 'main.js'))) throw new Error('dist/main.js missing: run npm run build (scripts/bench.sh does)');
+  if (!existsSync(join(root, 'dist', 'main.js')))
+    throw new Error('dist/main.js missing: run npm run build (scripts/bench.sh does)');
   const result = {
     startedAt: new Date().toISOString(),
     jsonOut: JSON_OUT,
@@ -516,7 +621,9 @@ async function main() {
       for (const id of order) {
         const r = await runVariant(id, bench, `n${n}-r${round}`);
         runs.push({ n, round, ...r });
-        log(`N=${n} round ${round + 1}/${ROUNDS} (${id}) ${r.wallS.toFixed(2)} s, ${r.nixProcs} nix, max ${r.maxConcurrentNix} at once, tree ${Math.round(r.peakTreeKb / 1024)} MB`);
+        log(
+          `N=${n} round ${round + 1}/${ROUNDS} (${id}) ${r.wallS.toFixed(2)} s, ${r.nixProcs} nix, max ${r.maxConcurrentNix} at once, tree ${Math.round(r.peakTreeKb / 1024)} MB`,
+        );
       }
     }
     result.runs.push(...runs);

@@ -17,7 +17,9 @@ await build({
   target: 'node20',
   external: ['mvdan-sh'],
   // Some dependencies are CommonJS and call require(): give the ESM bundle one.
-  banner: { js: "import { createRequire as __nvCreateRequire } from 'node:module'; const require = __nvCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __nvCreateRequire } from 'node:module'; const require = __nvCreateRequire(import.meta.url);",
+  },
   minify: true,
   legalComments: 'none',
   logLevel: 'warning',

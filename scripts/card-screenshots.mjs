@@ -73,22 +73,50 @@ try {
   document.title = 'height=' + Math.ceil(document.documentElement.getBoundingClientRect().height) + ';problems=' + problems.length;
 </script></body></html>`;
 
-  const flags = (profile) => ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--hide-scrollbars', '--force-device-scale-factor=1', `--user-data-dir=${profile}`];
-  const run = (args) => execFileSync(chromium, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+  const flags = (profile) => [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--hide-scrollbars',
+    '--force-device-scale-factor=1',
+    `--user-data-dir=${profile}`,
+  ];
+  const run = (args) =>
+    execFileSync(chromium, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
 
   mkdirSync(outDir, { recursive: true });
-  for (const [name, verdict] of [['pass', PASS_VERDICT], ['fail', FAIL_VERDICT]]) {
+  for (const [name, verdict] of [
+    ['pass', PASS_VERDICT],
+    ['fail', FAIL_VERDICT],
+  ]) {
     const card = expandTemplate(template, renderCard(verdict).data)[0];
     const html = path.join(tmp, `card-${name}.html`);
     writeFileSync(html, page(card));
     const url = pathToFileURL(html).href;
     // First pass: lay the page out and read its height (and the renderer's problems) from the title.
-    const dom = run([...flags(mkdtempSync(path.join(tmp, 'profile-'))), `--window-size=${WIDTH},2000`, '--dump-dom', url]);
+    const dom = run([
+      ...flags(mkdtempSync(path.join(tmp, 'profile-'))),
+      `--window-size=${WIDTH},2000`,
+      '--dump-dom',
+      url,
+    ]);
     const m = /<title>height=(\d+);problems=(\d+)<\/title>/.exec(dom);
     if (!m) throw new Error(`card-${name}: the page did not render:\n${dom.slice(0, 2000)}`);
-    if (m[2] !== '0') throw new Error(`card-${name}: the renderer reported ${m[2]} problem(s):\n${/<div id="problems">([^<]*)/.exec(dom)?.[1]}`);
+    if (m[2] !== '0')
+      throw new Error(
+        `card-${name}: the renderer reported ${m[2]} problem(s):\n${/<div id="problems">([^<]*)/.exec(dom)?.[1]}`,
+      );
     const out = path.join(outDir, `card-${name}.png`);
-    run([...flags(mkdtempSync(path.join(tmp, 'profile-'))), `--window-size=${WIDTH},${m[1]}`, `--screenshot=${out}`, url]);
+    run([
+      ...flags(mkdtempSync(path.join(tmp, 'profile-'))),
+      `--window-size=${WIDTH},${m[1]}`,
+      `--screenshot=${out}`,
+      url,
+    ]);
     console.log(`wrote ${path.relative(process.cwd(), out)} (${WIDTH}x${m[1]})`);
   }
 } finally {

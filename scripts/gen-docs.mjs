@@ -8,7 +8,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { pluginYaml, withGeneratedSections, GENERATED_DOCS, SPEC_SCHEMA_FILE, specJsonSchemaText } = await import(path.join(root, 'dist', 'docs.js'));
+const { pluginYaml, withGeneratedSections, GENERATED_DOCS, SPEC_SCHEMA_FILE, specJsonSchemaText } = await import(
+  path.join(root, 'dist', 'docs.js')
+);
 
 writeFileSync(path.join(root, 'plugin.yml'), pluginYaml());
 console.log('wrote plugin.yml');

@@ -42,18 +42,28 @@ export type BaseChoice =
 
 const ZEROS = /^0+$/;
 
-const gitEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ...env, GIT_OPTIONAL_LOCKS: '0', GIT_TERMINAL_PROMPT: '0' });
+const gitEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
+  ...env,
+  GIT_OPTIONAL_LOCKS: '0',
+  GIT_TERMINAL_PROMPT: '0',
+});
 
 /** The revision to compare with: the setting, else Drone's defaults; a commit the clone lacks is exit 2. */
-export async function chooseBase(runner: CommandRunner, repo: string, setting: string | undefined, env: NodeJS.ProcessEnv): Promise<BaseChoice> {
-  const git = async (...args: string[]) => runner('git', ['-C', repo, ...args], { env: gitEnv(env), timeoutMs: 60_000, label: 'git' });
+export async function chooseBase(
+  runner: CommandRunner,
+  repo: string,
+  setting: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<BaseChoice> {
+  const git = async (...args: string[]) =>
+    runner('git', ['-C', repo, ...args], { env: gitEnv(env), timeoutMs: 60_000, label: 'git' });
   const verify = async (rev: string): Promise<string | undefined> => {
     const r = await git('rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`);
     return r.exitCode === 0 ? r.stdout.trim() : undefined;
   };
   const missing = async (rev: string, source: string): Promise<never> => {
     const shallow = (await git('rev-parse', '--is-shallow-repository')).stdout.trim() === 'true';
-    const depth = shallow ? ((await git('rev-list', '--count', 'HEAD')).stdout.trim() || '?') : undefined;
+    const depth = shallow ? (await git('rev-list', '--count', 'HEAD')).stdout.trim() || '?' : undefined;
     throw new PreflightError(
       shallow
         ? `the base revision ${rev} (${source}) is not in this clone: it is shallow (${depth} commit${depth === '1' ? '' : 's'} of history); set the pipeline's \`clone: depth:\` to reach it (e.g. depth: 50), or give --base a commit the clone holds. nixenv-verify never fetches into the repository it verifies`
@@ -69,20 +79,36 @@ export async function chooseBase(runner: CommandRunner, repo: string, setting: s
   if (!event) return { none: 'no base revision given (--base REV, PLUGIN_BASE): nothing is compared' };
   if (event === 'push') {
     const before = (env.DRONE_COMMIT_BEFORE ?? '').trim();
-    if (before === '' || ZEROS.test(before)) return { none: `a push without a previous head (DRONE_COMMIT_BEFORE ${before === '' ? 'unset' : 'is all zeros: a new branch'}): nothing is compared; set base to compare` };
+    if (before === '' || ZEROS.test(before))
+      return {
+        none: `a push without a previous head (DRONE_COMMIT_BEFORE ${before === '' ? 'unset' : 'is all zeros: a new branch'}): nothing is compared; set base to compare`,
+      };
     const commit = await verify(before);
-    return commit ? { rev: before, commit, source: 'DRONE_COMMIT_BEFORE (push)' } : missing(before, 'DRONE_COMMIT_BEFORE of this push');
+    return commit
+      ? { rev: before, commit, source: 'DRONE_COMMIT_BEFORE (push)' }
+      : missing(before, 'DRONE_COMMIT_BEFORE of this push');
   }
   if (event === 'pull_request') {
     const sha = (env.DRONE_COMMIT_SHA ?? '').trim();
     const branch = env.DRONE_COMMIT_BRANCH ?? 'the target branch';
     const head = await verify('HEAD');
-    const parents = head ? (await git('rev-list', '--parents', '-n', '1', head)).stdout.trim().split(/\s+/).slice(1) : [];
+    const parents = head
+      ? (await git('rev-list', '--parents', '-n', '1', head)).stdout.trim().split(/\s+/).slice(1)
+      : [];
     if (parents.length >= 2 && (sha === '' || parents.slice(1).some((p) => p === sha || p.startsWith(sha)))) {
-      return { rev: parents[0]!, commit: parents[0]!, source: `the tip of ${branch} the pull request was merged into (HEAD^1 of the merge clone)` };
+      return {
+        rev: parents[0]!,
+        commit: parents[0]!,
+        source: `the tip of ${branch} the pull request was merged into (HEAD^1 of the merge clone)`,
+      };
     }
     const orig = await verify('ORIG_HEAD');
-    if (orig && orig !== head) return { rev: orig, commit: orig, source: `the tip of ${branch} before the clone merged the pull request (ORIG_HEAD)` };
+    if (orig && orig !== head)
+      return {
+        rev: orig,
+        commit: orig,
+        source: `the tip of ${branch} before the clone merged the pull request (ORIG_HEAD)`,
+      };
     throw new PreflightError(
       `a pull_request build, but HEAD (${head?.slice(0, 12) ?? 'none'}) is not the merge of DRONE_COMMIT_SHA into ${branch} that Drone's default clone makes, and ORIG_HEAD is not set: set base (PLUGIN_BASE) to the target branch's commit`,
     );
@@ -99,7 +125,12 @@ export interface BaseTree {
 }
 
 /** The files of commit `commit` (and its submodules where the repository holds them) in a private temp directory. */
-export async function materializeBase(runner: CommandRunner, repo: string, commit: string, env: NodeJS.ProcessEnv): Promise<BaseTree> {
+export async function materializeBase(
+  runner: CommandRunner,
+  repo: string,
+  commit: string,
+  env: NodeJS.ProcessEnv,
+): Promise<BaseTree> {
   const parent = mkdtempSync(path.join(os.tmpdir(), 'nixenv-verify-base-')); // mode 0700
   const remove = onCleanup(() => rmSync(parent, { recursive: true, force: true }));
   const dir = path.join(parent, 'source');
@@ -107,7 +138,8 @@ export async function materializeBase(runner: CommandRunner, repo: string, commi
   const missingSubmodules: string[] = [];
   const run = async (cmd: string, args: string[]): Promise<string> => {
     const r = await runner(cmd, args, { env: gitEnv(env), timeoutMs: 300_000, label: cmd });
-    if (r.exitCode !== 0) throw new PreflightError(`${cmd} ${args.join(' ')} failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    if (r.exitCode !== 0)
+      throw new PreflightError(`${cmd} ${args.join(' ')} failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
     return r.stdout;
   };
   const unpack = async (gitArgs: string[], rev: string, into: string, tag: string): Promise<void> => {
@@ -126,11 +158,21 @@ export async function materializeBase(runner: CommandRunner, repo: string, commi
       const [meta, sub] = l.split('\t') as [string, string];
       const subCommit = meta.split(' ')[2]!;
       const subGit = path.join(gitDir, 'modules', sub);
-      const has = existsSync(subGit) && (await runner('git', ['--git-dir', subGit, 'cat-file', '-e', `${subCommit}^{commit}`], { env: gitEnv(env), timeoutMs: 60_000, label: 'git' })).exitCode === 0;
+      const has =
+        existsSync(subGit) &&
+        (
+          await runner('git', ['--git-dir', subGit, 'cat-file', '-e', `${subCommit}^{commit}`], {
+            env: gitEnv(env),
+            timeoutMs: 60_000,
+            label: 'git',
+          })
+        ).exitCode === 0;
       if (has) await unpack(['--git-dir', subGit], subCommit, path.join(dir, sub), `sub${i}`);
       else {
         missingSubmodules.push(sub);
-        notes.push(`submodule ${sub} at ${subCommit.slice(0, 12)} is not in the repository (${path.relative(repo, subGit)} lacks it): the base sees ${sub}/ empty`);
+        notes.push(
+          `submodule ${sub} at ${subCommit.slice(0, 12)} is not in the repository (${path.relative(repo, subGit)} lacks it): the base sees ${sub}/ empty`,
+        );
       }
     }
   } catch (err) {

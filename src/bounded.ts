@@ -19,7 +19,9 @@ export class TooLargeError extends CheckInputError {
     readonly size: number,
     readonly limit: number,
   ) {
-    super(`cannot follow: ${file} is ${size} bytes; the verifier parses files of at most ${mib(limit)} (${limit} bytes)`);
+    super(
+      `cannot follow: ${file} is ${size} bytes; the verifier parses files of at most ${mib(limit)} (${limit} bytes)`,
+    );
     this.name = 'TooLargeError';
   }
 }
@@ -31,7 +33,11 @@ export class TooDeepError extends CheckInputError {
     readonly limit = MAX_NESTING,
     what?: string,
   ) {
-    super(what ? `cannot follow: ${what} at ${where} (the parser's limit is ${limit})` : `cannot follow: nesting deeper than ${limit} at ${where}`);
+    super(
+      what
+        ? `cannot follow: ${what} at ${where} (the parser's limit is ${limit})`
+        : `cannot follow: nesting deeper than ${limit} at ${where}`,
+    );
     this.name = 'TooDeepError';
   }
 }
@@ -44,7 +50,8 @@ export function readBoundedBytes(file: string, shown: string = file, limit = MAX
   const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const st = fstatSync(fd);
-    if (st.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${file}'`), { code: 'EISDIR' });
+    if (st.isDirectory())
+      throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${file}'`), { code: 'EISDIR' });
     if (!st.isFile()) throw new CheckInputError(`cannot follow: ${shown} is not a regular file`);
     if (st.size > limit) throw new TooLargeError(shown, st.size, limit);
     // Read to the end (a file may grow after fstat), never more than limit+1 bytes.
@@ -69,4 +76,5 @@ export function readBoundedBytes(file: string, shown: string = file, limit = MAX
 }
 
 /** readBoundedBytes as UTF-8 text. */
-export const readBoundedText = (file: string, shown: string = file, limit = MAX_PARSED_BYTES): string => readBoundedBytes(file, shown, limit).toString('utf8');
+export const readBoundedText = (file: string, shown: string = file, limit = MAX_PARSED_BYTES): string =>
+  readBoundedBytes(file, shown, limit).toString('utf8');

@@ -40,7 +40,9 @@ export function swBinWinner(packages: readonly SystemPackage[], program: string)
   const priority = (p: SystemPackage): number => p.priority ?? 5;
   let winner = candidates[0]!;
   for (const c of candidates) if (priority(c) < priority(winner)) winner = c;
-  const tiedWith = candidates.filter((c) => c !== winner && priority(c) === priority(winner) && c.installed[0] !== winner.installed[0]);
+  const tiedWith = candidates.filter(
+    (c) => c !== winner && priority(c) === priority(winner) && c.installed[0] !== winner.installed[0],
+  );
   return { winner, candidates, tiedWith };
 }
 

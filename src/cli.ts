@@ -45,7 +45,13 @@ export interface CliIo {
  */
 export function stderrMessage(text: string): string {
   // eslint-disable-next-line no-control-regex
-  const lines = text.replace(/\r\n/g, '\n').replace(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`).split('\n');
+  const lines = text
+    .replace(/\r\n/g, '\n')
+    .replace(
+      /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`,
+    )
+    .split('\n');
   return lines.map((l, i) => (i === 0 || /^\s/.test(l) ? l : `  ${l}`)).join('\n');
 }
 
@@ -59,8 +65,17 @@ function writeFile(file: string, text: string): void {
  * differ from the claim, when and where the run happened, the commit Drone
  * checked out, and the checks left out.
  */
-export function completeVerdict(verdict: Verdict, settings: Settings, env: NodeJS.ProcessEnv, startedAt: Date = new Date(Date.now() - verdict.durationMs)): Verdict {
-  const source = { repo: env.DRONE_REPO, commit: env.DRONE_COMMIT_SHA ?? env.DRONE_COMMIT, buildLink: env.DRONE_BUILD_LINK };
+export function completeVerdict(
+  verdict: Verdict,
+  settings: Settings,
+  env: NodeJS.ProcessEnv,
+  startedAt: Date = new Date(Date.now() - verdict.durationMs),
+): Verdict {
+  const source = {
+    repo: env.DRONE_REPO,
+    commit: env.DRONE_COMMIT_SHA ?? env.DRONE_COMMIT,
+    buildLink: env.DRONE_BUILD_LINK,
+  };
   const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v)) as Verdict['source'];
   const ran = new Set(verdict.checks.map((c) => c.id));
   return {
@@ -80,7 +95,12 @@ export function completeVerdict(verdict: Verdict, settings: Settings, env: NodeJ
  * is the last thing on stdout. Files and the card get the verdict with secret
  * values redacted (evidence quotes logs).
  */
-export function writeOutputs(verdict: Verdict, settings: Settings, io: CliIo, secrets: readonly string[] = collectSecrets(io.env)): void {
+export function writeOutputs(
+  verdict: Verdict,
+  settings: Settings,
+  io: CliIo,
+  secrets: readonly string[] = collectSecrets(io.env),
+): void {
   const shown = redactVerdict(verdict, secrets);
   const resolve = (file: string): string => path.resolve(io.cwd, file);
   if (settings.report) writeFile(resolve(settings.report), renderJson(shown));
@@ -150,7 +170,15 @@ export async function runCli(io: CliIo): Promise<number> {
   let plan: { flakeRef: string; checks: { id: CheckId; title: string }[] } | undefined;
   const stopReporting = onInterrupt((signal) => {
     const checks = (plan?.checks ?? settings.checks.map((id) => ({ id, title: id }))).map(
-      (c) => done.get(c.id) ?? { id: c.id, title: c.title, status: 'error' as const, summary: `interrupted by ${signal} before this check finished`, evidence: [], durationMs: Date.now() - started.getTime() },
+      (c) =>
+        done.get(c.id) ?? {
+          id: c.id,
+          title: c.title,
+          status: 'error' as const,
+          summary: `interrupted by ${signal} before this check finished`,
+          evidence: [],
+          durationMs: Date.now() - started.getTime(),
+        },
     );
     const partial: Verdict = {
       verdict: 'fail',
@@ -164,7 +192,9 @@ export async function runCli(io: CliIo): Promise<number> {
       tool: TOOL,
     };
     const verdict = completeVerdict(partial, settings, io.env, started);
-    io.stderr(`nixenv-verify: interrupted by ${signal}; verdict FAIL (${checks.filter((c) => c.status === 'error').length} check(s) unfinished)\n`);
+    io.stderr(
+      `nixenv-verify: interrupted by ${signal}; verdict FAIL (${checks.filter((c) => c.status === 'error').length} check(s) unfinished)\n`,
+    );
     writeOutputs(verdict, settings, io, secrets);
   });
   try {
@@ -182,7 +212,12 @@ export async function runCli(io: CliIo): Promise<number> {
     if (isShuttingDown()) return await new Promise<number>(() => undefined);
     const verdict = completeVerdict(finished, settings, io.env, started);
     stopReporting();
-    io.stdout(renderConsole(redactVerdict(verdict, secrets), { color: io.isTTY && !io.env.NO_COLOR, verbose: verbose || settings.logLevel === 'debug' || settings.logLevel === 'trace' }));
+    io.stdout(
+      renderConsole(redactVerdict(verdict, secrets), {
+        color: io.isTTY && !io.env.NO_COLOR,
+        verbose: verbose || settings.logLevel === 'debug' || settings.logLevel === 'trace',
+      }),
+    );
     writeOutputs(verdict, settings, io, secrets);
     return verdict.verdict === 'pass' ? 0 : 1;
   } catch (err) {
@@ -191,7 +226,9 @@ export async function runCli(io: CliIo): Promise<number> {
     } else {
       // No stack trace for users: the message, and the stack in the debug log.
       logger.debug({ err }, 'unexpected error');
-      io.stderr(`nixenv-verify: unexpected error: ${stderrMessage(redact((err as Error).message ?? String(err), secrets))} (run with PLUGIN_LOG_LEVEL=debug for details)\n`);
+      io.stderr(
+        `nixenv-verify: unexpected error: ${stderrMessage(redact((err as Error).message ?? String(err), secrets))} (run with PLUGIN_LOG_LEVEL=debug for details)\n`,
+      );
     }
     return exitCodeFor(err);
   } finally {

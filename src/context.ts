@@ -144,7 +144,13 @@ export function systemPackagesExpr(cfg: string, wantPaths: string): string {
 
 /** The systemd units the claim's consumers name (services, runner units). */
 export function consumerUnits(claim: Pick<Claim, 'consumers'>): string[] {
-  const names = claim.consumers.flatMap((c) => (c.kind === 'systemd-service' || c.kind === 'runner-service' ? [c.unit] : c.kind === 'drone-step' ? [c.runnerUnit] : []));
+  const names = claim.consumers.flatMap((c) =>
+    c.kind === 'systemd-service' || c.kind === 'runner-service'
+      ? [c.unit]
+      : c.kind === 'drone-step'
+        ? [c.runnerUnit]
+        : [],
+  );
   return [...new Set(names)];
 }
 
@@ -239,7 +245,10 @@ export class RunContext {
       this.logger.info({ host }, `evaluating ${host}`);
       // One process per host: a missing host answers with the names the flake has.
       const apply = `cfgs: if cfgs ? ${nixString(host)} then { facts = (${hostFactsExpr(settings.claim)}) cfgs.${nixString(host)}; } else { hosts = builtins.attrNames cfgs; }`;
-      const answer = await this.nix.evalJson<{ facts?: Omit<HostFacts, 'host'>; hosts?: string[] }>('nixosConfigurations', apply);
+      const answer = await this.nix.evalJson<{ facts?: Omit<HostFacts, 'host'>; hosts?: string[] }>(
+        'nixosConfigurations',
+        apply,
+      );
       if (!answer.facts) {
         const names = answer.hosts ?? [];
         throw new CheckInputError(
@@ -259,7 +268,9 @@ export class RunContext {
       // is read now, beside the build; when it does not exist yet, the build prints the log.
       const [outcome, storedSystemPathLog] = await Promise.all([
         this.nix.buildDrvs([facts.toplevel.drvPath]),
-        facts.systemPath && existsSync(facts.systemPath) ? this.nix.storedLog(facts.systemPath) : Promise.resolve(undefined),
+        facts.systemPath && existsSync(facts.systemPath)
+          ? this.nix.storedLog(facts.systemPath)
+          : Promise.resolve(undefined),
       ]);
       return { host, toplevel: facts.toplevel.out, outcome, ...(storedSystemPathLog ? { storedSystemPathLog } : {}) };
     });
@@ -335,7 +346,14 @@ export class RunContext {
         // A unit linked to /dev/null is masked: systemd never starts it.
         if (realpath(file) === '/dev/null' || !exists(file)) return undefined;
         const { unit, applied } = composeUnit(name, { text: readText(file), source: file }, builtDropIns(dir, name));
-        return { name, unit, source: file, context: evaluated?.context ?? facts.units[name]?.context ?? [], dropIns: applied.map((d) => d.source), etc };
+        return {
+          name,
+          unit,
+          source: file,
+          context: evaluated?.context ?? facts.units[name]?.context ?? [],
+          dropIns: applied.map((d) => d.source),
+          etc,
+        };
       }
       // The built system carries units, and not this one: systemd has nothing of that name to run.
       if (isDir(dir)) return undefined;
@@ -345,11 +363,29 @@ export class RunContext {
     const main = evaluated ?? (timer ? { text: timer.text, context: [] } : null);
     if (main) {
       const fromPackages = toplevel ? { dropIns: [], unseen: [] } : packageUnits(facts.systemdPackages ?? [], name);
-      const dropIns = [...(facts.dropIns ?? []).map((d): DropIn & { context: string[] } => ({ dir: d.dir, file: d.file, source: `config.systemd.units."${d.attr}".text`, text: d.text, context: d.context })), ...fromPackages.dropIns.map((d) => ({ ...d, context: [] }))];
-      const label = facts.hasUnits ? `config.systemd.units."${name}".text` : `config.systemd.${timer ? 'timers' : 'services'}."${name.replace(/\.(service|timer)$/, '')}"`;
+      const dropIns = [
+        ...(facts.dropIns ?? []).map((d): DropIn & { context: string[] } => ({
+          dir: d.dir,
+          file: d.file,
+          source: `config.systemd.units."${d.attr}".text`,
+          text: d.text,
+          context: d.context,
+        })),
+        ...fromPackages.dropIns.map((d) => ({ ...d, context: [] })),
+      ];
+      const label = facts.hasUnits
+        ? `config.systemd.units."${name}".text`
+        : `config.systemd.${timer ? 'timers' : 'services'}."${name.replace(/\.(service|timer)$/, '')}"`;
       const { unit, applied } = composeUnit(name, { text: main.text, source: label }, dropIns);
-      const context = [...new Set([...main.context, ...applied.flatMap((d) => (d as DropIn & { context: string[] }).context)])];
-      const unseen = toplevel ? [] : [...(facts.unseenUnitSources ?? []).map((u) => `${u} may add drop-ins in ${dropInDirs(name).join(', ')}`), ...fromPackages.unseen];
+      const context = [
+        ...new Set([...main.context, ...applied.flatMap((d) => (d as DropIn & { context: string[] }).context)]),
+      ];
+      const unseen = toplevel
+        ? []
+        : [
+            ...(facts.unseenUnitSources ?? []).map((u) => `${u} may add drop-ins in ${dropInDirs(name).join(', ')}`),
+            ...fromPackages.unseen,
+          ];
       return {
         name,
         unit,
@@ -370,7 +406,9 @@ export class RunContext {
   /** Eval mode: the unit texts of the services the timers start (by their Unit=, read with the unit model), in one evaluation. */
   private readonly timedServices = memoize(async (host: string): Promise<Record<string, EvaluatedUnit | null>> => {
     const facts = await this.hostFacts(host);
-    const targets = [...new Set((await this.timers(host)).map((t) => timerTarget(t.name, t.unit)))].filter((n) => !(n in facts.units));
+    const targets = [...new Set((await this.timers(host)).map((t) => timerTarget(t.name, t.unit)))].filter(
+      (n) => !(n in facts.units),
+    );
     if (targets.length === 0) return {};
     // A config without systemd.units: the service definition, as the unit text NixOS writes for it.
     const apply = `cfgs: let cfg = cfgs.${nixString(host)}.config; units = cfg.systemd.units or null; svcs = cfg.systemd.services or { }; ctxOf = s: builtins.attrNames (builtins.getContext s);
@@ -390,7 +428,10 @@ in builtins.listToAttrs (map (n: { name = n; value = if units == null then ofDef
     const toplevel = await this.builtToplevel(host);
     if (toplevel) {
       const resolved = etcPath(path.join(toplevel, 'etc'), rel);
-      if (!resolved) return { unreadable: `${file} is not in ${toplevel}/etc: nothing in the configuration puts it there (it is made at run time, if at all)` };
+      if (!resolved)
+        return {
+          unreadable: `${file} is not in ${toplevel}/etc: nothing in the configuration puts it there (it is made at run time, if at all)`,
+        };
       try {
         return { text: readText(resolved), source: resolved };
       } catch (err) {
@@ -398,22 +439,31 @@ in builtins.listToAttrs (map (n: { name = n; value = if units == null then ofDef
       }
     }
     const found = await this.etcEntry(`${host}\0${rel}`);
-    if (!found) return { unreadable: `environment.etc has no entry for ${file}: nothing in the configuration puts it there (it is made at run time, if at all)` };
+    if (!found)
+      return {
+        unreadable: `environment.etc has no entry for ${file}: nothing in the configuration puts it there (it is made at run time, if at all)`,
+      };
     if (found.text !== null) return { text: found.text, source: `environment.etc."${found.name}".text` };
     if (parseStorePath(found.source) && found.context.length) {
       const got = await this.scriptAt(found.source, found.context);
       if ('text' in got) return { text: got.text, source: `environment.etc."${found.name}".source = ${got.source}` };
       return { unreadable: `environment.etc."${found.name}".source ${found.source}: ${got.missing}` };
     }
-    if (existsSync(found.source) && !isDir(found.source)) return { text: readFileSync(found.source, 'utf8'), source: `environment.etc."${found.name}".source = ${found.source}` };
+    if (existsSync(found.source) && !isDir(found.source))
+      return {
+        text: readFileSync(found.source, 'utf8'),
+        source: `environment.etc."${found.name}".source = ${found.source}`,
+      };
     return { unreadable: `environment.etc."${found.name}".source ${found.source} cannot be read without a build` };
   }
 
-  private readonly etcEntry = memoize(async (key: string): Promise<{ name: string; text: string | null; source: string; context: string[] } | null> => {
-    const [host, rel] = key.split('\0') as [string, string];
-    const apply = `cfgs: let etc = cfgs.${nixString(host)}.config.environment.etc or { }; hits = builtins.filter (n: (etc.\${n}.enable or true) && (etc.\${n}.target or n) == ${nixString(rel)}) (builtins.attrNames etc); in if hits == [ ] then null else let n = builtins.head hits; e = etc.\${n}; t = e.text or null; src = if t == null then toString e.source else ""; in { name = n; text = t; source = src; context = builtins.attrNames (builtins.getContext src); }`;
-    return this.nix.evalJson('nixosConfigurations', apply);
-  });
+  private readonly etcEntry = memoize(
+    async (key: string): Promise<{ name: string; text: string | null; source: string; context: string[] } | null> => {
+      const [host, rel] = key.split('\0') as [string, string];
+      const apply = `cfgs: let etc = cfgs.${nixString(host)}.config.environment.etc or { }; hits = builtins.filter (n: (etc.\${n}.enable or true) && (etc.\${n}.target or n) == ${nixString(rel)}) (builtins.attrNames etc); in if hits == [ ] then null else let n = builtins.head hits; e = etc.\${n}; t = e.text or null; src = if t == null then toString e.source else ""; in { name = n; text = t; source = src; context = builtins.attrNames (builtins.getContext src); }`;
+      return this.nix.evalJson('nixosConfigurations', apply);
+    },
+  );
 
   /** Timer units of the host, as systemd reads them (built files and drop-ins in build mode; the evaluated units in eval mode). */
   async timers(host: string): Promise<UnitView[]> {
@@ -424,25 +474,46 @@ in builtins.listToAttrs (map (n: { name = n; value = if units == null then ofDef
       if (isDir(dir)) {
         // What pulls a timer in on the running system: a link in some unit's .wants/.requires/.upholds directory.
         const pulls = listDir(dir).filter((d) => /\.(wants|requires|upholds)$/.test(d) && isDir(path.join(dir, d)));
-        const wantedBy = (unit: string): string[] => pulls.filter((d) => exists(path.join(dir, d, unit))).map((d) => d.replace(/\.(wants|requires|upholds)$/, ''));
+        const wantedBy = (unit: string): string[] =>
+          pulls.filter((d) => exists(path.join(dir, d, unit))).map((d) => d.replace(/\.(wants|requires|upholds)$/, ''));
         return listDir(dir)
-          .filter((n) => n.endsWith('.timer') && exists(path.join(dir, n)) && realpath(path.join(dir, n)) !== '/dev/null')
+          .filter(
+            (n) => n.endsWith('.timer') && exists(path.join(dir, n)) && realpath(path.join(dir, n)) !== '/dev/null',
+          )
           .map((n) => {
             const w = wantedBy(n);
             const file = path.join(dir, n);
             const { unit, applied } = composeUnit(n, { text: readText(file), source: file }, builtDropIns(dir, n));
-            return { name: n, unit, source: file, context: [], wantedBy: w, bootChain: bootChain(n, wantedBy), dropIns: applied.map((d) => d.source) };
+            return {
+              name: n,
+              unit,
+              source: file,
+              context: [],
+              wantedBy: w,
+              bootChain: bootChain(n, wantedBy),
+              dropIns: applied.map((d) => d.source),
+            };
           });
       }
     }
-    const evaluated = (facts.dropIns ?? []).map((d): DropIn => ({ dir: d.dir, file: d.file, source: `config.systemd.units."${d.attr}".text`, text: d.text }));
+    const evaluated = (facts.dropIns ?? []).map((d): DropIn => ({
+      dir: d.dir,
+      file: d.file,
+      source: `config.systemd.units."${d.attr}".text`,
+      text: d.text,
+    }));
     return facts.timers.map((t) => {
       const fromPackages = packageUnits(facts.systemdPackages ?? [], t.name);
       const dropIns = [...evaluated, ...fromPackages.dropIns];
-      const unseen = [...(facts.unseenUnitSources ?? []).map((u) => `${u} may add drop-ins in ${dropInDirs(t.name).join(', ')}`), ...fromPackages.unseen];
+      const unseen = [
+        ...(facts.unseenUnitSources ?? []).map((u) => `${u} may add drop-ins in ${dropInDirs(t.name).join(', ')}`),
+        ...fromPackages.unseen,
+      ];
       const known = new Map((t.pulledBy ?? []).map((p) => [p.name, p.wantedBy]));
       const wantedBy = (unit: string): string[] => (unit === t.name ? (t.wantedBy ?? []) : (known.get(unit) ?? []));
-      const label = facts.hasUnits ? `config.systemd.units."${t.name}".text` : `config.systemd.timers."${t.name.replace(/\.timer$/, '')}"`;
+      const label = facts.hasUnits
+        ? `config.systemd.units."${t.name}".text`
+        : `config.systemd.timers."${t.name.replace(/\.timer$/, '')}"`;
       const source = `${label}${facts.hasUnits ? '' : ' (the config has no systemd.units)'}`;
       const { unit, applied } = composeUnit(t.name, { text: t.text, source: label }, dropIns);
       return {
@@ -463,7 +534,10 @@ in builtins.listToAttrs (map (n: { name = n; value = if units == null then ofDef
    * `text` (or `buildCommand`) of the derivation that outputs it, found among `drvs` by name.
    * Returns the script and the derivations it was built from (where the next script is looked up).
    */
-  async scriptAt(storePath: string, drvs: readonly string[]): Promise<{ text: string; source: string; inputs: string[] } | { missing: string; opaque?: boolean }> {
+  async scriptAt(
+    storePath: string,
+    drvs: readonly string[],
+  ): Promise<{ text: string; source: string; inputs: string[] } | { missing: string; opaque?: boolean }> {
     if (this.settings.mode === 'build') {
       if (!exists(storePath)) return { missing: `${storePath} does not exist after the build` };
       try {
@@ -479,10 +553,16 @@ in builtins.listToAttrs (map (n: { name = n; value = if units == null then ofDef
       const d = await this.nix.derivation(drv);
       if (!Object.values(d.outputs).includes(sp.root)) continue;
       const text = d.env.text ?? d.env.buildCommand;
-      if (text === undefined) return { missing: `${drv} has no text or buildCommand: what it contains is only known after a build`, opaque: true };
+      if (text === undefined)
+        return {
+          missing: `${drv} has no text or buildCommand: what it contains is only known after a build`,
+          opaque: true,
+        };
       return { text, source: `${drv} (derivation text, evaluated)`, inputs: d.inputDrvs };
     }
-    return { missing: `no derivation among the unit's inputs outputs ${sp.root} (eval mode reads scripts from derivations)` };
+    return {
+      missing: `no derivation among the unit's inputs outputs ${sp.root} (eval mode reads scripts from derivations)`,
+    };
   }
 
   /** Absolute path of a repository file. */
@@ -502,10 +582,28 @@ in builtins.listToAttrs (map (n: { name = n; value = if units == null then ofDef
 }
 
 /** Units systemd starts at boot by itself: default.target and what it pulls in on NixOS. */
-export const BOOT_UNITS = ['default.target', 'multi-user.target', 'graphical.target', 'basic.target', 'sysinit.target', 'timers.target', 'sockets.target', 'paths.target', 'local-fs.target', 'remote-fs.target', 'network.target', 'getty.target'];
+export const BOOT_UNITS = [
+  'default.target',
+  'multi-user.target',
+  'graphical.target',
+  'basic.target',
+  'sysinit.target',
+  'timers.target',
+  'sockets.target',
+  'paths.target',
+  'local-fs.target',
+  'remote-fs.target',
+  'network.target',
+  'getty.target',
+];
 
 /** The pull links from a boot unit down to `unit` (`multi-user.target → a.target → x.timer`), or undefined: nothing starts it. */
-export function bootChain(unit: string, wantedBy: (unit: string) => string[], depth = 0, seen = new Set<string>()): string[] | undefined {
+export function bootChain(
+  unit: string,
+  wantedBy: (unit: string) => string[],
+  depth = 0,
+  seen = new Set<string>(),
+): string[] | undefined {
   if (BOOT_UNITS.includes(unit)) return [unit];
   if (depth > 6 || seen.has(unit)) return undefined;
   seen.add(unit);
@@ -521,17 +619,25 @@ export function bootChain(unit: string, wantedBy: (unit: string) => string[], de
  * etc/systemd/system and lib/systemd/system). A package already in the store is read; one that is not, or
  * one that ships the unit file itself (NixOS's unit then becomes its overrides.conf), is named as unseen.
  */
-export function packageUnits(packages: readonly { name: string; out: string }[], name: string): { dropIns: DropIn[]; unseen: string[] } {
+export function packageUnits(
+  packages: readonly { name: string; out: string }[],
+  name: string,
+): { dropIns: DropIn[]; unseen: string[] } {
   const dropIns: DropIn[] = [];
   const unseen: string[] = [];
   for (const p of packages) {
     if (!isDir(p.out)) {
-      unseen.push(`systemd.packages: ${p.name} (${p.out} is not in the store; a build reads its units) may add drop-ins in ${dropInDirs(name).join(', ')}`);
+      unseen.push(
+        `systemd.packages: ${p.name} (${p.out} is not in the store; a build reads its units) may add drop-ins in ${dropInDirs(name).join(', ')}`,
+      );
       continue;
     }
     for (const sub of ['etc/systemd/system', 'lib/systemd/system']) {
       const dir = path.join(p.out, sub);
-      if (exists(path.join(dir, name))) unseen.push(`systemd.packages: ${p.name} ships ${path.join(dir, name)}: NixOS's ${name} becomes its overrides.conf (a build reads the result)`);
+      if (exists(path.join(dir, name)))
+        unseen.push(
+          `systemd.packages: ${p.name} ships ${path.join(dir, name)}: NixOS's ${name} becomes its overrides.conf (a build reads the result)`,
+        );
       dropIns.push(...builtDropIns(dir, name));
     }
   }
@@ -549,7 +655,12 @@ export function builtDropIns(unitDir: string, name: string): DropIn[] {
     isDir(path.join(unitDir, dir))
       ? listDir(path.join(unitDir, dir))
           .filter((f) => f.endsWith('.conf') && exists(path.join(unitDir, dir, f)))
-          .map((f) => ({ dir, file: f, source: path.join(unitDir, dir, f), text: readText(path.join(unitDir, dir, f)) }))
+          .map((f) => ({
+            dir,
+            file: f,
+            source: path.join(unitDir, dir, f),
+            text: readText(path.join(unitDir, dir, f)),
+          }))
       : [],
   );
 }
@@ -563,8 +674,13 @@ export function etcPath(etcRoot: string, rel: string): string | undefined {
   for (let hop = 0; hop < 16; hop++) {
     const link = readlink(current);
     if (link === undefined) return exists(current) && !isDir(current) ? current : undefined;
-    const target = link.startsWith('/etc/static/') ? path.join(etcRoot, link.slice('/etc/static/'.length)) : link.startsWith('/etc/') ? path.join(etcRoot, link.slice('/etc/'.length)) : path.resolve(path.dirname(current), link);
-    if (target.startsWith('/nix/store/')) return exists(target) && !isDir(target) ? (realpath(target) ?? target) : undefined;
+    const target = link.startsWith('/etc/static/')
+      ? path.join(etcRoot, link.slice('/etc/static/'.length))
+      : link.startsWith('/etc/')
+        ? path.join(etcRoot, link.slice('/etc/'.length))
+        : path.resolve(path.dirname(current), link);
+    if (target.startsWith('/nix/store/'))
+      return exists(target) && !isDir(target) ? (realpath(target) ?? target) : undefined;
     current = target;
   }
   return undefined;
@@ -572,12 +688,24 @@ export function etcPath(etcRoot: string, rel: string): string | undefined {
 
 /** The unit lines NixOS writes for a service definition (environment first, then serviceConfig, one line per list item). */
 export function serviceUnit(def: ServiceDefinition, source?: string): { unit: UnitFile; inlineScript?: string } {
-  if (def.text !== undefined) return { unit: parseUnit(def.text, source), ...(!/^ExecStart=./m.test(def.text) && def.script !== '' ? { inlineScript: def.script } : {}) };
+  if (def.text !== undefined)
+    return {
+      unit: parseUnit(def.text, source),
+      ...(!/^ExecStart=./m.test(def.text) && def.script !== '' ? { inlineScript: def.script } : {}),
+    };
   const q = (s: string): string => JSON.stringify(s);
   const lines = ['[Service]'];
-  for (const [k, v] of Object.entries(def.environment)) if (v !== null && v !== undefined) lines.push(`Environment=${q(`${k}=${String(v)}`)}`);
-  const extra = Array.isArray(def.serviceEnvironment) ? def.serviceEnvironment : def.serviceEnvironment ? [def.serviceEnvironment] : [];
+  for (const [k, v] of Object.entries(def.environment))
+    if (v !== null && v !== undefined) lines.push(`Environment=${q(`${k}=${String(v)}`)}`);
+  const extra = Array.isArray(def.serviceEnvironment)
+    ? def.serviceEnvironment
+    : def.serviceEnvironment
+      ? [def.serviceEnvironment]
+      : [];
   for (const e of extra) lines.push(`Environment=${String(e)}`);
   if (def.execStart) lines.push(`ExecStart=${def.execStart}`);
-  return { unit: parseUnit(lines.join('\n')), ...(def.execStart === '' && def.script !== '' ? { inlineScript: def.script } : {}) };
+  return {
+    unit: parseUnit(lines.join('\n')),
+    ...(def.execStart === '' && def.script !== '' ? { inlineScript: def.script } : {}),
+  };
 }

@@ -84,7 +84,14 @@ export function pluginProperties(): Record<string, PluginProperty> {
   return Object.fromEntries(
     SETTINGS.map((def) => [
       def.name,
-      { type: INDEX_TYPE[def.kind], defaultValue: indexDefault(def), description: fullDescription(def), secret: def.secret ?? false, required: false, example: def.example },
+      {
+        type: INDEX_TYPE[def.kind],
+        defaultValue: indexDefault(def),
+        description: fullDescription(def),
+        secret: def.secret ?? false,
+        required: false,
+        example: def.example,
+      },
     ]),
   );
 }
@@ -153,13 +160,25 @@ function defaultCell(def: SettingDef): string {
 /** The README's settings table: every setting, its variable, flag, default and meaning. */
 export function settingsTable(): string {
   const rows = SETTINGS.map((def) => {
-    const allowed = def.values ? ` ${def.kind === 'list' ? 'Any of' : 'One of'}: ${def.values.map(inlineCode).join(', ')}.` : '';
-    const meaning = markdownCell(`${def.description}${allowed}${def.secret ? ' Secret: redacted from logs and reports.' : ''}`);
+    const allowed = def.values
+      ? ` ${def.kind === 'list' ? 'Any of' : 'One of'}: ${def.values.map(inlineCode).join(', ')}.`
+      : '';
+    const meaning = markdownCell(
+      `${def.description}${allowed}${def.secret ? ' Secret: redacted from logs and reports.' : ''}`,
+    );
     const code = (text: string): string => markdownCell(inlineCode(text));
-    const flags = def.kind === 'boolean' ? `${code(flagName(def.name))}, ${code(`--no-${flagName(def.name).slice(2)}`)}` : code(flagName(def.name));
+    const flags =
+      def.kind === 'boolean'
+        ? `${code(flagName(def.name))}, ${code(`--no-${flagName(def.name).slice(2)}`)}`
+        : code(flagName(def.name));
     return [code(def.name), code(envName(def.name)), flags, defaultCell(def), meaning].join(' | ');
   });
-  return ['| Setting | Variable | Flag | Default | Meaning |', '| --- | --- | --- | --- | --- |', ...rows.map((r) => `| ${r} |`), ''].join('\n');
+  return [
+    '| Setting | Variable | Flag | Default | Meaning |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r} |`),
+    '',
+  ].join('\n');
 }
 
 /** The README text between the settings markers, or undefined when a marker is missing. */
@@ -181,13 +200,28 @@ export function withSettingsTable(readme: string): string | undefined {
 /** The README's allow-list of nix settings: name, the forms it may take, what it changes. */
 export function nixOptionsTable(): string {
   const rows = Object.entries(NIX_SETTINGS).map(([name, def]) => {
-    const forms = def.value === 'bool' ? [`--option ${name} true|false`, `--${name}`, `--no-${name}`] : [`--option ${name} VALUE`, `--${name} VALUE`];
+    const forms =
+      def.value === 'bool'
+        ? [`--option ${name} true|false`, `--${name}`, `--no-${name}`]
+        : [`--option ${name} VALUE`, `--${name} VALUE`];
     if (name === 'max-jobs') forms.push('-j N');
     if (name === 'keep-going') forms.push('-k');
-    const value = { bool: 'true/false', int: 'whole number', 'int-or-auto': 'whole number or auto', text: 'text', multiline: 'text (several lines allowed)', path: 'path' }[def.value];
+    const value = {
+      bool: 'true/false',
+      int: 'whole number',
+      'int-or-auto': 'whole number or auto',
+      text: 'text',
+      multiline: 'text (several lines allowed)',
+      path: 'path',
+    }[def.value];
     return `| ${markdownCell(inlineCode(name))} | ${forms.map((f) => markdownCell(inlineCode(f))).join(', ')} | ${value} | ${markdownCell(def.what)} |`;
   });
-  return ['| nix setting (nix_config key) | nix_options forms | value | what it changes |', '| --- | --- | --- | --- |', ...rows, ''].join('\n');
+  return [
+    '| nix setting (nix_config key) | nix_options forms | value | what it changes |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
 }
 
 /** The README text between two markers, or undefined when a marker is missing. */
@@ -213,7 +247,11 @@ export interface GeneratedSection {
   body: () => string;
 }
 
-export const SETTINGS_SECTION: GeneratedSection = { start: README_START, end: README_END, body: () => `\n${settingsTable()}` };
+export const SETTINGS_SECTION: GeneratedSection = {
+  start: README_START,
+  end: README_END,
+  body: () => `\n${settingsTable()}`,
+};
 export const NIX_SECTION: GeneratedSection = { start: NIX_START, end: NIX_END, body: () => `\n${nixOptionsTable()}` };
 export const SPEC_SECTION: GeneratedSection = { start: SPEC_START, end: SPEC_END, body: specBlock };
 
@@ -234,6 +272,7 @@ export function withSections(text: string, sections: readonly GeneratedSection[]
 /** A file of GENERATED_DOCS with its generated sections current; undefined when a marker pair is missing. */
 export function withGeneratedSections(text: string, file = 'README.md'): string | undefined {
   const entry = GENERATED_DOCS.find((d) => d.file === file);
-  if (!entry) throw new Error(`${file} holds no generated section; known: ${GENERATED_DOCS.map((d) => d.file).join(', ')}`);
+  if (!entry)
+    throw new Error(`${file} holds no generated section; known: ${GENERATED_DOCS.map((d) => d.file).join(', ')}`);
   return withSections(text, entry.sections);
 }

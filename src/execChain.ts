@@ -4,13 +4,24 @@
 // program that is not a shell script), with the PATH in force there. Anything the
 // verifier cannot follow (eval, source, a computed PATH, a non-script program)
 // ends the chain with a reason; it never guesses.
-import { analyzeScript, finalRunOf, renderPath, resolvePath, type Invocation, type PathEntry, type PathValue } from './shell/index.js';
+import {
+  analyzeScript,
+  finalRunOf,
+  renderPath,
+  resolvePath,
+  type Invocation,
+  type PathEntry,
+  type PathValue,
+} from './shell/index.js';
 import { parseStorePath } from './parse/storePath.js';
 import { programName, resolveProgram, type HostView } from './resolve.js';
 
 export interface ScriptSource {
   /** The text of the script at a store path, and the derivations to look the next one up in. */
-  scriptAt(storePath: string, drvs: readonly string[]): Promise<{ text: string; source: string; inputs: string[] } | { missing: string; opaque?: boolean }>;
+  scriptAt(
+    storePath: string,
+    drvs: readonly string[],
+  ): Promise<{ text: string; source: string; inputs: string[] } | { missing: string; opaque?: boolean }>;
 }
 
 export interface ChainStart {
@@ -31,8 +42,10 @@ export type ChainResult =
 
 const MAX_DEPTH = 6;
 const SHELLS = new Set(['sh', 'bash', 'dash']);
-const isScriptText = (text: string): boolean => /^#!\s*\S*\/(ba|da|z|k)?sh\b/.test(text) || /^#!\s*\S*\/env\s+(ba)?sh\b/.test(text);
-const dirsOf = (v: PathValue): string[] | undefined => ('entries' in v ? v.entries.map((e) => ('dir' in e ? e.dir : '')).filter((d) => d !== '') : undefined);
+const isScriptText = (text: string): boolean =>
+  /^#!\s*\S*\/(ba|da|z|k)?sh\b/.test(text) || /^#!\s*\S*\/env\s+(ba)?sh\b/.test(text);
+const dirsOf = (v: PathValue): string[] | undefined =>
+  'entries' in v ? v.entries.map((e) => ('dir' in e ? e.dir : '')).filter((d) => d !== '') : undefined;
 /** A word for a shell script that stands for itself (systemd's ExecStart words are already split). */
 const shellQuote = (w: string): string => `'${w.replace(/'/g, `'\\''`)}'`;
 
@@ -51,30 +64,56 @@ function decisiveRun(invocations: Invocation[], run: Invocation | undefined): In
 function bypassOf(invocations: Invocation[], run: Invocation, target: string, text: string): string | undefined {
   const at = invocations.indexOf(run);
   const isTarget = (i: Invocation): boolean => programName(i.program) === target;
-  const later = invocations.slice(at + 1).filter((i) => i.kind === 'external' && !isTarget(i) && (run.alongside === undefined || i.alongside !== run.alongside));
-  if (later.length) return `\`${later[later.length - 1]!.text}\` (line ${later[later.length - 1]!.line}) runs after it${later[later.length - 1]!.conditional ? ` (${later[later.length - 1]!.conditionalReason})` : ''}`;
+  const later = invocations
+    .slice(at + 1)
+    .filter(
+      (i) => i.kind === 'external' && !isTarget(i) && (run.alongside === undefined || i.alongside !== run.alongside),
+    );
+  if (later.length)
+    return `\`${later[later.length - 1]!.text}\` (line ${later[later.length - 1]!.line}) runs after it${later[later.length - 1]!.conditional ? ` (${later[later.length - 1]!.conditionalReason})` : ''}`;
   // A pipeline stage before the target's feeds it (`rsync … | wrapper cat`): that stage does the work. Stages
   // after it (`| tee log`) only take its output. A background job runs beside everything.
   const beside = invocations.filter(
-    (i, k) => i.kind === 'external' && !isTarget(i) && i.alongside !== undefined && ((i.alongside === run.alongside && k < at) || i.alongside.startsWith('in the background')),
+    (i, k) =>
+      i.kind === 'external' &&
+      !isTarget(i) &&
+      i.alongside !== undefined &&
+      ((i.alongside === run.alongside && k < at) || i.alongside.startsWith('in the background')),
   );
   if (beside.length) return `\`${beside[0]!.text}\` runs ${beside[0]!.alongside}`;
-  if (run.alongside?.startsWith('in the background')) return `it runs ${run.alongside} and the script does not wait for it`;
+  if (run.alongside?.startsWith('in the background'))
+    return `it runs ${run.alongside} and the script does not wait for it`;
   // `set -e` (a unit-script's first line) and an unconditional `false` before the run: the shell exits there.
   // NixOS writes a unit-script as `#!…/bash -e`; a script may also say `set -e` itself.
   const shebangE = /^#!\S+(\s+-[a-zA-Z]*e[a-zA-Z]*)\b/.test(text.split('\n')[0] ?? '');
-  const errexit = invocations.slice(0, at).find((i) => i.kind === 'builtin' && i.program === 'set' && i.args.some((a) => /^-[a-zA-Z]*e[a-zA-Z]*$/.test(a) || a === 'errexit'));
+  const errexit = invocations
+    .slice(0, at)
+    .find(
+      (i) =>
+        i.kind === 'builtin' &&
+        i.program === 'set' &&
+        i.args.some((a) => /^-[a-zA-Z]*e[a-zA-Z]*$/.test(a) || a === 'errexit'),
+    );
   const from = shebangE ? 0 : errexit ? invocations.indexOf(errexit) + 1 : at;
-  const stop = invocations.slice(from, at).find((i) => !i.conditional && i.alongside === undefined && i.program === 'false');
-  if (stop) return `\`${stop.text}\` (line ${stop.line}) fails under ${shebangE ? 'the `-e` of its #! line' : `\`set -e\` (line ${errexit!.line})`} before it, so it never runs`;
+  const stop = invocations
+    .slice(from, at)
+    .find((i) => !i.conditional && i.alongside === undefined && i.program === 'false');
+  if (stop)
+    return `\`${stop.text}\` (line ${stop.line}) fails under ${shebangE ? 'the `-e` of its #! line' : `\`set -e\` (line ${errexit!.line})`} before it, so it never runs`;
   return undefined;
 }
 
 /** Follows `start` until `target` is run (or, with no target, until a program that is not a shell script). */
-export async function followToTarget(start: ChainStart, target: string | undefined, view: HostView, source: ScriptSource): Promise<ChainResult> {
+export async function followToTarget(
+  start: ChainStart,
+  target: string | undefined,
+  view: HostView,
+  source: ScriptSource,
+): Promise<ChainResult> {
   const chain: string[] = [];
   // ExecStart is an argv, not shell; as a one-line script it gets env/exec prefixes applied the same way.
-  let text: string | undefined = start.inlineScript?.text ?? (start.argv?.length ? start.argv.map(shellQuote).join(' ') : undefined);
+  let text: string | undefined =
+    start.inlineScript?.text ?? (start.argv?.length ? start.argv.map(shellQuote).join(' ') : undefined);
   let where = start.inlineScript?.source ?? start.where ?? 'ExecStart';
   let dirs = start.pathDirs ?? [];
   let drvs = start.drvs;
@@ -83,39 +122,76 @@ export async function followToTarget(start: ChainStart, target: string | undefin
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     const inherited: PathEntry[] = dirs.map((d) => ({ dir: d }));
     // A `#!…/sh` script runs in bash's POSIX mode on NixOS (aliases expanded); anything else as bash does.
-    const analysis = await analyzeScript(text, { inheritedPath: inherited, shell: /^#!\s*\S*\/sh(\s|$)/.test(text) ? 'sh' : 'bash' });
+    const analysis = await analyzeScript(text, {
+      inheritedPath: inherited,
+      shell: /^#!\s*\S*\/sh(\s|$)/.test(text) ? 'sh' : 'bash',
+    });
     if (analysis.parseError) {
-      return { ok: false, reason: `${where}:${analysis.parseError.line}:${analysis.parseError.column}: not valid shell (${analysis.parseError.message})`, chain };
+      return {
+        ok: false,
+        reason: `${where}:${analysis.parseError.line}:${analysis.parseError.column}: not valid shell (${analysis.parseError.message})`,
+        chain,
+      };
     }
     const run = target ? finalRunOf(analysis, target) : undefined;
     const bypass = run ? bypassOf(analysis.invocations, run, target!, text) : undefined;
     if (run && bypass) {
       chain.push(`${where}:${run.line}: ${run.text}`);
-      return { ok: false, reason: `${where}:${run.line} runs ${target} (\`${run.text}\`), but ${bypass}: the work does not go through ${target}`, chain };
+      return {
+        ok: false,
+        reason: `${where}:${run.line} runs ${target} (\`${run.text}\`), but ${bypass}: the work does not go through ${target}`,
+        chain,
+      };
     }
     const last = decisiveRun(analysis.invocations, run);
     // Constructs that change what runs in ways the verifier cannot compute, before the decisive command.
     const blocking = analysis.unfollowable.find((u) => !last || u.line <= last.line);
-    if (blocking) return { ok: false, reason: `${where}:${blocking.line}: \`${blocking.text}\`: ${blocking.reason}; the verifier cannot follow it`, chain };
+    if (blocking)
+      return {
+        ok: false,
+        reason: `${where}:${blocking.line}: \`${blocking.text}\`: ${blocking.reason}; the verifier cannot follow it`,
+        chain,
+      };
     if (!last) {
       // Without a target, a script that starts no other program is itself the end of the chain.
       if (!target && previous) return { ok: true, ...previous, pathDirs: dirs, chain };
       return { ok: false, reason: `${where} runs no program`, chain };
     }
-    if (last.program.includes('<unknown')) return { ok: false, reason: `${where}:${last.line}: \`${last.text}\` runs a program the verifier cannot compute`, chain };
+    if (last.program.includes('<unknown'))
+      return {
+        ok: false,
+        reason: `${where}:${last.line}: \`${last.text}\` runs a program the verifier cannot compute`,
+        chain,
+      };
     // `cd dir && exec target` runs nothing else when the guard fails: still the one program it runs.
     const guardOnly = /^runs only if/.test(last.conditionalReason ?? '');
     if (last.conditional && !guardOnly) {
-      return { ok: false, reason: `${where}:${last.line}: \`${last.text}\` runs only on some branches (${last.conditionalReason ?? 'conditional'})`, chain };
+      return {
+        ok: false,
+        reason: `${where}:${last.line}: \`${last.text}\` runs only on some branches (${last.conditionalReason ?? 'conditional'})`,
+        chain,
+      };
     }
     const pathHere = resolvePath(last.path, inherited);
     const lookupDirs = dirsOf(pathHere);
-    if (!lookupDirs) return { ok: false, reason: `${where}:${last.line}: the PATH of \`${last.text}\` cannot be computed (${'unknown' in pathHere ? pathHere.unknown : ''})`, chain };
+    if (!lookupDirs)
+      return {
+        ok: false,
+        reason: `${where}:${last.line}: the PATH of \`${last.text}\` cannot be computed (${'unknown' in pathHere ? pathHere.unknown : ''})`,
+        chain,
+      };
     // `export -n PATH`: the shell still looks the program up, but the program gets no PATH.
     const childDirs = last.exportedVars.includes('PATH') ? lookupDirs : [];
-    chain.push(`${where}:${last.line}: ${last.text}  [PATH=${renderPath(pathHere)}${childDirs.length ? '' : ', not exported'}]`);
+    chain.push(
+      `${where}:${last.line}: ${last.text}  [PATH=${renderPath(pathHere)}${childDirs.length ? '' : ', not exported'}]`,
+    );
     const r = resolveProgram(last.program, lookupDirs, view);
-    if (!r.root) return { ok: false, reason: `${last.program} cannot be resolved (${r.notes.join('; ') || 'not on PATH'})`, chain };
+    if (!r.root)
+      return {
+        ok: false,
+        reason: `${last.program} cannot be resolved (${r.notes.join('; ') || 'not on PATH'})`,
+        chain,
+      };
     chain.push(...r.notes);
     if (target && programName(last.program) === target) {
       chain.push(`runs ${last.program} → ${r.root} via ${r.via}`);
@@ -129,7 +205,12 @@ export async function followToTarget(start: ChainStart, target: string | undefin
       dirs = childDirs;
       continue;
     }
-    if (!file) return { ok: false, reason: `${last.program} (${r.via}) is outside the store; what it runs cannot be followed`, chain };
+    if (!file)
+      return {
+        ok: false,
+        reason: `${last.program} (${r.via}) is outside the store; what it runs cannot be followed`,
+        chain,
+      };
     const script = await source.scriptAt(file, drvs);
     if ('missing' in script) {
       // Eval mode: a package built by its own builder (not a text file) is taken as the program itself.
@@ -141,7 +222,11 @@ export async function followToTarget(start: ChainStart, target: string | undefin
     }
     if (!isScriptText(script.text)) {
       if (!target) return { ok: true, root: r.root, via: r.via!, file, pathDirs: childDirs, chain };
-      return { ok: false, reason: `${file} is not a shell script, and it is not ${target}: what it runs cannot be followed`, chain };
+      return {
+        ok: false,
+        reason: `${file} is not a shell script, and it is not ${target}: what it runs cannot be followed`,
+        chain,
+      };
     }
     text = script.text;
     where = script.source;

@@ -25,18 +25,41 @@ export interface LoggerOptions {
   secrets?: readonly string[];
 }
 
-const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
-const LEVEL_COLORS: Record<number, string> = { 10: '\x1b[90m', 20: '\x1b[36m', 30: '\x1b[32m', 40: '\x1b[33m', 50: '\x1b[31m', 60: '\x1b[35m' };
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
+const LEVEL_COLORS: Record<number, string> = {
+  10: '\x1b[90m',
+  20: '\x1b[36m',
+  30: '\x1b[32m',
+  40: '\x1b[33m',
+  50: '\x1b[31m',
+  60: '\x1b[35m',
+};
 const HIDDEN_KEYS = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'name', 'v']);
 
 // C0/C1 controls, DEL, line separators and bidi controls: spelled \uXXXX in a text log line (inert, issue 16).
 // eslint-disable-next-line no-control-regex
 const ACTIVE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const inert = (text: string): string => text.replace(ACTIVE, (c) => (c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`));
+const inert = (text: string): string =>
+  text.replace(ACTIVE, (c) =>
+    c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`,
+  );
 
 function fieldValue(value: unknown): string {
-  if (typeof value === 'string') return /^[^\s"=\x00-\x1f\x7f-\x9f]*$/.test(value) && value !== '' ? inert(value) : JSON.stringify(value);
-  if (value && typeof value === 'object' && 'message' in value && typeof (value as { message: unknown }).message === 'string') {
+  if (typeof value === 'string')
+    return /^[^\s"=\x00-\x1f\x7f-\x9f]*$/.test(value) && value !== '' ? inert(value) : JSON.stringify(value);
+  if (
+    value &&
+    typeof value === 'object' &&
+    'message' in value &&
+    typeof (value as { message: unknown }).message === 'string'
+  ) {
     // A serialised error: its message, never the stack.
     return JSON.stringify((value as { message: string }).message);
   }
@@ -51,14 +74,19 @@ export function formatLogLine(line: string, color = false): string {
   } catch {
     return `${inert(line.replace(/\n$/, ''))}\n`;
   }
-  const time = typeof record.time === 'number' ? new Date(record.time).toISOString().replace(/\.\d{3}Z$/, 'Z') : String(record.time ?? '');
+  const time =
+    typeof record.time === 'number'
+      ? new Date(record.time).toISOString().replace(/\.\d{3}Z$/, 'Z')
+      : String(record.time ?? '');
   const level = Number(record.level);
   const word = LEVEL_NAMES[level] ?? String(record.level);
   const shownLevel = color ? `${LEVEL_COLORS[level] ?? ''}${word}\x1b[0m` : word;
   const fields = Object.entries(record)
     .filter(([k]) => !HIDDEN_KEYS.has(k))
     .map(([k, v]) => `${k}=${fieldValue(v)}`);
-  const text = [inert(time), shownLevel, inert(String(record.msg ?? '')), ...fields.map(inert)].filter((p) => p !== '').join(' ');
+  const text = [inert(time), shownLevel, inert(String(record.msg ?? '')), ...fields.map(inert)]
+    .filter((p) => p !== '')
+    .join(' ');
   return `${text}\n`;
 }
 

@@ -22,6 +22,11 @@ process.exitCode = await runCli({
 if (process.env.NIXENV_VERIFY_STATS) {
   writeFileSync(
     process.env.NIXENV_VERIFY_STATS,
-    JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS, cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000), spawned: spawnStats.count, byCommand: Object.fromEntries(spawnStats.byCommand) }),
+    JSON.stringify({
+      maxRssKb: process.resourceUsage().maxRSS,
+      cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
+      spawned: spawnStats.count,
+      byCommand: Object.fromEntries(spawnStats.byCommand),
+    }),
   );
 }

@@ -61,8 +61,10 @@ export function nixArgSecrets(args: readonly unknown[]): string[] {
   args.forEach((a, i) => {
     const word = String(a);
     found.push(...urlPasswords(word));
-    if (word === '--option' && args[i + 2] !== undefined) found.push(...nixSettingSecrets(String(args[i + 1]), String(args[i + 2])));
-    else if (word.startsWith('--') && args[i + 1] !== undefined) found.push(...nixSettingSecrets(word.slice(2), String(args[i + 1])));
+    if (word === '--option' && args[i + 2] !== undefined)
+      found.push(...nixSettingSecrets(String(args[i + 1]), String(args[i + 2])));
+    else if (word.startsWith('--') && args[i + 1] !== undefined)
+      found.push(...nixSettingSecrets(word.slice(2), String(args[i + 1])));
   });
   return found.filter((v) => v.length >= 3);
 }
@@ -85,10 +87,12 @@ export function rawNixSecrets(options: string | undefined, config: string | unde
     }
     if (Array.isArray(parsed)) found.push(...nixArgSecrets(parsed));
     else if (parsed && typeof parsed === 'object') {
-      for (const [k, v] of Object.entries(parsed)) found.push(...nixSettingSecrets(k, Array.isArray(v) ? v.join(' ') : String(v)));
+      for (const [k, v] of Object.entries(parsed))
+        found.push(...nixSettingSecrets(k, Array.isArray(v) ? v.join(' ') : String(v)));
     }
     // Unparseable text: a token-ish word after access-tokens.
-    for (const m of raw.matchAll(/access-tokens["',\s:=]+([^"',\]}]+)/g)) found.push(...nixSettingSecrets('access-tokens', m[1]!.trim()));
+    for (const m of raw.matchAll(/access-tokens["',\s:=]+([^"',\]}]+)/g))
+      found.push(...nixSettingSecrets('access-tokens', m[1]!.trim()));
   }
   return found.filter((v) => v.length >= 3);
 }

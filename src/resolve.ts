@@ -55,7 +55,8 @@ export function runtimeStateDir(dir: string, program: string, view: HostView): s
     return fixed?.includes(program) ? `NixOS links ${dir}/${program} at activation, outside the store` : undefined;
   }
   if (dir.startsWith('/etc/')) {
-    if (view.mode === 'build' && view.toplevel) return exists(path.join(view.toplevel, dir)) ? undefined : 'not in the built etc: state on the host';
+    if (view.mode === 'build' && view.toplevel)
+      return exists(path.join(view.toplevel, dir)) ? undefined : 'not in the built etc: state on the host';
     return 'an /etc directory: eval mode does not read the built etc';
   }
   return 'outside the store: its contents are state on the host, not part of the build';
@@ -72,32 +73,57 @@ const runtimeNote = (dirs: readonly string[], word: string, where: string): stri
 function inDir(dir: string, program: string, view: HostView): Resolution | undefined {
   // NixOS fills /run/wrappers/bin at activation from security.wrappers: a wrapper of that name runs first.
   if (dir === '/run/wrappers/bin' && (view.facts.setuidWrappers ?? []).includes(program)) {
-    return { root: `${dir}/${program}`, via: `${dir} (security.wrappers.${program}, a setuid wrapper made at activation)`, notes: [] };
+    return {
+      root: `${dir}/${program}`,
+      via: `${dir} (security.wrappers.${program}, a setuid wrapper made at activation)`,
+      notes: [],
+    };
   }
   if (NIXOS_FIXED_PROGRAMS[dir]) return undefined;
   if (view.mode === 'build') {
     const inEtc = dir.startsWith('/etc/') && view.toplevel ? path.join(view.toplevel, dir) : undefined;
-    const real = SYSTEM_PROFILES.includes(dir) && view.toplevel ? path.join(view.toplevel, 'sw', 'bin') : (inEtc ?? dir);
+    const real =
+      SYSTEM_PROFILES.includes(dir) && view.toplevel ? path.join(view.toplevel, 'sw', 'bin') : (inEtc ?? dir);
     if (!real.startsWith('/nix/store/')) return undefined;
     const candidate = path.join(real, program);
     if (!exists(candidate)) return undefined;
-    return { root: storeRootOf(candidate) ?? parseStorePath(candidate)?.root, via: real === dir ? dir : `${dir} (= ${real})`, file: realpath(candidate) ?? candidate, notes: [] };
+    return {
+      root: storeRootOf(candidate) ?? parseStorePath(candidate)?.root,
+      via: real === dir ? dir : `${dir} (= ${real})`,
+      file: realpath(candidate) ?? candidate,
+      notes: [],
+    };
   }
   if (SYSTEM_PROFILES.includes(dir)) {
     const w = swBinWinner(view.facts.systemPackages, program);
     if (!w?.winner.installed[0]) return undefined;
-    const notes = w.candidates.length > 1 ? [`sw/bin/${program} candidates: ${w.candidates.map(describePriority).join(', ')}; buildEnv keeps ${describePriority(w.winner)}`] : [];
-    if (w.tiedWith.length) notes.push(`equal priority with ${w.tiedWith.map((t) => t.name).join(', ')}: a collision only a build can show`);
+    const notes =
+      w.candidates.length > 1
+        ? [
+            `sw/bin/${program} candidates: ${w.candidates.map(describePriority).join(', ')}; buildEnv keeps ${describePriority(w.winner)}`,
+          ]
+        : [];
+    if (w.tiedWith.length)
+      notes.push(`equal priority with ${w.tiedWith.map((t) => t.name).join(', ')}: a collision only a build can show`);
     // A package of another name with a lower meta.priority would win sw/bin/<program> silently if its bin/ has one.
     const winning = w.winner.priority ?? 5;
     const stronger = view.facts.systemPackages.filter((p) => !w.candidates.includes(p) && (p.priority ?? 5) < winning);
-    if (stronger.length) notes.push(`${EVAL_UNSEEN}: ${stronger.length} system package${stronger.length === 1 ? '' : 's'} of higher priority (${stronger.map(describePriority).join(', ')}) may hold bin/${program} too; a build shows which one sw/bin links`);
+    if (stronger.length)
+      notes.push(
+        `${EVAL_UNSEEN}: ${stronger.length} system package${stronger.length === 1 ? '' : 's'} of higher priority (${stronger.map(describePriority).join(', ')}) may hold bin/${program} too; a build shows which one sw/bin links`,
+      );
     const root = parseStorePath(w.winner.installed[0])?.root ?? w.winner.installed[0];
-    return { root, via: `${dir} (system package ${describePriority(w.winner)}, evaluated)`, file: `${w.winner.installed[0]}/bin/${program}`, notes };
+    return {
+      root,
+      via: `${dir} (system package ${describePriority(w.winner)}, evaluated)`,
+      file: `${w.winner.installed[0]}/bin/${program}`,
+      notes,
+    };
   }
   const sp = parseStorePath(dir);
   if (!sp) return undefined;
-  if (sp.name === program || packageOf(sp.name).pname === program) return { root: sp.root, via: `${dir} (by package name, evaluated)`, file: `${dir}/${program}`, notes: [] };
+  if (sp.name === program || packageOf(sp.name).pname === program)
+    return { root: sp.root, via: `${dir} (by package name, evaluated)`, file: `${dir}/${program}`, notes: [] };
   return undefined;
 }
 
@@ -115,7 +141,12 @@ export function resolveProgram(word: string, dirs: readonly string[], view: Host
     const sp = parseStorePath(word);
     if (!sp) return { notes: [`${word}: outside the store`] };
     if (view.mode === 'build' && !exists(word)) return { notes: [`${word} does not exist`] };
-    return { root: view.mode === 'build' ? (storeRootOf(word) ?? sp.root) : sp.root, via: word, file: view.mode === 'build' ? (realpath(word) ?? word) : word, notes };
+    return {
+      root: view.mode === 'build' ? (storeRootOf(word) ?? sp.root) : sp.root,
+      via: word,
+      file: view.mode === 'build' ? (realpath(word) ?? word) : word,
+      notes,
+    };
   }
   // Eval mode sees a store directory's bin/ only through its package name: the earlier ones may hold the program too.
   const notLookedInto: string[] = [];
@@ -130,7 +161,12 @@ export function resolveProgram(word: string, dirs: readonly string[], view: Host
     // A directory whose contents are run-time state comes first: what runs is not decided by the repository's build.
     if (r && unknownDirs.length) return { notes: [...notes, runtimeNote(unknownDirs, word, r.via ?? dir)] };
     if (r) {
-      const unseen = view.mode === 'eval' && notLookedInto.length ? [`${EVAL_UNSEEN}: ${notLookedInto.length} earlier PATH entr${notLookedInto.length === 1 ? 'y' : 'ies'} (${notLookedInto.map((d) => parseStorePath(d)?.name ?? d).join(', ')}) may hold bin/${word} too; a build shows which one runs`] : [];
+      const unseen =
+        view.mode === 'eval' && notLookedInto.length
+          ? [
+              `${EVAL_UNSEEN}: ${notLookedInto.length} earlier PATH entr${notLookedInto.length === 1 ? 'y' : 'ies'} (${notLookedInto.map((d) => parseStorePath(d)?.name ?? d).join(', ')}) may hold bin/${word} too; a build shows which one runs`,
+            ]
+          : [];
       return { ...r, notes: [...notes, ...r.notes, ...unseen] };
     }
     if (view.mode === 'eval' && dir.startsWith('/nix/store/')) notLookedInto.push(dir);

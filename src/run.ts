@@ -18,7 +18,9 @@ import { TOOL } from './version.js';
 export function preflightFlake(settings: Settings): void {
   const dir = settings.flake;
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new PreflightError(`flake directory ${dir} does not exist (PLUGIN_FLAKE, default $DRONE_WORKSPACE or the current directory)`);
+    throw new PreflightError(
+      `flake directory ${dir} does not exist (PLUGIN_FLAKE, default $DRONE_WORKSPACE or the current directory)`,
+    );
   }
   if (!existsSync(path.join(dir, 'flake.nix'))) {
     throw new PreflightError(`${dir} is not a flake: no flake.nix (PLUGIN_FLAKE)`);
@@ -29,7 +31,10 @@ export function preflightFlake(settings: Settings): void {
  * Nix needs a store it can write (root, or a user owning /nix) or a daemon to talk to.
  * Without either every nix call fails, which says nothing about the repository: exit 2.
  */
-export function preflightStore(env: NodeJS.ProcessEnv, probe: { writable: (p: string) => boolean; exists: (p: string) => boolean; uid: number } = defaultProbe): void {
+export function preflightStore(
+  env: NodeJS.ProcessEnv,
+  probe: { writable: (p: string) => boolean; exists: (p: string) => boolean; uid: number } = defaultProbe,
+): void {
   const remote = env.NIX_REMOTE ?? '';
   if (remote !== '' && remote !== 'local') return; // daemon, ssh-ng://…: nix reaches its store through it
   const socket = '/nix/var/nix/daemon-socket/socket';
@@ -63,8 +68,16 @@ export async function runCheck(check: CheckDefinition, ctx: RunContext): Promise
   } catch (err) {
     // A check that cannot reach an answer is an error, never a pass.
     // No stack trace reaches a user: the message here, the stack in the debug log.
-    const evidence = err instanceof NixCommandError ? [err.command, ...err.excerpt] : err instanceof CheckInputError ? [] : [`unexpected: ${(err as Error).message ?? String(err)}`];
-    const summary = err instanceof NixCommandError ? `nix failed: ${err.excerpt.find((l) => /error/i.test(l)) ?? err.command}` : (err as Error).message;
+    const evidence =
+      err instanceof NixCommandError
+        ? [err.command, ...err.excerpt]
+        : err instanceof CheckInputError
+          ? []
+          : [`unexpected: ${(err as Error).message ?? String(err)}`];
+    const summary =
+      err instanceof NixCommandError
+        ? `nix failed: ${err.excerpt.find((l) => /error/i.test(l)) ?? err.command}`
+        : (err as Error).message;
     ctx.logger.debug({ err, check: check.id }, 'check errored');
     return { id: check.id, title: check.title, status: 'error', summary, evidence, durationMs: Date.now() - started };
   }
@@ -93,8 +106,11 @@ export async function verify(options: VerifyOptions): Promise<Verdict> {
   preflightFlake(settings);
   if (!options.nix) preflightStore(options.env ?? process.env);
   // Who runs the repository's builders (isolation.ts); eval mode allows no import-from-derivation, so it builds nothing.
-  const isolation: BuildIsolation | undefined = options.nix ? undefined : (options.isolation ?? detectBuildIsolation(options.env ?? process.env));
-  const modeArgs = settings.mode === 'eval' ? ['--option', 'allow-import-from-derivation', 'false'] : [...(isolation?.args ?? [])];
+  const isolation: BuildIsolation | undefined = options.nix
+    ? undefined
+    : (options.isolation ?? detectBuildIsolation(options.env ?? process.env));
+  const modeArgs =
+    settings.mode === 'eval' ? ['--option', 'allow-import-from-derivation', 'false'] : [...(isolation?.args ?? [])];
   // The workspace before any nix call: a build that writes into it is a failure (workspace.ts).
   const before = options.nix ? undefined : await snapshotWorkspace(settings.flake, options.runner);
   const nix =
@@ -133,12 +149,20 @@ export async function verify(options: VerifyOptions): Promise<Verdict> {
   const deviations = settingsDeviations(settings);
   const trust = isolation ? untrustedBuild(isolation, settings.mode, settings.allowUnsandboxedBuild) : {};
   if (trust.hazard) hazards.push(trust.hazard);
-  if (trust.accepted) deviations.push({ setting: 'allow_unsandboxed_build', value: 'true', default: 'false', label: `allow_unsandboxed_build (${trust.accepted})` });
+  if (trust.accepted)
+    deviations.push({
+      setting: 'allow_unsandboxed_build',
+      value: 'true',
+      default: 'false',
+      label: `allow_unsandboxed_build (${trust.accepted})`,
+    });
   if (before) hazards.push(...compareWorkspace(before, await snapshotWorkspace(settings.flake, options.runner)));
   for (const h of hazards) logger.error(h);
   return {
     verdict: overallVerdict(checks, hazards),
-    ...(isolation && settings.mode === 'build' ? { isolation: { kind: isolation.kind, description: isolation.description } } : {}),
+    ...(isolation && settings.mode === 'build'
+      ? { isolation: { kind: isolation.kind, description: isolation.description } }
+      : {}),
     ...(hazards.length ? { hazards } : {}),
     deviations,
     mode: settings.mode,
@@ -187,7 +211,10 @@ async function baseComparison(options: VerifyOptions, nix: NixClient): Promise<N
           env: options.env,
           version: nix.version,
         }));
-      if (viaNix) tree.notes.push(`Nix evaluates the base commit with its submodules (${client.flakeRef}); its files are read from the copy`);
+      if (viaNix)
+        tree.notes.push(
+          `Nix evaluates the base commit with its submodules (${client.flakeRef}); its files are read from the copy`,
+        );
       return { ctx: new RunContext(baseSettings, client, logger.child({ side: 'base' })), notes: tree.notes };
     })());
   return { choice, open };

@@ -82,7 +82,12 @@ function provenance(chain: readonly string[], dir: string, fallback: string): st
 }
 
 /** The tools of a PATH: store directories by name, the system profile as the host's system packages. First on PATH wins. */
-export function toolsOnPath(dirs: readonly string[], system: readonly Tool[], from: (dir: string) => string, notes: string[]): Tool[] {
+export function toolsOnPath(
+  dirs: readonly string[],
+  system: readonly Tool[],
+  from: (dir: string) => string,
+  notes: string[],
+): Tool[] {
   const out = new Map<string, Tool>();
   const add = (t: Tool): void => {
     if (!out.has(t.pname)) out.set(t.pname, t);
@@ -97,7 +102,8 @@ export function toolsOnPath(dirs: readonly string[], system: readonly Tool[], fr
       add(toolOf(sp.name, from(dir)));
       continue;
     }
-    if (dir === '/run/wrappers/bin') notes.push(`${dir}: setuid wrappers made at activation (security.wrappers), not packages`);
+    if (dir === '/run/wrappers/bin')
+      notes.push(`${dir}: setuid wrappers made at activation (security.wrappers), not packages`);
     else notes.push(`${dir}: outside the store, not a package`);
   }
   return [...out.values()];
@@ -141,7 +147,13 @@ const withPool = (ctx: RunContext, pool: readonly string[]): ScriptSource => ({
  * `exec "$@"`): the chain up to the program, then the PATH in force where the program's own script
  * finally runs (pathSuperset's finalPath, its `$PATH` being the PATH the program inherited).
  */
-async function throughProgram(ctx: RunContext, start: ChainStart, view: HostView, pool: readonly string[], why: string): Promise<{ ok: true; pathDirs: string[]; chain: string[] } | { ok: false; reason: string }> {
+async function throughProgram(
+  ctx: RunContext,
+  start: ChainStart,
+  view: HostView,
+  pool: readonly string[],
+  why: string,
+): Promise<{ ok: true; pathDirs: string[]; chain: string[] } | { ok: false; reason: string }> {
   const program = ctx.claim.shared.program;
   const r = await followToTarget(start, program, view, withPool(ctx, pool));
   if (!r.ok || !r.file) return { ok: false, reason: why };
@@ -150,7 +162,11 @@ async function throughProgram(ctx: RunContext, start: ChainStart, view: HostView
   const fp = await finalPath(script.text);
   if ('problem' in fp) return { ok: false, reason: `${script.source}: ${fp.problem}` };
   const pathDirs = fp.shown.split(':').flatMap((d) => (d === '$PATH' ? r.pathDirs : d === '' ? [] : [d]));
-  return { ok: true, pathDirs, chain: [...r.chain, `${script.source}:${fp.run.line}: ${fp.run.text}  [PATH=${pathDirs.join(':')}]`] };
+  return {
+    ok: true,
+    pathDirs,
+    chain: [...r.chain, `${script.source}:${fp.run.line}: ${fp.run.text}  [PATH=${pathDirs.join(':')}]`],
+  };
 }
 
 /** Every consumer's runtime on every host of the claim, at the revision `ctx` reads. */
@@ -172,14 +188,30 @@ export async function consumerRuntimes(ctx: RunContext): Promise<RuntimeSnapshot
         continue;
       }
       for (const c of claim.consumers.filter((x) => x.kind !== 'derivation')) {
-        out.consumers.push({ key: `${c.name}@${host}`, label: `${c.name} on ${host}`, consumer: c.name, host, tools: [], problem: firstLine(err), notes: [] });
+        out.consumers.push({
+          key: `${c.name}@${host}`,
+          label: `${c.name} on ${host}`,
+          consumer: c.name,
+          host,
+          tools: [],
+          problem: firstLine(err),
+          notes: [],
+        });
       }
       continue;
     }
     const system = systemTools(ctx, host, facts);
     for (const c of claim.consumers) {
       const notes: string[] = [];
-      const entry = (key: string, label: string, tools: Tool[], problem?: string): ConsumerRuntime => ({ key: `${key}@${host}`, label: `${label} on ${host}`, consumer: c.name, host, tools, ...(problem ? { problem } : {}), notes });
+      const entry = (key: string, label: string, tools: Tool[], problem?: string): ConsumerRuntime => ({
+        key: `${key}@${host}`,
+        label: `${label} on ${host}`,
+        consumer: c.name,
+        host,
+        tools,
+        ...(problem ? { problem } : {}),
+        notes,
+      });
       try {
         if (c.kind === 'system-packages') {
           out.consumers.push(entry(c.name, 'the system packages (sw/bin)', system));
@@ -194,14 +226,38 @@ export async function consumerRuntimes(ctx: RunContext): Promise<RuntimeSnapshot
           const unitPath = env.unset.has('PATH') ? undefined : env.vars.get('PATH');
           const exec = execStart(unit.unit);
           const last = exec[exec.length - 1];
-          const start = unit.inlineScript ? { inlineScript: { text: unit.inlineScript, source: `${unit.source} script` } } : last ? { argv: [last.program, ...last.args], where: `${unit.source}:${last.line}` } : {};
+          const start = unit.inlineScript
+            ? { inlineScript: { text: unit.inlineScript, source: `${unit.source} script` } }
+            : last
+              ? { argv: [last.program, ...last.args], where: `${unit.source}:${last.line}` }
+              : {};
           // Eval mode: a script named on the unit's PATH is found among the unit's own inputs too, not only its caller's.
           const pool = [...unit.context, ...(await systemDrvs(ctx, host))];
-          const r = await followToTarget({ ...start, pathDirs: unitPath ? splitPath(unitPath.value) : undefined, drvs: unit.context }, undefined, view, withPool(ctx, pool));
+          const r = await followToTarget(
+            { ...start, pathDirs: unitPath ? splitPath(unitPath.value) : undefined, drvs: unit.context },
+            undefined,
+            view,
+            withPool(ctx, pool),
+          );
           const label = `the ${c.name} service (${unit.name})`;
-          const end = r.ok ? r : await throughProgram(ctx, { ...start, pathDirs: unitPath ? splitPath(unitPath.value) : undefined, drvs: unit.context }, view, pool, r.reason);
+          const end = r.ok
+            ? r
+            : await throughProgram(
+                ctx,
+                { ...start, pathDirs: unitPath ? splitPath(unitPath.value) : undefined, drvs: unit.context },
+                view,
+                pool,
+                r.reason,
+              );
           if (!end.ok) out.consumers.push(entry(c.name, label, [], `cannot follow ${unit.name}: ${end.reason}`));
-          else out.consumers.push(entry(c.name, label, toolsOnPath(end.pathDirs, system, (d) => provenance(end.chain, d, `${unit.source} PATH`), notes)));
+          else
+            out.consumers.push(
+              entry(
+                c.name,
+                label,
+                toolsOnPath(end.pathDirs, system, (d) => provenance(end.chain, d, `${unit.source} PATH`), notes),
+              ),
+            );
         } else if (c.kind === 'runner-service') {
           const unit = await ctx.unit(host, c.unit);
           if (!unit) {
@@ -210,8 +266,16 @@ export async function consumerRuntimes(ctx: RunContext): Promise<RuntimeSnapshot
           }
           const proc = await processEnvironment(unit, view, scripts);
           const label = `the ${c.name} runner's jobs (${unit.name})`;
-          if (proc.problem || proc.path === undefined) out.consumers.push(entry(c.name, label, [], proc.problem ?? `${unit.name} starts without PATH`));
-          else out.consumers.push(entry(c.name, label, toolsOnPath(splitPath(proc.path), system, () => proc.source, notes)));
+          if (proc.problem || proc.path === undefined)
+            out.consumers.push(entry(c.name, label, [], proc.problem ?? `${unit.name} starts without PATH`));
+          else
+            out.consumers.push(
+              entry(
+                c.name,
+                label,
+                toolsOnPath(splitPath(proc.path), system, () => proc.source, notes),
+              ),
+            );
         } else if (c.kind === 'drone-step') {
           out.consumers.push(...(await droneRuntimes(ctx, host, view, c, system)));
         }
@@ -223,17 +287,31 @@ export async function consumerRuntimes(ctx: RunContext): Promise<RuntimeSnapshot
   return out;
 }
 
-async function droneRuntimes(ctx: RunContext, host: string, view: HostView, c: Extract<RunContext['claim']['consumers'][number], { kind: 'drone-step' }>, system: Tool[]): Promise<ConsumerRuntime[]> {
+async function droneRuntimes(
+  ctx: RunContext,
+  host: string,
+  view: HostView,
+  c: Extract<RunContext['claim']['consumers'][number], { kind: 'drone-step' }>,
+  system: Tool[],
+): Promise<ConsumerRuntime[]> {
   const out: ConsumerRuntime[] = [];
   const drone = await parseDroneYaml(ctx.readRepoFile(c.pipeline));
-  const uses = (await scriptUses(drone.steps, c.runs, ctx.claim.shared.program)).filter((u) => !u.step.neverRuns && !u.notRun && runsOnHost(u.step));
+  const uses = (await scriptUses(drone.steps, c.runs, ctx.claim.shared.program)).filter(
+    (u) => !u.step.neverRuns && !u.notRun && runsOnHost(u.step),
+  );
   if (uses.length === 0) return out;
   const runner = await ctx.unit(host, c.runnerUnit);
   const drvs = await systemDrvs(ctx, host);
   for (const use of uses) {
     const notes: string[] = [];
     const at = formatPosition(c.pipeline, use.step.position);
-    const base = { key: `${c.name}:${use.step.name}@${host}`, label: `the Drone step "${use.step.name}" on ${host}`, consumer: c.name, host, notes };
+    const base = {
+      key: `${c.name}:${use.step.name}@${host}`,
+      label: `the Drone step "${use.step.name}" on ${host}`,
+      consumer: c.name,
+      host,
+      notes,
+    };
     if (!runner) {
       out.push({ ...base, tools: [], problem: `no unit ${c.runnerUnit} runs Drone steps on ${host}` });
       continue;
@@ -241,19 +319,55 @@ async function droneRuntimes(ctx: RunContext, host: string, view: HostView, c: E
     const env = await runnerEnv(runner, view, ctx);
     const p = stepPath(use.step, env);
     if (env.problem || use.unfollowable || p.unknown || p.value === undefined) {
-      out.push({ ...base, tools: [], problem: env.problem ?? use.unfollowable ?? p.unknown ?? `no PATH (${p.source})` });
+      out.push({
+        ...base,
+        tools: [],
+        problem: env.problem ?? use.unfollowable ?? p.unknown ?? `no PATH (${p.source})`,
+      });
       continue;
     }
-    const inCommand = resolvePath(use.path, splitPath(p.value).map((dir) => ({ dir })));
+    const inCommand = resolvePath(
+      use.path,
+      splitPath(p.value).map((dir) => ({ dir })),
+    );
     if ('unknown' in inCommand) {
-      out.push({ ...base, tools: [], problem: `the PATH of \`${use.command}\` cannot be computed: ${inCommand.unknown}` });
+      out.push({
+        ...base,
+        tools: [],
+        problem: `the PATH of \`${use.command}\` cannot be computed: ${inCommand.unknown}`,
+      });
       continue;
     }
     const dirs = inCommand.entries.flatMap((e) => ('dir' in e ? [e.dir] : []));
-    const r = await followToTarget({ inlineScript: { text: use.command, source: `${at} step "${use.step.name}"` }, pathDirs: dirs, drvs: [...runner.context, ...drvs] }, undefined, view, withPool(ctx, [...runner.context, ...drvs]));
-    const end = r.ok ? r : await throughProgram(ctx, { inlineScript: { text: use.command, source: `${at} step "${use.step.name}"` }, pathDirs: dirs, drvs: [...runner.context, ...drvs] }, view, [...runner.context, ...drvs], r.reason);
+    const r = await followToTarget(
+      {
+        inlineScript: { text: use.command, source: `${at} step "${use.step.name}"` },
+        pathDirs: dirs,
+        drvs: [...runner.context, ...drvs],
+      },
+      undefined,
+      view,
+      withPool(ctx, [...runner.context, ...drvs]),
+    );
+    const end = r.ok
+      ? r
+      : await throughProgram(
+          ctx,
+          {
+            inlineScript: { text: use.command, source: `${at} step "${use.step.name}"` },
+            pathDirs: dirs,
+            drvs: [...runner.context, ...drvs],
+          },
+          view,
+          [...runner.context, ...drvs],
+          r.reason,
+        );
     if (!end.ok) out.push({ ...base, tools: [], problem: `cannot follow \`${use.command}\`: ${end.reason}` });
-    else out.push({ ...base, tools: toolsOnPath(end.pathDirs, system, (d) => provenance(end.chain, d, `${p.source}`), notes) });
+    else
+      out.push({
+        ...base,
+        tools: toolsOnPath(end.pathDirs, system, (d) => provenance(end.chain, d, `${p.source}`), notes),
+      });
   }
   return out;
 }
@@ -352,7 +466,10 @@ export function diffRuntimes(base: RuntimeSnapshot, head: RuntimeSnapshot, info:
     const h = headBy.get(b.key);
     if (!h) {
       const why = head.absent.find((a) => a.startsWith(`${b.consumer} on ${b.host}`) || a === `host ${b.host}`);
-      consumers.push({ ...shell(b, 'vanished', why ?? `head has no ${b.label}`), dropped: b.tools.map((tool) => ({ tool, instead: 'nothing: the consumer is gone' })) });
+      consumers.push({
+        ...shell(b, 'vanished', why ?? `head has no ${b.label}`),
+        dropped: b.tools.map((tool) => ({ tool, instead: 'nothing: the consumer is gone' })),
+      });
       continue;
     }
     if (b.problem || h.problem) {
@@ -365,17 +482,32 @@ export function diffRuntimes(base: RuntimeSnapshot, head: RuntimeSnapshot, info:
     for (const t of b.tools) {
       const now = headTools.get(t.pname);
       if (!now) {
-        const elsewhere = head.consumers.filter((o) => o.host === h.host && o.tools.some((x) => x.pname === t.pname)).map((o) => o.label);
-        d.dropped.push({ tool: t, instead: `nothing named ${t.pname} on its PATH at head${elsewhere.length ? ` (still on ${elsewhere.join(', ')})` : ''}` });
+        const elsewhere = head.consumers
+          .filter((o) => o.host === h.host && o.tools.some((x) => x.pname === t.pname))
+          .map((o) => o.label);
+        d.dropped.push({
+          tool: t,
+          instead: `nothing named ${t.pname} on its PATH at head${elsewhere.length ? ` (still on ${elsewhere.join(', ')})` : ''}`,
+        });
       } else if (now.version !== t.version) {
-        d.changed.push({ pname: t.pname, from: t.name, to: now.name, downgrade: compareVersions(now.version, t.version) < 0 });
+        d.changed.push({
+          pname: t.pname,
+          from: t.name,
+          to: now.name,
+          downgrade: compareVersions(now.version, t.version) < 0,
+        });
       }
     }
     for (const t of h.tools) if (!baseTools.has(t.pname)) d.added.push(t);
     if (d.added.length || d.dropped.length || d.changed.length) d.status = 'changed';
     consumers.push(d);
   }
-  for (const h of head.consumers) if (!baseBy.has(h.key)) consumers.push({ ...shell(h, h.problem ? 'error' : 'new', h.problem ? `at head: ${h.problem}` : undefined), added: h.problem ? [] : h.tools });
+  for (const h of head.consumers)
+    if (!baseBy.has(h.key))
+      consumers.push({
+        ...shell(h, h.problem ? 'error' : 'new', h.problem ? `at head: ${h.problem}` : undefined),
+        added: h.problem ? [] : h.tools,
+      });
   return { base: info, consumers, notes: [] };
 }
 
@@ -398,7 +530,9 @@ export function diffSummary(diff: RuntimeDiff): string {
     byAdded.set(k, [...(byAdded.get(k) ?? []), c.label]);
   }
   for (const [tools, who] of byAdded) parts.push(`added ${tools} for ${who.join(', ')}`);
-  const changed = diff.consumers.flatMap((c) => c.changed.map((x) => `${x.from} → ${x.to}${x.downgrade ? ' (downgrade)' : ''} for ${c.label}`));
+  const changed = diff.consumers.flatMap((c) =>
+    c.changed.map((x) => `${x.from} → ${x.to}${x.downgrade ? ' (downgrade)' : ''} for ${c.label}`),
+  );
   if (changed.length) parts.push(`changed ${changed.join(', ')}`);
   const news = diff.consumers.filter((c) => c.status === 'new').map((c) => c.label);
   if (news.length) parts.push(`new: ${news.join(', ')}`);

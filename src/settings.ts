@@ -15,7 +15,14 @@ import { z } from 'zod';
 import { SettingsError } from './errors.js';
 import { checkNixArgs, nixConfigArgs } from './nix/options.js';
 import { nixArgSecrets, redact } from './redact.js';
-import { applySettings, claimDeviations, CLAIM_SETTING_NAMES, droneConsumer, sweepConsumer, type ClaimSettings } from './claim/claim.js';
+import {
+  applySettings,
+  claimDeviations,
+  CLAIM_SETTING_NAMES,
+  droneConsumer,
+  sweepConsumer,
+  type ClaimSettings,
+} from './claim/claim.js';
 import { BUILTIN_SPEC_YAML } from './claim/builtin.js';
 import { builtinClaim } from './claim/load.js';
 import { loadSpec, SPEC_BUILTIN, SPEC_FILE_DEFAULT } from './claim/source.js';
@@ -38,7 +45,8 @@ export const MAX_CONCURRENCY = 256;
 // ---------------------------------------------------------------------------
 // The settings table.
 
-type Kind = 'string' | 'path' | 'output' | 'list' | 'boolean' | 'enum' | 'duration' | 'integer' | 'nix-args' | 'nix-config';
+type Kind =
+  'string' | 'path' | 'output' | 'list' | 'boolean' | 'enum' | 'duration' | 'integer' | 'nix-args' | 'nix-config';
 
 export interface SettingDef {
   /** snake_case name, as in a Drone step's `settings:` block. */
@@ -65,14 +73,67 @@ const noSuffix = (unit: string): string => unit.replace(/\.service$/, '');
 export { SPEC_FILE_DEFAULT };
 
 export const SETTINGS: readonly SettingDef[] = [
-  { name: 'flake', kind: 'string', defaultText: '$DRONE_WORKSPACE, else the current directory', description: 'Directory of the flake repository to verify.', example: '/drone/src' },
-  { name: 'hosts', kind: 'list', default: BUILTIN_CLAIM.hosts.map((h) => h.name).join(','), description: 'nixosConfigurations to verify; spec `hosts`.', example: ['cc-ci', 'cc-ci-hetzner'], claim: true, fromSpec: true },
-  { name: 'mode', kind: 'enum', default: 'build', values: MODES, description: '`build` builds every host toplevel; `eval` only evaluates (fast, builds nothing).', example: 'eval', claim: true },
-  { name: 'checks', kind: 'list', default: BUILTIN_CLAIM.checks.join(','), values: CHECK_IDS, description: 'Checks to run (an empty list is refused, not "all"); spec `checks`.', example: ['build', 'single-source'], claim: true, fromSpec: true },
-  { name: 'report', kind: 'output', description: 'Write the JSON report to this path.', example: 'reports/nixenv-verify.json' },
-  { name: 'junit', kind: 'output', description: 'Write a JUnit XML report (one testcase per check) to this path.', example: 'reports/nixenv-verify.xml' },
-  { name: 'summary', kind: 'output', description: 'Write a Markdown summary (fit for a pull-request comment) to this path.', example: 'reports/nixenv-verify.md' },
-  { name: 'submodules', kind: 'boolean', default: 'true', description: 'Use `DIR?submodules=1#…` flake refs so git submodules (e.g. secrets/) are part of the flake.', example: true, claim: true },
+  {
+    name: 'flake',
+    kind: 'string',
+    defaultText: '$DRONE_WORKSPACE, else the current directory',
+    description: 'Directory of the flake repository to verify.',
+    example: '/drone/src',
+  },
+  {
+    name: 'hosts',
+    kind: 'list',
+    default: BUILTIN_CLAIM.hosts.map((h) => h.name).join(','),
+    description: 'nixosConfigurations to verify; spec `hosts`.',
+    example: ['cc-ci', 'cc-ci-hetzner'],
+    claim: true,
+    fromSpec: true,
+  },
+  {
+    name: 'mode',
+    kind: 'enum',
+    default: 'build',
+    values: MODES,
+    description: '`build` builds every host toplevel; `eval` only evaluates (fast, builds nothing).',
+    example: 'eval',
+    claim: true,
+  },
+  {
+    name: 'checks',
+    kind: 'list',
+    default: BUILTIN_CLAIM.checks.join(','),
+    values: CHECK_IDS,
+    description: 'Checks to run (an empty list is refused, not "all"); spec `checks`.',
+    example: ['build', 'single-source'],
+    claim: true,
+    fromSpec: true,
+  },
+  {
+    name: 'report',
+    kind: 'output',
+    description: 'Write the JSON report to this path.',
+    example: 'reports/nixenv-verify.json',
+  },
+  {
+    name: 'junit',
+    kind: 'output',
+    description: 'Write a JUnit XML report (one testcase per check) to this path.',
+    example: 'reports/nixenv-verify.xml',
+  },
+  {
+    name: 'summary',
+    kind: 'output',
+    description: 'Write a Markdown summary (fit for a pull-request comment) to this path.',
+    example: 'reports/nixenv-verify.md',
+  },
+  {
+    name: 'submodules',
+    kind: 'boolean',
+    default: 'true',
+    description: 'Use `DIR?submodules=1#…` flake refs so git submodules (e.g. secrets/) are part of the flake.',
+    example: true,
+    claim: true,
+  },
   {
     name: 'nix_options',
     kind: 'nix-args',
@@ -86,36 +147,203 @@ export const SETTINGS: readonly SettingDef[] = [
     name: 'nix_config',
     kind: 'nix-config',
     default: '{}',
-    description: 'Nix settings as a map (`name: value`, lists joined with spaces), turned into `--option name value` through the same allow-list as nix_options. Lossless for values with commas (builder feature lists).',
+    description:
+      'Nix settings as a map (`name: value`, lists joined with spaces), turned into `--option name value` through the same allow-list as nix_options. Lossless for values with commas (builder feature lists).',
     example: { builders: 'ssh://builder x86_64-linux - 4 1 big-parallel,kvm', 'max-jobs': 0 },
     claim: true,
   },
-  { name: 'timeout', kind: 'duration', default: '30m', description: 'Time limit per nix command (e.g. 90s, 30m, 1h; at least 1s, at most 24d).', example: '45m' },
-  { name: 'concurrency', kind: 'integer', default: '0', description: `Hosts evaluated/built at once; 0 = automatic (bounded by CPU cores and memory); at most ${MAX_CONCURRENCY}.`, example: 2 },
-  { name: 'log_level', kind: 'enum', default: 'info', values: LOG_LEVELS, description: 'Log level of the stderr log; `debug` traces every nix command.', example: 'debug' },
-  { name: 'debug', kind: 'boolean', default: 'false', description: 'Same as `log_level: debug` (wins over a quieter log_level).', example: true },
-  { name: 'log_format', kind: 'enum', default: 'text', values: LOG_FORMATS, description: '`text`: one readable line per event (coloured only on a terminal); `json`: pino JSON lines.', example: 'json' },
-  { name: 'package', kind: 'string', default: BUILTIN_CLAIM.shared.package, description: 'The shared wrapper package (an attribute of pkgs); spec `shared.package`.', example: 'cc-ci-run', claim: true, fromSpec: true },
-  { name: 'sweep', kind: 'string', default: noSuffix(sweepOf.unit), description: 'systemd service of the nightly sweep (`<sweep>.service`, started by a timer); its ExecStart is followed through its scripts to the wrapper. Spec: the `unit` of the systemd-service consumer with `started_by_timer: true`.', example: 'cc-ci-nightly-sweep', claim: true, fromSpec: true },
-  { name: 'tools_attr', kind: 'string', default: BUILTIN_CLAIM.shared.toolsAttr, description: 'Overlay attribute holding the shared tool list; spec `shared.tools_attr`.', example: 'ccciRuntimeTools', claim: true, fromSpec: true },
-  { name: 'pyenv_attr', kind: 'string', default: BUILTIN_CLAIM.shared.envAttr, description: 'Name of the python withPackages env in packages_file; spec `shared.env_attr`.', example: 'ccciPyEnv', claim: true, fromSpec: true },
-  { name: 'packages_file', kind: 'path', default: BUILTIN_CLAIM.shared.file, description: 'File that declares the shared runtime (inside the repository); spec `shared.file`.', example: 'nix/modules/packages.nix', claim: true, fromSpec: true },
-  { name: 'sweep_file', kind: 'path', default: sweepOf.module, description: 'Module of the nightly sweep service (inside the repository); spec: that consumer\'s `module`.', example: 'nix/modules/nightly-sweep.nix', claim: true, fromSpec: true },
-  { name: 'runner_file', kind: 'path', default: droneOf.module, description: 'Module of the Drone exec runner service (inside the repository); the PATH itself is read from the runner unit systemd runs. Spec: the drone-step consumer\'s `module`.', example: 'nix/modules/drone-runner.nix', claim: true, fromSpec: true },
-  { name: 'runner_service', kind: 'string', default: noSuffix(droneOf.runnerUnit), description: 'systemd service name of the Drone exec runner; spec: the drone-step consumer\'s `runner_unit`.', example: 'drone-runner-exec', claim: true, fromSpec: true },
-  { name: 'drone_script', kind: 'path', default: droneOf.runs, description: 'What the Drone step runs through the wrapper (a path inside the repository); spec: the drone-step consumer\'s `runs`.', example: 'runner/run_recipe_ci.py', claim: true, fromSpec: true },
-  { name: 'host_config', kind: 'path', default: BUILTIN_CLAIM.hostConfig, description: 'Per-host configuration file; `{host}` is replaced by the host name (inside the repository). Spec `host_defaults.config`.', example: 'nix/hosts/{host}/configuration.nix', claim: true, fromSpec: true },
-  { name: 'drone_file', kind: 'path', default: droneOf.pipeline, description: 'Drone pipeline file of the verified repository (inside it); spec: the drone-step consumer\'s `pipeline`.', example: '.drone.yml', claim: true, fromSpec: true },
-  { name: 'nix_dir', kind: 'path', default: BUILTIN_CLAIM.searchDir, description: 'Directory the grep proofs search, recursively (inside the repository); spec `search_dir`.', example: 'nix', claim: true, fromSpec: true },
-  { name: 'expected_tools', kind: 'list', default: BUILTIN_CLAIM.expectedTools.entries.join(','), description: 'name-version entries the wrapper PATH must hold; spec `expected_tools.entries`.', example: ['git-2.47.2', 'git-lfs-3.6.1'], claim: true, fromSpec: true },
-  { name: 'required_bins', kind: 'list', default: BUILTIN_CLAIM.requiredPrograms.join(','), description: 'Programs every host system PATH (sw/bin) must have; spec `required_programs` (per host or in host_defaults).', example: ['git-lfs', 'openssl'], claim: true, fromSpec: true },
-  { name: 'allow_unsandboxed_build', kind: 'boolean', default: 'false', description: 'Accept builds that run as the verifier\'s own uid without a sandbox (no nix-daemon, no nixbld build users): a build could then rewrite the verdict, so without this a pass becomes a fail. Shown as a deviation when it applies. See docs/guarantees-process.md.', example: true },
-  { name: 'submodule_urls', kind: 'list', defaultText: '(none: only URLs relative to the repository\'s own remote)', description: 'Submodule URLs (exact, or a prefix ending in `/`) Nix may clone besides those relative to the repository\'s own remote; any other `.gitmodules` URL is refused.', example: ['https://git.example.org/ops/'] },
+  {
+    name: 'timeout',
+    kind: 'duration',
+    default: '30m',
+    description: 'Time limit per nix command (e.g. 90s, 30m, 1h; at least 1s, at most 24d).',
+    example: '45m',
+  },
+  {
+    name: 'concurrency',
+    kind: 'integer',
+    default: '0',
+    description: `Hosts evaluated/built at once; 0 = automatic (bounded by CPU cores and memory); at most ${MAX_CONCURRENCY}.`,
+    example: 2,
+  },
+  {
+    name: 'log_level',
+    kind: 'enum',
+    default: 'info',
+    values: LOG_LEVELS,
+    description: 'Log level of the stderr log; `debug` traces every nix command.',
+    example: 'debug',
+  },
+  {
+    name: 'debug',
+    kind: 'boolean',
+    default: 'false',
+    description: 'Same as `log_level: debug` (wins over a quieter log_level).',
+    example: true,
+  },
+  {
+    name: 'log_format',
+    kind: 'enum',
+    default: 'text',
+    values: LOG_FORMATS,
+    description: '`text`: one readable line per event (coloured only on a terminal); `json`: pino JSON lines.',
+    example: 'json',
+  },
+  {
+    name: 'package',
+    kind: 'string',
+    default: BUILTIN_CLAIM.shared.package,
+    description: 'The shared wrapper package (an attribute of pkgs); spec `shared.package`.',
+    example: 'cc-ci-run',
+    claim: true,
+    fromSpec: true,
+  },
+  {
+    name: 'sweep',
+    kind: 'string',
+    default: noSuffix(sweepOf.unit),
+    description:
+      'systemd service of the nightly sweep (`<sweep>.service`, started by a timer); its ExecStart is followed through its scripts to the wrapper. Spec: the `unit` of the systemd-service consumer with `started_by_timer: true`.',
+    example: 'cc-ci-nightly-sweep',
+    claim: true,
+    fromSpec: true,
+  },
+  {
+    name: 'tools_attr',
+    kind: 'string',
+    default: BUILTIN_CLAIM.shared.toolsAttr,
+    description: 'Overlay attribute holding the shared tool list; spec `shared.tools_attr`.',
+    example: 'ccciRuntimeTools',
+    claim: true,
+    fromSpec: true,
+  },
+  {
+    name: 'pyenv_attr',
+    kind: 'string',
+    default: BUILTIN_CLAIM.shared.envAttr,
+    description: 'Name of the python withPackages env in packages_file; spec `shared.env_attr`.',
+    example: 'ccciPyEnv',
+    claim: true,
+    fromSpec: true,
+  },
+  {
+    name: 'packages_file',
+    kind: 'path',
+    default: BUILTIN_CLAIM.shared.file,
+    description: 'File that declares the shared runtime (inside the repository); spec `shared.file`.',
+    example: 'nix/modules/packages.nix',
+    claim: true,
+    fromSpec: true,
+  },
+  {
+    name: 'sweep_file',
+    kind: 'path',
+    default: sweepOf.module,
+    description: "Module of the nightly sweep service (inside the repository); spec: that consumer's `module`.",
+    example: 'nix/modules/nightly-sweep.nix',
+    claim: true,
+    fromSpec: true,
+  },
+  {
+    name: 'runner_file',
+    kind: 'path',
+    default: droneOf.module,
+    description:
+      "Module of the Drone exec runner service (inside the repository); the PATH itself is read from the runner unit systemd runs. Spec: the drone-step consumer's `module`.",
+    example: 'nix/modules/drone-runner.nix',
+    claim: true,
+    fromSpec: true,
+  },
+  {
+    name: 'runner_service',
+    kind: 'string',
+    default: noSuffix(droneOf.runnerUnit),
+    description: "systemd service name of the Drone exec runner; spec: the drone-step consumer's `runner_unit`.",
+    example: 'drone-runner-exec',
+    claim: true,
+    fromSpec: true,
+  },
+  {
+    name: 'drone_script',
+    kind: 'path',
+    default: droneOf.runs,
+    description:
+      "What the Drone step runs through the wrapper (a path inside the repository); spec: the drone-step consumer's `runs`.",
+    example: 'runner/run_recipe_ci.py',
+    claim: true,
+    fromSpec: true,
+  },
+  {
+    name: 'host_config',
+    kind: 'path',
+    default: BUILTIN_CLAIM.hostConfig,
+    description:
+      'Per-host configuration file; `{host}` is replaced by the host name (inside the repository). Spec `host_defaults.config`.',
+    example: 'nix/hosts/{host}/configuration.nix',
+    claim: true,
+    fromSpec: true,
+  },
+  {
+    name: 'drone_file',
+    kind: 'path',
+    default: droneOf.pipeline,
+    description:
+      "Drone pipeline file of the verified repository (inside it); spec: the drone-step consumer's `pipeline`.",
+    example: '.drone.yml',
+    claim: true,
+    fromSpec: true,
+  },
+  {
+    name: 'nix_dir',
+    kind: 'path',
+    default: BUILTIN_CLAIM.searchDir,
+    description: 'Directory the grep proofs search, recursively (inside the repository); spec `search_dir`.',
+    example: 'nix',
+    claim: true,
+    fromSpec: true,
+  },
+  {
+    name: 'expected_tools',
+    kind: 'list',
+    default: BUILTIN_CLAIM.expectedTools.entries.join(','),
+    description: 'name-version entries the wrapper PATH must hold; spec `expected_tools.entries`.',
+    example: ['git-2.47.2', 'git-lfs-3.6.1'],
+    claim: true,
+    fromSpec: true,
+  },
+  {
+    name: 'required_bins',
+    kind: 'list',
+    default: BUILTIN_CLAIM.requiredPrograms.join(','),
+    description:
+      'Programs every host system PATH (sw/bin) must have; spec `required_programs` (per host or in host_defaults).',
+    example: ['git-lfs', 'openssl'],
+    claim: true,
+    fromSpec: true,
+  },
+  {
+    name: 'allow_unsandboxed_build',
+    kind: 'boolean',
+    default: 'false',
+    description:
+      "Accept builds that run as the verifier's own uid without a sandbox (no nix-daemon, no nixbld build users): a build could then rewrite the verdict, so without this a pass becomes a fail. Shown as a deviation when it applies. See docs/guarantees-process.md.",
+    example: true,
+  },
+  {
+    name: 'submodule_urls',
+    kind: 'list',
+    defaultText: "(none: only URLs relative to the repository's own remote)",
+    description:
+      "Submodule URLs (exact, or a prefix ending in `/`) Nix may clone besides those relative to the repository's own remote; any other `.gitmodules` URL is refused.",
+    example: ['https://git.example.org/ops/'],
+  },
   {
     name: 'base',
     kind: 'string',
-    defaultText: 'under Drone: a pull request\'s target branch tip (HEAD^1 of the merge clone), a push\'s DRONE_COMMIT_BEFORE; otherwise none (nothing is compared)',
-    description: 'Git revision to compare with (the no-drop check and the runtime diff): evaluated from a private copy of its files; the repository is never fetched into or changed. A commit a shallow clone lacks is exit 2 (set `clone: depth:`).',
+    defaultText:
+      "under Drone: a pull request's target branch tip (HEAD^1 of the merge clone), a push's DRONE_COMMIT_BEFORE; otherwise none (nothing is compared)",
+    description:
+      'Git revision to compare with (the no-drop check and the runtime diff): evaluated from a private copy of its files; the repository is never fetched into or changed. A commit a shallow clone lacks is exit 2 (set `clone: depth:`).',
     example: 'origin/main',
   },
   {
@@ -128,7 +356,8 @@ export const SETTINGS: readonly SettingDef[] = [
   {
     name: 'spec_sha256',
     kind: 'string',
-    description: 'sha256 (hex) the spec read must have (the built-in one included), else exit 2: pins a repository spec so that a pull request cannot change the claim unseen.',
+    description:
+      'sha256 (hex) the spec read must have (the built-in one included), else exit 2: pins a repository spec so that a pull request cannot change the claim unseen.',
     // The built-in spec's own hash (what `spec: builtin` reads, and .nixenv-verify.yml saved from --print-spec).
     example: createHash('sha256').update(BUILTIN_SPEC_YAML).digest('hex'),
   },
@@ -196,7 +425,10 @@ export function parseList(raw: string): string[] {
     } catch {
       throw new Error('a value starting with [ must be a JSON array');
     }
-    if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) {
+    if (
+      !Array.isArray(parsed) ||
+      !parsed.every((v) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+    ) {
       throw new Error('expected a JSON array of strings');
     }
     return parsed.map((v) => String(v).trim()).filter((v) => v !== '');
@@ -226,7 +458,9 @@ function describeAllowed(def: SettingDef): string {
     case 'enum':
       return `one of ${def.values!.join(', ')}`;
     case 'list':
-      return def.values ? `a non-empty comma-separated list (or JSON array) of ${def.values.join(', ')}` : 'a non-empty comma-separated list or a JSON array';
+      return def.values
+        ? `a non-empty comma-separated list (or JSON array) of ${def.values.join(', ')}`
+        : 'a non-empty comma-separated list or a JSON array';
     case 'nix-args':
       return 'a JSON array of strings, e.g. ["--option","cores","2"], or a comma-separated list';
     case 'nix-config':
@@ -243,7 +477,16 @@ function describeAllowed(def: SettingDef): string {
 }
 
 const nonEmpty = z.string().trim().min(1);
-const BOOLEANS: Record<string, boolean> = { true: true, false: false, yes: true, no: false, on: true, off: false, '1': true, '0': false };
+const BOOLEANS: Record<string, boolean> = {
+  true: true,
+  false: false,
+  yes: true,
+  no: false,
+  on: true,
+  off: false,
+  '1': true,
+  '0': false,
+};
 
 function schemaFor(def: SettingDef): z.ZodType {
   const wrap = (fn: (s: string) => unknown) =>
@@ -268,7 +511,12 @@ function schemaFor(def: SettingDef): z.ZodType {
         .transform((v) => v.trim().toLowerCase())
         .pipe(z.enum(def.values as [string, ...string[]]));
     case 'list': {
-      const item = def.values ? z.string().transform((v) => v.toLowerCase()).pipe(z.enum(def.values as [string, ...string[]])) : nonEmpty;
+      const item = def.values
+        ? z
+            .string()
+            .transform((v) => v.toLowerCase())
+            .pipe(z.enum(def.values as [string, ...string[]]))
+        : nonEmpty;
       return wrap(parseList).pipe(z.array(item).min(1, 'the list is empty'));
     }
     case 'nix-args':
@@ -282,11 +530,18 @@ function schemaFor(def: SettingDef): z.ZodType {
           } catch {
             throw new Error('not valid JSON');
           }
-          if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) throw new Error('expected an array of strings');
+          if (
+            !Array.isArray(parsed) ||
+            !parsed.every((v) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+          )
+            throw new Error('expected an array of strings');
           return parsed.map(String);
         }
         // Drone's form of a YAML list of plain items: joined with commas.
-        return text.split(',').map((v) => v.trim()).filter((v) => v !== '');
+        return text
+          .split(',')
+          .map((v) => v.trim())
+          .filter((v) => v !== '');
       });
     case 'nix-config':
       return wrap((s) => {
@@ -298,7 +553,8 @@ function schemaFor(def: SettingDef): z.ZodType {
         } catch {
           throw new Error('not valid JSON');
         }
-        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('expected a map of nix settings');
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+          throw new Error('expected a map of nix settings');
         return parsed;
       });
     case 'duration':
@@ -332,7 +588,8 @@ function schemaFor(def: SettingDef): z.ZodType {
 /** Why a repository path setting is refused, or undefined. Purely textual; the filesystem is checked by checkSettingsFs. */
 export function repoPathProblem(value: string): string | undefined {
   if (value.includes('\0')) return 'contains a NUL character';
-  if (path.posix.isAbsolute(value) || path.win32.isAbsolute(value)) return 'an absolute path; paths are relative to the repository';
+  if (path.posix.isAbsolute(value) || path.win32.isAbsolute(value))
+    return 'an absolute path; paths are relative to the repository';
   const normal = path.posix.normalize(value.replace(/\\/g, '/'));
   if (normal === '..' || normal.startsWith('../')) return 'it leaves the repository (../)';
   return undefined;
@@ -346,7 +603,15 @@ export interface SettingsSource {
 }
 
 /** Splits argv into setting flags (`--hosts a,b`, `--hosts=a,b`, `--no-submodules`) and commands. */
-export function parseArgv(argv: readonly string[]): { flags: Record<string, string>; help: boolean; version: boolean; printSpec: boolean; verbose: boolean; checkSpec: boolean; init: boolean } {
+export function parseArgv(argv: readonly string[]): {
+  flags: Record<string, string>;
+  help: boolean;
+  version: boolean;
+  printSpec: boolean;
+  verbose: boolean;
+  checkSpec: boolean;
+  init: boolean;
+} {
   const byFlag = new Map(SETTINGS.map((d) => [flagName(d.name), d]));
   const flags: Record<string, string> = {};
   let help = false;
@@ -391,7 +656,9 @@ export function parseArgv(argv: readonly string[]): { flags: Record<string, stri
     if (!def) {
       const shown = /^--?[A-Za-z][A-Za-z0-9_-]*$/.test(flag) ? JSON.stringify(flag) : 'argument (not shown)';
       const near = flag.startsWith('--') ? closestSetting(flag.slice(2).replace(/-/g, '_')) : undefined;
-      throw new SettingsError(`unknown ${shown === 'argument (not shown)' ? shown : `argument ${shown}`}${near ? `; did you mean ${flagName(near)}?` : ''}; run with --help to list the settings`);
+      throw new SettingsError(
+        `unknown ${shown === 'argument (not shown)' ? shown : `argument ${shown}`}${near ? `; did you mean ${flagName(near)}?` : ''}; run with --help to list the settings`,
+      );
     }
     if (eq > 0) {
       flags[def.name] = arg.slice(eq + 1);
@@ -407,7 +674,11 @@ export function parseArgv(argv: readonly string[]): { flags: Record<string, stri
 }
 
 /** The known setting nearest to a misspelt name. */
-export const closestSetting = (name: string): string | undefined => closestName(name, SETTINGS.map((d) => d.name));
+export const closestSetting = (name: string): string | undefined =>
+  closestName(
+    name,
+    SETTINGS.map((d) => d.name),
+  );
 
 /** PLUGIN_* variables that are no setting: typos, named with the closest setting. */
 export function unknownPluginVars(env: NodeJS.ProcessEnv): string[] {
@@ -441,17 +712,22 @@ export function parseSettings(source: SettingsSource): Settings {
     }
     // An empty list is Drone's `checks: []`: refused rather than read as the default.
     if (given !== undefined && def.kind === 'list' && (given.trim() === '' || given.trim() === '[]')) {
-      problems.push(`${label}: got an empty list; expected ${describeAllowed(def)} (leave the setting out for the default)`);
+      problems.push(
+        `${label}: got an empty list; expected ${describeAllowed(def)} (leave the setting out for the default)`,
+      );
       continue;
     }
     // A claim setting left unset comes from the spec, not from its (documented) default.
-    const raw: string | undefined = (given !== undefined && given !== '' ? given : undefined) ?? (def.fromSpec ? undefined : def.default);
+    const raw: string | undefined =
+      (given !== undefined && given !== '' ? given : undefined) ?? (def.fromSpec ? undefined : def.default);
     if (raw === undefined) continue;
     const result = schemaFor(def).safeParse(raw);
     if (!result.success) {
       // nix arguments may hold credentials: never echo them.
       const hidden = def.secret || def.kind === 'nix-args' || def.kind === 'nix-config';
-      const shown = hidden ? `a value of ${raw.length} characters` : JSON.stringify(raw.length > 80 ? `${raw.slice(0, 77)}...` : raw);
+      const shown = hidden
+        ? `a value of ${raw.length} characters`
+        : JSON.stringify(raw.length > 80 ? `${raw.slice(0, 77)}...` : raw);
       const detail = result.error.issues[0]?.message ?? '';
       const showDetail = detail && !['enum', 'boolean'].includes(def.kind) && !/^Invalid (input|option)/.test(detail);
       problems.push(`${origin}: got ${shown}; expected ${describeAllowed(def)}${showDetail ? ` (${detail})` : ''}`);
@@ -471,7 +747,9 @@ export function parseSettings(source: SettingsSource): Settings {
       return fallback;
     }
   };
-  const fromOptions = out.nixOptions ? allow(() => checkNixArgs(origin('nix_options'), out.nixOptions as string[]), []) : [];
+  const fromOptions = out.nixOptions
+    ? allow(() => checkNixArgs(origin('nix_options'), out.nixOptions as string[]), [])
+    : [];
   const fromConfig = out.nixConfig ? allow(() => nixConfigArgs(origin('nix_config'), config), []) : [];
   if (problems.length) throw new SettingsError(`invalid settings:\n  ${problems.join('\n  ')}`);
   out.nixOptions = [...fromOptions, ...fromConfig];
@@ -484,7 +762,9 @@ export function parseSettings(source: SettingsSource): Settings {
   if (out.debug && !['trace', 'debug'].includes(out.logLevel as string)) out.logLevel = 'debug';
   for (const host of (out.hosts as string[] | undefined) ?? []) {
     if (!/^[A-Za-z0-9_'.-]+$/.test(host) || host === '.' || host === '..') {
-      throw new SettingsError(`PLUGIN_HOSTS: got host ${JSON.stringify(host)}; expected nixosConfigurations attribute names (letters, digits, - _ . ')`);
+      throw new SettingsError(
+        `PLUGIN_HOSTS: got host ${JSON.stringify(host)}; expected nixosConfigurations attribute names (letters, digits, - _ . ')`,
+      );
     }
   }
   // The claim: the spec file (or the built-in spec), with the claim settings given over it.
@@ -496,12 +776,20 @@ export function parseSettings(source: SettingsSource): Settings {
   }
   const specLabel = (name: string): string => (source.flags[name] !== undefined ? flagName(name) : envName(name));
   const pinned = out.specSha256 as string | undefined;
-  if (pinned !== undefined && !/^[0-9a-fA-F]{64}$/.test(pinned.trim())) throw new SettingsError(`${specLabel('spec_sha256')}: got ${JSON.stringify(pinned.slice(0, 80))}; expected 64 hexadecimal digits (sha256sum of the spec file)`);
-  const spec = loadSpec(out.flake as string, out.spec as string | undefined, pinned?.trim(), { spec: specLabel('spec'), sha256: specLabel('spec_sha256') });
+  if (pinned !== undefined && !/^[0-9a-fA-F]{64}$/.test(pinned.trim()))
+    throw new SettingsError(
+      `${specLabel('spec_sha256')}: got ${JSON.stringify(pinned.slice(0, 80))}; expected 64 hexadecimal digits (sha256sum of the spec file)`,
+    );
+  const spec = loadSpec(out.flake as string, out.spec as string | undefined, pinned?.trim(), {
+    spec: specLabel('spec'),
+    sha256: specLabel('spec_sha256'),
+  });
   if (spec.origin !== 'built-in') out.spec = spec.file;
   else delete out.spec;
   out.specSha256 = spec.sha256;
-  const labels = Object.fromEntries(CLAIM_SETTING_NAMES.map((n) => [n, source.flags[n] !== undefined ? flagName(n) : envName(n)]));
+  const labels = Object.fromEntries(
+    CLAIM_SETTING_NAMES.map((n) => [n, source.flags[n] !== undefined ? flagName(n) : envName(n)]),
+  );
   const claim = applySettings(spec.claim, given, labels);
   out.claim = claim;
   out.hosts = claim.hosts.map((h) => h.name);
@@ -520,12 +808,19 @@ export function parseSettings(source: SettingsSource): Settings {
 export function settingsDeviations(settings: Settings): Deviation[] {
   const claim = claimDeviations(settings.claim, BUILTIN_CLAIM);
   const runSettings: Deviation[] = [];
-  if (settings.mode !== 'build') runSettings.push({ setting: 'mode', value: settings.mode, default: 'build', label: `mode=${settings.mode}` });
-  if (!settings.submodules) runSettings.push({ setting: 'submodules', value: 'false', default: 'true', label: 'submodules=false' });
+  if (settings.mode !== 'build')
+    runSettings.push({ setting: 'mode', value: settings.mode, default: 'build', label: `mode=${settings.mode}` });
+  if (!settings.submodules)
+    runSettings.push({ setting: 'submodules', value: 'false', default: 'true', label: 'submodules=false' });
   if (settings.nixOptions.length) {
     const shown = redact(settings.nixOptions.join(' '), nixArgSecrets(settings.nixOptions));
     const fromConfig = Object.keys(settings.nixConfig).length * 3;
-    const setting = fromConfig === 0 ? 'nix_options' : fromConfig === settings.nixOptions.length ? 'nix_config' : 'nix_options+nix_config';
+    const setting =
+      fromConfig === 0
+        ? 'nix_options'
+        : fromConfig === settings.nixOptions.length
+          ? 'nix_config'
+          : 'nix_options+nix_config';
     runSettings.push({ setting, value: shown, default: '(none)', label: `nix options: ${shown}` });
   }
   // In the order of the settings table, then the parts only a spec has.

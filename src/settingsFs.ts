@@ -12,7 +12,8 @@ export interface FsCheckEnv {
   cwd: string;
 }
 
-const inside = (root: string, p: string): boolean => p === root || p.startsWith(root.endsWith(path.sep) ? root : `${root}${path.sep}`);
+const inside = (root: string, p: string): boolean =>
+  p === root || p.startsWith(root.endsWith(path.sep) ? root : `${root}${path.sep}`);
 
 /** Real path of p, or of its nearest existing ancestor joined with the rest. */
 function realish(p: string): string {
@@ -40,10 +41,25 @@ function repoPaths(settings: Settings): { label: string; rel: string }[] {
   const sweep = sweepConsumer(c);
   const drone = droneConsumer(c);
   for (const consumer of c.consumers) {
-    if ('module' in consumer && consumer.module !== undefined) list.push({ label: consumer === sweep ? envName('sweep_file') : consumer === drone ? envName('runner_file') : spec(`consumer ${consumer.name} module`), rel: consumer.module });
+    if ('module' in consumer && consumer.module !== undefined)
+      list.push({
+        label:
+          consumer === sweep
+            ? envName('sweep_file')
+            : consumer === drone
+              ? envName('runner_file')
+              : spec(`consumer ${consumer.name} module`),
+        rel: consumer.module,
+      });
     if (consumer.kind === 'drone-step') {
-      list.push({ label: consumer === drone ? envName('drone_file') : spec(`consumer ${consumer.name} pipeline`), rel: consumer.pipeline });
-      list.push({ label: consumer === drone ? envName('drone_script') : spec(`consumer ${consumer.name} runs`), rel: consumer.runs });
+      list.push({
+        label: consumer === drone ? envName('drone_file') : spec(`consumer ${consumer.name} pipeline`),
+        rel: consumer.pipeline,
+      });
+      list.push({
+        label: consumer === drone ? envName('drone_script') : spec(`consumer ${consumer.name} runs`),
+        rel: consumer.runs,
+      });
     }
   }
   for (const p of c.proofs) {
@@ -83,11 +99,21 @@ export function checkSettingsFs(settings: Settings, { env, cwd }: FsCheckEnv): v
       /* dangling: the check that reads it says so */
     }
     const real = realish(full);
-    if (target) problems.push(`${label}: ${JSON.stringify(rel)} is a symlink to ${target}; expected a file or directory of the repository`);
-    else if (!inside(flakeReal, real)) problems.push(`${label}: ${JSON.stringify(rel)} leads out of the repository (to ${real}); expected a path inside it`);
+    if (target)
+      problems.push(
+        `${label}: ${JSON.stringify(rel)} is a symlink to ${target}; expected a file or directory of the repository`,
+      );
+    else if (!inside(flakeReal, real))
+      problems.push(
+        `${label}: ${JSON.stringify(rel)} leads out of the repository (to ${real}); expected a path inside it`,
+      );
   }
 
-  const inputs = new Set([path.join(flakeReal, 'flake.nix'), path.join(flakeReal, 'flake.lock'), ...repoPaths(settings).map((p) => realish(path.join(settings.flake, p.rel)))]);
+  const inputs = new Set([
+    path.join(flakeReal, 'flake.nix'),
+    path.join(flakeReal, 'flake.lock'),
+    ...repoPaths(settings).map((p) => realish(path.join(settings.flake, p.rel))),
+  ]);
   if (settings.spec) inputs.add(realish(path.resolve(settings.flake, settings.spec)));
   const nixDirReal = realish(path.join(settings.flake, settings.claim.searchDir));
   const seen = new Map<string, string>();
@@ -95,7 +121,8 @@ export function checkSettingsFs(settings: Settings, { env, cwd }: FsCheckEnv): v
     ['DRONE_OUTPUT', env.DRONE_OUTPUT],
     ['DRONE_CARD_PATH', env.DRONE_CARD_PATH],
   ];
-  for (const [name, value] of claimed) if (value && !value.startsWith('/dev/')) seen.set(realish(path.resolve(cwd, value)), name);
+  for (const [name, value] of claimed)
+    if (value && !value.startsWith('/dev/')) seen.set(realish(path.resolve(cwd, value)), name);
   for (const name of OUTPUT_SETTINGS) {
     const value = (settings as unknown as Record<string, string | undefined>)[camel(name)];
     if (value === undefined) continue;
@@ -107,8 +134,14 @@ export function checkSettingsFs(settings: Settings, { env, cwd }: FsCheckEnv): v
     }
     const real = realish(path.resolve(cwd, value));
     const twice = seen.get(real);
-    if (twice) problems.push(`${variable}: ${JSON.stringify(value)} is the same file as ${twice}; give each output its own file`);
-    else if (inputs.has(real) || (settings.claim.searchDir !== '.' && inside(nixDirReal, real))) problems.push(`${variable}: ${JSON.stringify(value)} would overwrite an input of the verification; write reports elsewhere`);
+    if (twice)
+      problems.push(
+        `${variable}: ${JSON.stringify(value)} is the same file as ${twice}; give each output its own file`,
+      );
+    else if (inputs.has(real) || (settings.claim.searchDir !== '.' && inside(nixDirReal, real)))
+      problems.push(
+        `${variable}: ${JSON.stringify(value)} would overwrite an input of the verification; write reports elsewhere`,
+      );
     seen.set(real, variable);
   }
   if (problems.length) throw new SettingsError(`invalid settings:\n  ${problems.join('\n  ')}`);

@@ -30,7 +30,15 @@ export function checkSpecFromEnv(env: NodeJS.ProcessEnv): boolean {
 async function nixFor(settings: Settings, io: SpecCommandIo): Promise<NixClient> {
   preflightFlake(settings);
   preflightStore(io.env);
-  return createNixClient({ runner: io.runner ?? zxRunner, flakeDir: settings.flake, submodules: settings.submodules, extraArgs: settings.nixOptions, timeoutMs: settings.timeoutMs, env: io.env, concurrency: 1 });
+  return createNixClient({
+    runner: io.runner ?? zxRunner,
+    flakeDir: settings.flake,
+    submodules: settings.submodules,
+    extraArgs: settings.nixOptions,
+    timeoutMs: settings.timeoutMs,
+    env: io.env,
+    concurrency: 1,
+  });
 }
 
 const nixFailure = (what: string, err: unknown): string => {
@@ -58,7 +66,13 @@ export async function runCheckSpec(settings: Settings, io: SpecCommandIo): Promi
 export async function runInit(settings: Settings, io: SpecCommandIo): Promise<number> {
   const nix = await nixFor(settings, io);
   try {
-    io.stdout(await initSpec({ flake: settings.flake, evalJson: (a, f) => nix.evalJson(a, f), drvClosure: (d) => nix.drvClosure(d) }));
+    io.stdout(
+      await initSpec({
+        flake: settings.flake,
+        evalJson: (a, f) => nix.evalJson(a, f),
+        drvClosure: (d) => nix.drvClosure(d),
+      }),
+    );
     return 0;
   } catch (err) {
     io.stderr(nixFailure('--init', err));

@@ -1,5 +1,14 @@
 // Reading the local filesystem: built store paths, and what kind a special file is.
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { readBoundedText } from './bounded.js';
 import path from 'node:path';
 import { parseStorePath } from './parse/storePath.js';
@@ -8,7 +17,15 @@ export const exists = (p: string): boolean => existsSync(p);
 
 /** What a special file is (`a FIFO`, `a socket`, …), or undefined for a file, directory or symlink. */
 export const fileKind = (st: Stats): string | undefined =>
-  st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : undefined;
+  st.isFIFO()
+    ? 'a FIFO'
+    : st.isSocket()
+      ? 'a socket'
+      : st.isCharacterDevice()
+        ? 'a character device'
+        : st.isBlockDevice()
+          ? 'a block device'
+          : undefined;
 
 export function isDir(p: string): boolean {
   try {

@@ -23,7 +23,11 @@ done`;
 export function startStopWatchdog(timeoutMs: number, pid: number = process.pid): boolean {
   if (!existsSync(`/proc/${pid}/stat`) || !existsSync('/bin/sh')) return false;
   try {
-    const child = spawn('/bin/sh', ['-c', SCRIPT, 'nixenv-verify-watchdog', String(pid), String(Math.ceil(timeoutMs / 1000))], { detached: true, stdio: 'ignore' });
+    const child = spawn(
+      '/bin/sh',
+      ['-c', SCRIPT, 'nixenv-verify-watchdog', String(pid), String(Math.ceil(timeoutMs / 1000))],
+      { detached: true, stdio: 'ignore' },
+    );
     child.on('error', () => undefined);
     child.unref();
     return true;

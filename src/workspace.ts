@@ -59,14 +59,23 @@ function walk(root: string, rel: string, out: string[], skipGit: boolean): void 
 export async function snapshotWorkspace(dir: string, runner: CommandRunner): Promise<WorkspaceSnapshot> {
   const isGit = existsSync(path.join(dir, '.git'));
   const git = async (args: string[]): Promise<string> => {
-    const res = await runner('git', ['-C', dir, ...args], { timeoutMs: 60_000, label: 'git', env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' } });
+    const res = await runner('git', ['-C', dir, ...args], {
+      timeoutMs: 60_000,
+      label: 'git',
+      env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' },
+    });
     return `${res.exitCode}:${res.stdout}`;
   };
   let listed: string[] = [];
   const state: Record<string, string> = {};
   if (isGit) {
     const ls = await git(['ls-files', '-z', '--cached', '--others']);
-    listed = ls.startsWith('0:') ? ls.slice(2).split('\0').filter((f) => f !== '') : [];
+    listed = ls.startsWith('0:')
+      ? ls
+          .slice(2)
+          .split('\0')
+          .filter((f) => f !== '')
+      : [];
     state.head = await git(['rev-parse', 'HEAD']);
     state.status = await git(['status', '--porcelain=v1', '--untracked-files=all', '--ignored']);
     state.refs = await git(['for-each-ref']);
@@ -85,15 +94,26 @@ export async function snapshotWorkspace(dir: string, runner: CommandRunner): Pro
 /** What changed, one line each (at most 10 paths named); [] when nothing did. */
 export function compareWorkspace(before: WorkspaceSnapshot, after: WorkspaceSnapshot): string[] {
   const changed: string[] = [];
-  for (const [f, h] of before.files) if (after.files.get(f) !== h) changed.push(after.files.has(f) ? f : `${f} (removed)`);
+  for (const [f, h] of before.files)
+    if (after.files.get(f) !== h) changed.push(after.files.has(f) ? f : `${f} (removed)`);
   for (const f of after.files.keys()) if (!before.files.has(f)) changed.push(`${f} (new)`);
   // A changed file changes `git status` too: the status counts alone only when no file changed (a `git add`).
-  const gitChanged = Object.keys({ ...before.git, ...after.git }).filter((k) => before.git[k] !== after.git[k] && !(k === 'status' && changed.length));
+  const gitChanged = Object.keys({ ...before.git, ...after.git }).filter(
+    (k) => before.git[k] !== after.git[k] && !(k === 'status' && changed.length),
+  );
   const out: string[] = [];
   if (changed.length) {
-    out.push(`the workspace changed during the run: ${changed.length} file(s) (${changed.slice(0, 10).join(', ')}${changed.length > 10 ? ', …' : ''}); a build wrote into the verified repository`);
+    out.push(
+      `the workspace changed during the run: ${changed.length} file(s) (${changed.slice(0, 10).join(', ')}${changed.length > 10 ? ', …' : ''}); a build wrote into the verified repository`,
+    );
   }
-  if (gitChanged.length) out.push(`the workspace's git state changed during the run (${gitChanged.join(', ')}); a build wrote into the verified repository`);
-  if (before.truncated || after.truncated) out.push(`the workspace has more than ${MAX_FILES} files: only the first ${MAX_FILES} were compared before and after the builds`);
+  if (gitChanged.length)
+    out.push(
+      `the workspace's git state changed during the run (${gitChanged.join(', ')}); a build wrote into the verified repository`,
+    );
+  if (before.truncated || after.truncated)
+    out.push(
+      `the workspace has more than ${MAX_FILES} files: only the first ${MAX_FILES} were compared before and after the builds`,
+    );
   return out;
 }

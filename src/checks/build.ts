@@ -76,7 +76,9 @@ async function evalOnly(ctx: RunContext): Promise<ReturnType<CheckDefinition['ru
       evidence.push(...describeError(r.host, r.error));
     }
   }
-  evidence.push('eval mode: nothing was built, so build failures and system-path collision warnings are not seen; run with PLUGIN_MODE=build for them');
+  evidence.push(
+    'eval mode: nothing was built, so build failures and system-path collision warnings are not seen; run with PLUGIN_MODE=build for them',
+  );
   if (errored) return error('a host cannot be verified', evidence);
   if (failed) return fail('a host toplevel does not evaluate', evidence);
   return pass(`${results.length} host toplevels evaluate (not built)`, evidence);
@@ -97,8 +99,13 @@ export const buildCheck: CheckDefinition = {
     for (const r of results) {
       if (!r.value) {
         if (r.error instanceof CheckInputError || nixGaveNoAnswer(r.error)) errored = true;
-        const firstError = r.error instanceof NixCommandError ? r.error.excerpt.find((l) => /error/i.test(l)) : undefined;
-        problems.push(r.error instanceof CheckInputError ? r.error.message : `${r.host} does not evaluate${firstError ? `: ${firstError}` : ''}`);
+        const firstError =
+          r.error instanceof NixCommandError ? r.error.excerpt.find((l) => /error/i.test(l)) : undefined;
+        problems.push(
+          r.error instanceof CheckInputError
+            ? r.error.message
+            : `${r.host} does not evaluate${firstError ? `: ${firstError}` : ''}`,
+        );
         evidence.push(...describeError(r.host, r.error));
         continue;
       }
@@ -120,7 +127,11 @@ export const buildCheck: CheckDefinition = {
       if (stored === undefined && !/system-path>/.test(log) && systemPath && parseStorePath(systemPath)) {
         stored = await ctx.nix.storedLog(systemPath);
       }
-      if (stored) collisions = [...collisions, ...findCollisions(stored).filter((c) => !collisions.some((k) => k.line.endsWith(c.line)))];
+      if (stored)
+        collisions = [
+          ...collisions,
+          ...findCollisions(stored).filter((c) => !collisions.some((k) => k.line.endsWith(c.line))),
+        ];
       for (const c of collisions) {
         problems.push(`${r.host}: ${describeCollision(c)}`);
         evidence.push(`${r.host}: ${c.line}`);
@@ -138,4 +149,3 @@ export const buildCheck: CheckDefinition = {
     return pass(`${results.length} hosts built, no collision`, evidence);
   },
 };
-

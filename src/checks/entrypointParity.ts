@@ -36,7 +36,11 @@ const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
  * The service as systemd starts it, or why there is none. Started by a timer: `<unit>` if a timer
  * starts it, else the timer-started service whose command runs a store path named like the unit.
  */
-export async function serviceUnit(ctx: RunContext, host: string, consumer: ServiceConsumer): Promise<{ unit: UnitView; timer?: string; note?: string } | { problem: string }> {
+export async function serviceUnit(
+  ctx: RunContext,
+  host: string,
+  consumer: ServiceConsumer,
+): Promise<{ unit: UnitView; timer?: string; note?: string } | { problem: string }> {
   const name = consumer.unit;
   const base = name.replace(/\.service$/, '');
   const facts = await ctx.hostFacts(host);
@@ -55,10 +59,21 @@ export async function serviceUnit(ctx: RunContext, host: string, consumer: Servi
     const working = starting.filter((t) => live(t) === undefined);
     if (facts.hasUnits && working.length === 0) {
       const why = starting.map((t) => live(t)!).join('; ');
-      return { problem: `${host}: no timer starts ${name} (${why || `timers: ${timers.map((t) => t.name).join(', ') || 'none'}`}); ${consumer.name} never runs on its schedule` };
+      return {
+        problem: `${host}: no timer starts ${name} (${why || `timers: ${timers.map((t) => t.name).join(', ') || 'none'}`}); ${consumer.name} never runs on its schedule`,
+      };
     }
     const timer = working[0];
-    return { unit: byName, ...(timer ? { timer: `${timer.source} (${timerTriggers(timer.unit).map((l) => `${l.key}=${l.value}`).join(', ')}; ${started(timer)!.join(' → ')})` } : {}) };
+    return {
+      unit: byName,
+      ...(timer
+        ? {
+            timer: `${timer.source} (${timerTriggers(timer.unit)
+              .map((l) => `${l.key}=${l.value}`)
+              .join(', ')}; ${started(timer)!.join(' → ')})`,
+          }
+        : {}),
+    };
   }
   // No unit of that name: the job may run under another service name, started by a timer.
   const wrapper = new RegExp(`/nix/store/[0-9a-z]{32}-${escapeRe(base)}(/|\\s|$)`);
@@ -66,12 +81,18 @@ export async function serviceUnit(ctx: RunContext, host: string, consumer: Servi
     const target = timerTarget(timer.name, timer.unit);
     const unit = await ctx.unit(host, target);
     if (unit && execStart(unit.unit).some((e) => wrapper.test(e.program))) {
-      return { unit, timer: timer.source, note: `${host}: no unit ${name}; ${target} (started by ${timer.name}) runs the ${base} wrapper` };
+      return {
+        unit,
+        timer: timer.source,
+        note: `${host}: no unit ${name}; ${target} (started by ${timer.name}) runs the ${base} wrapper`,
+      };
     }
   }
   const words = base.split(/[-_.]/).filter((w) => w.length > 3);
   const near = facts.serviceNames.filter((n) => words.some((w) => n.includes(w))).slice(0, 5);
-  return { problem: `${host}: no systemd unit ${name} and no timer-started service runs a ${base} wrapper (${consumer.name})${near.length ? `; services with similar names: ${near.join(', ')}` : ''}` };
+  return {
+    problem: `${host}: no systemd unit ${name} and no timer-started service runs a ${base} wrapper (${consumer.name})${near.length ? `; services with similar names: ${near.join(', ')}` : ''}`,
+  };
 }
 
 /**
@@ -86,7 +107,13 @@ async function programRoot(ctx: RunContext, outPath: string): Promise<string> {
 }
 
 /** A systemd service: its ExecStart (or inline script), followed to the final run of the program. */
-async function serviceReaches(ctx: RunContext, host: string, view: HostView, consumer: ServiceConsumer, expected: string): Promise<Finding> {
+async function serviceReaches(
+  ctx: RunContext,
+  host: string,
+  view: HostView,
+  consumer: ServiceConsumer,
+  expected: string,
+): Promise<Finding> {
   const out: Finding = { problems: [], evidence: [], unknowns: [] };
   const { program } = ctx.claim.shared;
   const found = await serviceUnit(ctx, host, consumer);
@@ -98,23 +125,50 @@ async function serviceReaches(ctx: RunContext, host: string, view: HostView, con
   const unitPath = env.unset.has('PATH') ? undefined : env.vars.get('PATH');
   if (found.note) out.evidence.push(found.note);
   if (found.timer) out.evidence.push(`${host}: ${found.timer} starts ${unit.name}`);
-  if (unit.dropIns?.length) out.evidence.push(`${host}: ${unit.name} drop-ins applied after the unit file, in order: ${unit.dropIns.join(', ')}`);
-  out.evidence.push(`${host}: ${unit.source}${exec[0] ? ` ${exec[0].file ?? unit.source}:${exec[0].line}: ${exec[0].text}` : ''}`);
+  if (unit.dropIns?.length)
+    out.evidence.push(
+      `${host}: ${unit.name} drop-ins applied after the unit file, in order: ${unit.dropIns.join(', ')}`,
+    );
+  out.evidence.push(
+    `${host}: ${unit.source}${exec[0] ? ` ${exec[0].file ?? unit.source}:${exec[0].line}: ${exec[0].text}` : ''}`,
+  );
   if (unitPath) out.evidence.push(`${host}: ${unitPath.from}PATH=${unitPath.value}`);
   // systemd refusing the unit is proven whatever its environment; not when drop-ins eval mode cannot see may change ExecStart=.
   const refused = unit.unseen?.length ? undefined : execStartRule(unit.unit, unit.source);
   if (refused) return { ...out, problems: [`${host}: ${consumer.name} (${unit.name}): ${refused}`] };
   // What the verifier cannot read decides nothing: drop-ins eval mode cannot see, an environment file it cannot read.
-  if (unit.unseen?.length) return { ...out, unknowns: [`${host}: ${consumer.name} (${unit.name}): cannot follow: ${unit.unseen.join('; ')} (build mode reads the built unit directory)`] };
-  if (env.unreadable.length) return { ...out, unknowns: [`${host}: ${consumer.name} (${unit.name}): cannot follow: ${env.unreadable.map((f) => `${f} may set PATH`).join('; ')} (only a file in the store or one NixOS writes into /etc can be read)`] };
+  if (unit.unseen?.length)
+    return {
+      ...out,
+      unknowns: [
+        `${host}: ${consumer.name} (${unit.name}): cannot follow: ${unit.unseen.join('; ')} (build mode reads the built unit directory)`,
+      ],
+    };
+  if (env.unreadable.length)
+    return {
+      ...out,
+      unknowns: [
+        `${host}: ${consumer.name} (${unit.name}): cannot follow: ${env.unreadable.map((f) => `${f} may set PATH`).join('; ')} (only a file in the store or one NixOS writes into /etc can be read)`,
+      ],
+    };
   const lastExec = exec[exec.length - 1];
   const pathDirs = unitPath ? splitPath(unitPath.value) : undefined;
   if (exec.length > 1) {
     // Type=oneshot runs every ExecStart= in order: an earlier one that runs the program runs it too, and must run the shared one.
-    out.evidence.push(`${host}: ${exec.length} ExecStart= lines (Type=oneshot runs them in order); the last is followed, the others are judged`);
+    out.evidence.push(
+      `${host}: ${exec.length} ExecStart= lines (Type=oneshot runs them in order); the last is followed, the others are judged`,
+    );
     for (const e of exec.slice(0, -1)) {
-      const r = await followToTarget({ argv: [e.program, ...e.args], where: `${e.file ?? unit.source}:${e.line}`, pathDirs, drvs: unit.context }, program, view, ctx);
-      if (r.ok && r.root !== expected) out.problems.push(`${host}: ${consumer.name} (${unit.name}) ${e.file ?? unit.source}:${e.line} runs ${r.root} (via ${r.via}), not ${expected}`);
+      const r = await followToTarget(
+        { argv: [e.program, ...e.args], where: `${e.file ?? unit.source}:${e.line}`, pathDirs, drvs: unit.context },
+        program,
+        view,
+        ctx,
+      );
+      if (r.ok && r.root !== expected)
+        out.problems.push(
+          `${host}: ${consumer.name} (${unit.name}) ${e.file ?? unit.source}:${e.line} runs ${r.root} (via ${r.via}), not ${expected}`,
+        );
     }
   }
   const start = unit.inlineScript
@@ -124,8 +178,10 @@ async function serviceReaches(ctx: RunContext, host: string, view: HostView, con
       : {};
   const result = await followToTarget({ ...start, pathDirs, drvs: unit.context }, program, view, ctx);
   out.evidence.push(...result.chain.map((c) => `${host}: ${consumer.name} ${c}`));
-  if (!result.ok) out.problems.push(`${host}: ${consumer.name} (${unit.name}) does not reach ${program}: ${result.reason}`);
-  else if (result.root !== expected) out.problems.push(`${host}: ${consumer.name} runs ${result.root} (via ${result.via}), not ${expected}`);
+  if (!result.ok)
+    out.problems.push(`${host}: ${consumer.name} (${unit.name}) does not reach ${program}: ${result.reason}`);
+  else if (result.root !== expected)
+    out.problems.push(`${host}: ${consumer.name} runs ${result.root} (via ${result.via}), not ${expected}`);
   else out.evidence.push(`${host}: ${consumer.name} runs ${result.root} via ${result.via}`);
   return out;
 }
@@ -148,33 +204,74 @@ async function otherSweeps(ctx: RunContext, host: string, view: HostView, expect
     if (!unit) continue;
     const sweep = await isSweepService(unit, ctx);
     if (!sweep) continue;
-    const f = await serviceReaches(ctx, host, view, { ...model, name: `sweep ${target} (started by ${timer.name})`, unit: target }, expected);
-    out.push({ ...f, evidence: [`${host}: ${target} runs a sweep (${sweep}): it is a sweep consumer too`, ...f.evidence] });
+    const f = await serviceReaches(
+      ctx,
+      host,
+      view,
+      { ...model, name: `sweep ${target} (started by ${timer.name})`, unit: target },
+      expected,
+    );
+    out.push({
+      ...f,
+      evidence: [`${host}: ${target} runs a sweep (${sweep}): it is a sweep consumer too`, ...f.evidence],
+    });
   }
   return out;
 }
 
 /** A runner service: its jobs start with the PATH its process has; the program must resolve there. */
-async function runnerReaches(ctx: RunContext, host: string, view: HostView, consumer: RunnerServiceConsumer, expected: string): Promise<Finding> {
+async function runnerReaches(
+  ctx: RunContext,
+  host: string,
+  view: HostView,
+  consumer: RunnerServiceConsumer,
+  expected: string,
+): Promise<Finding> {
   const out: Finding = { problems: [], evidence: [] };
   const { program } = ctx.claim.shared;
   const unit = await ctx.unit(host, consumer.unit);
-  if (!unit) return { ...out, problems: [`${host}: no systemd unit ${consumer.unit} (${consumer.name}): no runner runs the jobs on this host`] };
+  if (!unit)
+    return {
+      ...out,
+      problems: [`${host}: no systemd unit ${consumer.unit} (${consumer.name}): no runner runs the jobs on this host`],
+    };
   const proc = await processEnvironment(unit, view, ctx);
-  out.evidence.push(...proc.notes.map((n) => `${host}: note: ${n}`), ...proc.chain.map((c) => `${host}: ${consumer.name} ${c}`));
+  out.evidence.push(
+    ...proc.notes.map((n) => `${host}: note: ${n}`),
+    ...proc.chain.map((c) => `${host}: ${consumer.name} ${c}`),
+  );
   if (proc.unknown) return { ...out, unknowns: [`${host}: ${consumer.name}: ${proc.unknown}`] };
   if (proc.problem) return { ...out, problems: [`${host}: ${consumer.name}: ${proc.problem}`] };
-  if (proc.path === undefined) return { ...out, problems: [`${host}: ${consumer.name}: ${unit.name} starts without PATH (${proc.source}): its jobs cannot find ${program}`] };
+  if (proc.path === undefined)
+    return {
+      ...out,
+      problems: [
+        `${host}: ${consumer.name}: ${unit.name} starts without PATH (${proc.source}): its jobs cannot find ${program}`,
+      ],
+    };
   out.evidence.push(`${host}: ${consumer.name} jobs inherit PATH (${proc.source}) = ${proc.path}`);
   const r = resolveProgram(program, splitPath(proc.path), view);
-  if (!r.root) return { ...out, problems: [`${host}: ${consumer.name}: ${program} is not on the PATH its jobs inherit (${[proc.path, ...r.notes].join('; ')})`] };
-  out.evidence.push(`${host}: ${consumer.name} jobs run ${r.root} via ${r.via}`, ...r.notes.map((n) => `${host}: ${n}`));
+  if (!r.root)
+    return {
+      ...out,
+      problems: [
+        `${host}: ${consumer.name}: ${program} is not on the PATH its jobs inherit (${[proc.path, ...r.notes].join('; ')})`,
+      ],
+    };
+  out.evidence.push(
+    `${host}: ${consumer.name} jobs run ${r.root} via ${r.via}`,
+    ...r.notes.map((n) => `${host}: ${n}`),
+  );
   if (r.root !== expected) out.problems.push(`${host}: ${consumer.name} jobs run ${r.root}, not ${expected}`);
   return out;
 }
 
 /** A Drone pipeline's steps that run the script through the program, after Drone's substitution with this runner's environment. */
-async function droneUses(ctx: RunContext, consumer: DroneStepConsumer, environ: RunnerEnv['environ']): Promise<{ onHost: DroneUse[]; problems: string[]; evidence: string[]; sub: Substituted }> {
+async function droneUses(
+  ctx: RunContext,
+  consumer: DroneStepConsumer,
+  environ: RunnerEnv['environ'],
+): Promise<{ onHost: DroneUse[]; problems: string[]; evidence: string[]; sub: Substituted }> {
   const { program } = ctx.claim.shared;
   const problems: string[] = [];
   const evidence: string[] = [];
@@ -185,16 +282,22 @@ async function droneUses(ctx: RunContext, consumer: DroneStepConsumer, environ: 
   const drone = await parseDroneYaml(sub.text);
   for (const e of drone.errors) problems.push(`${formatPosition(consumer.pipeline, e.position)}: ${e.message}`);
   for (const st of drone.steps.filter((x) => x.ignoredPipelineEnv)) {
-    evidence.push(`${formatPosition(consumer.pipeline, st.position)}: pipeline "${st.pipeline}" is type exec: drone-runner-exec ignores its environment: block (${st.ignoredPipelineEnv!.join(', ')})`);
+    evidence.push(
+      `${formatPosition(consumer.pipeline, st.position)}: pipeline "${st.pipeline}" is type exec: drone-runner-exec ignores its environment: block (${st.ignoredPipelineEnv!.join(', ')})`,
+    );
   }
   const uses = await scriptUses(drone.steps, consumer.runs, program);
   evidence.push(...perBuildValues(drone.steps, uses, sub, consumer.pipeline, consumer.runs, program));
   const running = uses.filter((u) => !u.step.neverRuns && !u.notRun);
   for (const u of uses.filter((x) => x.step.neverRuns)) {
-    evidence.push(`${formatPosition(consumer.pipeline, u.step.position)}: step "${u.step.name}" runs \`${u.command}\` but can never run: ${u.step.neverRuns}`);
+    evidence.push(
+      `${formatPosition(consumer.pipeline, u.step.position)}: step "${u.step.name}" runs \`${u.command}\` but can never run: ${u.step.neverRuns}`,
+    );
   }
   for (const u of uses.filter((x) => !x.step.neverRuns && x.notRun)) {
-    evidence.push(`${formatPosition(consumer.pipeline, u.step.position)}: step "${u.step.name}": ${u.notRun}; not evidence for the claim`);
+    evidence.push(
+      `${formatPosition(consumer.pipeline, u.step.position)}: step "${u.step.name}": ${u.notRun}; not evidence for the claim`,
+    );
   }
   if (running.length === 0) problems.push(`no step of ${consumer.pipeline} that can run runs ${consumer.runs}`);
   for (const u of running) {
@@ -203,14 +306,28 @@ async function droneUses(ctx: RunContext, consumer: DroneStepConsumer, environ: 
     else if (!u.viaWrapper) {
       problems.push(`${at}: step "${u.step.name}" bypasses ${program}: \`${u.command}\` runs ${u.program}`);
     } else if (!runsOnHost(u.step)) {
-      problems.push(`${at}: step "${u.step.name}" runs in a ${u.step.pipelineType} pipeline${u.step.image ? ` (image ${u.step.image})` : ''}, not on the exec runner: the host's ${program} is not there`);
+      problems.push(
+        `${at}: step "${u.step.name}" runs in a ${u.step.pipelineType} pipeline${u.step.image ? ` (image ${u.step.image})` : ''}, not on the exec runner: the host's ${program} is not there`,
+      );
     }
   }
-  return { onHost: running.filter((u) => u.viaWrapper && !u.unfollowable && runsOnHost(u.step)), problems, evidence, sub };
+  return {
+    onHost: running.filter((u) => u.viaWrapper && !u.unfollowable && runsOnHost(u.step)),
+    problems,
+    evidence,
+    sub,
+  };
 }
 
 /** The Drone steps on one host: the exec runner's environment there, the file substituted with it, then each step's own shell. */
-async function droneReaches(ctx: RunContext, host: string, view: HostView, consumer: DroneStepConsumer, expected: string, shared: Finding): Promise<Finding> {
+async function droneReaches(
+  ctx: RunContext,
+  host: string,
+  view: HostView,
+  consumer: DroneStepConsumer,
+  expected: string,
+  shared: Finding,
+): Promise<Finding> {
   const out: Finding = { problems: [], evidence: [] };
   const { package: pkg } = ctx.claim.shared;
   const runner = await ctx.unit(host, consumer.runnerUnit);
@@ -221,14 +338,27 @@ async function droneReaches(ctx: RunContext, host: string, view: HostView, consu
   for (const e of used.evidence) if (!shared.evidence.includes(e)) shared.evidence.push(e);
   const onHost = used.onHost;
   if (onHost.length === 0) return out;
-  if (!runner || !env) return { ...out, problems: [`${host}: no systemd unit ${consumer.runnerUnit} (PLUGIN_RUNNER_SERVICE): nothing runs the Drone step on this host`] };
+  if (!runner || !env)
+    return {
+      ...out,
+      problems: [
+        `${host}: no systemd unit ${consumer.runnerUnit} (PLUGIN_RUNNER_SERVICE): nothing runs the Drone step on this host`,
+      ],
+    };
   out.evidence.push(...env.notes.map((n) => `${host}: note: ${n}`), ...env.chain.map((c) => `${host}: runner ${c}`));
-  if (env.problem) return env.unknown ? { ...out, unknowns: [`${host}: ${env.problem}`] } : { ...out, problems: [`${host}: ${env.problem}`] };
+  if (env.problem)
+    return env.unknown
+      ? { ...out, unknowns: [`${host}: ${env.problem}`] }
+      : { ...out, problems: [`${host}: ${env.problem}`] };
   for (const use of onHost) {
     const missingLabels = Object.entries(use.step.node ?? {}).filter(([k, v]) => env.labels[k] !== v);
     if (missingLabels.length) {
       out.problems.push(
-        `${host}: pipeline "${use.step.pipeline}" asks for node labels ${missingLabels.map(([k, v]) => `${k}:${v}`).join(', ')}, which the runner (DRONE_RUNNER_LABELS ${Object.entries(env.labels).map(([k, v]) => `${k}:${v}`).join(',') || 'unset'}) does not have: it never runs the step`,
+        `${host}: pipeline "${use.step.pipeline}" asks for node labels ${missingLabels.map(([k, v]) => `${k}:${v}`).join(', ')}, which the runner (DRONE_RUNNER_LABELS ${
+          Object.entries(env.labels)
+            .map(([k, v]) => `${k}:${v}`)
+            .join(',') || 'unset'
+        }) does not have: it never runs the step`,
       );
       continue;
     }
@@ -243,20 +373,30 @@ async function droneReaches(ctx: RunContext, host: string, view: HostView, consu
       out.problems.push(`${host}: step "${use.step.name}": ${p.unknown ?? `no PATH (${p.source})`}`);
       continue;
     }
-    const inCommand = resolvePath(use.path, splitPath(p.value).map((dir) => ({ dir })));
+    const inCommand = resolvePath(
+      use.path,
+      splitPath(p.value).map((dir) => ({ dir })),
+    );
     if ('unknown' in inCommand) {
-      out.problems.push(`${host}: step "${use.step.name}": the PATH of \`${use.command}\` cannot be computed: ${inCommand.unknown}`);
+      out.problems.push(
+        `${host}: step "${use.step.name}": the PATH of \`${use.command}\` cannot be computed: ${inCommand.unknown}`,
+      );
       continue;
     }
     const dirs = inCommand.entries.flatMap((e) => ('dir' in e ? [e.dir] : []));
-    out.evidence.push(`${host}: Drone step "${use.step.name}" PATH (${p.source}) = ${p.value}${renderPath(use.path) !== '$PATH' ? `; at \`${use.command}\`: ${renderPath(inCommand)}` : ''}`);
+    out.evidence.push(
+      `${host}: Drone step "${use.step.name}" PATH (${p.source}) = ${p.value}${renderPath(use.path) !== '$PATH' ? `; at \`${use.command}\`: ${renderPath(inCommand)}` : ''}`,
+    );
     const r = resolveProgram(use.program, dirs, view);
     if (!r.root) {
-      out.problems.push(`${host}: step "${use.step.name}" cannot reach ${pkg} through ${p.source} (${[p.value, ...r.notes].join('; ')})`);
+      out.problems.push(
+        `${host}: step "${use.step.name}" cannot reach ${pkg} through ${p.source} (${[p.value, ...r.notes].join('; ')})`,
+      );
       continue;
     }
     out.evidence.push(`${host}: Drone step runs ${r.root} via ${r.via}`, ...r.notes.map((n) => `${host}: ${n}`));
-    if (r.root !== expected) out.problems.push(`${host}: the Drone step "${use.step.name}" runs ${r.root}, not ${expected}`);
+    if (r.root !== expected)
+      out.problems.push(`${host}: the Drone step "${use.step.name}" runs ${r.root}, not ${expected}`);
   }
   return out;
 }
@@ -275,31 +415,50 @@ function evaluatedEtc(ctx: RunContext, host: string): EtcReader {
     if (typeof f.text === 'string') return { text: f.text, source: `${where}.text` };
     if (f.source) {
       const got = await ctx.scriptAt(f.source, f.drvs);
-      return 'missing' in got ? { missing: `${where}.source ${f.source}: ${got.missing}` } : { text: got.text, source: `${where}.source (${got.source})` };
+      return 'missing' in got
+        ? { missing: `${where}.source ${f.source}: ${got.missing}` }
+        : { text: got.text, source: `${where}.source (${got.source})` };
     }
     return { missing: `${where} has neither text nor source` };
   };
 }
 
 /** A flake attribute's derivation must depend on the package: its closure after a build (build mode), its inputs (eval mode). */
-async function derivationReferences(ctx: RunContext, consumer: DerivationConsumer, expected: { outPath: string; drvPath: string }): Promise<Finding> {
+async function derivationReferences(
+  ctx: RunContext,
+  consumer: DerivationConsumer,
+  expected: { outPath: string; drvPath: string },
+): Promise<Finding> {
   const out: Finding = { problems: [], evidence: [] };
   // No `outPath` key in the answer: toJSON would collapse the set to that string.
-  const drv = await ctx.nix.evalJson<{ drvPath: string; out: string } | null>(consumer.attr, 'd: if builtins.isAttrs d && d ? drvPath then { drvPath = d.drvPath; out = d.outPath; } else null');
+  const drv = await ctx.nix.evalJson<{ drvPath: string; out: string } | null>(
+    consumer.attr,
+    'd: if builtins.isAttrs d && d ? drvPath then { drvPath = d.drvPath; out = d.outPath; } else null',
+  );
   if (!drv) return { ...out, problems: [`${consumer.name}: ${consumer.attr} is not a derivation`] };
   out.evidence.push(`${consumer.name}: ${consumer.attr} = ${drv.out}`);
   if (ctx.settings.mode === 'build') {
     const built = await ctx.nix.buildDrvs([drv.drvPath]);
-    if (!built.ok) return { ...out, problems: [`${consumer.name}: ${consumer.attr} does not build: ${built.error?.message.split('\n')[0] ?? 'failed'}`] };
+    if (!built.ok)
+      return {
+        ...out,
+        problems: [
+          `${consumer.name}: ${consumer.attr} does not build: ${built.error?.message.split('\n')[0] ?? 'failed'}`,
+        ],
+      };
     const closure = await ctx.nix.closure(drv.out);
     const has = closure.includes(expected.outPath);
-    out.evidence.push(`${consumer.name}: runtime closure of ${drv.out} (${closure.length} paths) ${has ? 'holds' : 'LACKS'} ${expected.outPath}`);
+    out.evidence.push(
+      `${consumer.name}: runtime closure of ${drv.out} (${closure.length} paths) ${has ? 'holds' : 'LACKS'} ${expected.outPath}`,
+    );
     if (!has) out.problems.push(`${consumer.name}: ${consumer.attr} does not reference ${expected.outPath}`);
     return out;
   }
   const inputs = await ctx.nix.drvClosure(drv.drvPath);
   const has = inputs.includes(expected.drvPath);
-  out.evidence.push(`${consumer.name}: ${drv.drvPath} ${has ? 'is built from' : 'is NOT built from'} ${expected.drvPath} (evaluated: a build input; only a build shows a runtime reference)`);
+  out.evidence.push(
+    `${consumer.name}: ${drv.drvPath} ${has ? 'is built from' : 'is NOT built from'} ${expected.drvPath} (evaluated: a build input; only a build shows a runtime reference)`,
+  );
   if (!has) out.problems.push(`${consumer.name}: ${consumer.attr} is not built from ${expected.drvPath}`);
   return out;
 }
@@ -316,7 +475,9 @@ export const entrypointParityCheck: CheckDefinition = {
     const unknowns: string[] = [];
     if ('problem' in pkg) return fail(pkg.problem, pkg.evidence);
     const expected = await programRoot(ctx, pkg.outPath);
-    evidence.push(`${claim.shared.package} (check 3): ${pkg.outPath}${expected !== pkg.outPath ? `; its bin/${claim.shared.program} links to ${expected}, the file every consumer must run` : ''}`);
+    evidence.push(
+      `${claim.shared.package} (check 3): ${pkg.outPath}${expected !== pkg.outPath ? `; its bin/${claim.shared.program} links to ${expected}, the file every consumer must run` : ''}`,
+    );
 
     const droneShared: Finding = { problems: [], evidence: [] };
     const hosts = await perHost(s.hosts, async (host) => {
@@ -361,7 +522,11 @@ export const entrypointParityCheck: CheckDefinition = {
       }
     }
     const named = claim.consumers.filter((c) => c.kind !== 'system-packages').map((c) => c.name);
-    if (named.length === 0) return fail('the claim names no consumer that runs the package (systemd-service, drone-step, runner-service or derivation)', evidence);
+    if (named.length === 0)
+      return fail(
+        'the claim names no consumer that runs the package (systemd-service, drone-step, runner-service or derivation)',
+        evidence,
+      );
     // A "cannot follow" is not a proven bypass: alone it makes the check an error, never a fail or a pass.
     const unproven = [...problems.filter((p) => p.includes('cannot follow')), ...unknowns];
     const proven = problems.filter((p) => !p.includes('cannot follow'));
@@ -369,6 +534,9 @@ export const entrypointParityCheck: CheckDefinition = {
     if (unproven.length) return error(unproven.join('; '), evidence);
     // Eval mode resolves a PATH lookup by package names: say how many lookups a build would settle.
     const unseen = evidence.filter((e) => e.includes(EVAL_UNSEEN)).length;
-    return pass(`every consumer (${named.join(', ')}) uses ${expected}${unseen ? `; eval mode: ${unseen} PATH lookup${unseen === 1 ? '' : 's'} had earlier entries it cannot look into (a build settles ${unseen === 1 ? 'it' : 'them'})` : ''}`, evidence);
+    return pass(
+      `every consumer (${named.join(', ')}) uses ${expected}${unseen ? `; eval mode: ${unseen} PATH lookup${unseen === 1 ? '' : 's'} had earlier entries it cannot look into (a build settles ${unseen === 1 ? 'it' : 'them'})` : ''}`,
+      evidence,
+    );
   },
 };

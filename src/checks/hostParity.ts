@@ -20,13 +20,22 @@ export interface PackagesLine {
 }
 
 /** The `environment.systemPackages = …;` statement(s) of a host config (also the nested `environment = { systemPackages = …; }` form). */
-export function systemPackagesLine(ctx: Pick<RunContext, 'hostConfigFile' | 'repoPath'>, host: string, read: (rel: string) => string): PackagesLine {
+export function systemPackagesLine(
+  ctx: Pick<RunContext, 'hostConfigFile' | 'repoPath'>,
+  host: string,
+  read: (rel: string) => string,
+): PackagesLine {
   const file = ctx.hostConfigFile(host);
   if (!existsSync(ctx.repoPath(file))) return { host, file };
   // Definitions as Nix reads them: `environment.systemPackages = …;`, `environment = { systemPackages = …; }`.
   const found = parseNix(read(file)).definitions.filter((d) => d.name === 'systemPackages' && d.value);
   if (found.length === 0) return { host, file };
-  return { host, file, line: found[0]!.line, statement: found.map((f) => `systemPackages = ${stripComments(f.value!.text)};`).join(' ') };
+  return {
+    host,
+    file,
+    line: found[0]!.line,
+    statement: found.map((f) => `systemPackages = ${stripComments(f.value!.text)};`).join(' '),
+  };
 }
 
 /** Does any evaluated system package provide the program by name (git-lfs-3.6.1, openssl-3.3.3-bin)? */
@@ -35,7 +44,8 @@ export function packageProviding(facts: HostFacts, bin: string): string | undefi
   return w ? describePriority(w.winner) : undefined;
 }
 
-const requiredPrograms = (ctx: Pick<RunContext, 'claim'>, host: string): string[] => ctx.claim.hosts.find((h) => h.name === host)?.requiredPrograms ?? [];
+const requiredPrograms = (ctx: Pick<RunContext, 'claim'>, host: string): string[] =>
+  ctx.claim.hosts.find((h) => h.name === host)?.requiredPrograms ?? [];
 
 export const hostParityCheck: CheckDefinition = {
   id: 'host-parity',
@@ -59,7 +69,10 @@ export const hostParityCheck: CheckDefinition = {
       for (const other of withLines.slice(1)) {
         if (normaliseNix(other.statement!) === normaliseNix(first.statement!)) continue;
         problems.push(`systemPackages lines differ: ${first.host} vs ${other.host}`);
-        evidence.push(`- ${first.file}:${first.line}: ${first.statement!.replace(/\s+/g, ' ')}`, `+ ${other.file}:${other.line}: ${other.statement!.replace(/\s+/g, ' ')}`);
+        evidence.push(
+          `- ${first.file}:${first.line}: ${first.statement!.replace(/\s+/g, ' ')}`,
+          `+ ${other.file}:${other.line}: ${other.statement!.replace(/\s+/g, ' ')}`,
+        );
       }
     }
 
@@ -91,9 +104,12 @@ export const hostParityCheck: CheckDefinition = {
         const target = swBin ? realpath(path.join(swBin, bin)) : undefined;
         if (swBin) {
           if (!target) problems.push(`${r.host}: sw/bin/${bin} is missing`);
-          evidence.push(`${r.host}: sw/bin/${bin} ${target ? `-> ${target}` : 'MISSING'}; systemPackages: ${pkg ?? 'no package named ' + bin}`);
+          evidence.push(
+            `${r.host}: sw/bin/${bin} ${target ? `-> ${target}` : 'MISSING'}; systemPackages: ${pkg ?? 'no package named ' + bin}`,
+          );
           const from = target ? parseStorePath(target) : undefined;
-          if (from && packageOf(from.name).pname !== bin) evidence.push(`${r.host}: note: sw/bin/${bin} comes from ${from.name}, not from a package named ${bin}`);
+          if (from && packageOf(from.name).pname !== bin)
+            evidence.push(`${r.host}: note: sw/bin/${bin} comes from ${from.name}, not from a package named ${bin}`);
         } else {
           // Eval mode knows packages by name and mainProgram only: a program of another name (ssh from openssh) is not seen.
           // A program the claim names a package for (git-lfs: git-lfs-3.6.1 among the expected tools) is seen missing
@@ -110,9 +126,16 @@ export const hostParityCheck: CheckDefinition = {
     // nix gave no answer (timeout, crash, unreadable output): that is not a verdict on the repository.
     if (noAnswer) return error(problems.join('; '), evidence);
     if (problems.length) return fail(problems.join('; '), evidence);
-    if (unseen.length) return error(`eval mode cannot know whether sw/bin has ${unseen.join(', ')} (no system package is named so); a build (mode: build) reads sw/bin`, evidence);
+    if (unseen.length)
+      return error(
+        `eval mode cannot know whether sw/bin has ${unseen.join(', ')} (no system package is named so); a build (mode: build) reads sw/bin`,
+        evidence,
+      );
     const programs = [...new Set(s.hosts.flatMap((h) => requiredPrograms(ctx, h)))];
     const shared = compareLines ? `${s.hosts.length} hosts share one systemPackages line; ` : '';
-    return pass(`${shared}${programs.length ? `${programs.join(', ')} on ${s.hosts.length > 1 ? 'every host' : s.hosts[0]}` : 'no required programs'}`, evidence);
+    return pass(
+      `${shared}${programs.length ? `${programs.join(', ')} on ${s.hosts.length > 1 ? 'every host' : s.hosts[0]}` : 'no required programs'}`,
+      evidence,
+    );
   },
 };

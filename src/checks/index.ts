@@ -8,4 +8,12 @@ import { propagationCheck } from './propagation.js';
 import { singleSourceCheck } from './singleSource.js';
 import type { CheckDefinition } from './types.js';
 
-export const CHECKS: readonly CheckDefinition[] = [buildCheck, singleSourceCheck, pathSupersetCheck, entrypointParityCheck, hostParityCheck, propagationCheck, noDropCheck];
+export const CHECKS: readonly CheckDefinition[] = [
+  buildCheck,
+  singleSourceCheck,
+  pathSupersetCheck,
+  entrypointParityCheck,
+  hostParityCheck,
+  propagationCheck,
+  noDropCheck,
+];

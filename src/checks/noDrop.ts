@@ -46,16 +46,28 @@ export const noDropCheck: CheckDefinition = {
   title: 'No consumer lost a tool it had at the base revision',
   async run(ctx) {
     const cmp = ctx.comparison;
-    if (!cmp || 'none' in cmp.choice) return skip(cmp && 'none' in cmp.choice ? cmp.choice.none : 'no base revision given (--base REV, PLUGIN_BASE): nothing is compared', []);
+    if (!cmp || 'none' in cmp.choice)
+      return skip(
+        cmp && 'none' in cmp.choice
+          ? cmp.choice.none
+          : 'no base revision given (--base REV, PLUGIN_BASE): nothing is compared',
+        [],
+      );
     const choice = cmp.choice;
     const short = choice.commit.slice(0, 12);
     const opened = await cmp.open!();
     const [base, head] = await Promise.all([consumerRuntimes(opened.ctx), consumerRuntimes(ctx)]);
-    const evidence = [`base ${choice.rev}${choice.rev !== choice.commit ? ` (${choice.commit})` : ''}: ${choice.source}; evaluated from a private copy of its files`, ...opened.notes.map((n) => `base: note: ${n}`)];
+    const evidence = [
+      `base ${choice.rev}${choice.rev !== choice.commit ? ` (${choice.commit})` : ''}: ${choice.source}; evaluated from a private copy of its files`,
+      ...opened.notes.map((n) => `base: note: ${n}`),
+    ];
     // Nothing at base evaluated: the comparison has no left side.
     if (base.consumers.length === 0 || base.consumers.every((c) => c.problem)) {
       const why = base.consumers.find((c) => c.problem)?.problem ?? base.absent[0] ?? 'no consumer found';
-      return error(`the base revision ${short} (${choice.source}) does not evaluate: ${why}`, [...evidence, ...base.absent.map((a) => `base: absent: ${a}`)]);
+      return error(`the base revision ${short} (${choice.source}) does not evaluate: ${why}`, [
+        ...evidence,
+        ...base.absent.map((a) => `base: absent: ${a}`),
+      ]);
     }
     const diff = diffRuntimes(base, head, { rev: choice.rev, commit: choice.commit, source: choice.source });
     diff.notes.push(...opened.notes);
@@ -67,16 +79,25 @@ export const noDropCheck: CheckDefinition = {
       evidence.push(`${c.label}: ${c.status}${c.reason ? ` (${c.reason})` : ''}`, ...diffLines(c).map((l) => `  ${l}`));
       if (c.status === 'error') errors.push(`${c.label}: ${c.reason}`);
       if (c.status === 'vanished') {
-        if ([c.consumer, `${c.consumer}@${c.host}`, c.key, c.key.replace(/@[^@]*$/, '')].some((k) => retired.includes(k))) evidence.push(`  retired by the spec: not a failure`);
-        else problems.push(`${c.label} is gone at head (${c.reason}); it had ${c.dropped.map((d) => d.tool.name).join(', ') || 'no tools'} (list ${c.key.replace(/@[^@]*$/, '')} under the spec's \`retired\` if that is intended)`);
+        if (
+          [c.consumer, `${c.consumer}@${c.host}`, c.key, c.key.replace(/@[^@]*$/, '')].some((k) => retired.includes(k))
+        )
+          evidence.push(`  retired by the spec: not a failure`);
+        else
+          problems.push(
+            `${c.label} is gone at head (${c.reason}); it had ${c.dropped.map((d) => d.tool.name).join(', ') || 'no tools'} (list ${c.key.replace(/@[^@]*$/, '')} under the spec's \`retired\` if that is intended)`,
+          );
         continue;
       }
       for (const d of c.dropped) {
         const listed = declaredAt(opened.ctx.settings.flake, ctx.claim.searchDir, d.tool.pname);
-        problems.push(`${c.label} dropped ${d.tool.name} (base: ${d.tool.from}${listed.length ? `, listed at ${listed.slice(0, 3).join(', ')}` : ''}; head: ${d.instead})`);
+        problems.push(
+          `${c.label} dropped ${d.tool.name} (base: ${d.tool.from}${listed.length ? `, listed at ${listed.slice(0, 3).join(', ')}` : ''}; head: ${d.instead})`,
+        );
       }
     }
-    for (const c of ctx.claim.consumers.filter((x) => x.kind === 'derivation')) evidence.push(`${c.name}: a derivation consumer, not compared (its closure is not a PATH)`);
+    for (const c of ctx.claim.consumers.filter((x) => x.kind === 'derivation'))
+      evidence.push(`${c.name}: a derivation consumer, not compared (its closure is not a PATH)`);
     const summary = diffSummary(diff);
     if (problems.length) return fail(`${problems.join('; ')} — against ${short}`, evidence);
     if (errors.length) return error(`cannot compare with ${short}: ${errors.join('; ')}`, evidence);

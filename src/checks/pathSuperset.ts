@@ -44,7 +44,9 @@ export function compareTools(expected: readonly string[], entries: readonly stri
 }
 
 /** The shared package's store path, identical on every host, else a failure naming each. */
-export async function sharedPackagePath(ctx: RunContext): Promise<{ outPath: string; drvPath: string; evidence: string[] } | { problem: string; evidence: string[] }> {
+export async function sharedPackagePath(
+  ctx: RunContext,
+): Promise<{ outPath: string; drvPath: string; evidence: string[] } | { problem: string; evidence: string[] }> {
   const facts = await perHost(ctx.settings.hosts, (h) => ctx.hostFacts(h));
   const evidence: string[] = [];
   const paths = new Map<string, string[]>();
@@ -64,20 +66,31 @@ export async function sharedPackagePath(ctx: RunContext): Promise<{ outPath: str
  * The PATH in force where the wrapper finally runs its program: every assignment before
  * it counts, in order (a later `export PATH=` that replaces PATH wins over the first).
  */
-export async function finalPath(script: string): Promise<{ run: Invocation; entries: string[]; shown: string } | { problem: string }> {
+export async function finalPath(
+  script: string,
+): Promise<{ run: Invocation; entries: string[]; shown: string } | { problem: string }> {
   const analysis = await analyzeScript(script, { inheritedPath: 'inherited' });
-  if (analysis.parseError) return { problem: `not valid shell at line ${analysis.parseError.line}:${analysis.parseError.column}: ${analysis.parseError.message}` };
-  const run = [...analysis.invocations].reverse().find((i) => i.exec && !i.conditional) ?? [...analysis.invocations].reverse().find((i) => !i.conditional);
+  if (analysis.parseError)
+    return {
+      problem: `not valid shell at line ${analysis.parseError.line}:${analysis.parseError.column}: ${analysis.parseError.message}`,
+    };
+  const run =
+    [...analysis.invocations].reverse().find((i) => i.exec && !i.conditional) ??
+    [...analysis.invocations].reverse().find((i) => !i.conditional);
   if (!run) return { problem: 'the script runs no program unconditionally' };
   // A wrapper that runs its arguments (`exec "$@"`) has a computed program word on its last line; the PATH
   // in force there is still known, and it is what HOW 3 is about. Anything else unfollowable up to that line blocks.
-  const runsItsArguments = (u: { line: number; reason: string }): boolean => u.line === run.line && run.program === '<unknown>' && u.reason.startsWith('the program word');
+  const runsItsArguments = (u: { line: number; reason: string }): boolean =>
+    u.line === run.line && run.program === '<unknown>' && u.reason.startsWith('the program word');
   const blocking = analysis.unfollowable.find((u) => u.line <= run.line && !runsItsArguments(u));
-  if (blocking) return { problem: `line ${blocking.line} \`${blocking.text}\`: ${blocking.reason}; the verifier cannot follow it` };
+  if (blocking)
+    return { problem: `line ${blocking.line} \`${blocking.text}\`: ${blocking.reason}; the verifier cannot follow it` };
   const p = resolvePath(run.path, undefined);
-  if ('unknown' in p) return { problem: `the PATH at line ${run.line} (\`${run.text}\`) cannot be computed: ${p.unknown}` };
+  if ('unknown' in p)
+    return { problem: `the PATH at line ${run.line} (\`${run.text}\`) cannot be computed: ${p.unknown}` };
   // `export -n PATH`: the shell finds the program, but the program itself starts without PATH.
-  if (!run.exportedVars.includes('PATH')) return { problem: `PATH is not exported to \`${run.text}\` (line ${run.line}): the program starts without it` };
+  if (!run.exportedVars.includes('PATH'))
+    return { problem: `PATH is not exported to \`${run.text}\` (line ${run.line}): the program starts without it` };
   return { run, entries: p.entries.flatMap((e) => ('dir' in e ? [e.dir] : [])), shown: renderPath(p) };
 }
 
@@ -90,8 +103,13 @@ async function perHostComparison(ctx: RunContext): Promise<string[]> {
     if (!fp || 'problem' in fp) continue;
     const expected = ctx.claim.expectedTools.entries;
     const cmp = compareTools(expected, fp.entries);
-    const gaps = [...cmp.missing.map((m) => `missing ${m}`), ...cmp.drift.map((d) => `drift ${d.found} (expected ${d.expected})`)];
-    lines.push(`${host}: its ${ctx.claim.shared.package} PATH ${gaps.length ? gaps.join(', ') : `has all ${expected.length} expected entries`}`);
+    const gaps = [
+      ...cmp.missing.map((m) => `missing ${m}`),
+      ...cmp.drift.map((d) => `drift ${d.found} (expected ${d.expected})`),
+    ];
+    lines.push(
+      `${host}: its ${ctx.claim.shared.package} PATH ${gaps.length ? gaps.join(', ') : `has all ${expected.length} expected entries`}`,
+    );
   }
   return lines;
 }
@@ -104,10 +122,19 @@ export const pathSupersetCheck: CheckDefinition = {
     if ('problem' in pkg) return fail(pkg.problem, [...pkg.evidence, ...(await perHostComparison(ctx))]);
     const { outcome: fp, notes } = await ctx.wrapperRun();
     const evidence = [...pkg.evidence, ...fp.chain, ...notes];
-    if (!fp.ok) return 'cannotFollow' in fp ? error(`cannot follow: ${fp.cannotFollow}`, evidence) : fail(`${fp.source}: ${fp.problem}`, evidence);
+    if (!fp.ok)
+      return 'cannotFollow' in fp
+        ? error(`cannot follow: ${fp.cannotFollow}`, evidence)
+        : fail(`${fp.source}: ${fp.problem}`, evidence);
     const script = { source: fp.source };
-    evidence.push(`line ${fp.run.line}: \`${fp.run.text}\` runs with PATH=${fp.shown} (${fp.entries.length} directories)`);
-    if (!fp.entries.some((e) => parseStorePath(e))) return fail(`${script.source}: no store directory on the PATH where line ${fp.run.line} runs its program`, evidence);
+    evidence.push(
+      `line ${fp.run.line}: \`${fp.run.text}\` runs with PATH=${fp.shown} (${fp.entries.length} directories)`,
+    );
+    if (!fp.entries.some((e) => parseStorePath(e)))
+      return fail(
+        `${script.source}: no store directory on the PATH where line ${fp.run.line} runs its program`,
+        evidence,
+      );
     const { entries: expected, match } = ctx.claim.expectedTools;
     const cmp = compareTools(expected, fp.entries);
     // After a build a PATH entry must be a directory that exists (`curl.out` names `…-curl-8.12.1/bin`, which is not there).
@@ -122,7 +149,8 @@ export const pathSupersetCheck: CheckDefinition = {
     evidence.push(...cmp.missing.map((m) => `MISSING ${m}`));
     // `exact`: no other store directory, and not the caller's PATH either (its directories are unknown).
     const inherits = match === 'exact' && fp.shown.split(':').includes('$PATH');
-    if (cmp.extras.length) evidence.push(`${match === 'exact' ? 'EXTRA  ' : 'extra (information):'} ${cmp.extras.join(', ')}`);
+    if (cmp.extras.length)
+      evidence.push(`${match === 'exact' ? 'EXTRA  ' : 'extra (information):'} ${cmp.extras.join(', ')}`);
     if (inherits) evidence.push(`EXTRA   the caller's $PATH is appended`);
     const total = expected.length;
     const unexpected = match === 'exact' ? [...cmp.extras, ...(inherits ? ["the caller's $PATH"] : [])] : [];
@@ -130,12 +158,19 @@ export const pathSupersetCheck: CheckDefinition = {
       // The decisive fact first ("cc-ci-run's PATH lacks git-lfs-3.6.1"), the count after it.
       const parts = [
         ...(cmp.missing.length ? [`lacks ${cmp.missing.join(', ')}`] : []),
-        ...(cmp.drift.length ? [`has version drift ${cmp.drift.map((d) => `${d.found} (expected ${d.expected})`).join(', ')}`] : []),
+        ...(cmp.drift.length
+          ? [`has version drift ${cmp.drift.map((d) => `${d.found} (expected ${d.expected})`).join(', ')}`]
+          : []),
         ...(unexpected.length ? [`has entries not in the exact list: ${unexpected.join(', ')}`] : []),
       ];
-      return fail(`${ctx.claim.shared.program}'s PATH ${parts.join('; ')} (${cmp.present.length}/${total} expected entries)`, evidence);
+      return fail(
+        `${ctx.claim.shared.program}'s PATH ${parts.join('; ')} (${cmp.present.length}/${total} expected entries)`,
+        evidence,
+      );
     }
-    return pass(`${total}/${total} expected entries on ${ctx.claim.shared.program}'s PATH${match === 'exact' ? ' (exactly)' : cmp.extras.length ? ` (+${cmp.extras.length} extra)` : ''}`, evidence);
+    return pass(
+      `${total}/${total} expected entries on ${ctx.claim.shared.program}'s PATH${match === 'exact' ? ' (exactly)' : cmp.extras.length ? ` (+${cmp.extras.length} extra)` : ''}`,
+      evidence,
+    );
   },
 };
-

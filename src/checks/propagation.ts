@@ -61,7 +61,8 @@ export function makeCanary(random: RandomBytes = randomBytes): Canary {
   const bytes = random(256);
   let at = 0;
   const next = (n: number): number => bytes[at++ % bytes.length]! % n;
-  const word = (min: number, max: number, alphabet = LETTERS): string => Array.from({ length: min + next(max - min + 1) }, () => alphabet[next(alphabet.length)]).join('');
+  const word = (min: number, max: number, alphabet = LETTERS): string =>
+    Array.from({ length: min + next(max - min + 1) }, () => alphabet[next(alphabet.length)]).join('');
   // One to three words, at least 8 letters in all: a random word that short could be a word of the evidence.
   const words = [word(4, 9)];
   while (words.length < 3 && (words.join('').length < 8 || next(3) === 0)) words.push(word(4, 9));
@@ -72,8 +73,15 @@ export function makeCanary(random: RandomBytes = randomBytes): Canary {
   const script = `/nix/store/${word(32, 32, BASE32)}-${word(4, 10)}.sh`;
   const drv = `builtins.derivation { name = ${nixString(name)}; inherit pname version; system = "x86_64-linux"; builder = ${nixString(builder)}; args = [ "-e" ${nixString(script)} ]; }`;
   const body = `(let pname = ${nixString(pname)}; version = ${nixString(version)}; in (${drv}) // { inherit pname version; meta = { mainProgram = ${nixString(pname)}; }; }`;
-  if (body.length + 1 > CANARY_EXPR_LENGTH) throw new Error('internal: the canary expression is longer than CANARY_EXPR_LENGTH');
-  return { name, pname, version, expr: `${body}${' '.repeat(CANARY_EXPR_LENGTH - body.length - 1)})`, words: [builder, script] };
+  if (body.length + 1 > CANARY_EXPR_LENGTH)
+    throw new Error('internal: the canary expression is longer than CANARY_EXPR_LENGTH');
+  return {
+    name,
+    pname,
+    version,
+    expr: `${body}${' '.repeat(CANARY_EXPR_LENGTH - body.length - 1)})`,
+    words: [builder, script],
+  };
 }
 
 const escapeRe = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -159,7 +167,9 @@ function makeWritable(dir: string): void {
 /** Does the PATH in force where the wrapper finally runs its program hold `dir`? */
 export async function finalPathHas(script: string, dir: string): Promise<boolean | undefined> {
   const analysis = await analyzeScript(script, { inheritedPath: 'inherited' });
-  const last = [...analysis.invocations].reverse().find((i) => i.exec && !i.conditional) ?? analysis.invocations[analysis.invocations.length - 1];
+  const last =
+    [...analysis.invocations].reverse().find((i) => i.exec && !i.conditional) ??
+    analysis.invocations[analysis.invocations.length - 1];
   if (!last) return undefined;
   const p = resolvePath(last.path, undefined);
   if ('unknown' in p) return undefined;
@@ -171,24 +181,40 @@ export async function finalPathHas(script: string, dir: string): Promise<boolean
  * paths) and those on the PATH its unit sets (where its script finds programs), with everything they
  * are built from.
  */
-async function serviceClosure(nix: NixClient, facts: CopyFacts, unitName: string): Promise<{ closure?: string[]; drv?: string }> {
+async function serviceClosure(
+  nix: NixClient,
+  facts: CopyFacts,
+  unitName: string,
+): Promise<{ closure?: string[]; drv?: string }> {
   const unitText = facts.units[unitName]?.text;
   const service = facts.services[unitName.replace(/\.service$/, '')];
   const unit = unitText ? parseUnit(unitText) : undefined;
-  const pathValue = unit ? environmentAssignments(unit).filter((a) => a.name === 'PATH').pop()?.value : undefined;
+  const pathValue = unit
+    ? environmentAssignments(unit)
+        .filter((a) => a.name === 'PATH')
+        .pop()?.value
+    : undefined;
   const command = unit ? `${execStart(unit).pop()?.text ?? ''} ${pathValue ?? ''}` : (service?.execStart ?? '');
   const context = facts.units[unitName]?.context ?? service?.context ?? [];
-  const named = [...command.matchAll(STORE_PATH_RE)].map((m) => parseStorePath(m[0])?.name).filter((n): n is string => Boolean(n));
+  const named = [...command.matchAll(STORE_PATH_RE)]
+    .map((m) => parseStorePath(m[0])?.name)
+    .filter((n): n is string => Boolean(n));
   const drvs = context.filter((d) => named.some((n) => parseStorePath(d)?.name === `${n}.drv`));
   if (drvs.length === 0) return {};
   const closures = await Promise.all(drvs.map((d) => nix.drvClosure(d)));
   // Listed by name: store order follows hashes, which change with the (random) canary.
-  const byName = (a: string, b: string): number => (parseStorePath(a)?.name ?? a).localeCompare(parseStorePath(b)?.name ?? b) || a.localeCompare(b);
+  const byName = (a: string, b: string): number =>
+    (parseStorePath(a)?.name ?? a).localeCompare(parseStorePath(b)?.name ?? b) || a.localeCompare(b);
   return { closure: closures.flat(), drv: [...drvs].sort(byName).join(', ') };
 }
 
 /** Which wrapper a runner's jobs find first on the PATH its unit sets: the shared one (carrying the canary), the system profile's, or another. */
-function runnerFinds(facts: CopyFacts, unitName: string, program: string, wrapperHasCanary: boolean | undefined): [boolean | undefined, string] {
+function runnerFinds(
+  facts: CopyFacts,
+  unitName: string,
+  program: string,
+  wrapperHasCanary: boolean | undefined,
+): [boolean | undefined, string] {
   const text = facts.units[unitName]?.text;
   if (text === undefined) return [undefined, `no evaluated unit ${unitName}`];
   const assignments = environmentAssignments(parseUnit(text)).filter((a) => a.name === 'PATH');
@@ -199,7 +225,11 @@ function runnerFinds(facts: CopyFacts, unitName: string, program: string, wrappe
     if (dir === '/run/current-system/sw/bin') {
       const winner = swBinWinner(facts.systemPackages, program)?.winner;
       const out = winner?.installed[0] ? parseStorePath(winner.installed[0])?.root : undefined;
-      if (out) return [out === facts.wrapper?.out && wrapperHasCanary === true, `PATH of ${unitName}: sw/bin/${program} from ${winner!.name}`];
+      if (out)
+        return [
+          out === facts.wrapper?.out && wrapperHasCanary === true,
+          `PATH of ${unitName}: sw/bin/${program} from ${winner!.name}`,
+        ];
     }
   }
   return [false, `no ${facts.wrapper?.out ?? program}/bin on the PATH of ${unitName}`];
@@ -221,7 +251,9 @@ export const propagationCheck: CheckDefinition = {
         original = readBoundedText(file, sharedFile);
       } catch (e) {
         if (e instanceof CheckInputError) throw e;
-        throw new CheckInputError(`${sharedFile} is not part of the flake source Nix sees (${source.path}) (PLUGIN_PACKAGES_FILE)`);
+        throw new CheckInputError(
+          `${sharedFile} is not part of the flake source Nix sees (${source.path}) (PLUGIN_PACKAGES_FILE)`,
+        );
       }
       const edited = appendToListDefinition(original, toolsAttr, canary.expr);
       if ('error' in edited) throw new CheckInputError(`${sharedFile}: ${edited.error} (PLUGIN_TOOLS_ATTR)`);
@@ -234,17 +266,33 @@ export const propagationCheck: CheckDefinition = {
       // Store paths that hold the canary or depend on it: their hashes change from run to run, so outputs mask them.
       const withCanary: string[] = [];
       const results = await perHost(s.hosts, async (host) => {
-        const facts = await nix.evalJson<CopyFacts>(attrPath('nixosConfigurations', host), copyFactsExpr(ctx.claim, canary));
+        const facts = await nix.evalJson<CopyFacts>(
+          attrPath('nixosConfigurations', host),
+          copyFactsExpr(ctx.claim, canary),
+        );
         // The wrapper model (src/wrappers) on the edited copy's derivations: the PATH its program finally gets.
-        const wrapperRun = facts.wrapper ? await followWrapper(new DerivationFiles((d) => nix.derivation(d), [facts.wrapper.drvPath]), `${facts.wrapper.out}/bin/${program}`) : undefined;
-        const services = await Promise.all(consumersOf(ctx.claim, 'systemd-service').map(async (c) => ({ consumer: c, ...(await serviceClosure(nix, facts, c.unit)) })));
+        const wrapperRun = facts.wrapper
+          ? await followWrapper(
+              new DerivationFiles((d) => nix.derivation(d), [facts.wrapper.drvPath]),
+              `${facts.wrapper.out}/bin/${program}`,
+            )
+          : undefined;
+        const services = await Promise.all(
+          consumersOf(ctx.claim, 'systemd-service').map(async (c) => ({
+            consumer: c,
+            ...(await serviceClosure(nix, facts, c.unit)),
+          })),
+        );
         return { facts, wrapperRun, services };
       });
       // Derivation consumers are flake attributes, not host attributes: evaluated once.
       const derivations = await Promise.all(
         consumersOf(ctx.claim, 'derivation').map(async (c) => {
           try {
-            const drv = await nix.evalJson<string | null>(c.attr, 'd: if builtins.isAttrs d && d ? drvPath then d.drvPath else null');
+            const drv = await nix.evalJson<string | null>(
+              c.attr,
+              'd: if builtins.isAttrs d && d ? drvPath then d.drvPath else null',
+            );
             return { consumer: c, drv, closure: drv ? await nix.drvClosure(drv) : undefined };
           } catch (err) {
             return { consumer: c, drv: null, closure: undefined, error: describeError(c.name, err) };
@@ -265,15 +313,32 @@ export const propagationCheck: CheckDefinition = {
         const { facts, wrapperRun, services } = r.value;
         canaryDrv = facts.canaryDrv;
         withCanary.push(facts.canaryPath, facts.canaryDrv);
-        const onWrapperPath = wrapperRun?.ok ? wrapperRun.entries.some((e) => e === facts.canaryPath || e.startsWith(`${facts.canaryPath}/`)) : undefined;
-        if (wrapperRun && !wrapperRun.ok) evidence.push(`${r.host}: ${pkg} wrapper: ${'cannotFollow' in wrapperRun ? `cannot follow: ${wrapperRun.cannotFollow}` : wrapperRun.problem}`);
-        const runners = ctx.claim.consumers.filter((c) => c.kind !== 'system-packages' && c.kind !== 'derivation').map((c) => c.name);
-        const consumers: [string, boolean | undefined, string][] = [[`${pkg} wrapper PATH (${runners.join(' + ') || 'the shared package'})`, onWrapperPath, facts.wrapper?.out ?? `no pkgs.${pkg}`]];
+        const onWrapperPath = wrapperRun?.ok
+          ? wrapperRun.entries.some((e) => e === facts.canaryPath || e.startsWith(`${facts.canaryPath}/`))
+          : undefined;
+        if (wrapperRun && !wrapperRun.ok)
+          evidence.push(
+            `${r.host}: ${pkg} wrapper: ${'cannotFollow' in wrapperRun ? `cannot follow: ${wrapperRun.cannotFollow}` : wrapperRun.problem}`,
+          );
+        const runners = ctx.claim.consumers
+          .filter((c) => c.kind !== 'system-packages' && c.kind !== 'derivation')
+          .map((c) => c.name);
+        const consumers: [string, boolean | undefined, string][] = [
+          [
+            `${pkg} wrapper PATH (${runners.join(' + ') || 'the shared package'})`,
+            onWrapperPath,
+            facts.wrapper?.out ?? `no pkgs.${pkg}`,
+          ],
+        ];
         for (const c of ctx.claim.consumers) {
           const base = (unit: string): string => unit.replace(/\.service$/, '');
           if (c.kind === 'systemd-service') {
             const svc = services.find((x) => x.consumer === c)!;
-            consumers.push([`${base(c.unit)} (what its unit starts, and its build inputs)`, svc.closure === undefined ? undefined : svc.closure.includes(facts.canaryDrv), svc.drv ?? `no ${base(c.unit)} unit program found`]);
+            consumers.push([
+              `${base(c.unit)} (what its unit starts, and its build inputs)`,
+              svc.closure === undefined ? undefined : svc.closure.includes(facts.canaryDrv),
+              svc.drv ?? `no ${base(c.unit)} unit program found`,
+            ]);
           } else if (c.kind === 'drone-step') {
             const winner = swBinWinner(facts.systemPackages, program)?.winner;
             const winnerOut = winner?.installed[0] ? parseStorePath(winner.installed[0])?.root : undefined;
@@ -286,13 +351,20 @@ export const propagationCheck: CheckDefinition = {
             const [got, where] = runnerFinds(facts, c.unit, program, onWrapperPath);
             consumers.push([`${program} on the PATH ${c.name} jobs inherit`, got, where]);
           } else if (c.kind === 'system-packages') {
-            consumers.push(['environment.systemPackages', facts.systemPackages.some((p) => p.name === canary.name), 'evaluated list']);
+            consumers.push([
+              'environment.systemPackages',
+              facts.systemPackages.some((p) => p.name === canary.name),
+              'evaluated list',
+            ]);
           }
         }
         for (const [consumer, got, where] of consumers) {
           if (got === true) withCanary.push(...[...where.matchAll(STORE_PATH_RE)].map((m) => m[0]));
-          evidence.push(`${r.host}: ${consumer}: ${got === true ? 'has the canary' : got === false ? 'MISSING the canary' : 'cannot be checked'} (${where})`);
-          if (got !== true) problems.push(`${r.host}: ${consumer} ${got === false ? 'did not get the canary' : 'cannot be checked'}`);
+          evidence.push(
+            `${r.host}: ${consumer}: ${got === true ? 'has the canary' : got === false ? 'MISSING the canary' : 'cannot be checked'} (${where})`,
+          );
+          if (got !== true)
+            problems.push(`${r.host}: ${consumer} ${got === false ? 'did not get the canary' : 'cannot be checked'}`);
           else if (!reached.includes(consumer)) reached.push(consumer);
         }
       }
@@ -305,7 +377,9 @@ export const propagationCheck: CheckDefinition = {
         }
         const got = d.closure === undefined || canaryDrv === undefined ? undefined : d.closure.includes(canaryDrv);
         if (got === true && d.drv) withCanary.push(d.drv);
-        evidence.push(`${label}: ${got === true ? 'has the canary' : got === false ? 'MISSING the canary' : 'cannot be checked'} (${d.drv ?? 'not a derivation'})`);
+        evidence.push(
+          `${label}: ${got === true ? 'has the canary' : got === false ? 'MISSING the canary' : 'cannot be checked'} (${d.drv ?? 'not a derivation'})`,
+        );
         if (got !== true) problems.push(`${label} ${got === false ? 'did not get the canary' : 'cannot be checked'}`);
       }
       // nix gave no answer (timeout, crash, unreadable output): that is not a verdict on the repository.
@@ -322,7 +396,12 @@ export const propagationCheck: CheckDefinition = {
       if (noAnswer) return error(shown(problems.join('; ')), masked);
       if (problems.length) return fail(shown(problems.join('; ')), masked);
       const hostsText = `${s.hosts.length} host${s.hosts.length === 1 ? '' : 's'}`;
-      return pass(shown(`canary reached every consumer on ${hostsText}: ${[...reached, ...derivations.map((d) => d.consumer.name)].join('; ')}`), masked);
+      return pass(
+        shown(
+          `canary reached every consumer on ${hostsText}: ${[...reached, ...derivations.map((d) => d.consumer.name)].join('; ')}`,
+        ),
+        masked,
+      );
     } finally {
       copy.remove();
     }

@@ -25,14 +25,23 @@ const samePath = (a: string, b: string): boolean => path.posix.normalize(a) === 
 export function isOnlyPackage(value: string, pkg: string): boolean {
   const m = /^(with\s+pkgs\s*;\s*)?\[(.*)\]$/s.exec(value.trim());
   if (!m) return false;
-  const items = m[2]!.trim().split(/\s+/).filter((i) => i !== '');
+  const items = m[2]!
+    .trim()
+    .split(/\s+/)
+    .filter((i) => i !== '');
   if (items.length !== 1) return false;
   const name = items[0]!.replace(/^pkgs\./, '').replace(/^"(.*)"$/, '$1');
   return name === pkg && (items[0]!.startsWith('pkgs.') || m[1] !== undefined);
 }
 
 /** Every definition in the .nix files under dir, with repository-relative files, and the files that do not parse. */
-export function nixDefinitions(root: string, dir: string): { definitions: (Definition & { file: string })[]; errors: { file: string; line: number; column: number; message: string }[] } {
+export function nixDefinitions(
+  root: string,
+  dir: string,
+): {
+  definitions: (Definition & { file: string })[];
+  errors: { file: string; line: number; column: number; message: string }[];
+} {
   const definitions: (Definition & { file: string })[] = [];
   const errors: { file: string; line: number; column: number; message: string }[] = [];
   const base = path.join(root, dir);
@@ -45,7 +54,8 @@ export function nixDefinitions(root: string, dir: string): { definitions: (Defin
     for (const e of parsed.errors) errors.push({ file, ...e });
     // `inherit name;` re-exports a binding already in scope (counted where it is bound); function
     // arguments bind a caller's value. Neither defines the thing again.
-    for (const d of parsed.definitions) if (d.kind !== 'formal' && d.kind !== 'argument' && d.kind !== 'inherit') definitions.push({ ...d, file });
+    for (const d of parsed.definitions)
+      if (d.kind !== 'formal' && d.kind !== 'argument' && d.kind !== 'inherit') definitions.push({ ...d, file });
   }
   return { definitions, errors };
 }
@@ -54,12 +64,18 @@ const quoted = (pattern: string): string => (/\s/.test(pattern) ? JSON.stringify
 const plural = (n: number): string => `${n} hit${n === 1 ? '' : 's'}`;
 
 /** One grep proof of the claim, `grep -rn` over a directory (or one file), with its expected count and relations. */
-export function grepProofRule(root: string, proof: GrepProof, claim: Pick<Claim, 'searchDir' | 'shared' | 'proofs'>, hitsOf: (p: GrepProof) => GrepHit[]): Rule {
+export function grepProofRule(
+  root: string,
+  proof: GrepProof,
+  claim: Pick<Claim, 'searchDir' | 'shared' | 'proofs'>,
+  hitsOf: (p: GrepProof) => GrepHit[],
+): Rule {
   const where = proof.in ?? claim.searchDir;
   const full = path.join(root, where);
   const isDirectory = existsSync(full) && statSync(full).isDirectory();
   const shown = `grep -rn ${quoted(proof.pattern)} ${isDirectory ? `${where.replace(/\/$/, '')}/` : where}`;
-  const expected = proof.count !== undefined ? `exactly ${plural(proof.count)}` : `at least ${plural(proof.atLeast ?? 1)}`;
+  const expected =
+    proof.count !== undefined ? `exactly ${plural(proof.count)}` : `at least ${plural(proof.atLeast ?? 1)}`;
   const file = proof.inSharedFile ? claim.shared.file : proof.allIn;
   const other = proof.sameLineAs !== undefined ? claim.proofs.find((p) => p.id === proof.sameLineAs) : undefined;
   const name = `${shown} → ${expected}${file ? `, in ${file}` : ''}${other ? `, on the ${other.pattern} line` : ''}`;
@@ -68,11 +84,29 @@ export function grepProofRule(root: string, proof: GrepProof, claim: Pick<Claim,
   const countOk = proof.count !== undefined ? hits.length === proof.count : hits.length >= (proof.atLeast ?? 1);
   if (!countOk) return { name, ok: false, reason: plural(hits.length), hits };
   const elsewhere = file ? hits.filter((h) => !samePath(h.file, file)) : [];
-  if (elsewhere.length) return { name, ok: false, reason: hits.length === 1 ? `the hit is not in ${file}` : `hits outside ${file}: ${elsewhere.map((h) => `${h.file}:${h.line}`).join(', ')}`, hits };
+  if (elsewhere.length)
+    return {
+      name,
+      ok: false,
+      reason:
+        hits.length === 1
+          ? `the hit is not in ${file}`
+          : `hits outside ${file}: ${elsewhere.map((h) => `${h.file}:${h.line}`).join(', ')}`,
+      hits,
+    };
   if (other) {
     const lines = hitsOf(other);
     const off = hits.filter((h) => !lines.some((l) => l.file === h.file && l.line === h.line));
-    if (off.length) return { name, ok: false, reason: hits.length === 1 ? `the hit is not on the ${other.pattern} line` : `hits not on a ${other.pattern} line: ${off.map((h) => `${h.file}:${h.line}`).join(', ')}`, hits };
+    if (off.length)
+      return {
+        name,
+        ok: false,
+        reason:
+          hits.length === 1
+            ? `the hit is not on the ${other.pattern} line`
+            : `hits not on a ${other.pattern} line: ${off.map((h) => `${h.file}:${h.line}`).join(', ')}`,
+        hits,
+      };
   }
   return { name, ok: true, hits };
 }
@@ -96,12 +130,17 @@ export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'claim' | '
   // parser in every .nix file of the repository: "declared once" holds for the repository, not only for search_dir.
   // A file that does not parse blocks the count inside search_dir; outside it (a template, say) it is named.
   const all = nixDefinitions(root, '.');
-  const inSearchDir = (file: string): boolean => searchDir === '.' || file === searchDir || file.startsWith(`${searchDir.replace(/\/$/, '')}/`);
+  const inSearchDir = (file: string): boolean =>
+    searchDir === '.' || file === searchDir || file.startsWith(`${searchDir.replace(/\/$/, '')}/`);
   const defs = { definitions: all.definitions, errors: all.errors.filter((e) => inSearchDir(e.file)) };
   const unparsedElsewhere = all.errors.filter((e) => !inSearchDir(e.file));
   for (const attr of [shared.envAttr, shared.toolsAttr].filter((a): a is string => a !== undefined)) {
     const found = defs.definitions.filter((d) => d.name === attr || d.attrPath.includes(attr));
-    const hits = found.map((d) => ({ file: d.file, line: d.line, text: `${d.kind === 'binding' ? '' : `(${d.kind}) `}${d.text.split('\n')[0]!.trim()}` }));
+    const hits = found.map((d) => ({
+      file: d.file,
+      line: d.line,
+      text: `${d.kind === 'binding' ? '' : `(${d.kind}) `}${d.text.split('\n')[0]!.trim()}`,
+    }));
     rules.push({
       name: `${attr} defined exactly once, in ${shared.file}`,
       ok: defs.errors.length === 0 && found.length === 1 && samePath(found[0]!.file, shared.file),
@@ -110,18 +149,33 @@ export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'claim' | '
         : found.length === 1
           ? `defined in ${found[0]!.file}`
           : `${found.length} definitions`,
-      hits: [...hits, ...unparsedElsewhere.map((e) => ({ file: e.file, line: e.line, text: `(not counted: not valid Nix, outside ${searchDir}) ${e.message}` }))],
+      hits: [
+        ...hits,
+        ...unparsedElsewhere.map((e) => ({
+          file: e.file,
+          line: e.line,
+          text: `(not counted: not valid Nix, outside ${searchDir}) ${e.message}`,
+        })),
+      ],
     });
   }
 
   // The system-packages consumer: each host's config refers to the tool list (in code, not in a comment).
   if (consumersOf(claim, 'system-packages').some((c) => c.configReferencesTools)) {
-    const toolDefs = defs.definitions.filter((d) => d.name === shared.toolsAttr || d.attrPath.includes(shared.toolsAttr));
+    const toolDefs = defs.definitions.filter(
+      (d) => d.name === shared.toolsAttr || d.attrPath.includes(shared.toolsAttr),
+    );
     const isDefLine = (h: GrepHit): boolean => toolDefs.some((d) => d.file === h.file && d.line === h.line);
     for (const host of ctx.settings.hosts) {
       const file = ctx.hostConfigFile(host);
-      const code = existsSync(path.join(root, file)) ? stripComments(readBoundedText(path.join(root, file), file)).split('\n') : [];
-      const refs = code.length ? grepFile(root, file, shared.toolsAttr).filter((h) => !isDefLine(h) && (code[h.line - 1] ?? '').includes(shared.toolsAttr)) : [];
+      const code = existsSync(path.join(root, file))
+        ? stripComments(readBoundedText(path.join(root, file), file)).split('\n')
+        : [];
+      const refs = code.length
+        ? grepFile(root, file, shared.toolsAttr).filter(
+            (h) => !isDefLine(h) && (code[h.line - 1] ?? '').includes(shared.toolsAttr),
+          )
+        : [];
       rules.push({
         name: `${file} references ${shared.toolsAttr}`,
         ok: refs.length > 0,
@@ -190,13 +244,16 @@ async function execsProgramRule(ctx: RunContext, module: string): Promise<Rule |
     const analysis = await analyzeScript(body, { inheritedPath: 'inherited' });
     const valueLine = d.line + (d.text.slice(0, d.text.indexOf(d.value!.text)).split('\n').length - 1);
     for (const inv of analysis.invocations) {
-      if (inv.exec && programName(inv.program) === program) hits.push({ file: module, line: valueLine + inv.line - 1, text: inv.text });
+      if (inv.exec && programName(inv.program) === program)
+        hits.push({ file: module, line: valueLine + inv.line - 1, text: inv.text });
     }
   }
   return {
     name: `${module} execs ${program}`,
     ok: hits.length > 0,
-    reason: unknown.length ? `${unknown.join('; ')}; no \`exec ${program} …\` found` : `no \`exec ${program} …\` in the service's script`,
+    reason: unknown.length
+      ? `${unknown.join('; ')}; no \`exec ${program} …\` found`
+      : `no \`exec ${program} …\` in the service's script`,
     hits,
   };
 }
@@ -222,8 +279,18 @@ async function effectiveDefinitionRules(ctx: RunContext): Promise<Rule[]> {
     rules.push({
       name: `${host}: the evaluated pkgs.${toolsAttr} is defined in ${sharedFile}`,
       ok: file !== undefined && samePath(file, sharedFile),
-      reason: pos ? `the definition in effect is at ${file}:${pos.line}:${pos.column}` : `pkgs.${toolsAttr} does not exist on ${host}`,
-      hits: pos ? [{ file: file!, line: pos.line, text: `(builtins.unsafeGetAttrPos "${toolsAttr}" pkgs) column ${pos.column}` }] : [],
+      reason: pos
+        ? `the definition in effect is at ${file}:${pos.line}:${pos.column}`
+        : `pkgs.${toolsAttr} does not exist on ${host}`,
+      hits: pos
+        ? [
+            {
+              file: file!,
+              line: pos.line,
+              text: `(builtins.unsafeGetAttrPos "${toolsAttr}" pkgs) column ${pos.column}`,
+            },
+          ]
+        : [],
     });
   }
   return rules;

@@ -22,15 +22,23 @@ export const skip = (summary: string, evidence: string[]): CheckOutcome => ({ st
 export const error = (summary: string, evidence: string[]): CheckOutcome => ({ status: 'error', summary, evidence });
 
 /** Settles one promise per host, keeping each host's error instead of stopping at the first. */
-export async function perHost<T>(hosts: readonly string[], fn: (host: string) => Promise<T>): Promise<{ host: string; value?: T; error?: unknown }[]> {
+export async function perHost<T>(
+  hosts: readonly string[],
+  fn: (host: string) => Promise<T>,
+): Promise<{ host: string; value?: T; error?: unknown }[]> {
   const settled = await Promise.allSettled(hosts.map(fn));
-  return settled.map((s, i) => (s.status === 'fulfilled' ? { host: hosts[i]!, value: s.value } : { host: hosts[i]!, error: s.reason }));
+  return settled.map((s, i) =>
+    s.status === 'fulfilled' ? { host: hosts[i]!, value: s.value } : { host: hosts[i]!, error: s.reason },
+  );
 }
 
 /** Evidence lines for a host whose evaluation or build threw: the nix command and its log excerpt. */
 export function describeError(host: string, err: unknown): string[] {
   if (err instanceof NixCommandError) {
-    return [`${host}: ${err.command} ${err.timedOut ? 'timed out' : `failed (exit ${err.exitCode ?? 'signal'})`}`, ...err.excerpt.map((l) => `${host}: ${l}`)];
+    return [
+      `${host}: ${err.command} ${err.timedOut ? 'timed out' : `failed (exit ${err.exitCode ?? 'signal'})`}`,
+      ...err.excerpt.map((l) => `${host}: ${l}`),
+    ];
   }
   return [`${host}: ${(err as Error)?.message ?? String(err)}`];
 }

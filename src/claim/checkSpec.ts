@@ -71,7 +71,17 @@ interface HostAnswer {
 export function specFactsExpr(claim: Claim): string {
   const list = (xs: readonly string[]) => `[ ${xs.map(nixString).join(' ')} ]`;
   const attrs = [claim.shared.package, claim.shared.toolsAttr];
-  const units = [...new Set(claim.consumers.flatMap((c) => (c.kind === 'systemd-service' || c.kind === 'runner-service' ? [c.unit] : c.kind === 'drone-step' ? [c.runnerUnit] : [])))];
+  const units = [
+    ...new Set(
+      claim.consumers.flatMap((c) =>
+        c.kind === 'systemd-service' || c.kind === 'runner-service'
+          ? [c.unit]
+          : c.kind === 'drone-step'
+            ? [c.runnerUnit]
+            : [],
+      ),
+    ),
+  ];
   return `cfgs: let
   binOf = p: if !(builtins.isAttrs p) then [ ] else
     let n = p.meta.mainProgram or p.pname or (builtins.parseDrvName (p.name or "")).name; in [ n ];
@@ -146,14 +156,19 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
     }
     return { line: 1, column: 1 };
   };
-  const pathText = (keys: PropertyKey[]) => keys.reduce<string>((o, k) => (typeof k === 'number' ? `${o}[${k}]` : o ? `${o}.${String(k)}` : String(k)), '');
+  const pathText = (keys: PropertyKey[]) =>
+    keys.reduce<string>((o, k) => (typeof k === 'number' ? `${o}[${k}]` : o ? `${o}.${String(k)}` : String(k)), '');
   const push = (keys: PropertyKey[], message: string) => problems.push({ ...at(keys), at: pathText(keys), message });
   const checked: string[] = [];
 
   // Entries, as Nix names packages.
   claim.expectedTools.entries.forEach((entry, i) => {
     const { name, version } = parseDrvName(entry);
-    if (version === '') push(['expected_tools', 'entries', i], `${JSON.stringify(entry)} has no version; write it name-version as Nix names the package (its .name), e.g. ${name}-1.2.3`);
+    if (version === '')
+      push(
+        ['expected_tools', 'entries', i],
+        `${JSON.stringify(entry)} has no version; write it name-version as Nix names the package (its .name), e.g. ${name}-1.2.3`,
+      );
   });
   checked.push(`${claim.expectedTools.entries.length} expected entries`);
 
@@ -161,11 +176,20 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
   const files: [PropertyKey[], string, 'file' | 'dir'][] = [[['shared', 'file'], claim.shared.file, 'file']];
   claim.hosts.forEach((h, i) => {
     const own = doc.hasIn(['hosts', i, 'config']);
-    files.push([own ? ['hosts', i, 'config'] : doc.hasIn(['host_defaults', 'config']) ? ['host_defaults', 'config'] : ['hosts', i], h.config, 'file']);
+    files.push([
+      own
+        ? ['hosts', i, 'config']
+        : doc.hasIn(['host_defaults', 'config'])
+          ? ['host_defaults', 'config']
+          : ['hosts', i],
+      h.config,
+      'file',
+    ]);
   });
   claim.consumers.forEach((c, i) => {
     if ('module' in c && c.module !== undefined) files.push([['consumers', i, 'module'], c.module, 'file']);
-    if (c.kind === 'drone-step') files.push([['consumers', i, 'pipeline'], c.pipeline, 'file'], [['consumers', i, 'runs'], c.runs, 'file']);
+    if (c.kind === 'drone-step')
+      files.push([['consumers', i, 'pipeline'], c.pipeline, 'file'], [['consumers', i, 'runs'], c.runs, 'file']);
   });
   claim.proofs.forEach((p, i) => {
     if (p.in !== undefined) files.push([['proofs', i, 'in'], p.in, 'file']);
@@ -176,7 +200,13 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
   for (const [keys, rel, want] of files) {
     const problem = fileProblem(deps.flake, rel, want);
     const key = `${pathText(keys)}\0${rel}`;
-    if (problem && !seen.has(key)) push(keys, keys[0] === 'host_defaults' ? `${problem} (for host ${claim.hosts.find((h) => h.config === rel)?.name ?? '?'})` : problem);
+    if (problem && !seen.has(key))
+      push(
+        keys,
+        keys[0] === 'host_defaults'
+          ? `${problem} (for host ${claim.hosts.find((h) => h.config === rel)?.name ?? '?'})`
+          : problem,
+      );
     seen.add(key);
   }
   checked.push(`${new Set(files.map((f) => f[1])).size} files`);
@@ -185,9 +215,14 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
   const envAttr = claim.shared.envAttr;
   if (envAttr !== undefined && !fileProblem(deps.flake, claim.shared.file, 'file')) {
     const sharedText = readFileSync(path.join(deps.flake, claim.shared.file), 'utf8');
-    if (!new RegExp(`(^|[^A-Za-z0-9_'-])${envAttr.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*=`, 'm').test(sharedText)) {
+    if (
+      !new RegExp(`(^|[^A-Za-z0-9_'-])${envAttr.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*=`, 'm').test(sharedText)
+    ) {
       const bound = [...sharedText.matchAll(/(?:^|[\s{;])([A-Za-z_][A-Za-z0-9_'-]*)\s*=(?!=)/g)].map((m) => m[1]!);
-      push(['shared', 'env_attr'], `${claim.shared.file} binds no ${envAttr} (\`${envAttr} = …\`)${didYouMean(envAttr, bound)}`);
+      push(
+        ['shared', 'env_attr'],
+        `${claim.shared.file} binds no ${envAttr} (\`${envAttr} = …\`)${didYouMean(envAttr, bound)}`,
+      );
     }
   }
 
@@ -195,22 +230,37 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
   const answer = await deps.evalJson<HostAnswer>('nixosConfigurations', specFactsExpr(claim));
   const hostKey = (i: number): PropertyKey[] => (doc.hasIn(['hosts', i, 'name']) ? ['hosts', i, 'name'] : ['hosts', i]);
   claim.hosts.forEach((h, i) => {
-    if (!answer.hosts.includes(h.name)) push(hostKey(i), `host ${JSON.stringify(h.name)} is not in nixosConfigurations (the flake has: ${answer.hosts.join(', ') || 'none'})${didYouMean(h.name, answer.hosts)}`);
+    if (!answer.hosts.includes(h.name))
+      push(
+        hostKey(i),
+        `host ${JSON.stringify(h.name)} is not in nixosConfigurations (the flake has: ${answer.hosts.join(', ') || 'none'})${didYouMean(h.name, answer.hosts)}`,
+      );
   });
-  const attrKeys: Record<string, PropertyKey[]> = { [claim.shared.package]: ['shared', 'package'], [claim.shared.toolsAttr]: ['shared', 'tools_attr'] };
+  const attrKeys: Record<string, PropertyKey[]> = {
+    [claim.shared.package]: ['shared', 'package'],
+    [claim.shared.toolsAttr]: ['shared', 'tools_attr'],
+  };
   const unitKeys = new Map<string, PropertyKey[]>();
   claim.consumers.forEach((c, i) => {
-    if ((c.kind === 'systemd-service' || c.kind === 'runner-service') && !unitKeys.has(c.unit)) unitKeys.set(c.unit, ['consumers', i, 'unit']);
-    if (c.kind === 'drone-step' && !unitKeys.has(c.runnerUnit)) unitKeys.set(c.runnerUnit, ['consumers', i, 'runner_unit']);
+    if ((c.kind === 'systemd-service' || c.kind === 'runner-service') && !unitKeys.has(c.unit))
+      unitKeys.set(c.unit, ['consumers', i, 'unit']);
+    if (c.kind === 'drone-step' && !unitKeys.has(c.runnerUnit))
+      unitKeys.set(c.runnerUnit, ['consumers', i, 'runner_unit']);
   });
   const programKey: PropertyKey[] = doc.hasIn(['shared', 'program']) ? ['shared', 'program'] : ['shared', 'package'];
   for (const [host, facts] of Object.entries(answer.facts)) {
     for (const attr of facts.missingAttrs) {
-      push(attrKeys[attr] ?? ['shared'], `pkgs.${attr} does not exist on host ${host}${didYouMean(attr, facts.pkgNames)} (the attribute of the package set the host's overlays give)`);
+      push(
+        attrKeys[attr] ?? ['shared'],
+        `pkgs.${attr} does not exist on host ${host}${didYouMean(attr, facts.pkgNames)} (the attribute of the package set the host's overlays give)`,
+      );
     }
     for (const unit of facts.missingUnits) {
       const services = facts.serviceNames.map((s) => `${s}.service`);
-      push(unitKeys.get(unit) ?? ['consumers'], `unit ${unit} is not on host ${host} (not in systemd.units nor systemd.services)${didYouMean(unit, services)}`);
+      push(
+        unitKeys.get(unit) ?? ['consumers'],
+        `unit ${unit} is not on host ${host} (not in systemd.units nor systemd.services)${didYouMean(unit, services)}`,
+      );
     }
     if (facts.package && !facts.package.bins.includes(claim.shared.program)) {
       const bins = [...new Set(facts.package.bins)];
@@ -220,7 +270,12 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
       );
     }
   }
-  checked.push(`hosts ${claim.hosts.map((h) => h.name).join(', ')}`, `pkgs.${Object.keys(attrKeys).join(', pkgs.')}`, `${unitKeys.size} units`, `program ${claim.shared.program} (by name)`);
+  checked.push(
+    `hosts ${claim.hosts.map((h) => h.name).join(', ')}`,
+    `pkgs.${Object.keys(attrKeys).join(', pkgs.')}`,
+    `${unitKeys.size} units`,
+    `program ${claim.shared.program} (by name)`,
+  );
 
   // Derivation consumers: the attribute path exists in the flake's outputs.
   for (const [i, c] of claim.consumers.entries()) {
@@ -229,11 +284,18 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
     const walk = `o: let go = x: ps: if ps == [ ] then { ok = true; } else if builtins.isAttrs x && x ? \${builtins.head ps} then go x.\${builtins.head ps} (builtins.tail ps) else { ok = false; missing = builtins.head ps; names = if builtins.isAttrs x then builtins.attrNames x else [ ]; }; in go o [ ${rest.map(nixString).join(' ')} ]`;
     try {
       const r = await deps.evalJson<{ ok: boolean; missing?: string; names?: string[] }>(top!, walk);
-      if (!r.ok) push(['consumers', i, 'attr'], `the flake has no output ${c.attr}: ${JSON.stringify(r.missing)} is not there${didYouMean(r.missing ?? '', r.names ?? [])} (there: ${(r.names ?? []).slice(0, 12).join(', ') || 'nothing'})`);
+      if (!r.ok)
+        push(
+          ['consumers', i, 'attr'],
+          `the flake has no output ${c.attr}: ${JSON.stringify(r.missing)} is not there${didYouMean(r.missing ?? '', r.names ?? [])} (there: ${(r.names ?? []).slice(0, 12).join(', ') || 'nothing'})`,
+        );
     } catch (e) {
       if (!(e instanceof NixCommandError)) throw e;
       const line = e.excerpt.find((l) => /error/i.test(l)) ?? e.message.split('\n')[0];
-      push(['consumers', i, 'attr'], `the flake has no output ${top} (nix: ${line?.trim()})${didYouMean(top!, ['packages', 'checks', 'devShells', 'apps', 'legacyPackages', 'nixosConfigurations'])}`);
+      push(
+        ['consumers', i, 'attr'],
+        `the flake has no output ${top} (nix: ${line?.trim()})${didYouMean(top!, ['packages', 'checks', 'devShells', 'apps', 'legacyPackages', 'nixosConfigurations'])}`,
+      );
     }
   }
   if (claim.consumers.some((c) => c.kind === 'derivation')) checked.push('derivation attributes');
@@ -243,6 +305,7 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
 
 /** The lines --check-spec prints for problems (stderr) or success (stdout). */
 export function specCheckText(file: string, result: SpecCheckResult): string {
-  if (result.problems.length === 0) return `spec ${file}: no problems found against the repository (checked ${result.checked.join('; ')}); nothing was built\n`;
+  if (result.problems.length === 0)
+    return `spec ${file}: no problems found against the repository (checked ${result.checked.join('; ')}); nothing was built\n`;
   return `spec ${file}: ${result.problems.length} problem(s):\n${result.problems.map((p) => `  ${file}:${p.line}:${p.column}: ${p.at ? `${p.at}: ` : ''}${p.message}\n`).join('')}`;
 }

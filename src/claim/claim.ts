@@ -48,11 +48,17 @@ export const CLAIM_SETTING_NAMES = [
 const envOf = (name: string): string => `PLUGIN_${name.toUpperCase()}`;
 
 /** The sweep of the seed claim: the (first) timer-started service consumer. */
-export const sweepConsumer = (claim: Pick<Claim, 'consumers'>): ServiceConsumer | undefined => consumersOf(claim, 'systemd-service').find((c) => c.startedByTimer);
-export const droneConsumer = (claim: Pick<Claim, 'consumers'>): DroneStepConsumer | undefined => consumersOf(claim, 'drone-step')[0];
+export const sweepConsumer = (claim: Pick<Claim, 'consumers'>): ServiceConsumer | undefined =>
+  consumersOf(claim, 'systemd-service').find((c) => c.startedByTimer);
+export const droneConsumer = (claim: Pick<Claim, 'consumers'>): DroneStepConsumer | undefined =>
+  consumersOf(claim, 'drone-step')[0];
 
 /** `labels`: how each given setting is named in errors (its flag when it came from one), else its PLUGIN_* variable. */
-export function applySettings(claim: Claim, given: ClaimSettings, labels: Partial<Record<keyof ClaimSettings, string>> = {}): Claim {
+export function applySettings(
+  claim: Claim,
+  given: ClaimSettings,
+  labels: Partial<Record<keyof ClaimSettings, string>> = {},
+): Claim {
   const env = (name: keyof ClaimSettings): string => labels[name] ?? envOf(name);
   const problems: string[] = [];
   const out: Claim = structuredClone(claim);
@@ -62,11 +68,15 @@ export function applySettings(claim: Claim, given: ClaimSettings, labels: Partia
     out.hosts = given.hosts.map((name) => {
       const known = claim.hosts.find((h) => h.name === name);
       if (known) return { ...known };
-      if (!template) problems.push(`${env('hosts')}: host ${JSON.stringify(name)} is not in the spec (${claim.spec}) and it has no host_defaults.config; set ${envOf('host_config')} or add the host to the spec`);
+      if (!template)
+        problems.push(
+          `${env('hosts')}: host ${JSON.stringify(name)} is not in the spec (${claim.spec}) and it has no host_defaults.config; set ${envOf('host_config')} or add the host to the spec`,
+        );
       return { name, config: template.replaceAll('{host}', name), requiredPrograms: [...out.requiredPrograms] };
     });
   }
-  if (given.host_config !== undefined) for (const h of out.hosts) h.config = given.host_config.replaceAll('{host}', h.name);
+  if (given.host_config !== undefined)
+    for (const h of out.hosts) h.config = given.host_config.replaceAll('{host}', h.name);
   if (given.required_bins) {
     out.requiredPrograms = [...given.required_bins];
     for (const h of out.hosts) h.requiredPrograms = [...given.required_bins];
@@ -83,9 +93,16 @@ export function applySettings(claim: Claim, given: ClaimSettings, labels: Partia
   if (given.expected_tools) out.expectedTools.entries = [...given.expected_tools];
   if (given.nix_dir !== undefined) out.searchDir = given.nix_dir;
 
-  const needs = <C extends Consumer>(found: C | undefined, names: (keyof ClaimSettings)[], what: string): C | undefined => {
+  const needs = <C extends Consumer>(
+    found: C | undefined,
+    names: (keyof ClaimSettings)[],
+    what: string,
+  ): C | undefined => {
     const set = names.filter((n) => given[n] !== undefined);
-    if (set.length && !found) problems.push(`${set.map(env).join(', ')}: the spec (${claim.spec}) has no ${what} consumer for ${set.length > 1 ? 'them' : 'it'} to change; edit the spec instead`);
+    if (set.length && !found)
+      problems.push(
+        `${set.map(env).join(', ')}: the spec (${claim.spec}) has no ${what} consumer for ${set.length > 1 ? 'them' : 'it'} to change; edit the spec instead`,
+      );
     return set.length ? found : undefined;
   };
   const sweep = needs(sweepConsumer(out), ['sweep', 'sweep_file'], 'systemd-service (started_by_timer: true)');
@@ -93,7 +110,11 @@ export function applySettings(claim: Claim, given: ClaimSettings, labels: Partia
     if (given.sweep !== undefined) sweep.unit = `${given.sweep}.service`;
     if (given.sweep_file !== undefined) sweep.module = given.sweep_file;
   }
-  const drone = needs(droneConsumer(out), ['runner_service', 'runner_file', 'drone_file', 'drone_script'], 'drone-step');
+  const drone = needs(
+    droneConsumer(out),
+    ['runner_service', 'runner_file', 'drone_file', 'drone_script'],
+    'drone-step',
+  );
   if (drone) {
     if (given.runner_service !== undefined) drone.runnerUnit = `${given.runner_service}.service`;
     if (given.runner_file !== undefined) drone.module = given.runner_file;
@@ -101,7 +122,9 @@ export function applySettings(claim: Claim, given: ClaimSettings, labels: Partia
     if (given.drone_script !== undefined) drone.runs = given.drone_script;
   }
   if (out.hosts.length > 1 && given.host_config !== undefined && !given.host_config.includes('{host}')) {
-    problems.push(`${env('host_config')}: got ${JSON.stringify(given.host_config)}; expected a path containing {host} when several hosts are verified`);
+    problems.push(
+      `${env('host_config')}: got ${JSON.stringify(given.host_config)}; expected a path containing {host} when several hosts are verified`,
+    );
   }
   if (problems.length) throw new SettingsError(`invalid settings:\n  ${problems.join('\n  ')}`);
   return out;
@@ -131,15 +154,26 @@ function listChange(name: string, value: readonly string[], base: readonly strin
   const removed = multisetMinus(base, value);
   const added = multisetMinus(value, base);
   if (removed.length === 0 && added.length === 0) return undefined;
-  if (name === 'hosts') return { setting: name, value: value.join(','), default: base.join(','), label: `hosts=${value.join(',')}` };
+  if (name === 'hosts')
+    return { setting: name, value: value.join(','), default: base.join(','), label: `hosts=${value.join(',')}` };
   const again = (v: string): string => (base.includes(v) ? `${v} (again)` : v);
-  const changes = [removed.length ? `without ${removed.join(', ')}` : '', added.length ? `with ${added.map(again).join(', ')}` : ''].filter(Boolean).join(', ');
-  const label = base.length > 6 ? `${name} (${value.length} of ${base.length}${changes ? `: ${changes}` : ''})` : `${name} ${changes}`;
+  const changes = [
+    removed.length ? `without ${removed.join(', ')}` : '',
+    added.length ? `with ${added.map(again).join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const label =
+    base.length > 6
+      ? `${name} (${value.length} of ${base.length}${changes ? `: ${changes}` : ''})`
+      : `${name} ${changes}`;
   return { setting: name, value: value.join(','), default: base.join(','), label };
 }
 
 const scalar = (setting: string, value: string | undefined, base: string | undefined): Deviation | undefined =>
-  value === base ? undefined : { setting, value: value ?? '(none)', default: base ?? '(none)', label: `${setting}=${value ?? '(none)'}` };
+  value === base
+    ? undefined
+    : { setting, value: value ?? '(none)', default: base ?? '(none)', label: `${setting}=${value ?? '(none)'}` };
 
 const consumerText = (c: Consumer): string => JSON.stringify(c);
 
@@ -150,10 +184,17 @@ const consumerText = (c: Consumer): string => JSON.stringify(c);
  */
 export function claimDeviations(claim: Claim, base: Claim = builtinClaim()): Deviation[] {
   const out: (Deviation | undefined)[] = [];
-  out.push(listChange('hosts', claim.hosts.map((h) => h.name), base.hosts.map((h) => h.name)));
+  out.push(
+    listChange(
+      'hosts',
+      claim.hosts.map((h) => h.name),
+      base.hosts.map((h) => h.name),
+    ),
+  );
   out.push(listChange('checks', claim.checks, base.checks));
   out.push(scalar('package', claim.shared.package, base.shared.package));
-  if (claim.shared.program !== claim.shared.package || base.shared.program !== base.shared.package) out.push(scalar('shared.program', claim.shared.program, base.shared.program));
+  if (claim.shared.program !== claim.shared.package || base.shared.program !== base.shared.package)
+    out.push(scalar('shared.program', claim.shared.program, base.shared.program));
   out.push(scalar('tools_attr', claim.shared.toolsAttr, base.shared.toolsAttr));
   out.push(scalar('pyenv_attr', claim.shared.envAttr, base.shared.envAttr));
   out.push(scalar('packages_file', claim.shared.file, base.shared.file));
@@ -161,15 +202,37 @@ export function claimDeviations(claim: Claim, base: Claim = builtinClaim()): Dev
   out.push(scalar('expected_tools.match', claim.expectedTools.match, base.expectedTools.match));
   out.push(scalar('nix_dir', claim.searchDir, base.searchDir));
   // Hosts by their own fields: config files and required programs.
-  const baseHost = (name: string) => base.hosts.find((h) => h.name === name) ?? { config: base.hostConfig.replaceAll('{host}', name), requiredPrograms: base.requiredPrograms };
+  const baseHost = (name: string) =>
+    base.hosts.find((h) => h.name === name) ?? {
+      config: base.hostConfig.replaceAll('{host}', name),
+      requiredPrograms: base.requiredPrograms,
+    };
   const configs = claim.hosts.filter((h) => h.config !== baseHost(h.name).config);
-  if (configs.length) out.push({ setting: 'host_config', value: configs.map((h) => h.config).join(','), default: base.hostConfig, label: `host_config: ${configs.map((h) => `${h.name}=${h.config}`).join(', ')}` });
+  if (configs.length)
+    out.push({
+      setting: 'host_config',
+      value: configs.map((h) => h.config).join(','),
+      default: base.hostConfig,
+      label: `host_config: ${configs.map((h) => `${h.name}=${h.config}`).join(', ')}`,
+    });
   const programs = [...new Set(claim.hosts.map((h) => h.requiredPrograms.join(',')))];
   const basePrograms = base.requiredPrograms;
-  const programChange = claim.hosts.some((h) => listChange('x', h.requiredPrograms, baseHost(h.name).requiredPrograms) !== undefined);
+  const programChange = claim.hosts.some(
+    (h) => listChange('x', h.requiredPrograms, baseHost(h.name).requiredPrograms) !== undefined,
+  );
   if (programChange) {
-    const flat = programs.length === 1 ? listChange('required_bins', programs[0] ? programs[0].split(',') : [], basePrograms) : undefined;
-    out.push(flat ?? { setting: 'required_bins', value: programs.join(' / '), default: basePrograms.join(','), label: `required_bins per host: ${claim.hosts.map((h) => `${h.name}=${h.requiredPrograms.join(',') || '(none)'}`).join('; ')}` });
+    const flat =
+      programs.length === 1
+        ? listChange('required_bins', programs[0] ? programs[0].split(',') : [], basePrograms)
+        : undefined;
+    out.push(
+      flat ?? {
+        setting: 'required_bins',
+        value: programs.join(' / '),
+        default: basePrograms.join(','),
+        label: `required_bins per host: ${claim.hosts.map((h) => `${h.name}=${h.requiredPrograms.join(',') || '(none)'}`).join('; ')}`,
+      },
+    );
   }
   // Consumers: the seed's two named ones by their settings, the rest as spec changes.
   const sweep = sweepConsumer(claim);
@@ -182,18 +245,38 @@ export function claimDeviations(claim: Claim, base: Claim = builtinClaim()): Dev
     out.push(scalar('sweep_file', sweep.module, baseSweep.module));
   }
   if (drone && baseDrone && drone.name === baseDrone.name) {
-    out.push(scalar('runner_service', drone.runnerUnit.replace(/\.service$/, ''), baseDrone.runnerUnit.replace(/\.service$/, '')));
+    out.push(
+      scalar(
+        'runner_service',
+        drone.runnerUnit.replace(/\.service$/, ''),
+        baseDrone.runnerUnit.replace(/\.service$/, ''),
+      ),
+    );
     out.push(scalar('runner_file', drone.module, baseDrone.module));
     out.push(scalar('drone_file', drone.pipeline, baseDrone.pipeline));
     out.push(scalar('drone_script', drone.runs, baseDrone.runs));
   }
   // Compare the rest with the settings-named fields folded back to the seed's.
   const normal = (c: Consumer, isSweep: boolean, isDrone: boolean): string => {
-    if (isSweep && c.kind === 'systemd-service' && baseSweep) return consumerText({ ...c, unit: baseSweep.unit, ...(baseSweep.module !== undefined ? { module: baseSweep.module } : {}) });
-    if (isDrone && c.kind === 'drone-step' && baseDrone) return consumerText({ ...c, runnerUnit: baseDrone.runnerUnit, pipeline: baseDrone.pipeline, runs: baseDrone.runs, ...(baseDrone.module !== undefined ? { module: baseDrone.module } : {}) });
+    if (isSweep && c.kind === 'systemd-service' && baseSweep)
+      return consumerText({
+        ...c,
+        unit: baseSweep.unit,
+        ...(baseSweep.module !== undefined ? { module: baseSweep.module } : {}),
+      });
+    if (isDrone && c.kind === 'drone-step' && baseDrone)
+      return consumerText({
+        ...c,
+        runnerUnit: baseDrone.runnerUnit,
+        pipeline: baseDrone.pipeline,
+        runs: baseDrone.runs,
+        ...(baseDrone.module !== undefined ? { module: baseDrone.module } : {}),
+      });
     return consumerText(c);
   };
-  const mine = claim.consumers.map((c) => normal(c, c === sweep && c.name === baseSweep?.name, c === drone && c.name === baseDrone?.name));
+  const mine = claim.consumers.map((c) =>
+    normal(c, c === sweep && c.name === baseSweep?.name, c === drone && c.name === baseDrone?.name),
+  );
   const theirs = base.consumers.map((c) => normal(c, c === baseSweep, c === baseDrone));
   // As multisets: a consumer listed twice in place of a dropped one is both a removal and an addition.
   const goneText = multisetMinus(theirs, mine);
@@ -219,7 +302,12 @@ export function claimDeviations(claim: Claim, base: Claim = builtinClaim()): Dev
   const proofsMine = proofText(claim);
   const proofsBase = proofText(base);
   if (proofsMine.length !== proofsBase.length || proofsMine.some((p, i) => p !== proofsBase[i])) {
-    out.push({ setting: 'proofs', value: claim.proofs.map((p) => p.pattern).join(','), default: base.proofs.map((p) => p.pattern).join(','), label: `grep proofs: ${claim.proofs.map((p) => JSON.stringify(p.pattern)).join(', ') || 'none'}` });
+    out.push({
+      setting: 'proofs',
+      value: claim.proofs.map((p) => p.pattern).join(','),
+      default: base.proofs.map((p) => p.pattern).join(','),
+      label: `grep proofs: ${claim.proofs.map((p) => JSON.stringify(p.pattern)).join(', ') || 'none'}`,
+    });
   }
   return out.filter((d): d is Deviation => d !== undefined);
 }

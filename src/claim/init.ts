@@ -102,7 +102,8 @@ function nixFiles(root: string, dir = '', out: string[] = []): string[] {
 /** A host's config file: a .nix file with the host name as a path segment (configuration.nix / default.nix first). */
 function hostConfig(files: string[], host: string): string | undefined {
   const hits = files.filter((f) => f.split('/').some((seg) => seg === host || seg === `${host}.nix`));
-  const rank = (f: string) => (f.endsWith(`/${host}.nix`) ? 0 : f.endsWith('/configuration.nix') ? 1 : f.endsWith('/default.nix') ? 2 : 3);
+  const rank = (f: string) =>
+    f.endsWith(`/${host}.nix`) ? 0 : f.endsWith('/configuration.nix') ? 1 : f.endsWith('/default.nix') ? 2 : 3;
   return hits.sort((a, b) => rank(a) - rank(b) || a.length - b.length)[0];
 }
 
@@ -125,7 +126,9 @@ function droneSteps(flake: string, program: string): DroneStep[] {
         if (typeof command !== 'string') continue;
         const words = command.trim().split(/\s+/);
         if (words[0] !== program) continue;
-        const runs = words.slice(1).find((w) => !w.startsWith('-') && existsSync(path.join(flake, w)) && !w.endsWith('/'));
+        const runs = words
+          .slice(1)
+          .find((w) => !w.startsWith('-') && existsSync(path.join(flake, w)) && !w.endsWith('/'));
         if (runs) out.push({ pipeline: '.drone.yml', step: step.name ?? 'step', runs });
       }
     }
@@ -152,22 +155,41 @@ export async function initSpec(deps: InitDeps): Promise<string> {
   // Hosts and their config files, as a {host} template when every host's file fits one.
   const files = nixFiles(deps.flake);
   const configs = hostNames.map((h) => hostConfig(files, h));
-  const templates = new Set(hostNames.map((h, i) => configs[i]?.split('/').map((seg) => (seg === h ? '{host}' : seg === `${h}.nix` ? '{host}.nix' : seg)).join('/')));
+  const templates = new Set(
+    hostNames.map((h, i) =>
+      configs[i]
+        ?.split('/')
+        .map((seg) => (seg === h ? '{host}' : seg === `${h}.nix` ? '{host}.nix' : seg))
+        .join('/'),
+    ),
+  );
   const template = templates.size === 1 && configs.every((c) => c !== undefined) ? [...templates][0] : undefined;
   out.push('# nixosConfigurations of the flake: remove the hosts the claim is not about.', 'hosts:');
   hostNames.forEach((h, i) => {
     if (template) out.push(`  - ${q(h)}`);
     else if (configs[i]) out.push(`  - name: ${q(h)}`, `    config: ${q(configs[i]!)}`);
-    else out.push(`  - name: ${q(h)}`, `    # CHECK BY HAND: no .nix file has ${h} as a path segment; name the host's configuration file.`, `    config: ${q(`${h}.nix`)}`);
+    else
+      out.push(
+        `  - name: ${q(h)}`,
+        `    # CHECK BY HAND: no .nix file has ${h} as a path segment; name the host's configuration file.`,
+        `    config: ${q(`${h}.nix`)}`,
+      );
   });
-  if (template) out.push('host_defaults:', "  # The host's configuration file ({host} is replaced by the host name).", `  config: ${q(template)}`, '  # Programs each host\'s system PATH must have: add them (required_programs: [git, …]).');
+  if (template)
+    out.push(
+      'host_defaults:',
+      "  # The host's configuration file ({host} is replaced by the host name).",
+      `  config: ${q(template)}`,
+      "  # Programs each host's system PATH must have: add them (required_programs: [git, …]).",
+    );
   out.push('');
 
   // The shared package: a wrapper from an overlay that hosts' services or system packages use.
   const byAttr = new Map<string, { w: Wrapper; uses: number }>();
   for (const host of all) {
     for (const w of host.wrappers) {
-      const uses = host.services.filter((s) => s.refs.includes(w.attr)).length + (host.systemPackages.includes(w.name) ? 1 : 0);
+      const uses =
+        host.services.filter((s) => s.refs.includes(w.attr)).length + (host.systemPackages.includes(w.name) ? 1 : 0);
       const seen = byAttr.get(w.attr);
       byAttr.set(w.attr, { w, uses: (seen?.uses ?? 0) + uses });
     }
@@ -175,20 +197,51 @@ export async function initSpec(deps: InitDeps): Promise<string> {
   const candidates = [...byAttr.values()].sort((a, b) => b.uses - a.uses);
   const shared = candidates[0]?.w;
   if (!shared) {
-    out.push('# CHECK BY HAND: no overlay attribute is a wrapper (writeShellApplication-like) that a host uses; name yours.', 'shared:', '  package: my-run', '  file: nix/my-run.nix', '  tools_attr: myTools', '');
+    out.push(
+      '# CHECK BY HAND: no overlay attribute is a wrapper (writeShellApplication-like) that a host uses; name yours.',
+      'shared:',
+      '  package: my-run',
+      '  file: nix/my-run.nix',
+      '  tools_attr: myTools',
+      '',
+    );
     return `${out.join('\n')}\n`;
   }
   const lists = all.flatMap((h) => h.toolLists);
   const tools = lists.find((l) => l.file === shared.file) ?? lists[0];
   out.push('# The shared runtime, declared once.');
-  if (candidates.length > 1) out.push(`# CHECK BY HAND: other wrapper candidates: ${candidates.slice(1).map((c) => `${c.w.attr} (${c.uses} uses)`).join(', ')}.`);
+  if (candidates.length > 1)
+    out.push(
+      `# CHECK BY HAND: other wrapper candidates: ${candidates
+        .slice(1)
+        .map((c) => `${c.w.attr} (${c.uses} uses)`)
+        .join(', ')}.`,
+    );
   out.push('shared:', `  package: ${q(shared.attr)}`, `  program: ${q(shared.program)}`);
-  out.push(shared.file ? `  file: ${q(shared.file)}` : '  # CHECK BY HAND: where the package is declared.\n  file: nix/packages.nix');
+  out.push(
+    shared.file
+      ? `  file: ${q(shared.file)}`
+      : '  # CHECK BY HAND: where the package is declared.\n  file: nix/packages.nix',
+  );
   if (tools) out.push(`  tools_attr: ${q(tools.attr)}`);
-  else out.push('  # CHECK BY HAND: no overlay attribute is a list of packages; name the tool list.', '  tools_attr: tools');
+  else
+    out.push(
+      '  # CHECK BY HAND: no overlay attribute is a list of packages; name the tool list.',
+      '  tools_attr: tools',
+    );
   out.push('  # A python env (withPackages) bound in the file? Add env_attr: its name.', '');
-  out.push('# The tools the runtime must provide, as Nix names them (name-version): remove any the claim does not promise.');
-  out.push('expected_tools:', '  match: superset', `  entries: [${(tools?.entries ?? []).filter((e) => parseDrvName(e).version !== '').map(q).join(', ')}]`, '');
+  out.push(
+    '# The tools the runtime must provide, as Nix names them (name-version): remove any the claim does not promise.',
+  );
+  out.push(
+    'expected_tools:',
+    '  match: superset',
+    `  entries: [${(tools?.entries ?? [])
+      .filter((e) => parseDrvName(e).version !== '')
+      .map(q)
+      .join(', ')}]`,
+    '',
+  );
 
   // Consumers.
   out.push('consumers:');
@@ -205,31 +258,61 @@ export async function initSpec(deps: InitDeps): Promise<string> {
   for (const s of services.values()) {
     if (s.name === droneRunner && steps.length) continue;
     if (!(await reaches(s))) {
-      if (s.startedByTimer || /runner|agent/.test(s.name)) out.push(`  # Not proposed: ${s.name}.service (${s.startedByTimer ? 'timer-started' : 'runner-like'}) does not refer to ${shared.attr}; add it if it should.`);
+      if (s.startedByTimer || /runner|agent/.test(s.name))
+        out.push(
+          `  # Not proposed: ${s.name}.service (${s.startedByTimer ? 'timer-started' : 'runner-like'}) does not refer to ${shared.attr}; add it if it should.`,
+        );
       continue;
     }
     consumers++;
     const runner = /runner|agent|buildkite|gitlab|github|actions|jenkins|hydra/.test(s.name) && !s.startedByTimer;
     out.push(`  - name: ${q(s.name)}`);
-    if (runner) out.push('    # A CI runner: its jobs run with the service\'s PATH. CHECK BY HAND: add module: its module file.', '    kind: runner-service');
-    else out.push(`    # ${s.startedByTimer ? 'Started by a timer' : 'A service that refers to the wrapper'}. CHECK BY HAND: add module: its module file.`, '    kind: systemd-service');
+    if (runner)
+      out.push(
+        "    # A CI runner: its jobs run with the service's PATH. CHECK BY HAND: add module: its module file.",
+        '    kind: runner-service',
+      );
+    else
+      out.push(
+        `    # ${s.startedByTimer ? 'Started by a timer' : 'A service that refers to the wrapper'}. CHECK BY HAND: add module: its module file.`,
+        '    kind: systemd-service',
+      );
     out.push(`    unit: ${q(`${s.name}.service`)}`);
     if (s.startedByTimer) out.push('    started_by_timer: true');
   }
   for (const step of steps) {
     if (!droneRunner) {
-      out.push(`  # Not proposed: Drone step ${step.step} runs ${shared.program}, but no host has a drone-runner service.`);
+      out.push(
+        `  # Not proposed: Drone step ${step.step} runs ${shared.program}, but no host has a drone-runner service.`,
+      );
       continue;
     }
     consumers++;
-    out.push(`  - name: ${q(`drone-${step.step}`)}`, `    # Drone step ${JSON.stringify(step.step)}: ${shared.program} ${step.runs}.`, '    kind: drone-step', `    pipeline: ${q(step.pipeline)}`, `    runs: ${q(step.runs)}`, `    runner_unit: ${q(`${droneRunner}.service`)}`);
+    out.push(
+      `  - name: ${q(`drone-${step.step}`)}`,
+      `    # Drone step ${JSON.stringify(step.step)}: ${shared.program} ${step.runs}.`,
+      '    kind: drone-step',
+      `    pipeline: ${q(step.pipeline)}`,
+      `    runs: ${q(step.runs)}`,
+      `    runner_unit: ${q(`${droneRunner}.service`)}`,
+    );
   }
-  const carriesTools = (h: InitHost) => tools !== undefined && tools.entries.length > 0 && tools.entries.every((e) => h.systemPackages.includes(e));
+  const carriesTools = (h: InitHost) =>
+    tools !== undefined && tools.entries.length > 0 && tools.entries.every((e) => h.systemPackages.includes(e));
   if (all.some((h) => h.systemPackages.includes(shared.name) || carriesTools(h))) {
     consumers++;
-    out.push(`  # The hosts' system packages carry the ${all.some((h) => h.systemPackages.includes(shared.name)) ? 'wrapper' : 'tool list'}.`, '  - name: system-packages', '    kind: system-packages');
+    out.push(
+      `  # The hosts' system packages carry the ${all.some((h) => h.systemPackages.includes(shared.name)) ? 'wrapper' : 'tool list'}.`,
+      '  - name: system-packages',
+      '    kind: system-packages',
+    );
   }
-  out.push('  # CHECK BY HAND: flake outputs that must carry the wrapper (a bundle, an image, a check): add', '  #   - name: bundle', '  #     kind: derivation', '  #     attr: packages.x86_64-linux.<name>');
+  out.push(
+    '  # CHECK BY HAND: flake outputs that must carry the wrapper (a bundle, an image, a check): add',
+    '  #   - name: bundle',
+    '  #     kind: derivation',
+    '  #     attr: packages.x86_64-linux.<name>',
+  );
   if (consumers === 0) out.push('  # CHECK BY HAND: no consumer found; a spec needs at least one.');
   out.push('', '# Grep proofs of "declared once" (optional): see the README, Writing a spec.');
   return `${out.join('\n')}\n`;

@@ -23,13 +23,18 @@ export class SpecError extends SettingsError {
     readonly file: string,
     readonly problems: SpecProblem[],
   ) {
-    super(`invalid spec ${file}:\n  ${problems.map((p) => `${file}:${p.line}:${p.column}: ${p.at ? `${p.at}: ` : ''}${p.message}`).join('\n  ')}`);
+    super(
+      `invalid spec ${file}:\n  ${problems.map((p) => `${file}:${p.line}:${p.column}: ${p.at ? `${p.at}: ` : ''}${p.message}`).join('\n  ')}`,
+    );
     this.name = 'SpecError';
   }
 }
 
 const pathText = (path: readonly PropertyKey[]): string =>
-  path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
+  path.reduce<string>(
+    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
+    '',
+  );
 
 /** The node at a path, or its nearest ancestor; for an unknown key, that key itself. */
 function nodeAt(doc: Document, path: readonly PropertyKey[], unknownKey?: string): Node | undefined {
@@ -47,7 +52,12 @@ function nodeAt(doc: Document, path: readonly PropertyKey[], unknownKey?: string
   return undefined;
 }
 
-function positionOf(doc: Document, lines: LineCounter, path: readonly PropertyKey[], unknownKey?: string): { line: number; column: number } {
+function positionOf(
+  doc: Document,
+  lines: LineCounter,
+  path: readonly PropertyKey[],
+  unknownKey?: string,
+): { line: number; column: number } {
   const node = nodeAt(doc, path, unknownKey);
   const offset = node?.range?.[0] ?? 0;
   const pos = lines.linePos(offset);
@@ -60,7 +70,11 @@ function issueProblems(doc: Document, lines: LineCounter, issues: readonly z.cor
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         const near = closestName(key, allowedKeys(issue.path, doc).split(', '));
-        out.push({ ...positionOf(doc, lines, issue.path, key), at: pathText([...issue.path, key]), message: `unknown key ${JSON.stringify(key)}; allowed here: ${allowedKeys(issue.path, doc)}${near ? `; did you mean ${near}?` : ''}` });
+        out.push({
+          ...positionOf(doc, lines, issue.path, key),
+          at: pathText([...issue.path, key]),
+          message: `unknown key ${JSON.stringify(key)}; allowed here: ${allowedKeys(issue.path, doc)}${near ? `; did you mean ${near}?` : ''}`,
+        });
       }
       continue;
     }
@@ -69,10 +83,19 @@ function issueProblems(doc: Document, lines: LineCounter, issues: readonly z.cor
     let message = /^Invalid input/.test(issue.message) ? `expected ${describeKey(issue.path)}` : issue.message;
     // A misspelt kind or enum value: the nearest allowed one.
     const given = doc.getIn(issue.path as unknown[]);
-    const choices = issue.path[issue.path.length - 1] === 'kind' ? Object.keys(SPEC_KEYS.consumers) : issue.code === 'invalid_value' ? issue.values.filter((v): v is string => typeof v === 'string') : [];
+    const choices =
+      issue.path[issue.path.length - 1] === 'kind'
+        ? Object.keys(SPEC_KEYS.consumers)
+        : issue.code === 'invalid_value'
+          ? issue.values.filter((v): v is string => typeof v === 'string')
+          : [];
     const near = typeof given === 'string' && choices.length ? closestName(given, choices) : undefined;
     if (near && near !== given) message += `; did you mean ${near}?`;
-    out.push({ ...positionOf(doc, lines, issue.path), at: pathText(issue.path), message: missing ? `missing; ${message}` : message });
+    out.push({
+      ...positionOf(doc, lines, issue.path),
+      at: pathText(issue.path),
+      message: missing ? `missing; ${message}` : message,
+    });
   }
   return out;
 }
@@ -118,23 +141,46 @@ function crossProblems(spec: SpecFile, at: (path: PropertyKey[]) => { line: numb
   const seenHosts = new Map<string, number>();
   spec.hosts.forEach((h, i) => {
     const name = typeof h === 'string' ? h : h.name;
-    if (seenHosts.has(name)) push(['hosts', i], `host ${JSON.stringify(name)} is listed twice (first at hosts[${seenHosts.get(name)}])`);
+    if (seenHosts.has(name))
+      push(['hosts', i], `host ${JSON.stringify(name)} is listed twice (first at hosts[${seenHosts.get(name)}])`);
     seenHosts.set(name, i);
     const config = typeof h === 'string' ? undefined : h.config;
-    if (config === undefined && spec.host_defaults?.config === undefined) push(['hosts', i], `host ${JSON.stringify(name)} has no config file: give it config, or host_defaults.config with {host}`);
+    if (config === undefined && spec.host_defaults?.config === undefined)
+      push(
+        ['hosts', i],
+        `host ${JSON.stringify(name)} has no config file: give it config, or host_defaults.config with {host}`,
+      );
   });
   const template = spec.host_defaults?.config;
   const templated = spec.hosts.filter((h) => typeof h === 'string' || h.config === undefined).length;
-  if (template !== undefined && !template.includes('{host}') && templated > 1) push(['host_defaults', 'config'], `${JSON.stringify(template)} has no {host}, so ${templated} hosts would share one config file`);
+  if (template !== undefined && !template.includes('{host}') && templated > 1)
+    push(
+      ['host_defaults', 'config'],
+      `${JSON.stringify(template)} has no {host}, so ${templated} hosts would share one config file`,
+    );
   const names = new Map<string, number>();
   spec.consumers.forEach((c, i) => {
-    if (names.has(c.name)) push(['consumers', i, 'name'], `consumer name ${JSON.stringify(c.name)} is used twice (first at consumers[${names.get(c.name)}])`);
+    if (names.has(c.name))
+      push(
+        ['consumers', i, 'name'],
+        `consumer name ${JSON.stringify(c.name)} is used twice (first at consumers[${names.get(c.name)}])`,
+      );
     names.set(c.name, i);
-    if ('module_must_not_contain' in c && c.module_must_not_contain?.length && c.module === undefined) push(['consumers', i, 'module_must_not_contain'], 'needs module: the file the patterns must not be in');
-    if (c.kind === 'systemd-service' && (c.module_runtime_inputs_only || c.module_execs_program) && c.module === undefined) push(['consumers', i], 'module_runtime_inputs_only and module_execs_program need module: the service\'s module file');
+    if ('module_must_not_contain' in c && c.module_must_not_contain?.length && c.module === undefined)
+      push(['consumers', i, 'module_must_not_contain'], 'needs module: the file the patterns must not be in');
+    if (
+      c.kind === 'systemd-service' &&
+      (c.module_runtime_inputs_only || c.module_execs_program) &&
+      c.module === undefined
+    )
+      push(
+        ['consumers', i],
+        "module_runtime_inputs_only and module_execs_program need module: the service's module file",
+      );
   });
   const kinds = spec.consumers.map((c) => c.kind);
-  if (kinds.filter((k) => k === 'system-packages').length > 1) push(['consumers'], 'at most one system-packages consumer (it covers every host)');
+  if (kinds.filter((k) => k === 'system-packages').length > 1)
+    push(['consumers'], 'at most one system-packages consumer (it covers every host)');
   const ids = new Map<string, number>();
   (spec.proofs ?? []).forEach((p, i) => {
     if (p.id === undefined) return;
@@ -144,7 +190,11 @@ function crossProblems(spec: SpecFile, at: (path: PropertyKey[]) => { line: numb
   (spec.proofs ?? []).forEach((p, i) => {
     if (p.same_line_as === undefined) return;
     const target = ids.get(p.same_line_as);
-    if (target === undefined) push(['proofs', i, 'same_line_as'], `no proof has id ${JSON.stringify(p.same_line_as)}${ids.size ? ` (ids: ${[...ids.keys()].join(', ')})` : ''}`);
+    if (target === undefined)
+      push(
+        ['proofs', i, 'same_line_as'],
+        `no proof has id ${JSON.stringify(p.same_line_as)}${ids.size ? ` (ids: ${[...ids.keys()].join(', ')})` : ''}`,
+      );
     else if (target === i) push(['proofs', i, 'same_line_as'], 'a proof cannot refer to itself');
     if (p.all_in !== undefined && p.in_shared_file) push(['proofs', i], 'give all_in or in_shared_file, not both');
   });
@@ -158,7 +208,11 @@ function toClaim(spec: SpecFile, source: string): Claim {
   const hosts: HostClaim[] = spec.hosts.map((h) =>
     typeof h === 'string'
       ? { name: h, config: hostConfig.replaceAll('{host}', h), requiredPrograms }
-      : { name: h.name, config: h.config ?? hostConfig.replaceAll('{host}', h.name), requiredPrograms: h.required_programs ?? requiredPrograms },
+      : {
+          name: h.name,
+          config: h.config ?? hostConfig.replaceAll('{host}', h.name),
+          requiredPrograms: h.required_programs ?? requiredPrograms,
+        },
   );
   const consumers: Consumer[] = spec.consumers.map((c) => {
     const module = 'module' in c && c.module !== undefined ? { module: c.module } : {};
@@ -175,11 +229,30 @@ function toClaim(spec: SpecFile, source: string): Claim {
           moduleExecsProgram: c.module_execs_program ?? false,
         };
       case 'drone-step':
-        return { kind: c.kind, name: c.name, pipeline: c.pipeline, runs: c.runs, runnerUnit: c.runner_unit, ...module, moduleMustNotContain: c.module_must_not_contain ?? [] };
+        return {
+          kind: c.kind,
+          name: c.name,
+          pipeline: c.pipeline,
+          runs: c.runs,
+          runnerUnit: c.runner_unit,
+          ...module,
+          moduleMustNotContain: c.module_must_not_contain ?? [],
+        };
       case 'runner-service':
-        return { kind: c.kind, name: c.name, unit: c.unit, ...module, moduleMustNotContain: c.module_must_not_contain ?? [] };
+        return {
+          kind: c.kind,
+          name: c.name,
+          unit: c.unit,
+          ...module,
+          moduleMustNotContain: c.module_must_not_contain ?? [],
+        };
       case 'system-packages':
-        return { kind: c.kind, name: c.name, sameDefinition: c.same_definition ?? true, configReferencesTools: c.config_references_tools ?? true };
+        return {
+          kind: c.kind,
+          name: c.name,
+          sameDefinition: c.same_definition ?? true,
+          configReferencesTools: c.config_references_tools ?? true,
+        };
       case 'derivation':
         return { kind: c.kind, name: c.name, attr: c.attr };
     }
@@ -220,7 +293,14 @@ export function parseSpec(text: string, file: string): Claim {
   const nul = text.indexOf('\0');
   if (nul >= 0) {
     const before = text.slice(0, nul).split('\n');
-    throw new SpecError(file, [{ line: before.length, column: before[before.length - 1]!.length + 1, at: '', message: 'a NUL byte: a spec is a YAML text file' }]);
+    throw new SpecError(file, [
+      {
+        line: before.length,
+        column: before[before.length - 1]!.length + 1,
+        at: '',
+        message: 'a NUL byte: a spec is a YAML text file',
+      },
+    ]);
   }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
@@ -236,7 +316,9 @@ export function parseSpec(text: string, file: string): Claim {
         : first.code === 'MULTIPLE_DOCS'
           ? 'a spec is one YAML document; this file has another after `---`'
           : first.message.split('\n')[0];
-    throw new SpecError(file, [{ line: pos.line, column: pos.col, at: '', message: `not valid YAML: ${words}${more}` }]);
+    throw new SpecError(file, [
+      { line: pos.line, column: pos.col, at: '', message: `not valid YAML: ${words}${more}` },
+    ]);
   }
   let data: unknown;
   try {
@@ -244,7 +326,15 @@ export function parseSpec(text: string, file: string): Claim {
   } catch (e) {
     throw new SpecError(file, [{ line: 1, column: 1, at: '', message: `cannot be read: ${(e as Error).message}` }]);
   }
-  if (data === null || data === undefined) throw new SpecError(file, [{ line: 1, column: 1, at: '', message: 'the file is empty; expected a spec (run nixenv-verify --print-spec for one)' }]);
+  if (data === null || data === undefined)
+    throw new SpecError(file, [
+      {
+        line: 1,
+        column: 1,
+        at: '',
+        message: 'the file is empty; expected a spec (run nixenv-verify --print-spec for one)',
+      },
+    ]);
   const parsed = specSchema.safeParse(data);
   if (!parsed.success) throw new SpecError(file, issueProblems(doc, lines, parsed.error.issues));
   const cross = crossProblems(parsed.data, (path) => positionOf(doc, lines, path));

@@ -8,18 +8,31 @@ const repoPath = z
   .string()
   .trim()
   .min(1, 'expected a relative path inside the repository')
-  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\0'), 'expected a relative path inside the repository (no leading / and no ..)')
+  .refine(
+    (p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\0'),
+    'expected a relative path inside the repository (no leading / and no ..)',
+  )
   // The same rule for the JSON Schema (zod cannot export a refine): no leading /, no .. step, not blank.
   .meta({ pattern: '^(?!\\s*/)(?!\\s*\\.\\.(?:/|\\s*$))(?!.*/\\.\\.(?:/|\\s*$))(?=[\\s\\S]*\\S)[^\\u0000]*$' });
 
 const name = z.string().trim().min(1, 'expected a non-empty name').meta({ pattern: '\\S' });
 const attrName = z
   .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_'-]*$/, 'expected a Nix attribute name (letters, digits, _ \' -; not starting with a digit or -)');
-const hostName = z.string().regex(/^[A-Za-z0-9_'.-]+$/, "expected a nixosConfigurations attribute name (letters, digits, - _ . ')").refine((h) => h !== '.' && h !== '..', 'expected a host name').meta({ not: { enum: ['.', '..'] } });
-const serviceUnit = z.string().regex(/^[A-Za-z0-9:_.@\\-]+\.service$/, 'expected a systemd service unit name ending in .service');
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_'-]*$/,
+    "expected a Nix attribute name (letters, digits, _ ' -; not starting with a digit or -)",
+  );
+const hostName = z
+  .string()
+  .regex(/^[A-Za-z0-9_'.-]+$/, "expected a nixosConfigurations attribute name (letters, digits, - _ . ')")
+  .refine((h) => h !== '.' && h !== '..', 'expected a host name')
+  .meta({ not: { enum: ['.', '..'] } });
+const serviceUnit = z
+  .string()
+  .regex(/^[A-Za-z0-9:_.@\\-]+\.service$/, 'expected a systemd service unit name ending in .service');
 const program = z.string().regex(/^[^/\s]+$/, 'expected a program name (no / and no spaces)');
-const nonEmptyList = <T extends z.ZodType>(item: T, what: string) => z.array(item, `expected a list of ${what}`).min(1, `expected a non-empty list of ${what}`);
+const nonEmptyList = <T extends z.ZodType>(item: T, what: string) =>
+  z.array(item, `expected a list of ${what}`).min(1, `expected a non-empty list of ${what}`);
 const patterns = z.array(z.string().min(1, 'expected a non-empty text'), 'expected a list of texts');
 
 /** What a host may set for itself, or host_defaults for every host named alone. */
@@ -30,7 +43,9 @@ const hostFields = {
 const hostMap = z.strictObject({ name: hostName, ...hostFields });
 const hostDefaults = z.strictObject(hostFields, 'expected a map with config and required_programs');
 
-const hostEntry = z.union([hostName, hostMap], { error: 'expected a host name or a map with name, config and required_programs' });
+const hostEntry = z.union([hostName, hostMap], {
+  error: 'expected a host name or a map with name, config and required_programs',
+});
 
 const moduleRules = {
   module: repoPath.optional(),
@@ -49,24 +64,41 @@ const consumerKinds = [
     module_runtime_inputs_only: flag,
     module_execs_program: flag,
   }),
-  z.strictObject({ name, kind: z.literal('drone-step'), pipeline: repoPath, runs: repoPath, runner_unit: serviceUnit, ...moduleRules }),
+  z.strictObject({
+    name,
+    kind: z.literal('drone-step'),
+    pipeline: repoPath,
+    runs: repoPath,
+    runner_unit: serviceUnit,
+    ...moduleRules,
+  }),
   z.strictObject({ name, kind: z.literal('runner-service'), unit: serviceUnit, ...moduleRules }),
   z.strictObject({ name, kind: z.literal('system-packages'), same_definition: flag, config_references_tools: flag }),
   z.strictObject({
     name,
     kind: z.literal('derivation'),
-    attr: z.string().regex(/^[A-Za-z0-9_'-]+(\.[A-Za-z0-9_'-]+)+$/, 'expected a flake output attribute path such as packages.x86_64-linux.image'),
+    attr: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9_'-]+(\.[A-Za-z0-9_'-]+)+$/,
+        'expected a flake output attribute path such as packages.x86_64-linux.image',
+      ),
   }),
 ] as const;
 
 const kindNames = consumerKinds.map((k) => k.shape.kind.value);
-const consumer = z.discriminatedUnion('kind', consumerKinds, { error: `expected kind: ${kindNames.slice(0, -1).join(', ')} or ${kindNames[kindNames.length - 1]}` });
+const consumer = z.discriminatedUnion('kind', consumerKinds, {
+  error: `expected kind: ${kindNames.slice(0, -1).join(', ')} or ${kindNames[kindNames.length - 1]}`,
+});
 
 const count = z.number('expected a whole number').int('expected a whole number').min(0, 'expected a whole number >= 0');
 
 const proofMap = z.strictObject(
   {
-    id: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected an id of letters, digits, _ and -').optional(),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'expected an id of letters, digits, _ and -')
+      .optional(),
     pattern: z.string().min(1, 'expected a non-empty text to grep for'),
     in: repoPath.optional(),
     count: count.optional(),
@@ -78,7 +110,9 @@ const proofMap = z.strictObject(
   'expected a map with pattern and count (or at_least)',
 );
 const proof = proofMap
-  .refine((p) => (p.count === undefined) !== (p.at_least === undefined), { message: 'expected exactly one of count and at_least' })
+  .refine((p) => (p.count === undefined) !== (p.at_least === undefined), {
+    message: 'expected exactly one of count and at_least',
+  })
   .meta({ oneOf: [{ required: ['count'] }, { required: ['at_least'] }] });
 
 export const specSchema = z.strictObject(
@@ -99,7 +133,10 @@ export const specSchema = z.strictObject(
     expected_tools: z.strictObject(
       {
         match: z.enum(['superset', 'exact'], 'expected superset or exact').optional(),
-        entries: nonEmptyList(z.string().regex(/^[^\s/]+$/, 'expected a name-version entry such as git-2.47.2'), 'name-version entries'),
+        entries: nonEmptyList(
+          z.string().regex(/^[^\s/]+$/, 'expected a name-version entry such as git-2.47.2'),
+          'name-version entries',
+        ),
       },
       'expected a map with entries (and optionally match: superset or exact)',
     ),
@@ -122,5 +159,8 @@ export const SPEC_KEYS = {
   host_defaults: Object.keys(hostDefaults.shape),
   hosts: Object.keys(hostMap.shape),
   proofs: Object.keys(proofMap.shape),
-  consumers: Object.fromEntries(consumerKinds.map((k) => [k.shape.kind.value, Object.keys(k.shape)])) as Record<string, string[]>,
+  consumers: Object.fromEntries(consumerKinds.map((k) => [k.shape.kind.value, Object.keys(k.shape)])) as Record<
+    string,
+    string[]
+  >,
 };

@@ -45,10 +45,21 @@ export interface SpecLabels {
 
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
-const inside = (root: string, p: string): boolean => p === root || p.startsWith(root.endsWith(path.sep) ? root : `${root}${path.sep}`);
+const inside = (root: string, p: string): boolean =>
+  p === root || p.startsWith(root.endsWith(path.sep) ? root : `${root}${path.sep}`);
 
 const special = (st: Stats): string | undefined =>
-  st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isDirectory() ? 'a directory' : undefined;
+  st.isFIFO()
+    ? 'a FIFO'
+    : st.isSocket()
+      ? 'a socket'
+      : st.isCharacterDevice()
+        ? 'a character device'
+        : st.isBlockDevice()
+          ? 'a block device'
+          : st.isDirectory()
+            ? 'a directory'
+            : undefined;
 
 /**
  * For a path inside the repository: the first component (from the repository down) that is a
@@ -86,17 +97,28 @@ function readBounded(file: string, shown: string, label: string): Buffer {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new SettingsError(code === 'ENOENT' ? `${label}: ${shown} does not exist (${file}); expected a spec file (nixenv-verify --print-spec prints one)` : `${label}: ${shown} cannot be read: ${(e as Error).message}`);
+    throw new SettingsError(
+      code === 'ENOENT'
+        ? `${label}: ${shown} does not exist (${file}); expected a spec file (nixenv-verify --print-spec prints one)`
+        : `${label}: ${shown} cannot be read: ${(e as Error).message}`,
+    );
   }
   try {
     const st = fstatSync(fd);
     const kind = special(st);
-    if (kind || !st.isFile()) throw new SettingsError(`${label}: ${shown} is ${kind ?? 'not a regular file'}; expected a spec file (YAML)`);
-    if (st.size > SPEC_MAX_BYTES) throw new SettingsError(`${label}: ${shown} is ${st.size} bytes; a spec is at most ${SPEC_MAX_BYTES} bytes (1 MiB)`);
+    if (kind || !st.isFile())
+      throw new SettingsError(`${label}: ${shown} is ${kind ?? 'not a regular file'}; expected a spec file (YAML)`);
+    if (st.size > SPEC_MAX_BYTES)
+      throw new SettingsError(
+        `${label}: ${shown} is ${st.size} bytes; a spec is at most ${SPEC_MAX_BYTES} bytes (1 MiB)`,
+      );
     const buf = Buffer.alloc(SPEC_MAX_BYTES + 1);
     let got = 0;
     for (let n = 1; n > 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, null);
-    if (got > SPEC_MAX_BYTES) throw new SettingsError(`${label}: ${shown} is more than ${SPEC_MAX_BYTES} bytes; a spec is at most ${SPEC_MAX_BYTES} bytes (1 MiB)`);
+    if (got > SPEC_MAX_BYTES)
+      throw new SettingsError(
+        `${label}: ${shown} is more than ${SPEC_MAX_BYTES} bytes; a spec is at most ${SPEC_MAX_BYTES} bytes (1 MiB)`,
+      );
     return buf.subarray(0, got);
   } finally {
     closeSync(fd);
@@ -106,7 +128,9 @@ function readBounded(file: string, shown: string, label: string): Buffer {
 function checkHash(actual: string, expected: string | undefined, shown: string, labels: SpecLabels): void {
   if (expected === undefined) return;
   if (actual !== expected.toLowerCase()) {
-    throw new SettingsError(`${labels.sha256}: the spec read (${shown}) has sha256 ${actual}; expected ${expected.toLowerCase()}. The claim changed: review the spec, then update ${labels.sha256}`);
+    throw new SettingsError(
+      `${labels.sha256}: the spec read (${shown}) has sha256 ${actual}; expected ${expected.toLowerCase()}. The claim changed: review the spec, then update ${labels.sha256}`,
+    );
   }
 }
 
@@ -114,7 +138,12 @@ function checkHash(actual: string, expected: string | undefined, shown: string, 
  * The spec a run verifies. `setting`: the `spec` setting (undefined: unset); `pinnedHash`: the
  * `spec_sha256` setting. Exit-2 SettingsError (or SpecError) for anything that cannot be used.
  */
-export function loadSpec(flake: string, setting: string | undefined, pinnedHash: string | undefined, labels: SpecLabels): LoadedSpec {
+export function loadSpec(
+  flake: string,
+  setting: string | undefined,
+  pinnedHash: string | undefined,
+  labels: SpecLabels,
+): LoadedSpec {
   if (setting === SPEC_BUILTIN || setting === undefined) {
     const repoSpec = path.join(flake, SPEC_FILE_DEFAULT);
     let present = false;
@@ -136,11 +165,19 @@ export function loadSpec(flake: string, setting: string | undefined, pinnedHash:
   const inRepo = !(rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel));
   if (inRepo) {
     const out = symlinkLeavingRepo(flake, file);
-    if (out) throw new SettingsError(`${labels.spec}: ${shown} is read through the symlink ${JSON.stringify(out.component)}, which leads out of the repository (to ${out.target}); a repository spec is never read from outside it (pin one outside the workspace with an absolute path instead)`);
+    if (out)
+      throw new SettingsError(
+        `${labels.spec}: ${shown} is read through the symlink ${JSON.stringify(out.component)}, which leads out of the repository (to ${out.target}); a repository spec is never read from outside it (pin one outside the workspace with an absolute path instead)`,
+      );
   }
   const bytes = readBounded(file, shown, labels.spec);
   const sha = sha256(bytes);
   const name = inRepo ? rel : file;
   checkHash(sha, pinnedHash, name, labels);
-  return { file: name, origin: inRepo ? 'repository' : 'outside', sha256: sha, claim: parseSpec(bytes.toString('utf8'), name) };
+  return {
+    file: name,
+    origin: inRepo ? 'repository' : 'outside',
+    sha256: sha,
+    claim: parseSpec(bytes.toString('utf8'), name),
+  };
 }

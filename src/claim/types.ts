@@ -77,7 +77,8 @@ export interface DerivationConsumer {
   attr: string;
 }
 
-export type Consumer = ServiceConsumer | DroneStepConsumer | RunnerServiceConsumer | SystemPackagesConsumer | DerivationConsumer;
+export type Consumer =
+  ServiceConsumer | DroneStepConsumer | RunnerServiceConsumer | SystemPackagesConsumer | DerivationConsumer;
 export type ConsumerKind = Consumer['kind'];
 
 /** `grep -rn PATTERN` over a directory or a file, with an expected count. */
@@ -115,5 +116,8 @@ export interface Claim {
   retired?: string[];
 }
 
-export const consumersOf = <K extends ConsumerKind>(claim: Pick<Claim, 'consumers'>, kind: K): Extract<Consumer, { kind: K }>[] =>
+export const consumersOf = <K extends ConsumerKind>(
+  claim: Pick<Claim, 'consumers'>,
+  kind: K,
+): Extract<Consumer, { kind: K }>[] =>
   claim.consumers.filter((c): c is Extract<Consumer, { kind: K }> => c.kind === kind);

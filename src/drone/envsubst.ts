@@ -56,7 +56,8 @@ export function markersIn(text: string): number[] {
 
 class ParseError extends Error {}
 
-type Node = { k: 'text'; v: string } | { k: 'func'; param: string; name: string; args: Node[][]; start: number; end: number };
+type Node =
+  { k: 'text'; v: string } | { k: 'func'; param: string; name: string; args: Node[][]; start: number; end: number };
 
 class Parser {
   pos = 0;
@@ -127,7 +128,14 @@ class Parser {
   }
 
   private parseFunc(start: number): Node {
-    const node = (param: string, name: string, args: Node[][]): Node => ({ k: 'func', param, name, args, start, end: this.pos });
+    const node = (param: string, name: string, args: Node[][]): Node => ({
+      k: 'func',
+      param,
+      name,
+      args,
+      start,
+      end: this.pos,
+    });
     if (this.peek() === '#') {
       this.pos++;
       const param = this.ident();
@@ -231,7 +239,8 @@ function apply(name: string, v: string, args: string[]): Value {
     case '%%': {
       if (name === '#' && args.length === 0) return { value: String(Buffer.byteLength(v)) };
       const p = args[0]!;
-      if (GLOB.test(p)) return { unknown: `the pattern \`${p}\` has glob characters (envsubst's modified path.Match is not modelled)` };
+      if (GLOB.test(p))
+        return { unknown: `the pattern \`${p}\` has glob characters (envsubst's modified path.Match is not modelled)` };
       if (p === '') return { value: v };
       if (name.startsWith('#')) return { value: v.startsWith(p) ? v.slice(p.length) : v };
       return { value: v.endsWith(p) ? v.slice(0, v.length - p.length) : v };
@@ -254,7 +263,9 @@ function apply(name: string, v: string, args: string[]): Value {
     case '/#':
       return { value: args.length === 2 && v.startsWith(args[0]!) ? v.replace(args[0]!, args[1]!) : v };
     case '/%':
-      return { value: args.length === 2 && v.endsWith(args[0]!) ? v.slice(0, v.length - args[0]!.length) + args[1]! : v };
+      return {
+        value: args.length === 2 && v.endsWith(args[0]!) ? v.slice(0, v.length - args[0]!.length) + args[1]! : v,
+      };
     default:
       // `:-`, `:=`, `=`, `:?`, `:+` and any other name: toDefault.
       return { value: v === '' && args.length > 0 ? args.join('') : v };
@@ -281,7 +292,14 @@ export function substitute(text: string, lookup: Lookup): Substituted {
     nodes = p.parseAny();
   } catch (e) {
     if (!(e instanceof ParseError)) throw e;
-    return { text, unresolved, error: { message: `Drone cannot substitute the file (${e.message}): the stage fails before any step runs`, line: lineOf(text, p.pos) } };
+    return {
+      text,
+      unresolved,
+      error: {
+        message: `Drone cannot substitute the file (${e.message}): the stage fails before any step runs`,
+        line: lineOf(text, p.pos),
+      },
+    };
   }
   const evalList = (list: Node[]): Value => {
     let out = '';
@@ -334,15 +352,19 @@ const PER_BUILD = /^(DRONE|CI)_[A-Z0-9_]+$/;
 export function runnerLookup(environ: ReadonlyMap<string, { value: string }> | undefined): Lookup {
   return (name) => {
     if (name === 'CI' || name === 'DRONE') return { value: 'true' };
-    if (PER_BUILD.test(name)) return { unknown: `${name} is set by Drone for each build; its value is not known before the build` };
-    if (environ === undefined) return { unknown: `${name} comes from the runner's environment, which is not known here` };
+    if (PER_BUILD.test(name))
+      return { unknown: `${name} is set by Drone for each build; its value is not known before the build` };
+    if (environ === undefined)
+      return { unknown: `${name} comes from the runner's environment, which is not known here` };
     return { value: environ.get(name)?.value ?? '' };
   };
 }
 
 /** Where the unknown `${…}` values in a text come from, as a "cannot follow" message (undefined: none). */
 export function describeMarkers(text: string, sub: Pick<Substituted, 'unresolved'>, file: string): string | undefined {
-  const found = [...new Set(markersIn(text))].map((i) => sub.unresolved[i]).filter((u): u is Unresolved => u !== undefined);
+  const found = [...new Set(markersIn(text))]
+    .map((i) => sub.unresolved[i])
+    .filter((u): u is Unresolved => u !== undefined);
   if (found.length === 0) return undefined;
   return `cannot follow: Drone substitutes ${found.map((u) => `\`${u.expr}\` at ${file}:${u.line} (${u.why})`).join(', ')} before parsing the file`;
 }

@@ -61,7 +61,8 @@ interface Condition {
 
 /** A condition as Drone accepts it: a string, a list (include), or `{ include, exclude }`. */
 export function readCondition(value: unknown): Condition {
-  const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined || v === null ? [] : [String(v)]);
+  const list = (v: unknown): string[] =>
+    Array.isArray(v) ? v.map(String) : v === undefined || v === null ? [] : [String(v)];
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     const r = value as Record<string, unknown>;
     return { include: list(r.include), exclude: list(r.exclude) };
@@ -79,7 +80,10 @@ export function globMatch(pattern: string, value: string): boolean {
     else if (ch === '[') {
       const end = pattern.indexOf(']', i + 1);
       if (end < 0) return false; // Go: ErrBadPattern, no match
-      re += `[${pattern.slice(i + 1, end).replace(/^\^/, '^').replace(/\\/g, '\\\\')}]`;
+      re += `[${pattern
+        .slice(i + 1, end)
+        .replace(/^\^/, '^')
+        .replace(/\\/g, '\\\\')}]`;
       i = end;
     } else if (ch === '\\' && i + 1 < pattern.length) re += `\\${pattern[++i]}`;
     else re += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -102,11 +106,13 @@ export function conditionMatches(c: Condition, value: string): boolean {
 export function neverRunsReason(conditions: Record<string, unknown>): string | undefined {
   if ('event' in conditions) {
     const c = readCondition(conditions.event);
-    if (!DRONE_EVENTS.some((e) => conditionMatches(c, e))) return `its event condition ${JSON.stringify(conditions.event)} admits none of ${DRONE_EVENTS.join(', ')}`;
+    if (!DRONE_EVENTS.some((e) => conditionMatches(c, e)))
+      return `its event condition ${JSON.stringify(conditions.event)} admits none of ${DRONE_EVENTS.join(', ')}`;
   }
   if ('status' in conditions) {
     const c = readCondition(conditions.status);
-    if (!conditionMatches(c, 'success')) return `it runs only when the build has failed (status ${JSON.stringify(conditions.status)})`;
+    if (!conditionMatches(c, 'success'))
+      return `it runs only when the build has failed (status ${JSON.stringify(conditions.status)})`;
   }
   return undefined;
 }
@@ -129,7 +135,10 @@ export async function parseDroneYaml(text: string): Promise<DroneFile> {
     if (doc.errors.length) {
       for (const e of doc.errors) {
         const lp = e.linePos?.[0];
-        errors.push({ message: e.message.split('\n')[0]!, ...(lp ? { position: { line: lp.line, column: lp.col } } : {}) });
+        errors.push({
+          message: e.message.split('\n')[0]!,
+          ...(lp ? { position: { line: lp.line, column: lp.col } } : {}),
+        });
       }
       continue;
     }
@@ -140,20 +149,32 @@ export async function parseDroneYaml(text: string): Promise<DroneFile> {
     const pipelineType = typeof data.type === 'string' ? data.type : 'docker';
     // engine/resource/exec.go: an exec pipeline has no `environment:` field; only container runners apply one.
     const pipelineEnv = pipelineType === 'exec' ? {} : asRecord(data.environment);
-    const ignoredEnv = pipelineType === 'exec' && data.environment !== undefined ? Object.keys(asRecord(data.environment)) : [];
+    const ignoredEnv =
+      pipelineType === 'exec' && data.environment !== undefined ? Object.keys(asRecord(data.environment)) : [];
     // A linux exec runner only takes pipelines for its OS (platform.os defaults to linux).
     const platform = asRecord(data.platform);
-    const osNever = platform.os !== undefined && String(platform.os).toLowerCase() !== 'linux' ? `platform.os is ${String(platform.os)}: a linux runner never takes it` : undefined;
+    const osNever =
+      platform.os !== undefined && String(platform.os).toLowerCase() !== 'linux'
+        ? `platform.os is ${String(platform.os)}: a linux runner never takes it`
+        : undefined;
     const triggerNever = osNever ?? (data.trigger !== undefined ? neverRunsReason(asRecord(data.trigger)) : undefined);
-    const node = data.node !== undefined ? Object.fromEntries(Object.entries(asRecord(data.node)).map(([k, v]) => [k, String(v)])) : undefined;
+    const node =
+      data.node !== undefined
+        ? Object.fromEntries(Object.entries(asRecord(data.node)).map(([k, v]) => [k, String(v)]))
+        : undefined;
     const stepNames = new Set(
-      (Array.isArray(data.steps) ? data.steps : []).map((x, i) => (typeof asRecord(x).name === 'string' ? (asRecord(x).name as string) : `step-${i + 1}`)),
+      (Array.isArray(data.steps) ? data.steps : []).map((x, i) =>
+        typeof asRecord(x).name === 'string' ? (asRecord(x).name as string) : `step-${i + 1}`,
+      ),
     );
     const stepsNode = doc.get('steps', true);
     if (!isSeq(stepsNode)) continue;
     stepsNode.items.forEach((item, index) => {
       if (!isMap(item)) {
-        errors.push({ message: `pipeline "${pipeline}": step ${index + 1} is not a map`, ...(pos(item as YamlNode) ? { position: pos(item as YamlNode)! } : {}) });
+        errors.push({
+          message: `pipeline "${pipeline}": step ${index + 1} is not a map`,
+          ...(pos(item as YamlNode) ? { position: pos(item as YamlNode)! } : {}),
+        });
         return;
       }
       // The document's own values: aliases and YAML 1.1 merge keys (`<<: *base`) resolved as go-yaml does.
@@ -162,7 +183,11 @@ export async function parseDroneYaml(text: string): Promise<DroneFile> {
       const commands: string[] = [];
       const commandsNode = item.get('commands', true);
       const nodes = isSeq(commandsNode) ? commandsNode.items : commandsNode !== undefined ? [commandsNode] : [];
-      const values = Array.isArray(step.commands) ? step.commands : step.commands === undefined || step.commands === null ? [] : [step.commands];
+      const values = Array.isArray(step.commands)
+        ? step.commands
+        : step.commands === undefined || step.commands === null
+          ? []
+          : [step.commands];
       values.forEach((value, j) => {
         const node = nodes[j] as YamlNode | undefined;
         if (value !== null && typeof value === 'object') {
@@ -183,12 +208,25 @@ export async function parseDroneYaml(text: string): Promise<DroneFile> {
       for (const k of Object.keys(pipelineEnv)) environmentSource[k] = 'pipeline';
       for (const k of Object.keys(own)) environmentSource[k] = 'step';
       const when = step.when !== undefined ? neverRunsReason(asRecord(step.when)) : undefined;
-      const never = osNever ? `the pipeline's ${osNever}` : triggerNever ? `the pipeline's trigger: ${triggerNever}` : when ? `its when: ${when}` : undefined;
+      const never = osNever
+        ? `the pipeline's ${osNever}`
+        : triggerNever
+          ? `the pipeline's trigger: ${triggerNever}`
+          : when
+            ? `its when: ${when}`
+            : undefined;
       // Drone's linter rejects a dependency on a step that does not exist: the pipeline never starts.
-      const deps = Array.isArray(step.depends_on) ? step.depends_on.map(String) : step.depends_on !== undefined ? [String(step.depends_on)] : [];
+      const deps = Array.isArray(step.depends_on)
+        ? step.depends_on.map(String)
+        : step.depends_on !== undefined
+          ? [String(step.depends_on)]
+          : [];
       for (const d of deps.filter((x) => !stepNames.has(x))) {
         const at = pos(item.get('depends_on', true) as YamlNode);
-        errors.push({ message: `step "${name}" of pipeline "${pipeline}" depends on "${d}", which is not a step of the pipeline (Drone rejects the pipeline)`, ...(at ? { position: at } : {}) });
+        errors.push({
+          message: `step "${name}" of pipeline "${pipeline}" depends on "${d}", which is not a step of the pipeline (Drone rejects the pipeline)`,
+          ...(at ? { position: at } : {}),
+        });
       }
       steps.push({
         pipeline,

@@ -84,7 +84,7 @@ export function parseGodotenv(text: string): { vars: [string, string][] } | { er
       let open = false;
       const keep: string[] = [];
       for (const seg of line.split('#')) {
-        if ((seg.split('"').length - 1 === 1) || (seg.split("'").length - 1 === 1)) {
+        if (seg.split('"').length - 1 === 1 || seg.split("'").length - 1 === 1) {
           if (open) {
             open = false;
             keep.push(seg);
@@ -111,8 +111,10 @@ export function parseGodotenv(text: string): { vars: [string, string][] } | { er
         value = value.replace(/\\([^$])/g, '$1');
       }
       if (!single) {
-        value = value.replace(/(\\)?(\$)(\()?\{?([A-Z0-9_]+)?\}?/g, (m, bs: string | undefined, _d: string, paren: string | undefined, name: string | undefined) =>
-          bs === '\\' || paren === '(' ? m.slice(1) : name ? (env.get(name) ?? '') : m,
+        value = value.replace(
+          /(\\)?(\$)(\()?\{?([A-Z0-9_]+)?\}?/g,
+          (m, bs: string | undefined, _d: string, paren: string | undefined, name: string | undefined) =>
+            bs === '\\' || paren === '(' ? m.slice(1) : name ? (env.get(name) ?? '') : m,
         );
       }
     }
@@ -126,10 +128,17 @@ export function parseGodotenv(text: string): { vars: [string, string][] } | { er
 export type EtcReader = (name: string) => Promise<{ text: string; source: string } | { missing: string }>;
 
 /** The env file's text: a store path, or a file NixOS writes into /etc; anything else is a runtime file. */
-async function readEnvFile(file: string, view: HostView, read: FileReader, readEtc?: EtcReader): Promise<{ text: string; source: string } | { missing: string }> {
+async function readEnvFile(
+  file: string,
+  view: HostView,
+  read: FileReader,
+  readEtc?: EtcReader,
+): Promise<{ text: string; source: string } | { missing: string }> {
   if (parseStorePath(file)) {
     const got = await read(file);
-    return 'text' in got ? { text: got.text, source: file } : { missing: 'missing' in got ? got.missing : got.unreadable };
+    return 'text' in got
+      ? { text: got.text, source: file }
+      : { missing: 'missing' in got ? got.missing : got.unreadable };
   }
   const etc = /^\/etc\/(.+)$/.exec(path.posix.normalize(file));
   if (etc) {
@@ -142,14 +151,23 @@ async function readEnvFile(file: string, view: HostView, read: FileReader, readE
       }
     }
     if (readEtc) return readEtc(etc[1]!);
-    return { missing: `${file} is written by the system at run time; eval mode has no reader for it here (build mode reads the built /etc)` };
+    return {
+      missing: `${file} is written by the system at run time; eval mode has no reader for it here (build mode reads the built /etc)`,
+    };
   }
   return { missing: `${file} is outside the store and /etc: it is a run-time file the verifier cannot read` };
 }
 
-export async function runnerEnv(unit: UnitView, view: HostView, scripts: ScriptSource, readEtc?: EtcReader): Promise<RunnerEnv> {
+export async function runnerEnv(
+  unit: UnitView,
+  view: HostView,
+  scripts: ScriptSource,
+  readEtc?: EtcReader,
+): Promise<RunnerEnv> {
   const proc = await processEnvironment(unit, view, scripts);
-  const labels = proc.vars.get('DRONE_RUNNER_LABELS') ? parseRunnerEnviron(proc.vars.get('DRONE_RUNNER_LABELS')!.value) : {};
+  const labels = proc.vars.get('DRONE_RUNNER_LABELS')
+    ? parseRunnerEnviron(proc.vars.get('DRONE_RUNNER_LABELS')!.value)
+    : {};
   const notes = [...proc.notes];
   const base = { notes, labels, chain: proc.chain };
   if (proc.problem) return { ...base, source: proc.source, problem: proc.problem };
@@ -157,19 +175,32 @@ export async function runnerEnv(unit: UnitView, view: HostView, scripts: ScriptS
   if (proc.unknown) return { ...base, source: proc.source, problem: proc.unknown, unknown: true };
   const environ = new Map<string, EnvEntry>();
   const environVar = proc.vars.get('DRONE_RUNNER_ENVIRON');
-  if (environVar) for (const [k, v] of Object.entries(parseRunnerEnviron(environVar.value))) environ.set(k, { value: v, from: `${environVar.from}DRONE_RUNNER_ENVIRON ${k}` });
+  if (environVar)
+    for (const [k, v] of Object.entries(parseRunnerEnviron(environVar.value)))
+      environ.set(k, { value: v, from: `${environVar.from}DRONE_RUNNER_ENVIRON ${k}` });
   const envFile = proc.vars.get('DRONE_RUNNER_ENVFILE');
   if (envFile && envFile.value !== '') {
     const got = await readEnvFile(envFile.value, view, storeReader(scripts, unit.context), readEtc);
     const where = `DRONE_RUNNER_ENVFILE=${envFile.value} (${envFile.from.replace(/: ?$/, '')})`;
-    if ('missing' in got) return { ...base, source: where, problem: `cannot follow: the runner reads every step's variables from ${where}, which cannot be read: ${got.missing}` };
+    if ('missing' in got)
+      return {
+        ...base,
+        source: where,
+        problem: `cannot follow: the runner reads every step's variables from ${where}, which cannot be read: ${got.missing}`,
+      };
     const parsed = parseGodotenv(got.text);
-    if ('error' in parsed) return { ...base, source: where, problem: `${got.source}:${parsed.line}: godotenv cannot parse the runner's env file (${parsed.error}): the runner does not start` };
+    if ('error' in parsed)
+      return {
+        ...base,
+        source: where,
+        problem: `${got.source}:${parsed.line}: godotenv cannot parse the runner's env file (${parsed.error}): the runner does not start`,
+      };
     for (const [k, v] of parsed.vars) environ.set(k, { value: v, from: `${got.source} (${where}) ${k}` });
     notes.push(`the runner's env file ${got.source} sets ${parsed.vars.map(([k]) => k).join(', ') || 'nothing'}`);
   }
   const runnerPath = proc.vars.get('DRONE_RUNNER_PATH');
-  if (runnerPath && runnerPath.value !== '') environ.set('PATH', { value: runnerPath.value, from: `${runnerPath.from}DRONE_RUNNER_PATH` });
+  if (runnerPath && runnerPath.value !== '')
+    environ.set('PATH', { value: runnerPath.value, from: `${runnerPath.from}DRONE_RUNNER_PATH` });
   const processVars = new Map<string, EnvEntry>(proc.vars);
   if (proc.path !== undefined) processVars.set('PATH', { value: proc.path, from: proc.source });
   else processVars.delete('PATH');
@@ -183,32 +214,47 @@ export async function runnerEnv(unit: UnitView, view: HostView, scripts: ScriptS
  * Go's os.Expand as runner-go's environ.Expand applies it to a step's PATH: `${NAME}` and `$NAME` from the
  * runner process's environment; a name the unit does not set makes the value unknown (systemd adds some).
  */
-function osExpand(value: string, vars: ReadonlyMap<string, EnvEntry> | undefined, processPath: string | undefined): { value: string } | { unknown: string } {
+function osExpand(
+  value: string,
+  vars: ReadonlyMap<string, EnvEntry> | undefined,
+  processPath: string | undefined,
+): { value: string } | { unknown: string } {
   let unknown: string | undefined;
-  const out = value.replace(/\$(?:\{([^}]*)\}|([A-Za-z0-9_]+)|([*#$@!?\-0-9]))/g, (_m, braced: string | undefined, bare: string | undefined, special: string | undefined) => {
-    const name = braced ?? bare ?? special ?? '';
-    if (name === 'PATH') {
-      if (processPath === undefined && vars) unknown ??= 'the runner process has no PATH its unit or start chain sets (systemd would give a default)';
-      return processPath ?? '';
-    }
-    if (vars === undefined) {
-      unknown ??= `$${name} is expanded from the runner process's environment, which is not known here`;
-      return '';
-    }
-    const v = vars.get(name);
-    // systemd and the start chain may add variables the unit does not name: not guessed.
-    if (!v) unknown ??= `$${name} is not set by the runner's unit; its value in the runner process is not known`;
-    return v ? v.value : '';
-  });
+  const out = value.replace(
+    /\$(?:\{([^}]*)\}|([A-Za-z0-9_]+)|([*#$@!?\-0-9]))/g,
+    (_m, braced: string | undefined, bare: string | undefined, special: string | undefined) => {
+      const name = braced ?? bare ?? special ?? '';
+      if (name === 'PATH') {
+        if (processPath === undefined && vars)
+          unknown ??= 'the runner process has no PATH its unit or start chain sets (systemd would give a default)';
+        return processPath ?? '';
+      }
+      if (vars === undefined) {
+        unknown ??= `$${name} is expanded from the runner process's environment, which is not known here`;
+        return '';
+      }
+      const v = vars.get(name);
+      // systemd and the start chain may add variables the unit does not name: not guessed.
+      if (!v) unknown ??= `$${name} is not set by the runner's unit; its value in the runner process is not known`;
+      return v ? v.value : '';
+    },
+  );
   return unknown ? { unknown } : { value: out };
 }
 
 /** The PATH a step's shell starts with: the step's own `environment.PATH` (expanded) over the runner's. */
-export function stepPath(step: DroneStep, runner: Pick<RunnerEnv, 'path' | 'source' | 'processPath' | 'processVars'>): { value?: string; source: string; unknown?: string } {
+export function stepPath(
+  step: DroneStep,
+  runner: Pick<RunnerEnv, 'path' | 'source' | 'processPath' | 'processVars'>,
+): { value?: string; source: string; unknown?: string } {
   const own = step.environment.PATH;
   if (own !== undefined) {
-    const where = step.environmentSource.PATH === 'pipeline' ? `pipeline "${step.pipeline}" environment.PATH` : `step "${step.name}" environment.PATH`;
-    if (typeof own !== 'string' && typeof own !== 'number') return { source: where, unknown: `${where} is not a plain string (e.g. from_secret): its value is unknown` };
+    const where =
+      step.environmentSource.PATH === 'pipeline'
+        ? `pipeline "${step.pipeline}" environment.PATH`
+        : `step "${step.name}" environment.PATH`;
+    if (typeof own !== 'string' && typeof own !== 'number')
+      return { source: where, unknown: `${where} is not a plain string (e.g. from_secret): its value is unknown` };
     // runner-go environ.Expand: os.Expand against the runner process's environment.
     // Without the process's variables (a caller that only knows the step PATH), $PATH is that PATH.
     const e = osExpand(String(own), runner.processVars, runner.processVars ? runner.processPath : runner.path);

@@ -37,7 +37,10 @@ export async function scriptUses(steps: readonly DroneStep[], script: string, pk
     // runner-go shell/bash: `/bin/sh -e SCRIPT`, whatever `shell:` says; on NixOS bash in POSIX mode.
     const analysis = await analyzeScript(step.commands.join('\n'), { inheritedPath: 'inherited', shell: 'sh' });
     // The runner writes the commands into a script run with `set -e`: a command that always fails ends the step.
-    const stopsAt = step.commands.findIndex((c) => /^\s*(false|\/bin\/false|\/usr\/bin\/false|exit(\s+[1-9]\d*)?)\s*(;\s*)?$/.test(c)) + 1;
+    const stopsAt =
+      step.commands.findIndex((c) =>
+        /^\s*(false|\/bin\/false|\/usr\/bin\/false|exit(\s+[1-9]\d*)?)\s*(;\s*)?$/.test(c),
+      ) + 1;
     for (const inv of analysis.invocations) {
       const cwd = inv.cwd instanceof Unknown ? undefined : inv.cwd;
       const words = [inv.program, ...inv.args];
@@ -54,8 +57,12 @@ export async function scriptUses(steps: readonly DroneStep[], script: string, pk
             ? `\`${inv.text}\` runs only on some branches (${inv.conditionalReason ?? 'conditional'})`
             : undefined;
       // A shell function named like the program runs instead of it: what the body does is not the program's run.
-      const shadow = inv.kind === 'function' && programName(inv.program) === pkg ? `cannot follow: a shell function named ${pkg} shadows the program at line ${inv.line} (the step runs the function, not ${pkg})` : undefined;
-      const unfollowable = shadow ?? (before ? `cannot follow: line ${before.line} \`${before.text}\`: ${before.reason}` : undefined);
+      const shadow =
+        inv.kind === 'function' && programName(inv.program) === pkg
+          ? `cannot follow: a shell function named ${pkg} shadows the program at line ${inv.line} (the step runs the function, not ${pkg})`
+          : undefined;
+      const unfollowable =
+        shadow ?? (before ? `cannot follow: line ${before.line} \`${before.text}\`: ${before.reason}` : undefined);
       uses.push({
         step,
         command: inv.text,
@@ -93,19 +100,38 @@ export const runsOnHost = (step: DroneStep): boolean => step.pipelineType === 'e
  * the script or the program (or starts a command with one) but has no use is added as one. Markers in later
  * commands, or in steps that do not mention the script, provably do not change its run: evidence only.
  */
-export function perBuildValues(steps: readonly DroneStep[], uses: DroneUse[], sub: Pick<Substituted, 'unresolved'>, file: string, script: string, program: string): string[] {
+export function perBuildValues(
+  steps: readonly DroneStep[],
+  uses: DroneUse[],
+  sub: Pick<Substituted, 'unresolved'>,
+  file: string,
+  script: string,
+  program: string,
+): string[] {
   const evidence: string[] = [];
   if (sub.unresolved.length === 0) return evidence;
   const base = script.slice(script.lastIndexOf('/') + 1);
-  const mentions = (c: string): boolean => c.includes(base) || c.includes(program) || new RegExp(`^\\s*${MARK_OPEN}\\d`).test(c);
-  const meta = (st: DroneStep): string => [st.pipelineType, st.image ?? '', JSON.stringify(st.node ?? {}), st.neverRuns ?? ''].join(' ');
+  const mentions = (c: string): boolean =>
+    c.includes(base) || c.includes(program) || new RegExp(`^\\s*${MARK_OPEN}\\d`).test(c);
+  const meta = (st: DroneStep): string =>
+    [st.pipelineType, st.image ?? '', JSON.stringify(st.node ?? {}), st.neverRuns ?? ''].join(' ');
   for (const step of steps) {
     if (uses.some((u) => u.step === step) || markersIn(step.commands.join('\n')).length === 0) continue;
     if (!step.commands.some(mentions)) {
-      evidence.push(`${file}:${step.position.line}: step "${step.name}" has values Drone substitutes per build but does not run ${script}`);
+      evidence.push(
+        `${file}:${step.position.line}: step "${step.name}" has values Drone substitutes per build but does not run ${script}`,
+      );
       continue;
     }
-    uses.push({ step, command: step.commands.join('; '), line: 1, program: '<substituted>', viaWrapper: false, path: { unknown: 'substituted per build' }, unfollowable: describeMarkers(step.commands.join('\n'), sub, file)! });
+    uses.push({
+      step,
+      command: step.commands.join('; '),
+      line: 1,
+      program: '<substituted>',
+      viaWrapper: false,
+      path: { unknown: 'substituted per build' },
+      unfollowable: describeMarkers(step.commands.join('\n'), sub, file)!,
+    });
   }
   for (const u of uses) {
     // The commands up to this one (a later command cannot change what it ran), and where/whether the step runs.

@@ -121,7 +121,11 @@ export function nixString(text: string): string {
  * settings of our own after the caller's (git reads GIT_CONFIG_KEY_n in order:
  * ours win).
  */
-export function gitEnvFor(base: NodeJS.ProcessEnv, fileAllow: 'always' | 'user' = 'always', extra: readonly (readonly [string, string])[] = []): NodeJS.ProcessEnv {
+export function gitEnvFor(
+  base: NodeJS.ProcessEnv,
+  fileAllow: 'always' | 'user' = 'always',
+  extra: readonly (readonly [string, string])[] = [],
+): NodeJS.ProcessEnv {
   const count = Number(base.GIT_CONFIG_COUNT ?? '0') || 0;
   const entries: Record<string, string> = {};
   extra.forEach(([k, v], i) => {
@@ -156,7 +160,12 @@ export function secretArgsToConfig(args: readonly string[]): { args: string[]; c
   const config: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const word = args[i]!;
-    const named = word === '--option' ? args[i + 1] : word.startsWith('--') && !word.startsWith('--no-') ? word.slice(2) : undefined;
+    const named =
+      word === '--option'
+        ? args[i + 1]
+        : word.startsWith('--') && !word.startsWith('--no-')
+          ? word.slice(2)
+          : undefined;
     const value = word === '--option' ? args[i + 2] : args[i + 1];
     if (named !== undefined && value !== undefined && nixSettingSecrets(named, value).length > 0) {
       // One nix.conf line: builders' newline separators become `;`, which nix reads the same.
@@ -189,10 +198,25 @@ export function nixProcessEnv(base: NodeJS.ProcessEnv, secretConfig: readonly st
  * (timeout is coreutils); otherwise undefined, and only the process groups stop
  * what nix started (see cleanup.ts).
  */
-export function pidJail(env: NodeJS.ProcessEnv, uid: number = process.getuid?.() ?? -1, works: (jail: string[]) => boolean = jailWorks): string[] | undefined {
+export function pidJail(
+  env: NodeJS.ProcessEnv,
+  uid: number = process.getuid?.() ?? -1,
+  works: (jail: string[]) => boolean = jailWorks,
+): string[] | undefined {
   if (uid !== 0 || env.NIXENV_VERIFY_NO_PID_NAMESPACE === '1') return undefined;
   if (!['setpriv', 'unshare', 'timeout'].every((t) => findOnPath(t, env.PATH))) return undefined;
-  const jail = ['setpriv', '--pdeathsig', 'KILL', '--', 'unshare', '--pid', '--fork', '--kill-child', '--mount-proc', '--'];
+  const jail = [
+    'setpriv',
+    '--pdeathsig',
+    'KILL',
+    '--',
+    'unshare',
+    '--pid',
+    '--fork',
+    '--kill-child',
+    '--mount-proc',
+    '--',
+  ];
   // A container without CAP_SYS_ADMIN refuses the namespaces: then nix runs directly.
   return works(jail) ? jail : undefined;
 }
@@ -211,7 +235,11 @@ export interface SubmodulePolicy {
   refused: string[];
 }
 
-const isLocalUrl = (url: string): boolean => url.startsWith('/') || url.startsWith('file:') || url.startsWith('.') || !/^[A-Za-z][A-Za-z0-9+.-]*:\/\/|^[^/:]+@[^/:]+:/.test(url);
+const isLocalUrl = (url: string): boolean =>
+  url.startsWith('/') ||
+  url.startsWith('file:') ||
+  url.startsWith('.') ||
+  !/^[A-Za-z][A-Za-z0-9+.-]*:\/\/|^[^/:]+@[^/:]+:/.test(url);
 
 /** A relative submodule URL joined to a base URL or path, as git does (each `../` drops one segment). */
 export function joinRelativeUrl(base: string, rel: string): string {
@@ -251,7 +279,12 @@ export function joinRelativeUrl(base: string, rel: string): string {
  * submodules (of an accepted submodule) are cloned under the same protocol
  * rule, not checked URL by URL: documented as a limit.
  */
-export async function submodulePolicy(runner: CommandRunner, flakeDir: string, env: NodeJS.ProcessEnv, allowList: readonly string[]): Promise<SubmodulePolicy> {
+export async function submodulePolicy(
+  runner: CommandRunner,
+  flakeDir: string,
+  env: NodeJS.ProcessEnv,
+  allowList: readonly string[],
+): Promise<SubmodulePolicy> {
   const policy: SubmodulePolicy = { fileAllow: 'user', gitConfig: [], refused: [] };
   // Nix clones submodules only of a git work tree (a `path:` copy has none to clone).
   if (!existsSync(path.join(flakeDir, '.gitmodules')) || !existsSync(path.join(flakeDir, '.git'))) return policy;
@@ -274,8 +307,19 @@ export async function submodulePolicy(runner: CommandRunner, flakeDir: string, e
     const relative = url.startsWith('./') || url.startsWith('../');
     // Fetched by the pipeline already: the submodule's own git dir is in this work tree's .git, cloned from this URL.
     const moduleDir = path.join(gitDir, 'modules', name);
-    const fetchedFrom = existsSync(moduleDir) ? (await runner('git', ['--git-dir', moduleDir, 'config', '--get', 'remote.origin.url'], { env, timeoutMs: 60_000, label: 'git' })).stdout.trim() : local.get(name);
-    const checkedOut = existsSync(moduleDir) && fetchedFrom !== undefined && (fetchedFrom === url || (relative && fetchedFrom === joinRelativeUrl(flakeDir, url)));
+    const fetchedFrom = existsSync(moduleDir)
+      ? (
+          await runner('git', ['--git-dir', moduleDir, 'config', '--get', 'remote.origin.url'], {
+            env,
+            timeoutMs: 60_000,
+            label: 'git',
+          })
+        ).stdout.trim()
+      : local.get(name);
+    const checkedOut =
+      existsSync(moduleDir) &&
+      fetchedFrom !== undefined &&
+      (fetchedFrom === url || (relative && fetchedFrom === joinRelativeUrl(flakeDir, url)));
     if (relative && remote !== '' && !allowed) {
       const mapped = joinRelativeUrl(remote, url);
       policy.gitConfig.push([`url.${mapped}.insteadOf`, joinRelativeUrl(flakeDir, url)]);
@@ -286,7 +330,9 @@ export async function submodulePolicy(runner: CommandRunner, flakeDir: string, e
       if (isLocalUrl(url)) policy.fileAllow = 'always';
       continue;
     }
-    policy.refused.push(`submodule ${name}: URL ${url} is not relative to the repository's own remote${remote ? '' : ' (it has none)'}, not in submodule_urls and not checked out by the pipeline`);
+    policy.refused.push(
+      `submodule ${name}: URL ${url} is not relative to the repository's own remote${remote ? '' : ' (it has none)'}, not in submodule_urls and not checked out by the pipeline`,
+    );
   }
   return policy;
 }
@@ -344,7 +390,12 @@ export function flakeRefFor(flakeDir: string, submodules: boolean, head?: string
  * a commit makes Nix fetch it from its .gitmodules URL). Either way the work tree must be
  * clean, or Nix would verify something other than what is on disk.
  */
-async function gitHeadFor(runner: CommandRunner, flakeDir: string, env: NodeJS.ProcessEnv, submodules: boolean): Promise<string | undefined> {
+async function gitHeadFor(
+  runner: CommandRunner,
+  flakeDir: string,
+  env: NodeJS.ProcessEnv,
+  submodules: boolean,
+): Promise<string | undefined> {
   if (!existsSync(path.join(flakeDir, '.git'))) return undefined;
   const plain = PLAIN_PATH.test(flakeDir);
   const git = (args: string[]) => runner('git', ['-C', flakeDir, ...args], { env, timeoutMs: 60_000, label: 'git' });
@@ -352,7 +403,11 @@ async function gitHeadFor(runner: CommandRunner, flakeDir: string, env: NodeJS.P
   if (submodules && existsSync(path.join(flakeDir, '.gitmodules'))) {
     const status = await git(['submodule', 'status']);
     // A leading `-`: the submodule is not initialised in this work tree.
-    if (status.exitCode === 0) uninitialised = status.stdout.split('\n').filter((l) => l.startsWith('-')).map((l) => l.trim().split(/\s+/)[1] ?? '?');
+    if (status.exitCode === 0)
+      uninitialised = status.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('-'))
+        .map((l) => l.trim().split(/\s+/)[1] ?? '?');
   }
   if (plain && uninitialised.length === 0) return undefined;
   const head = await git(['rev-parse', 'HEAD']);
@@ -362,7 +417,9 @@ async function gitHeadFor(runner: CommandRunner, flakeDir: string, env: NodeJS.P
     const why = plain
       ? `submodule ${uninitialised.join(', ')} is not checked out (run \`git submodule update --init\`, or clone recursively)`
       : 'its path has characters (space, #, ?, % or non-ASCII) that Nix only accepts in a URL naming a commit';
-    throw new PreflightError(`${flakeDir}: ${why}, and the work tree has uncommitted changes Nix would not see; commit them, or verify a complete checkout`);
+    throw new PreflightError(
+      `${flakeDir}: ${why}, and the work tree has uncommitted changes Nix would not see; commit them, or verify a complete checkout`,
+    );
   }
   return head.stdout.trim();
 }
@@ -371,7 +428,9 @@ async function detectVersion(runner: CommandRunner, env: NodeJS.ProcessEnv): Pro
   const result = await runner('nix', ['--version'], { env, timeoutMs: 60_000, label: 'nix --version' });
   if (result.exitCode !== 0) {
     const why = result.timedOut ? 'no answer within 60s' : `exit ${result.exitCode ?? 'signal'}`;
-    throw new PreflightError(`nix --version failed (${why}):\n${logExcerpt(`${result.stderr}\n${result.stdout}`).join('\n')}`);
+    throw new PreflightError(
+      `nix --version failed (${why}):\n${logExcerpt(`${result.stderr}\n${result.stdout}`).join('\n')}`,
+    );
   }
   const version = parseNixVersion(result.stdout);
   if (!versionAtLeast(version, MIN_NIX)) {
@@ -391,13 +450,21 @@ async function notesOnWorkTree(runner: CommandRunner, flakeDir: string, env: Nod
   const status = await git(['status', '--porcelain', '--untracked-files=no', '--ignore-submodules=all']);
   const changed = status.exitCode === 0 ? status.stdout.split('\n').filter((l) => l.trim() !== '') : [];
   if (changed.length) {
-    notes.push(`the work tree has uncommitted changes to ${changed.length} tracked file(s) (${changed.slice(0, 5).map((l) => l.slice(3)).join(', ')}${changed.length > 5 ? ', …' : ''}): they are verified as on disk, not the commit`);
+    notes.push(
+      `the work tree has uncommitted changes to ${changed.length} tracked file(s) (${changed
+        .slice(0, 5)
+        .map((l) => l.slice(3))
+        .join(', ')}${changed.length > 5 ? ', …' : ''}): they are verified as on disk, not the commit`,
+    );
   }
   if (existsSync(path.join(flakeDir, '.gitmodules'))) {
     const sub = await git(['submodule', 'status']);
     for (const l of sub.exitCode === 0 ? sub.stdout.split('\n') : []) {
       // `+`: checked out at another commit than the superproject records.
-      if (l.startsWith('+')) notes.push(`submodule ${l.trim().split(/\s+/)[1]} is checked out at ${l.slice(1, 13)}, not at the commit the repository records: a recursive clone of this commit would see other files`);
+      if (l.startsWith('+'))
+        notes.push(
+          `submodule ${l.trim().split(/\s+/)[1]} is checked out at ${l.slice(1, 13)}, not at the commit the repository records: a recursive clone of this commit would see other files`,
+        );
     }
   }
   return notes;
@@ -409,8 +476,12 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   const extraArgs = secretsMoved.args;
   const baseEnv = nixProcessEnv(options.env ?? process.env, secretsMoved.config);
   // Submodule URLs nix may clone (only when it clones them: submodules on).
-  const policy = options.submodules && !options.skipPathLookup ? await submodulePolicy(runner, options.flakeDir, baseEnv, options.submoduleUrls ?? []) : undefined;
-  if (policy?.refused.length) throw new PreflightError(`cannot follow the repository's submodules: ${policy.refused.join('; ')}`);
+  const policy =
+    options.submodules && !options.skipPathLookup
+      ? await submodulePolicy(runner, options.flakeDir, baseEnv, options.submoduleUrls ?? [])
+      : undefined;
+  if (policy?.refused.length)
+    throw new PreflightError(`cannot follow the repository's submodules: ${policy.refused.join('; ')}`);
   const env = gitEnvFor(baseEnv, policy ? policy.fileAllow : 'always', policy?.gitConfig ?? []);
   if (!options.version && !options.skipPathLookup && !findOnPath('nix', env.PATH)) {
     throw new PreflightError(
@@ -427,7 +498,8 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   workTreeNotes.catch(() => undefined);
   // Nix >= 2.15 wants `drv^*` to build a derivation's outputs; 2.8 builds them from the bare path.
   const drvInstallable = async (d: string) => (versionAtLeast(await version, '2.13') ? `${d}^*` : d);
-  const showDerivation = async () => (versionAtLeast(await version, '2.15') ? ['derivation', 'show'] : ['show-derivation']);
+  const showDerivation = async () =>
+    versionAtLeast(await version, '2.15') ? ['derivation', 'show'] : ['show-derivation'];
 
   async function nix(args: string[], { allowFailure = false } = {}): Promise<CommandResult> {
     const full = [...FEATURES, ...args, ...extraArgs];
@@ -437,7 +509,12 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
       if (options.jail?.length) {
         // The watchdog inside the namespace stops nix at the deadline even when the verifier is stopped (SIGSTOP).
         const watchdog = ['timeout', '-k', '5', `${Math.ceil(options.timeoutMs / 1000) + 10}s`];
-        const res = await runner(options.jail[0]!, [...options.jail.slice(1), ...watchdog, 'nix', ...full], { env, cwd: options.flakeDir, timeoutMs: options.timeoutMs, label });
+        const res = await runner(options.jail[0]!, [...options.jail.slice(1), ...watchdog, 'nix', ...full], {
+          env,
+          cwd: options.flakeDir,
+          timeoutMs: options.timeoutMs,
+          label,
+        });
         return fromJail(res);
       }
       return runner('nix', full, { env, cwd: options.flakeDir, timeoutMs: options.timeoutMs, label });
@@ -461,10 +538,14 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
       : result.exitCode === null
         ? [`error: nix was killed by ${result.signal ?? 'a signal'}`, ...logExcerpt(result.stderr, { max: 10 })]
         : messageFirst(
-          logExcerpt(result.stderr).filter((l) => !/^\s*(at «|… while|\d+\||…\s*$)/.test(l) || /error/.test(l)),
-          nixErrorMessage(result.stderr),
-        );
-    const hints = [submoduleHint(result.stderr), ifdHint(result.stderr), ...remoteBuildHints(result.stderr, env)].filter((h): h is string => h !== undefined);
+            logExcerpt(result.stderr).filter((l) => !/^\s*(at «|… while|\d+\||…\s*$)/.test(l) || /error/.test(l)),
+            nixErrorMessage(result.stderr),
+          );
+    const hints = [
+      submoduleHint(result.stderr),
+      ifdHint(result.stderr),
+      ...remoteBuildHints(result.stderr, env),
+    ].filter((h): h is string => h !== undefined);
     return new NixCommandError(shown, result.exitCode, [...excerpt, ...hints], result.timedOut);
   }
 
@@ -477,7 +558,8 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   /** A missing file in a repository with submodules, read without them: say which setting brings them in. */
   function submoduleHint(stderr: string): string | undefined {
     // 2.8: "No such file or directory"; 2.2x: "does not exist"; 2.3x: "… is not tracked by Git".
-    if (options.submodules || !/No such file or directory|does not exist|is not tracked by Git/.test(stderr)) return undefined;
+    if (options.submodules || !/No such file or directory|does not exist|is not tracked by Git/.test(stderr))
+      return undefined;
     if (!existsSync(path.join(options.flakeDir, '.gitmodules'))) return undefined;
     return 'hint: this repository has git submodules and PLUGIN_SUBMODULES=false leaves them out of the flake';
   }
@@ -486,8 +568,12 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   // missing" when several evaluations of one flake run at once (the hosts of the propagation copy).
   const flakeArgs = ['--no-write-lock-file', '--option', 'eval-cache', 'false'];
   // Hosts often share these (one system-path, one sweep derivation): ask nix once per path.
-  const closures = memoize(async (p: string) => (await nix(['path-info', '-r', p])).stdout.split('\n').filter((l) => l !== ''));
-  const drvClosures = memoize(async (p: string) => (await nix(['path-info', '-r', '--derivation', p])).stdout.split('\n').filter((l) => l !== ''));
+  const closures = memoize(async (p: string) =>
+    (await nix(['path-info', '-r', p])).stdout.split('\n').filter((l) => l !== ''),
+  );
+  const drvClosures = memoize(async (p: string) =>
+    (await nix(['path-info', '-r', '--derivation', p])).stdout.split('\n').filter((l) => l !== ''),
+  );
   const storedLogs = memoize(async (p: string) => {
     const res = await nix(['log', p], { allowFailure: true });
     return res.exitCode === 0 && res.stdout.trim() !== '' ? res.stdout : undefined;
@@ -496,11 +582,14 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
     const show = await showDerivation();
     const res = await nix([...show, drvPath]);
     const parsed = parseNixJson<Record<string, unknown>>(res.stdout, `nix ${show.join(' ')} ${drvPath}`);
-    if (!parsed || typeof parsed !== 'object') throw new NixOutputError(`nix ${show.join(' ')} ${drvPath}`, ['error: nix printed JSON that is not an object']);
+    if (!parsed || typeof parsed !== 'object')
+      throw new NixOutputError(`nix ${show.join(' ')} ${drvPath}`, ['error: nix printed JSON that is not an object']);
     // 2.8–2.2x: { "/nix/store/x.drv": {...} }; newer: { derivations: { "x.drv": {...} }, version }.
     const table = (parsed.derivations ?? parsed) as Record<string, RawDerivation>;
-    const entry = Object.values(table).find((d) => d && typeof d === 'object' && 'env' in d) as RawDerivation | undefined;
-    if (!entry?.env) throw new NixCommandError(`nix ${show.join(' ')} ${drvPath}`, 0, ['no derivation environment in the output']);
+    const entry = Object.values(table).find((d) => d && typeof d === 'object' && 'env' in d) as
+      RawDerivation | undefined;
+    if (!entry?.env)
+      throw new NixCommandError(`nix ${show.join(' ')} ${drvPath}`, 0, ['no derivation environment in the output']);
     // 2.8: outputs.out.path is absolute, inputDrvs keyed by absolute path; newer: store-relative names.
     const abs = (p: string): string => (p.startsWith('/') ? p : `/nix/store/${p}`);
     const outputs: Record<string, string> = {};
@@ -511,7 +600,8 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   const flakeSource = memoize(async () => {
     const res = await nix(['flake', 'metadata', '--json', ...flakeArgs, flakeRef]);
     const meta = JSON.parse(res.stdout) as { path?: string; locked?: { narHash?: string } };
-    if (!meta.path) throw new NixCommandError(`nix flake metadata --json ${flakeRef}`, 0, ['no source path in the output']);
+    if (!meta.path)
+      throw new NixCommandError(`nix flake metadata --json ${flakeRef}`, 0, ['no source path in the output']);
     return { path: meta.path, narHash: meta.locked?.narHash ?? '' };
   });
 
@@ -531,9 +621,18 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
       const full = ['build', '--no-link', '--json', '-L', ...(await Promise.all(drvPaths.map(drvInstallable)))];
       const res = await nix(full, { allowFailure: true });
       if (res.exitCode !== 0) {
-        return { ok: false, outputs: [], log: res.stderr, error: commandError([...FEATURES, ...full, ...extraArgs], res) };
+        return {
+          ok: false,
+          outputs: [],
+          log: res.stderr,
+          error: commandError([...FEATURES, ...full, ...extraArgs], res),
+        };
       }
-      return { ok: true, outputs: parseNixJson(res.stdout || '[]', `nix build --json ${drvPaths.join(' ')}`), log: res.stderr };
+      return {
+        ok: true,
+        outputs: parseNixJson(res.stdout || '[]', `nix build --json ${drvPaths.join(' ')}`),
+        log: res.stderr,
+      };
     },
     closure: closures,
     drvClosure: drvClosures,

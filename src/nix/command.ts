@@ -41,7 +41,13 @@ export const spawnStats = { count: 0, byCommand: new Map<string, number>() };
 export const zxRunner: CommandRunner = async (cmd, args, options = {}) => {
   const started = Date.now();
   if (isShuttingDown()) {
-    return { exitCode: null, stdout: '', stderr: 'not started: nixenv-verify is stopping (signal)', timedOut: false, durationMs: 0 };
+    return {
+      exitCode: null,
+      stdout: '',
+      stderr: 'not started: nixenv-verify is stopping (signal)',
+      timedOut: false,
+      durationMs: 0,
+    };
   }
   spawnStats.count++;
   const key = options.label ?? cmd;
@@ -88,7 +94,13 @@ export const zxRunner: CommandRunner = async (cmd, args, options = {}) => {
     };
   } catch (error) {
     // Spawn failures (ENOENT) arrive here even with nothrow.
-    return { exitCode: 127, stdout: '', stderr: String((error as Error).message ?? error), timedOut, durationMs: Date.now() - started };
+    return {
+      exitCode: 127,
+      stdout: '',
+      stderr: String((error as Error).message ?? error),
+      timedOut,
+      durationMs: Date.now() - started,
+    };
   } finally {
     if (timer) clearTimeout(timer);
     // The leader is gone; whatever it left in its group (a backgrounded builder) goes too.

@@ -61,7 +61,9 @@ export interface IsolationProbe {
 export const hostProbe: IsolationProbe = {
   uid: process.getuid?.() ?? -1,
   exists: (p) => existsSync(p),
-  namespaces: () => spawnSync('unshare', ['--pid', '--fork', '--mount', '--', 'true'], { stdio: 'ignore', timeout: 10_000 }).status === 0,
+  namespaces: () =>
+    spawnSync('unshare', ['--pid', '--fork', '--mount', '--', 'true'], { stdio: 'ignore', timeout: 10_000 }).status ===
+    0,
   groupFile: () => {
     try {
       return readFileSync('/etc/group', 'utf8');
@@ -75,7 +77,11 @@ export const hostProbe: IsolationProbe = {
 export function groupMembers(text: string | undefined, group: string): string[] {
   for (const line of (text ?? '').split('\n')) {
     const [name, , , members] = line.split(':');
-    if (name === group) return (members ?? '').split(',').map((m) => m.trim()).filter((m) => m !== '');
+    if (name === group)
+      return (members ?? '')
+        .split(',')
+        .map((m) => m.trim())
+        .filter((m) => m !== '');
   }
   return [];
 }
@@ -83,7 +89,11 @@ export function groupMembers(text: string | undefined, group: string): string[] 
 export function detectBuildIsolation(env: NodeJS.ProcessEnv, probe: IsolationProbe = hostProbe): BuildIsolation {
   const remote = env.NIX_REMOTE ?? '';
   if ((remote !== '' && remote !== 'local') || (remote === '' && probe.exists(DAEMON_SOCKET))) {
-    return { kind: 'daemon', description: `builds run through the nix-daemon (${remote || DAEMON_SOCKET}) as its build users`, args: [] };
+    return {
+      kind: 'daemon',
+      description: `builds run through the nix-daemon (${remote || DAEMON_SOCKET}) as its build users`,
+      args: [],
+    };
   }
   const group = env.NIXENV_VERIFY_BUILD_GROUP || BUILD_GROUP_DEFAULT;
   if (probe.uid === 0) {
@@ -103,7 +113,17 @@ export function detectBuildIsolation(env: NodeJS.ProcessEnv, probe: IsolationPro
         kind: 'sandbox',
         group,
         description: `builds run as the ${group} build users (${members.length}) in Nix's sandbox`,
-        args: ['--option', 'build-users-group', group, '--option', 'sandbox', 'true', '--option', 'sandbox-paths', paths.join(' ')],
+        args: [
+          '--option',
+          'build-users-group',
+          group,
+          '--option',
+          'sandbox',
+          'true',
+          '--option',
+          'sandbox-paths',
+          paths.join(' '),
+        ],
       };
     }
     return {
@@ -112,7 +132,11 @@ export function detectBuildIsolation(env: NodeJS.ProcessEnv, probe: IsolationPro
       args: [],
     };
   }
-  return { kind: 'unsandboxed', description: `builds run as the verifier's own uid ${probe.uid} without a sandbox (a single-user Nix store, no nix-daemon)`, args: [] };
+  return {
+    kind: 'unsandboxed',
+    description: `builds run as the verifier's own uid ${probe.uid} without a sandbox (a single-user Nix store, no nix-daemon)`,
+    args: [],
+  };
 }
 
 /**
@@ -120,7 +144,11 @@ export function detectBuildIsolation(env: NodeJS.ProcessEnv, probe: IsolationPro
  * isolated or nothing is built (eval mode); otherwise a reason the verdict
  * cannot pass, unless the pipeline accepted it (then a deviation says so).
  */
-export function untrustedBuild(isolation: BuildIsolation, mode: 'build' | 'eval', accepted: boolean): { hazard?: string; accepted?: string } {
+export function untrustedBuild(
+  isolation: BuildIsolation,
+  mode: 'build' | 'eval',
+  accepted: boolean,
+): { hazard?: string; accepted?: string } {
   if (isolation.kind !== 'unsandboxed' || mode === 'eval') return {};
   const text = `untrusted: ${isolation.description}; a build could rewrite this verdict`;
   return accepted ? { accepted: text } : { hazard: `${text} (set allow_unsandboxed_build: true to accept it)` };

@@ -2,7 +2,8 @@
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
-const DECISIVE = /(error|collision|colliding|failed|cannot|not found|undefined variable|does not provide|is not|missing|denied|timed out)/i;
+const DECISIVE =
+  /(error|collision|colliding|failed|cannot|not found|undefined variable|does not provide|is not|missing|denied|timed out)/i;
 
 export const stripAnsi = (text: string): string => text.replace(ANSI, '');
 
@@ -49,7 +50,9 @@ export function collapseRepeats(lines: readonly string[]): string[] {
  * indented (`       error: <message>`). Undefined when there is no error line.
  */
 export function nixErrorMessage(log: string): string | undefined {
-  const lines = stripAnsi(log).split('\n').map((l) => l.trimEnd());
+  const lines = stripAnsi(log)
+    .split('\n')
+    .map((l) => l.trimEnd());
   const bare = lines.findIndex((l) => /^error:\s*$/.test(l));
   if (bare >= 0) {
     let message: string | undefined;
@@ -83,7 +86,7 @@ export function remoteBuildHints(log: string, env: NodeJS.ProcessEnv): string[] 
   // 2.8: "unable to start any build"; 2.26: "Unable to start any build"; 2.34 with max-jobs 0: "local builds are disabled".
   if (/unable to start any build|local builds are disabled/i.test(text) && env.NIX_REMOTE === 'daemon') {
     hints.push(
-      'hint: NIX_REMOTE=daemon: the nix daemon silently drops builders and substituters passed by a user who is not in its trusted-users; configure them in the daemon\'s nix.conf or make the user trusted',
+      "hint: NIX_REMOTE=daemon: the nix daemon silently drops builders and substituters passed by a user who is not in its trusted-users; configure them in the daemon's nix.conf or make the user trusted",
     );
   }
   return hints;
@@ -110,9 +113,18 @@ export const withoutLogPrefix = (line: string): string => line.replace(/^[A-Za-z
 export function findCollisions(log: string): Collision[] {
   const out: Collision[] = [];
   for (const raw of stripAnsi(log).split('\n')) {
-    const m = /(?:collision between|colliding subpath \(ignored\):)\s+[`'"‘]?(\S+?)['"’]?\s+and\s+[`'"‘]?(\S+?)['"’`]?(?:\s|$)/.exec(raw);
+    const m =
+      /(?:collision between|colliding subpath \(ignored\):)\s+[`'"‘]?(\S+?)['"’]?\s+and\s+[`'"‘]?(\S+?)['"’`]?(?:\s|$)/.exec(
+        raw,
+      );
     // `line` without Nix's build-log prefix: `nix build -L` prints `system-path> warning: …`, `nix log` the bare line.
-    if (m) out.push({ first: m[1]!, second: m[2]!, line: withoutLogPrefix(raw.trim()), warningOnly: /warning|ignored/i.test(raw) });
+    if (m)
+      out.push({
+        first: m[1]!,
+        second: m[2]!,
+        line: withoutLogPrefix(raw.trim()),
+        warningOnly: /warning|ignored/i.test(raw),
+      });
   }
   return out;
 }

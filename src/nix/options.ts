@@ -20,7 +20,10 @@ export interface NixSettingDef {
  * and the evaluator's purity stay as the verifier sets them.
  */
 export const NIX_SETTINGS: Readonly<Record<string, NixSettingDef>> = {
-  builders: { value: 'multiline', what: 'remote build machines (`;` or newline separated); URL passwords are redacted' },
+  builders: {
+    value: 'multiline',
+    what: 'remote build machines (`;` or newline separated); URL passwords are redacted',
+  },
   'builders-use-substitutes': { value: 'bool', what: 'remote builders fetch from substituters themselves' },
   'max-jobs': { value: 'int-or-auto', what: 'local build jobs at once (also `-j N`, `--max-jobs N`)' },
   cores: { value: 'int', what: 'cores per build job (also `--cores N`)' },
@@ -33,8 +36,15 @@ export const NIX_SETTINGS: Readonly<Record<string, NixSettingDef>> = {
   'download-attempts': { value: 'int', what: 'retries of a failed download' },
   'http-connections': { value: 'int', what: 'parallel HTTP connections' },
   http2: { value: 'bool', what: 'use HTTP/2' },
-  'access-tokens': { value: 'text', secret: true, what: 'tokens for fetching from private forges (secret: redacted everywhere)' },
-  'netrc-file': { value: 'path', what: 'credentials file for binary caches (a path; its contents never reach an output)' },
+  'access-tokens': {
+    value: 'text',
+    secret: true,
+    what: 'tokens for fetching from private forges (secret: redacted everywhere)',
+  },
+  'netrc-file': {
+    value: 'path',
+    what: 'credentials file for binary caches (a path; its contents never reach an output)',
+  },
   fallback: { value: 'bool', what: 'build locally when a substitute fails' },
   substitute: { value: 'bool', what: 'use substitutes at all' },
   'keep-going': { value: 'bool', what: 'keep building other derivations after a failure (also `-k`)' },
@@ -53,7 +63,8 @@ const NIX_SHORT: Readonly<Record<string, string>> = { '-j': 'max-jobs', '-k': 'k
 
 /** Refused on purpose, with the reason given to the user. Anything else not allowed is "not on the allow-list". */
 const NIX_REFUSED: Readonly<Record<string, string>> = {
-  '--store': 'the verifier reads built outputs from /nix/store on this filesystem; another store would build paths it cannot read',
+  '--store':
+    'the verifier reads built outputs from /nix/store on this filesystem; another store would build paths it cannot read',
   '--eval-store': 'the verifier reads derivations from /nix/store on this filesystem',
   '--impure': 'impure evaluation reads the environment, so the verdict would depend on more than the repository',
   '--expr': 'it replaces what nix evaluates',
@@ -93,12 +104,13 @@ const NIX_SETTING_REFUSED: Readonly<Record<string, string>> = {
   'pure-eval': 'impure evaluation makes the verdict depend on more than the repository',
   'restrict-eval': 'it changes what the evaluation may read',
   'allowed-uris': 'it changes what the evaluation may fetch',
-  'allow-import-from-derivation': 'it changes what the evaluation may do (the verifier uses nix\'s default)',
+  'allow-import-from-derivation': "it changes what the evaluation may do (the verifier uses nix's default)",
   'flake-registry': 'it changes how flake references resolve',
   'accept-flake-config': "it applies the flake's own nixConfig",
   'experimental-features': 'the verifier sets the features it needs',
   'extra-experimental-features': 'the verifier sets the features it needs',
-  sandbox: 'an unsandboxed build may read the host, so outputs would depend on more than the repository (set it in nix.conf if you must)',
+  sandbox:
+    'an unsandboxed build may read the host, so outputs would depend on more than the repository (set it in nix.conf if you must)',
   'extra-sandbox-paths': 'it lets builds read host paths',
   system: 'it changes the platform the evaluation targets',
   'extra-platforms': 'it changes which platforms are built locally',
@@ -120,15 +132,25 @@ export function nixAllowedText(): string {
 }
 
 /** A word safe to echo: option-shaped. Anything else may be a stray credential and is not shown. */
-const showWord = (word: string, index: number): string => (/^--?[A-Za-z][A-Za-z0-9-]*$/.test(word) ? JSON.stringify(word) : `item ${index + 1} (a value, not shown: it may be a credential)`);
+const showWord = (word: string, index: number): string =>
+  /^--?[A-Za-z][A-Za-z0-9-]*$/.test(word)
+    ? JSON.stringify(word)
+    : `item ${index + 1} (a value, not shown: it may be a credential)`;
 
 function checkNixValue(origin: string, name: string, raw: unknown): string {
   const def = NIX_SETTINGS[name]!;
-  if (raw === undefined) throw new SettingsError(`${origin}: ${JSON.stringify(name)} needs a value (${def.value === 'bool' ? 'true or false' : def.value.replace('-', ' ')})`);
+  if (raw === undefined)
+    throw new SettingsError(
+      `${origin}: ${JSON.stringify(name)} needs a value (${def.value === 'bool' ? 'true or false' : def.value.replace('-', ' ')})`,
+    );
   const value = String(raw);
   const shown = def.secret ? '(not shown)' : JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  const bad = (expected: string) => new SettingsError(`${origin}: nix setting ${name} got ${redact(shown, nixArgSecrets(['--option', name, value]))}; expected ${expected}`);
-  if (def.value !== 'bool' && value.startsWith('-')) throw bad(`a value (it starts with "-": did an option lose its value?)`);
+  const bad = (expected: string) =>
+    new SettingsError(
+      `${origin}: nix setting ${name} got ${redact(shown, nixArgSecrets(['--option', name, value]))}; expected ${expected}`,
+    );
+  if (def.value !== 'bool' && value.startsWith('-'))
+    throw bad(`a value (it starts with "-": did an option lose its value?)`);
   switch (def.value) {
     case 'bool':
       if (!NIX_BOOL_VALUES.includes(value.toLowerCase())) throw bad('true or false');
@@ -150,8 +172,13 @@ function checkNixValue(origin: string, name: string, raw: unknown): string {
 
 function refuseNixSetting(origin: string, name: string): never {
   const reason = NIX_SETTING_REFUSED[name];
-  if (reason) throw new SettingsError(`${origin}: nix setting ${JSON.stringify(name)} is not allowed: ${reason}. Allowed: ${nixAllowedText()}`);
-  throw new SettingsError(`${origin}: nix setting ${JSON.stringify(name)} is not on the allow-list of settings that change how nix builds (not what it evaluates). Allowed: ${nixAllowedText()}`);
+  if (reason)
+    throw new SettingsError(
+      `${origin}: nix setting ${JSON.stringify(name)} is not allowed: ${reason}. Allowed: ${nixAllowedText()}`,
+    );
+  throw new SettingsError(
+    `${origin}: nix setting ${JSON.stringify(name)} is not on the allow-list of settings that change how nix builds (not what it evaluates). Allowed: ${nixAllowedText()}`,
+  );
 }
 
 /** nix_options items -> the same arguments, checked against the allow-list (normalised: `--fallback` stays, `-j 4` stays). */
@@ -161,7 +188,8 @@ export function checkNixArgs(origin: string, args: readonly string[]): string[] 
     const word = args[i]!;
     if (word === '--option') {
       const name = args[i + 1];
-      if (name === undefined || name.startsWith('-')) throw new SettingsError(`${origin}: "--option" needs a setting name and a value. Allowed: ${nixAllowedText()}`);
+      if (name === undefined || name.startsWith('-'))
+        throw new SettingsError(`${origin}: "--option" needs a setting name and a value. Allowed: ${nixAllowedText()}`);
       if (!NIX_SETTINGS[name]) refuseNixSetting(origin, name);
       out.push('--option', name, checkNixValue(origin, name, args[i + 2]));
       i += 2;
@@ -177,10 +205,15 @@ export function checkNixArgs(origin: string, args: readonly string[]): string[] 
       continue;
     }
     if (word.startsWith('--') && word.includes('=')) {
-      throw new SettingsError(`${origin}: ${showWord(word.slice(0, word.indexOf('=')), i)} with "=": nix takes the value as the next item, e.g. ["--max-jobs","4"]`);
+      throw new SettingsError(
+        `${origin}: ${showWord(word.slice(0, word.indexOf('=')), i)} with "=": nix takes the value as the next item, e.g. ["--max-jobs","4"]`,
+      );
     }
     const refused = NIX_REFUSED[word];
-    if (refused) throw new SettingsError(`${origin}: ${JSON.stringify(word)} is not allowed: ${refused}. Allowed: ${nixAllowedText()}`);
+    if (refused)
+      throw new SettingsError(
+        `${origin}: ${JSON.stringify(word)} is not allowed: ${refused}. Allowed: ${nixAllowedText()}`,
+      );
     if (word.startsWith('--')) {
       const name = word.slice(2);
       const negated = name.startsWith('no-') ? name.slice(3) : undefined;
@@ -191,7 +224,9 @@ export function checkNixArgs(origin: string, args: readonly string[]): string[] 
       const def = NIX_SETTINGS[name];
       if (!def) {
         if (NIX_SETTING_REFUSED[name]) refuseNixSetting(origin, name);
-        throw new SettingsError(`${origin}: ${showWord(word, i)} is not on the allow-list of options that change how nix builds (not what it evaluates). Allowed: ${nixAllowedText()}`);
+        throw new SettingsError(
+          `${origin}: ${showWord(word, i)} is not on the allow-list of options that change how nix builds (not what it evaluates). Allowed: ${nixAllowedText()}`,
+        );
       }
       if (def.value === 'bool') {
         // `--fallback` alone, or `--fallback true|false` as nix also reads it.
@@ -206,7 +241,9 @@ export function checkNixArgs(origin: string, args: readonly string[]): string[] 
       i += 1;
       continue;
     }
-    throw new SettingsError(`${origin}: ${showWord(word, i)} is not an option; nix_options holds options such as ["--option","builders","ssh://b x86_64-linux"]. Allowed: ${nixAllowedText()}`);
+    throw new SettingsError(
+      `${origin}: ${showWord(word, i)} is not an option; nix_options holds options such as ["--option","builders","ssh://b x86_64-linux"]. Allowed: ${nixAllowedText()}`,
+    );
   }
   return out;
 }
@@ -218,7 +255,8 @@ export function nixConfigArgs(origin: string, config: Record<string, unknown>): 
     if (!NIX_SETTINGS[name]) refuseNixSetting(origin, name);
     let value: unknown = raw;
     if (Array.isArray(raw)) {
-      if (!raw.every((v) => ['string', 'number', 'boolean'].includes(typeof v))) throw new SettingsError(`${origin}: nix setting ${name}: a list must hold plain values`);
+      if (!raw.every((v) => ['string', 'number', 'boolean'].includes(typeof v)))
+        throw new SettingsError(`${origin}: nix setting ${name}: a list must hold plain values`);
       value = raw.map(String).join(NIX_SETTINGS[name]!.value === 'multiline' ? ' ; ' : ' ');
     } else if (raw === null || typeof raw === 'object') {
       throw new SettingsError(`${origin}: nix setting ${name} needs a value (text, number, true/false or a list)`);

@@ -193,13 +193,16 @@ export function lexNix(text: string): LexResult {
         stack.push({ kind: 'interp', resume: 'string' });
         state = 'code';
         i += 2;
-      } else if (ch === '$' && text[i + 1] !== '"' && text[i + 1] !== '\\') content(2); // `$$` is literal, so `$${x}` is not interpolation
+      } else if (ch === '$' && text[i + 1] !== '"' && text[i + 1] !== '\\')
+        content(2); // `$$` is literal, so `$${x}` is not interpolation
       else content(1);
     } else if (state === 'ind') {
       if (text.startsWith("''", i)) {
         const next = text[i + 2];
-        if (next === "'" || next === '$') content(3); // `'''` → `''`, `''$` → `$`
-        else if (next === '\\') content(4); // `''\n`, `''\t`, …
+        if (next === "'" || next === '$')
+          content(3); // `'''` → `''`, `''$` → `$`
+        else if (next === '\\')
+          content(4); // `''\n`, `''\t`, …
         else {
           flushContent(i);
           openStrings.pop();
@@ -221,7 +224,10 @@ export function lexNix(text: string): LexResult {
   } else if (state === 'path') interpolatedPaths.push({ from: pathStart, to: text.length });
   // An interpolation left open inside a string: report the string it belongs to.
   if (state === 'code' && stack.some((f) => f.kind === 'interp') && openStrings.length > 0) {
-    errors.push({ pos: openStrings[openStrings.length - 1]!, message: 'unterminated string (interpolation not closed)' });
+    errors.push({
+      pos: openStrings[openStrings.length - 1]!,
+      message: 'unterminated string (interpolation not closed)',
+    });
   }
   return { comments, stringContent, interpolatedPaths, trailingCommas, orNames, emptyInherits, errors };
 }
@@ -245,7 +251,12 @@ export function stripComments(text: string): string {
  * interpolated path replaced by an identifier-like placeholder.
  */
 export function sanitizeForLezer(text: string, lex: LexResult = lexNix(text)): string {
-  let out = blank(text, [...lex.comments, ...lex.stringContent, ...lex.emptyInherits, ...lex.trailingCommas.map((c) => ({ from: c, to: c + 1 }))]);
+  let out = blank(text, [
+    ...lex.comments,
+    ...lex.stringContent,
+    ...lex.emptyInherits,
+    ...lex.trailingCommas.map((c) => ({ from: c, to: c + 1 })),
+  ]);
   // `o_` is an Identifier of the same length; names are read from the original text.
   for (const o of lex.orNames) out = out.slice(0, o) + 'o_' + out.slice(o + 2);
   for (const p of lex.interpolatedPaths) {

@@ -37,7 +37,23 @@ function decodeString(src: string): string {
   return src.slice(1, -1).replace(/\\(.)/gs, (_, c: string) => ({ n: '\n', r: '\r', t: '\t' })[c] ?? c);
 }
 
-const NOT_LIST = new Set(['AttrSet', 'RecAttrSet', 'LetAttrSet', 'String', 'IndentedString', 'Integer', 'Float', 'Boolean', 'Null', 'Path', 'HPath', 'SPath', 'URI', 'Function', 'UnaryExpr']);
+const NOT_LIST = new Set([
+  'AttrSet',
+  'RecAttrSet',
+  'LetAttrSet',
+  'String',
+  'IndentedString',
+  'Integer',
+  'Float',
+  'Boolean',
+  'Null',
+  'Path',
+  'HPath',
+  'SPath',
+  'URI',
+  'Function',
+  'UnaryExpr',
+]);
 
 export function parseNix(text: string, file?: string): NixParse {
   const lex = lexNix(text);
@@ -49,7 +65,11 @@ export function parseNix(text: string, file?: string): NixParse {
     if (i < code.length && /[A-Za-z0-9._\-+/:~']/.test(code[i]!)) continue;
     if (i - start > MAX_NIX_RUN) {
       const at = loc(start);
-      throw new TooDeepError(`${file ?? 'line'}:${at.line}:${at.column}`, MAX_NIX_RUN, `a run of ${i - start} name or path characters`);
+      throw new TooDeepError(
+        `${file ?? 'line'}:${at.line}:${at.column}`,
+        MAX_NIX_RUN,
+        `a run of ${i - start} name or path characters`,
+      );
     }
     start = i + 1;
   }
@@ -87,7 +107,8 @@ export function parseNix(text: string, file?: string): NixParse {
   for (const e of lex.errors) addError(e.pos, e.message);
   for (const p of lex.interpolatedPaths) {
     // The placeholder hides the interpolated code from Lezer; say so rather than miss a binding in it.
-    if (/[^=!<>]=(?!=)|\binherit\b/.test(stripStrings(text, p.from, p.to, lex))) addError(p.from, 'bindings inside a path interpolation are not analysed');
+    if (/[^=!<>]=(?!=)|\binherit\b/.test(stripStrings(text, p.from, p.to, lex)))
+      addError(p.from, 'bindings inside a path interpolation are not analysed');
   }
   tree.iterate({
     enter: (n) => {
@@ -95,7 +116,10 @@ export function parseNix(text: string, file?: string): NixParse {
       if (n.to > n.from) addError(n.from, `unexpected ${JSON.stringify(truncate(text.slice(n.from, n.to)))}`);
       else {
         const next = /\S+/.exec(text.slice(n.from, n.from + 200));
-        addError(n.from, next ? `syntax error before ${JSON.stringify(truncate(next[0]))}` : 'syntax error: unexpected end of input');
+        addError(
+          n.from,
+          next ? `syntax error before ${JSON.stringify(truncate(next[0]))}` : 'syntax error: unexpected end of input',
+        );
       }
     },
   });
@@ -107,11 +131,13 @@ export function parseNix(text: string, file?: string): NixParse {
     if (el.name === 'Interpolation') {
       // `${"name"}` is a literal name; anything else is computed at evaluation time.
       const inner = children(el).filter((c) => c.name !== '}');
-      if (inner.length === 1 && inner[0]!.name === 'String' && !inner[0]!.getChild('Interpolation')) return { name: decodeString(src(inner[0]!)), literal: true };
+      if (inner.length === 1 && inner[0]!.name === 'String' && !inner[0]!.getChild('Interpolation'))
+        return { name: decodeString(src(inner[0]!)), literal: true };
     }
     return { name: src(el), literal: false };
   };
-  const isNameElement = (n: SyntaxNode): boolean => n.name === 'Identifier' || n.name === 'String' || n.name === 'Interpolation';
+  const isNameElement = (n: SyntaxNode): boolean =>
+    n.name === 'Identifier' || n.name === 'String' || n.name === 'Interpolation';
 
   const valueSpan = (first: SyntaxNode, last: SyntaxNode): ValueSpan => ({
     from: first.from,
@@ -253,7 +279,18 @@ export function parseNix(text: string, file?: string): NixParse {
     const body = kids[kids.length - 1];
     for (const k of kids.slice(0, -1)) {
       if (k.name === 'Identifier') {
-        push({ name: src(k), kind: 'argument', attrPath: [src(k)], scope: 'function', text: src(k), from: k.from, to: k.to, nameFrom: k.from, nameTo: k.to, enclosing });
+        push({
+          name: src(k),
+          kind: 'argument',
+          attrPath: [src(k)],
+          scope: 'function',
+          text: src(k),
+          from: k.from,
+          to: k.to,
+          nameFrom: k.from,
+          nameTo: k.to,
+          enclosing,
+        });
       } else if (k.name === 'Formal') {
         const [id, ...dflt] = children(k);
         if (id?.name !== 'Identifier') continue;

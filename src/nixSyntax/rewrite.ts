@@ -14,7 +14,11 @@ const where = (d: Definition): string => `line ${d.line}`;
  * when it is only inherited, when an `inherit (e) name` competes with the binding,
  * when the value is plainly not a list, or when itemExpr is not one list element.
  */
-export function appendToListDefinition(text: string, name: string, itemExpr: string): { text: string; definition: Definition } | { error: string } {
+export function appendToListDefinition(
+  text: string,
+  name: string,
+  itemExpr: string,
+): { text: string; definition: Definition } | { error: string } {
   const parsed = parseNix(text);
   if (parsed.errors.length > 0) {
     const e = parsed.errors[0]!;
@@ -25,20 +29,30 @@ export function appendToListDefinition(text: string, name: string, itemExpr: str
   const inherited = defs.filter((d) => d.kind === 'inherit' || d.kind === 'inherit-from');
   if (bindings.length === 0) {
     return inherited.length > 0
-      ? { error: `${name} is only inherited here (${inherited.map(where).join(', ')}), not bound; edit the definition it is inherited from` }
+      ? {
+          error: `${name} is only inherited here (${inherited.map(where).join(', ')}), not bound; edit the definition it is inherited from`,
+        }
       : { error: `no binding of ${name}` };
   }
-  if (bindings.length > 1) return { error: `${bindings.length} bindings of ${name} (${bindings.map(where).join(', ')}); expected exactly one` };
+  if (bindings.length > 1)
+    return {
+      error: `${bindings.length} bindings of ${name} (${bindings.map(where).join(', ')}); expected exactly one`,
+    };
   const fromExpr = inherited.filter((d) => d.kind === 'inherit-from');
   // A plain `inherit name;` re-exports a binding from an enclosing scope; `inherit (e) name;` is a second definition.
-  if (fromExpr.length > 0) return { error: `${name} is also defined by ${fromExpr.map((d) => `inherit (${d.inheritFrom}) at ${where(d)}`).join(', ')}` };
+  if (fromExpr.length > 0)
+    return {
+      error: `${name} is also defined by ${fromExpr.map((d) => `inherit (${d.inheritFrom}) at ${where(d)}`).join(', ')}`,
+    };
   const def = bindings[0]!;
   if (!def.value) return { error: `the binding of ${name} has no value` };
-  if (def.value.shape === 'not-list') return { error: `the value of ${name} (${where(def)}) is not a list (${def.value.node})` };
+  if (def.value.shape === 'not-list')
+    return { error: `the value of ${name} (${where(def)}) is not a list (${def.value.node})` };
 
   // The item must be exactly one list element: `[ f x ]` would append two.
   const item = itemExpr.trim();
-  if (!isSingleElement(item)) return { error: `itemExpr is not a single list element: ${JSON.stringify(itemExpr)} (wrap it in parentheses)` };
+  if (!isSingleElement(item))
+    return { error: `itemExpr is not a single list element: ${JSON.stringify(itemExpr)} (wrap it in parentheses)` };
 
   const next = `${text.slice(0, def.value.from)}(${def.value.text}) ++ [ ${item} ]${text.slice(def.value.to)}`;
   const reparsed = parseNix(next);

@@ -68,7 +68,9 @@ export class NixSyntaxError extends Error {
     readonly file?: string,
   ) {
     const first = errors[0]!;
-    super(`${file ?? '<nix>'}:${first.line}:${first.column}: ${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`);
+    super(
+      `${file ?? '<nix>'}:${first.line}:${first.column}: ${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`,
+    );
     this.name = 'NixSyntaxError';
   }
 }

@@ -35,8 +35,7 @@ export function listFiles(dir: string): string[] {
       const full = path.join(d, entry.name);
       if (entry.isDirectory()) {
         if (entry.name !== '.git') walk(full);
-      }
-      else if (entry.isFile()) out.push(full);
+      } else if (entry.isFile()) out.push(full);
     }
   };
   walk(dir);

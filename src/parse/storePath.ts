@@ -3,7 +3,29 @@
 export const STORE_PATH_RE = /\/nix\/store\/([0-9a-df-np-sv-z]{32})-([^/\s:"'`;$]+)/g;
 
 /** Outputs Nix appends to a store name (a multi-output package's non-`out` outputs). */
-const OUTPUT_SUFFIXES = ['bin', 'dev', 'lib', 'out', 'man', 'doc', 'devdoc', 'info', 'static', 'debug', 'dist', 'py', 'python', 'modules', 'udev', 'scripts', 'sbin', 'libexec', 'data', 'terminfo', 'hardeningScripts'];
+const OUTPUT_SUFFIXES = [
+  'bin',
+  'dev',
+  'lib',
+  'out',
+  'man',
+  'doc',
+  'devdoc',
+  'info',
+  'static',
+  'debug',
+  'dist',
+  'py',
+  'python',
+  'modules',
+  'udev',
+  'scripts',
+  'sbin',
+  'libexec',
+  'data',
+  'terminfo',
+  'hardeningScripts',
+];
 
 export interface StorePath {
   /** /nix/store/<hash>-<name>, without any sub-path. */

@@ -2,7 +2,17 @@
 // template (templates/card.json) and data fills its ${...} bindings.
 import path from 'node:path';
 import type { CheckResult, CheckStatus, Verdict } from '../verdict.js';
-import { deviationLine, hazardLine, inlineText, orderedEvidence, printable, reasonHeadline, runtimeDiffText, seconds, STATUS_WORD } from './common.js';
+import {
+  deviationLine,
+  hazardLine,
+  inlineText,
+  orderedEvidence,
+  printable,
+  reasonHeadline,
+  runtimeDiffText,
+  seconds,
+  STATUS_WORD,
+} from './common.js';
 
 export const PROJECT_REPO_URL = 'https://github.com/cc-ci/nixenv-verify';
 /** Where templates/card.json is published; the Drone UI fetches it and binds `data` into it. */
@@ -58,13 +68,18 @@ export interface CardPayload {
 export const CARD_EVIDENCE_LINES = 4;
 export const CARD_EVIDENCE_WIDTH = 160;
 
-const cut = (line: string): string => (line.length > CARD_EVIDENCE_WIDTH ? `${line.slice(0, CARD_EVIDENCE_WIDTH - 1)}…` : line);
+const cut = (line: string): string =>
+  line.length > CARD_EVIDENCE_WIDTH ? `${line.slice(0, CARD_EVIDENCE_WIDTH - 1)}…` : line;
 
 /** The lines a reviewer needs first, in the console's order (orderedEvidence: missing, collision, error lines lead; present entries last). */
 function decisive(c: CheckResult): string[] {
-  const ordered = orderedEvidence(c).map((l) => printable(l).replace(/\n/g, ' ').trim()).filter((l) => l !== '');
+  const ordered = orderedEvidence(c)
+    .map((l) => printable(l).replace(/\n/g, ' ').trim())
+    .filter((l) => l !== '');
   const shown = ordered.slice(0, CARD_EVIDENCE_LINES).map(cut);
-  return ordered.length > CARD_EVIDENCE_LINES ? [...shown, `… ${ordered.length - CARD_EVIDENCE_LINES} more in the report`] : shown;
+  return ordered.length > CARD_EVIDENCE_LINES
+    ? [...shown, `… ${ordered.length - CARD_EVIDENCE_LINES} more in the report`]
+    : shown;
 }
 
 export function renderCard(verdict: Verdict): CardPayload {
@@ -94,12 +109,15 @@ export function renderCard(verdict: Verdict): CardPayload {
       duration: seconds(verdict.durationMs),
       tool: `${verdict.tool.name} ${verdict.tool.version}`,
       // The card's schema has one warning line: run-level hazards lead it.
-      deviations: t([hazardLine(verdict), deviationLine(verdict.deviations)].filter((l) => l !== undefined).join(' · ')),
+      deviations: t(
+        [hazardLine(verdict), deviationLine(verdict.deviations)].filter((l) => l !== undefined).join(' · '),
+      ),
       buildLink: t(src.buildLink ?? ''),
       facts,
       runtimeTitle: diff ? printable(diff.title) : '',
       runtime: diff ? printable(diff.summary) : '',
-      runtimeChanges: changes.length > 12 ? [...changes.slice(0, 12), `… ${changes.length - 12} more in the report`] : changes,
+      runtimeChanges:
+        changes.length > 12 ? [...changes.slice(0, 12), `… ${changes.length - 12} more in the report`] : changes,
       checks: verdict.checks.map((c) => ({
         id: c.id,
         title: c.title,
@@ -125,7 +143,8 @@ export function cardEscape(payload: CardPayload): string {
   return `${CARD_START}${Buffer.from(JSON.stringify(payload), 'utf8').toString('base64')}${CARD_END}`;
 }
 
-export type CardTarget = { kind: 'off'; reason: string } | { kind: 'stdout' } | { kind: 'stderr' } | { kind: 'file'; path: string };
+export type CardTarget =
+  { kind: 'off'; reason: string } | { kind: 'stdout' } | { kind: 'stderr' } | { kind: 'file'; path: string };
 
 /**
  * Where the card goes: only where DRONE_CARD_PATH says. `/dev/stdout` (what

@@ -9,7 +9,8 @@ export const STATUS_WORD: Record<CheckStatus, string> = { pass: 'PASS', fail: 'F
 export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 
 /** Checks that sink the verdict: failed or errored. */
-export const notPassed = (verdict: Verdict): CheckResult[] => verdict.checks.filter((c) => c.status === 'fail' || c.status === 'error');
+export const notPassed = (verdict: Verdict): CheckResult[] =>
+  verdict.checks.filter((c) => c.status === 'fail' || c.status === 'error');
 
 export interface Tally {
   ran: number;
@@ -22,7 +23,13 @@ export interface Tally {
 export function tally(verdict: Verdict): Tally {
   const count = (s: CheckStatus): number => verdict.checks.filter((c) => c.status === s).length;
   const skipped = count('skip');
-  return { ran: verdict.checks.length - skipped, passed: count('pass'), failed: count('fail'), errored: count('error'), skipped };
+  return {
+    ran: verdict.checks.length - skipped,
+    passed: count('pass'),
+    failed: count('fail'),
+    errored: count('error'),
+    skipped,
+  };
 }
 
 /**
@@ -33,8 +40,17 @@ export function tally(verdict: Verdict): Tally {
 export function orderedEvidence(c: CheckResult): string[] {
   if (c.status !== 'fail' && c.status !== 'error') return [...c.evidence];
   const rank = (line: string): number =>
-    /^(MISSING|DRIFT|EXTRA|[-+] )|\bMISSING\b|\bcollision|\bcolliding|\berror\b|cannot follow|\bnot found\b|\bdiffers?\b|\bbypass|\bdrift\b|\bFAIL\b/i.test(line) ? 0 : /^ok\s/.test(line) ? 2 : 1;
-  return c.evidence.map((line, i) => ({ line, i, r: rank(line) })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.line);
+    /^(MISSING|DRIFT|EXTRA|[-+] )|\bMISSING\b|\bcollision|\bcolliding|\berror\b|cannot follow|\bnot found\b|\bdiffers?\b|\bbypass|\bdrift\b|\bFAIL\b/i.test(
+      line,
+    )
+      ? 0
+      : /^ok\s/.test(line)
+        ? 2
+        : 1;
+  return c.evidence
+    .map((line, i) => ({ line, i, r: rank(line) }))
+    .sort((a, b) => a.r - b.r || a.i - b.i)
+    .map((x) => x.line);
 }
 
 /** A check's reason in one clause: the first `; `-separated part of its summary. */
@@ -56,7 +72,9 @@ export function verdictReasons(verdict: Verdict, max = 120): string {
 export function headline(verdict: Verdict): string {
   const t = tally(verdict);
   if (verdict.verdict === 'pass') return `${t.passed} of ${t.ran} checks passed`;
-  const hazards = verdict.hazards?.length ? ` (and ${verdict.hazards.length} run-level problem${verdict.hazards.length > 1 ? 's' : ''})` : '';
+  const hazards = verdict.hazards?.length
+    ? ` (and ${verdict.hazards.length} run-level problem${verdict.hazards.length > 1 ? 's' : ''})`
+    : '';
   return `${t.failed + t.errored} of ${t.ran} checks did not pass${hazards}`;
 }
 
@@ -68,7 +86,9 @@ export function reasonHeadline(verdict: Verdict): string {
 
 /** One line for every output: `settings differing from the claim: …`, or undefined when the claim was verified as stated. */
 export function deviationLine(deviations: readonly Deviation[] | undefined): string | undefined {
-  return deviations && deviations.length ? `settings differing from the claim: ${deviations.map((d) => d.label).join(', ')}` : undefined;
+  return deviations && deviations.length
+    ? `settings differing from the claim: ${deviations.map((d) => d.label).join(', ')}`
+    : undefined;
 }
 
 /** One line for every output: the run-level hazards that failed the verdict, or undefined when there are none. */
@@ -85,7 +105,8 @@ export function redactVerdict(verdict: Verdict, secrets: readonly string[]): Ver
   const walk = (value: unknown): unknown => {
     if (typeof value === 'string') return redact(value, secrets);
     if (Array.isArray(value)) return value.map(walk);
-    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]));
+    if (value && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]));
     return value;
   };
   return walk(verdict) as Verdict;
@@ -101,7 +122,8 @@ export function redactVerdict(verdict: Verdict, secrets: readonly string[]): Ver
 const ACTIVE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 // eslint-disable-next-line no-control-regex
 const ACTIVE_OR_NEWLINE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const spelled = (c: string): string => (c === '\n' ? '\\n' : c === '\t' ? '\t' : `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+const spelled = (c: string): string =>
+  c === '\n' ? '\\n' : c === '\t' ? '\t' : `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
 
 /** ANSI colour codes gone, then C0/C1 controls (except tab and newline), line separators and bidi controls shown as \uXXXX. */
 export function printable(text: string): string {
@@ -130,7 +152,9 @@ function markdownPlain(text: string): string {
   return text
     .replace(/\\(?=[!-/:-@[-`{-~])|[[\]!*~&]/g, (c) => (c === '&' ? '&amp;' : `\\${c}`))
     .replace(/</g, '&lt;')
-    .replace(/_/g, (c, at: number, all: string) => (/[A-Za-z0-9]/.test(all[at - 1] ?? '') && /[A-Za-z0-9]/.test(all[at + 1] ?? '') ? c : '\\_'));
+    .replace(/_/g, (c, at: number, all: string) =>
+      /[A-Za-z0-9]/.test(all[at - 1] ?? '') && /[A-Za-z0-9]/.test(all[at + 1] ?? '') ? c : '\\_',
+    );
 }
 
 /**
@@ -180,12 +204,23 @@ export function inlineCode(raw: string): string {
 }
 
 /** The runtime diff as text every output shares: a headline, then per changed consumer its lines (nvd-like). */
-export function runtimeDiffText(verdict: Verdict): { title: string; summary: string; consumers: { label: string; status: string; lines: string[] }[] } | undefined {
+export function runtimeDiffText(
+  verdict: Verdict,
+): { title: string; summary: string; consumers: { label: string; status: string; lines: string[] }[] } | undefined {
   const diff = verdict.runtimeDiff;
   if (!diff) return undefined;
   const consumers = diff.consumers
     .filter((c) => c.status !== 'same')
-    .map((c) => ({ label: c.label, status: c.status, lines: c.status === 'error' || c.status === 'vanished' ? [`${c.status}: ${c.reason ?? ''}`, ...diffLines(c)] : c.status === 'new' ? ['new at head', ...diffLines(c)] : diffLines(c) }));
+    .map((c) => ({
+      label: c.label,
+      status: c.status,
+      lines:
+        c.status === 'error' || c.status === 'vanished'
+          ? [`${c.status}: ${c.reason ?? ''}`, ...diffLines(c)]
+          : c.status === 'new'
+            ? ['new at head', ...diffLines(c)]
+            : diffLines(c),
+    }));
   const same = diff.consumers.filter((c) => c.status === 'same').length;
   return {
     title: `runtime against base ${diff.base.rev === diff.base.commit ? diff.base.commit.slice(0, 12) : `${diff.base.rev} (${diff.base.commit.slice(0, 12)})`}: ${diff.base.source}`,

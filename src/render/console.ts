@@ -9,7 +9,18 @@
 // with a newline continues on lines of its own, indented; so nothing from the repository starts a
 // line at column 0, and the verdict line is always the last line.
 import type { CheckResult, Verdict } from '../verdict.js';
-import { deviationLine, hazardLine, inertLines, inlineText, notPassed, orderedEvidence, runtimeDiffText, seconds, STATUS_WORD, verdictReasons } from './common.js';
+import {
+  deviationLine,
+  hazardLine,
+  inertLines,
+  inlineText,
+  notPassed,
+  orderedEvidence,
+  runtimeDiffText,
+  seconds,
+  STATUS_WORD,
+  verdictReasons,
+} from './common.js';
 
 export interface ConsoleOptions {
   color: boolean;
@@ -24,16 +35,31 @@ export interface ConsoleOptions {
 /** An evidence line that quotes Nix's error (`error: …`, possibly after a `name: ` prefix). */
 const NIX_ERROR = /(^|: )error: /;
 
-const COLORS = { pass: '\x1b[32m', fail: '\x1b[31m', error: '\x1b[35m', skip: '\x1b[90m', bold: '\x1b[1m', reset: '\x1b[0m' };
+const COLORS = {
+  pass: '\x1b[32m',
+  fail: '\x1b[31m',
+  error: '\x1b[35m',
+  skip: '\x1b[90m',
+  bold: '\x1b[1m',
+  reset: '\x1b[0m',
+};
 
-export function renderConsole(verdict: Verdict, { color, maxEvidence = 20, verbose = false, width = 110 }: ConsoleOptions): string {
-  const paint = (key: keyof typeof COLORS, text: string): string => (color ? `${COLORS[key]}${text}${COLORS.reset}` : text);
+export function renderConsole(
+  verdict: Verdict,
+  { color, maxEvidence = 20, verbose = false, width = 110 }: ConsoleOptions,
+): string {
+  const paint = (key: keyof typeof COLORS, text: string): string =>
+    color ? `${COLORS[key]}${text}${COLORS.reset}` : text;
   const idWidth = Math.max(...verdict.checks.map((c) => c.id.length), 5);
   const indent = `         ${' '.repeat(idWidth)}  `;
   const out: string[] = [];
   const t = inlineText;
-  out.push(`nixenv-verify ${t(verdict.tool.version)} · ${verdict.mode === 'eval' ? 'eval mode (nothing built)' : 'build mode'} · nix ${t(verdict.nix.version)}`);
-  out.push(`flake: ${t(verdict.flakeRef)}  hosts: ${t(verdict.hosts.join(', '))}${verdict.spec && verdict.spec !== 'built-in' ? `  spec: ${t(verdict.spec)}` : ''}`);
+  out.push(
+    `nixenv-verify ${t(verdict.tool.version)} · ${verdict.mode === 'eval' ? 'eval mode (nothing built)' : 'build mode'} · nix ${t(verdict.nix.version)}`,
+  );
+  out.push(
+    `flake: ${t(verdict.flakeRef)}  hosts: ${t(verdict.hosts.join(', '))}${verdict.spec && verdict.spec !== 'built-in' ? `  spec: ${t(verdict.spec)}` : ''}`,
+  );
   const deviations = deviationLine(verdict.deviations);
   if (deviations) out.push(paint('error', t(deviations)));
   if (verdict.isolation) out.push(`builds: ${t(verdict.isolation.description)}`);
@@ -41,7 +67,9 @@ export function renderConsole(verdict: Verdict, { color, maxEvidence = 20, verbo
   if (hazards) out.push(paint('fail', t(hazards)));
   out.push('');
   for (const c of verdict.checks) {
-    out.push(`  ${paint(c.status, STATUS_WORD[c.status].padEnd(5))}  ${t(c.id).padEnd(idWidth)}  ${t(c.summary)}  (${seconds(c.durationMs)})`);
+    out.push(
+      `  ${paint(c.status, STATUS_WORD[c.status].padEnd(5))}  ${t(c.id).padEnd(idWidth)}  ${t(c.summary)}  (${seconds(c.durationMs)})`,
+    );
     const failing = c.status === 'fail' || c.status === 'error';
     const shown = failing ? collapsePresent(orderedEvidence(c), width) : verbose ? keyEvidence(c) : [];
     // Nix's own error lines (an attribute the spec names that does not exist, …) are never cut: the rest may be.
@@ -109,12 +137,16 @@ export function foldPath(line: string, width: number): string[] {
 /** More than three `ok      name: dir` lines in a row become one `ok      N present: a, b, …` (wrapped); the report keeps each. */
 export function collapsePresent(lines: readonly string[], width: number): string[] {
   const out: string[] = [];
-  for (let i = 0; i < lines.length; ) {
+  for (let i = 0; i < lines.length;) {
     let j = i;
     while (j < lines.length && /^ok\s+\S+: /.test(lines[j]!)) j++;
     if (j - i > 3) {
       const names = lines.slice(i, j).map((l) => /^ok\s+(\S+): /.exec(l)![1]!);
-      out.push(...wrapJoined(names, ', ', width - 8).map((l, k) => (k === 0 ? `ok      ${names.length} present: ${l}` : `        ${l}`)));
+      out.push(
+        ...wrapJoined(names, ', ', width - 8).map((l, k) =>
+          k === 0 ? `ok      ${names.length} present: ${l}` : `        ${l}`,
+        ),
+      );
       i = j;
     } else {
       out.push(lines[i]!);

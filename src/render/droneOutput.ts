@@ -30,7 +30,10 @@ export function droneOutputVariables(verdict: Verdict): Record<string, string> {
     [`${DRONE_OUTPUT_PREFIX}DEVIATIONS`]: (verdict.deviations ?? []).map((d) => d.setting).join(','),
     [`${DRONE_OUTPUT_PREFIX}DEVIATION_TEXT`]: oneLine(deviationLine(verdict.deviations) ?? ''),
     ...(verdict.isolation || verdict.hazards?.length
-      ? { [`${DRONE_OUTPUT_PREFIX}HAZARDS`]: oneLine(hazardLine(verdict) ?? ''), [`${DRONE_OUTPUT_PREFIX}BUILDS`]: verdict.isolation?.kind ?? '' }
+      ? {
+          [`${DRONE_OUTPUT_PREFIX}HAZARDS`]: oneLine(hazardLine(verdict) ?? ''),
+          [`${DRONE_OUTPUT_PREFIX}BUILDS`]: verdict.isolation?.kind ?? '',
+        }
       : {}),
   };
 }

@@ -12,7 +12,10 @@ const xmlSeconds = (ms: number): string => (ms / 1000).toFixed(3);
  * so they are spelled out as \uXXXX.
  */
 function xmlSafe(text: string): string {
-  return printable(text).replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|[\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return printable(text).replace(
+    /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|[\uFFFE\uFFFF]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 export function xmlText(text: string): string {
@@ -35,17 +38,31 @@ const attrs = (pairs: Record<string, string | number>): string =>
  */
 function testcase(verdict: Verdict, c: CheckResult): string[] {
   const head = `    <testcase${attrs({ classname: SUITE, name: `${c.id}: ${c.title}`, time: xmlSeconds(c.durationMs) })}>`;
-  const props = ['      <properties>', `        <property${attrs({ name: 'mode', value: verdict.mode })}/>`, '      </properties>'];
+  const props = [
+    '      <properties>',
+    `        <property${attrs({ name: 'mode', value: verdict.mode })}/>`,
+    '      </properties>',
+  ];
   const body = xmlText(c.evidence.join('\n'));
   switch (c.status) {
     case 'fail':
     case 'error':
-      return [head, ...props, `      <${c.status === 'fail' ? 'failure' : 'error'}${attrs({ message: c.summary, type: c.status })}>${body}</${c.status === 'fail' ? 'failure' : 'error'}>`, '    </testcase>'];
+      return [
+        head,
+        ...props,
+        `      <${c.status === 'fail' ? 'failure' : 'error'}${attrs({ message: c.summary, type: c.status })}>${body}</${c.status === 'fail' ? 'failure' : 'error'}>`,
+        '    </testcase>',
+      ];
     case 'skip':
       return [head, ...props, `      <skipped${attrs({ message: c.summary })}/>`, '    </testcase>'];
     case 'pass':
       // What a pass proved (store paths, grep hits) is worth keeping beside the test.
-      return [head, ...props, ...(c.evidence.length ? [`      <system-out>${body}</system-out>`] : []), '    </testcase>'];
+      return [
+        head,
+        ...props,
+        ...(c.evidence.length ? [`      <system-out>${body}</system-out>`] : []),
+        '    </testcase>',
+      ];
   }
 }
 
@@ -64,7 +81,13 @@ function notSelected(verdict: Verdict, c: { id: string; title: string }): string
 export function renderJunit(verdict: Verdict): string {
   const t = tally(verdict);
   const extra = verdict.notSelected ?? [];
-  const counts = { tests: verdict.checks.length + extra.length, failures: t.failed, errors: t.errored, skipped: t.skipped + extra.length, time: xmlSeconds(verdict.durationMs) };
+  const counts = {
+    tests: verdict.checks.length + extra.length,
+    failures: t.failed,
+    errors: t.errored,
+    skipped: t.skipped + extra.length,
+    time: xmlSeconds(verdict.durationMs),
+  };
   // JUnit's timestamp is an ISO 8601 date-time without a zone (UTC here).
   const suiteAttrs = {
     ...counts,

@@ -1,6 +1,19 @@
 // The Markdown summary: a table fit for a pull-request comment, evidence folded per failure.
 import type { CheckResult, Verdict } from '../verdict.js';
-import { deviationLine, hazardLine, inlineCode, inlineText, markdownCell, notPassed, orderedEvidence, printable, reasonHeadline, runtimeDiffText, seconds, STATUS_WORD } from './common.js';
+import {
+  deviationLine,
+  hazardLine,
+  inlineCode,
+  inlineText,
+  markdownCell,
+  notPassed,
+  orderedEvidence,
+  printable,
+  reasonHeadline,
+  runtimeDiffText,
+  seconds,
+  STATUS_WORD,
+} from './common.js';
 
 export interface MarkdownOptions {
   /** Evidence lines shown per failed or errored check; the JSON report has all of them. */
@@ -8,7 +21,13 @@ export interface MarkdownOptions {
 }
 
 /** Text inside the tool's own HTML (a <summary> line): one line, entities for & < > and for [ ] (no Markdown link, whatever the renderer). */
-const html = (text: string): string => inlineText(printable(text).replace(/\n/g, ' ')).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\[/g, '&#91;').replace(/\]/g, '&#93;');
+const html = (text: string): string =>
+  inlineText(printable(text).replace(/\n/g, ' '))
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\[/g, '&#91;')
+    .replace(/\]/g, '&#93;');
 
 /** A fenced block longer than any backtick run in the text, so evidence cannot close it early. */
 function codeBlock(lines: readonly string[]): string[] {
@@ -26,7 +45,9 @@ function details(c: CheckResult, maxEvidence: number): string[] {
     '<details>',
     `<summary><b>${STATUS_WORD[c.status]}</b> <code>${html(c.id)}</code>: ${html(c.summary)}</summary>`,
     '',
-    ...(shown.length ? codeBlock(more > 0 ? [...shown, `… ${more} more lines (see the JSON report)`] : shown) : ['(no evidence recorded)']),
+    ...(shown.length
+      ? codeBlock(more > 0 ? [...shown, `… ${more} more lines (see the JSON report)`] : shown)
+      : ['(no evidence recorded)']),
     '',
     '</details>',
   ];
@@ -45,12 +66,16 @@ export function renderMarkdown(verdict: Verdict, { maxEvidence = 40 }: MarkdownO
       : `Flake ${inlineCode(verdict.flakeRef)} · hosts: ${verdict.hosts.map(inlineCode).join(', ')}`,
     '',
     ...(verdict.spec && verdict.spec !== 'built-in' ? [`Claim: spec ${inlineCode(verdict.spec)}`, ''] : []),
-    ...(deviationLine(verdict.deviations) ? [`> **Warning:** ${markdownCell(inlineText(deviationLine(verdict.deviations)!))}`, ''] : []),
+    ...(deviationLine(verdict.deviations)
+      ? [`> **Warning:** ${markdownCell(inlineText(deviationLine(verdict.deviations)!))}`, '']
+      : []),
     ...(hazardLine(verdict) ? [`> **Untrusted:** ${markdownCell(inlineText(hazardLine(verdict)!))}`, ''] : []),
     ...(verdict.isolation ? [`Builds: ${markdownCell(inlineText(verdict.isolation.description))}`, ''] : []),
     '| Status | Check | Summary |',
     '| --- | --- | --- |',
-    ...verdict.checks.map((c) => `| ${STATUS_WORD[c.status]} | ${markdownCell(inlineCode(c.id))} | ${markdownCell(c.summary)} |`),
+    ...verdict.checks.map(
+      (c) => `| ${STATUS_WORD[c.status]} | ${markdownCell(inlineCode(c.id))} | ${markdownCell(c.summary)} |`,
+    ),
   ];
   const diff = runtimeDiffText(verdict);
   if (diff) {

@@ -15,8 +15,29 @@ import { literalOf, type Cmd, type List, type Redir, type Word } from './ast.js'
 import { expandFields, expandJoined, type Scope } from './expand.js';
 import { joinCwd } from './dirs.js';
 import { peelWrappers } from './launch.js';
-import { Unknown, type AnalyzeOptions, type Invocation, type PathValue, type ShellAnalysis, type ShellEnv, type ShellIssue } from './types.js';
-import { concrete, firstUnknown, firstUnknownSeg, fromPathEntries, inherited, norm, renderVal, sameVal, str, toPathValue, unk, type Val } from './value.js';
+import {
+  Unknown,
+  type AnalyzeOptions,
+  type Invocation,
+  type PathValue,
+  type ShellAnalysis,
+  type ShellEnv,
+  type ShellIssue,
+} from './types.js';
+import {
+  concrete,
+  firstUnknown,
+  firstUnknownSeg,
+  fromPathEntries,
+  inherited,
+  norm,
+  renderVal,
+  sameVal,
+  str,
+  toPathValue,
+  unk,
+  type Val,
+} from './value.js';
 
 interface State {
   /** null: unset by the script. Names absent from the map come from the caller's environment (unknown). */
@@ -56,16 +77,76 @@ interface Ctx {
 }
 
 /** POSIX special builtins: in POSIX mode bash finds them before functions of the same name. */
-const SPECIAL_BUILTINS = new Set(['break', ':', '.', 'continue', 'eval', 'exec', 'exit', 'export', 'readonly', 'return', 'set', 'shift', 'times', 'trap', 'unset']);
+const SPECIAL_BUILTINS = new Set([
+  'break',
+  ':',
+  '.',
+  'continue',
+  'eval',
+  'exec',
+  'exit',
+  'export',
+  'readonly',
+  'return',
+  'set',
+  'shift',
+  'times',
+  'trap',
+  'unset',
+]);
 
 /** An alias value the analysis can expand: plain words, no quoting, expansion or operators, not ending in a blank. */
 const PLAIN_ALIAS = /^[A-Za-z0-9_/.=:+@%,-]+(?: +[A-Za-z0-9_/.=:+@%,-]+)*$/;
 
 const SHELL_BUILTINS = new Set([
-  ':', '.', 'alias', 'bg', 'builtin', 'cd', 'command', 'declare', 'dirs', 'disown', 'echo', 'eval', 'exec', 'exit', 'export', 'false',
-  'fg', 'getopts', 'hash', 'jobs', 'kill', 'let', 'local', 'mapfile', 'popd', 'printf', 'pushd', 'pwd', 'read', 'readarray', 'readonly',
-  'return', 'set', 'shift', 'shopt', 'source', 'test', '[', 'times', 'trap', 'true', 'type', 'typeset', 'ulimit', 'umask', 'unalias',
-  'unset', 'wait',
+  ':',
+  '.',
+  'alias',
+  'bg',
+  'builtin',
+  'cd',
+  'command',
+  'declare',
+  'dirs',
+  'disown',
+  'echo',
+  'eval',
+  'exec',
+  'exit',
+  'export',
+  'false',
+  'fg',
+  'getopts',
+  'hash',
+  'jobs',
+  'kill',
+  'let',
+  'local',
+  'mapfile',
+  'popd',
+  'printf',
+  'pushd',
+  'pwd',
+  'read',
+  'readarray',
+  'readonly',
+  'return',
+  'set',
+  'shift',
+  'shopt',
+  'source',
+  'test',
+  '[',
+  'times',
+  'trap',
+  'true',
+  'type',
+  'typeset',
+  'ulimit',
+  'umask',
+  'unalias',
+  'unset',
+  'wait',
 ]);
 
 function clone(s: State): State {
@@ -102,7 +183,13 @@ export class Analyzer {
     private readonly options: AnalyzeOptions = {},
   ) {
     for (let i = 0; i < src.length; i++) if (src[i] === '\n') this.lineStarts.push(i + 1);
-    this.out = { invocations: [], unfollowable: [], unreachable: [], allexportLines: [], finalEnv: undefined as unknown as ShellEnv };
+    this.out = {
+      invocations: [],
+      unfollowable: [],
+      unreachable: [],
+      allexportLines: [],
+      finalEnv: undefined as unknown as ShellEnv,
+    };
   }
 
   run(list: List): ShellAnalysis {
@@ -125,7 +212,12 @@ export class Analyzer {
     this.runList(list, state, { calledFrom: [], fnStack: [] }, true);
     // bash(1) SIGNALS/trap: the EXIT handler runs when the shell exits; a successful exec replaces the shell first.
     if (state.exitTrap && state.dead?.kind !== 'exec') {
-      this.issue(this.out.unfollowable, state.exitTrap.line, state.exitTrap.text, 'the EXIT trap handler runs when the script ends (no exec replaces the shell before) and is not analysed');
+      this.issue(
+        this.out.unfollowable,
+        state.exitTrap.line,
+        state.exitTrap.text,
+        'the EXIT trap handler runs when the script ends (no exec replaces the shell before) and is not analysed',
+      );
     }
     this.out.finalEnv = this.envOf(state);
     return this.out;
@@ -179,21 +271,26 @@ export class Analyzer {
       const u = firstUnknownSeg(val);
       const key = (x: { why: string; reason?: string }) => x.reason ?? x.why;
       const inherited = u !== undefined && before?.some((s) => s.t === 'unk' && key(s) === key(u));
-      if (u && !inherited) this.issue(this.out.unfollowable, line, text, `PATH is assigned a value computed at run time (${u.why})`);
+      if (u && !inherited)
+        this.issue(this.out.unfollowable, line, text, `PATH is assigned a value computed at run time (${u.why})`);
     }
   }
 
   private pathOf(state: State): PathValue {
     // (Unknown pieces whose reason starts with "PATH " describe PATH itself and are reported as they are.)
     const line = state.assignedAt.get('PATH');
-    return toPathValue(this.lookup(state, 'PATH'), `PATH is unset${line ? ` (line ${line})` : ''}: lookup falls back to the shell's built-in default and children get no PATH`);
+    return toPathValue(
+      this.lookup(state, 'PATH'),
+      `PATH is unset${line ? ` (line ${line})` : ''}: lookup falls back to the shell's built-in default and children get no PATH`,
+    );
   }
 
   private scope(state: State, ctx: Ctx, line: number, text: string): Scope {
     return {
       lookup: (name) => this.lookup(state, name),
       assign: (name, val) => this.setVar(state, name, val, line, text),
-      onCommandSubst: (body) => this.runList(body, clone(state), { ...ctx, cond: ctx.cond ?? state.skipReason ?? state.returnSkip }),
+      onCommandSubst: (body) =>
+        this.runList(body, clone(state), { ...ctx, cond: ctx.cond ?? state.skipReason ?? state.returnSkip }),
     };
   }
 
@@ -202,7 +299,13 @@ export class Analyzer {
     for (const [k, v] of state.vars) {
       if (v === null) continue;
       const c = concrete(v);
-      vars.set(k, c ?? new Unknown(firstUnknown(v) ? `computed at run time: ${renderVal(v)}` : `holds the caller's PATH: ${renderVal(v)}`));
+      vars.set(
+        k,
+        c ??
+          new Unknown(
+            firstUnknown(v) ? `computed at run time: ${renderVal(v)}` : `holds the caller's PATH: ${renderVal(v)}`,
+          ),
+      );
     }
     return { vars, exported: new Set(state.exported), allexport: state.allexport, path: this.pathOf(state) };
   }
@@ -226,7 +329,13 @@ export class Analyzer {
       const reason = `${name} is assigned conditionally at line ${line} (${where}); its value afterwards depends on the path taken`;
       base.vars.set(name, unk(`$${name}`, reason));
       base.assignedAt.set(name, line);
-      if (name === 'PATH') this.issue(this.out.unfollowable, line, this.lineText(line), `PATH assigned ${where}: PATH after it depends on which path ran`);
+      if (name === 'PATH')
+        this.issue(
+          this.out.unfollowable,
+          line,
+          this.lineText(line),
+          `PATH assigned ${where}: PATH after it depends on which path ran`,
+        );
     }
     for (const s of live) for (const e of s.exported) base.exported.add(e);
     base.allexport = live.some((s) => s.allexport);
@@ -237,10 +346,15 @@ export class Analyzer {
       const defs = live.map((s) => s.aliases.get(n));
       if (defs.every((d) => d && d.value === defs[0]!.value)) continue;
       const any = defs.find((d) => d)!;
-      base.aliases.set(n, { top: Math.max(...defs.map((d) => d?.top ?? 0)), line: any.line, why: `alias ${n} is defined or removed ${where}` });
+      base.aliases.set(n, {
+        top: Math.max(...defs.map((d) => d?.top ?? 0)),
+        line: any.line,
+        why: `alias ${n} is defined or removed ${where}`,
+      });
     }
     if (live.some((s) => s.expandAliases !== live[0]!.expandAliases)) base.expandAliases = 'unknown';
-    if (live.some((s) => s.exitTrap?.line !== live[0]!.exitTrap?.line)) base.exitTrap = live.find((s) => s.exitTrap)!.exitTrap!;
+    if (live.some((s) => s.exitTrap?.line !== live[0]!.exitTrap?.line))
+      base.exitTrap = live.find((s) => s.exitTrap)!.exitTrap!;
     base.taint = live.find((s) => s.taint)?.taint;
     if (!base.taint) delete base.taint;
     const skip = live.find((s) => s.skipReason)?.skipReason;
@@ -258,10 +372,19 @@ export class Analyzer {
       if (top) ctx = { ...ctx, top: this.lineOf(stmt.pos), runTop: this.lineOf(Math.max(stmt.pos, stmt.end - 1)) };
       if (state.dead) {
         const line = this.lineOf(stmt.pos);
-        this.issue(this.out.unreachable, line, this.textOf(stmt), `after the ${state.dead.kind} at line ${state.dead.line}`);
+        this.issue(
+          this.out.unreachable,
+          line,
+          this.textOf(stmt),
+          `after the ${state.dead.kind} at line ${state.dead.line}`,
+        );
         continue;
       }
-      if (stmt.background) this.runCmd(stmt.cmd, clone(state), { ...ctx, alongside: ctx.alongside ?? `in the background (line ${this.lineOf(stmt.pos)})` });
+      if (stmt.background)
+        this.runCmd(stmt.cmd, clone(state), {
+          ...ctx,
+          alongside: ctx.alongside ?? `in the background (line ${this.lineOf(stmt.pos)})`,
+        });
       else this.runCmd(stmt.cmd, state, ctx);
     }
   }
@@ -279,7 +402,12 @@ export class Analyzer {
         return this.runCmd(cmd.cmd, state, ctx);
       case 'pipe':
         // Every element of a pipeline runs in its own subshell (bash without lastpipe).
-        for (const c of cmd.cmds) this.runCmd(c, clone(state), cmd.cmds.length > 1 ? { ...ctx, alongside: ctx.alongside ?? `in the pipeline at line ${line}` } : ctx);
+        for (const c of cmd.cmds)
+          this.runCmd(
+            c,
+            clone(state),
+            cmd.cmds.length > 1 ? { ...ctx, alongside: ctx.alongside ?? `in the pipeline at line ${line}` } : ctx,
+          );
         return;
       case 'andor': {
         this.runCmd(cmd.left, state, ctx);
@@ -348,7 +476,8 @@ export class Analyzer {
         if (ctx.top !== undefined) this.definedAt.set(cmd.body, ctx.top);
         return;
       case 'test':
-        for (const body of cmd.substs ?? []) this.runList(body, clone(state), { ...ctx, cond: ctx.cond ?? state.skipReason ?? state.returnSkip });
+        for (const body of cmd.substs ?? [])
+          this.runList(body, clone(state), { ...ctx, cond: ctx.cond ?? state.skipReason ?? state.returnSkip });
         return;
       case 'redir':
         // Redirections are set up before the command runs: `done < "$(mktemp)"` runs mktemp first.
@@ -357,9 +486,21 @@ export class Analyzer {
     }
   }
 
-  private callFunction(name: string, body: Cmd, state: State, ctx: Ctx, line: number, temp: Map<string, Val | null>): void {
+  private callFunction(
+    name: string,
+    body: Cmd,
+    state: State,
+    ctx: Ctx,
+    line: number,
+    temp: Map<string, Val | null>,
+  ): void {
     if (ctx.fnStack.includes(name)) {
-      this.issue(this.out.unfollowable, line, this.lineText(line), `recursive call of function ${name} is not followed`);
+      this.issue(
+        this.out.unfollowable,
+        line,
+        this.lineText(line),
+        `recursive call of function ${name} is not followed`,
+      );
       return;
     }
     // Prefix assignments (`X=1 f`) last for the call only; so do `local` variables.
@@ -372,7 +513,14 @@ export class Analyzer {
     const returns: State[] = [];
     const returnSkipBefore = state.returnSkip;
     const top = this.definedAt.get(body) ?? ctx.top;
-    this.runCmd(body, state, { ...ctx, fnStack: [...ctx.fnStack, name], calledFrom: [...ctx.calledFrom, line], locals, returns, ...(top !== undefined ? { top } : {}) });
+    this.runCmd(body, state, {
+      ...ctx,
+      fnStack: [...ctx.fnStack, name],
+      calledFrom: [...ctx.calledFrom, line],
+      locals,
+      returns,
+      ...(top !== undefined ? { top } : {}),
+    });
     if (returns.length > 0) {
       for (const r of returns) delete r.dead;
       adopt(state, this.merge([state, ...returns], `in function ${name}, which may return early`));
@@ -407,7 +555,12 @@ export class Analyzer {
       if (k === 0 && aliasWords) return aliasWords.map((a) => ({ val: str(a) }));
       if (!w.decl) return expandFields(w, sc).map((val) => ({ val }));
       const value = w.decl.value ? expandJoined(w.decl.value, sc) : undefined;
-      return [{ val: str(w.decl.name + '='), decl: { name: w.decl.name, append: w.decl.append, ...(value ? { value } : {}) } }];
+      return [
+        {
+          val: str(w.decl.name + '='),
+          decl: { name: w.decl.name, append: w.decl.append, ...(value ? { value } : {}) },
+        },
+      ];
     });
     this.expandRedirs(cmd.redirs, sc); // `> "$(mktemp)"` runs mktemp
     if (fields.length === 0) {
@@ -415,34 +568,61 @@ export class Analyzer {
       return;
     }
 
-    const launch = peelWrappers(fields.map((f) => f.val), temp, state.cwd);
+    const launch = peelWrappers(
+      fields.map((f) => f.val),
+      temp,
+      state.cwd,
+    );
     if (launch === 'redirections-only') return; // `exec >file`: the shell goes on
     if (launch.issue) this.issue(this.out.unfollowable, line, text, launch.issue);
     const { env, exportedExtra, cleared, pathNote, cwd, exec, shellLevel, noFunctions, via } = launch;
     const ownPath = env.get('PATH');
     const ownPathUnknown = ownPath ? firstUnknownSeg(ownPath) : undefined;
-    if (ownPathUnknown) this.issue(this.out.unfollowable, line, text, `PATH for this command is computed at run time (${ownPathUnknown.why})`);
+    if (ownPathUnknown)
+      this.issue(
+        this.out.unfollowable,
+        line,
+        text,
+        `PATH for this command is computed at run time (${ownPathUnknown.why})`,
+      );
     const i = launch.programAt;
     const progVal = fields[i]!.val;
     const progText = concrete(progVal);
     const program = progText ?? '<unknown>';
     if (progText === undefined) {
-      this.issue(this.out.unfollowable, line, text, `the program word \`${renderVal(progVal)}\` is computed at run time`);
+      this.issue(
+        this.out.unfollowable,
+        line,
+        text,
+        `the program word \`${renderVal(progVal)}\` is computed at run time`,
+      );
     }
-    const args = fields.slice(i + 1).map((f) => renderVal(f.decl ? norm([...f.val, ...(f.decl.value ?? unk('array'))]) : f.val));
+    const args = fields
+      .slice(i + 1)
+      .map((f) => renderVal(f.decl ? norm([...f.val, ...(f.decl.value ?? unk('array'))]) : f.val));
 
     let path: PathValue;
     if (pathNote) path = { unknown: pathNote };
     else if (cleared && !env.has('PATH')) {
-      path = { unknown: "the environment is cleared (env -i / exec -c): the program is looked up in execvp's default path and runs without PATH" };
+      path = {
+        unknown:
+          "the environment is cleared (env -i / exec -c): the program is looked up in execvp's default path and runs without PATH",
+      };
     } else if (env.has('PATH') && env.get('PATH') === null) {
-      path = { unknown: 'PATH is removed for this command (env -u PATH): lookup falls back to the default path and the program runs without PATH' };
+      path = {
+        unknown:
+          'PATH is removed for this command (env -u PATH): lookup falls back to the default path and the program runs without PATH',
+      };
     } else path = env.has('PATH') ? toPathValue(env.get('PATH'), 'PATH is unset') : this.pathOf(state);
 
     // POSIX mode: a special builtin is found before a function of the same name.
     const special = this.options.shell === 'sh' && progText !== undefined && SPECIAL_BUILTINS.has(progText);
     const isFunction = shellLevel && !noFunctions && !special && progText !== undefined && state.funcs.has(progText);
-    const kind: Invocation['kind'] = isFunction ? 'function' : shellLevel && !exec && progText !== undefined && SHELL_BUILTINS.has(progText) ? 'builtin' : 'external';
+    const kind: Invocation['kind'] = isFunction
+      ? 'function'
+      : shellLevel && !exec && progText !== undefined && SHELL_BUILTINS.has(progText)
+        ? 'builtin'
+        : 'external';
     const exported = cleared ? new Set<string>() : new Set(state.exported);
     for (const n of exportedExtra) exported.add(n);
     for (const [n, v] of env) if (v === null) exported.delete(n);
@@ -477,7 +657,13 @@ export class Analyzer {
    * expansion is on and the alias was defined before bash parsed the command (an earlier top-level command).
    * Returns the replacement words, undefined (no alias applies), or 'unfollowable' (recorded).
    */
-  private aliasOf(word: Word | undefined, state: State, ctx: Ctx, line: number, text: string): string[] | undefined | 'unfollowable' {
+  private aliasOf(
+    word: Word | undefined,
+    state: State,
+    ctx: Ctx,
+    line: number,
+    text: string,
+  ): string[] | undefined | 'unfollowable' {
     const name = word ? literalOf(word) : undefined;
     if (name === undefined || state.expandAliases === false) return undefined;
     const a = state.aliases.get(name);
@@ -486,11 +672,19 @@ export class Analyzer {
       this.issue(this.out.unfollowable, line, text, why);
       return 'unfollowable';
     };
-    if (state.expandAliases === 'unknown') return stop(`alias ${name} (line ${a.line}) applies only if \`shopt -s expand_aliases\` ran, which is conditional`);
-    if (a.why || a.value === undefined) return stop(`${a.why ?? `alias ${name} has a value computed at run time`} and would replace \`${name}\` here`);
-    if (!PLAIN_ALIAS.test(a.value)) return stop(`alias ${name}='${a.value}' (line ${a.line}) replaces \`${name}\` here with text the analysis does not re-parse`);
+    if (state.expandAliases === 'unknown')
+      return stop(
+        `alias ${name} (line ${a.line}) applies only if \`shopt -s expand_aliases\` ran, which is conditional`,
+      );
+    if (a.why || a.value === undefined)
+      return stop(`${a.why ?? `alias ${name} has a value computed at run time`} and would replace \`${name}\` here`);
+    if (!PLAIN_ALIAS.test(a.value))
+      return stop(
+        `alias ${name}='${a.value}' (line ${a.line}) replaces \`${name}\` here with text the analysis does not re-parse`,
+      );
     const words = a.value.split(/ +/);
-    if (words[0] !== name && state.aliases.has(words[0]!)) return stop(`alias ${name} (line ${a.line}) expands to another alias, ${words[0]}`);
+    if (words[0] !== name && state.aliases.has(words[0]!))
+      return stop(`alias ${name} (line ${a.line}) expands to another alias, ${words[0]}`);
     return words;
   }
 
@@ -513,7 +707,9 @@ export class Analyzer {
         const flags = words.filter((w) => w?.startsWith('-') || w?.startsWith('+')).join('');
         const unexport = name === 'export' && /n/.test(flags);
         const exportIt = name === 'export' ? !unexport : /-[a-zA-Z]*x/.test(flags);
-        const isLocal = ctx.locals !== undefined && (name === 'local' || ((name === 'declare' || name === 'typeset') && !/g/.test(flags)));
+        const isLocal =
+          ctx.locals !== undefined &&
+          (name === 'local' || ((name === 'declare' || name === 'typeset') && !/g/.test(flags)));
         if (/-[a-zA-Z]*f/.test(flags)) return; // functions, not variables
         for (const a of args) {
           const nm = a.decl ? a.decl.name : concrete(a.val);
@@ -565,17 +761,27 @@ export class Analyzer {
         }
         return;
       case 'eval':
-        this.issue(this.out.unfollowable, line, text, 'eval runs code built at run time; PATH and variables after it are unknown');
+        this.issue(
+          this.out.unfollowable,
+          line,
+          text,
+          'eval runs code built at run time; PATH and variables after it are unknown',
+        );
         this.taint(state, `the eval at line ${line}`, line);
         return;
       case 'source':
       case '.':
-        this.issue(this.out.unfollowable, line, text, `${name} ${words[0] ?? renderVal(args[0]?.val ?? [])} runs another file in this shell; PATH and variables after it are unknown`);
+        this.issue(
+          this.out.unfollowable,
+          line,
+          text,
+          `${name} ${words[0] ?? renderVal(args[0]?.val ?? [])} runs another file in this shell; PATH and variables after it are unknown`,
+        );
         this.taint(state, `the ${name} at line ${line}`, line);
         return;
       case 'trap': {
         const rest = words[0] === '--' ? words.slice(1) : words;
-        if (rest.length < 2 || rest[0]?.startsWith('-') && rest[0] !== '-') return; // `trap`, `trap -p`, `trap -l`, `trap SIG` (reset)
+        if (rest.length < 2 || (rest[0]?.startsWith('-') && rest[0] !== '-')) return; // `trap`, `trap -p`, `trap -l`, `trap SIG` (reset)
         const handler = rest[0];
         const signals = rest.slice(1);
         const exitOnly = signals.every((g) => g !== undefined && /^(EXIT|SIGEXIT|0)$/i.test(g));
@@ -585,7 +791,13 @@ export class Analyzer {
         }
         // An EXIT handler matters only if the shell ends without exec (checked at the end of the script).
         if (exitOnly && handler !== undefined) state.exitTrap = { line, text };
-        else this.issue(this.out.unfollowable, line, text, `trap handler for ${signals.map((g) => g ?? '<computed>').join(' ')} runs when that happens and is not analysed`);
+        else
+          this.issue(
+            this.out.unfollowable,
+            line,
+            text,
+            `trap handler for ${signals.map((g) => g ?? '<computed>').join(' ')} runs when that happens and is not analysed`,
+          );
         return;
       }
       case 'read':
@@ -602,8 +814,10 @@ export class Analyzer {
             if (withArg.has(w)) k++;
           } else names.push(w);
         }
-        const targets = name === 'getopts' ? names.slice(1, 2) : names.length ? names : [name === 'read' ? 'REPLY' : 'MAPFILE'];
-        for (const n of targets) if (n) this.setVar(state, n, unk(`$${n}`, `${n} is read at run time (line ${line})`), line, text);
+        const targets =
+          name === 'getopts' ? names.slice(1, 2) : names.length ? names : [name === 'read' ? 'REPLY' : 'MAPFILE'];
+        for (const n of targets)
+          if (n) this.setVar(state, n, unk(`$${n}`, `${n} is read at run time (line ${line})`), line, text);
         return;
       }
       case 'printf': {
@@ -634,7 +848,10 @@ export class Analyzer {
           if (w.startsWith('-') || eq <= 0) continue; // `alias -p`, `alias name` (prints)
           const n = w.slice(0, eq);
           const entry = { value: w.slice(eq + 1), top: ctx.runTop ?? -1, line };
-          state.aliases.set(n, conditional ? { ...entry, why: `alias ${n} is defined conditionally (${conditional})` } : entry);
+          state.aliases.set(
+            n,
+            conditional ? { ...entry, why: `alias ${n} is defined conditionally (${conditional})` } : entry,
+          );
         }
         return;
       }
@@ -648,12 +865,18 @@ export class Analyzer {
         if (!words.includes('expand_aliases')) return;
         const on = words.includes('-s') ? true : words.includes('-u') ? false : undefined;
         if (on === undefined) return;
-        state.expandAliases = ctx.cond ?? state.skipReason ?? state.returnSkip ? 'unknown' : on;
+        state.expandAliases = (ctx.cond ?? state.skipReason ?? state.returnSkip) ? 'unknown' : on;
         return;
       }
       case 'hash':
         // `hash -p FILE NAME` makes bash run FILE for NAME, whatever PATH says.
-        if (words.some((a) => a !== undefined && /^-[a-zA-Z]*p/.test(a))) this.issue(this.out.unfollowable, line, text, '`hash -p` binds a command name to a file, bypassing the PATH lookup');
+        if (words.some((a) => a !== undefined && /^-[a-zA-Z]*p/.test(a)))
+          this.issue(
+            this.out.unfollowable,
+            line,
+            text,
+            '`hash -p` binds a command name to a file, bypassing the PATH lookup',
+          );
         return;
     }
   }
@@ -676,7 +899,8 @@ export class Analyzer {
 /** Commands that always succeed, so `a && b` runs b whenever a ran. */
 function cannotFail(cmd: Cmd): boolean {
   if (cmd.k !== 'simple') return false;
-  if (cmd.words.length === 0) return cmd.assigns.every((a) => !a.value || a.value.parts.every((p) => p.k !== 'cmdsubst'));
+  if (cmd.words.length === 0)
+    return cmd.assigns.every((a) => !a.value || a.value.parts.every((p) => p.k !== 'cmdsubst'));
   const w = literalOf(cmd.words[0]!);
   return w === 'true' || w === ':';
 }

@@ -2,7 +2,19 @@
 // anything run-time-only become unknown pieces (never guessed).
 
 import type { List, ParamPart, Word, WordPart } from './ast.js';
-import { concat, concrete, nonEmpty, norm, replace, str, trim, unk, type PatChar, type Seg, type Val } from './value.js';
+import {
+  concat,
+  concrete,
+  nonEmpty,
+  norm,
+  replace,
+  str,
+  trim,
+  unk,
+  type PatChar,
+  type Seg,
+  type Val,
+} from './value.js';
 
 export interface Scope {
   /** A variable's value; `null` when the script unset it. */
@@ -100,7 +112,8 @@ function expandParam(p: ParamPart, scope: Scope): Val {
   if (!/^[A-Za-z_]/.test(p.name)) return unk(`$${p.name}`); // positional and special parameters
   const value = scope.lookup(p.name);
   // A wholly unknown value (e.g. from the caller's environment) may also be unset: every operator depends on that.
-  if (p.op !== undefined && value !== null && value.length === 1 && value[0]!.t === 'unk') return [{ ...value[0]!, why: p.text }];
+  if (p.op !== undefined && value !== null && value.length === 1 && value[0]!.t === 'unk')
+    return [{ ...value[0]!, why: p.text }];
   const arg = () => expandJoined(p.arg ?? [], scope);
   const set = value !== null;
   switch (p.op) {

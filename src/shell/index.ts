@@ -75,7 +75,12 @@ export async function analyzeScript(text: string, options: AnalyzeOptions = {}):
       unfollowable: [],
       unreachable: [],
       allexportLines: [],
-      finalEnv: { vars: new Map(), exported: new Set(['PATH']), allexport: false, path: { unknown: 'the script does not parse' } },
+      finalEnv: {
+        vars: new Map(),
+        exported: new Set(['PATH']),
+        allexport: false,
+        path: { unknown: 'the script does not parse' },
+      },
       parseError: parsed.error,
     };
   }
@@ -92,7 +97,9 @@ export function programName(program: string): string {
  * run of it (an exec included), else the last run at all. Functions and builtins of that name do not count.
  */
 export function finalRunOf(analysis: ShellAnalysis, program: string): Invocation | undefined {
-  const runs = analysis.invocations.filter((inv) => inv.kind === 'external' && (inv.program === program || programName(inv.program) === program));
+  const runs = analysis.invocations.filter(
+    (inv) => inv.kind === 'external' && (inv.program === program || programName(inv.program) === program),
+  );
   return [...runs].reverse().find((inv) => !inv.conditional) ?? runs[runs.length - 1];
 }
 
@@ -134,11 +141,14 @@ export function renderPath(value: PathValue): string {
  * How the program word is found: a word with a `/` is a file path (relative ones against the invocation's
  * cwd); a bare name is searched in `path`, first match wins.
  */
-export function programLookup(inv: Invocation): { file: string } | { search: string; path: PathValue } | { unknown: string } {
+export function programLookup(
+  inv: Invocation,
+): { file: string } | { search: string; path: PathValue } | { unknown: string } {
   if (inv.program === '<unknown>') return { unknown: 'the program word is computed at run time' };
   if (!inv.program.includes('/')) return { search: inv.program, path: inv.path };
   if (inv.program.startsWith('/')) return { file: inv.program };
-  if (typeof inv.cwd !== 'string') return { unknown: `relative program ${inv.program} in an unknown directory (${inv.cwd.reason})` };
+  if (typeof inv.cwd !== 'string')
+    return { unknown: `relative program ${inv.program} in an unknown directory (${inv.cwd.reason})` };
   return { file: normalizeDir(`${inv.cwd}/${inv.program}`) };
 }
 

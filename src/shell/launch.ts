@@ -40,7 +40,11 @@ const OPTIONS_WITH_ARG: Record<string, string[]> = {
 /** Programs that run their arguments as a command, whether named bare or by a store path. */
 const EXTERNAL_WRAPPERS = new Set(['env', 'nohup', 'setsid', ...Object.keys(OPTIONS_WITH_ARG)]);
 
-export function peelWrappers(fields: Val[], prefixAssigns: Map<string, Val | null>, cwd: string | Unknown): Launch | 'redirections-only' {
+export function peelWrappers(
+  fields: Val[],
+  prefixAssigns: Map<string, Val | null>,
+  cwd: string | Unknown,
+): Launch | 'redirections-only' {
   const l: Launch = {
     programAt: 0,
     via: [],
@@ -73,7 +77,10 @@ export function peelWrappers(fields: Val[], prefixAssigns: Map<string, Val | nul
     const word = at(i);
     if (word === undefined) break;
     // External wrappers run the same way by full path (`/nix/store/…-coreutils/bin/env PATH=… prog`, as an ExecStart has them).
-    const w = word.startsWith('/') && EXTERNAL_WRAPPERS.has(word.slice(word.lastIndexOf('/') + 1)) ? word.slice(word.lastIndexOf('/') + 1) : word;
+    const w =
+      word.startsWith('/') && EXTERNAL_WRAPPERS.has(word.slice(word.lastIndexOf('/') + 1))
+        ? word.slice(word.lastIndexOf('/') + 1)
+        : word;
     lastWrapperAt = i;
     if (w === 'exec' && i === 0) {
       l.via.push(w);

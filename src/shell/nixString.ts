@@ -26,14 +26,15 @@ const indentedEscape: EscapeAt = (body, i) => {
 };
 
 /** `"…"`: `\x` is an escape. */
-const quotedEscape: EscapeAt = (body, i) => (body[i] === '\\' ? { text: escaped(body[i + 1] ?? ''), length: 2 } : undefined);
+const quotedEscape: EscapeAt = (body, i) =>
+  body[i] === '\\' ? { text: escaped(body[i + 1] ?? ''), length: 2 } : undefined;
 
 /** Undoes a string body's escapes and turns each `${expr}` into a placeholder word, counting lines as Nix reads them. */
 function unquote(body: string, escapeAt: EscapeAt): { text: string; antiquotes: Antiquote[] } {
   const antiquotes: Antiquote[] = [];
   let out = '';
   let line = 1;
-  for (let i = 0; i < body.length; ) {
+  for (let i = 0; i < body.length;) {
     const esc = escapeAt(body, i);
     if (esc) {
       out += esc.text;

@@ -16,9 +16,20 @@
 
 import { createRequire } from 'node:module';
 import { MAX_NESTING, MAX_PARSED_BYTES } from '../bounded.js';
-import { literalOf, type Assign, type Cmd, type List, type ParamPart, type Redir, type Stmt, type Word, type WordPart } from './ast.js';
+import {
+  literalOf,
+  type Assign,
+  type Cmd,
+  type List,
+  type ParamPart,
+  type Redir,
+  type Stmt,
+  type Word,
+  type WordPart,
+} from './ast.js';
 
-export type ParseResult = { list: List } | { error: { line: number; column: number; message: string; unsupported?: boolean } };
+export type ParseResult =
+  { list: List } | { error: { line: number; column: number; message: string; unsupported?: boolean } };
 
 /** A node of mvdan-sh's tree (GopherJS objects: fields are properties, positions have Line/Col/Offset methods). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -42,10 +53,38 @@ function mvdan(): MvSyntax {
 
 // Operator codes of mvdan/sh v3's token enum (as mvdan-sh 0.10.1 numbers them); test/unit/shellSyntax.test.ts
 // checks them against the parser.
-export const REDIR_OPS: Record<number, string> = { 54: '>', 55: '>>', 56: '<', 57: '<>', 58: '<&', 59: '>&', 60: '>|', 61: '<<', 62: '<<-', 63: '<<<', 64: '&>', 65: '&>>' };
+export const REDIR_OPS: Record<number, string> = {
+  54: '>',
+  55: '>>',
+  56: '<',
+  57: '<>',
+  58: '<&',
+  59: '>&',
+  60: '>|',
+  61: '<<',
+  62: '<<-',
+  63: '<<<',
+  64: '&>',
+  65: '&>>',
+};
 export const EXP_OPS: Record<number, string> = {
-  68: '+', 69: ':+', 70: '-', 71: ':-', 72: '?', 73: ':?', 74: '=', 75: ':=', 76: '%', 77: '%%', 78: '#', 79: '##',
-  80: '^', 81: '^^', 82: ',', 83: ',,', 84: '@',
+  68: '+',
+  69: ':+',
+  70: '-',
+  71: ':-',
+  72: '?',
+  73: ':?',
+  74: '=',
+  75: ':=',
+  76: '%',
+  77: '%%',
+  78: '#',
+  79: '##',
+  80: '^',
+  81: '^^',
+  82: ',',
+  83: ',,',
+  84: '@',
 };
 const AND = 10;
 const OR = 11;
@@ -131,7 +170,13 @@ class Adapter {
         cmd.end = Math.max(cmd.end, ...redirs.map((r) => this.redirEnd(r)));
       } else if (redirs.length > 0) {
         const rs = redirs.map((r) => this.redir(r));
-        cmd = { k: 'redir', cmd, redirs: rs, pos: cmd.pos, end: Math.max(cmd.end, ...redirs.map((r) => this.redirEnd(r))) };
+        cmd = {
+          k: 'redir',
+          cmd,
+          redirs: rs,
+          pos: cmd.pos,
+          end: Math.max(cmd.end, ...redirs.map((r) => this.redirEnd(r))),
+        };
       }
     }
     if (s.Negated) cmd = { k: 'not', cmd, pos: this.pos(s), end: cmd.end };
@@ -149,17 +194,33 @@ class Adapter {
     const out: Redir = { op, ...(r.Word ? { word: this.word(r.Word) } : {}) };
     if (r.Hdoc) {
       // A quoted delimiter (<<'EOF', <<"EOF", <<\EOF) makes the body literal text.
-      const quotedDelim = (r.Word?.Parts ?? []).some((p: MvNode) => this.type(p) !== 'Lit' || String(p.Value).includes('\\'));
+      const quotedDelim = (r.Word?.Parts ?? []).some(
+        (p: MvNode) => this.type(p) !== 'Lit' || String(p.Value).includes('\\'),
+      );
       out.hdoc = quotedDelim
-        ? { parts: [{ k: 'lit', v: (r.Hdoc.Parts ?? []).map((p: MvNode) => String(p.Value ?? '')).join(''), quoted: true }], pos: this.pos(r.Hdoc), end: this.end(r.Hdoc) }
+        ? {
+            parts: [
+              { k: 'lit', v: (r.Hdoc.Parts ?? []).map((p: MvNode) => String(p.Value ?? '')).join(''), quoted: true },
+            ],
+            pos: this.pos(r.Hdoc),
+            end: this.end(r.Hdoc),
+          }
         : { parts: this.parts(r.Hdoc.Parts ?? [], 'hdoc'), pos: this.pos(r.Hdoc), end: this.end(r.Hdoc) };
     }
     return out;
   }
 
   private simple(s: MvNode, assigns: MvNode[], args: MvNode[], redirs: MvNode[]): Cmd {
-    const ends = [...assigns.map((a) => this.end(a)), ...args.map((w) => this.end(w)), ...redirs.map((r) => this.redirEnd(r))];
-    const starts = [...assigns.map((a) => this.pos(a)), ...args.map((w) => this.pos(w)), ...redirs.map((r) => this.pos(r))];
+    const ends = [
+      ...assigns.map((a) => this.end(a)),
+      ...args.map((w) => this.end(w)),
+      ...redirs.map((r) => this.redirEnd(r)),
+    ];
+    const starts = [
+      ...assigns.map((a) => this.pos(a)),
+      ...args.map((w) => this.pos(w)),
+      ...redirs.map((r) => this.pos(r)),
+    ];
     // A loop, not Math.min(...starts): spreading 100k arguments overflows the stack.
     const pos = starts.length ? starts.reduce((a, b) => (b < a ? b : a)) : this.pos(s);
     const end = ends.length ? ends.reduce((a, b) => (b > a ? b : a)) : this.end(s);
@@ -169,7 +230,14 @@ class Adapter {
       // `X=1 export Y=2`: mvdan parses a call, not a declaration; read NAME=value arguments as bash does.
       for (let k = 1; k < words.length; k++) words[k] = declFromWord(words[k]!) ?? words[k]!;
     }
-    return { k: 'simple', assigns: assigns.map((a) => this.assign(a)), words, redirs: redirs.map((r) => this.redir(r)), pos, end };
+    return {
+      k: 'simple',
+      assigns: assigns.map((a) => this.assign(a)),
+      words,
+      redirs: redirs.map((r) => this.redir(r)),
+      pos,
+      end,
+    };
   }
 
   private assign(a: MvNode): Assign {
@@ -190,7 +258,10 @@ class Adapter {
           const left = this.stmtCmd(c.X);
           const right = this.stmtCmd(c.Y);
           // mvdan nests `a | b | c` as ((a | b) | c); one pipeline has one list of elements.
-          const cmds = left.k === 'pipe' && !c.X.Negated && (c.X.Redirs ?? []).length === 0 ? [...left.cmds, right] : [left, right];
+          const cmds =
+            left.k === 'pipe' && !c.X.Negated && (c.X.Redirs ?? []).length === 0
+              ? [...left.cmds, right]
+              : [left, right];
           return { k: 'pipe', cmds, pos: left.pos, end: right.end };
         }
         if (op !== AND && op !== OR) return this.unsupported(c, `binary command operator ${op}`);
@@ -216,7 +287,8 @@ class Adapter {
         const loop = c.Loop;
         const body = this.list(c.Do);
         const select = c.Select ? { select: true } : {};
-        if (this.type(loop) === 'CStyleLoop') return { k: 'for', name: '', arith: this.text(loop), body, ...select, pos, end };
+        if (this.type(loop) === 'CStyleLoop')
+          return { k: 'for', name: '', arith: this.text(loop), body, ...select, pos, end };
         const hasIn = loop.InPos && loop.InPos.Line() > 0;
         const items = hasIn ? (loop.Items ?? []).map((w: MvNode) => this.word(w)) : undefined;
         return { k: 'for', name: String(loop.Name.Value), ...(items ? { items } : {}), body, ...select, pos, end };
@@ -225,7 +297,10 @@ class Adapter {
         return {
           k: 'case',
           word: this.word(c.Word),
-          arms: (c.Items ?? []).map((it: MvNode) => ({ patterns: (it.Patterns ?? []).map((w: MvNode) => this.word(w)), body: this.list(it.Stmts) })),
+          arms: (c.Items ?? []).map((it: MvNode) => ({
+            patterns: (it.Patterns ?? []).map((w: MvNode) => this.word(w)),
+            body: this.list(it.Stmts),
+          })),
           pos,
           end,
         };
@@ -241,14 +316,22 @@ class Adapter {
         return { k: 'test', text: this.text(c), ...(substs.length ? { substs } : {}), pos, end };
       }
       case 'DeclClause': {
-        const variant: Word = { parts: [{ k: 'lit', v: String(c.Variant.Value), quoted: false }], pos: this.pos(c.Variant), end: this.end(c.Variant) };
+        const variant: Word = {
+          parts: [{ k: 'lit', v: String(c.Variant.Value), quoted: false }],
+          pos: this.pos(c.Variant),
+          end: this.end(c.Variant),
+        };
         const words = [variant, ...(c.Args ?? []).map((a: MvNode) => this.declArg(a))];
         return { k: 'simple', assigns: [], words, redirs: [], pos, end };
       }
       case 'LetClause': {
         const words: Word[] = [
           { parts: [{ k: 'lit', v: 'let', quoted: false }], pos, end: pos + 3 },
-          ...(c.Exprs ?? []).map((x: MvNode): Word => ({ parts: [{ k: 'lit', v: this.text(x), quoted: false }], pos: this.pos(x), end: this.end(x) })),
+          ...(c.Exprs ?? []).map((x: MvNode): Word => ({
+            parts: [{ k: 'lit', v: this.text(x), quoted: false }],
+            pos: this.pos(x),
+            end: this.end(x),
+          })),
         ];
         return { k: 'simple', assigns: [], words, redirs: [], pos, end };
       }
@@ -379,7 +462,8 @@ class Adapter {
     }
     if (p.Exp) {
       const op = EXP_OPS[p.Exp.Op as number] ?? `op ${String(p.Exp.Op)}`;
-      if (!['+', ':+', '-', ':-', '?', ':?', '=', ':=', '%', '%%', '#', '##'].includes(op)) unsupported ??= `\${…${op}…}`;
+      if (!['+', ':+', '-', ':-', '?', ':?', '=', ':=', '%', '%%', '#', '##'].includes(op))
+        unsupported ??= `\${…${op}…}`;
       // The pattern of ${v#p} ${v%p} is a pattern even inside "…" (bash matches its `*` as a glob).
       const pattern = ['%', '%%', '#', '##'].includes(op);
       const arg = this.parts(p.Exp.Word?.Parts ?? [], pattern ? 'plain' : ctx, pattern || ctx === 'plain');
@@ -425,15 +509,32 @@ function unescape(v: string, ctx: 'plain' | 'dq' | 'hdoc'): { v: string; quoted:
 
 /** The value of `$'…'` (ANSI-C quoting). */
 function ansiC(raw: string): string {
-  const simple: Record<string, string> = { a: '\x07', b: '\b', e: '\x1b', E: '\x1b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', "'": "'", '"': '"', '?': '?' };
-  return raw.replace(/\\(x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|U[0-9A-Fa-f]{1,8}|[0-7]{1,3}|c.|.)/gs, (all, e: string) => {
-    if (e in simple) return simple[e]!;
-    if (/^[0-7]/.test(e)) return String.fromCharCode(parseInt(e, 8) & 0xff);
-    if (e[0] === 'x') return String.fromCharCode(parseInt(e.slice(1), 16));
-    if (e[0] === 'u' || e[0] === 'U') return String.fromCodePoint(parseInt(e.slice(1), 16));
-    if (e[0] === 'c' && e.length === 2) return String.fromCharCode(e.charCodeAt(1) & 0x1f);
-    return all;
-  });
+  const simple: Record<string, string> = {
+    a: '\x07',
+    b: '\b',
+    e: '\x1b',
+    E: '\x1b',
+    f: '\f',
+    n: '\n',
+    r: '\r',
+    t: '\t',
+    v: '\v',
+    '\\': '\\',
+    "'": "'",
+    '"': '"',
+    '?': '?',
+  };
+  return raw.replace(
+    /\\(x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|U[0-9A-Fa-f]{1,8}|[0-7]{1,3}|c.|.)/gs,
+    (all, e: string) => {
+      if (e in simple) return simple[e]!;
+      if (/^[0-7]/.test(e)) return String.fromCharCode(parseInt(e, 8) & 0xff);
+      if (e[0] === 'x') return String.fromCharCode(parseInt(e.slice(1), 16));
+      if (e[0] === 'u' || e[0] === 'U') return String.fromCodePoint(parseInt(e.slice(1), 16));
+      if (e[0] === 'c' && e.length === 2) return String.fromCharCode(e.charCodeAt(1) & 0x1f);
+      return all;
+    },
+  );
 }
 
 /** `NAME=value` / `NAME+=value` / `NAME[i]=…` written as an argument of a declaration builtin. */
@@ -445,7 +546,9 @@ function declFromWord(w: Word): Word | undefined {
   const rest = head.v.slice(m[0].length);
   const parts: WordPart[] = [...(rest ? [{ ...head, v: rest }] : []), ...w.parts.slice(1)];
   const base = { name: m[1]!, append: m[3] === '+', pos: w.pos, end: w.end };
-  const decl: Assign = m[2] ? { ...base, array: true } : { ...base, value: { parts, pos: w.pos + m[0].length, end: w.end } };
+  const decl: Assign = m[2]
+    ? { ...base, array: true }
+    : { ...base, value: { parts, pos: w.pos + m[0].length, end: w.end } };
   return { parts: decl.value?.parts ?? [], pos: w.pos, end: w.end, decl };
 }
 
@@ -462,7 +565,11 @@ function declFromWord(w: Word): Word | undefined {
 export const MAX_SHELL_WORDS = 10_000;
 
 export function nestingProblem(src: string, limit = MAX_NESTING): { offset: number; message: string } | undefined {
-  if (src.length > MAX_PARSED_BYTES) return { offset: 0, message: `cannot follow: a script of ${src.length} characters; the verifier parses at most ${MAX_PARSED_BYTES}` };
+  if (src.length > MAX_PARSED_BYTES)
+    return {
+      offset: 0,
+      message: `cannot follow: a script of ${src.length} characters; the verifier parses at most ${MAX_PARSED_BYTES}`,
+    };
   let depth = 0;
   let chain = 1;
   let quote: '' | "'" | '"' = '';
@@ -494,7 +601,11 @@ export function nestingProblem(src: string, limit = MAX_NESTING): { offset: numb
       continue;
     }
     const starts = atWordStart && !/[\s;&|()<>]/.test(c);
-    if (starts && ++words > MAX_SHELL_WORDS) return { offset: i, message: `cannot follow: a script of more than ${MAX_SHELL_WORDS} words (the shell parser's limit)` };
+    if (starts && ++words > MAX_SHELL_WORDS)
+      return {
+        offset: i,
+        message: `cannot follow: a script of more than ${MAX_SHELL_WORDS} words (the shell parser's limit)`,
+      };
     atWordStart = /[\s;&|()<>]/.test(c);
     if (c === "'" || c === '"') quote = c;
     else if (c === '(' || c === '{' || c === '[' || c === '`') {
@@ -511,7 +622,8 @@ export function nestingProblem(src: string, limit = MAX_NESTING): { offset: numb
         continue;
       }
       if (next === c || (c === '|' && next === '&')) i++;
-      if (++chain > limit) return { offset: i, message: `cannot follow: a pipeline or && / || list of more than ${limit} commands` };
+      if (++chain > limit)
+        return { offset: i, message: `cannot follow: a pipeline or && / || list of more than ${limit} commands` };
     } else if (c === '\n') {
       // A newline after an operator continues the list; elsewhere it ends it.
       if (!/[|&]\s*$/.test(src.slice(Math.max(0, i - 8), i))) chain = 1;
@@ -525,7 +637,9 @@ export async function parseScript(src: string): Promise<ParseResult> {
   if (limited) {
     const before = src.slice(0, limited.offset);
     const line = before.split('\n').length;
-    return { error: { line, column: limited.offset - before.lastIndexOf('\n'), message: limited.message, unsupported: true } };
+    return {
+      error: { line, column: limited.offset - before.lastIndexOf('\n'), message: limited.message, unsupported: true },
+    };
   }
   const sx = mvdan();
   let file: MvNode;
@@ -537,10 +651,21 @@ export async function parseScript(src: string): Promise<ParseResult> {
       return { error: { line: err.Pos.Line() as number, column: err.Pos.Col() as number, message: err.Text } };
     }
     // The pre-scan keeps nesting shallow; should mvdan-sh still run out of stack, say so as a limit.
-    if (err instanceof RangeError) return { error: { line: 0, column: 0, message: `cannot follow: nesting too deep for the shell parser (${err.message})`, unsupported: true } };
-    const text = typeof err?.Error === 'function' ? String(err.Error()) : err instanceof Error ? err.message : String(err);
+    if (err instanceof RangeError)
+      return {
+        error: {
+          line: 0,
+          column: 0,
+          message: `cannot follow: nesting too deep for the shell parser (${err.message})`,
+          unsupported: true,
+        },
+      };
+    const text =
+      typeof err?.Error === 'function' ? String(err.Error()) : err instanceof Error ? err.message : String(err);
     const m = /^(\d+):(\d+): (.*)$/s.exec(text);
-    return { error: m ? { line: Number(m[1]), column: Number(m[2]), message: m[3]! } : { line: 0, column: 0, message: text } };
+    return {
+      error: m ? { line: Number(m[1]), column: Number(m[2]), message: m[3]! } : { line: 0, column: 0, message: text },
+    };
   }
   try {
     return { list: new Adapter(src, sx).list(file.Stmts) };
@@ -548,6 +673,13 @@ export async function parseScript(src: string): Promise<ParseResult> {
     if (!(e instanceof UnsupportedSyntax)) throw e;
     const before = src.slice(0, e.offset);
     const line = before.split('\n').length;
-    return { error: { line, column: e.offset - before.lastIndexOf('\n'), message: `shell syntax not modelled by nixenv-verify: ${e.message}`, unsupported: true } };
+    return {
+      error: {
+        line,
+        column: e.offset - before.lastIndexOf('\n'),
+        message: `shell syntax not modelled by nixenv-verify: ${e.message}`,
+        unsupported: true,
+      },
+    };
   }
 }

@@ -6,7 +6,8 @@
 import type { PathEntry, PathValue } from './types.js';
 
 /** `unk.why` is a short display form (`$X`, `$(git …)`); `reason`, when set, is a full sentence for evidence. */
-export type Seg = { t: 'str'; v: string } | { t: 'inh'; without: string[] } | { t: 'unk'; why: string; reason?: string };
+export type Seg =
+  { t: 'str'; v: string } | { t: 'inh'; without: string[] } | { t: 'unk'; why: string; reason?: string };
 /** A value as a list of segments; [] is the empty string. */
 export type Val = Seg[];
 
@@ -55,7 +56,15 @@ export function concrete(val: Val): string | undefined {
 /** Text for evidence: the caller's PATH as `$PATH`, unknown parts as `<unknown:…>`. */
 export function renderVal(val: Val): string {
   return val
-    .map((s) => (s.t === 'str' ? s.v : s.t === 'inh' ? (s.without.length ? `$PATH[without ${s.without.join(',')}]` : '$PATH') : `<unknown:${s.why}>`))
+    .map((s) =>
+      s.t === 'str'
+        ? s.v
+        : s.t === 'inh'
+          ? s.without.length
+            ? `$PATH[without ${s.without.join(',')}]`
+            : '$PATH'
+          : `<unknown:${s.why}>`,
+    )
     .join('');
 }
 
@@ -139,7 +148,9 @@ export function trim(val: Val, p: PatChar[], fromStart: boolean, longest: boolea
   if (edge && edge.t === 'str') {
     if (fromStart ? edge.v.startsWith(pat) : edge.v.endsWith(pat)) {
       const rest = fromStart ? edge.v.slice(pat.length) : edge.v.slice(0, edge.v.length - pat.length);
-      return norm(fromStart ? [{ t: 'str', v: rest }, ...segs.slice(1)] : [...segs.slice(0, -1), { t: 'str', v: rest }]);
+      return norm(
+        fromStart ? [{ t: 'str', v: rest }, ...segs.slice(1)] : [...segs.slice(0, -1), { t: 'str', v: rest }],
+      );
     }
     if (edge.v.length >= pat.length || !(fromStart ? pat.startsWith(edge.v) : pat.endsWith(edge.v))) return val;
     return unk(`${what}: pattern reaches into the caller's PATH`);
@@ -162,12 +173,16 @@ export function replace(val: Val, p: PatChar[], repl: Val, all: boolean, anchor:
   }
   const u = firstUnknownSeg(val) ?? firstUnknownSeg(repl);
   if (u) return [u];
-  if (!isLiteralPattern(p) || anchor !== '' || all || replText !== ':') return unk(`${what}: substitution on a value holding the caller's PATH`);
+  if (!isLiteralPattern(p) || anchor !== '' || all || replText !== ':')
+    return unk(`${what}: substitution on a value holding the caller's PATH`);
   const pat = p.map((x) => x.c).join('');
   const m = /^:([^:]+):$/.exec(pat);
   const segs = norm(val);
   const inhAt = segs.findIndex((s) => s.t === 'inh');
-  const pre = segs.slice(0, inhAt).map((s) => (s as { v: string }).v).join('');
+  const pre = segs
+    .slice(0, inhAt)
+    .map((s) => (s as { v: string }).v)
+    .join('');
   // A match wholly inside the text before the caller's PATH comes first.
   const inPre = pre.indexOf(pat);
   if (inPre >= 0 && inPre + pat.length <= pre.length) {
@@ -203,7 +218,8 @@ export function toPathValue(val: Val | null | undefined, unsetReason: string): P
   let atBoundary = true; // just after the start or a ':'
   for (const s of norm(val)) {
     if (s.t === 'inh') {
-      if (!atBoundary || buf !== '' || pendingInh) return { unknown: `the caller's PATH is glued to other text: ${renderVal(val)}` };
+      if (!atBoundary || buf !== '' || pendingInh)
+        return { unknown: `the caller's PATH is glued to other text: ${renderVal(val)}` };
       pendingInh = { without: s.without };
       atBoundary = false;
       continue;
@@ -212,16 +228,25 @@ export function toPathValue(val: Val | null | undefined, unsetReason: string): P
     const pieces = s.v.split(':');
     for (let k = 0; k < pieces.length; k++) {
       if (k > 0) {
-        entries.push(pendingInh ? { inherited: true, ...(pendingInh.without.length ? { without: pendingInh.without } : {}) } : { dir: buf });
+        entries.push(
+          pendingInh
+            ? { inherited: true, ...(pendingInh.without.length ? { without: pendingInh.without } : {}) }
+            : { dir: buf },
+        );
         pendingInh = undefined;
         buf = '';
       }
-      if (pendingInh && pieces[k] !== '') return { unknown: `the caller's PATH is glued to other text: ${renderVal(val)}` };
+      if (pendingInh && pieces[k] !== '')
+        return { unknown: `the caller's PATH is glued to other text: ${renderVal(val)}` };
       buf += pieces[k];
     }
     atBoundary = s.v.endsWith(':');
   }
-  entries.push(pendingInh ? { inherited: true, ...(pendingInh.without.length ? { without: pendingInh.without } : {}) } : { dir: buf });
+  entries.push(
+    pendingInh
+      ? { inherited: true, ...(pendingInh.without.length ? { without: pendingInh.without } : {}) }
+      : { dir: buf },
+  );
   return { entries };
 }
 

@@ -51,7 +51,9 @@ export function parseEnvironmentFile(text: string): [string, string][] {
 }
 
 /** An environment file: its text (and where it was read), missing (a store file that is not there), or unreadable (outside what the verifier sees). */
-export type FileReader = (file: string) => Promise<{ text: string; source?: string } | { missing: string } | { unreadable: string }>;
+export type FileReader = (
+  file: string,
+) => Promise<{ text: string; source?: string } | { missing: string } | { unreadable: string }>;
 
 /** What the verifier can read of `/etc/<path>`: undefined when the configuration does not put that file there. */
 export type EtcReader = (file: string) => Promise<{ text: string; source: string } | { unreadable: string }>;
@@ -66,9 +68,14 @@ export function storeReader(scripts: ScriptSource, drvs: readonly string[], etc?
   };
 }
 
-export async function serviceEnvironment(unit: UnitFile, source: string, read: FileReader): Promise<ServiceEnvironment> {
+export async function serviceEnvironment(
+  unit: UnitFile,
+  source: string,
+  read: FileReader,
+): Promise<ServiceEnvironment> {
   const env: ServiceEnvironment = { vars: new Map(), unset: new Map(), unreadable: [], notes: [] };
-  for (const a of environmentAssignments(unit)) env.vars.set(a.name, { value: a.value, from: `${a.file ?? source}:${a.line}: Environment=` });
+  for (const a of environmentAssignments(unit))
+    env.vars.set(a.name, { value: a.value, from: `${a.file ?? source}:${a.line}: Environment=` });
   for (const f of environmentFiles(unit)) {
     const optional = f.value.startsWith('-');
     const file = f.value.replace(/^-/, '');
@@ -76,7 +83,9 @@ export async function serviceEnvironment(unit: UnitFile, source: string, read: F
     const got = await read(file);
     if ('unreadable' in got) {
       env.unreadable.push(`${file} (EnvironmentFile= at ${at})`);
-      env.notes.push(`${at}: EnvironmentFile=${f.value} is read when the service starts and may set any variable (PATH too); ${got.unreadable}`);
+      env.notes.push(
+        `${at}: EnvironmentFile=${f.value} is read when the service starts and may set any variable (PATH too); ${got.unreadable}`,
+      );
       continue;
     }
     if ('missing' in got) {
@@ -84,7 +93,11 @@ export async function serviceEnvironment(unit: UnitFile, source: string, read: F
       if (!optional) env.unreadable.push(`${file} (EnvironmentFile= at ${at})`);
       continue;
     }
-    for (const [k, v] of parseEnvironmentFile(got.text)) env.vars.set(k, { value: v, from: `${file}${got.source && got.source !== file ? ` (${got.source})` : ''} (EnvironmentFile= at ${at}): ` });
+    for (const [k, v] of parseEnvironmentFile(got.text))
+      env.vars.set(k, {
+        value: v,
+        from: `${file}${got.source && got.source !== file ? ` (${got.source})` : ''} (EnvironmentFile= at ${at}): `,
+      });
   }
   for (const l of listSetting(unit, 'Service', 'UnsetEnvironment')) {
     for (const word of unitWords(l.value)) {

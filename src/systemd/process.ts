@@ -24,27 +24,61 @@ export interface ProcessEnvironment {
   unknown?: string;
 }
 
-export async function processEnvironment(unit: UnitView, view: HostView, scripts: ScriptSource): Promise<ProcessEnvironment> {
+export async function processEnvironment(
+  unit: UnitView,
+  view: HostView,
+  scripts: ScriptSource,
+): Promise<ProcessEnvironment> {
   const env = await serviceEnvironment(unit.unit, unit.source, storeReader(scripts, unit.context, unit.etc));
   const notes = [...env.notes];
   const unitPath = env.vars.get('PATH');
   const unset = env.unset.get('PATH');
   let path: string | undefined = unset ? undefined : unitPath?.value;
-  let source = unset ? `${unset} (PATH removed)` : unitPath ? `${unitPath.from}PATH (the last assignment wins)` : `${unit.source}: sets no PATH`;
+  let source = unset
+    ? `${unset} (PATH removed)`
+    : unitPath
+      ? `${unitPath.from}PATH (the last assignment wins)`
+      : `${unit.source}: sets no PATH`;
   const refused = unit.unseen?.length ? undefined : execStartRule(unit.unit, unit.source);
   if (refused) return { source, vars: env.vars, notes, chain: [], problem: `${unit.name}: ${refused}` };
-  if (unit.unseen?.length) return { source, vars: env.vars, notes, chain: [], unknown: `cannot follow ${unit.name}: ${unit.unseen.join('; ')} (build mode reads the built unit directory)` };
-  if (env.unreadable.length) return { source, vars: env.vars, notes, chain: [], unknown: `cannot follow the environment of ${unit.name}: ${env.unreadable.map((f) => `${f} may set PATH`).join('; ')} (only a file in the store or one NixOS writes into /etc can be read)` };
+  if (unit.unseen?.length)
+    return {
+      source,
+      vars: env.vars,
+      notes,
+      chain: [],
+      unknown: `cannot follow ${unit.name}: ${unit.unseen.join('; ')} (build mode reads the built unit directory)`,
+    };
+  if (env.unreadable.length)
+    return {
+      source,
+      vars: env.vars,
+      notes,
+      chain: [],
+      unknown: `cannot follow the environment of ${unit.name}: ${env.unreadable.map((f) => `${f} may set PATH`).join('; ')} (only a file in the store or one NixOS writes into /etc can be read)`,
+    };
   const exec = execStart(unit.unit);
   const last = exec[exec.length - 1];
   if (!last) return { ...(path !== undefined ? { path } : {}), source, vars: env.vars, notes, chain: [] };
   const followed = await followToTarget(
-    { argv: [last.program, ...last.args], where: `${last.file ?? unit.source}:${last.line}`, pathDirs: path === undefined ? [] : splitPath(path), drvs: unit.context },
+    {
+      argv: [last.program, ...last.args],
+      where: `${last.file ?? unit.source}:${last.line}`,
+      pathDirs: path === undefined ? [] : splitPath(path),
+      drvs: unit.context,
+    },
     undefined,
     view,
     scripts,
   );
-  if (!followed.ok) return { source: `${last.file ?? unit.source}:${last.line}`, vars: env.vars, notes, chain: followed.chain, problem: `the ExecStart of ${unit.name} cannot be followed: ${followed.reason}` };
+  if (!followed.ok)
+    return {
+      source: `${last.file ?? unit.source}:${last.line}`,
+      vars: env.vars,
+      notes,
+      chain: followed.chain,
+      problem: `the ExecStart of ${unit.name} cannot be followed: ${followed.reason}`,
+    };
   const started = followed.pathDirs.join(':');
   if (started !== (path ?? '')) {
     path = started;

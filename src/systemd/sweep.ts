@@ -20,7 +20,8 @@ const MAX_FILES = 16;
 export async function isSweepService(unit: UnitView, scripts: ScriptSource): Promise<string | undefined> {
   const texts: { text: string; source: string; drvs: readonly string[] }[] = [];
   for (const key of ['ExecStartPre', 'ExecStart', 'ExecStartPost']) {
-    for (const l of listSetting(unit.unit, 'Service', key)) texts.push({ text: l.value, source: `${l.file ?? unit.source}:${l.line}`, drvs: unit.context });
+    for (const l of listSetting(unit.unit, 'Service', key))
+      texts.push({ text: l.value, source: `${l.file ?? unit.source}:${l.line}`, drvs: unit.context });
   }
   if (unit.inlineScript) texts.push({ text: unit.inlineScript, source: `${unit.source} script`, drvs: unit.context });
   const read = new Set<string>();
@@ -32,7 +33,8 @@ export async function isSweepService(unit: UnitView, scripts: ScriptSource): Pro
       if (read.has(p) || read.size >= MAX_FILES) continue;
       read.add(p);
       const got = await scripts.scriptAt(p, t.drvs);
-      if ('text' in got && !got.text.includes('\0')) texts.push({ text: got.text, source: got.source, drvs: [...t.drvs, ...got.inputs] });
+      if ('text' in got && !got.text.includes('\0'))
+        texts.push({ text: got.text, source: got.source, drvs: [...t.drvs, ...got.inputs] });
     }
   }
   return undefined;

@@ -63,7 +63,13 @@ export function parseUnit(text: string, file?: string): UnitFile {
     }
     const eq = trimmed.indexOf('=');
     if (eq < 0) continue;
-    lines.push({ section, key: trimmed.slice(0, eq).trim(), value: trimmed.slice(eq + 1).trim(), line: start + 1, ...(file !== undefined ? { file } : {}) });
+    lines.push({
+      section,
+      key: trimmed.slice(0, eq).trim(),
+      value: trimmed.slice(eq + 1).trim(),
+      line: start + 1,
+      ...(file !== undefined ? { file } : {}),
+    });
   }
   return { lines };
 }
@@ -135,7 +141,13 @@ export function environmentAssignments(unit: UnitFile): EnvAssignment[] {
   for (const l of listSetting(unit, 'Service', 'Environment')) {
     for (const word of unitWords(l.value)) {
       const eq = word.indexOf('=');
-      if (eq > 0) out.push({ name: word.slice(0, eq), value: word.slice(eq + 1), line: l.line, ...(l.file !== undefined ? { file: l.file } : {}) });
+      if (eq > 0)
+        out.push({
+          name: word.slice(0, eq),
+          value: word.slice(eq + 1),
+          line: l.line,
+          ...(l.file !== undefined ? { file: l.file } : {}),
+        });
     }
   }
   return out;
@@ -166,7 +178,13 @@ export function execStart(unit: UnitFile): ExecCommand[] {
     first = first.replace(/^[-@:+!]+/, '');
     // With `@` the second word is argv[0], not an argument.
     const args = atPrefix ? words.slice(2) : words.slice(1);
-    return { program: first, args, line: l.line, ...(l.file !== undefined ? { file: l.file } : {}), text: `ExecStart=${l.value}` };
+    return {
+      program: first,
+      args,
+      line: l.line,
+      ...(l.file !== undefined ? { file: l.file } : {}),
+      text: `ExecStart=${l.value}`,
+    };
   });
 }
 
@@ -181,11 +199,23 @@ export function timerTarget(timerName: string, unit: UnitFile): string {
 }
 
 /** The [Timer] settings that make a timer elapse; systemd refuses a timer with none of them ("lacks value setting"). */
-const TIMER_TRIGGERS = ['OnActiveSec', 'OnBootSec', 'OnStartupSec', 'OnUnitActiveSec', 'OnUnitInactiveSec', 'OnCalendar', 'OnClockChange', 'OnTimezoneChange'];
+const TIMER_TRIGGERS = [
+  'OnActiveSec',
+  'OnBootSec',
+  'OnStartupSec',
+  'OnUnitActiveSec',
+  'OnUnitInactiveSec',
+  'OnCalendar',
+  'OnClockChange',
+  'OnTimezoneChange',
+];
 
 /** The timer's trigger lines (listSetting applies systemd's "empty value resets the list"). */
 export function timerTriggers(unit: UnitFile): UnitLine[] {
-  const isOn = (key: string, value: string): boolean => (key === 'OnClockChange' || key === 'OnTimezoneChange' ? /^(1|yes|true|on)$/i.test(value.trim()) : value.trim() !== '');
+  const isOn = (key: string, value: string): boolean =>
+    key === 'OnClockChange' || key === 'OnTimezoneChange'
+      ? /^(1|yes|true|on)$/i.test(value.trim())
+      : value.trim() !== '';
   return TIMER_TRIGGERS.flatMap((key) => listSetting(unit, 'Timer', key).filter((l) => isOn(key, l.value)));
 }
 
@@ -230,9 +260,16 @@ export function applicableDropIns(name: string, dropIns: readonly DropIn[]): Dro
 }
 
 /** The unit as systemd loads it: the unit file's lines, then each applicable drop-in's lines in order. */
-export function composeUnit(name: string, main: { text: string; source: string }, dropIns: readonly DropIn[]): { unit: UnitFile; applied: DropIn[] } {
+export function composeUnit(
+  name: string,
+  main: { text: string; source: string },
+  dropIns: readonly DropIn[],
+): { unit: UnitFile; applied: DropIn[] } {
   const applied = applicableDropIns(name, dropIns);
-  const lines = [...parseUnit(main.text, main.source).lines, ...applied.flatMap((d) => parseUnit(d.text, d.source).lines)];
+  const lines = [
+    ...parseUnit(main.text, main.source).lines,
+    ...applied.flatMap((d) => parseUnit(d.text, d.source).lines),
+  ];
   return { unit: { lines }, applied };
 }
 

@@ -82,7 +82,12 @@ export class DerivationFiles implements WrapperFiles {
     if (env.text !== undefined && env.destination !== undefined && p.output === 'out') {
       const nodes = new Map<string, Node>();
       const executable = env.executable === '1' || env.executable === 'true';
-      nodes.set(env.destination === '' ? '' : env.destination, { t: 'text', text: env.text, source: `${p.drv} (text attribute → $out${env.destination})`, executable });
+      nodes.set(env.destination === '' ? '' : env.destination, {
+        t: 'text',
+        text: env.text,
+        source: `${p.drv} (text attribute → $out${env.destination})`,
+        executable,
+      });
       return { t: 'files', nodes, farms: [] };
     }
     // buildEnv: nixpkgs' builder.pl reads `pkgs` (JSON: paths and priority); the fixture's reads `manifest`.
@@ -94,7 +99,9 @@ export class DerivationFiles implements WrapperFiles {
       return { t: 'files', nodes: new Map(), farms: [{ kind: 'buildEnv', members, where: `${p.drv} (buildEnv)` }] };
     }
     if (env.buildCommand !== undefined) return this.runBuildCommand(p.drv, root, env);
-    const phases = ['installPhase', 'postInstall', 'postBuild', 'postFixup'].filter((k) => env[k] !== undefined && env[k] !== '');
+    const phases = ['installPhase', 'postInstall', 'postBuild', 'postFixup'].filter(
+      (k) => env[k] !== undefined && env[k] !== '',
+    );
     const why = phases.length
       ? `built by stdenv phases (${phases.join(', ')}), which eval mode does not run`
       : `built by ${env.builder ?? 'its builder'}${env.args ? ' with its own script' : ''}, which eval mode does not read`;
@@ -106,11 +113,13 @@ export class DerivationFiles implements WrapperFiles {
     const outputs = (await this.derivation(drv)).outputs;
     const vars: Record<string, string> = { ...env, ...outputs };
     const out = outputs.out;
-    if (root !== out) return { t: 'cannot', reason: `${drv}: output ${root} is not \`out\`; eval mode models only \`$out\`` };
+    if (root !== out)
+      return { t: 'cannot', reason: `${drv}: output ${root} is not \`out\`; eval mode models only \`$out\`` };
     const nodes = new Map<string, Node>();
     const farms: Farm[] = [];
     const tree: Tree = { t: 'files', nodes, farms };
-    const where = (label: string, text: string, pos: number): string => `${drv} (${label}, line ${text.slice(0, pos).split('\n').length})`;
+    const where = (label: string, text: string, pos: number): string =>
+      `${drv} (${label}, line ${text.slice(0, pos).split('\n').length})`;
     const walk = async (text: string, label: string): Promise<string | undefined> => {
       const parsed = await parseScript(text);
       if ('error' in parsed) return `${label} is not valid shell at line ${parsed.error.line}`;
@@ -120,7 +129,8 @@ export class DerivationFiles implements WrapperFiles {
       }
       return undefined;
     };
-    const rel = (p: string): string | undefined => (p === out ? '' : p.startsWith(`${out}/`) ? p.slice(out.length) : undefined);
+    const rel = (p: string): string | undefined =>
+      p === out ? '' : p.startsWith(`${out}/`) ? p.slice(out.length) : undefined;
     const lookupRel = async (r: string): Promise<FileFact> => this.lookup(tree, r, `${out}${r}`);
     const step = async (stmt: Stmt, text: string, label: string): Promise<string | undefined> => {
       const at = where(label, text, stmt.pos);
@@ -153,7 +163,9 @@ export class DerivationFiles implements WrapperFiles {
       if (HARMLESS.has(program)) return undefined;
       if (program === 'eval' && cmd.words.length === 2) {
         // `eval "$postBuild"`: the variable's text, run here.
-        const name = /^"?\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?"?$/.exec(text.slice(cmd.words[1]!.pos, cmd.words[1]!.end))?.[1];
+        const name = /^"?\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?"?$/.exec(
+          text.slice(cmd.words[1]!.pos, cmd.words[1]!.end),
+        )?.[1];
         if (name && env[name] !== undefined) return walk(env[name]!, `${label} → $${name}`);
         return cannot('eval of text eval mode does not know');
       }
@@ -164,15 +176,20 @@ export class DerivationFiles implements WrapperFiles {
       if (program === 'ln' && (args[0] === '-s' || args[0] === '-sf' || args[0] === '-sfn') && args.length === 3) {
         const r = rel(args[2]!);
         if (r === undefined || args[2]!.endsWith('/')) return cannot('a link outside $out/<file>');
-        if (args[0] === '-s' && (await lookupRel(r)).kind !== 'missing') return cannot(`${args[2]} exists already (ln fails or links inside it)`);
+        if (args[0] === '-s' && (await lookupRel(r)).kind !== 'missing')
+          return cannot(`${args[2]} exists already (ln fails or links inside it)`);
         nodes.set(r, { t: 'link', target: args[1]! });
         return undefined;
       }
-      if (BINARY_WRAPPER.has(program)) return cannot('a compiled wrapper (makeBinaryWrapper): its environment is in a binary; build mode reads the built file');
+      if (BINARY_WRAPPER.has(program))
+        return cannot(
+          'a compiled wrapper (makeBinaryWrapper): its environment is in a binary; build mode reads the built file',
+        );
       if (MAKE_WRAPPER.has(program) || WRAP_PROGRAM.has(program)) {
         const wrapProgram = WRAP_PROGRAM.has(program);
         const target = wrapProgram ? args[0] : args[1];
-        if (target === undefined || (!wrapProgram && args[0] === undefined)) return cannot(`${program} without its arguments (the build fails)`);
+        if (target === undefined || (!wrapProgram && args[0] === undefined))
+          return cannot(`${program} without its arguments (the build fails)`);
         const r = rel(target);
         if (r === undefined) return cannot(`${program} writes ${target}, outside $out`);
         let original: string;
@@ -193,7 +210,10 @@ export class DerivationFiles implements WrapperFiles {
         const rendered = renderMakeWrapper(original, flags, env.SHELL ?? env.shell ?? '/bin/bash');
         if (!rendered.ok) return cannot(rendered.reason);
         // `--run` text is written into the wrapper verbatim: the shell model reads it like the rest of the script.
-        if (rendered.buildTimeFiles.length) return cannot(`--prefix/--suffix-contents read ${rendered.buildTimeFiles.join(' ')} at build time; build mode reads the built file`);
+        if (rendered.buildTimeFiles.length)
+          return cannot(
+            `--prefix/--suffix-contents read ${rendered.buildTimeFiles.join(' ')} at build time; build mode reads the built file`,
+          );
         nodes.set(r, { t: 'wrapper', text: rendered.text, source: `${out}${r} as ${program} at ${at} writes it` });
         return undefined;
       }
@@ -209,15 +229,28 @@ export class DerivationFiles implements WrapperFiles {
     if (tree.t === 'opaque') {
       const base = r.startsWith('/bin/') ? r.slice(5) : undefined;
       if (base !== undefined && !base.includes('/') && packageOf(tree.name).pname === base) {
-        return { kind: 'opaque', path: full, reason: `${tree.drv} is ${tree.why}; eval mode knows ${tree.name} only by its package name` };
+        return {
+          kind: 'opaque',
+          path: full,
+          reason: `${tree.drv} is ${tree.why}; eval mode knows ${tree.name} only by its package name`,
+        };
       }
-      return { kind: 'unlisted', path: full, reason: `${tree.drv} is ${tree.why}: eval mode knows ${tree.name} only by its package name, which is not ${base ?? r}` };
+      return {
+        kind: 'unlisted',
+        path: full,
+        reason: `${tree.drv} is ${tree.why}: eval mode knows ${tree.name} only by its package name, which is not ${base ?? r}`,
+      };
     }
     const node = tree.nodes.get(r);
     if (node) {
-      if (node.t === 'link') return this.file(node.target.startsWith('/') ? node.target : `${full.slice(0, full.lastIndexOf('/'))}/${node.target}`);
+      if (node.t === 'link')
+        return this.file(
+          node.target.startsWith('/') ? node.target : `${full.slice(0, full.lastIndexOf('/'))}/${node.target}`,
+        );
       if (node.t === 'wrapper') return { kind: 'script', path: full, text: node.text, source: node.source };
-      return SHELL_SCRIPT.test(node.text) && node.executable ? { kind: 'script', path: full, text: node.text, source: node.source } : { kind: 'program', path: full, source: node.source };
+      return SHELL_SCRIPT.test(node.text) && node.executable
+        ? { kind: 'script', path: full, text: node.text, source: node.source }
+        : { kind: 'program', path: full, source: node.source };
     }
     for (const farm of tree.farms) {
       const found: { fact: FileFact; priority: number }[] = [];
@@ -322,7 +355,10 @@ function linkFarmLoop(cmd: Extract<Stmt['cmd'], { k: 'for' }>, vars: Record<stri
   if (!cmd.items) return undefined;
   const items: string[] = [];
   for (const w of cmd.items) {
-    const subst = w.parts.length === 1 && w.parts[0]!.k === 'cmdsubst' ? w.parts[0]!.text.replace(/^\$\(|\)$/g, '').trim() : undefined;
+    const subst =
+      w.parts.length === 1 && w.parts[0]!.k === 'cmdsubst'
+        ? w.parts[0]!.text.replace(/^\$\(|\)$/g, '').trim()
+        : undefined;
     if (subst !== undefined) {
       const m = /^cat "?\$\{?([A-Za-z_]+)Path\}?"?$/.exec(subst);
       if (!m || vars[m[1]!] === undefined) return undefined;
@@ -341,7 +377,8 @@ function linkFarmLoop(cmd: Extract<Stmt['cmd'], { k: 'for' }>, vars: Record<stri
     const w = c.words.map((x) => expandWord(x, { ...vars, [i]: '\u0000I' }, false)?.join(''));
     const prog = w[0]?.slice(w[0].lastIndexOf('/') + 1);
     if (prog === 'lndir') return w.length === 4 && w[1] === '-silent' && w[2] === '\u0000I' && w[3] === out;
-    if (prog === 'cp') return w.length === 4 && w[1] === '-rsn' && w[2] === '\u0000I/.' && (w[3] === `${out}/` || w[3] === out);
+    if (prog === 'cp')
+      return w.length === 4 && w[1] === '-rsn' && w[2] === '\u0000I/.' && (w[3] === `${out}/` || w[3] === out);
     if (prog === 'chmod') return true;
     return false;
   });

@@ -69,7 +69,9 @@ export class BuiltFiles implements WrapperFiles {
     }
     const text = head.toString('utf8');
     const source = real === path ? path : `${path} → ${real}`;
-    return SHELL_SCRIPT.test(text) && !head.includes(0) ? { kind: 'script', path, text, source } : { kind: 'program', path, source };
+    return SHELL_SCRIPT.test(text) && !head.includes(0)
+      ? { kind: 'script', path, text, source }
+      : { kind: 'program', path, source };
   }
 }
 
@@ -94,14 +96,21 @@ export type WrapperOutcome =
 
 /** The final run of a script's analysis and what blocks reading it, as pathSuperset reports them. */
 function finalRun(analysis: Awaited<ReturnType<typeof analyzeScript>>): { run: Invocation } | { problem: string } {
-  if (analysis.parseError) return { problem: `not valid shell at line ${analysis.parseError.line}:${analysis.parseError.column}: ${analysis.parseError.message}` };
-  const run = [...analysis.invocations].reverse().find((i) => i.exec && !i.conditional) ?? [...analysis.invocations].reverse().find((i) => !i.conditional);
+  if (analysis.parseError)
+    return {
+      problem: `not valid shell at line ${analysis.parseError.line}:${analysis.parseError.column}: ${analysis.parseError.message}`,
+    };
+  const run =
+    [...analysis.invocations].reverse().find((i) => i.exec && !i.conditional) ??
+    [...analysis.invocations].reverse().find((i) => !i.conditional);
   if (!run) return { problem: 'the script runs no program unconditionally' };
   // A wrapper that runs its arguments (`exec "$@"`) has a computed program word on its last line; the PATH
   // in force there is still known. Anything else unfollowable up to that line blocks.
-  const runsItsArguments = (u: { line: number; reason: string }): boolean => u.line === run.line && run.program === '<unknown>' && u.reason.startsWith('the program word');
+  const runsItsArguments = (u: { line: number; reason: string }): boolean =>
+    u.line === run.line && run.program === '<unknown>' && u.reason.startsWith('the program word');
   const blocking = analysis.unfollowable.find((u) => u.line <= run.line && !runsItsArguments(u));
-  if (blocking) return { problem: `line ${blocking.line} \`${blocking.text}\`: ${blocking.reason}; the verifier cannot follow it` };
+  if (blocking)
+    return { problem: `line ${blocking.line} \`${blocking.text}\`: ${blocking.reason}; the verifier cannot follow it` };
   return { run };
 }
 
@@ -109,7 +118,11 @@ function finalRun(analysis: Awaited<ReturnType<typeof analyzeScript>>): { run: I
  * From `start` (the shared package's `bin/<program>`), the program finally run and the PATH it runs with.
  * `inherited` is the PATH the first script starts with (default: the caller's, symbolic).
  */
-export async function followWrapper(files: WrapperFiles, start: string, inherited: PathEntry[] | 'inherited' = 'inherited'): Promise<WrapperOutcome> {
+export async function followWrapper(
+  files: WrapperFiles,
+  start: string,
+  inherited: PathEntry[] | 'inherited' = 'inherited',
+): Promise<WrapperOutcome> {
   const chain: string[] = [];
   let fact = await files.file(start);
   let pathIn = inherited;
@@ -117,12 +130,30 @@ export async function followWrapper(files: WrapperFiles, start: string, inherite
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     if (fact.kind === 'cannot-follow') return { ok: false, cannotFollow: fact.reason, chain };
     if (fact.kind === 'missing' || fact.kind === 'unlisted') {
-      if (!last) return depth === 0 && fact.kind === 'unlisted' ? { ok: false, cannotFollow: fact.reason, chain } : { ok: false, problem: fact.reason, source: fact.path, chain };
-      return { ok: false, problem: `line ${last.run.line} \`${last.run.text}\` runs ${fact.path}: ${fact.reason}`, source: last.source, chain };
+      if (!last)
+        return depth === 0 && fact.kind === 'unlisted'
+          ? { ok: false, cannotFollow: fact.reason, chain }
+          : { ok: false, problem: fact.reason, source: fact.path, chain };
+      return {
+        ok: false,
+        problem: `line ${last.run.line} \`${last.run.text}\` runs ${fact.path}: ${fact.reason}`,
+        source: last.source,
+        chain,
+      };
     }
     if (fact.kind === 'opaque' || fact.kind === 'program') {
-      if (!last) return fact.kind === 'opaque' ? { ok: false, cannotFollow: `${fact.reason}; build mode reads the built file`, chain } : { ok: false, problem: `${fact.source} is not a shell script the verifier can read`, source: fact.path, chain };
-      chain.push(`${fact.path}: ${fact.kind === 'opaque' ? fact.reason : 'a program (not a shell script)'}; it starts with that PATH`);
+      if (!last)
+        return fact.kind === 'opaque'
+          ? { ok: false, cannotFollow: `${fact.reason}; build mode reads the built file`, chain }
+          : {
+              ok: false,
+              problem: `${fact.source} is not a shell script the verifier can read`,
+              source: fact.path,
+              chain,
+            };
+      chain.push(
+        `${fact.path}: ${fact.kind === 'opaque' ? fact.reason : 'a program (not a shell script)'}; it starts with that PATH`,
+      );
       return done(last, chain);
     }
     const { text, lines } = readSuffixBlocks(fact.text);
@@ -139,14 +170,32 @@ export async function followWrapper(files: WrapperFiles, start: string, inherite
     // Follow an absolute store path the script finally runs when it is a script itself.
     if (!r.run.program.startsWith('/nix/store/')) return done(last, chain);
     const next = await files.file(r.run.program);
-    if (next.kind === 'program' || next.kind === 'opaque' || next.kind === 'unlisted' || next.kind === 'missing' || next.kind === 'cannot-follow') {
+    if (
+      next.kind === 'program' ||
+      next.kind === 'opaque' ||
+      next.kind === 'unlisted' ||
+      next.kind === 'missing' ||
+      next.kind === 'cannot-follow'
+    ) {
       if (next.kind === 'program') return done(last, chain);
       fact = next;
       continue;
     }
     const p = r.run.path;
-    if ('unknown' in p) return { ok: false, problem: `the PATH at line ${r.run.line} (\`${r.run.text}\`) cannot be computed: ${p.unknown}`, source: fact.source, chain };
-    if (!r.run.exportedVars.includes('PATH')) return { ok: false, problem: `PATH is not exported to \`${r.run.text}\` (line ${r.run.line}): the program starts without it`, source: fact.source, chain };
+    if ('unknown' in p)
+      return {
+        ok: false,
+        problem: `the PATH at line ${r.run.line} (\`${r.run.text}\`) cannot be computed: ${p.unknown}`,
+        source: fact.source,
+        chain,
+      };
+    if (!r.run.exportedVars.includes('PATH'))
+      return {
+        ok: false,
+        problem: `PATH is not exported to \`${r.run.text}\` (line ${r.run.line}): the program starts without it`,
+        source: fact.source,
+        chain,
+      };
     chain.push(`line ${r.run.line} \`${r.run.text}\` runs ${r.run.program} with PATH=${renderPath(p)}`);
     pathIn = p.entries;
     fact = next;
@@ -157,8 +206,27 @@ export async function followWrapper(files: WrapperFiles, start: string, inherite
 function done(last: { run: Invocation; source: string }, chain: string[]): WrapperOutcome {
   const { run, source } = last;
   const p = resolvePath(run.path, undefined);
-  if ('unknown' in p) return { ok: false, problem: `the PATH at line ${run.line} (\`${run.text}\`) cannot be computed: ${p.unknown}`, source, chain };
+  if ('unknown' in p)
+    return {
+      ok: false,
+      problem: `the PATH at line ${run.line} (\`${run.text}\`) cannot be computed: ${p.unknown}`,
+      source,
+      chain,
+    };
   // `export -n PATH`: the shell finds the program, but the program itself starts without PATH.
-  if (!run.exportedVars.includes('PATH')) return { ok: false, problem: `PATH is not exported to \`${run.text}\` (line ${run.line}): the program starts without it`, source, chain };
-  return { ok: true, run, entries: p.entries.flatMap((e) => ('dir' in e ? [e.dir] : [])), shown: renderPath(p), source, chain };
+  if (!run.exportedVars.includes('PATH'))
+    return {
+      ok: false,
+      problem: `PATH is not exported to \`${run.text}\` (line ${run.line}): the program starts without it`,
+      source,
+      chain,
+    };
+  return {
+    ok: true,
+    run,
+    entries: p.entries.flatMap((e) => ('dir' in e ? [e.dir] : [])),
+    shown: renderPath(p),
+    source,
+    chain,
+  };
 }

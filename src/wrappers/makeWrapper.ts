@@ -76,7 +76,8 @@ export function renderMakeWrapper(original: string, args: readonly string[], she
   let flagsBefore: string | undefined;
   let flagsAfter: string | undefined;
   let argv0: string | undefined;
-  const need = (n: number, k: number, flag: string): string | undefined => (k + n < args.length ? undefined : `${flag} needs ${n} argument${n === 1 ? '' : 's'}`);
+  const need = (n: number, k: number, flag: string): string | undefined =>
+    k + n < args.length ? undefined : `${flag} needs ${n} argument${n === 1 ? '' : 's'}`;
   for (let k = 0; k < args.length; k++) {
     const p = args[k]!;
     const arity: Record<string, number> = {
@@ -125,7 +126,8 @@ export function renderMakeWrapper(original: string, args: readonly string[], she
         break;
       case '--prefix-each':
       case '--suffix-each':
-        for (const v of splitBlanks(a[2]!)) lines.push(...addValue(p === '--prefix-each' ? 'prefix' : 'suffix', a[0]!, a[1]!, v));
+        for (const v of splitBlanks(a[2]!))
+          lines.push(...addValue(p === '--prefix-each' ? 'prefix' : 'suffix', a[0]!, a[1]!, v));
         break;
       case '--prefix-contents':
       case '--suffix-contents':
@@ -148,7 +150,11 @@ export function renderMakeWrapper(original: string, args: readonly string[], she
     }
   }
   // `echo exec ${argv0:+-a "$argv0"} "$original" "${flagsBefore-}" '"$@"' "${flagsAfter-}"`: echo joins with blanks.
-  lines.push(['exec', ...(argv0 ? ['-a', `"${argv0}"`] : []), `"${original}"`, flagsBefore ?? '', '"$@"', flagsAfter ?? ''].join(' '));
+  lines.push(
+    ['exec', ...(argv0 ? ['-a', `"${argv0}"`] : []), `"${original}"`, flagsBefore ?? '', '"$@"', flagsAfter ?? ''].join(
+      ' ',
+    ),
+  );
   return { ok: true, text: `${lines.join('\n')}\n`, runCommands, buildTimeFiles };
 }
 
@@ -170,7 +176,9 @@ export function readSuffixBlocks(text: string): { text: string; lines: number[] 
   const lines = text.split('\n');
   const rewritten: number[] = [];
   for (let i = 0; i + 2 < lines.length; i++) {
-    const m = /^if \[\[ \$([A-Za-z_][A-Za-z0-9_]*) != \*('(?:[^']|'\\'')*')('(?:[^']|'\\'')*')\2\* \]\]; then$/.exec(lines[i]!);
+    const m = /^if \[\[ \$([A-Za-z_][A-Za-z0-9_]*) != \*('(?:[^']|'\\'')*')('(?:[^']|'\\'')*')\2\* \]\]; then$/.exec(
+      lines[i]!,
+    );
     if (!m) continue;
     const [, name, sep, value] = m;
     if (lines[i + 1]!.trim() !== `${name}=$${name}${value}` || lines[i + 2]!.trim() !== 'fi') continue;

@@ -7,7 +7,10 @@ export interface FakeCall {
   env?: NodeJS.ProcessEnv;
 }
 
-export function fakeRunner(respond: (call: FakeCall) => Partial<CommandResult>): { runner: CommandRunner; calls: FakeCall[] } {
+export function fakeRunner(respond: (call: FakeCall) => Partial<CommandResult>): {
+  runner: CommandRunner;
+  calls: FakeCall[];
+} {
   const calls: FakeCall[] = [];
   const runner: CommandRunner = async (cmd, args, options = {}) => {
     const call = { cmd, args, env: options.env };

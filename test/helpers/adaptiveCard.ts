@@ -6,7 +6,12 @@ import { z } from 'zod';
 
 const Spacing = z.enum(['None', 'Small', 'Default', 'Medium', 'Large', 'ExtraLarge', 'Padding']);
 const Color = z.enum(['Default', 'Dark', 'Light', 'Accent', 'Good', 'Warning', 'Attention']);
-const common = { id: z.string().optional(), spacing: Spacing.optional(), separator: z.boolean().optional(), isVisible: z.boolean().optional() };
+const common = {
+  id: z.string().optional(),
+  spacing: Spacing.optional(),
+  separator: z.boolean().optional(),
+  isVisible: z.boolean().optional(),
+};
 
 const TextBlock = z
   .object({
@@ -25,7 +30,11 @@ const TextBlock = z
   .strict();
 
 const FactSet = z
-  .object({ type: z.literal('FactSet'), facts: z.array(z.object({ title: z.string(), value: z.string() }).strict()), ...common })
+  .object({
+    type: z.literal('FactSet'),
+    facts: z.array(z.object({ title: z.string(), value: z.string() }).strict()),
+    ...common,
+  })
   .strict();
 
 type Element = z.infer<typeof TextBlock> | z.infer<typeof FactSet> | { type: 'Container' | 'ColumnSet' };
@@ -42,13 +51,21 @@ const Column: z.ZodType = z.lazy(() =>
     .strict(),
 );
 
-const ElementSchema: z.ZodType<Element> = z.lazy(() =>
-  z.union([
-    TextBlock,
-    FactSet,
-    z.object({ type: z.literal('Container'), items: z.array(ElementSchema), style: z.enum(['default', 'emphasis', 'good', 'attention', 'warning', 'accent']).optional(), ...common }).strict(),
-    z.object({ type: z.literal('ColumnSet'), columns: z.array(Column), ...common }).strict(),
-  ]) as z.ZodType<Element>,
+const ElementSchema: z.ZodType<Element> = z.lazy(
+  () =>
+    z.union([
+      TextBlock,
+      FactSet,
+      z
+        .object({
+          type: z.literal('Container'),
+          items: z.array(ElementSchema),
+          style: z.enum(['default', 'emphasis', 'good', 'attention', 'warning', 'accent']).optional(),
+          ...common,
+        })
+        .strict(),
+      z.object({ type: z.literal('ColumnSet'), columns: z.array(Column), ...common }).strict(),
+    ]) as z.ZodType<Element>,
 );
 
 const OpenUrl = z.object({ type: z.literal('Action.OpenUrl'), title: z.string(), url: z.string().url() }).strict();
@@ -99,7 +116,9 @@ export function expandTemplate(node: unknown, scope: Scope): unknown[] {
     const { $data, ...rest } = obj;
     const bound = bindString(String($data), scope);
     const items = Array.isArray(bound) ? bound : [bound];
-    return items.flatMap((item) => expandTemplate(rest, item && typeof item === 'object' ? (item as Scope) : { $data: item }));
+    return items.flatMap((item) =>
+      expandTemplate(rest, item && typeof item === 'object' ? (item as Scope) : { $data: item }),
+    );
   }
   if ('$when' in obj) {
     const { $when, ...rest } = obj;

@@ -10,7 +10,11 @@ import { JSDOM, VirtualConsole } from 'jsdom';
 import type * as AC from 'adaptivecards';
 
 const require = createRequire(import.meta.url);
-export const ADAPTIVECARDS_BUNDLE = path.join(path.dirname(require.resolve('adaptivecards/package.json')), 'dist', 'adaptivecards.min.js');
+export const ADAPTIVECARDS_BUNDLE = path.join(
+  path.dirname(require.resolve('adaptivecards/package.json')),
+  'dist',
+  'adaptivecards.min.js',
+);
 
 export interface Problem {
   phase: string;
@@ -33,10 +37,16 @@ export interface Rendered {
 export function renderAdaptiveCard(json: unknown, version: '1.5' | '1.6' = '1.5'): Rendered {
   const logged: string[] = [];
   const virtualConsole = new VirtualConsole();
-  for (const level of ['warn', 'error'] as const) virtualConsole.on(level, (...args: unknown[]) => logged.push(`${level}: ${args.map(String).join(' ')}`));
+  for (const level of ['warn', 'error'] as const)
+    virtualConsole.on(level, (...args: unknown[]) => logged.push(`${level}: ${args.map(String).join(' ')}`));
   virtualConsole.on('jsdomError', (e: Error) => logged.push(`jsdomError: ${e.message}`));
-  const dom = new JSDOM('<!doctype html><html><body></body></html>', { runScripts: 'outside-only', pretendToBeVisual: true, virtualConsole });
-  const window = dom.window as unknown as Window & typeof globalThis & { AdaptiveCards: typeof AC; eval: (src: string) => unknown };
+  const dom = new JSDOM('<!doctype html><html><body></body></html>', {
+    runScripts: 'outside-only',
+    pretendToBeVisual: true,
+    virtualConsole,
+  });
+  const window = dom.window as unknown as Window &
+    typeof globalThis & { AdaptiveCards: typeof AC; eval: (src: string) => unknown };
   // jsdom has no layout, so no innerText; the library writes TextBlock text with it. Our texts
   // carry no newline (renderCard flattens them), so textContent is what a browser would do.
   Object.defineProperty(window.HTMLElement.prototype, 'innerText', {
@@ -63,7 +73,8 @@ export function renderAdaptiveCard(json: unknown, version: '1.5' | '1.6' = '1.5'
     const e = context.getEventAt(i);
     problems.push({ phase: A.ValidationPhase[e.phase]!, event: A.ValidationEvent[e.event]!, message: e.message });
   }
-  for (const e of card.validateProperties().validationEvents) problems.push({ phase: A.ValidationPhase[e.phase]!, event: A.ValidationEvent[e.event]!, message: e.message });
+  for (const e of card.validateProperties().validationEvents)
+    problems.push({ phase: A.ValidationPhase[e.phase]!, event: A.ValidationEvent[e.event]!, message: e.message });
 
   const element = card.render();
   if (!element) throw new Error(`the card did not render: ${JSON.stringify(problems)}`);

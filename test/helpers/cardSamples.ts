@@ -4,9 +4,20 @@
 // screenshots them into docs/card-pass.png and docs/card-fail.png.
 import type { CheckResult, Verdict } from '../../src/verdict.js';
 
-const pass = (id: CheckResult['id'], title: string, summary: string, durationMs: number): CheckResult => ({ id, title, status: 'pass', summary, evidence: [`${id}: ok`], durationMs });
+const pass = (id: CheckResult['id'], title: string, summary: string, durationMs: number): CheckResult => ({
+  id,
+  title,
+  status: 'pass',
+  summary,
+  evidence: [`${id}: ok`],
+  durationMs,
+});
 
-const source = { repo: 'cc-ci/cc-ci', commit: '3f9c2a7d41b08e5c6a1f2d3e4b5c6d7e8f9a0b1c', buildLink: 'https://drone.example.org/cc-ci/cc-ci/482' };
+const source = {
+  repo: 'cc-ci/cc-ci',
+  commit: '3f9c2a7d41b08e5c6a1f2d3e4b5c6d7e8f9a0b1c',
+  buildLink: 'https://drone.example.org/cc-ci/cc-ci/482',
+};
 
 export const PASS_VERDICT: Verdict = {
   verdict: 'pass',
@@ -18,10 +29,30 @@ export const PASS_VERDICT: Verdict = {
   checks: [
     pass('build', 'Every host builds with no collision', 'both hosts built; no collision in the buildEnv', 48200),
     pass('single-source', 'The runtime is declared once (grep proofs)', 'one declaration: nix/test-runtime.nix:3', 900),
-    pass('path-superset', 'The wrapper PATH carries every expected tool', '15 of 15 expected tools on the wrapper PATH', 1300),
-    pass('entrypoint-parity', 'The sweep and the Drone step run the same wrapper store path', 'one store path: /nix/store/2b6…-cc-ci-run', 700),
-    pass('host-parity', 'Hosts declare identical system packages and carry the required programs', 'identical on both hosts', 2100),
-    pass('propagation', 'One edit to the shared tool list reaches every consumer', 'the canary reached 3 of 3 consumers', 30400),
+    pass(
+      'path-superset',
+      'The wrapper PATH carries every expected tool',
+      '15 of 15 expected tools on the wrapper PATH',
+      1300,
+    ),
+    pass(
+      'entrypoint-parity',
+      'The sweep and the Drone step run the same wrapper store path',
+      'one store path: /nix/store/2b6…-cc-ci-run',
+      700,
+    ),
+    pass(
+      'host-parity',
+      'Hosts declare identical system packages and carry the required programs',
+      'identical on both hosts',
+      2100,
+    ),
+    pass(
+      'propagation',
+      'One edit to the shared tool list reaches every consumer',
+      'the canary reached 3 of 3 consumers',
+      30400,
+    ),
   ],
   durationMs: 83600,
   tool: { name: 'nixenv-verify', version: '0.1.0' },
@@ -38,7 +69,11 @@ export const FAIL_VERDICT: Verdict = {
       title: 'The wrapper PATH carries every expected tool',
       status: 'fail',
       summary: '1 of 15 expected tools missing from the wrapper PATH',
-      evidence: ['wrapper: /nix/store/aaa1k2-cc-ci-run', 'PATH has 14 entries', 'MISSING git-lfs-3.6.1 (expected from nix/test-runtime.nix:12)'],
+      evidence: [
+        'wrapper: /nix/store/aaa1k2-cc-ci-run',
+        'PATH has 14 entries',
+        'MISSING git-lfs-3.6.1 (expected from nix/test-runtime.nix:12)',
+      ],
       durationMs: 1400,
     },
     {
@@ -57,8 +92,17 @@ export const FAIL_VERDICT: Verdict = {
       evidence: ["error: attribute 'hetznerModules' missing", 'at /drone/src/hosts/cc-ci-hetzner/default.nix:7:5'],
       durationMs: 600,
     },
-    { id: 'propagation', title: 'One edit to the shared tool list reaches every consumer', status: 'skip', summary: 'not run: the build did not give a wrapper to edit', evidence: [], durationMs: 0 },
+    {
+      id: 'propagation',
+      title: 'One edit to the shared tool list reaches every consumer',
+      status: 'skip',
+      summary: 'not run: the build did not give a wrapper to edit',
+      evidence: [],
+      durationMs: 0,
+    },
   ],
-  deviations: [{ setting: 'expected_tools', value: '…', default: '…', label: 'expected_tools (15 of 16: without jq-1.7.1)' }],
+  deviations: [
+    { setting: 'expected_tools', value: '…', default: '…', label: 'expected_tools (15 of 16: without jq-1.7.1)' },
+  ],
   durationMs: 51200,
 };

@@ -26,7 +26,10 @@ export function cliEnv(settings: Record<string, string>, extra: NodeJS.ProcessEn
   return { ...env, ...extra };
 }
 
-export function runCli(settings: Record<string, string>, options: { args?: string[]; env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliRun {
+export function runCli(
+  settings: Record<string, string>,
+  options: { args?: string[]; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): CliRun {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'nv-report-'));
   const reportFile = path.join(tmp, 'report.json');
   try {
@@ -45,7 +48,10 @@ export function runCli(settings: Record<string, string>, options: { args?: strin
 
 /** Check ids whose status is fail or error. */
 export const failingChecks = (report: Verdict | undefined): string[] =>
-  (report?.checks ?? []).filter((c) => c.status === 'fail' || c.status === 'error').map((c) => c.id).sort();
+  (report?.checks ?? [])
+    .filter((c) => c.status === 'fail' || c.status === 'error')
+    .map((c) => c.id)
+    .sort();
 
 /**
  * Every file's bytes (and symlink target) under dir, plus `git status`.
@@ -74,7 +80,11 @@ export function snapshotWorkspace(dir: string): { files: Record<string, string>;
  * when and where it ran, and the temporary copy the propagation check evaluates.
  */
 export const maskedReport = (report: unknown, { ignore = [] as string[] } = {}): string =>
-  JSON.stringify(report, (key, value) => (key === 'durationMs' || key === 'startedAt' ? '<time>' : ignore.includes(key) ? undefined : value), 2)
+  JSON.stringify(
+    report,
+    (key, value) => (key === 'durationMs' || key === 'startedAt' ? '<time>' : ignore.includes(key) ? undefined : value),
+    2,
+  )
     // summaries quote durations too ("6/6 checks passed in 0.7s")
     .replace(/\b\d+(\.\d+)?s\b/g, '<s>')
     .replace(/nixenv-verify-propagation-[A-Za-z0-9]+/g, 'nixenv-verify-propagation-<tmp>');

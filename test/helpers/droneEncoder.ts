@@ -33,7 +33,10 @@ function scalarText(node: Node): string | undefined {
   if (typeof v === 'number') {
     // yaml.v2 makes a float of any number written with a dot or an exponent.
     const source = (node as { srcToken?: { source?: string } }).srcToken?.source ?? '';
-    const float = node.tag === 'tag:yaml.org,2002:float' || !Number.isInteger(v) || (/[.eE]/.test(source) && !/^[-+]?0x/i.test(source));
+    const float =
+      node.tag === 'tag:yaml.org,2002:float' ||
+      !Number.isInteger(v) ||
+      (/[.eE]/.test(source) && !/^[-+]?0x/i.test(source));
     return float ? goFloat(v) : String(v);
   }
   if (typeof v === 'bigint') return v.toString();
@@ -44,7 +47,10 @@ function toJs(node: Node | null, secrets: Secrets): unknown {
   if (node === null) return null;
   if (isScalar(node)) return node.value;
   if (isSeq(node)) return node.items.map((n) => toJs(n as Node, secrets));
-  if (isMap(node)) return Object.fromEntries(node.items.map((p) => [String(isScalar(p.key) ? p.key.value : p.key), toJs(p.value as Node, secrets)]));
+  if (isMap(node))
+    return Object.fromEntries(
+      node.items.map((p) => [String(isScalar(p.key) ? p.key.value : p.key), toJs(p.value as Node, secrets)]),
+    );
   return null;
 }
 
@@ -53,7 +59,10 @@ export function encodeValue(node: Node | null, secrets: Secrets = {}): string {
   if (node === null) return 'null';
   if (isScalar(node)) return node.value === null ? 'null' : scalarText(node)!;
   if (isMap(node)) {
-    const secret = node.items.length === 1 && isScalar(node.items[0]!.key) && node.items[0]!.key.value === 'from_secret' ? node.items[0]!.value : undefined;
+    const secret =
+      node.items.length === 1 && isScalar(node.items[0]!.key) && node.items[0]!.key.value === 'from_secret'
+        ? node.items[0]!.value
+        : undefined;
     if (secret && isScalar(secret)) {
       const name = String(secret.value);
       if (!(name in secrets)) throw new Error(`no secret ${name}`);
@@ -61,7 +70,13 @@ export function encodeValue(node: Node | null, secrets: Secrets = {}): string {
     }
     // ghodss YAMLToJSON of yaml.v2's Marshal: keys sorted.
     const js = toJs(node, secrets) as Record<string, unknown>;
-    return JSON.stringify(Object.fromEntries(Object.keys(js).sort().map((k) => [k, js[k]])));
+    return JSON.stringify(
+      Object.fromEntries(
+        Object.keys(js)
+          .sort()
+          .map((k) => [k, js[k]]),
+      ),
+    );
   }
   if (isSeq(node)) {
     const items = node.items as Node[];
@@ -95,7 +110,10 @@ export function encodeSettings(yamlText: string, secrets: Secrets = {}): Record<
 }
 
 /** Every step with `settings:` in a pipeline file (all YAML documents): its image and its PLUGIN_* variables. */
-export function encodePipelineSteps(yamlText: string, secrets: Secrets = {}): { name: string; image?: string; env: Record<string, string> }[] {
+export function encodePipelineSteps(
+  yamlText: string,
+  secrets: Secrets = {},
+): { name: string; image?: string; env: Record<string, string> }[] {
   const out: { name: string; image?: string; env: Record<string, string> }[] = [];
   for (const doc of yamlText.split(/^---\s*$/m)) {
     const parsed = parseDocument(doc, { version: '1.1', keepSourceTokens: true });

@@ -48,9 +48,14 @@ export async function runFake(
   flake: FakeFlake,
   env: NodeJS.ProcessEnv,
   argv: string[] = [],
-  respond: (call: FakeCall) => Partial<CommandResult> = (call) => ({ exitCode: 1, stderr: `error: cannot fetch: ${call.args.join(' ')}\n` }),
+  respond: (call: FakeCall) => Partial<CommandResult> = (call) => ({
+    exitCode: 1,
+    stderr: `error: cannot fetch: ${call.args.join(' ')}\n`,
+  }),
 ): Promise<CapturedRun> {
-  const { runner, calls } = fakeRunner((call) => (call.args.includes('--version') ? { stdout: 'nix (Nix) 2.18.1\n' } : respond(call)));
+  const { runner, calls } = fakeRunner((call) =>
+    call.args.includes('--version') ? { stdout: 'nix (Nix) 2.18.1\n' } : respond(call),
+  );
   const stdout: string[] = [];
   const stderr: string[] = [];
   const code = await runCli({

@@ -33,15 +33,18 @@ function typeMatches(type: string, v: unknown): boolean {
 
 /** The paths where `value` breaks `schema`; [] when it is valid. */
 export function validate(schema: Schema, value: unknown, at = '$'): string[] {
-  for (const key of Object.keys(schema)) if (!KNOWN.has(key)) throw new Error(`jsonSchemaSubset: keyword ${key} at ${at} is not implemented`);
+  for (const key of Object.keys(schema))
+    if (!KNOWN.has(key)) throw new Error(`jsonSchemaSubset: keyword ${key} at ${at} is not implemented`);
   const errors: string[] = [];
   const fail = (why: string) => errors.push(`${at}: ${why}`);
   if (typeof schema.type === 'string' && !typeMatches(schema.type, value)) return [`${at}: expected ${schema.type}`];
   if ('const' in schema && value !== schema.const) fail(`expected ${JSON.stringify(schema.const)}`);
-  if (Array.isArray(schema.enum) && !schema.enum.includes(value)) fail(`expected one of ${JSON.stringify(schema.enum)}`);
+  if (Array.isArray(schema.enum) && !schema.enum.includes(value))
+    fail(`expected one of ${JSON.stringify(schema.enum)}`);
   if (typeof value === 'string') {
     if (typeof schema.minLength === 'number' && Array.from(value).length < schema.minLength) fail('too short');
-    if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern, 'u').test(value)) fail(`does not match ${schema.pattern}`);
+    if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern, 'u').test(value))
+      fail(`does not match ${schema.pattern}`);
   }
   if (typeof value === 'number') {
     if (typeof schema.minimum === 'number' && value < schema.minimum) fail('too small');
@@ -60,8 +63,13 @@ export function validate(schema: Schema, value: unknown, at = '$'): string[] {
       else if (schema.additionalProperties === false) fail(`unknown key ${key}`);
     }
   }
-  if (Array.isArray(schema.anyOf) && !schema.anyOf.some((s) => validate(s as Schema, value, at).length === 0)) fail('matches no anyOf branch');
-  if (Array.isArray(schema.oneOf) && schema.oneOf.filter((s) => validate(s as Schema, value, at).length === 0).length !== 1) fail('matches not exactly one oneOf branch');
+  if (Array.isArray(schema.anyOf) && !schema.anyOf.some((s) => validate(s as Schema, value, at).length === 0))
+    fail('matches no anyOf branch');
+  if (
+    Array.isArray(schema.oneOf) &&
+    schema.oneOf.filter((s) => validate(s as Schema, value, at).length === 0).length !== 1
+  )
+    fail('matches not exactly one oneOf branch');
   if (schema.not && validate(schema.not as Schema, value, at).length === 0) fail('matches a not');
   return errors;
 }

@@ -70,7 +70,17 @@ describe('no base', () => {
 /** drone-git's pull-request clone: fetch the target branch, check it out, fetch the change's ref, merge the change's commit. */
 function droneMergeClone(origin: string, into: string, target: string, ref: string, sha: string): void {
   const git = (...args: string[]): string => {
-    const r = spawnSync('git', ['-c', 'protocol.file.allow=always', ...args], { cwd: into, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'drone', GIT_AUTHOR_EMAIL: 'drone@localhost', GIT_COMMITTER_NAME: 'drone', GIT_COMMITTER_EMAIL: 'drone@localhost' } });
+    const r = spawnSync('git', ['-c', 'protocol.file.allow=always', ...args], {
+      cwd: into,
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 'drone',
+        GIT_AUTHOR_EMAIL: 'drone@localhost',
+        GIT_COMMITTER_NAME: 'drone',
+        GIT_COMMITTER_EMAIL: 'drone@localhost',
+      },
+    });
     if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
     return r.stdout.trim();
   };
@@ -110,24 +120,48 @@ describe('Drone defaults', () => {
     rmSync(clone, { recursive: true, force: true });
   });
 
-  test.each(['build', 'eval'])('%s mode: a pull_request build compares with the target branch tip the clone merged into', (mode) => {
-    const before = snapshotWorkspace(pr);
-    const run = runCli({ flake: pr, mode, checks: 'no-drop' }, { env: { DRONE: 'true', DRONE_BUILD_EVENT: 'pull_request', DRONE_COMMIT_SHA: refactor, DRONE_COMMIT_BRANCH: 'main', DRONE_COMMIT_REF: 'refs/heads/feature' } });
-    expect(run.code).toBe(0);
-    expect(run.report!.runtimeDiff!.base.commit).toBe(targetTip);
-    expect(run.report!.runtimeDiff!.base.source).toContain('HEAD^1');
-    expect(run.stdout).toContain('added git-lfs-3.6.1, openssl-3.3.3 for the Drone step "recipe-test" on cc-ci');
-    expect(snapshotWorkspace(pr)).toEqual(before);
-  });
+  test.each(['build', 'eval'])(
+    '%s mode: a pull_request build compares with the target branch tip the clone merged into',
+    (mode) => {
+      const before = snapshotWorkspace(pr);
+      const run = runCli(
+        { flake: pr, mode, checks: 'no-drop' },
+        {
+          env: {
+            DRONE: 'true',
+            DRONE_BUILD_EVENT: 'pull_request',
+            DRONE_COMMIT_SHA: refactor,
+            DRONE_COMMIT_BRANCH: 'main',
+            DRONE_COMMIT_REF: 'refs/heads/feature',
+          },
+        },
+      );
+      expect(run.code).toBe(0);
+      expect(run.report!.runtimeDiff!.base.commit).toBe(targetTip);
+      expect(run.report!.runtimeDiff!.base.source).toContain('HEAD^1');
+      expect(run.stdout).toContain('added git-lfs-3.6.1, openssl-3.3.3 for the Drone step "recipe-test" on cc-ci');
+      expect(snapshotWorkspace(pr)).toEqual(before);
+    },
+  );
 
   test('a push build compares with DRONE_COMMIT_BEFORE', () => {
-    const run = runCli({ flake: pr, mode: 'eval', checks: 'no-drop' }, { env: { DRONE: 'true', DRONE_BUILD_EVENT: 'push', DRONE_COMMIT_BEFORE: targetTip, DRONE_COMMIT_SHA: refactor } });
+    const run = runCli(
+      { flake: pr, mode: 'eval', checks: 'no-drop' },
+      { env: { DRONE: 'true', DRONE_BUILD_EVENT: 'push', DRONE_COMMIT_BEFORE: targetTip, DRONE_COMMIT_SHA: refactor } },
+    );
     expect(run.code).toBe(0);
-    expect(run.report!.runtimeDiff!.base).toEqual({ rev: targetTip, commit: targetTip, source: 'DRONE_COMMIT_BEFORE (push)' });
+    expect(run.report!.runtimeDiff!.base).toEqual({
+      rev: targetTip,
+      commit: targetTip,
+      source: 'DRONE_COMMIT_BEFORE (push)',
+    });
   });
 
   test('a push that opens a branch (DRONE_COMMIT_BEFORE all zeros) compares nothing and says so', () => {
-    const run = runCli({ flake: pr, mode: 'eval', checks: 'no-drop,host-parity' }, { env: { DRONE: 'true', DRONE_BUILD_EVENT: 'push', DRONE_COMMIT_BEFORE: '0'.repeat(40) } });
+    const run = runCli(
+      { flake: pr, mode: 'eval', checks: 'no-drop,host-parity' },
+      { env: { DRONE: 'true', DRONE_BUILD_EVENT: 'push', DRONE_COMMIT_BEFORE: '0'.repeat(40) } },
+    );
     expect(run.code).toBe(0);
     const noDrop = run.report!.checks.find((c) => c.id === 'no-drop')!;
     expect(noDrop.status).toBe('skip');
@@ -163,16 +197,21 @@ describe('ops-lab (a runner service, a timer job, a derivation consumer; its own
   });
   afterAll(() => removeFixture(out));
 
-  test.each(['build', 'eval'])('%s mode: base = head: every consumer unchanged, the runner service included', (mode) => {
-    const run = runCli({ flake: dir, mode, base: 'HEAD' });
-    const noDrop = run.report!.checks.find((c) => c.id === 'no-drop')!;
-    expect(noDrop.status).toBe('pass');
-    expect(noDrop.summary).toContain('no change against HEAD');
-    const consumers = run.report!.runtimeDiff!.consumers;
-    expect(consumers.length).toBeGreaterThan(1);
-    expect(consumers.every((c) => c.status === 'same')).toBe(true);
-    expect(consumers.some((c) => /runner's jobs/.test(c.label))).toBe(true);
-    // The backup job runs lab-run (`exec "$@"`): its runtime is lab-run's PATH, restic included.
-    expect(consumers.find((c) => c.label.startsWith('the backup service'))!.atHead).toEqual(expect.arrayContaining(['restic-0.17.3', 'lab-run']));
-  });
+  test.each(['build', 'eval'])(
+    '%s mode: base = head: every consumer unchanged, the runner service included',
+    (mode) => {
+      const run = runCli({ flake: dir, mode, base: 'HEAD' });
+      const noDrop = run.report!.checks.find((c) => c.id === 'no-drop')!;
+      expect(noDrop.status).toBe('pass');
+      expect(noDrop.summary).toContain('no change against HEAD');
+      const consumers = run.report!.runtimeDiff!.consumers;
+      expect(consumers.length).toBeGreaterThan(1);
+      expect(consumers.every((c) => c.status === 'same')).toBe(true);
+      expect(consumers.some((c) => /runner's jobs/.test(c.label))).toBe(true);
+      // The backup job runs lab-run (`exec "$@"`): its runtime is lab-run's PATH, restic included.
+      expect(consumers.find((c) => c.label.startsWith('the backup service'))!.atHead).toEqual(
+        expect.arrayContaining(['restic-0.17.3', 'lab-run']),
+      );
+    },
+  );
 });

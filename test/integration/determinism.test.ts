@@ -18,7 +18,10 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const masked = (report: unknown): string => maskedReport(report);
 /** The console verdict with its timings masked, as maskedReport does for the JSON. */
-const maskedConsole = (text: string): string => text.replace(/\b\d+(\.\d+)?s\b/g, '<s>').replace(/nixenv-verify-propagation-[A-Za-z0-9]+/g, 'nixenv-verify-propagation-<tmp>');
+const maskedConsole = (text: string): string =>
+  text
+    .replace(/\b\d+(\.\d+)?s\b/g, '<s>')
+    .replace(/nixenv-verify-propagation-[A-Za-z0-9]+/g, 'nixenv-verify-propagation-<tmp>');
 
 const only = (process.env.NV_DETERMINISM_ROWS ?? '').split(',').filter(Boolean);
 const rows = Object.keys(FIXTURES['cc-ci'].mutations).filter((name) => !only.length || only.includes(name));
@@ -45,6 +48,7 @@ describe.each(rows)('mutation %s', (mutation) => {
     expect(masked(second.report)).toBe(masked(first.report));
     expect(maskedConsole(second.stdout)).toBe(maskedConsole(first.stdout));
     const propagation = first.report!.checks.find((c) => c.id === 'propagation');
-    if (mutation === 'base' || mutation === 'drop-git-lfs' || propagation?.status === 'pass') expect(propagation!.evidence[0]).toMatch(/appended canary <canary> to /);
+    if (mutation === 'base' || mutation === 'drop-git-lfs' || propagation?.status === 'pass')
+      expect(propagation!.evidence[0]).toMatch(/appended canary <canary> to /);
   });
 });

@@ -42,9 +42,13 @@ describe('evidence', () => {
     const run = runCli({ flake: dir, checks: 'build,path-superset,entrypoint-parity' });
     expect(run.code).toBe(0);
     const build = check(run, 'build');
-    expect(build.evidence.filter((e) => /^cc-ci(-hetzner)?: built \/nix\/store\/[a-z0-9]{32}-nixos-system-/.test(e))).toHaveLength(2);
+    expect(
+      build.evidence.filter((e) => /^cc-ci(-hetzner)?: built \/nix\/store\/[a-z0-9]{32}-nixos-system-/.test(e)),
+    ).toHaveLength(2);
     const superset = check(run, 'path-superset');
-    expect(superset.evidence.some((e) => /^ok {6}curl-8\.12\.1: \/nix\/store\/[a-z0-9]{32}-curl-8\.12\.1-bin\/bin$/.test(e))).toBe(true);
+    expect(
+      superset.evidence.some((e) => /^ok {6}curl-8\.12\.1: \/nix\/store\/[a-z0-9]{32}-curl-8\.12\.1-bin\/bin$/.test(e)),
+    ).toBe(true);
     expect(superset.evidence.some((e) => /^ok {6}python3-3\.12\.8-env: /.test(e))).toBe(true);
     const parity = check(run, 'entrypoint-parity');
     const sweep = parity.evidence.filter((e) => / nightly-sweep runs \/nix\/store\/[a-z0-9]{32}-cc-ci-run /.test(e));
@@ -68,7 +72,9 @@ describe('evidence', () => {
     const run = runCli({ flake: fixture('collision-error'), checks: 'build' });
     const build = check(run, 'build');
     expect(build.status).toBe('fail');
-    expect(build.evidence.join('\n')).toMatch(/collision error: \/nix\/store\/\S+-python3\.12-pytest-compat-0\.1\/bin\/pytest and \/nix\/store\/\S+-python3\.12-pytest-8\.3\.3\/bin\/pytest/);
+    expect(build.evidence.join('\n')).toMatch(
+      /collision error: \/nix\/store\/\S+-python3\.12-pytest-compat-0\.1\/bin\/pytest and \/nix\/store\/\S+-python3\.12-pytest-8\.3\.3\/bin\/pytest/,
+    );
   });
 
   test('a warning-only collision fails from the log, and again from the audit when system-path is already built', () => {
@@ -77,11 +83,17 @@ describe('evidence', () => {
     const first = runCli({ flake: fixture('collision-warning', storeSalt), checks: 'build' });
     const build = check(first, 'build');
     expect(build.status).toBe('fail');
-    expect(build.evidence.join('\n')).toMatch(/warning: collision between `\/nix\/store\/\S+-git-minimal-2\.47\.2\/bin\/git'/);
+    expect(build.evidence.join('\n')).toMatch(
+      /warning: collision between `\/nix\/store\/\S+-git-minimal-2\.47\.2\/bin\/git'/,
+    );
     // Same content again: every path is valid now, the builder does not run, nothing is printed.
     const again = check(runCli({ flake: fixture('collision-warning', storeSalt), checks: 'build' }), 'build');
     expect(again.status).toBe('fail');
-    expect(again.evidence.some((e) => /^cc-ci: warning: collision between `\/nix\/store\/\S+-git-minimal-2\.47\.2\/bin\/git'/.test(e))).toBe(true); // from Nix's stored log
+    expect(
+      again.evidence.some((e) =>
+        /^cc-ci: warning: collision between `\/nix\/store\/\S+-git-minimal-2\.47\.2\/bin\/git'/.test(e),
+      ),
+    ).toBe(true); // from Nix's stored log
     const audit = again.evidence.filter((e) => e.startsWith('audit: cc-ci: bin/git is provided by '));
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatch(/git-minimal-2\.47\.2 \(\/nix\/store\/\S+\/bin\/git\)/);
@@ -95,21 +107,38 @@ describe('evidence', () => {
   });
 
   test('the Drone step that bypasses the wrapper and the runner PATH without the system profile are named', () => {
-    const bypass = check(runCli({ flake: fixture('drone-step-bypass'), checks: 'entrypoint-parity' }), 'entrypoint-parity');
+    const bypass = check(
+      runCli({ flake: fixture('drone-step-bypass'), checks: 'entrypoint-parity' }),
+      'entrypoint-parity',
+    );
     expect(bypass.summary).toContain('step "recipe-test" bypasses cc-ci-run: `python3 runner/run_recipe_ci.py`');
-    const noProfile = check(runCli({ flake: fixture('runner-path-no-profile'), checks: 'entrypoint-parity' }), 'entrypoint-parity');
-    expect(noProfile.summary).toMatch(/cc-ci: step "recipe-test" cannot reach cc-ci-run through \S+drone-runner-exec\.service:\d+: Environment=PATH \(the last assignment wins\) \(\/run\/wrappers\/bin:\/usr\/bin:\/bin;/);
+    const noProfile = check(
+      runCli({ flake: fixture('runner-path-no-profile'), checks: 'entrypoint-parity' }),
+      'entrypoint-parity',
+    );
+    expect(noProfile.summary).toMatch(
+      /cc-ci: step "recipe-test" cannot reach cc-ci-run through \S+drone-runner-exec\.service:\d+: Environment=PATH \(the last assignment wins\) \(\/run\/wrappers\/bin:\/usr\/bin:\/bin;/,
+    );
   });
 
   test('a sweep running another cc-ci-run shows both store paths', () => {
-    const parity = check(runCli({ flake: fixture('sweep-other-cc-ci-run'), checks: 'entrypoint-parity' }), 'entrypoint-parity');
-    expect(parity.summary).toMatch(/cc-ci: nightly-sweep runs (\/nix\/store\/\S+-cc-ci-run) \(via [^)]*\), not (?!\1)\/nix\/store\/\S+-cc-ci-run/);
+    const parity = check(
+      runCli({ flake: fixture('sweep-other-cc-ci-run'), checks: 'entrypoint-parity' }),
+      'entrypoint-parity',
+    );
+    expect(parity.summary).toMatch(
+      /cc-ci: nightly-sweep runs (\/nix\/store\/\S+-cc-ci-run) \(via [^)]*\), not (?!\1)\/nix\/store\/\S+-cc-ci-run/,
+    );
   });
 
   test('hosts that differ show both systemPackages lines', () => {
     const parity = check(runCli({ flake: fixture('hosts-differ'), checks: 'host-parity' }), 'host-parity');
-    expect(parity.evidence).toContain('- nix/hosts/cc-ci/configuration.nix:16: systemPackages = pkgs.ccciRuntimeTools ++ [ pkgs.openssh pkgs.vim ];');
-    expect(parity.evidence).toContain('+ nix/hosts/cc-ci-hetzner/configuration.nix:16: systemPackages = pkgs.ccciRuntimeTools ++ [ pkgs.openssh ];');
+    expect(parity.evidence).toContain(
+      '- nix/hosts/cc-ci/configuration.nix:16: systemPackages = pkgs.ccciRuntimeTools ++ [ pkgs.openssh pkgs.vim ];',
+    );
+    expect(parity.evidence).toContain(
+      '+ nix/hosts/cc-ci-hetzner/configuration.nix:16: systemPackages = pkgs.ccciRuntimeTools ++ [ pkgs.openssh ];',
+    );
   });
 
   // Issue 19: a tool eval mode can see missing (the claim names its package, no system package is it) is a
@@ -118,22 +147,32 @@ describe('evidence', () => {
     const run = runCli({ flake: fixture('drop-git-lfs'), mode: 'eval', checks: 'path-superset,host-parity' });
     const parity = check(run, 'host-parity');
     expect(parity.status).toBe('fail');
-    expect(parity.summary).toBe("cc-ci: no system package provides git-lfs (the claim's git-lfs-3.6.1); cc-ci-hetzner: no system package provides git-lfs (the claim's git-lfs-3.6.1)");
+    expect(parity.summary).toBe(
+      "cc-ci: no system package provides git-lfs (the claim's git-lfs-3.6.1); cc-ci-hetzner: no system package provides git-lfs (the claim's git-lfs-3.6.1)",
+    );
     expect(check(run, 'path-superset').summary).toBe("cc-ci-run's PATH lacks git-lfs-3.6.1 (14/15 expected entries)");
-    expect(run.stdout).toContain("verdict: FAIL: cc-ci-run's PATH lacks git-lfs-3.6.1 (14/15 expected entries); cc-ci: no system package provides git-lfs (the claim's git-lfs-3.6.1) (2 of 2 checks did not pass");
+    expect(run.stdout).toContain(
+      "verdict: FAIL: cc-ci-run's PATH lacks git-lfs-3.6.1 (14/15 expected entries); cc-ci: no system package provides git-lfs (the claim's git-lfs-3.6.1) (2 of 2 checks did not pass",
+    );
     // The log says what happened: a failing check at WARN, never INFO.
     expect(run.stderr).toMatch(/ WARN host-parity: fail check=host-parity status=fail /);
     expect(run.stderr).not.toMatch(/ INFO (host-parity|path-superset): fail/);
     // Under the failing check, the missing entry comes before the present ones.
     const lines = run.stdout.split('\n').map((l) => l.trim());
-    expect(lines.indexOf('MISSING git-lfs-3.6.1')).toBeLessThan(lines.findIndex((l) => l.startsWith('ok      14 present:')));
+    expect(lines.indexOf('MISSING git-lfs-3.6.1')).toBeLessThan(
+      lines.findIndex((l) => l.startsWith('ok      14 present:')),
+    );
   });
 
   test('grep proofs cite file:line:text of every hit', () => {
     const single = check(runCli({ flake: fixture('dup-pyenv'), checks: 'single-source' }), 'single-source');
     expect(single.status).toBe('fail');
-    expect(single.evidence.join('\n')).toMatch(/nix\/modules\/nightly-sweep\.nix:5:sweepPy = pkgs\.python3\.withPackages/);
-    expect(single.evidence.join('\n')).toMatch(/nix\/modules\/packages\.nix:\d+:ccciPyEnv = final\.python3\.withPackages \(ps: with ps; \[ pytest playwright/);
+    expect(single.evidence.join('\n')).toMatch(
+      /nix\/modules\/nightly-sweep\.nix:5:sweepPy = pkgs\.python3\.withPackages/,
+    );
+    expect(single.evidence.join('\n')).toMatch(
+      /nix\/modules\/packages\.nix:\d+:ccciPyEnv = final\.python3\.withPackages \(ps: with ps; \[ pytest playwright/,
+    );
   });
 });
 
@@ -144,7 +183,9 @@ describe('never a pass when nix cannot answer', () => {
     const build = check(run, 'build');
     expect(build.status).toBe('fail');
     expect(build.evidence.join('\n')).toMatch(/secrets\/hosts\.nix/);
-    expect(build.evidence.join('\n')).toContain('hint: this repository has git submodules and PLUGIN_SUBMODULES=false leaves them out of the flake');
+    expect(build.evidence.join('\n')).toContain(
+      'hint: this repository has git submodules and PLUGIN_SUBMODULES=false leaves them out of the flake',
+    );
     expect(build.summary).toMatch(/^cc-ci does not evaluate: error: .*secrets\/hosts\.nix/);
     // Our own --apply expression is not dumped into the evidence.
     expect(build.evidence.join('\n')).not.toContain('builtins.getContext');
@@ -155,7 +196,9 @@ describe('never a pass when nix cannot answer', () => {
     expect(run.code).toBe(1);
     const build = check(run, 'build');
     expect(build.status).toBe('error');
-    expect(build.evidence.join('\n')).toContain('host "nope" is not in nixosConfigurations (PLUGIN_HOSTS); the flake has: cc-ci, cc-ci-hetzner');
+    expect(build.evidence.join('\n')).toContain(
+      'host "nope" is not in nixosConfigurations (PLUGIN_HOSTS); the flake has: cc-ci, cc-ci-hetzner',
+    );
   });
 
   test('no nix on PATH: exit 2 with what to install', () => {
@@ -189,7 +232,10 @@ describe('never a pass when nix cannot answer', () => {
 
   test('a flag wins over the PLUGIN_ variable; DRONE_WORKSPACE is the default flake', () => {
     const dir = fixture('base');
-    const run = runCli({ checks: 'single-source', mode: 'bogus' }, { args: ['--mode', 'build'], env: { DRONE_WORKSPACE: dir } });
+    const run = runCli(
+      { checks: 'single-source', mode: 'bogus' },
+      { args: ['--mode', 'build'], env: { DRONE_WORKSPACE: dir } },
+    );
     expect(run.code).toBe(0);
     expect(run.report!.flake).toBe(dir);
   });

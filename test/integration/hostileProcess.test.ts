@@ -24,7 +24,8 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'nv-hostile-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const MARKER = 'NIXENV_HOSTILE_MARKER';
-const haveBuildUsers = groupMembers(existsSync('/etc/group') ? readFileSync('/etc/group', 'utf8') : '', 'nixbld').length > 0;
+const haveBuildUsers =
+  groupMembers(existsSync('/etc/group') ? readFileSync('/etc/group', 'utf8') : '', 'nixbld').length > 0;
 const isRoot = process.getuid?.() === 0;
 /** The settings that make a build unsandboxed on this machine, and accept it (so the other checks decide). */
 const UNSANDBOXED = { NIXENV_VERIFY_BUILD_GROUP: 'nixenv-no-such-group' };
@@ -34,7 +35,11 @@ const UNSANDBOXED = { NIXENV_VERIFY_BUILD_GROUP: 'nixenv-no-such-group' };
  * builder runs `script` (sh) and then makes an empty output. Committed, so the
  * work tree is clean.
  */
-function hostileFixture(name: string, script: string, extra: Record<string, string> = {}): { dir: string; tag: string } {
+function hostileFixture(
+  name: string,
+  script: string,
+  extra: Record<string, string> = {},
+): { dir: string; tag: string } {
   const tag = randomBytes(5).toString('hex');
   const { dir } = makeFixture(path.join(work, `${name}-${tag}`), { salt: tag });
   const file = path.join(dir, 'nix/hosts/cc-ci/configuration.nix');
@@ -42,7 +47,10 @@ function hostileFixture(name: string, script: string, extra: Record<string, stri
     .map(([k, v]) => `${k} = ${JSON.stringify(v)};`)
     .join(' ');
   const drv = `(derivation { name = "hostile-${name}-${tag}"; system = "x86_64-linux"; builder = "/bin/sh"; PATH = "/usr/bin:/bin"; ${attrs} args = [ "-c" ${JSON.stringify(`${script}\nmkdir -p $out/bin`)} ]; })`;
-  const text = readFileSync(file, 'utf8').replace('[ pkgs.openssh ]', `[ pkgs.openssh ${drv.replace(/\$\{/g, '\\${')} ]`);
+  const text = readFileSync(file, 'utf8').replace(
+    '[ pkgs.openssh ]',
+    `[ pkgs.openssh ${drv.replace(/\$\{/g, '\\${')} ]`,
+  );
   writeFileSync(file, text);
   execFileSync('git', ['-C', dir, 'commit', '-qam', `hostile: ${name}`]);
   return { dir, tag };
@@ -67,7 +75,19 @@ describe('a build that writes into the workspace', () => {
     isolation: string;
   }
   const rows: Row[] = [
-    ...(haveBuildUsers && isRoot ? [{ name: 'sandboxed as a build user: cannot reach it, the run passes', env: {}, settings: {}, written: false, code: 0, hazards: [], isolation: 'sandbox' }] : []),
+    ...(haveBuildUsers && isRoot
+      ? [
+          {
+            name: 'sandboxed as a build user: cannot reach it, the run passes',
+            env: {},
+            settings: {},
+            written: false,
+            code: 0,
+            hazards: [],
+            isolation: 'sandbox',
+          },
+        ]
+      : []),
     {
       name: 'unsandboxed root, accepted: it writes, the change fails the verdict',
       env: UNSANDBOXED,
@@ -109,7 +129,8 @@ describe('a build that writes into the workspace', () => {
       expect(run.stdout).toContain('verdict not trusted:');
       expect(readFileSync(junit, 'utf8')).toContain('name="hazards"');
     }
-    if (row.settings.allow_unsandboxed_build) expect(run.report!.deviations!.map((d) => d.setting)).toContain('allow_unsandboxed_build');
+    if (row.settings.allow_unsandboxed_build)
+      expect(run.report!.deviations!.map((d) => d.setting)).toContain('allow_unsandboxed_build');
   });
 });
 
@@ -121,7 +142,10 @@ describe('a build that looks for a token in every process and environment', () =
   ];
   test.each(rows)('$name: the token is in no argv, no build environment and no output', ({ env }) => {
     // Every process's argv and the builder's own environment, into the output.
-    const { dir, tag } = hostileFixture('dump', `mkdir -p $out; env > $out/env; for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done > $out/cmdlines 2>/dev/null || true`);
+    const { dir, tag } = hostileFixture(
+      'dump',
+      `mkdir -p $out; env > $out/env; for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done > $out/cmdlines 2>/dev/null || true`,
+    );
     const config = JSON.stringify({ 'access-tokens': `github.com=${TOKEN}` });
     const run = runCli({ flake: dir, ...BUILD_ONLY, nix_config: config, allow_unsandboxed_build: 'true' }, { env });
     expect(run.code).toBe(0);
@@ -137,36 +161,64 @@ describe('a build that looks for a token in every process and environment', () =
 
 describe('a build that leaves a daemon behind (setsid, outside every process group)', () => {
   const rows = [
-    ...(haveBuildUsers && isRoot ? [{ name: 'sandboxed', env: {} as NodeJS.ProcessEnv, survives: false, target: 'group' }] : []),
-    ...(isRoot ? [{ name: 'unsandboxed root, in the verifier\'s PID namespace for nix', env: UNSANDBOXED as NodeJS.ProcessEnv, survives: false, target: 'group' }] : []),
-    ...(isRoot ? [{ name: 'unsandboxed root, in the verifier\'s PID namespace for nix', env: UNSANDBOXED as NodeJS.ProcessEnv, survives: false, target: 'pid' }] : []),
+    ...(haveBuildUsers && isRoot
+      ? [{ name: 'sandboxed', env: {} as NodeJS.ProcessEnv, survives: false, target: 'group' }]
+      : []),
+    ...(isRoot
+      ? [
+          {
+            name: "unsandboxed root, in the verifier's PID namespace for nix",
+            env: UNSANDBOXED as NodeJS.ProcessEnv,
+            survives: false,
+            target: 'group',
+          },
+        ]
+      : []),
+    ...(isRoot
+      ? [
+          {
+            name: "unsandboxed root, in the verifier's PID namespace for nix",
+            env: UNSANDBOXED as NodeJS.ProcessEnv,
+            survives: false,
+            target: 'pid',
+          },
+        ]
+      : []),
     // The control: without the PID namespace the daemon escapes. It shows the row above can fail.
-    { name: 'control: unsandboxed without the PID namespace', env: { ...UNSANDBOXED, NIXENV_VERIFY_NO_PID_NAMESPACE: '1' } as NodeJS.ProcessEnv, survives: true, target: 'group' },
+    {
+      name: 'control: unsandboxed without the PID namespace',
+      env: { ...UNSANDBOXED, NIXENV_VERIFY_NO_PID_NAMESPACE: '1' } as NodeJS.ProcessEnv,
+      survives: true,
+      target: 'group',
+    },
   ];
-  test.each(rows)('$name: SIGKILL of the verifier ($target) mid-build leaves survivors: $survives', async ({ env, survives, target }) => {
-    const { dir, tag } = hostileFixture('daemon', 'setsid sleep 1000 </dev/null >/dev/null 2>&1 &\nsleep 60');
-    const child = spawn(process.execPath, [mainJs], {
-      env: cliEnv({ flake: dir, ...BUILD_ONLY, allow_unsandboxed_build: 'true' }, env),
-      stdio: 'ignore',
-      detached: true, // its own process group, as a CI runner's step
-    });
-    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-    try {
-      expect(await waitFor(() => processesWithEnv(MARKER, tag).length >= 2, 120_000, 100)).toBe(true);
-      process.kill(target === 'group' ? -child.pid! : child.pid!, 'SIGKILL');
-      await exited;
-      const gone = await waitFor(() => processesWithEnv(MARKER, tag).length === 0, 5_000, 100);
-      expect(!gone).toBe(survives);
-    } finally {
-      for (const pid of processesWithEnv(MARKER, tag)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone
+  test.each(rows)(
+    '$name: SIGKILL of the verifier ($target) mid-build leaves survivors: $survives',
+    async ({ env, survives, target }) => {
+      const { dir, tag } = hostileFixture('daemon', 'setsid sleep 1000 </dev/null >/dev/null 2>&1 &\nsleep 60');
+      const child = spawn(process.execPath, [mainJs], {
+        env: cliEnv({ flake: dir, ...BUILD_ONLY, allow_unsandboxed_build: 'true' }, env),
+        stdio: 'ignore',
+        detached: true, // its own process group, as a CI runner's step
+      });
+      const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+      try {
+        expect(await waitFor(() => processesWithEnv(MARKER, tag).length >= 2, 120_000, 100)).toBe(true);
+        process.kill(target === 'group' ? -child.pid! : child.pid!, 'SIGKILL');
+        await exited;
+        const gone = await waitFor(() => processesWithEnv(MARKER, tag).length === 0, 5_000, 100);
+        expect(!gone).toBe(survives);
+      } finally {
+        for (const pid of processesWithEnv(MARKER, tag)) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // gone
+          }
         }
       }
-    }
-  });
+    },
+  );
 });
 
 /** Pids whose parent is `pid` (/proc/PID/stat field 4). */
@@ -188,8 +240,14 @@ describe('SIGSTOP of the verifier mid-build (a build that stops it)', () => {
   test('the watchdog ends it after PLUGIN_TIMEOUT: no hang, no pass, no survivor', async () => {
     const { dir, tag } = hostileFixture('stop', 'sleep 300');
     const started = Date.now();
-    const child = spawn(process.execPath, [mainJs], { env: cliEnv({ flake: dir, ...BUILD_ONLY, timeout: '3s' }), stdio: 'ignore', detached: true });
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const child = spawn(process.execPath, [mainJs], {
+      env: cliEnv({ flake: dir, ...BUILD_ONLY, timeout: '3s' }),
+      stdio: 'ignore',
+      detached: true,
+    });
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
     try {
       expect(await waitFor(() => processesWithEnv(MARKER, tag).length >= 1, 120_000, 100)).toBe(true);
       process.kill(child.pid!, 'SIGSTOP');
@@ -222,7 +280,10 @@ describe('SIGUSR1 to the verifier does not open the Node inspector', () => {
   test.each(rows)('$name: listening on 9229 after SIGUSR1: $listens', async ({ argv, listens }) => {
     expect(await inspectorListening()).toBe(false);
     const { dir } = makeFixture(path.join(work, `usr1-${randomBytes(4).toString('hex')}`));
-    const child = spawn(process.execPath, argv, { env: cliEnv({ flake: dir, hosts: 'cc-ci', checks: 'build,single-source', mode: 'eval' }), stdio: 'ignore' });
+    const child = spawn(process.execPath, argv, {
+      env: cliEnv({ flake: dir, hosts: 'cc-ci', checks: 'build,single-source', mode: 'eval' }),
+      stdio: 'ignore',
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     // The earliest a build can signal: once the process has started a subprocess (a build runs under nix).
     // The control starts none: it gets the signal once it runs its timer.
@@ -246,7 +307,13 @@ describe('eval mode builds nothing: import-from-derivation is refused', () => {
     const { dir } = makeFixture(path.join(work, `ifd-${tag}`), { salt: tag });
     const file = path.join(dir, 'nix/hosts/cc-ci/configuration.nix');
     const ifd = `builtins.readFile "\${derivation { name = "hostile-ifd-${tag}"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo hi > $out" ]; }}"`;
-    writeFileSync(file, readFileSync(file, 'utf8').replace('networking.hostName = "cc-ci";', `networking.hostName = "cc-ci";\n  environment.etc."ifd-${tag}".text = ${ifd};`));
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(
+        'networking.hostName = "cc-ci";',
+        `networking.hostName = "cc-ci";\n  environment.etc."ifd-${tag}".text = ${ifd};`,
+      ),
+    );
     execFileSync('git', ['-C', dir, 'commit', '-qam', 'hostile: import from derivation']);
     const run = runCli({ flake: dir, hosts: 'cc-ci', checks: 'build', mode });
     expect(run.code).toBe(code);
@@ -257,7 +324,10 @@ describe('eval mode builds nothing: import-from-derivation is refused', () => {
 
 describe('a .gitmodules URL pointing at another repository on the host', () => {
   const gitc = (cwd: string, ...args: string[]): string =>
-    execFileSync('git', ['-c', 'protocol.file.allow=always', '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, encoding: 'utf8' });
+    execFileSync('git', ['-c', 'protocol.file.allow=always', '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
+      cwd,
+      encoding: 'utf8',
+    });
   /** A second repository beside the workspace, with a marker file; the fixture gets it as submodule `evil`, not fetched, and reads the marker. */
   function withForeignSubmodule(relative: boolean): { dir: string; marker: string; victim: string } {
     const tag = randomBytes(5).toString('hex');
@@ -274,19 +344,50 @@ describe('a .gitmodules URL pointing at another repository on the host', () => {
     gitc(dir, 'submodule', 'deinit', '-q', '-f', 'evil');
     rmSync(path.join(dir, '.git', 'modules', 'evil'), { recursive: true, force: true });
     const file = path.join(dir, 'nix/hosts/cc-ci/configuration.nix');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('networking.hostName = "cc-ci";', 'networking.hostName = "cc-ci";\n  environment.etc.leak.text = builtins.readFile ../../../evil/marker;'));
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(
+        'networking.hostName = "cc-ci";',
+        'networking.hostName = "cc-ci";\n  environment.etc.leak.text = builtins.readFile ../../../evil/marker;',
+      ),
+    );
     gitc(dir, 'commit', '-qam', 'hostile: foreign submodule');
     return { dir, marker, victim };
   }
   test.each([
-    { name: 'an absolute path, refused', relative: false, allow: false, code: 2, message: /cannot follow the repository's submodules: submodule evil: URL \/.*victim-\w+ is not relative to the repository's own remote \(it has none\), not in submodule_urls/ },
-    { name: 'a path relative to the work tree (no remote), refused', relative: true, allow: false, code: 2, message: /submodule evil: URL \.\.\/victim-\w+ is not relative/ },
+    {
+      name: 'an absolute path, refused',
+      relative: false,
+      allow: false,
+      code: 2,
+      message:
+        /cannot follow the repository's submodules: submodule evil: URL \/.*victim-\w+ is not relative to the repository's own remote \(it has none\), not in submodule_urls/,
+    },
+    {
+      name: 'a path relative to the work tree (no remote), refused',
+      relative: true,
+      allow: false,
+      code: 2,
+      message: /submodule evil: URL \.\.\/victim-\w+ is not relative/,
+    },
     // The control: the same repository allow-listed is cloned (so the refusal above is what kept it out).
-    { name: 'control: the absolute path in submodule_urls is cloned', relative: false, allow: true, code: 0, message: undefined },
+    {
+      name: 'control: the absolute path in submodule_urls is cloned',
+      relative: false,
+      allow: true,
+      code: 0,
+      message: undefined,
+    },
   ])('$name', ({ relative, allow, code, message }) => {
     const { dir, marker, victim } = withForeignSubmodule(relative);
     for (const mode of ['build', 'eval']) {
-      const run = runCli({ flake: dir, hosts: 'cc-ci', checks: 'build', mode, ...(allow ? { submodule_urls: victim } : {}) });
+      const run = runCli({
+        flake: dir,
+        hosts: 'cc-ci',
+        checks: 'build',
+        mode,
+        ...(allow ? { submodule_urls: victim } : {}),
+      });
       expect(run.code).toBe(code);
       if (message) expect(run.stderr).toMatch(message);
       expect(`${run.stdout}${run.stderr}${JSON.stringify(run.report ?? {})}`).not.toContain(marker);

@@ -15,7 +15,12 @@ const CASES = [
   {
     fixture: 'cc-ci' as const,
     hosts: ['cc-ci', 'cc-ci-hetzner'],
-    shared: { package: 'cc-ci-run', program: 'cc-ci-run', file: 'nix/modules/packages.nix', toolsAttr: 'ccciRuntimeTools' },
+    shared: {
+      package: 'cc-ci-run',
+      program: 'cc-ci-run',
+      file: 'nix/modules/packages.nix',
+      toolsAttr: 'ccciRuntimeTools',
+    },
     consumers: [
       ['systemd-service', 'cc-ci-nightly-sweep.service'],
       ['drone-step', 'runner/run_recipe_ci.py'],
@@ -48,7 +53,7 @@ describe.each(CASES)('--init on $fixture', ({ fixture, hosts, shared, consumers 
   }, 300_000);
   afterAll(() => removeFixture(base));
 
-  test('prints a spec that parses, names the repository\'s hosts, shared package and consumers, and passes --check-spec and an eval-mode verification', () => {
+  test("prints a spec that parses, names the repository's hosts, shared package and consumers, and passes --check-spec and an eval-mode verification", () => {
     const init = runCli({ flake: dir }, { args: ['--init'] });
     expect([init.code, init.stderr]).toEqual([0, '']);
     const claim = parseSpec(init.stdout, 'init.yml');
@@ -63,6 +68,10 @@ describe.each(CASES)('--init on $fixture', ({ fixture, hosts, shared, consumers 
     const check = runCli({ flake: dir, spec: specFile }, { args: ['--check-spec'] });
     expect([check.code, check.stderr]).toEqual([0, '']);
     const verify = runCli({ flake: dir, spec: specFile, mode: 'eval' });
-    expect([verify.code, verify.report?.verdict, verify.report?.checks.filter((c) => c.status !== 'pass').map((c) => `${c.id}: ${c.summary}`)]).toEqual([0, 'pass', []]);
+    expect([
+      verify.code,
+      verify.report?.verdict,
+      verify.report?.checks.filter((c) => c.status !== 'pass').map((c) => `${c.id}: ${c.summary}`),
+    ]).toEqual([0, 'pass', []]);
   }, 600_000);
 });

@@ -29,7 +29,8 @@ interface Row {
   name: string;
   spec: { description: string; expect: { failing: string[]; evalFailing?: string[] } };
 }
-const rowsOf = (fixture: keyof typeof FIXTURES): Row[] => Object.entries(FIXTURES[fixture].mutations).map(([name, spec]) => ({ name, spec: spec as Row['spec'] }));
+const rowsOf = (fixture: keyof typeof FIXTURES): Row[] =>
+  Object.entries(FIXTURES[fixture].mutations).map(([name, spec]) => ({ name, spec: spec as Row['spec'] }));
 
 describe.each(['cc-ci', 'ops-lab'] as const)('%s', (fixture) => {
   describe.each(rowsOf(fixture))('mutation $name', ({ name, spec }) => {

@@ -7,7 +7,13 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { NIXPKGS_LIB_PIN, NixpkgsLibMissing, checkNixpkgsLibAvailable, ensureNixpkgsLib, findNixpkgsLibTarball } from '../fixtures/make-fixture.mjs';
+import {
+  NIXPKGS_LIB_PIN,
+  NixpkgsLibMissing,
+  checkNixpkgsLibAvailable,
+  ensureNixpkgsLib,
+  findNixpkgsLibTarball,
+} from '../fixtures/make-fixture.mjs';
 import { repoRoot } from '../helpers/cli.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'nv-nixpkgs-lib-'));
@@ -45,7 +51,9 @@ beforeAll(async () => {
   archive('good', false);
   archive('tampered', true);
   server = spawn(process.execPath, ['-e', SERVER, work], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<string>((done) => server.stdout!.once('data', (d: Buffer) => done(d.toString().trim())));
+  const port = await new Promise<string>((done) =>
+    server.stdout!.once('data', (d: Buffer) => done(d.toString().trim())),
+  );
   base = `http://127.0.0.1:${port}`;
 });
 afterAll(() => {
@@ -58,7 +66,11 @@ const cache = (): string => mkdtempSync(path.join(work, 'cache-'));
 
 describe('the pinned nixpkgs lib', () => {
   test('fetched from the archive: lib/ and COPYING only, with the pinned NAR hash', () => {
-    const lib = ensureNixpkgsLib({ tarball: null, cacheRoot: cache(), env: { NIXENV_NIXPKGS_LIB_URL: `${base}/good.tar.gz` } });
+    const lib = ensureNixpkgsLib({
+      tarball: null,
+      cacheRoot: cache(),
+      env: { NIXENV_NIXPKGS_LIB_URL: `${base}/good.tar.gz` },
+    });
     expect(lib.narHash).toBe(NIXPKGS_LIB_PIN.narHash);
     expect(readFileSync(path.join(lib.dir, 'lib', 'default.nix'), 'utf8')).toContain('lib');
     expect(() => readFileSync(path.join(lib.dir, 'pkgs', 'top-level.nix'))).toThrow();
@@ -70,17 +82,29 @@ describe('the pinned nixpkgs lib', () => {
   });
 
   test('an archive with other content is refused', () => {
-    expect(() => ensureNixpkgsLib({ tarball: null, cacheRoot: cache(), env: { NIXENV_NIXPKGS_LIB_URL: `${base}/tampered.tar.gz` } })).toThrow(
-      new RegExp(`has NAR hash sha256-\\S+, expected ${NIXPKGS_LIB_PIN.narHash.replace(/[+/=]/g, '\\$&')}`),
-    );
+    expect(() =>
+      ensureNixpkgsLib({
+        tarball: null,
+        cacheRoot: cache(),
+        env: { NIXENV_NIXPKGS_LIB_URL: `${base}/tampered.tar.gz` },
+      }),
+    ).toThrow(new RegExp(`has NAR hash sha256-\\S+, expected ${NIXPKGS_LIB_PIN.narHash.replace(/[+/=]/g, '\\$&')}`));
   });
 
   test.each([
     ['no tarball, the URL refuses connections', { NIXENV_NIXPKGS_LIB_URL: 'http://127.0.0.1:9/nixpkgs.tar.gz' }],
     ['no tarball, the URL answers 404', { NIXENV_NIXPKGS_LIB_URL: 'missing' }],
   ])('%s: NixpkgsLibMissing, one line naming both ways', async (_n, env) => {
-    const e = { NIXENV_NIXPKGS_LIB_URL: env.NIXENV_NIXPKGS_LIB_URL === 'missing' ? `${base}/missing.tar.gz` : env.NIXENV_NIXPKGS_LIB_URL };
-    const err = await checkNixpkgsLibAvailable({ env: e, cacheRoot: cache(), vendorDir: emptyVendor(), timeoutMs: 5000 }).catch((x: unknown) => x);
+    const e = {
+      NIXENV_NIXPKGS_LIB_URL:
+        env.NIXENV_NIXPKGS_LIB_URL === 'missing' ? `${base}/missing.tar.gz` : env.NIXENV_NIXPKGS_LIB_URL,
+    };
+    const err = await checkNixpkgsLibAvailable({
+      env: e,
+      cacheRoot: cache(),
+      vendorDir: emptyVendor(),
+      timeoutMs: 5000,
+    }).catch((x: unknown) => x);
     expect(err).toBeInstanceOf(NixpkgsLibMissing);
     const message = (err as Error).message;
     expect(message).not.toContain('\n');
@@ -89,17 +113,29 @@ describe('the pinned nixpkgs lib', () => {
   });
 
   test('the URL answers: available', async () => {
-    await expect(checkNixpkgsLibAvailable({ env: { NIXENV_NIXPKGS_LIB_URL: `${base}/good.tar.gz` }, cacheRoot: cache(), vendorDir: emptyVendor() })).resolves.toBeUndefined();
+    await expect(
+      checkNixpkgsLibAvailable({
+        env: { NIXENV_NIXPKGS_LIB_URL: `${base}/good.tar.gz` },
+        cacheRoot: cache(),
+        vendorDir: emptyVendor(),
+      }),
+    ).resolves.toBeUndefined();
   });
 
   test('--check-lib with a tarball path naming no file: one line on stderr, exit 2', () => {
-    const run = spawnSync(process.execPath, [path.join(repoRoot, 'test', 'fixtures', 'make-fixture.mjs'), '--check-lib'], {
-      env: { ...process.env, NIXENV_NIXPKGS_LIB_TARBALL: path.join(work, 'nope.tar.gz') },
-      encoding: 'utf8',
-    });
+    const run = spawnSync(
+      process.execPath,
+      [path.join(repoRoot, 'test', 'fixtures', 'make-fixture.mjs'), '--check-lib'],
+      {
+        env: { ...process.env, NIXENV_NIXPKGS_LIB_TARBALL: path.join(work, 'nope.tar.gz') },
+        encoding: 'utf8',
+      },
+    );
     expect(run.status).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(run.stderr).toMatch(/^nixenv-verify: the pinned nixpkgs lib \(nixpkgs 0ecad1f98f4d\) is missing \(NIXENV_NIXPKGS_LIB_TARBALL=\S+nope\.tar\.gz does not exist\); provide it with/);
+    expect(run.stderr).toMatch(
+      /^nixenv-verify: the pinned nixpkgs lib \(nixpkgs 0ecad1f98f4d\) is missing \(NIXENV_NIXPKGS_LIB_TARBALL=\S+nope\.tar\.gz does not exist\); provide it with/,
+    );
   });
 });

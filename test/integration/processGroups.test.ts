@@ -28,7 +28,10 @@ describe('a nix that ignores SIGTERM and has a child', () => {
   test('PLUGIN_TIMEOUT=2s: the check is an error "timed out after 2s" and no process of the group survives', () => {
     const { marker, PATH } = stubbornEnv();
     const started = Date.now();
-    const run = runCli({ flake, checks: 'path-superset,build', hosts: 'cc-ci', timeout: '2s' }, { env: { PATH, [MARKER]: marker } });
+    const run = runCli(
+      { flake, checks: 'path-superset,build', hosts: 'cc-ci', timeout: '2s' },
+      { env: { PATH, [MARKER]: marker } },
+    );
     const took = Date.now() - started;
     expect(run.code).toBe(1);
     const superset = run.report!.checks.find((c) => c.id === 'path-superset')!;
@@ -65,12 +68,23 @@ describe('a nix that ignores SIGTERM and has a child', () => {
 
 describe('a nix that answers wrongly: an error with a one-line reason and the command, no JS stack', () => {
   test.each([
-    ['prints non-JSON', `echo 'warning: something odd'; echo 'this is not json'`, /nix printed something that is not JSON: .*this is not json/],
-    ['prints truncated JSON', `printf '{"cc-ci": {"drvPath": "/nix/sto'`, /nix printed something that is not JSON: \{"cc-ci": \{"drvPath"/],
+    [
+      'prints non-JSON',
+      `echo 'warning: something odd'; echo 'this is not json'`,
+      /nix printed something that is not JSON: .*this is not json/,
+    ],
+    [
+      'prints truncated JSON',
+      `printf '{"cc-ci": {"drvPath": "/nix/sto'`,
+      /nix printed something that is not JSON: \{"cc-ci": \{"drvPath"/,
+    ],
     ['prints nothing', `exit 0`, /nix printed something that is not JSON: \(nothing\)/],
     ['crashes (SIGSEGV)', `echo 'about to crash' >&2; kill -SEGV $$`, /error: nix was killed by SIGSEGV/],
   ])('%s', (_name, body, reason) => {
-    const run = runCli({ flake, checks: 'path-superset,build', hosts: 'cc-ci' }, { env: { PATH: fakeNixPath(path.join(work, randomBytes(4).toString('hex')), body) } });
+    const run = runCli(
+      { flake, checks: 'path-superset,build', hosts: 'cc-ci' },
+      { env: { PATH: fakeNixPath(path.join(work, randomBytes(4).toString('hex')), body) } },
+    );
     expect(run.code).toBe(1);
     const superset = run.report!.checks.find((c) => c.id === 'path-superset')!;
     expect(superset.status).toBe('error');
@@ -81,15 +95,23 @@ describe('a nix that answers wrongly: an error with a one-line reason and the co
     for (const check of [superset, build]) {
       const text = `${check.summary}\n${check.evidence.join('\n')}`;
       expect(text).toMatch(reason);
-      expect(text).toMatch(/nix eval --json (--no-write-lock-file )?(--option eval-cache false )?\S+#nixosConfigurations/);
+      expect(text).toMatch(
+        /nix eval --json (--no-write-lock-file )?(--option eval-cache false )?\S+#nixosConfigurations/,
+      );
       expect(text).not.toMatch(/SyntaxError|at JSON\.parse|\.js:\d+:\d+/);
     }
   });
 });
 
 describe('nix too old for flakes', () => {
-  test.each([['nix (Nix) 2.3.16', '2.3.16'], ['nix (Nix) 2.0', '2.0']])('%s: exit 2 with the version found and what is needed', (version, found) => {
-    const run = runCli({ flake }, { env: { PATH: fakeNixPath(path.join(work, randomBytes(4).toString('hex')), 'exit 1', { version }) } });
+  test.each([
+    ['nix (Nix) 2.3.16', '2.3.16'],
+    ['nix (Nix) 2.0', '2.0'],
+  ])('%s: exit 2 with the version found and what is needed', (version, found) => {
+    const run = runCli(
+      { flake },
+      { env: { PATH: fakeNixPath(path.join(work, randomBytes(4).toString('hex')), 'exit 1', { version }) } },
+    );
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(`nix ${found} found`);
     expect(run.stderr).toContain('needs Nix >= 2.4');

@@ -19,7 +19,13 @@ test('no machine for the build: "(repeated N times)" once, and the nix_options h
     flake: dir,
     checks: 'build',
     hosts: 'cc-ci',
-    nix_options: JSON.stringify(['--option', 'builders', 'ssh://nixenv-verify-nowhere aarch64-linux', '--max-jobs', '0']),
+    nix_options: JSON.stringify([
+      '--option',
+      'builders',
+      'ssh://nixenv-verify-nowhere aarch64-linux',
+      '--max-jobs',
+      '0',
+    ]),
   });
   expect(run.code).toBe(1);
   const build = run.report!.checks[0]!;

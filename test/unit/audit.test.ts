@@ -27,20 +27,66 @@ const gitLink = pkg('git-wrapper', { git: `-> ${path.join(git, 'bin', 'git')}` }
 const tools = pkg('tools-1', { jq: 'jq' });
 
 const facts = (pkgs: [string, string, number?][]): HostFacts =>
-  ({ systemPackages: pkgs.map(([name, out, priority]) => ({ name, installed: [out], ...(priority === undefined ? {} : { priority }) })) }) as unknown as HostFacts;
+  ({
+    systemPackages: pkgs.map(([name, out, priority]) => ({
+      name,
+      installed: [out],
+      ...(priority === undefined ? {} : { priority }),
+    })),
+  }) as unknown as HostFacts;
 
 test.each([
-  ['different files, same priority', [['git-2.47.2', git], ['git-minimal-2.47.2', gitMinimal]], ['bin/git']],
-  ['identical content', [['git-2.47.2', git], ['git-copy-2.47.2', gitCopy]], []],
-  ['a symlink to the same file', [['git-2.47.2', git], ['git-wrapper', gitLink]], []],
-  ['a lower priority number wins silently', [['git-2.47.2', git], ['git-minimal-2.47.2', gitMinimal, 10]], []],
-  ['no overlap', [['git-2.47.2', git], ['tools-1', tools]], []],
+  [
+    'different files, same priority',
+    [
+      ['git-2.47.2', git],
+      ['git-minimal-2.47.2', gitMinimal],
+    ],
+    ['bin/git'],
+  ],
+  [
+    'identical content',
+    [
+      ['git-2.47.2', git],
+      ['git-copy-2.47.2', gitCopy],
+    ],
+    [],
+  ],
+  [
+    'a symlink to the same file',
+    [
+      ['git-2.47.2', git],
+      ['git-wrapper', gitLink],
+    ],
+    [],
+  ],
+  [
+    'a lower priority number wins silently',
+    [
+      ['git-2.47.2', git],
+      ['git-minimal-2.47.2', gitMinimal, 10],
+    ],
+    [],
+  ],
+  [
+    'no overlap',
+    [
+      ['git-2.47.2', git],
+      ['tools-1', tools],
+    ],
+    [],
+  ],
 ] as [string, [string, string, number?][], string[]][])('%s', (_, pkgs, want) => {
   expect(auditBinCollisions(facts(pkgs)).map((c) => c.bin)).toEqual(want);
 });
 
 test('names both providers', () => {
-  const [c] = auditBinCollisions(facts([['git-2.47.2', git], ['git-minimal-2.47.2', gitMinimal]]));
+  const [c] = auditBinCollisions(
+    facts([
+      ['git-2.47.2', git],
+      ['git-minimal-2.47.2', gitMinimal],
+    ]),
+  );
   expect(c!.providers).toEqual([
     { pkg: 'git-2.47.2', file: path.join(git, 'bin', 'git') },
     { pkg: 'git-minimal-2.47.2', file: path.join(gitMinimal, 'bin', 'git') },

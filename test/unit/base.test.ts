@@ -13,9 +13,19 @@ import { zxRunner } from '../../src/nix/command.js';
 const work = mkdtempSync(path.join(os.tmpdir(), 'nv-base-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@t',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@t',
+};
 function git(cwd: string, ...args: string[]): string {
-  const r = spawnSync('git', ['-c', 'init.defaultBranch=main', '-c', 'protocol.file.allow=always', ...args], { cwd, env: gitEnv, encoding: 'utf8' });
+  const r = spawnSync('git', ['-c', 'init.defaultBranch=main', '-c', 'protocol.file.allow=always', ...args], {
+    cwd,
+    env: gitEnv,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.trim();
 }
@@ -67,17 +77,28 @@ function pushClone(name: string, branch: string, sha: string, depth?: number): s
 describe('chooseBase', () => {
   test('the setting: any revision, resolved to its commit', async () => {
     const dir = pushClone('setting', 'main', B);
-    await expect(chooseBase(zxRunner, dir, 'HEAD~1', {})).resolves.toEqual({ rev: 'HEAD~1', commit: A, source: 'the base setting' });
+    await expect(chooseBase(zxRunner, dir, 'HEAD~1', {})).resolves.toEqual({
+      rev: 'HEAD~1',
+      commit: A,
+      source: 'the base setting',
+    });
   });
 
   test('no setting outside Drone: nothing is compared, and the reason says how to compare', async () => {
     const dir = pushClone('cli', 'main', B);
-    await expect(chooseBase(zxRunner, dir, undefined, {})).resolves.toEqual({ none: 'no base revision given (--base REV, PLUGIN_BASE): nothing is compared' });
+    await expect(chooseBase(zxRunner, dir, undefined, {})).resolves.toEqual({
+      none: 'no base revision given (--base REV, PLUGIN_BASE): nothing is compared',
+    });
   });
 
   test('pull_request on a merge clone: the target branch tip, HEAD^1', async () => {
     const dir = prClone('pr-merge', 'main', 'refs/heads/feature', F);
-    const env = { DRONE_BUILD_EVENT: 'pull_request', DRONE_COMMIT_SHA: F, DRONE_COMMIT_BRANCH: 'main', DRONE_COMMIT_REF: 'refs/heads/feature' };
+    const env = {
+      DRONE_BUILD_EVENT: 'pull_request',
+      DRONE_COMMIT_SHA: F,
+      DRONE_COMMIT_BRANCH: 'main',
+      DRONE_COMMIT_REF: 'refs/heads/feature',
+    };
     const got = await chooseBase(zxRunner, dir, undefined, env);
     expect(got).toMatchObject({ rev: B, commit: B });
     expect((got as { source: string }).source).toContain('HEAD^1');
@@ -92,38 +113,51 @@ describe('chooseBase', () => {
     git(origin, 'checkout', '-q', 'main');
     const dir = prClone('pr-ff', 'main', 'refs/heads/ff', G);
     expect(git(dir, 'rev-parse', 'HEAD')).toBe(G);
-    const got = await chooseBase(zxRunner, dir, undefined, { DRONE_BUILD_EVENT: 'pull_request', DRONE_COMMIT_SHA: G, DRONE_COMMIT_BRANCH: 'main' });
+    const got = await chooseBase(zxRunner, dir, undefined, {
+      DRONE_BUILD_EVENT: 'pull_request',
+      DRONE_COMMIT_SHA: G,
+      DRONE_COMMIT_BRANCH: 'main',
+    });
     expect(got).toMatchObject({ commit: B });
     expect((got as { source: string }).source).toContain('ORIG_HEAD');
   });
 
   test('push: DRONE_COMMIT_BEFORE', async () => {
     const dir = pushClone('push', 'main', B);
-    await expect(chooseBase(zxRunner, dir, undefined, { DRONE_BUILD_EVENT: 'push', DRONE_COMMIT_BEFORE: A, DRONE_COMMIT_SHA: B })).resolves.toEqual({ rev: A, commit: A, source: 'DRONE_COMMIT_BEFORE (push)' });
+    await expect(
+      chooseBase(zxRunner, dir, undefined, { DRONE_BUILD_EVENT: 'push', DRONE_COMMIT_BEFORE: A, DRONE_COMMIT_SHA: B }),
+    ).resolves.toEqual({ rev: A, commit: A, source: 'DRONE_COMMIT_BEFORE (push)' });
   });
 
   test.each([
     ['all zeros (a new branch)', { DRONE_BUILD_EVENT: 'push', DRONE_COMMIT_BEFORE: '0'.repeat(40) }, 'all zeros'],
     ['unset', { DRONE_BUILD_EVENT: 'push' }, 'DRONE_COMMIT_BEFORE unset'],
     ['a tag build', { DRONE_BUILD_EVENT: 'tag' }, 'a tag build has no base revision'],
-  ])('push with DRONE_COMMIT_BEFORE %s, or another event: nothing is compared, and it says why', async (_, env, words) => {
-    const dir = path.join(work, 'push');
-    const got = await chooseBase(zxRunner, dir, undefined, env);
-    expect('none' in got && got.none).toContain(words);
-  });
+  ])(
+    'push with DRONE_COMMIT_BEFORE %s, or another event: nothing is compared, and it says why',
+    async (_, env, words) => {
+      const dir = path.join(work, 'push');
+      const got = await chooseBase(zxRunner, dir, undefined, env);
+      expect('none' in got && got.none).toContain(words);
+    },
+  );
 
   test('a shallow push clone (clone: depth: 1) lacks DRONE_COMMIT_BEFORE: exit 2 naming the depth setting', async () => {
     const dir = pushClone('shallow', 'main', B, 1);
     const run = chooseBase(zxRunner, dir, undefined, { DRONE_BUILD_EVENT: 'push', DRONE_COMMIT_BEFORE: A });
     await expect(run).rejects.toBeInstanceOf(PreflightError);
-    await expect(run).rejects.toThrow(/is not in this clone: it is shallow \(1 commit of history\); set the pipeline's `clone: depth:`/);
+    await expect(run).rejects.toThrow(
+      /is not in this clone: it is shallow \(1 commit of history\); set the pipeline's `clone: depth:`/,
+    );
     // --base likewise
     await expect(chooseBase(zxRunner, dir, 'HEAD~1', {})).rejects.toThrow(/clone: depth:/);
   });
 
   test('a revision the (full) repository does not have: exit 2 naming the setting', async () => {
     const dir = path.join(work, 'setting');
-    await expect(chooseBase(zxRunner, dir, 'no-such-branch', {})).rejects.toThrow('the base revision no-such-branch (the base setting) is not a commit of');
+    await expect(chooseBase(zxRunner, dir, 'no-such-branch', {})).rejects.toThrow(
+      'the base revision no-such-branch (the base setting) is not a commit of',
+    );
   });
 });
 
@@ -149,7 +183,10 @@ describe('materializeBase', () => {
     git(sup, 'add', '-A');
     git(sup, 'commit', '-qm', 'head');
     const status = git(sup, 'status', '--porcelain', '--ignored');
-    const gitFiles = spawnSync('find', ['.git', '-newer', path.join(sup, '.git', 'HEAD')], { cwd: sup, encoding: 'utf8' }).stdout;
+    const gitFiles = spawnSync('find', ['.git', '-newer', path.join(sup, '.git', 'HEAD')], {
+      cwd: sup,
+      encoding: 'utf8',
+    }).stdout;
 
     const tree = await materializeBase(zxRunner, sup, baseCommit, {});
     expect(readFileSync(path.join(tree.dir, 'flake.nix'), 'utf8')).toBe('base\n');
@@ -160,7 +197,9 @@ describe('materializeBase', () => {
     // Nothing in the repository changed: work tree, index, refs.
     expect(readFileSync(path.join(sup, 'flake.nix'), 'utf8')).toBe('head\n');
     expect(git(sup, 'status', '--porcelain', '--ignored')).toBe(status);
-    expect(spawnSync('find', ['.git', '-newer', path.join(sup, '.git', 'HEAD')], { cwd: sup, encoding: 'utf8' }).stdout).toBe(gitFiles);
+    expect(
+      spawnSync('find', ['.git', '-newer', path.join(sup, '.git', 'HEAD')], { cwd: sup, encoding: 'utf8' }).stdout,
+    ).toBe(gitFiles);
     tree.remove();
     expect(existsSync(path.dirname(tree.dir))).toBe(false);
   });
@@ -169,7 +208,11 @@ describe('materializeBase', () => {
     const clone = path.join(work, 'sup-clone');
     git(work, 'clone', '-q', `file://${path.join(work, 'sup')}`, clone);
     const tree = await materializeBase(zxRunner, clone, 'HEAD~1', {});
-    expect(tree.notes).toEqual([expect.stringMatching(/^submodule secrets at [0-9a-f]{12} is not in the repository \(\.git\/modules\/secrets lacks it\): the base sees secrets\/ empty$/)]);
+    expect(tree.notes).toEqual([
+      expect.stringMatching(
+        /^submodule secrets at [0-9a-f]{12} is not in the repository \(\.git\/modules\/secrets lacks it\): the base sees secrets\/ empty$/,
+      ),
+    ]);
     expect(existsSync(path.join(tree.dir, 'flake.nix'))).toBe(true);
     tree.remove();
   });

@@ -48,9 +48,21 @@ const timed = async <T>(fn: () => T | Promise<T>): Promise<{ value?: T; error?: 
 
 describe('size limits: a clear error naming the file and the limit, no out-of-memory', () => {
   test.each([
-    ['a 200 MB .nix file in the search dir (definitions)', () => nixDefinitions(root, 'nix'), /cannot follow: nix\/huge\.nix is 209715200 bytes; the verifier parses files of at most 8 MiB \(8388608 bytes\)/],
-    ['the same file grepped by a proof', () => grepFile(root, 'nix/huge.nix', 'withPackages'), /cannot follow: nix\/huge\.nix is 209715200 bytes; the verifier parses files of at most 8 MiB/],
-    ['read for parsing (a unit file, a .drone.yml, a script)', () => readBoundedText(path.join(root, 'nix/huge.nix'), '.drone.yml'), /cannot follow: \.drone\.yml is 209715200 bytes/],
+    [
+      'a 200 MB .nix file in the search dir (definitions)',
+      () => nixDefinitions(root, 'nix'),
+      /cannot follow: nix\/huge\.nix is 209715200 bytes; the verifier parses files of at most 8 MiB \(8388608 bytes\)/,
+    ],
+    [
+      'the same file grepped by a proof',
+      () => grepFile(root, 'nix/huge.nix', 'withPackages'),
+      /cannot follow: nix\/huge\.nix is 209715200 bytes; the verifier parses files of at most 8 MiB/,
+    ],
+    [
+      'read for parsing (a unit file, a .drone.yml, a script)',
+      () => readBoundedText(path.join(root, 'nix/huge.nix'), '.drone.yml'),
+      /cannot follow: \.drone\.yml is 209715200 bytes/,
+    ],
   ] as [string, () => unknown, RegExp][])('%s', async (_name, fn, message) => {
     bigFile('nix/huge.nix', 200 * MB, '{ x = 1; }\n# ');
     const r = await timed(fn);
@@ -86,15 +98,48 @@ describe('depth and length limits: "cannot follow", in seconds', () => {
     ms: number;
   }
   const rows: Row[] = [
-    { name: 'Nix: 20000 nested lists', run: () => parseNix(`{ x = ${'['.repeat(deep)}${']'.repeat(deep)}; }`, 'nix/deep.nix'), error: /^cannot follow: nesting deeper than 1000 at nix\/deep\.nix:1:\d+$/, ms: 10000 },
-    { name: 'Nix: 20000 nested attribute sets', run: () => parseNix(`${'{ a = '.repeat(deep)}1${'; }'.repeat(deep)}`, 'nix/deep.nix'), error: /^cannot follow: nesting deeper than 1000 at nix\/deep\.nix:1:\d+$/, ms: 10000 },
-    { name: 'Nix: a 1 MB attribute path a.b.b.…', run: () => parseNix(`{ x = a${line('.b')}; }`, 'nix/long.nix'), error: /^cannot follow: a run of \d+ name or path characters at nix\/long\.nix:1:7 \(the parser's limit is 4096\)$/, ms: 5000 },
+    {
+      name: 'Nix: 20000 nested lists',
+      run: () => parseNix(`{ x = ${'['.repeat(deep)}${']'.repeat(deep)}; }`, 'nix/deep.nix'),
+      error: /^cannot follow: nesting deeper than 1000 at nix\/deep\.nix:1:\d+$/,
+      ms: 10000,
+    },
+    {
+      name: 'Nix: 20000 nested attribute sets',
+      run: () => parseNix(`${'{ a = '.repeat(deep)}1${'; }'.repeat(deep)}`, 'nix/deep.nix'),
+      error: /^cannot follow: nesting deeper than 1000 at nix\/deep\.nix:1:\d+$/,
+      ms: 10000,
+    },
+    {
+      name: 'Nix: a 1 MB attribute path a.b.b.…',
+      run: () => parseNix(`{ x = a${line('.b')}; }`, 'nix/long.nix'),
+      error:
+        /^cannot follow: a run of \d+ name or path characters at nix\/long\.nix:1:7 \(the parser's limit is 4096\)$/,
+      ms: 5000,
+    },
     { name: 'Nix: a 1 MB line of list elements', run: () => parseNix(`{ x = [ ${line('a ')} ]; }`), ms: 15000 },
     { name: 'Nix: a 1 MB string on one line', run: () => parseNix(`{ x = "${line('a')}"; }`), ms: 5000 },
-    { name: 'shell: 20000 nested subshells', run: async () => (await analyzeScript(`${'('.repeat(deep)}echo${')'.repeat(deep)}`)).parseError?.message, error: undefined, ms: 3000 },
-    { name: 'shell: a pipeline of 100000 commands', run: async () => (await analyzeScript(`${'echo | '.repeat(100000)}echo`)).parseError?.message, ms: 3000 },
-    { name: 'shell: a 1 MB line of words (a Drone command)', run: async () => (await analyzeScript(`cc-ci-run ${line('a ')}`)).parseError?.message, ms: 3000 },
-    { name: 'shell: a 1 MB word', run: async () => (await analyzeScript(`cc-ci-run ${line('a')}`)).parseError, ms: 15000 },
+    {
+      name: 'shell: 20000 nested subshells',
+      run: async () => (await analyzeScript(`${'('.repeat(deep)}echo${')'.repeat(deep)}`)).parseError?.message,
+      error: undefined,
+      ms: 3000,
+    },
+    {
+      name: 'shell: a pipeline of 100000 commands',
+      run: async () => (await analyzeScript(`${'echo | '.repeat(100000)}echo`)).parseError?.message,
+      ms: 3000,
+    },
+    {
+      name: 'shell: a 1 MB line of words (a Drone command)',
+      run: async () => (await analyzeScript(`cc-ci-run ${line('a ')}`)).parseError?.message,
+      ms: 3000,
+    },
+    {
+      name: 'shell: a 1 MB word',
+      run: async () => (await analyzeScript(`cc-ci-run ${line('a')}`)).parseError,
+      ms: 15000,
+    },
     { name: 'evidence: a 1 MB log line through the excerpt', run: () => logExcerpt(`error: ${line('x')}\n`), ms: 3000 },
   ];
   test.each(rows)('$name', async ({ run, error, ms }) => {
@@ -106,8 +151,16 @@ describe('depth and length limits: "cannot follow", in seconds', () => {
     expect(r.ms).toBeLessThan(ms);
   });
   test.each([
-    ['nested subshells', `${'('.repeat(MAX_NESTING + 1)}echo${')'.repeat(MAX_NESTING + 1)}`, /^cannot follow: nesting deeper than 64$/],
-    ['a long && list', `${'true && '.repeat(MAX_NESTING + 1)}echo`, /^cannot follow: a pipeline or && \/ \|\| list of more than 64 commands$/],
+    [
+      'nested subshells',
+      `${'('.repeat(MAX_NESTING + 1)}echo${')'.repeat(MAX_NESTING + 1)}`,
+      /^cannot follow: nesting deeper than 64$/,
+    ],
+    [
+      'a long && list',
+      `${'true && '.repeat(MAX_NESTING + 1)}echo`,
+      /^cannot follow: a pipeline or && \/ \|\| list of more than 64 commands$/,
+    ],
     ['a 1 MB line of words', `cc-ci-run ${'a '.repeat(MB / 2)}`, /^cannot follow: a script of more than 10000 words/],
   ])('shell %s: a parse error the checks turn into "cannot follow"', async (_name, script, message) => {
     const a = await analyzeScript(script);
@@ -122,11 +175,28 @@ describe('depth and length limits: "cannot follow", in seconds', () => {
   });
   test('rendering a 1 MB evidence line: console, Markdown, JUnit in seconds', () => {
     const v: Verdict = {
-      verdict: 'fail', mode: 'build', flake: '/r', flakeRef: '/r', hosts: ['cc-ci'], nix: { version: '2.8.0' }, durationMs: 1, tool: { name: 'nixenv-verify', version: '0' },
-      checks: [{ id: 'build', title: 'b', status: 'fail', summary: `x ${line('<a_[b]`| ')}`, evidence: [line('\x1b[31m<&>]]>_*`|\n')], durationMs: 1 }],
+      verdict: 'fail',
+      mode: 'build',
+      flake: '/r',
+      flakeRef: '/r',
+      hosts: ['cc-ci'],
+      nix: { version: '2.8.0' },
+      durationMs: 1,
+      tool: { name: 'nixenv-verify', version: '0' },
+      checks: [
+        {
+          id: 'build',
+          title: 'b',
+          status: 'fail',
+          summary: `x ${line('<a_[b]`| ')}`,
+          evidence: [line('\x1b[31m<&>]]>_*`|\n')],
+          durationMs: 1,
+        },
+      ],
     };
     const start = Date.now();
-    for (const render of [() => renderConsole(v, { color: false }), () => renderMarkdown(v), () => renderJunit(v)]) render();
+    for (const render of [() => renderConsole(v, { color: false }), () => renderMarkdown(v), () => renderJunit(v)])
+      render();
     expect(Date.now() - start).toBeLessThan(5000);
   });
 });

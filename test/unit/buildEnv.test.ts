@@ -2,12 +2,18 @@ import { swBinWinner } from '../../src/buildEnv.js';
 import type { SystemPackage } from '../../src/context.js';
 
 const pkg = (name: string, priority?: number, pname?: string): SystemPackage => ({
-  name, installed: [`/nix/store/${'a'.repeat(31)}${name.length % 10}-${name}`], ...(priority !== undefined ? { priority } : {}), ...(pname ? { pname } : {}),
+  name,
+  installed: [`/nix/store/${'a'.repeat(31)}${name.length % 10}-${name}`],
+  ...(priority !== undefined ? { priority } : {}),
+  ...(pname ? { pname } : {}),
 });
 
 describe('sw/bin winner by buildEnv rules', () => {
   const wrapper = pkg('cc-ci-run', undefined, 'cc-ci-run');
-  const legacyHi = { ...pkg('cc-ci-run', -10, 'cc-ci-run'), installed: ['/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-cc-ci-run'] };
+  const legacyHi = {
+    ...pkg('cc-ci-run', -10, 'cc-ci-run'),
+    installed: ['/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-cc-ci-run'],
+  };
   const legacyLo = { ...legacyHi, priority: 10 };
   test.each([
     ['one provider', [wrapper], wrapper, 0],

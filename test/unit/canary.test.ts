@@ -3,18 +3,40 @@
 // proof is the mutation row canary-shaped-passthrough (a wrapper that lets through entries shaped
 // like the old canary fails propagation) and test/integration/determinism.test.ts (two runs, one report).
 import { lexNix } from '../../src/nixSyntax/lexer.js';
-import { CANARY_EXPR_LENGTH, CANARY_MASK, CANARY_PATH_MASK, makeCanary, maskCanary } from '../../src/checks/propagation.js';
+import {
+  CANARY_EXPR_LENGTH,
+  CANARY_MASK,
+  CANARY_PATH_MASK,
+  makeCanary,
+  maskCanary,
+} from '../../src/checks/propagation.js';
 
 const many = Array.from({ length: 200 }, () => makeCanary());
 
 describe('the canary is unpredictable', () => {
   test.each([
     ['names differ from run to run', () => new Set(many.map((c) => c.name)).size === many.length],
-    ['no name shares the old prefix or a common prefix of 4', () => !many.some((c) => c.name.startsWith('nixenv-verify')) && new Set(many.map((c) => c.name.slice(0, 4))).size > 100],
-    ['versions vary (not 1.0)', () => new Set(many.map((c) => c.version)).size > 50 && many.filter((c) => c.version === '1.0').length < 5],
-    ['builders vary and are store paths, not /bin/sh', () => new Set(many.map((c) => c.words[0])).size === many.length && many.every((c) => c.words[0]!.startsWith('/nix/store/') && !c.expr.includes('"/bin/sh"'))],
+    [
+      'no name shares the old prefix or a common prefix of 4',
+      () =>
+        !many.some((c) => c.name.startsWith('nixenv-verify')) &&
+        new Set(many.map((c) => c.name.slice(0, 4))).size > 100,
+    ],
+    [
+      'versions vary (not 1.0)',
+      () => new Set(many.map((c) => c.version)).size > 50 && many.filter((c) => c.version === '1.0').length < 5,
+    ],
+    [
+      'builders vary and are store paths, not /bin/sh',
+      () =>
+        new Set(many.map((c) => c.words[0])).size === many.length &&
+        many.every((c) => c.words[0]!.startsWith('/nix/store/') && !c.expr.includes('"/bin/sh"')),
+    ],
     ['no `exit 1` script', () => many.every((c) => !c.expr.includes('exit 1'))],
-    ['pname is letters and hyphens, at least 8 letters', () => many.every((c) => /^[a-z]+(-[a-z]+)*$/.test(c.pname) && c.pname.replace(/-/g, '').length >= 8)],
+    [
+      'pname is letters and hyphens, at least 8 letters',
+      () => many.every((c) => /^[a-z]+(-[a-z]+)*$/.test(c.pname) && c.pname.replace(/-/g, '').length >= 8),
+    ],
   ])('%s', (_name, holds) => expect(holds()).toBe(true));
 
   test('every expression has the same length (source positions after it do not move) and lexes as Nix', () => {
@@ -50,7 +72,8 @@ describe('masking keeps reports byte-identical across runs', () => {
   });
   test('text without the canary is left alone', () => {
     const c = makeCanary();
-    const text = 'cc-ci: cc-ci-run wrapper PATH: MISSING the canary (/nix/store/0123456789abcdfghijklmnpqrsvwxyz-cc-ci-run) version "1.0"';
+    const text =
+      'cc-ci: cc-ci-run wrapper PATH: MISSING the canary (/nix/store/0123456789abcdfghijklmnpqrsvwxyz-cc-ci-run) version "1.0"';
     expect(maskCanary(text, c)).toBe(text);
   });
 });

@@ -7,7 +7,9 @@ import { CARD_EVIDENCE_LINES, CARD_EVIDENCE_WIDTH, renderCard } from '../../src/
 import type { Verdict } from '../../src/verdict.js';
 import { AdaptiveCard15, expandTemplate } from '../helpers/adaptiveCard.js';
 
-const template = JSON.parse(readFileSync(fileURLToPath(new URL('../../templates/card.json', import.meta.url)), 'utf8')) as unknown;
+const template = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../templates/card.json', import.meta.url)), 'utf8'),
+) as unknown;
 
 const base: Verdict = {
   verdict: 'fail',
@@ -17,13 +19,27 @@ const base: Verdict = {
   hosts: ['cc-ci', 'cc-ci-hetzner'],
   nix: { version: '2.18.1' },
   checks: [
-    { id: 'build', title: 'Every host builds', status: 'pass', summary: 'built', evidence: ['cc-ci: built /nix/store/x'], durationMs: 10 },
+    {
+      id: 'build',
+      title: 'Every host builds',
+      status: 'pass',
+      summary: 'built',
+      evidence: ['cc-ci: built /nix/store/x'],
+      durationMs: 10,
+    },
     {
       id: 'path-superset',
       title: 'The wrapper PATH carries every expected tool',
       status: 'fail',
       summary: '1 missing',
-      evidence: ['wrapper: /nix/store/aaa-cc-ci-run', 'PATH has 14 entries', 'MISSING git-lfs-3.6.1', 'x'.repeat(400), 'l5', 'l6'],
+      evidence: [
+        'wrapper: /nix/store/aaa-cc-ci-run',
+        'PATH has 14 entries',
+        'MISSING git-lfs-3.6.1',
+        'x'.repeat(400),
+        'l5',
+        'l6',
+      ],
       durationMs: 20,
     },
   ],
@@ -36,7 +52,18 @@ const bind = (v: Verdict) => expandTemplate(template, renderCard(v).data as unkn
 describe('the bound card is a valid Adaptive Card 1.5', () => {
   test.each<[string, Verdict]>([
     ['a failing run outside Drone', base],
-    ['under Drone, with deviations and a build link', { ...base, deviations: [{ setting: 'hosts', value: 'cc-ci', default: 'cc-ci,cc-ci-hetzner', label: 'hosts=cc-ci' }], source: { repo: 'cc-ci/cc-ci', commit: '0123456789abcdef0123', buildLink: 'https://drone.example/cc-ci/cc-ci/42' } }],
+    [
+      'under Drone, with deviations and a build link',
+      {
+        ...base,
+        deviations: [{ setting: 'hosts', value: 'cc-ci', default: 'cc-ci,cc-ci-hetzner', label: 'hosts=cc-ci' }],
+        source: {
+          repo: 'cc-ci/cc-ci',
+          commit: '0123456789abcdef0123',
+          buildLink: 'https://drone.example/cc-ci/cc-ci/42',
+        },
+      },
+    ],
     ['a pass', { ...base, verdict: 'pass', checks: [base.checks[0]!] }],
   ])('%s', (_name, v) => {
     const card = bind(v);
@@ -46,14 +73,35 @@ describe('the bound card is a valid Adaptive Card 1.5', () => {
   });
 
   test('the schema rejects what the Drone UI would not render', () => {
-    expect(AdaptiveCard15.safeParse({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: 'x', color: 'Red' }] }).success).toBe(false);
-    expect(AdaptiveCard15.safeParse({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlok', text: 'x' }] }).success).toBe(false);
-    expect(AdaptiveCard15.safeParse({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: 'x', colour: 'Good' }] }).success).toBe(false);
+    expect(
+      AdaptiveCard15.safeParse({
+        type: 'AdaptiveCard',
+        version: '1.5',
+        body: [{ type: 'TextBlock', text: 'x', color: 'Red' }],
+      }).success,
+    ).toBe(false);
+    expect(
+      AdaptiveCard15.safeParse({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlok', text: 'x' }] })
+        .success,
+    ).toBe(false);
+    expect(
+      AdaptiveCard15.safeParse({
+        type: 'AdaptiveCard',
+        version: '1.5',
+        body: [{ type: 'TextBlock', text: 'x', colour: 'Good' }],
+      }).success,
+    ).toBe(false);
   });
 });
 
 describe('what the card shows', () => {
-  const drone: Verdict = { ...base, deviations: [{ setting: 'checks', value: 'build,path-superset', default: '…', label: 'checks without propagation' }], source: { repo: 'cc-ci/cc-ci', commit: '0123456789abcdef0123', buildLink: 'https://drone.example/b/42' } };
+  const drone: Verdict = {
+    ...base,
+    deviations: [
+      { setting: 'checks', value: 'build,path-superset', default: '…', label: 'checks without propagation' },
+    ],
+    source: { repo: 'cc-ci/cc-ci', commit: '0123456789abcdef0123', buildLink: 'https://drone.example/b/42' },
+  };
   const text = JSON.stringify(bind(drone));
 
   test('repository and commit instead of the container path; a link to the build', () => {
@@ -68,7 +116,8 @@ describe('what the card shows', () => {
     expect(text).toContain('"url":"https://drone.example/b/42"');
   });
 
-  test('the deviations line', () => expect(text).toContain('settings differing from the claim: checks without propagation'));
+  test('the deviations line', () =>
+    expect(text).toContain('settings differing from the claim: checks without propagation'));
 
   test('per failed check: the decisive lines first, a few, each cut short', () => {
     const check = renderCard(drone).data.checks.find((c) => c.id === 'path-superset')!;

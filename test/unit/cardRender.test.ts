@@ -11,7 +11,9 @@ import { expandTemplate } from '../helpers/adaptiveCard.js';
 import { renderAdaptiveCard } from '../helpers/adaptiveCardsRenderer.js';
 import { FAIL_VERDICT, PASS_VERDICT } from '../helpers/cardSamples.js';
 
-const template = JSON.parse(readFileSync(fileURLToPath(new URL('../../templates/card.json', import.meta.url)), 'utf8')) as unknown;
+const template = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../templates/card.json', import.meta.url)), 'utf8'),
+) as unknown;
 const bind = (v: Verdict) => expandTemplate(template, renderCard(v).data as unknown as Record<string, unknown>)[0];
 const text = (el: Element) => (el.textContent ?? '').replace(/\s+/g, ' ');
 
@@ -49,7 +51,8 @@ describe.each<[string, Verdict]>([
     const buttons = [...r.element.querySelectorAll('button')];
     expect(buttons.map((b) => text(b).trim())).toEqual(['Open the build']);
     const opened: string[] = [];
-    r.card.onExecuteAction = (action) => opened.push((action as InstanceType<typeof r.AdaptiveCards.OpenUrlAction>).url ?? '');
+    r.card.onExecuteAction = (action) =>
+      opened.push((action as InstanceType<typeof r.AdaptiveCards.OpenUrlAction>).url ?? '');
     buttons[0]!.click();
     expect(opened).toEqual([verdict.source!.buildLink]);
   });
@@ -78,10 +81,13 @@ describe('what only the FAIL card shows', () => {
     expect(t).toContain('SKIP');
   });
 
-  test('the deviations line', () => expect(t).toContain('settings differing from the claim: expected_tools (15 of 16: without jq-1.7.1)'));
+  test('the deviations line', () =>
+    expect(t).toContain('settings differing from the claim: expected_tools (15 of 16: without jq-1.7.1)'));
 
   test('the evidence in a monospace font; passed checks show none', () => {
-    const mono = [...r.element.querySelectorAll<HTMLElement>('.ac-textBlock')].filter((el) => /monospace|courier|consolas/i.test(el.style.fontFamily));
+    const mono = [...r.element.querySelectorAll<HTMLElement>('.ac-textBlock')].filter((el) =>
+      /monospace|courier|consolas/i.test(el.style.fontFamily),
+    );
     expect(mono.map((el) => text(el))).toEqual(shown.flatMap((c) => c.evidence));
     expect(t).not.toContain('build: ok');
   });
@@ -110,7 +116,16 @@ describe('outside Drone (no repository, no link)', () => {
 
 describe('the renderer rejects what the hand-written schema rejects', () => {
   test('an unknown colour and an unknown element are validation events', () => {
-    const bad = renderAdaptiveCard({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: 'x', color: 'Red' }, { type: 'TextBlok', text: 'y' }] });
-    expect(bad.problems.map((p) => p.event)).toEqual(expect.arrayContaining(['InvalidPropertyValue', 'UnknownElementType']));
+    const bad = renderAdaptiveCard({
+      type: 'AdaptiveCard',
+      version: '1.5',
+      body: [
+        { type: 'TextBlock', text: 'x', color: 'Red' },
+        { type: 'TextBlok', text: 'y' },
+      ],
+    });
+    expect(bad.problems.map((p) => p.event)).toEqual(
+      expect.arrayContaining(['InvalidPropertyValue', 'UnknownElementType']),
+    );
   });
 });

@@ -38,7 +38,10 @@ function failingNix(error: Error): NixClient {
 const nixChecks = CHECKS.filter((c) => c.id !== 'single-source');
 
 describe.each([
-  ['nix exits 1', new NixCommandError('nix eval', 1, ['error: opening file secrets/hosts.nix: No such file or directory'])],
+  [
+    'nix exits 1',
+    new NixCommandError('nix eval', 1, ['error: opening file secrets/hosts.nix: No such file or directory']),
+  ],
   ['nix times out', new NixCommandError('nix eval', null, ['no result within 1800s (PLUGIN_TIMEOUT)'], true)],
   ['nix crashes', new Error('spawn nix EACCES')],
 ])('%s', (_, err) => {
@@ -47,7 +50,10 @@ describe.each([
     // no-drop compares with a base revision, whose evaluation fails the same way.
     if (check.id === 'no-drop') {
       const base = new RunContext({ ...settings, mode: 'eval' }, failingNix(err), logger);
-      ctx.comparison = { choice: { rev: 'HEAD~1', commit: 'a'.repeat(40), source: 'the base setting' }, open: async () => ({ ctx: base, notes: [] }) };
+      ctx.comparison = {
+        choice: { rev: 'HEAD~1', commit: 'a'.repeat(40), source: 'the base setting' },
+        open: async () => ({ ctx: base, notes: [] }),
+      };
     }
     const result = await runCheck(check, ctx);
     expect(['fail', 'error']).toContain(result.status);

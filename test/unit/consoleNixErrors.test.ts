@@ -4,7 +4,8 @@
 import { renderConsole } from '../../src/render/console.js';
 import type { Verdict } from '../../src/verdict.js';
 
-const ERROR = "bundle: error: flake 'git+file:///r' does not provide attribute 'packages.x86_64-linux.devShells.default', 'legacyPackages.x86_64-linux.devShells.default' or 'devShells.default'";
+const ERROR =
+  "bundle: error: flake 'git+file:///r' does not provide attribute 'packages.x86_64-linux.devShells.default', 'legacyPackages.x86_64-linux.devShells.default' or 'devShells.default'";
 
 const verdictWith = (evidence: string[], status: 'fail' | 'error' | 'pass' = 'fail'): Verdict => ({
   verdict: status === 'pass' ? 'pass' : 'fail',
@@ -13,7 +14,16 @@ const verdictWith = (evidence: string[], status: 'fail' | 'error' | 'pass' = 'fa
   flakeRef: '/r?submodules=1',
   hosts: ['a'],
   nix: { version: '2.8.0' },
-  checks: [{ id: 'entrypoint-parity', title: 't', status, summary: 'bundle: nix eval … failed (exit 1)', evidence, durationMs: 10 }],
+  checks: [
+    {
+      id: 'entrypoint-parity',
+      title: 't',
+      status,
+      summary: 'bundle: nix eval … failed (exit 1)',
+      evidence,
+      durationMs: 10,
+    },
+  ],
   durationMs: 10,
   tool: { name: 'nixenv-verify', version: '0.1.0' },
 });
@@ -23,7 +33,11 @@ describe('Nix errors on the console', () => {
   test.each([
     ['within the limit', [...filler(3), ERROR], 0],
     ['past the limit (the JSON-only case before)', [...filler(30), ERROR], 31 - 20],
-    ['two errors past the limit, in their order', [...filler(25), ERROR, 'x: error: attribute \'default\' missing'], 27 - 20],
+    [
+      'two errors past the limit, in their order',
+      [...filler(25), ERROR, "x: error: attribute 'default' missing"],
+      27 - 20,
+    ],
   ])('%s', (_name, evidence, more) => {
     const text = renderConsole(verdictWith(evidence), { color: false });
     const lines = text.split('\n').map((l) => l.trim());
@@ -37,6 +51,8 @@ describe('Nix errors on the console', () => {
     expect(text).not.toContain('a: consumer line 19');
   });
   test('a passing check shows its key evidence only', () => {
-    expect(renderConsole(verdictWith([...filler(2), ERROR], 'pass'), { color: false })).not.toContain('does not provide');
+    expect(renderConsole(verdictWith([...filler(2), ERROR], 'pass'), { color: false })).not.toContain(
+      'does not provide',
+    );
   });
 });

@@ -3,7 +3,11 @@ import { parseGodotenv, stepPath, type RunnerEnv } from '../../src/drone/runnerE
 import { scriptUses } from '../../src/drone/uses.js';
 import { analyzeScript } from '../../src/shell/index.js';
 
-const env = new Map(Object.entries({ PATH: '/run/current-system/sw/bin', EMPTY: '', LOW: 'abc', DIR: '/opt/x/bin', NL: 'a\nb' }).map(([k, v]) => [k, { value: v }]));
+const env = new Map(
+  Object.entries({ PATH: '/run/current-system/sw/bin', EMPTY: '', LOW: 'abc', DIR: '/opt/x/bin', NL: 'a\nb' }).map(
+    ([k, v]) => [k, { value: v }],
+  ),
+);
 const lookup: Lookup = runnerLookup(env);
 
 describe('Drone substitution (drone/envsubst as the exec runner applies it)', () => {
@@ -60,9 +64,12 @@ describe('Drone substitution (drone/envsubst as the exec runner applies it)', ()
     expect(markersIn(r.text)).toEqual([0]);
   });
 
-  test.each([['${VAR-x}'], ['${}'], ['${VAR'], ['${VAR:}'], ['${VAR/a}']])('%s does not parse: the stage fails', (text) => {
-    expect(substitute(`k: ${text}\n`, lookup).error?.message).toMatch(/cannot substitute/);
-  });
+  test.each([['${VAR-x}'], ['${}'], ['${VAR'], ['${VAR:}'], ['${VAR/a}']])(
+    '%s does not parse: the stage fails',
+    (text) => {
+      expect(substitute(`k: ${text}\n`, lookup).error?.message).toMatch(/cannot substitute/);
+    },
+  );
 
   test('without the runner environment, a runner variable is unknown (not empty)', () => {
     expect(substitute('${PATH}', runnerLookup(undefined)).unresolved[0]!.why).toMatch(/runner's environment/);
@@ -77,11 +84,19 @@ describe("the runner's env file (godotenv v1.3.0)", () => {
     ['comments and blank lines', '# c\n\nA=1 # note\n', [['A', '1']]],
     ['double quotes with escapes', 'A="x\\ny"', [['A', 'x\ny']]],
     ['single quotes literal', "A='$B'", [['A', '$B']]],
-    ['expansion from earlier lines', 'B=/b\nPATH=$B/bin:${B}/sbin', [['B', '/b'], ['PATH', '/b/bin:/b/sbin']]],
+    [
+      'expansion from earlier lines',
+      'B=/b\nPATH=$B/bin:${B}/sbin',
+      [
+        ['B', '/b'],
+        ['PATH', '/b/bin:/b/sbin'],
+      ],
+    ],
     ['unknown names expand empty', 'PATH=/x:$NOPE', [['PATH', '/x:']]],
     ['a hash inside quotes stays', 'A="x#y"', [['A', 'x#y']]],
   ])('%s', (_, text, want) => expect(parseGodotenv(text)).toEqual({ vars: want }));
-  test('a line without a separator is an error (the runner does not start)', () => expect(parseGodotenv('A=1\nbroken\n')).toEqual({ error: "Can't separate key from value", line: 2 }));
+  test('a line without a separator is an error (the runner does not start)', () =>
+    expect(parseGodotenv('A=1\nbroken\n')).toEqual({ error: "Can't separate key from value", line: 2 }));
 });
 
 describe("a step's environment.PATH, expanded by runner-go environ.Expand", () => {
@@ -91,38 +106,96 @@ describe("a step's environment.PATH, expanded by runner-go environ.Expand", () =
     processPath: '/proc/bin',
     processVars: new Map([['HOME', { value: '/var/lib/drone', from: 'unit' }]]),
   };
-  const step = (PATH: string) => ({ pipeline: 'ci', pipelineType: 'exec', name: 's', commands: [], environment: { PATH }, environmentSource: { PATH: 'step' as const }, position: { line: 1, column: 1 } });
+  const step = (PATH: string) => ({
+    pipeline: 'ci',
+    pipelineType: 'exec',
+    name: 's',
+    commands: [],
+    environment: { PATH },
+    environmentSource: { PATH: 'step' as const },
+    position: { line: 1, column: 1 },
+  });
   test.each([
     ['$PATH is the runner process PATH, not the global environment', '/x:$PATH', '/x:/proc/bin'],
     ['${NAME} of a unit variable', '${HOME}/bin', '/var/lib/drone/bin'],
   ])('%s', (_, p, want) => expect(stepPath(step(p), runner).value).toBe(want));
-  test('a name the unit does not set is not guessed', () => expect(stepPath(step('$XDG/bin'), runner).unknown).toMatch(/cannot follow/));
+  test('a name the unit does not set is not guessed', () =>
+    expect(stepPath(step('$XDG/bin'), runner).unknown).toMatch(/cannot follow/));
 });
 
 // bash(1) constructs around the final run of the program (src/shell/analyze.ts, execChain.ts): one row each.
 describe('bash constructs on the path to the program', () => {
-  const step = (commands: string[]) => ({ pipeline: 'ci', pipelineType: 'exec', name: 's', commands, environment: {}, environmentSource: {}, position: { line: 1, column: 1 } });
-  const use = async (commands: string[]) => (await scriptUses([step(commands)], 'runner/run_recipe_ci.py', 'cc-ci-run'))[0]!;
+  const step = (commands: string[]) => ({
+    pipeline: 'ci',
+    pipelineType: 'exec',
+    name: 's',
+    commands,
+    environment: {},
+    environmentSource: {},
+    position: { line: 1, column: 1 },
+  });
+  const use = async (commands: string[]) =>
+    (await scriptUses([step(commands)], 'runner/run_recipe_ci.py', 'cc-ci-run'))[0]!;
   test.each([
-    ['a step: an alias defined in an earlier command is expanded (/bin/sh is POSIX mode)', ['alias cc-ci-run=python3', 'cc-ci-run runner/run_recipe_ci.py'], { program: 'python3', viaWrapper: false }],
-    ['a step: an alias on the same line is not yet in effect', ['alias cc-ci-run=python3; cc-ci-run runner/run_recipe_ci.py'], { program: 'cc-ci-run', viaWrapper: true }],
-    ['a step: an alias is never expanded after exec', ['alias cc-ci-run=python3', 'exec cc-ci-run runner/run_recipe_ci.py'], { program: 'cc-ci-run', viaWrapper: true }],
-    ['a step: a quoted word is not alias-expanded', ['alias cc-ci-run=python3', "'cc-ci-run' runner/run_recipe_ci.py"], { program: 'cc-ci-run', viaWrapper: true }],
-    ['a step: unalias removes it', ['alias cc-ci-run=python3', 'unalias cc-ci-run', 'cc-ci-run runner/run_recipe_ci.py'], { program: 'cc-ci-run', viaWrapper: true }],
-    ['a step: an alias to the wrapper by path', ['alias ccr=/run/current-system/sw/bin/cc-ci-run', 'ccr runner/run_recipe_ci.py'], { program: '/run/current-system/sw/bin/cc-ci-run', viaWrapper: true }],
+    [
+      'a step: an alias defined in an earlier command is expanded (/bin/sh is POSIX mode)',
+      ['alias cc-ci-run=python3', 'cc-ci-run runner/run_recipe_ci.py'],
+      { program: 'python3', viaWrapper: false },
+    ],
+    [
+      'a step: an alias on the same line is not yet in effect',
+      ['alias cc-ci-run=python3; cc-ci-run runner/run_recipe_ci.py'],
+      { program: 'cc-ci-run', viaWrapper: true },
+    ],
+    [
+      'a step: an alias is never expanded after exec',
+      ['alias cc-ci-run=python3', 'exec cc-ci-run runner/run_recipe_ci.py'],
+      { program: 'cc-ci-run', viaWrapper: true },
+    ],
+    [
+      'a step: a quoted word is not alias-expanded',
+      ['alias cc-ci-run=python3', "'cc-ci-run' runner/run_recipe_ci.py"],
+      { program: 'cc-ci-run', viaWrapper: true },
+    ],
+    [
+      'a step: unalias removes it',
+      ['alias cc-ci-run=python3', 'unalias cc-ci-run', 'cc-ci-run runner/run_recipe_ci.py'],
+      { program: 'cc-ci-run', viaWrapper: true },
+    ],
+    [
+      'a step: an alias to the wrapper by path',
+      ['alias ccr=/run/current-system/sw/bin/cc-ci-run', 'ccr runner/run_recipe_ci.py'],
+      { program: '/run/current-system/sw/bin/cc-ci-run', viaWrapper: true },
+    ],
   ])('%s', async (_, commands, want) => {
     const u = await use(commands);
     expect(u).toMatchObject(want);
     expect(u.unfollowable).toBeUndefined();
   });
   test.each([
-    ['an alias with shell syntax in its value', ["alias cc-ci-run='env X=1 python3 \"$@\"'", 'cc-ci-run runner/run_recipe_ci.py'], /re-parse/],
-    ['an alias defined conditionally', ['[ -n "$X" ] && alias cc-ci-run=python3', 'cc-ci-run runner/run_recipe_ci.py'], /defined or removed after/],
-    ['a function shadowing the program', ['cc-ci-run() { command cc-ci-run "$@"; }', 'cc-ci-run runner/run_recipe_ci.py'], /shell function named cc-ci-run shadows/],
+    [
+      'an alias with shell syntax in its value',
+      ['alias cc-ci-run=\'env X=1 python3 "$@"\'', 'cc-ci-run runner/run_recipe_ci.py'],
+      /re-parse/,
+    ],
+    [
+      'an alias defined conditionally',
+      ['[ -n "$X" ] && alias cc-ci-run=python3', 'cc-ci-run runner/run_recipe_ci.py'],
+      /defined or removed after/,
+    ],
+    [
+      'a function shadowing the program',
+      ['cc-ci-run() { command cc-ci-run "$@"; }', 'cc-ci-run runner/run_recipe_ci.py'],
+      /shell function named cc-ci-run shadows/,
+    ],
     ['eval before the run', ['eval "$SETUP"', 'cc-ci-run runner/run_recipe_ci.py'], /eval/],
     ['source of a run-time file', ['. ./env.sh', 'cc-ci-run runner/run_recipe_ci.py'], /runs another file/],
     ['hash -p', ['hash -p /usr/bin/python3 cc-ci-run', 'cc-ci-run runner/run_recipe_ci.py'], /hash -p/],
-    ['an EXIT trap in a step that does not exec', ["trap 'python3 runner/x.py' EXIT", 'cc-ci-run runner/run_recipe_ci.py'], /EXIT trap/],
+    [
+      'an EXIT trap in a step that does not exec',
+      ["trap 'python3 runner/x.py' EXIT", 'cc-ci-run runner/run_recipe_ci.py'],
+      /EXIT trap/,
+    ],
     ['a DEBUG trap', ["trap 'python3 x' DEBUG", 'cc-ci-run runner/run_recipe_ci.py'], /DEBUG/],
   ])('cannot follow: %s', async (_, commands, reason) => {
     const u = await use(commands);
@@ -131,11 +204,41 @@ describe('bash constructs on the path to the program', () => {
   });
 
   test.each([
-    ['a bash script: an alias without expand_aliases is not expanded', 'alias cc-ci-run=python3\ncc-ci-run x', 'bash', 'cc-ci-run', []],
-    ['a bash script: with shopt -s expand_aliases it is', 'shopt -s expand_aliases\nalias cc-ci-run=python3\ncc-ci-run x', 'bash', 'python3', []],
-    ['an alias inside a function defined after it applies when the function runs', 'alias cc-ci-run=python3\nf() { cc-ci-run x; }\nf', 'sh', 'python3', []],
-    ['an alias defined after a function body was parsed does not apply to it', 'f() { cc-ci-run x; }\nalias cc-ci-run=python3\nf', 'sh', 'cc-ci-run', []],
-    ['an EXIT trap before a successful exec never runs', "trap 'rm -f /tmp/x' EXIT\nexec cc-ci-run x", 'bash', 'cc-ci-run', []],
+    [
+      'a bash script: an alias without expand_aliases is not expanded',
+      'alias cc-ci-run=python3\ncc-ci-run x',
+      'bash',
+      'cc-ci-run',
+      [],
+    ],
+    [
+      'a bash script: with shopt -s expand_aliases it is',
+      'shopt -s expand_aliases\nalias cc-ci-run=python3\ncc-ci-run x',
+      'bash',
+      'python3',
+      [],
+    ],
+    [
+      'an alias inside a function defined after it applies when the function runs',
+      'alias cc-ci-run=python3\nf() { cc-ci-run x; }\nf',
+      'sh',
+      'python3',
+      [],
+    ],
+    [
+      'an alias defined after a function body was parsed does not apply to it',
+      'f() { cc-ci-run x; }\nalias cc-ci-run=python3\nf',
+      'sh',
+      'cc-ci-run',
+      [],
+    ],
+    [
+      'an EXIT trap before a successful exec never runs',
+      "trap 'rm -f /tmp/x' EXIT\nexec cc-ci-run x",
+      'bash',
+      'cc-ci-run',
+      [],
+    ],
     ['a trap reset before the end', "trap 'python3 y' EXIT\ntrap - EXIT\ncc-ci-run x", 'bash', 'cc-ci-run', []],
   ] as const)('%s', async (_, script, shell, program, unfollowable) => {
     const a = await analyzeScript(script, { shell });
@@ -146,7 +249,10 @@ describe('bash constructs on the path to the program', () => {
   test('POSIX mode: a special builtin is found before a function of that name; bash runs the function', async () => {
     const text = 'set() { python3 x; }\nset -e';
     expect((await analyzeScript(text, { shell: 'sh' })).invocations.map((i) => i.program)).toEqual(['set']);
-    expect((await analyzeScript(text, { shell: 'bash' })).invocations.map((i) => i.program)).toEqual(['set', 'python3']);
+    expect((await analyzeScript(text, { shell: 'bash' })).invocations.map((i) => i.program)).toEqual([
+      'set',
+      'python3',
+    ]);
   });
 });
 
@@ -162,22 +268,48 @@ describe('per-build values in the substituted file: where they matter', () => {
   };
   const doc = (steps: string, head = '') => `kind: pipeline\ntype: exec\nname: ci\n${head}steps:\n${steps}`;
   test.each([
-    ['an argument of the command', '  - name: t\n    commands:\n      - cc-ci-run runner/run_recipe_ci.py ${DRONE_COMMIT_SHA}\n', ''],
-    ['an earlier command of the step', '  - name: t\n    commands:\n      - ${DRONE_COMMIT_MESSAGE}\n      - cc-ci-run runner/run_recipe_ci.py\n', ''],
-    ['the program word itself (no use without it)', '  - name: t\n    commands:\n      - ${DRONE_REPO_NAME} runner/run_recipe_ci.py\n', ''],
+    [
+      'an argument of the command',
+      '  - name: t\n    commands:\n      - cc-ci-run runner/run_recipe_ci.py ${DRONE_COMMIT_SHA}\n',
+      '',
+    ],
+    [
+      'an earlier command of the step',
+      '  - name: t\n    commands:\n      - ${DRONE_COMMIT_MESSAGE}\n      - cc-ci-run runner/run_recipe_ci.py\n',
+      '',
+    ],
+    [
+      'the program word itself (no use without it)',
+      '  - name: t\n    commands:\n      - ${DRONE_REPO_NAME} runner/run_recipe_ci.py\n',
+      '',
+    ],
     ['the pipeline type', '  - name: t\n    commands:\n      - cc-ci-run runner/run_recipe_ci.py\n', 'x: 1\n'],
-    ['a trigger condition', '  - name: t\n    commands:\n      - cc-ci-run runner/run_recipe_ci.py\n', 'trigger:\n  event: ${DRONE_BUILD_EVENT}x\n'],
+    [
+      'a trigger condition',
+      '  - name: t\n    commands:\n      - cc-ci-run runner/run_recipe_ci.py\n',
+      'trigger:\n  event: ${DRONE_BUILD_EVENT}x\n',
+    ],
   ])('cannot follow: %s', async (_, steps, head) => {
-    const yaml = _ === 'the pipeline type' ? doc(steps).replace('type: exec', 'type: ${DRONE_STAGE_TYPE}') : doc(steps, head);
+    const yaml =
+      _ === 'the pipeline type' ? doc(steps).replace('type: exec', 'type: ${DRONE_STAGE_TYPE}') : doc(steps, head);
     const { u } = await uses(yaml);
     expect(u).toHaveLength(1);
     expect(u[0]!.unfollowable).toMatch(/cannot follow: Drone substitutes `\$\{DRONE_/);
     expect(u[0]!.step.neverRuns).toBeUndefined();
   });
   test.each([
-    ['a later command', '  - name: t\n    commands:\n      - cc-ci-run runner/run_recipe_ci.py\n      - echo ${DRONE_COMMIT_SHA}\n'],
-    ['another step', '  - name: n\n    commands:\n      - echo ${DRONE_COMMIT_SHA}\n  - name: t\n    commands:\n      - cc-ci-run runner/run_recipe_ci.py\n'],
-    ['an escaped $$ (the shell expands it)', '  - name: t\n    commands:\n      - cc-ci-run runner/run_recipe_ci.py "$${DRONE_COMMIT_SHA}"\n'],
+    [
+      'a later command',
+      '  - name: t\n    commands:\n      - cc-ci-run runner/run_recipe_ci.py\n      - echo ${DRONE_COMMIT_SHA}\n',
+    ],
+    [
+      'another step',
+      '  - name: n\n    commands:\n      - echo ${DRONE_COMMIT_SHA}\n  - name: t\n    commands:\n      - cc-ci-run runner/run_recipe_ci.py\n',
+    ],
+    [
+      'an escaped $$ (the shell expands it)',
+      '  - name: t\n    commands:\n      - cc-ci-run runner/run_recipe_ci.py "$${DRONE_COMMIT_SHA}"\n',
+    ],
   ])('does not matter: %s', async (_, steps) => {
     const { u } = await uses(doc(steps));
     expect(u.map((x) => [x.viaWrapper, x.unfollowable])).toEqual([[true, undefined]]);

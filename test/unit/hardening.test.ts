@@ -33,33 +33,98 @@ const ALLOWED = 'Allowed: --option NAME VALUE';
 const HOSTILE: [string, NodeJS.ProcessEnv, string[], string[]][] = [
   // nix_options that change what is evaluated, or where
   ['--impure', opts(['--impure']), [], ['PLUGIN_NIX_OPTIONS', '"--impure" is not allowed', ALLOWED]],
-  ['--expr', opts(['--expr', '1']), [], ['PLUGIN_NIX_OPTIONS', '"--expr" is not allowed', 'replaces what nix evaluates']],
+  [
+    '--expr',
+    opts(['--expr', '1']),
+    [],
+    ['PLUGIN_NIX_OPTIONS', '"--expr" is not allowed', 'replaces what nix evaluates'],
+  ],
   ['--file', opts(['--file', 'x.nix']), [], ['PLUGIN_NIX_OPTIONS', '"--file"']],
   ['-f', opts(['-f', 'x.nix']), [], ['PLUGIN_NIX_OPTIONS', '"-f"']],
   ['--apply', opts(['--apply', 'x: x']), [], ['PLUGIN_NIX_OPTIONS', '"--apply"']],
-  ['--override-input', opts(['--override-input', 'nixpkgs', 'github:x/y']), [], ['PLUGIN_NIX_OPTIONS', '"--override-input"', 'locked flake input']],
+  [
+    '--override-input',
+    opts(['--override-input', 'nixpkgs', 'github:x/y']),
+    [],
+    ['PLUGIN_NIX_OPTIONS', '"--override-input"', 'locked flake input'],
+  ],
   ['--arg', opts(['--arg', 'a', '1']), [], ['PLUGIN_NIX_OPTIONS', '"--arg"']],
   ['--argstr', opts(['--argstr', 'a', 'b']), [], ['PLUGIN_NIX_OPTIONS', '"--argstr"']],
   ['--include', opts(['--include', 'nixpkgs=/x']), [], ['PLUGIN_NIX_OPTIONS', '"--include"']],
   ['-I', opts(['-I', 'nixpkgs=/x']), [], ['PLUGIN_NIX_OPTIONS', '"-I"']],
-  ['--store', opts(['--store', '/tmp/s']), [], ['PLUGIN_NIX_OPTIONS', '"--store"', 'reads built outputs from /nix/store']],
+  [
+    '--store',
+    opts(['--store', '/tmp/s']),
+    [],
+    ['PLUGIN_NIX_OPTIONS', '"--store"', 'reads built outputs from /nix/store'],
+  ],
   ['--eval-store', opts(['--eval-store', '/tmp/s']), [], ['PLUGIN_NIX_OPTIONS', '"--eval-store"']],
   ['--recreate-lock-file', opts(['--recreate-lock-file']), [], ['PLUGIN_NIX_OPTIONS', '"--recreate-lock-file"']],
   ['-L changes what we parse', opts(['-L']), [], ['PLUGIN_NIX_OPTIONS', '"-L"', 'output the verifier reads']],
-  ['--option pure-eval false', opts(['--option', 'pure-eval', 'false']), [], ['PLUGIN_NIX_OPTIONS', 'nix setting "pure-eval" is not allowed']],
-  ['--option allow-import-from-derivation', opts(['--option', 'allow-import-from-derivation', 'true']), [], ['PLUGIN_NIX_OPTIONS', '"allow-import-from-derivation"']],
-  ['--option sandbox false', opts(['--option', 'sandbox', 'false']), [], ['PLUGIN_NIX_OPTIONS', '"sandbox"', 'unsandboxed']],
-  ['--option post-build-hook', opts(['--option', 'post-build-hook', '/x']), [], ['PLUGIN_NIX_OPTIONS', '"post-build-hook"']],
-  ['--option unknown', opts(['--option', 'frobnicate', '1']), [], ['PLUGIN_NIX_OPTIONS', '"frobnicate" is not on the allow-list', ALLOWED]],
-  ['an unknown option', opts(['--frobnicate']), [], ['PLUGIN_NIX_OPTIONS', '"--frobnicate" is not on the allow-list', ALLOWED]],
+  [
+    '--option pure-eval false',
+    opts(['--option', 'pure-eval', 'false']),
+    [],
+    ['PLUGIN_NIX_OPTIONS', 'nix setting "pure-eval" is not allowed'],
+  ],
+  [
+    '--option allow-import-from-derivation',
+    opts(['--option', 'allow-import-from-derivation', 'true']),
+    [],
+    ['PLUGIN_NIX_OPTIONS', '"allow-import-from-derivation"'],
+  ],
+  [
+    '--option sandbox false',
+    opts(['--option', 'sandbox', 'false']),
+    [],
+    ['PLUGIN_NIX_OPTIONS', '"sandbox"', 'unsandboxed'],
+  ],
+  [
+    '--option post-build-hook',
+    opts(['--option', 'post-build-hook', '/x']),
+    [],
+    ['PLUGIN_NIX_OPTIONS', '"post-build-hook"'],
+  ],
+  [
+    '--option unknown',
+    opts(['--option', 'frobnicate', '1']),
+    [],
+    ['PLUGIN_NIX_OPTIONS', '"frobnicate" is not on the allow-list', ALLOWED],
+  ],
+  [
+    'an unknown option',
+    opts(['--frobnicate']),
+    [],
+    ['PLUGIN_NIX_OPTIONS', '"--frobnicate" is not on the allow-list', ALLOWED],
+  ],
   ['a stray word (not echoed)', opts(['hello']), [], ['PLUGIN_NIX_OPTIONS', 'item 1 (a value, not shown']],
   ['--option without a value', opts(['--option', 'builders']), [], ['PLUGIN_NIX_OPTIONS', '"builders" needs a value']],
   ['--option without a name', opts(['--option']), [], ['PLUGIN_NIX_OPTIONS', '"--option" needs a setting name']],
-  ['--max-jobs not a number', opts(['--max-jobs', 'many']), [], ['PLUGIN_NIX_OPTIONS', 'max-jobs', 'whole number >= 0 or auto']],
-  ['--cores swallowing an option', opts(['--cores', '--impure']), [], ['PLUGIN_NIX_OPTIONS', 'cores', 'did an option lose its value?']],
-  ['--option builders swallowing an option', opts(['--option', 'builders', '--impure']), [], ['PLUGIN_NIX_OPTIONS', 'builders', 'did an option lose its value?']],
+  [
+    '--max-jobs not a number',
+    opts(['--max-jobs', 'many']),
+    [],
+    ['PLUGIN_NIX_OPTIONS', 'max-jobs', 'whole number >= 0 or auto'],
+  ],
+  [
+    '--cores swallowing an option',
+    opts(['--cores', '--impure']),
+    [],
+    ['PLUGIN_NIX_OPTIONS', 'cores', 'did an option lose its value?'],
+  ],
+  [
+    '--option builders swallowing an option',
+    opts(['--option', 'builders', '--impure']),
+    [],
+    ['PLUGIN_NIX_OPTIONS', 'builders', 'did an option lose its value?'],
+  ],
   ['--max-jobs=4', opts(['--max-jobs=4']), [], ['PLUGIN_NIX_OPTIONS', 'with "="']],
-  ['a boolean with a bad value', opts(['--option', 'fallback', 'maybe']), [], ['PLUGIN_NIX_OPTIONS', 'fallback', 'true or false']],
+  [
+    'a boolean with a bad value',
+    opts(['--option', 'fallback', 'maybe']),
+    [],
+    ['PLUGIN_NIX_OPTIONS', 'fallback', 'true or false'],
+  ],
   ['malformed JSON', { PLUGIN_NIX_OPTIONS: '["--option", ' }, [], ['PLUGIN_NIX_OPTIONS', 'not valid JSON']],
   ['the flag form', {}, ['--nix-options', '["--impure"]'], ['--nix-options', '"--impure" is not allowed']],
   // nix_config
@@ -72,18 +137,48 @@ const HOSTILE: [string, NodeJS.ProcessEnv, string[], string[]][] = [
   // repository paths
   ['nix_dir ../', { PLUGIN_NIX_DIR: '../other' }, [], ['PLUGIN_NIX_DIR', 'leaves the repository']],
   ['packages_file absolute', { PLUGIN_PACKAGES_FILE: '/etc/passwd' }, [], ['PLUGIN_PACKAGES_FILE', 'absolute path']],
-  ['host_config escaping after normalising', { PLUGIN_HOST_CONFIG: 'nix/../../{host}.nix' }, [], ['PLUGIN_HOST_CONFIG', 'leaves the repository']],
+  [
+    'host_config escaping after normalising',
+    { PLUGIN_HOST_CONFIG: 'nix/../../{host}.nix' },
+    [],
+    ['PLUGIN_HOST_CONFIG', 'leaves the repository'],
+  ],
   ['drone_file ../', { PLUGIN_DRONE_FILE: 'a/../../b.yml' }, [], ['PLUGIN_DRONE_FILE', 'leaves the repository']],
-  ['drone_script absolute (windows form)', { PLUGIN_DRONE_SCRIPT: 'C:\\x.py' }, [], ['PLUGIN_DRONE_SCRIPT', 'absolute path']],
+  [
+    'drone_script absolute (windows form)',
+    { PLUGIN_DRONE_SCRIPT: 'C:\\x.py' },
+    [],
+    ['PLUGIN_DRONE_SCRIPT', 'absolute path'],
+  ],
   ['sweep_file a FIFO', { PLUGIN_SWEEP_FILE: 'a-fifo' }, [], ['PLUGIN_SWEEP_FILE', 'is a FIFO']],
   ['nix_dir a socket', { PLUGIN_NIX_DIR: 'a-socket' }, [], ['PLUGIN_NIX_DIR', 'is a socket']],
   ['summary a socket', { PLUGIN_SUMMARY: 'a-socket' }, [], ['PLUGIN_SUMMARY', 'is a socket']],
-  ['runner_file a symlink out of the repository', { PLUGIN_RUNNER_FILE: 'etc-link/passwd' }, [], ['PLUGIN_RUNNER_FILE', 'leads out of the repository']],
-  ['drone_script a symlink to a device', { PLUGIN_DRONE_SCRIPT: 'null-link' }, [], ['PLUGIN_DRONE_SCRIPT', 'character device']],
+  [
+    'runner_file a symlink out of the repository',
+    { PLUGIN_RUNNER_FILE: 'etc-link/passwd' },
+    [],
+    ['PLUGIN_RUNNER_FILE', 'leads out of the repository'],
+  ],
+  [
+    'drone_script a symlink to a device',
+    { PLUGIN_DRONE_SCRIPT: 'null-link' },
+    [],
+    ['PLUGIN_DRONE_SCRIPT', 'character device'],
+  ],
   // outputs
   ['report a directory', { PLUGIN_REPORT: 'reports' }, [], ['PLUGIN_REPORT', 'is a directory']],
-  ['report = junit', { PLUGIN_REPORT: 'out/a.xml', PLUGIN_JUNIT: 'out/a.xml' }, [], ['PLUGIN_JUNIT', 'same file as PLUGIN_REPORT']],
-  ['summary = DRONE_OUTPUT', { PLUGIN_SUMMARY: 'drone-output.env', DRONE_OUTPUT: 'drone-output.env' }, [], ['PLUGIN_SUMMARY', 'same file as DRONE_OUTPUT']],
+  [
+    'report = junit',
+    { PLUGIN_REPORT: 'out/a.xml', PLUGIN_JUNIT: 'out/a.xml' },
+    [],
+    ['PLUGIN_JUNIT', 'same file as PLUGIN_REPORT'],
+  ],
+  [
+    'summary = DRONE_OUTPUT',
+    { PLUGIN_SUMMARY: 'drone-output.env', DRONE_OUTPUT: 'drone-output.env' },
+    [],
+    ['PLUGIN_SUMMARY', 'same file as DRONE_OUTPUT'],
+  ],
   ['report under /proc', { PLUGIN_REPORT: '/proc/self/status' }, [], ['PLUGIN_REPORT', 'under /proc']],
   ['report /dev/stdout', { PLUGIN_REPORT: '/dev/stdout' }, [], ['PLUGIN_REPORT', 'under /dev']],
   ['summary under a file', { PLUGIN_SUMMARY: 'flake.nix/x.md' }, [], ['PLUGIN_SUMMARY', 'is not a directory']],
@@ -92,7 +187,12 @@ const HOSTILE: [string, NodeJS.ProcessEnv, string[], string[]][] = [
   ['report a FIFO', { PLUGIN_REPORT: 'a-fifo' }, [], ['PLUGIN_REPORT', 'is a FIFO']],
   // ranges
   ['timeout beyond Node timers', { PLUGIN_TIMEOUT: '25d' }, [], ['PLUGIN_TIMEOUT', 'longer than Node timers hold']],
-  ['timeout in bare seconds beyond Node timers', { PLUGIN_TIMEOUT: '99999999999' }, [], ['PLUGIN_TIMEOUT', '2^31-1 ms']],
+  [
+    'timeout in bare seconds beyond Node timers',
+    { PLUGIN_TIMEOUT: '99999999999' },
+    [],
+    ['PLUGIN_TIMEOUT', '2^31-1 ms'],
+  ],
   ['timeout below 1s', { PLUGIN_TIMEOUT: '500ms' }, [], ['PLUGIN_TIMEOUT', 'shorter than 1s']],
   ['concurrency 257', { PLUGIN_CONCURRENCY: '257' }, [], ['PLUGIN_CONCURRENCY', 'more than 256']],
   ['concurrency 1e3', { PLUGIN_CONCURRENCY: '1e3' }, [], ['PLUGIN_CONCURRENCY', 'whole number from 0 to 256']],
@@ -130,10 +230,26 @@ describe('allowed forms run', () => {
     ['--fallback true (nix reads it too)', opts(['--fallback', 'true']), ['--fallback']],
     ['--fallback false', opts(['--fallback', 'false']), ['--no-fallback']],
     ['--no-fallback', opts(['--no-fallback']), ['--no-fallback']],
-    ['-j N, --cores N, --max-jobs auto', opts(['-j', '4', '--cores', '2', '--max-jobs', 'auto']), ['-j', '4', '--cores', '2', '--max-jobs', 'auto']],
-    ['comma-joined (a YAML list through Drone)', { PLUGIN_NIX_OPTIONS: '--option,builders,ssh://b x86_64-linux,-k' }, ['--option', 'builders', 'ssh://b x86_64-linux', '-k']],
-    ['nix_config with a comma and a number', cfg({ builders: 'ssh://a x86_64-linux - 4 1 big-parallel,kvm', 'max-jobs': 0 }), ['--option', 'builders', 'ssh://a x86_64-linux - 4 1 big-parallel,kvm', '--option', 'max-jobs', '0']],
-    ['nix_config booleans and lists', cfg({ fallback: true, substituters: ['https://a', 'https://b'] }), ['--option', 'fallback', 'true', '--option', 'substituters', 'https://a https://b']],
+    [
+      '-j N, --cores N, --max-jobs auto',
+      opts(['-j', '4', '--cores', '2', '--max-jobs', 'auto']),
+      ['-j', '4', '--cores', '2', '--max-jobs', 'auto'],
+    ],
+    [
+      'comma-joined (a YAML list through Drone)',
+      { PLUGIN_NIX_OPTIONS: '--option,builders,ssh://b x86_64-linux,-k' },
+      ['--option', 'builders', 'ssh://b x86_64-linux', '-k'],
+    ],
+    [
+      'nix_config with a comma and a number',
+      cfg({ builders: 'ssh://a x86_64-linux - 4 1 big-parallel,kvm', 'max-jobs': 0 }),
+      ['--option', 'builders', 'ssh://a x86_64-linux - 4 1 big-parallel,kvm', '--option', 'max-jobs', '0'],
+    ],
+    [
+      'nix_config booleans and lists',
+      cfg({ fallback: true, substituters: ['https://a', 'https://b'] }),
+      ['--option', 'fallback', 'true', '--option', 'substituters', 'https://a https://b'],
+    ],
   ])('%s', async (_name, env, wanted) => {
     const run = await runFake(flake, { ...env, PLUGIN_CHECKS: 'build', PLUGIN_LOG_LEVEL: 'silent' });
     expect(run.code).toBe(1); // the fake nix fails the evaluation
@@ -145,8 +261,13 @@ describe('allowed forms run', () => {
 describe('through the built dist/main.js', () => {
   const run = (env: Record<string, string>) => {
     const clean: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PLUGIN_') && !k.startsWith('DRONE')) clean[k] = v;
-    return spawnSync(process.execPath, [mainJs], { env: { ...clean, PLUGIN_FLAKE: flake.dir, ...env }, cwd: flake.dir, encoding: 'utf8' });
+    for (const [k, v] of Object.entries(process.env))
+      if (!k.startsWith('PLUGIN_') && !k.startsWith('DRONE')) clean[k] = v;
+    return spawnSync(process.execPath, [mainJs], {
+      env: { ...clean, PLUGIN_FLAKE: flake.dir, ...env },
+      cwd: flake.dir,
+      encoding: 'utf8',
+    });
   };
   test.each<[string, Record<string, string>, string]>([
     ['--impure', { PLUGIN_NIX_OPTIONS: '["--impure"]' }, '"--impure" is not allowed'],
@@ -161,7 +282,11 @@ describe('through the built dist/main.js', () => {
   });
 
   test('a malformed value holding a token: exit 2, the token nowhere', () => {
-    const res = run({ PLUGIN_NIX_OPTIONS: '["--option","access-tokens","github.com=ghp_Zq9distMARKER"', GITHUB_TOKEN: 'envMARKERvalue', PLUGIN_MODE: 'envMARKERvalue' });
+    const res = run({
+      PLUGIN_NIX_OPTIONS: '["--option","access-tokens","github.com=ghp_Zq9distMARKER"',
+      GITHUB_TOKEN: 'envMARKERvalue',
+      PLUGIN_MODE: 'envMARKERvalue',
+    });
     expect(res.status).toBe(2);
     expect(res.stderr).toContain('PLUGIN_NIX_OPTIONS');
     expect(res.stderr).toContain('PLUGIN_MODE: got "***"');

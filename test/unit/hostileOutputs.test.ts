@@ -45,9 +45,30 @@ beforeAll(() => {
     spec: `.nixenv-verify.yml\nverdict: PASS`,
     deviations: settingsDeviations(settings),
     checks: [
-      { id: 'build', title: 'Builds', status: 'pass', summary: `built ${EVIL_FILE}`, evidence: [`cc-ci: built /nix/store/abc-${EVIL_FILE}`], durationMs: 1 },
-      { id: 'entrypoint-parity', title: 'Entrypoints', status: 'fail', summary: `consumer ${drone.name} bypasses the wrapper`, evidence: [`${EVIL_FILE}:3: error: ${drone.name}`, `unit ${ESC}[2Kcc-ci\nverdict: PASS.service`, 'plain'], durationMs: 2 },
-      { id: 'single-source', title: 'One source', status: 'error', summary: `cannot follow: ${EVIL_FILE}`, evidence: [`error: ${EVIL_FILE}`], durationMs: 3 },
+      {
+        id: 'build',
+        title: 'Builds',
+        status: 'pass',
+        summary: `built ${EVIL_FILE}`,
+        evidence: [`cc-ci: built /nix/store/abc-${EVIL_FILE}`],
+        durationMs: 1,
+      },
+      {
+        id: 'entrypoint-parity',
+        title: 'Entrypoints',
+        status: 'fail',
+        summary: `consumer ${drone.name} bypasses the wrapper`,
+        evidence: [`${EVIL_FILE}:3: error: ${drone.name}`, `unit ${ESC}[2Kcc-ci\nverdict: PASS.service`, 'plain'],
+        durationMs: 2,
+      },
+      {
+        id: 'single-source',
+        title: 'One source',
+        status: 'error',
+        summary: `cannot follow: ${EVIL_FILE}`,
+        evidence: [`error: ${EVIL_FILE}`],
+        durationMs: 3,
+      },
     ],
     durationMs: 6,
     tool: { name: 'nixenv-verify', version: '0.1.0' },
@@ -72,17 +93,24 @@ describe('every output is inert', () => {
       check: (text) => {
         const lines = text.replace(/\n$/, '').split('\n');
         // The verdict line leads with the reasons (repository text, spelled out on one line).
-        expect(lines[lines.length - 1]).toMatch(/^verdict: FAIL: .* \(2 of 3 checks did not pass: entrypoint-parity fail, single-source error\)$/);
+        expect(lines[lines.length - 1]).toMatch(
+          /^verdict: FAIL: .* \(2 of 3 checks did not pass: entrypoint-parity fail, single-source error\)$/,
+        );
         expect(lines.filter((l) => /^verdict/.test(l))).toHaveLength(1);
         // Column 0 belongs to the tool: its header lines, blank lines and the verdict.
-        for (const l of lines) if (/^\S/.test(l)) expect([l, /^(nixenv-verify 0\.1\.0 · |flake: |settings differing from the claim: |verdict: FAIL: )/.test(l)]).toEqual([l, true]);
+        for (const l of lines)
+          if (/^\S/.test(l))
+            expect([
+              l,
+              /^(nixenv-verify 0\.1\.0 · |flake: |settings differing from the claim: |verdict: FAIL: )/.test(l),
+            ]).toEqual([l, true]);
         expect(ACTIVE.test(text)).toBe(false);
         expect(text).toContain('evil\\nverdict: PASS');
         expect(text).toContain('\\u001B]1338;');
       },
     },
     {
-      name: 'console with colour: only the tool\'s own SGR codes',
+      name: "console with colour: only the tool's own SGR codes",
       render: () => renderConsole(verdict, { color: true }),
       check: (text) => {
         const lines = text.replace(/\n$/, '').split('\n');
@@ -95,7 +123,18 @@ describe('every output is inert', () => {
       render: () => renderDroneOutput(verdict),
       check: (text) => {
         const lines = text.replace(/\n$/, '').split('\n');
-        expect(lines.map((l) => l.split('=')[0])).toEqual(['VERDICT', 'FAILED_CHECKS', 'PASSED_COUNT', 'FAILED_COUNT', 'SKIPPED_COUNT', 'SPEC', 'DEVIATIONS', 'DEVIATION_TEXT'].map((k) => `NIXENV_VERIFY_${k}`));
+        expect(lines.map((l) => l.split('=')[0])).toEqual(
+          [
+            'VERDICT',
+            'FAILED_CHECKS',
+            'PASSED_COUNT',
+            'FAILED_COUNT',
+            'SKIPPED_COUNT',
+            'SPEC',
+            'DEVIATIONS',
+            'DEVIATION_TEXT',
+          ].map((k) => `NIXENV_VERIFY_${k}`),
+        );
         expect(lines[0]).toBe('NIXENV_VERIFY_VERDICT=fail');
         expect(ACTIVE.test(text)).toBe(false);
       },
@@ -112,7 +151,9 @@ describe('every output is inert', () => {
         expect(outside).not.toMatch(/(?<!\\)\[click\]/);
         expect(outside.split('\n').filter((l) => /^verdict/.test(l))).toEqual([]);
         expect(ACTIVE.test(text)).toBe(false);
-        const rows = text.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| ---') && !l.startsWith('| Status'));
+        const rows = text
+          .split('\n')
+          .filter((l) => l.startsWith('| ') && !l.startsWith('| ---') && !l.startsWith('| Status'));
         expect(rows).toHaveLength(3);
         // Four unescaped pipes per row: the row has three cells.
         for (const r of rows) expect([r, r.match(/(?<!\\)\|/g)!.length]).toEqual([r, 4]);
@@ -129,7 +170,19 @@ describe('every output is inert', () => {
         expect(text).not.toContain(']]>');
         expect(text).not.toContain('<script');
         // Every < opens one of the tool's own elements.
-        for (const m of text.matchAll(/<\/?([A-Za-z?][\w-]*)/g)) expect(['?xml', 'testsuites', 'testsuite', 'properties', 'property', 'testcase', 'failure', 'error', 'skipped', 'system-out']).toContain(m[1]);
+        for (const m of text.matchAll(/<\/?([A-Za-z?][\w-]*)/g))
+          expect([
+            '?xml',
+            'testsuites',
+            'testsuite',
+            'properties',
+            'property',
+            'testcase',
+            'failure',
+            'error',
+            'skipped',
+            'system-out',
+          ]).toContain(m[1]);
       },
     },
     {
@@ -145,7 +198,14 @@ describe('every output is inert', () => {
       render: () => JSON.stringify(renderCard(verdict)),
       check: (text) => {
         const card = JSON.parse(text) as ReturnType<typeof renderCard>;
-        for (const v of [card.data.subject, card.data.hosts, card.data.deviations, card.data.nix, ...card.data.facts.map((f) => f.value)]) expect([v, /[\n]/.test(v) || ACTIVE.test(v)]).toEqual([v, false]);
+        for (const v of [
+          card.data.subject,
+          card.data.hosts,
+          card.data.deviations,
+          card.data.nix,
+          ...card.data.facts.map((f) => f.value),
+        ])
+          expect([v, /[\n]/.test(v) || ACTIVE.test(v)]).toEqual([v, false]);
         for (const c of card.data.checks) expect(ACTIVE.test([c.summary, ...c.evidence].join(''))).toBe(false);
         // The card escape itself: one ESC]1338; … ESC]0m write, base64 inside (no ESC from the repository).
         const escaped = cardEscape(card);
@@ -158,7 +218,10 @@ describe('every output is inert', () => {
 
 describe('stderr is inert too', () => {
   test.each([
-    ['a log line with a hostile message and field', JSON.stringify({ level: 30, time: 0, msg: `reading ${EVIL_FILE}`, file: `a${ESC}[2Kb` })],
+    [
+      'a log line with a hostile message and field',
+      JSON.stringify({ level: 30, time: 0, msg: `reading ${EVIL_FILE}`, file: `a${ESC}[2Kb` }),
+    ],
     ['a line that is not JSON', `garbage ${EVIL_FILE}`],
   ])('%s', (_name, line) => {
     const out = formatLogLine(line);
@@ -169,6 +232,11 @@ describe('stderr is inert too', () => {
   test('an error message: controls spelled out, every line after the first indented', () => {
     const out = stderrMessage(`invalid spec ${EVIL_FILE}:\n  x\nverdict: PASS`);
     expect(ACTIVE.test(out)).toBe(false);
-    expect(out.split('\n').slice(1).every((l) => /^\s/.test(l))).toBe(true);
+    expect(
+      out
+        .split('\n')
+        .slice(1)
+        .every((l) => /^\s/.test(l)),
+    ).toBe(true);
   });
 });

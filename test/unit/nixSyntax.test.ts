@@ -13,10 +13,16 @@ import {
 } from '../../src/nixSyntax/index.js';
 
 const N = 'ccciRuntimeTools';
-type Want = Pick<Definition, 'name' | 'kind' | 'attrPath' | 'line' | 'column'> & Partial<Pick<Definition, 'scope' | 'enclosing'>>;
+type Want = Pick<Definition, 'name' | 'kind' | 'attrPath' | 'line' | 'column'> &
+  Partial<Pick<Definition, 'scope' | 'enclosing'>>;
 const pick = (d: Definition, w: Want): Partial<Definition> =>
   Object.fromEntries(Object.keys(w).map((k) => [k, d[k as keyof Definition]])) as Partial<Definition>;
-const bind = (line: number, column: number, attrPath: string[] = [N], scope: Definition['scope'] = 'attrset'): Want => ({
+const bind = (
+  line: number,
+  column: number,
+  attrPath: string[] = [N],
+  scope: Definition['scope'] = 'attrset',
+): Want => ({
   name: attrPath[attrPath.length - 1]!,
   kind: 'binding',
   attrPath,
@@ -32,31 +38,71 @@ describe('definitionsOf: every form of definition', () => {
     { title: '${"name"} = v; (plain string interpolation)', src: `{ \${"${N}"} = [ ]; }`, want: [bind(1, 3)] },
     { title: 'a.name = v;', src: `{ a.${N} = 1; }`, want: [bind(1, 5, ['a', N])] },
     { title: 'a.b.name = v;', src: `{ a.b.${N} = 1; }`, want: [bind(1, 7, ['a', 'b', N])] },
-    { title: '"a.b".name = v; (quoted element keeps its dot)', src: `{ "a.b".${N} = 1; }`, want: [bind(1, 9, ['a.b', N])] },
+    {
+      title: '"a.b".name = v; (quoted element keeps its dot)',
+      src: `{ "a.b".${N} = 1; }`,
+      want: [bind(1, 9, ['a.b', N])],
+    },
     { title: 'a."name" = v;', src: `{ a."${N}" = 1; }`, want: [bind(1, 5, ['a', N])] },
     { title: 'a.${"name"} = v;', src: `{ a.\${"${N}"} = 1; }`, want: [bind(1, 5, ['a', N])] },
     { title: 'string escapes in a name', src: '{ "cc\\"ci" = 1; }', want: [] },
     { title: 'rec { }', src: `rec { ${N} = 1; b = ${N}; }`, want: [bind(1, 7, [N], 'rec-attrset')] },
-    { title: 'let … in (the use after in is not a definition)', src: `let ${N} = 1; in ${N}`, want: [bind(1, 5, [N], 'let')] },
+    {
+      title: 'let … in (the use after in is not a definition)',
+      src: `let ${N} = 1; in ${N}`,
+      want: [bind(1, 5, [N], 'let')],
+    },
     { title: 'old-style let { }', src: `let { ${N} = 1; body = ${N}; }`, want: [bind(1, 7, [N], 'let')] },
     {
       title: 'nested set a = { name = …; }',
       src: `{\n  a = {\n    ${N} = 1;\n  };\n}`,
       want: [{ ...bind(3, 5), enclosing: ['a'] }],
     },
-    { title: 'inherit name;', src: `{ inherit ${N}; }`, want: [{ name: N, kind: 'inherit', attrPath: [N], line: 1, column: 11, scope: 'attrset' }] },
-    { title: 'inherit "name";', src: `{ inherit "${N}"; }`, want: [{ name: N, kind: 'inherit', attrPath: [N], line: 1, column: 11 }] },
-    { title: 'inherit (x) name;', src: `{ inherit (x) ${N}; }`, want: [{ name: N, kind: 'inherit-from', attrPath: [N], line: 1, column: 15 }] },
-    { title: 'inherit (x) a name b;', src: `{ inherit (x) a ${N} b; }`, want: [{ name: N, kind: 'inherit-from', attrPath: [N], line: 1, column: 17 }] },
+    {
+      title: 'inherit name;',
+      src: `{ inherit ${N}; }`,
+      want: [{ name: N, kind: 'inherit', attrPath: [N], line: 1, column: 11, scope: 'attrset' }],
+    },
+    {
+      title: 'inherit "name";',
+      src: `{ inherit "${N}"; }`,
+      want: [{ name: N, kind: 'inherit', attrPath: [N], line: 1, column: 11 }],
+    },
+    {
+      title: 'inherit (x) name;',
+      src: `{ inherit (x) ${N}; }`,
+      want: [{ name: N, kind: 'inherit-from', attrPath: [N], line: 1, column: 15 }],
+    },
+    {
+      title: 'inherit (x) a name b;',
+      src: `{ inherit (x) a ${N} b; }`,
+      want: [{ name: N, kind: 'inherit-from', attrPath: [N], line: 1, column: 17 }],
+    },
     {
       title: 'inherit (pkgs.lib) name; in a let',
       src: `let\n  inherit (pkgs.lib) ${N};\nin 1`,
       want: [{ name: N, kind: 'inherit-from', attrPath: [N], line: 2, column: 22, scope: 'let' }],
     },
-    { title: 'formal { name, ... }:', src: `{ ${N}, ... }: 1`, want: [{ name: N, kind: 'formal', attrPath: [N], line: 1, column: 3, scope: 'function' }] },
-    { title: 'formal with default { name ? [] }:', src: `{ a, ${N} ? [ ] }: 1`, want: [{ name: N, kind: 'formal', attrPath: [N], line: 1, column: 6 }] },
-    { title: 'argument name:', src: `${N}: 1`, want: [{ name: N, kind: 'argument', attrPath: [N], line: 1, column: 1, scope: 'function' }] },
-    { title: 'argument name@{ … }:', src: `${N}@{ a }: 1`, want: [{ name: N, kind: 'argument', attrPath: [N], line: 1, column: 1 }] },
+    {
+      title: 'formal { name, ... }:',
+      src: `{ ${N}, ... }: 1`,
+      want: [{ name: N, kind: 'formal', attrPath: [N], line: 1, column: 3, scope: 'function' }],
+    },
+    {
+      title: 'formal with default { name ? [] }:',
+      src: `{ a, ${N} ? [ ] }: 1`,
+      want: [{ name: N, kind: 'formal', attrPath: [N], line: 1, column: 6 }],
+    },
+    {
+      title: 'argument name:',
+      src: `${N}: 1`,
+      want: [{ name: N, kind: 'argument', attrPath: [N], line: 1, column: 1, scope: 'function' }],
+    },
+    {
+      title: 'argument name@{ … }:',
+      src: `${N}@{ a }: 1`,
+      want: [{ name: N, kind: 'argument', attrPath: [N], line: 1, column: 1 }],
+    },
     {
       title: 'a let inside a string interpolation is real code',
       src: `"\${let ${N} = 1; in toString ${N}}"`,
@@ -71,7 +117,11 @@ describe('definitionsOf: every form of definition', () => {
       title: 'several definitions, in source order',
       src: `{ ${N} = 1; x = { ${N} = 2; }; inherit (y) ${N}; }`,
       // columns: 3, then 2+16+6+6+1, then 31+16+9+12
-      want: [bind(1, 3), { ...bind(1, 31), enclosing: ['x'] }, { name: N, kind: 'inherit-from', attrPath: [N], line: 1, column: 68 }],
+      want: [
+        bind(1, 3),
+        { ...bind(1, 31), enclosing: ['x'] },
+        { name: N, kind: 'inherit-from', attrPath: [N], line: 1, column: 68 },
+      ],
     },
   ];
   test.each(cases)('$title', ({ src, want }) => {
@@ -111,7 +161,9 @@ describe('definitionsOf: every form of definition', () => {
   test('kinds option filters formals and arguments out', () => {
     const src = `{ ${N}, ... }: { ${N} = ${N}; }`;
     expect(definitionsOf(src, N).map((d) => d.kind)).toEqual(['formal', 'binding']);
-    expect(definitionsOf(src, N, { kinds: ['binding', 'inherit', 'inherit-from'] }).map((d) => d.kind)).toEqual(['binding']);
+    expect(definitionsOf(src, N, { kinds: ['binding', 'inherit', 'inherit-from'] }).map((d) => d.kind)).toEqual([
+      'binding',
+    ]);
   });
   test('computed names are reported by parseNix as dynamic, and never match a name', () => {
     const src = `{ \${x} = 1; "\${y}" = 2; \${"${N}" + ""} = 3; }`;
@@ -123,7 +175,9 @@ describe('definitionsOf: every form of definition', () => {
     ]);
   });
   test('file is carried onto definitions', () => {
-    expect(definitionsOf(`{ ${N} = 1; }`, N, { file: 'nix/modules/packages.nix' })[0]!.file).toBe('nix/modules/packages.nix');
+    expect(definitionsOf(`{ ${N} = 1; }`, N, { file: 'nix/modules/packages.nix' })[0]!.file).toBe(
+      'nix/modules/packages.nix',
+    );
   });
 });
 
@@ -192,17 +246,40 @@ describe('a real overlay file (cc-ci packages.nix)', () => {
     expect(parseNix(PACKAGES_NIX).errors).toEqual([]);
   });
   test.each([
-    { name: 'ccciRuntimeTools', line: 9, column: 9, scope: 'attrset' as const, value: 'with final; [ abra docker git git-lfs bash coreutils util-linux curl jq gnused gnugrep gnutar openssl procps ]' },
-    { name: 'ccciPyEnv', line: 6, column: 9, scope: 'let' as const, value: 'final.python3.withPackages (ps: with ps; [ pytest playwright requests pyyaml ])' },
+    {
+      name: 'ccciRuntimeTools',
+      line: 9,
+      column: 9,
+      scope: 'attrset' as const,
+      value:
+        'with final; [ abra docker git git-lfs bash coreutils util-linux curl jq gnused gnugrep gnutar openssl procps ]',
+    },
+    {
+      name: 'ccciPyEnv',
+      line: 6,
+      column: 9,
+      scope: 'let' as const,
+      value: 'final.python3.withPackages (ps: with ps; [ pytest playwright requests pyyaml ])',
+    },
     { name: 'cc-ci-run', line: 10, column: 9, scope: 'attrset' as const, value: undefined },
   ])('exactly one definition of $name', ({ name, line, column, scope, value }) => {
     const defs = definitionsOf(PACKAGES_NIX, name);
     expect(defs).toHaveLength(1);
-    expect(defs[0]).toMatchObject({ name, kind: 'binding', attrPath: [name], line, column, scope, enclosing: ['nixpkgs', 'overlays'] });
+    expect(defs[0]).toMatchObject({
+      name,
+      kind: 'binding',
+      attrPath: [name],
+      line,
+      column,
+      scope,
+      enclosing: ['nixpkgs', 'overlays'],
+    });
     if (value) expect(defs[0]!.value!.text).toBe(value);
   });
   test('the inner name/runtimeInputs/text are bindings nested in cc-ci-run', () => {
-    const inner = parseNix(PACKAGES_NIX).definitions.filter((d) => d.enclosing.join('.') === 'nixpkgs.overlays.cc-ci-run');
+    const inner = parseNix(PACKAGES_NIX).definitions.filter(
+      (d) => d.enclosing.join('.') === 'nixpkgs.overlays.cc-ci-run',
+    );
     expect(inner.map((d) => [d.name, d.line])).toEqual([
       ['name', 11],
       ['runtimeInputs', 12],
@@ -210,7 +287,9 @@ describe('a real overlay file (cc-ci packages.nix)', () => {
     ]);
   });
   test('all bindings and arguments of the file', () => {
-    expect(parseNix(PACKAGES_NIX).definitions.map((d) => `${d.kind}:${d.attrPath.join('.')}@${d.line}:${d.column}`)).toEqual([
+    expect(
+      parseNix(PACKAGES_NIX).definitions.map((d) => `${d.kind}:${d.attrPath.join('.')}@${d.line}:${d.column}`),
+    ).toEqual([
       'binding:nixpkgs.overlays@3:11', // the column of the last element, `overlays`
       'argument:final@4:6',
       'argument:prev@4:13',
@@ -230,11 +309,36 @@ describe('parse errors', () => {
     { title: 'missing ;', src: '{ a = 1 b = 2; }', errors: [[1, 11, /unexpected "="/]] },
     { title: 'missing value', src: '{\n  a = ;\n}', errors: [[2, 7, /syntax error before ";"/]] },
     { title: 'unterminated set', src: '{ a = 1;\n', errors: [[2, 1, /end of input/]] },
-    { title: 'unterminated string', src: '{ a = "x; }', errors: [[1, 7, /unterminated string/], [1, 12, /end of input/]] },
-    { title: 'unterminated indented string', src: "{ a = ''\n x;\n}", errors: [[1, 7, /unterminated string/], [3, 2, /end of input/]] },
-    { title: 'unterminated block comment', src: '{ a = 1; /* x', errors: [[1, 10, /unterminated block comment/], [1, 14, /end of input/]] },
+    {
+      title: 'unterminated string',
+      src: '{ a = "x; }',
+      errors: [
+        [1, 7, /unterminated string/],
+        [1, 12, /end of input/],
+      ],
+    },
+    {
+      title: 'unterminated indented string',
+      src: "{ a = ''\n x;\n}",
+      errors: [
+        [1, 7, /unterminated string/],
+        [3, 2, /end of input/],
+      ],
+    },
+    {
+      title: 'unterminated block comment',
+      src: '{ a = 1; /* x',
+      errors: [
+        [1, 10, /unterminated block comment/],
+        [1, 14, /end of input/],
+      ],
+    },
     { title: 'stray token', src: '{ a = 1; ) }', errors: [[1, 10, /unexpected "\)"/]] },
-    { title: 'binding code inside a path interpolation', src: '{ a = ./x/${let q = 1; in q}; }', errors: [[1, 7, /path interpolation/]] },
+    {
+      title: 'binding code inside a path interpolation',
+      src: '{ a = ./x/${let q = 1; in q}; }',
+      errors: [[1, 7, /path interpolation/]],
+    },
   ];
   test.each(cases)('$title', ({ src, errors }) => {
     const got = parseNix(src).errors;
@@ -258,9 +362,17 @@ describe('parse errors', () => {
 describe('valid Nix that the Lezer grammar alone rejects or misreads', () => {
   test.each([
     { title: 'trailing comma in formals', src: '{ a, b ? 1, }: a', names: ['a', 'b'] },
-    { title: 'trailing comma before a comment and }', src: '{\n  a,\n  b, # last\n}@args: a', names: ['a', 'b', 'args'] },
+    {
+      title: 'trailing comma before a comment and }',
+      src: '{\n  a,\n  b, # last\n}@args: a',
+      names: ['a', 'b', 'args'],
+    },
     { title: '`or` as a binding name', src: '{ or = x: y: x || y; }', names: ['or', 'x', 'y'] },
-    { title: '`or` in an inherit and an attr path; `or` as default still works', src: '{ inherit (lib) or and; b.or.c = 3; d = x.or or 2; }', names: ['or', 'and', 'c', 'd'] },
+    {
+      title: '`or` in an inherit and an attr path; `or` as default still works',
+      src: '{ inherit (lib) or and; b.or.c = 3; d = x.or or 2; }',
+      names: ['or', 'and', 'c', 'd'],
+    },
     { title: "''${ escape", src: "{ a = '' ''${x} ''; b = 1; }", names: ['a', 'b'] },
     { title: "''' escape", src: "{ a = '' ''' ''; b = 1; }", names: ['a', 'b'] },
     { title: 'backslash is literal in an indented string', src: "{ a = '' C:\\''; b = 1; }", names: ['a', 'b'] },
@@ -273,7 +385,12 @@ describe('valid Nix that the Lezer grammar alone rejects or misreads', () => {
     expect(parse.definitions.map((d) => d.name)).toEqual(names);
   });
   test('`or` names keep their text and position', () => {
-    expect(definitionsOf('{ inherit (lib) or; }', 'or')[0]).toMatchObject({ kind: 'inherit-from', line: 1, column: 17, text: 'inherit (lib) or;' });
+    expect(definitionsOf('{ inherit (lib) or; }', 'or')[0]).toMatchObject({
+      kind: 'inherit-from',
+      line: 1,
+      column: 17,
+      text: 'inherit (lib) or;',
+    });
     expect(definitionsOf('{ b.or.c = 3; }', 'c')[0]!.attrPath).toEqual(['b', 'or', 'c']);
   });
 });
@@ -282,9 +399,17 @@ describe('stripComments', () => {
   const cases: { title: string; src: string; want: string }[] = [
     { title: 'line comment', src: 'a = 1; # c\nb = 2;', want: 'a = 1;    \nb = 2;' },
     { title: 'block comment keeps lines', src: 'a /* x\ny */ = 1;', want: 'a     \n     = 1;' },
-    { title: '# and /* */ inside a string', src: 'a = "# not /* a */ comment"; # yes', want: 'a = "# not /* a */ comment";      ' },
+    {
+      title: '# and /* */ inside a string',
+      src: 'a = "# not /* a */ comment"; # yes',
+      want: 'a = "# not /* a */ comment";      ',
+    },
     { title: '# inside an indented string', src: "a = ''\n  # kept\n''; # gone", want: "a = ''\n  # kept\n'';       " },
-    { title: "''${ escape does not open code in which # is a comment", src: "a = '' ''${ # kept } '';", want: "a = '' ''${ # kept } '';" },
+    {
+      title: "''${ escape does not open code in which # is a comment",
+      src: "a = '' ''${ # kept } '';",
+      want: "a = '' ''${ # kept } '';",
+    },
     { title: 'comment inside an interpolation is a comment', src: 'a = "${ x # c\n}";', want: 'a = "${ x    \n}";' },
     { title: "identifier with '' does not open a string", src: "a = x''; # c", want: "a = x'';    " },
     { title: 'escaped quote', src: 'a = "\\" # kept"; # c', want: 'a = "\\" # kept";    ' },
@@ -301,23 +426,48 @@ describe('stripComments', () => {
 
 describe('appendToListDefinition', () => {
   const ok: { title: string; src: string; item: string; want: string }[] = [
-    { title: 'with final; [ … ]', src: `{ ${N} = with final; [ a b ]; }`, item: 'final.c', want: `{ ${N} = (with final; [ a b ]) ++ [ final.c ]; }` },
-    { title: '[ final.a final.b ]', src: `{ ${N} = [ final.a final.b ]; }`, item: 'final.c', want: `{ ${N} = ([ final.a final.b ]) ++ [ final.c ]; }` },
+    {
+      title: 'with final; [ … ]',
+      src: `{ ${N} = with final; [ a b ]; }`,
+      item: 'final.c',
+      want: `{ ${N} = (with final; [ a b ]) ++ [ final.c ]; }`,
+    },
+    {
+      title: '[ final.a final.b ]',
+      src: `{ ${N} = [ final.a final.b ]; }`,
+      item: 'final.c',
+      want: `{ ${N} = ([ final.a final.b ]) ++ [ final.c ]; }`,
+    },
     {
       title: '(with prev; [ a ]) ++ [ final.b ]',
       src: `{ ${N} = (with prev; [ a ]) ++ [ final.b ]; }`,
       item: 'final.c',
       want: `{ ${N} = ((with prev; [ a ]) ++ [ final.b ]) ++ [ final.c ]; }`,
     },
-    { title: '; inside a string', src: `{ ${N} = [ "a;b" ''c;'' ]; x = 1; }`, item: '"d"', want: `{ ${N} = ([ "a;b" ''c;'' ]) ++ [ "d" ]; x = 1; }` },
+    {
+      title: '; inside a string',
+      src: `{ ${N} = [ "a;b" ''c;'' ]; x = 1; }`,
+      item: '"d"',
+      want: `{ ${N} = ([ "a;b" ''c;'' ]) ++ [ "d" ]; x = 1; }`,
+    },
     {
       title: 'nested let … in',
       src: `{\n  ${N} = let x = [ 1 ]; y = 2; in x ++ [ y ];\n  z = 3;\n}`,
       item: '3',
       want: `{\n  ${N} = (let x = [ 1 ]; y = 2; in x ++ [ y ]) ++ [ 3 ];\n  z = 3;\n}`,
     },
-    { title: 'comment before the ;', src: `{ ${N} = [ a ] /* c */; }`, item: 'b', want: `{ ${N} = ([ a ]) ++ [ b ] /* c */; }` },
-    { title: 'a parenthesised application as the item', src: `{ ${N} = [ ]; }`, item: '(f x)', want: `{ ${N} = ([ ]) ++ [ (f x) ]; }` },
+    {
+      title: 'comment before the ;',
+      src: `{ ${N} = [ a ] /* c */; }`,
+      item: 'b',
+      want: `{ ${N} = ([ a ]) ++ [ b ] /* c */; }`,
+    },
+    {
+      title: 'a parenthesised application as the item',
+      src: `{ ${N} = [ ]; }`,
+      item: '(f x)',
+      want: `{ ${N} = ([ ]) ++ [ (f x) ]; }`,
+    },
     {
       title: 'a formal and a plain inherit of the same name do not block',
       src: `{ ${N} ? [ ] }: let ${N}' = 1; in { ${N} = [ a ]; y = { inherit ${N}; }; }`,
@@ -336,7 +486,12 @@ describe('appendToListDefinition', () => {
   test('the overlay file: only the value changes', () => {
     const r = appendToListDefinition(PACKAGES_NIX, N, 'final.hello');
     if ('error' in r) throw new Error(r.error);
-    expect(r.text).toBe(PACKAGES_NIX.replace('= with final; [ abra', '= (with final; [ abra').replace('openssl procps ];', 'openssl procps ]) ++ [ final.hello ];'));
+    expect(r.text).toBe(
+      PACKAGES_NIX.replace('= with final; [ abra', '= (with final; [ abra').replace(
+        'openssl procps ];',
+        'openssl procps ]) ++ [ final.hello ];',
+      ),
+    );
     expect(r.definition).toMatchObject({ line: 9, column: 9, scope: 'attrset' });
     expect(definitionsOf(r.text, N)).toHaveLength(1);
   });
@@ -344,10 +499,18 @@ describe('appendToListDefinition', () => {
   const errors: { title: string; src: string; item?: string; error: RegExp }[] = [
     { title: 'no definition', src: '{ a = [ ]; }', error: /no binding of ccciRuntimeTools/ },
     { title: 'only a use', src: `{ a = pkgs.${N}; }`, error: /no binding/ },
-    { title: 'two bindings', src: `{ ${N} = [ ]; b = { ${N} = [ ]; }; }`, error: /2 bindings of ccciRuntimeTools \(line 1, line 1\)/ },
+    {
+      title: 'two bindings',
+      src: `{ ${N} = [ ]; b = { ${N} = [ ]; }; }`,
+      error: /2 bindings of ccciRuntimeTools \(line 1, line 1\)/,
+    },
     { title: 'only inherited', src: `{ inherit (prev) ${N}; }`, error: /only inherited/ },
     { title: 'only inherited (plain inherit)', src: `{ inherit ${N}; }`, error: /only inherited/ },
-    { title: 'binding and inherit-from', src: `let ${N} = [ ]; in { inherit (prev) ${N}; }`, error: /also defined by inherit \(prev\)/ },
+    {
+      title: 'binding and inherit-from',
+      src: `let ${N} = [ ]; in { inherit (prev) ${N}; }`,
+      error: /also defined by inherit \(prev\)/,
+    },
     { title: 'value is not a list', src: `{ ${N} = "x"; }`, error: /not a list \(String\)/ },
     { title: 'value is a set', src: `{ ${N} = with final; { }; }`, error: /not a list/ },
     { title: 'parse error', src: `{ ${N} = [ ] }`, error: /does not parse \(1:/ },
@@ -378,7 +541,12 @@ const evalNix = (expr: string): string => {
       before: '[ 0 2 ]',
       after: '[ 0 2 3 ]',
     },
-    { src: 'let tools = let x = [ "a;b" ]; in x ++ [ \'\'c;\'\' ]; in tools', item: '"d"', before: '[ "a;b" "c;" ]', after: '[ "a;b" "c;" "d" ]' },
+    {
+      src: "let tools = let x = [ \"a;b\" ]; in x ++ [ ''c;'' ]; in tools",
+      item: '"d"',
+      before: '[ "a;b" "c;" ]',
+      after: '[ "a;b" "c;" "d" ]',
+    },
     {
       src: '(final: { tools = with final; [ a b ]; }) { a = 1; b = 2; c = 3; }',
       item: 'final.c',
@@ -399,7 +567,9 @@ const evalNix = (expr: string): string => {
 const boundNames = (src: string): string[] => {
   const parse = parseNix(src);
   expect(parse.errors).toEqual([]);
-  const names = parse.definitions.filter((d) => !d.dynamic).flatMap((d) => (d.kind === 'binding' ? d.attrPath : [d.name]));
+  const names = parse.definitions
+    .filter((d) => !d.dynamic)
+    .flatMap((d) => (d.kind === 'binding' ? d.attrPath : [d.name]));
   return [...new Set(names)].sort();
 };
 const ORACLE_SOURCES = [
@@ -424,12 +594,21 @@ describe('the repository fixture (test/fixtures/cc-ci)', () => {
   const nixFiles = listFiles(root).filter((f) => f.endsWith('.nix'));
   test('every .nix file parses without errors', () => {
     expect(nixFiles.length).toBeGreaterThan(5);
-    for (const f of nixFiles) expect({ f, errors: parseNix(readFileSync(f, 'utf8')).errors }).toEqual({ f, errors: [] });
+    for (const f of nixFiles)
+      expect({ f, errors: parseNix(readFileSync(f, 'utf8')).errors }).toEqual({ f, errors: [] });
   });
-  test.each(['ccciRuntimeTools', 'ccciPyEnv', 'cc-ci-run'])('%s is bound exactly once under nix/, in packages.nix', (name) => {
-    const defs = nixFiles
-      .filter((f) => f.startsWith(path.join(root, 'nix') + path.sep))
-      .flatMap((f) => definitionsOf(readFileSync(f, 'utf8'), name, { file: path.relative(root, f), kinds: ['binding', 'inherit', 'inherit-from'] }));
-    expect(defs.map((d) => d.file)).toEqual(['nix/modules/packages.nix']);
-  });
+  test.each(['ccciRuntimeTools', 'ccciPyEnv', 'cc-ci-run'])(
+    '%s is bound exactly once under nix/, in packages.nix',
+    (name) => {
+      const defs = nixFiles
+        .filter((f) => f.startsWith(path.join(root, 'nix') + path.sep))
+        .flatMap((f) =>
+          definitionsOf(readFileSync(f, 'utf8'), name, {
+            file: path.relative(root, f),
+            kinds: ['binding', 'inherit', 'inherit-from'],
+          }),
+        );
+      expect(defs.map((d) => d.file)).toEqual(['nix/modules/packages.nix']);
+    },
+  );
 });

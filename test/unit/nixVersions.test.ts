@@ -3,7 +3,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createNixClient, messageFirst, nixGaveNoAnswer, NixOutputError, parseNixJson, pathInfoEntries } from '../../src/nix/client.js';
+import {
+  createNixClient,
+  messageFirst,
+  nixGaveNoAnswer,
+  NixOutputError,
+  parseNixJson,
+  pathInfoEntries,
+} from '../../src/nix/client.js';
 import { collapseRepeats, logExcerpt, nixErrorMessage, remoteBuildHints } from '../../src/nix/logExcerpt.js';
 import { NixCommandError, PreflightError } from '../../src/errors.js';
 import { fakeRunner } from '../fakes/runner.js';
@@ -36,7 +43,7 @@ const MISSING_SUBMODULE_FILE: [string, string, string][] = [
       '          102|     PATH = "/usr/bin:/bin";',
       '          103|     inherit systemPath etc;',
       '             |                        ^',
-      "          104|     args = [ \"-c\" ''",
+      '          104|     args = [ "-c" \'\'',
       '',
       "       (stack trace truncated; use '--show-trace' to show the full, detailed trace)",
       '',
@@ -107,9 +114,23 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(repo, { recursive: true, force: true }));
 
-async function failingClient(version: string, stderr: string, { submodules = false, env = {} as NodeJS.ProcessEnv } = {}) {
-  const fake = fakeRunner((call) => (call.args[0] === '--version' ? { stdout: `nix (Nix) ${version}\n` } : { exitCode: 1, stderr }));
-  return createNixClient({ runner: fake.runner, flakeDir: repo, submodules, extraArgs: [], timeoutMs: 1000, skipPathLookup: true, env });
+async function failingClient(
+  version: string,
+  stderr: string,
+  { submodules = false, env = {} as NodeJS.ProcessEnv } = {},
+) {
+  const fake = fakeRunner((call) =>
+    call.args[0] === '--version' ? { stdout: `nix (Nix) ${version}\n` } : { exitCode: 1, stderr },
+  );
+  return createNixClient({
+    runner: fake.runner,
+    flakeDir: repo,
+    submodules,
+    extraArgs: [],
+    timeoutMs: 1000,
+    skipPathLookup: true,
+    env,
+  });
 }
 
 describe('the real message of a nix error, on every version', () => {
@@ -122,20 +143,33 @@ describe('the real message of a nix error, on every version', () => {
   test.each([
     ['no error at all', 'warning: Git tree is dirty\n', undefined],
     ['a bare error: with only frames', 'error:\n       … while evaluating x\n', undefined],
-    ['first top-level error wins (2.8 style)', "error: attribute 'x' missing\nerror: second\n", "attribute 'x' missing"],
-    ['ANSI colours', "\x1b[31;1merror:\x1b[0m\n       \x1b[31;1merror:\x1b[0m undefined variable 'foo'\n", "undefined variable 'foo'"],
+    [
+      'first top-level error wins (2.8 style)',
+      "error: attribute 'x' missing\nerror: second\n",
+      "attribute 'x' missing",
+    ],
+    [
+      'ANSI colours',
+      "\x1b[31;1merror:\x1b[0m\n       \x1b[31;1merror:\x1b[0m undefined variable 'foo'\n",
+      "undefined variable 'foo'",
+    ],
   ])('%s', (_name, stderr, message) => expect(nixErrorMessage(stderr)).toBe(message));
 
-  test.each(MISSING_SUBMODULE_FILE)('nix %s: the excerpt starts with the message and keeps the submodule hint', async (version, stderr, message) => {
-    const nix = await failingClient(version, stderr);
-    const err = (await nix.evalJson('nixosConfigurations').catch((e: unknown) => e)) as NixCommandError;
-    expect(err).toBeInstanceOf(NixCommandError);
-    // What the checks' summaries quote: the first line with "error".
-    expect(err.excerpt.find((l) => /error/i.test(l))).toBe(`error: ${message}`);
-    expect(err.excerpt).not.toContain('error:');
-    expect(err.excerpt.filter((l) => l.includes(message))).toHaveLength(1);
-    expect(err.excerpt).toContain('hint: this repository has git submodules and PLUGIN_SUBMODULES=false leaves them out of the flake');
-  });
+  test.each(MISSING_SUBMODULE_FILE)(
+    'nix %s: the excerpt starts with the message and keeps the submodule hint',
+    async (version, stderr, message) => {
+      const nix = await failingClient(version, stderr);
+      const err = (await nix.evalJson('nixosConfigurations').catch((e: unknown) => e)) as NixCommandError;
+      expect(err).toBeInstanceOf(NixCommandError);
+      // What the checks' summaries quote: the first line with "error".
+      expect(err.excerpt.find((l) => /error/i.test(l))).toBe(`error: ${message}`);
+      expect(err.excerpt).not.toContain('error:');
+      expect(err.excerpt.filter((l) => l.includes(message))).toHaveLength(1);
+      expect(err.excerpt).toContain(
+        'hint: this repository has git submodules and PLUGIN_SUBMODULES=false leaves them out of the flake',
+      );
+    },
+  );
 
   test.each(MISSING_SUBMODULE_FILE)('nix %s: no submodule hint when submodules are on', async (version, stderr) => {
     const nix = await failingClient(version, stderr, { submodules: true });
@@ -156,15 +190,23 @@ describe('remote builders', () => {
     const out = await nix.buildDrvs(['/nix/store/iancs-t-a.drv']);
     expect(out.ok).toBe(false);
     const excerpt = out.error!.excerpt;
-    expect(excerpt.filter((l) => l.startsWith('Failed to find a machine for remote build!'))).toEqual(['Failed to find a machine for remote build! (repeated 2 times)']);
-    expect(excerpt.some((l) => l.startsWith('hint: ') && l.includes('nix_options') && l.includes('PLUGIN_NIX_OPTIONS'))).toBe(true);
+    expect(excerpt.filter((l) => l.startsWith('Failed to find a machine for remote build!'))).toEqual([
+      'Failed to find a machine for remote build! (repeated 2 times)',
+    ]);
+    expect(
+      excerpt.some((l) => l.startsWith('hint: ') && l.includes('nix_options') && l.includes('PLUGIN_NIX_OPTIONS')),
+    ).toBe(true);
     expect(excerpt.join('\n')).not.toContain('trusted-users'); // not a daemon
   });
 
   test.each(REMOTE)('nix %s with NIX_REMOTE=daemon: the untrusted-user hint', async (version, stderr) => {
     const nix = await failingClient(version, stderr, { env: { NIX_REMOTE: 'daemon' } });
     const excerpt = (await nix.buildDrvs(['/nix/store/iancs-t-a.drv'])).error!.excerpt;
-    expect(excerpt.some((l) => /^hint: NIX_REMOTE=daemon: the nix daemon silently drops builders and substituters .* trusted-users/.test(l))).toBe(true);
+    expect(
+      excerpt.some((l) =>
+        /^hint: NIX_REMOTE=daemon: the nix daemon silently drops builders and substituters .* trusted-users/.test(l),
+      ),
+    ).toBe(true);
   });
 
   test('dozens of identical lines become one', () => {
@@ -175,9 +217,15 @@ describe('remote builders', () => {
   });
 
   test.each([
-    [['a', 'b', 'a', 'a'], ['a (repeated 3 times)', 'b']],
+    [
+      ['a', 'b', 'a', 'a'],
+      ['a (repeated 3 times)', 'b'],
+    ],
     [['a', '  a'], ['a (repeated 2 times)']],
-    [['x', 'y'], ['x', 'y']],
+    [
+      ['x', 'y'],
+      ['x', 'y'],
+    ],
     [[], []],
   ])('collapseRepeats %j', (lines, want) => expect(collapseRepeats(lines)).toEqual(want));
 
@@ -186,7 +234,12 @@ describe('remote builders', () => {
     ['no machine', 'Failed to find a machine for remote build!', {}, ['nix_options']],
     ['daemon, no build possible', 'error: unable to start any build', { NIX_REMOTE: 'daemon' }, ['trusted-users']],
     ['local store, no build possible', 'error: unable to start any build', {}, []],
-    ['both', 'Failed to find a machine for remote build!\nerror:\n   Unable to start any build;', { NIX_REMOTE: 'daemon' }, ['nix_options', 'trusted-users']],
+    [
+      'both',
+      'Failed to find a machine for remote build!\nerror:\n   Unable to start any build;',
+      { NIX_REMOTE: 'daemon' },
+      ['nix_options', 'trusted-users'],
+    ],
   ])('remoteBuildHints: %s', (_name, log, env, words) => {
     const hints = remoteBuildHints(log, env);
     expect(hints).toHaveLength(words.length);
@@ -196,7 +249,11 @@ describe('remote builders', () => {
 
 describe('nix output that is not what was asked for', () => {
   test.each([
-    ['not JSON', 'warning: unknown setting\nhello', 'nix printed something that is not JSON: warning: unknown setting hello'],
+    [
+      'not JSON',
+      'warning: unknown setting\nhello',
+      'nix printed something that is not JSON: warning: unknown setting hello',
+    ],
     ['truncated', '{"a": [1, 2', 'nix printed something that is not JSON: {"a": [1, 2'],
     ['empty', '', 'nix printed something that is not JSON: (nothing)'],
     ['long', `x${'y'.repeat(300)}`, `nix printed something that is not JSON: x${'y'.repeat(119)}…`],
@@ -218,7 +275,8 @@ describe('nix output that is not what was asked for', () => {
 
   const answering = (version: string, stdout: string) =>
     createNixClient({
-      runner: fakeRunner((call) => (call.args[0] === '--version' ? { stdout: `nix (Nix) ${version}\n` } : { stdout })).runner,
+      runner: fakeRunner((call) => (call.args[0] === '--version' ? { stdout: `nix (Nix) ${version}\n` } : { stdout }))
+        .runner,
       flakeDir: '/repo',
       submodules: true,
       extraArgs: [],
@@ -235,7 +293,9 @@ describe('nix output that is not what was asked for', () => {
     for (const version of ['2.8.0', '2.26.3', '2.34.8']) {
       const err = await call(await answering(version, '{"derivations": {"x.drv": {"env"')).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(NixOutputError);
-      expect((err as NixOutputError).excerpt[0]).toMatch(/^error: nix printed something that is not JSON: \{"derivations"/);
+      expect((err as NixOutputError).excerpt[0]).toMatch(
+        /^error: nix printed something that is not JSON: \{"derivations"/,
+      );
     }
   });
 
@@ -259,8 +319,17 @@ describe('nix path-info --json, both shapes', () => {
   const d = '/nix/store/hf4z3rng992jwjifc1grlml5c0z41636-bash-5.2p37.drv';
   test.each([
     ['2.8: a list', [{ path: p, narHash: 'sha256-x', narSize: 760, references: [], deriver: d, ultimate: true }]],
-    ['2.26: an object keyed by store path', { [p]: { ca: null, deriver: d, narHash: 'sha256-x', narSize: 760, references: [], ultimate: true } }],
-    ['2.34: with storeDir and version', { [p]: { ca: null, deriver: d, narSize: 760, references: [], storeDir: '/nix/store', version: 1 }, '/nix/store/invalid-x': null }],
+    [
+      '2.26: an object keyed by store path',
+      { [p]: { ca: null, deriver: d, narHash: 'sha256-x', narSize: 760, references: [], ultimate: true } },
+    ],
+    [
+      '2.34: with storeDir and version',
+      {
+        [p]: { ca: null, deriver: d, narSize: 760, references: [], storeDir: '/nix/store', version: 1 },
+        '/nix/store/invalid-x': null,
+      },
+    ],
   ])('%s', (_name, json) => {
     const entries = pathInfoEntries(json);
     expect(entries).toHaveLength(1);

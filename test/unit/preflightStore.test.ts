@@ -19,5 +19,6 @@ describe('a store nix can use, or exit 2 before anything runs', () => {
     if (throws) expect(run).toThrow(PreflightError);
     else expect(run).not.toThrow();
   });
-  test('the message says why and what to do', () => expect(() => preflightStore({}, probe(false, false))).toThrow(/not writable by uid 1000.*run as root/));
+  test('the message says why and what to do', () =>
+    expect(() => preflightStore({}, probe(false, false))).toThrow(/not writable by uid 1000.*run as root/));
 });

@@ -8,10 +8,21 @@ const verdict = (statuses: ('pass' | 'fail' | 'error' | 'skip')[]): Verdict => {
     title: 't',
     status,
     summary: `summary ${i}`,
-    evidence: status === 'pass' ? ['cc-ci: built /nix/store/aaaa-nixos-system', 'not shown'] : ['MISSING git-lfs-3.6.1'],
+    evidence:
+      status === 'pass' ? ['cc-ci: built /nix/store/aaaa-nixos-system', 'not shown'] : ['MISSING git-lfs-3.6.1'],
     durationMs: 1500,
   }));
-  return { verdict: overallVerdict(checks), mode: 'build', flake: '/r', flakeRef: '/r?submodules=1', hosts: ['a', 'b'], nix: { version: '2.8.0' }, checks, durationMs: 3000, tool: { name: 'nixenv-verify', version: '0.1.0' } };
+  return {
+    verdict: overallVerdict(checks),
+    mode: 'build',
+    flake: '/r',
+    flakeRef: '/r?submodules=1',
+    hosts: ['a', 'b'],
+    nix: { version: '2.8.0' },
+    checks,
+    durationMs: 3000,
+    tool: { name: 'nixenv-verify', version: '0.1.0' },
+  };
 };
 
 describe('verdict', () => {
@@ -42,7 +53,9 @@ describe('console', () => {
   });
   test('verbose: a passing check shows its key evidence', () => {
     const text = renderConsole(verdict(['pass', 'fail']), { color: false, verbose: true });
-    expect(text).toContain('  PASS   build          summary 0  (1.5s)\n                        cc-ci: built /nix/store/aaaa-nixos-system\n');
+    expect(text).toContain(
+      '  PASS   build          summary 0  (1.5s)\n                        cc-ci: built /nix/store/aaaa-nixos-system\n',
+    );
     expect(text).not.toContain('not shown');
   });
   test('the verdict line: the first clause of each failing summary, in check order', () => {
@@ -55,7 +68,11 @@ describe('console', () => {
   });
   test('a failing check: the decisive lines first, present entries last, a long PATH folded', () => {
     const v = verdict(['fail']);
-    const dirs = ['/nix/store/vlrd6bnp9a6s7x6564rxrlr2r9gjgz5y-python3-3.12.8-env/bin', '/nix/store/78zrv4xibw61ikfhi2q92znf6gqqycwl-git-2.47.2/bin', '$PATH'];
+    const dirs = [
+      '/nix/store/vlrd6bnp9a6s7x6564rxrlr2r9gjgz5y-python3-3.12.8-env/bin',
+      '/nix/store/78zrv4xibw61ikfhi2q92znf6gqqycwl-git-2.47.2/bin',
+      '$PATH',
+    ];
     v.checks[0]!.evidence = [
       'read /nix/store/x/bin/cc-ci-run',
       `line 9: \`exec python3 "$@"\` runs with PATH=${dirs.join(':')} (2 directories)`,
@@ -63,7 +80,10 @@ describe('console', () => {
       `ok      git-2.47.2: ${dirs[1]}`,
       'MISSING git-lfs-3.6.1',
     ];
-    const lines = renderConsole(v, { color: false, width: 80 }).split('\n').slice(4, 12).map((l) => l.trim());
+    const lines = renderConsole(v, { color: false, width: 80 })
+      .split('\n')
+      .slice(4, 12)
+      .map((l) => l.trim());
     expect(lines).toEqual([
       'MISSING git-lfs-3.6.1',
       'read /nix/store/x/bin/cc-ci-run',
@@ -77,7 +97,12 @@ describe('console', () => {
   });
   test('more than three present entries in a row become one wrapped list', () => {
     const oks = ['a-1', 'b-2', 'c-3', 'd-4', 'e-5'].map((n) => `ok      ${n}: /nix/store/h-${n}/bin`);
-    expect(collapsePresent(['MISSING z-9', ...oks, 'extra'], 30)).toEqual(['MISSING z-9', 'ok      5 present: a-1, b-2, c-3, d-4,', '        e-5', 'extra']);
+    expect(collapsePresent(['MISSING z-9', ...oks, 'extra'], 30)).toEqual([
+      'MISSING z-9',
+      'ok      5 present: a-1, b-2, c-3, d-4,',
+      '        e-5',
+      'extra',
+    ]);
     expect(collapsePresent(oks.slice(0, 3), 40)).toEqual(oks.slice(0, 3));
   });
   test.each([
@@ -87,12 +112,36 @@ describe('console', () => {
 });
 
 describe('orderedEvidence (console, Markdown and card order)', () => {
-  const check = (status: 'pass' | 'fail', evidence: string[]) => ({ id: 'build' as const, title: 't', status, summary: 's', evidence, durationMs: 0 });
+  const check = (status: 'pass' | 'fail', evidence: string[]) => ({
+    id: 'build' as const,
+    title: 't',
+    status,
+    summary: 's',
+    evidence,
+    durationMs: 0,
+  });
   test.each([
-    ['missing before present', ['ok      a-1: /x', 'read /w', 'MISSING b-2'], ['MISSING b-2', 'read /w', 'ok      a-1: /x']],
-    ['a differing consumer first', ['sweep: /nix/store/a-run', 'drone step: /nix/store/b-run (differ)'], ['drone step: /nix/store/b-run (differ)', 'sweep: /nix/store/a-run']],
-    ['a collision line first', ['cc-ci: built /nix/store/x', "cc-ci: warning: collision between `/a' and `/b'"], ["cc-ci: warning: collision between `/a' and `/b'", 'cc-ci: built /nix/store/x']],
-    ['"not built" is not decisive', ['cc-ci: openssl from openssl-3 (evaluated, not built)', 'cc-ci: git-lfs MISSING'], ['cc-ci: git-lfs MISSING', 'cc-ci: openssl from openssl-3 (evaluated, not built)']],
+    [
+      'missing before present',
+      ['ok      a-1: /x', 'read /w', 'MISSING b-2'],
+      ['MISSING b-2', 'read /w', 'ok      a-1: /x'],
+    ],
+    [
+      'a differing consumer first',
+      ['sweep: /nix/store/a-run', 'drone step: /nix/store/b-run (differ)'],
+      ['drone step: /nix/store/b-run (differ)', 'sweep: /nix/store/a-run'],
+    ],
+    [
+      'a collision line first',
+      ['cc-ci: built /nix/store/x', "cc-ci: warning: collision between `/a' and `/b'"],
+      ["cc-ci: warning: collision between `/a' and `/b'", 'cc-ci: built /nix/store/x'],
+    ],
+    [
+      '"not built" is not decisive',
+      ['cc-ci: openssl from openssl-3 (evaluated, not built)', 'cc-ci: git-lfs MISSING'],
+      ['cc-ci: git-lfs MISSING', 'cc-ci: openssl from openssl-3 (evaluated, not built)'],
+    ],
   ])('%s', (_n, evidence, want) => expect(orderedEvidence(check('fail', evidence))).toEqual(want));
-  test('a passing check keeps its order', () => expect(orderedEvidence(check('pass', ['ok      a-1: /x', 'MISSING b']))).toEqual(['ok      a-1: /x', 'MISSING b']));
+  test('a passing check keeps its order', () =>
+    expect(orderedEvidence(check('pass', ['ok      a-1: /x', 'MISSING b']))).toEqual(['ok      a-1: /x', 'MISSING b']));
 });

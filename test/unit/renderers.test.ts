@@ -49,7 +49,14 @@ const verdict: Verdict = {
       evidence: [`${ESC}[31merror:${ESC}[0m undefined variable`, `nul \x00 esc ${ESC} end`],
       durationMs: 10,
     },
-    { id: 'host-parity', title: 'Hosts declare identical system packages', status: 'skip', summary: 'not selected', evidence: [], durationMs: 0 },
+    {
+      id: 'host-parity',
+      title: 'Hosts declare identical system packages',
+      status: 'skip',
+      summary: 'not selected',
+      evidence: [],
+      durationMs: 0,
+    },
   ],
   durationMs: 3000,
   tool: { name: 'nixenv-verify', version: '0.1.0' },
@@ -107,7 +114,9 @@ describe('JUnit XML', () => {
 
   test('the classname is the same in both modes; the mode is a property', () => {
     const text = renderJunit({ ...passing, mode: 'eval' });
-    expect(text).toContain('<testcase classname="nixenv-verify" name="build: Every host builds with no collision" time="1.234">\n      <properties>\n        <property name="mode" value="eval"/>');
+    expect(text).toContain(
+      '<testcase classname="nixenv-verify" name="build: Every host builds with no collision" time="1.234">\n      <properties>\n        <property name="mode" value="eval"/>',
+    );
   });
 
   test('timestamp and hostname on the suite, deviations and source as properties, not-selected checks skipped', () => {
@@ -119,10 +128,14 @@ describe('JUnit XML', () => {
       source: { repo: 'cc-ci/cc-ci', commit: 'abc123' },
       notSelected: [{ id: 'propagation', title: 'One edit reaches every consumer' }],
     });
-    expect(text).toContain('<testsuite name="nixenv-verify" tests="2" failures="0" errors="0" skipped="1" time="3.000" timestamp="2026-12-01T19:30:00" hostname="ci-1">');
+    expect(text).toContain(
+      '<testsuite name="nixenv-verify" tests="2" failures="0" errors="0" skipped="1" time="3.000" timestamp="2026-12-01T19:30:00" hostname="ci-1">',
+    );
     expect(text).toContain('<property name="deviations" value="settings differing from the claim: hosts=cc-ci"/>');
     expect(text).toContain('<property name="repo" value="cc-ci/cc-ci"/>');
-    expect(text).toContain('<testcase classname="nixenv-verify" name="propagation: One edit reaches every consumer" time="0.000">');
+    expect(text).toContain(
+      '<testcase classname="nixenv-verify" name="propagation: One edit reaches every consumer" time="0.000">',
+    );
     expect(text).toContain('<skipped message="not selected (checks setting)"/>');
   });
 
@@ -140,9 +153,24 @@ describe('JUnit XML', () => {
     ['markup', `a & b < c > d`, 'a &amp; b &lt; c &gt; d', 'a &amp; b &lt; c &gt; d'],
     ['quotes', `say "hi" it's`, `say "hi" it's`, 'say &quot;hi&quot; it&apos;s'],
     ['line breaks and tabs', 'a\nb\r\nc\td', 'a\nb\nc\td', 'a&#10;b&#10;c&#9;d'],
-    ['C0 controls invalid in XML 1.0', 'x\x00y\x08z\x0b\x0c\x1f', 'x\\u0000y\\u0008z\\u000B\\u000C\\u001F', 'x\\u0000y\\u0008z\\u000B\\u000C\\u001F'],
-    ['ANSI colours are dropped, a bare ESC is spelled out', `${ESC}[1;31mred${ESC}[0m ${ESC}`, 'red \\u001B', 'red \\u001B'],
-    ['lone surrogates and non-characters', 'a\uD800b\uDC00c\uFFFE', 'a\\uD800b\\uDC00c\\uFFFE', 'a\\uD800b\\uDC00c\\uFFFE'],
+    [
+      'C0 controls invalid in XML 1.0',
+      'x\x00y\x08z\x0b\x0c\x1f',
+      'x\\u0000y\\u0008z\\u000B\\u000C\\u001F',
+      'x\\u0000y\\u0008z\\u000B\\u000C\\u001F',
+    ],
+    [
+      'ANSI colours are dropped, a bare ESC is spelled out',
+      `${ESC}[1;31mred${ESC}[0m ${ESC}`,
+      'red \\u001B',
+      'red \\u001B',
+    ],
+    [
+      'lone surrogates and non-characters',
+      'a\uD800b\uDC00c\uFFFE',
+      'a\\uD800b\\uDC00c\\uFFFE',
+      'a\\uD800b\\uDC00c\\uFFFE',
+    ],
     ['astral characters stay', 'ok \u{1F600}', 'ok \u{1F600}', 'ok \u{1F600}'],
   ])('escaping: %s', (_name, input, text, attr) => {
     expect(xmlText(input)).toBe(text);
@@ -202,7 +230,9 @@ describe('Markdown summary', () => {
 
   test('evidence is cut at maxEvidence with a pointer to the JSON report', () => {
     const long: Verdict = { ...verdict, checks: [{ ...verdict.checks[1]!, evidence: ['l1', 'l2', 'l3'] }] };
-    expect(renderMarkdown(long, { maxEvidence: 2 })).toContain('```text\nl1\nl2\n… 1 more lines (see the JSON report)\n```');
+    expect(renderMarkdown(long, { maxEvidence: 2 })).toContain(
+      '```text\nl1\nl2\n… 1 more lines (see the JSON report)\n```',
+    );
   });
 
   test.each([
@@ -245,10 +275,42 @@ describe('Drone card', () => {
     runtime: '',
     runtimeChanges: [],
     checks: [
-      { id: 'build', title: 'Every host builds with no collision', status: 'PASS', color: 'Good', summary: '2 hosts built, no collision', duration: '1.2s', evidence: [] },
-      { id: 'single-source', title: 'The runtime is declared once (grep proofs)', status: 'FAIL', color: 'Attention', summary: 'tools: `a | b` listed twice <nixpkgs>', duration: '0.1s', evidence: ['nix/a.nix:3: x = a | b;', `if x < 1 && y > 2 then "q" else 's'`, '```'] },
-      { id: 'path-superset', title: 'The wrapper PATH carries every expected tool', status: 'ERROR', color: 'Warning', summary: 'nix failed: error: bell\\u0007 here', duration: '0.0s', evidence: ['error: undefined variable', 'nul \\u0000 esc \\u001B end'] },
-      { id: 'host-parity', title: 'Hosts declare identical system packages', status: 'SKIP', color: 'Default', summary: 'not selected', duration: '0.0s', evidence: [] },
+      {
+        id: 'build',
+        title: 'Every host builds with no collision',
+        status: 'PASS',
+        color: 'Good',
+        summary: '2 hosts built, no collision',
+        duration: '1.2s',
+        evidence: [],
+      },
+      {
+        id: 'single-source',
+        title: 'The runtime is declared once (grep proofs)',
+        status: 'FAIL',
+        color: 'Attention',
+        summary: 'tools: `a | b` listed twice <nixpkgs>',
+        duration: '0.1s',
+        evidence: ['nix/a.nix:3: x = a | b;', `if x < 1 && y > 2 then "q" else 's'`, '```'],
+      },
+      {
+        id: 'path-superset',
+        title: 'The wrapper PATH carries every expected tool',
+        status: 'ERROR',
+        color: 'Warning',
+        summary: 'nix failed: error: bell\\u0007 here',
+        duration: '0.0s',
+        evidence: ['error: undefined variable', 'nul \\u0000 esc \\u001B end'],
+      },
+      {
+        id: 'host-parity',
+        title: 'Hosts declare identical system packages',
+        status: 'SKIP',
+        color: 'Default',
+        summary: 'not selected',
+        duration: '0.0s',
+        evidence: [],
+      },
     ],
   };
 
@@ -262,7 +324,10 @@ describe('Drone card', () => {
     expect(text.endsWith(`${ESC}]0m`)).toBe(true);
     const base64 = text.slice(`${ESC}]1338;`.length, -`${ESC}]0m`.length);
     expect(base64).toMatch(/^[A-Za-z0-9+/]+=*$/);
-    expect(JSON.parse(Buffer.from(base64, 'base64').toString('utf8'))).toEqual({ schema: CARD_SCHEMA_URL, data: expectedData });
+    expect(JSON.parse(Buffer.from(base64, 'base64').toString('utf8'))).toEqual({
+      schema: CARD_SCHEMA_URL,
+      data: expectedData,
+    });
   });
 
   test('every ${binding} in templates/card.json is a field of the card data', () => {
@@ -270,38 +335,112 @@ describe('Drone card', () => {
     const parsed = JSON.parse(template) as { type: string; version: string };
     expect([parsed.type, parsed.version]).toEqual(['AdaptiveCard', '1.5']);
     const bindings = new Set([...template.matchAll(/\$\{([A-Za-z0-9_.]+)\}/g)].map((m) => m[1]!));
-    const fields = new Set([...Object.keys(expectedData), ...Object.keys(expectedData.checks[0]!), ...Object.keys(expectedData.facts[0]!), '$data']);
+    const fields = new Set([
+      ...Object.keys(expectedData),
+      ...Object.keys(expectedData.checks[0]!),
+      ...Object.keys(expectedData.facts[0]!),
+      '$data',
+    ]);
     expect([...bindings].filter((b) => !fields.has(b))).toEqual([]);
     expect(bindings).toContain('checks');
   });
 
   test.each<[string, NodeJS.ProcessEnv, CardTarget]>([
     ['outside Drone: nothing', {}, { kind: 'off', reason: 'DRONE_CARD_PATH is not set' }],
-    ['DRONE=true with no path: still nothing', { DRONE: 'true' }, { kind: 'off', reason: 'DRONE_CARD_PATH is not set' }],
+    [
+      'DRONE=true with no path: still nothing',
+      { DRONE: 'true' },
+      { kind: 'off', reason: 'DRONE_CARD_PATH is not set' },
+    ],
     ['DRONE_CARD_PATH=/dev/stdout (what the runners set)', { DRONE_CARD_PATH: '/dev/stdout' }, { kind: 'stdout' }],
     ['DRONE_CARD_PATH=/dev/stderr', { DRONE_CARD_PATH: '/dev/stderr' }, { kind: 'stderr' }],
-    ['a file: plain JSON there', { DRONE: 'true', DRONE_CARD_PATH: '/drone/cards/card.json' }, { kind: 'file', path: '/drone/cards/card.json' }],
-    ['a relative path resolves against the working directory', { DRONE_CARD_PATH: 'card.json' }, { kind: 'file', path: '/drone/cards/card.json' }],
-    ['a path whose directory is missing: a file there (the directory is made)', { DRONE_CARD_PATH: '/nowhere/card.json' }, { kind: 'file', path: '/nowhere/card.json' }],
-    ['DRONE_FLAG_ENABLE_CARDS=false wins', { DRONE: 'true', DRONE_CARD_PATH: '/dev/stdout', DRONE_FLAG_ENABLE_CARDS: 'false' }, { kind: 'off', reason: 'DRONE_FLAG_ENABLE_CARDS=false' }],
+    [
+      'a file: plain JSON there',
+      { DRONE: 'true', DRONE_CARD_PATH: '/drone/cards/card.json' },
+      { kind: 'file', path: '/drone/cards/card.json' },
+    ],
+    [
+      'a relative path resolves against the working directory',
+      { DRONE_CARD_PATH: 'card.json' },
+      { kind: 'file', path: '/drone/cards/card.json' },
+    ],
+    [
+      'a path whose directory is missing: a file there (the directory is made)',
+      { DRONE_CARD_PATH: '/nowhere/card.json' },
+      { kind: 'file', path: '/nowhere/card.json' },
+    ],
+    [
+      'DRONE_FLAG_ENABLE_CARDS=false wins',
+      { DRONE: 'true', DRONE_CARD_PATH: '/dev/stdout', DRONE_FLAG_ENABLE_CARDS: 'false' },
+      { kind: 'off', reason: 'DRONE_FLAG_ENABLE_CARDS=false' },
+    ],
   ])('target: %s', (_name, env, want) => expect(cardTarget(env, '/drone/cards')).toEqual(want));
 });
 
 describe('DRONE_OUTPUT variables', () => {
   test.each<[string, Verdict, string[]]>([
-    ['a failing run', verdict, ['NIXENV_VERIFY_VERDICT=fail', 'NIXENV_VERIFY_FAILED_CHECKS=single-source,path-superset', 'NIXENV_VERIFY_PASSED_COUNT=1', 'NIXENV_VERIFY_FAILED_COUNT=2', 'NIXENV_VERIFY_SKIPPED_COUNT=1', 'NIXENV_VERIFY_SPEC=built-in', 'NIXENV_VERIFY_DEVIATIONS=', 'NIXENV_VERIFY_DEVIATION_TEXT=', '']],
-    ['a passing run', passing, ['NIXENV_VERIFY_VERDICT=pass', 'NIXENV_VERIFY_FAILED_CHECKS=', 'NIXENV_VERIFY_PASSED_COUNT=1', 'NIXENV_VERIFY_FAILED_COUNT=0', 'NIXENV_VERIFY_SKIPPED_COUNT=0', 'NIXENV_VERIFY_SPEC=built-in', 'NIXENV_VERIFY_DEVIATIONS=', 'NIXENV_VERIFY_DEVIATION_TEXT=', '']],
+    [
+      'a failing run',
+      verdict,
+      [
+        'NIXENV_VERIFY_VERDICT=fail',
+        'NIXENV_VERIFY_FAILED_CHECKS=single-source,path-superset',
+        'NIXENV_VERIFY_PASSED_COUNT=1',
+        'NIXENV_VERIFY_FAILED_COUNT=2',
+        'NIXENV_VERIFY_SKIPPED_COUNT=1',
+        'NIXENV_VERIFY_SPEC=built-in',
+        'NIXENV_VERIFY_DEVIATIONS=',
+        'NIXENV_VERIFY_DEVIATION_TEXT=',
+        '',
+      ],
+    ],
+    [
+      'a passing run',
+      passing,
+      [
+        'NIXENV_VERIFY_VERDICT=pass',
+        'NIXENV_VERIFY_FAILED_CHECKS=',
+        'NIXENV_VERIFY_PASSED_COUNT=1',
+        'NIXENV_VERIFY_FAILED_COUNT=0',
+        'NIXENV_VERIFY_SKIPPED_COUNT=0',
+        'NIXENV_VERIFY_SPEC=built-in',
+        'NIXENV_VERIFY_DEVIATIONS=',
+        'NIXENV_VERIFY_DEVIATION_TEXT=',
+        '',
+      ],
+    ],
     [
       'with deviations',
-      { ...passing, spec: '.nixenv-verify.yml', deviations: [{ setting: 'hosts', value: 'cc-ci', default: 'cc-ci,cc-ci-hetzner', label: 'hosts=cc-ci' }, { setting: 'checks', value: 'build', default: '…', label: 'checks without propagation' }] },
-      ['NIXENV_VERIFY_VERDICT=pass', 'NIXENV_VERIFY_FAILED_CHECKS=', 'NIXENV_VERIFY_PASSED_COUNT=1', 'NIXENV_VERIFY_FAILED_COUNT=0', 'NIXENV_VERIFY_SKIPPED_COUNT=0', 'NIXENV_VERIFY_SPEC=.nixenv-verify.yml', 'NIXENV_VERIFY_DEVIATIONS=hosts,checks', 'NIXENV_VERIFY_DEVIATION_TEXT=settings differing from the claim: hosts=cc-ci, checks without propagation', ''],
+      {
+        ...passing,
+        spec: '.nixenv-verify.yml',
+        deviations: [
+          { setting: 'hosts', value: 'cc-ci', default: 'cc-ci,cc-ci-hetzner', label: 'hosts=cc-ci' },
+          { setting: 'checks', value: 'build', default: '…', label: 'checks without propagation' },
+        ],
+      },
+      [
+        'NIXENV_VERIFY_VERDICT=pass',
+        'NIXENV_VERIFY_FAILED_CHECKS=',
+        'NIXENV_VERIFY_PASSED_COUNT=1',
+        'NIXENV_VERIFY_FAILED_COUNT=0',
+        'NIXENV_VERIFY_SKIPPED_COUNT=0',
+        'NIXENV_VERIFY_SPEC=.nixenv-verify.yml',
+        'NIXENV_VERIFY_DEVIATIONS=hosts,checks',
+        'NIXENV_VERIFY_DEVIATION_TEXT=settings differing from the claim: hosts=cc-ci, checks without propagation',
+        '',
+      ],
     ],
   ])('%s', (_name, v, lines) => expect(renderDroneOutput(v).split('\n')).toEqual(lines));
 });
 
 describe('redaction', () => {
   test('every string of the verdict, longest secret first', () => {
-    const v: Verdict = { ...passing, flakeRef: 'x?token=abcdef123', checks: [{ ...passing.checks[0]!, evidence: ['Authorization: abcdef123456'] }] };
+    const v: Verdict = {
+      ...passing,
+      flakeRef: 'x?token=abcdef123',
+      checks: [{ ...passing.checks[0]!, evidence: ['Authorization: abcdef123456'] }],
+    };
     const out = redactVerdict(v, ['abcdef123', 'abcdef123456']);
     expect(out.flakeRef).toBe('x?token=***');
     expect(out.checks[0]!.evidence).toEqual(['Authorization: ***']);
@@ -320,7 +459,14 @@ describe('writeOutputs', () => {
   const run = (env: NodeJS.ProcessEnv, flags: Record<string, string> = {}, v: Verdict = verdict) => {
     const stdout: string[] = [];
     const stderr: string[] = [];
-    const io: CliIo = { argv: [], env, cwd: dir, stdout: (t) => stdout.push(t), stderr: (t) => stderr.push(t), isTTY: false };
+    const io: CliIo = {
+      argv: [],
+      env,
+      cwd: dir,
+      stdout: (t) => stdout.push(t),
+      stderr: (t) => stderr.push(t),
+      isTTY: false,
+    };
     writeOutputs(v, parseSettings({ env: {}, flags, cwd: dir }), io);
     return { stdout, stderr };
   };
@@ -336,7 +482,9 @@ describe('writeOutputs', () => {
     writeFileSync(file, 'EARLIER_STEP=1');
     run({ DRONE_OUTPUT: file });
     run({ DRONE_OUTPUT: file }, {}, passing);
-    expect(readFileSync(file, 'utf8')).toBe(`EARLIER_STEP=1\n${renderDroneOutput(verdict)}${renderDroneOutput(passing)}`);
+    expect(readFileSync(file, 'utf8')).toBe(
+      `EARLIER_STEP=1\n${renderDroneOutput(verdict)}${renderDroneOutput(passing)}`,
+    );
   });
 
   test('DRONE_CARD_PATH=/dev/stdout: the card is one stdout write, the last one', () => {
@@ -365,15 +513,25 @@ describe('writeOutputs', () => {
     const secret = 'ghp_s3cr3tvalue';
     const leaky: Verdict = {
       ...verdict,
-      checks: verdict.checks.map((c) => ({ ...c, summary: `${c.summary} (${secret})`, evidence: [...c.evidence, `fetching https://x:${secret}@host`] })),
+      checks: verdict.checks.map((c) => ({
+        ...c,
+        summary: `${c.summary} (${secret})`,
+        evidence: [...c.evidence, `fetching https://x:${secret}@host`],
+      })),
     };
-    const { stdout } = run({ DRONE: 'true', DRONE_CARD_PATH: '/dev/stdout', GITHUB_TOKEN: secret, DRONE_OUTPUT: path.join(dir, 'o.env') }, { junit: 'j.xml', summary: 's.md', report: 'r.json' }, leaky);
+    const { stdout } = run(
+      { DRONE: 'true', DRONE_CARD_PATH: '/dev/stdout', GITHUB_TOKEN: secret, DRONE_OUTPUT: path.join(dir, 'o.env') },
+      { junit: 'j.xml', summary: 's.md', report: 'r.json' },
+      leaky,
+    );
     for (const name of ['j.xml', 's.md', 'r.json']) {
       const text = readFileSync(path.join(dir, name), 'utf8');
       expect(text).toContain('https://x:***@host');
       expect(text).not.toContain(secret);
     }
-    const card = Buffer.from(stdout.join('').slice(`${ESC}]1338;`.length, -`${ESC}]0m`.length), 'base64').toString('utf8');
+    const card = Buffer.from(stdout.join('').slice(`${ESC}]1338;`.length, -`${ESC}]0m`.length), 'base64').toString(
+      'utf8',
+    );
     expect(card).toContain('(***)');
     expect(card).not.toContain(secret);
   });
@@ -388,7 +546,9 @@ describe('runCli order', () => {
       mkdirSync(path.join(dir, 'bin'));
       writeFileSync(path.join(dir, 'bin', 'nix'), '#!/bin/sh\n');
       chmodSync(path.join(dir, 'bin', 'nix'), 0o755);
-      const { runner } = fakeRunner((call) => (call.args[0] === '--version' ? { stdout: 'nix (Nix) 2.8.0\n' } : { exitCode: 1 }));
+      const { runner } = fakeRunner((call) =>
+        call.args[0] === '--version' ? { stdout: 'nix (Nix) 2.8.0\n' } : { exitCode: 1 },
+      );
       const stdout: string[] = [];
       const code = await runCli({
         argv: ['--checks', 'single-source', '--log-level', 'silent'],

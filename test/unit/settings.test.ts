@@ -1,5 +1,13 @@
 import { helpText } from '../../src/help.js';
-import { parseArgv, parseDuration, parseList, parseSettings, SETTINGS, envName, CLAIM_EXPECTED_TOOLS } from '../../src/settings.js';
+import {
+  parseArgv,
+  parseDuration,
+  parseList,
+  parseSettings,
+  SETTINGS,
+  envName,
+  CLAIM_EXPECTED_TOOLS,
+} from '../../src/settings.js';
 import { SettingsError } from '../../src/errors.js';
 
 const parse = (env: Record<string, string>, argv: string[] = []) =>
@@ -35,9 +43,15 @@ describe('parseSettings', () => {
     expect(s.claim.shared.package).toBe('cc-ci-run');
     expect(s.claim.expectedTools.entries).toEqual(CLAIM_EXPECTED_TOOLS);
     expect(s.claim.expectedTools.entries).toHaveLength(15);
-    expect(s.claim.hosts.map((h) => h.requiredPrograms)).toEqual([['git-lfs', 'openssl'], ['git-lfs', 'openssl']]);
+    expect(s.claim.hosts.map((h) => h.requiredPrograms)).toEqual([
+      ['git-lfs', 'openssl'],
+      ['git-lfs', 'openssl'],
+    ]);
     expect(s.claim.hostConfig).toBe('nix/hosts/{host}/configuration.nix');
-    expect(s.claim.hosts.map((h) => h.config)).toEqual(['nix/hosts/cc-ci/configuration.nix', 'nix/hosts/cc-ci-hetzner/configuration.nix']);
+    expect(s.claim.hosts.map((h) => h.config)).toEqual([
+      'nix/hosts/cc-ci/configuration.nix',
+      'nix/hosts/cc-ci-hetzner/configuration.nix',
+    ]);
     expect(s.checks).toContain('entrypoint-parity');
   });
 
@@ -51,10 +65,22 @@ describe('parseSettings', () => {
     [{ PLUGIN_HOSTS: '["x","y"]' }, [], (s: ReturnType<typeof parse>) => expect(s.hosts).toEqual(['x', 'y'])],
     [{ PLUGIN_SUBMODULES: 'false' }, [], (s: ReturnType<typeof parse>) => expect(s.submodules).toBe(false)],
     [{}, ['--no-submodules'], (s: ReturnType<typeof parse>) => expect(s.submodules).toBe(false)],
-    [{ PLUGIN_NIX_OPTIONS: '["--option","builders","ssh://b x86_64-linux"]' }, [], (s: ReturnType<typeof parse>) => expect(s.nixOptions).toEqual(['--option', 'builders', 'ssh://b x86_64-linux'])],
+    [
+      { PLUGIN_NIX_OPTIONS: '["--option","builders","ssh://b x86_64-linux"]' },
+      [],
+      (s: ReturnType<typeof parse>) => expect(s.nixOptions).toEqual(['--option', 'builders', 'ssh://b x86_64-linux']),
+    ],
     [{ PLUGIN_MODE: 'eval' }, ['--mode=build'], (s: ReturnType<typeof parse>) => expect(s.mode).toBe('build')],
-    [{}, ['--hosts', 'a,b', '--log-level', 'debug'], (s: ReturnType<typeof parse>) => expect([s.hosts, s.logLevel]).toEqual([['a', 'b'], 'debug'])],
-    [{ PLUGIN_CHECKS: 'build,host-parity' }, [], (s: ReturnType<typeof parse>) => expect(s.checks).toEqual(['build', 'host-parity'])],
+    [
+      {},
+      ['--hosts', 'a,b', '--log-level', 'debug'],
+      (s: ReturnType<typeof parse>) => expect([s.hosts, s.logLevel]).toEqual([['a', 'b'], 'debug']),
+    ],
+    [
+      { PLUGIN_CHECKS: 'build,host-parity' },
+      [],
+      (s: ReturnType<typeof parse>) => expect(s.checks).toEqual(['build', 'host-parity']),
+    ],
   ])('%j %j', (env, argv, assert) => assert(parse(env as Record<string, string>, argv as string[])));
 
   test.each([
@@ -117,6 +143,7 @@ describe('credentials in nix_options never reach a log', () => {
   ])('%s', async (raw, want) => {
     const { collectSecrets, redact } = await import('../../src/redact.js');
     expect(collectSecrets({ PLUGIN_NIX_OPTIONS: raw })).toEqual(want);
-    for (const secret of want) expect(redact(`+ nix eval ${raw}`, collectSecrets({ PLUGIN_NIX_OPTIONS: raw }))).not.toContain(secret);
+    for (const secret of want)
+      expect(redact(`+ nix eval ${raw}`, collectSecrets({ PLUGIN_NIX_OPTIONS: raw }))).not.toContain(secret);
   });
 });

@@ -1,4 +1,17 @@
-import { analyzeScript, finalRunOf, pathDirs, shellFromNixString, programLookup, renderPath, resolvePath, type AnalyzeOptions, type Invocation, type PathValue, type ShellAnalysis, type ShellIssue } from '../../src/shell/index.js';
+import {
+  analyzeScript,
+  finalRunOf,
+  pathDirs,
+  shellFromNixString,
+  programLookup,
+  renderPath,
+  resolvePath,
+  type AnalyzeOptions,
+  type Invocation,
+  type PathValue,
+  type ShellAnalysis,
+  type ShellIssue,
+} from '../../src/shell/index.js';
 
 const A = '/nix/store/aaa-python3-3.12.8-env/bin';
 const B = '/nix/store/bbb-git-2.47.2/bin';
@@ -62,7 +75,15 @@ const cases: Case[] = [
     ],
     final: {
       program: 'python3',
-      want: { exec: true, conditional: false, line: 9, text: 'exec python3 "$@"', path: { entries: [{ dir: A }, { dir: B }, { inherited: true }] }, via: ['exec'], kind: 'external' },
+      want: {
+        exec: true,
+        conditional: false,
+        line: 9,
+        text: 'exec python3 "$@"',
+        path: { entries: [{ dir: A }, { dir: B }, { inherited: true }] },
+        via: ['exec'],
+        kind: 'external',
+      },
     },
     exported: ['PATH', 'PLAYWRIGHT_BROWSERS_PATH'],
     unfollowable: [],
@@ -70,20 +91,37 @@ const cases: Case[] = [
   },
   {
     name: 'the nightly sweep wrapper as writeShellApplication builds it: cd, then exec cc-ci-run',
-    script: '#!/nix/store/xxx-bash-5.2p37/bin/bash\nset -o errexit\nset -o nounset\nset -o pipefail\n\nexport PATH="/nix/store/zzz-cc-ci-run/bin:$PATH"\n\ncd /var/lib/cc-ci/repo\nexec cc-ci-run runner/nightly_sweep.py --all "$@"\n',
+    script:
+      '#!/nix/store/xxx-bash-5.2p37/bin/bash\nset -o errexit\nset -o nounset\nset -o pipefail\n\nexport PATH="/nix/store/zzz-cc-ci-run/bin:$PATH"\n\ncd /var/lib/cc-ci/repo\nexec cc-ci-run runner/nightly_sweep.py --all "$@"\n',
     final: {
       program: 'cc-ci-run',
-      want: { line: 9, exec: true, conditional: false, cwd: '/var/lib/cc-ci/repo', args: ['runner/nightly_sweep.py', '--all', '<unknown:$@>'], path: { entries: [{ dir: '/nix/store/zzz-cc-ci-run/bin' }, { inherited: true }] } },
+      want: {
+        line: 9,
+        exec: true,
+        conditional: false,
+        cwd: '/var/lib/cc-ci/repo',
+        args: ['runner/nightly_sweep.py', '--all', '<unknown:$@>'],
+        path: { entries: [{ dir: '/nix/store/zzz-cc-ci-run/bin' }, { inherited: true }] },
+      },
     },
     unfollowable: [],
   },
   {
     name: "a Drone exec step under the runner's PATH",
     script: 'cc-ci-run -m pyflakes runner/\ncc-ci-run runner/run_recipe_ci.py',
-    options: { inheritedPath: [{ dir: '/run/current-system/sw/bin' }, { dir: '/run/wrappers/bin' }], knownVars: { CC_CI_RECIPE: 'all' } },
+    options: {
+      inheritedPath: [{ dir: '/run/current-system/sw/bin' }, { dir: '/run/wrappers/bin' }],
+      knownVars: { CC_CI_RECIPE: 'all' },
+    },
     final: {
       program: 'cc-ci-run',
-      want: { line: 2, conditional: false, args: ['runner/run_recipe_ci.py'], path: { entries: [{ dir: '/run/current-system/sw/bin' }, { dir: '/run/wrappers/bin' }] }, exportedVars: ['CC_CI_RECIPE', 'PATH'] },
+      want: {
+        line: 2,
+        conditional: false,
+        args: ['runner/run_recipe_ci.py'],
+        path: { entries: [{ dir: '/run/current-system/sw/bin' }, { dir: '/run/wrappers/bin' }] },
+        exportedVars: ['CC_CI_RECIPE', 'PATH'],
+      },
     },
   },
   {
@@ -110,9 +148,20 @@ const cases: Case[] = [
     script: `PATH=\${PATH:+':'$PATH':'}\nif [[ $PATH != *':''/s/bin'':'* ]]; then\n    PATH=$PATH'/s/bin'\nfi\nPATH=\${PATH#':'}\nPATH=\${PATH%':'}\nexport PATH\nexec x`,
     final: {
       program: 'x',
-      want: { path: { unknown: 'PATH is assigned conditionally at line 3 (inside the `if` at line 2); its value afterwards depends on the path taken' } },
+      want: {
+        path: {
+          unknown:
+            'PATH is assigned conditionally at line 3 (inside the `if` at line 2); its value afterwards depends on the path taken',
+        },
+      },
     },
-    unfollowable: [{ line: 3, text: "PATH=$PATH'/s/bin'", reason: 'PATH assigned inside the `if` at line 2: PATH after it depends on which path ran' }],
+    unfollowable: [
+      {
+        line: 3,
+        text: "PATH=$PATH'/s/bin'",
+        reason: 'PATH assigned inside the `if` at line 2: PATH after it depends on which path ran',
+      },
+    ],
   },
   {
     name: 'a later assignment replaces PATH',
@@ -146,14 +195,27 @@ const cases: Case[] = [
         args: ['arg'],
         via: ['env'],
         exportedVars: [],
-        path: { unknown: "the environment is cleared (env -i / exec -c): the program is looked up in execvp's default path and runs without PATH" },
+        path: {
+          unknown:
+            "the environment is cleared (env -i / exec -c): the program is looked up in execvp's default path and runs without PATH",
+        },
       },
     },
   },
   {
     name: 'exec -c clears the environment too',
     script: 'exec -c prog',
-    final: { program: 'prog', want: { exec: true, exportedVars: [], path: { unknown: "the environment is cleared (env -i / exec -c): the program is looked up in execvp's default path and runs without PATH" } } },
+    final: {
+      program: 'prog',
+      want: {
+        exec: true,
+        exportedVars: [],
+        path: {
+          unknown:
+            "the environment is cleared (env -i / exec -c): the program is looked up in execvp's default path and runs without PATH",
+        },
+      },
+    },
   },
   {
     name: 'env -i PATH=… sets the only PATH',
@@ -170,7 +232,7 @@ const cases: Case[] = [
     name: 'env with nothing to run is the program; sudo NAME=value',
     script: 'env -i\nenv\nsudo -E FOO=1 tool',
     invocations: [
-      "1 env [\"-i\"] path=<unknown: the environment is cleared (env -i / exec -c): the program is looked up in execvp's default path and runs without PATH> cwd=.",
+      '1 env ["-i"] path=<unknown: the environment is cleared (env -i / exec -c): the program is looked up in execvp\'s default path and runs without PATH> cwd=.',
       '2 env [] path=$PATH cwd=.',
       "3 tool [] path=<unknown: sudo runs the program with its own PATH (secure_path), not the shell's> cwd=.",
     ],
@@ -179,7 +241,15 @@ const cases: Case[] = [
   {
     name: 'env -u PATH',
     script: 'env -u PATH baz',
-    final: { program: 'baz', want: { path: { unknown: 'PATH is removed for this command (env -u PATH): lookup falls back to the default path and the program runs without PATH' } } },
+    final: {
+      program: 'baz',
+      want: {
+        path: {
+          unknown:
+            'PATH is removed for this command (env -u PATH): lookup falls back to the default path and the program runs without PATH',
+        },
+      },
+    },
   },
   {
     name: 'set -a then PATH= and FOO=: both exported',
@@ -197,8 +267,23 @@ const cases: Case[] = [
   {
     name: 'conditional assignment in if',
     script: 'if [ -n "$CI" ]; then\n  PATH=/ci/bin:$PATH\nfi\nexec run',
-    final: { program: 'run', want: { conditional: false, path: { unknown: 'PATH is assigned conditionally at line 2 (inside the `if` at line 1); its value afterwards depends on the path taken' } } },
-    unfollowable: [{ line: 2, text: 'PATH=/ci/bin:$PATH', reason: 'PATH assigned inside the `if` at line 1: PATH after it depends on which path ran' }],
+    final: {
+      program: 'run',
+      want: {
+        conditional: false,
+        path: {
+          unknown:
+            'PATH is assigned conditionally at line 2 (inside the `if` at line 1); its value afterwards depends on the path taken',
+        },
+      },
+    },
+    unfollowable: [
+      {
+        line: 2,
+        text: 'PATH=/ci/bin:$PATH',
+        reason: 'PATH assigned inside the `if` at line 1: PATH after it depends on which path ran',
+      },
+    ],
   },
   {
     name: 'the same assignment on every branch is not uncertain',
@@ -209,7 +294,12 @@ const cases: Case[] = [
   {
     name: 'assignment inside a called function; local is restored',
     script: 'setup() {\n  PATH=/f/bin:$PATH\n  local PATH=/tmp/bin\n  helper\n}\nsetup\nexec run',
-    invocations: ['6 setup [] path=$PATH cwd=.', '3 local ["PATH=/tmp/bin"] path=/f/bin:$PATH cwd=.', '4 helper [] path=/tmp/bin cwd=.', '7 run [] path=/f/bin:$PATH cwd=. exec'],
+    invocations: [
+      '6 setup [] path=$PATH cwd=.',
+      '3 local ["PATH=/tmp/bin"] path=/f/bin:$PATH cwd=.',
+      '4 helper [] path=/tmp/bin cwd=.',
+      '7 run [] path=/f/bin:$PATH cwd=. exec',
+    ],
     final: { program: 'helper', want: { calledFrom: [6] } },
   },
   {
@@ -220,26 +310,55 @@ const cases: Case[] = [
   {
     name: 'eval makes PATH unknown',
     script: 'eval "$(dircolors)"\nexec run',
-    invocations: ['1 dircolors [] path=$PATH cwd=.', '1 eval ["<unknown:$(dircolors)>"] path=$PATH cwd=.', '2 run [] path=<unknown: PATH may have been changed by the eval at line 1> cwd=<unknown: the directory may have been changed by the eval at line 1> exec'],
-    unfollowable: [{ line: 1, text: 'eval "$(dircolors)"', reason: 'eval runs code built at run time; PATH and variables after it are unknown' }],
+    invocations: [
+      '1 dircolors [] path=$PATH cwd=.',
+      '1 eval ["<unknown:$(dircolors)>"] path=$PATH cwd=.',
+      '2 run [] path=<unknown: PATH may have been changed by the eval at line 1> cwd=<unknown: the directory may have been changed by the eval at line 1> exec',
+    ],
+    unfollowable: [
+      {
+        line: 1,
+        text: 'eval "$(dircolors)"',
+        reason: 'eval runs code built at run time; PATH and variables after it are unknown',
+      },
+    ],
   },
   {
     name: 'source FILE',
     script: 'source /etc/profile\nrun',
     final: { program: 'run', want: { path: { unknown: 'PATH may have been changed by the source at line 1' } } },
-    unfollowable: [{ line: 1, text: 'source /etc/profile', reason: 'source /etc/profile runs another file in this shell; PATH and variables after it are unknown' }],
+    unfollowable: [
+      {
+        line: 1,
+        text: 'source /etc/profile',
+        reason: 'source /etc/profile runs another file in this shell; PATH and variables after it are unknown',
+      },
+    ],
   },
   {
     name: '. ./x, then a reassignment makes PATH known again',
     script: '. ./env.sh\nPATH=/again\nrun',
     final: { program: 'run', want: { path: { entries: [{ dir: '/again' }] } } },
-    unfollowable: [{ line: 1, text: '. ./env.sh', reason: '. ./env.sh runs another file in this shell; PATH and variables after it are unknown' }],
+    unfollowable: [
+      {
+        line: 1,
+        text: '. ./env.sh',
+        reason: '. ./env.sh runs another file in this shell; PATH and variables after it are unknown',
+      },
+    ],
   },
   {
     name: 'unknown variable in PATH',
     script: 'PATH=$TOOLS/bin:$PATH\nrun',
-    final: { program: 'run', want: { path: { unknown: "PATH contains $TOOLS (TOOLS comes from the caller's environment), known only at run time" } } },
-    unfollowable: [{ line: 1, text: 'PATH=$TOOLS/bin:$PATH', reason: 'PATH is assigned a value computed at run time ($TOOLS)' }],
+    final: {
+      program: 'run',
+      want: {
+        path: { unknown: "PATH contains $TOOLS (TOOLS comes from the caller's environment), known only at run time" },
+      },
+    },
+    unfollowable: [
+      { line: 1, text: 'PATH=$TOOLS/bin:$PATH', reason: 'PATH is assigned a value computed at run time ($TOOLS)' },
+    ],
   },
   {
     name: 'a variable given in knownVars expands',
@@ -251,8 +370,17 @@ const cases: Case[] = [
   {
     name: 'command substitution in PATH',
     script: 'PATH="$(dirname "$0")":$PATH\nrun',
-    invocations: ['1 dirname ["<unknown:$0>"] path=$PATH cwd=.', '2 run [] path=<unknown: PATH contains $(dirname "$0"), known only at run time> cwd=.'],
-    unfollowable: [{ line: 1, text: 'PATH="$(dirname "$0")":$PATH', reason: 'PATH is assigned a value computed at run time ($(dirname "$0"))' }],
+    invocations: [
+      '1 dirname ["<unknown:$0>"] path=$PATH cwd=.',
+      '2 run [] path=<unknown: PATH contains $(dirname "$0"), known only at run time> cwd=.',
+    ],
+    unfollowable: [
+      {
+        line: 1,
+        text: 'PATH="$(dirname "$0")":$PATH',
+        reason: 'PATH is assigned a value computed at run time ($(dirname "$0"))',
+      },
+    ],
   },
   {
     name: 'a computed PATH for one command (prefix or env)',
@@ -261,13 +389,18 @@ const cases: Case[] = [
       { line: 1, text: 'PATH=$(cat /p) a', reason: 'PATH for this command is computed at run time ($(cat /p))' },
       { line: 2, text: 'env PATH="$P" b', reason: 'PATH for this command is computed at run time ($P)' },
     ],
-    final: { program: 'b', want: { path: { unknown: "PATH contains $P (P comes from the caller's environment), known only at run time" } } },
+    final: {
+      program: 'b',
+      want: { path: { unknown: "PATH contains $P (P comes from the caller's environment), known only at run time" } },
+    },
   },
   {
     // Reported once, where the unknown value enters PATH; a later `export PATH` or `PATH=/x:$PATH` adds nothing.
     name: 'export PATH of an unknown value',
     script: 'PATH=`cat /p`\nexport PATH\nPATH=/x:$PATH\nrun',
-    unfollowable: [{ line: 1, text: 'PATH=`cat /p`', reason: 'PATH is assigned a value computed at run time (`cat /p`)' }],
+    unfollowable: [
+      { line: 1, text: 'PATH=`cat /p`', reason: 'PATH is assigned a value computed at run time (`cat /p`)' },
+    ],
     final: { program: 'run', want: { path: { unknown: 'PATH contains `cat /p`, known only at run time' } } },
   },
   {
@@ -275,7 +408,15 @@ const cases: Case[] = [
     script: ['nix --version', 'cd runner && cc-ci-run run_recipe_ci.py  # the harness'].join('\n'),
     final: {
       program: 'cc-ci-run',
-      want: { args: ['run_recipe_ci.py'], cwd: 'runner', line: 2, text: 'cc-ci-run run_recipe_ci.py', conditional: true, conditionalReason: 'runs only if `cd runner` (line 2) succeeds', exec: false },
+      want: {
+        args: ['run_recipe_ci.py'],
+        cwd: 'runner',
+        line: 2,
+        text: 'cc-ci-run run_recipe_ci.py',
+        conditional: true,
+        conditionalReason: 'runs only if `cd runner` (line 2) succeeds',
+        exec: false,
+      },
     },
   },
   {
@@ -304,8 +445,18 @@ const cases: Case[] = [
   {
     name: 'select: a loop whose variable the user picks; its body is conditional',
     script: 'select x in a b; do PATH=/s:$PATH; run "$x"; break; done\nafter',
-    invocations: ['1 run ["<unknown:$x>"] path=/s:$PATH cwd=. cond', '1 break [] path=/s:$PATH cwd=. cond', '2 after [] path=<unknown: PATH is assigned conditionally at line 1 (inside the `select` loop at line 1); its value afterwards depends on the path taken> cwd=.'],
-    unfollowable: [{ line: 1, text: 'select x in a b; do PATH=/s:$PATH; run "$x"; break; done', reason: 'PATH assigned inside the `select` loop at line 1: PATH after it depends on which path ran' }],
+    invocations: [
+      '1 run ["<unknown:$x>"] path=/s:$PATH cwd=. cond',
+      '1 break [] path=/s:$PATH cwd=. cond',
+      '2 after [] path=<unknown: PATH is assigned conditionally at line 1 (inside the `select` loop at line 1); its value afterwards depends on the path taken> cwd=.',
+    ],
+    unfollowable: [
+      {
+        line: 1,
+        text: 'select x in a b; do PATH=/s:$PATH; run "$x"; break; done',
+        reason: 'PATH assigned inside the `select` loop at line 1: PATH after it depends on which path ran',
+      },
+    ],
   },
   {
     name: 'exec followed by dead code: dropped and listed',
@@ -327,7 +478,10 @@ const cases: Case[] = [
   {
     name: 'a conditional exec makes later commands conditional',
     script: 'if [ -x /fast ]; then exec /fast; fi\nexec slow',
-    final: { program: 'slow', want: { conditional: true, conditionalReason: 'reached only if the exec at line 1 did not run' } },
+    final: {
+      program: 'slow',
+      want: { conditional: true, conditionalReason: 'reached only if the exec at line 1 did not run' },
+    },
     unreachable: [],
   },
   {
@@ -345,7 +499,10 @@ const cases: Case[] = [
   {
     name: 'command -p and sudo do not use the shell PATH',
     script: 'command -p ls\nsudo -u root tool',
-    final: { program: 'tool', want: { path: { unknown: "sudo runs the program with its own PATH (secure_path), not the shell's" } } },
+    final: {
+      program: 'tool',
+      want: { path: { unknown: "sudo runs the program with its own PATH (secure_path), not the shell's" } },
+    },
     invocations: [
       "1 ls [] path=<unknown: command -p looks the program up in the shell's default PATH, not $PATH> cwd=.",
       "2 tool [] path=<unknown: sudo runs the program with its own PATH (secure_path), not the shell's> cwd=.",
@@ -354,12 +511,22 @@ const cases: Case[] = [
   {
     name: 'unset PATH',
     script: 'unset PATH\nrun',
-    final: { program: 'run', want: { path: { unknown: "PATH is unset (line 1): lookup falls back to the shell's built-in default and children get no PATH" } } },
+    final: {
+      program: 'run',
+      want: {
+        path: {
+          unknown: "PATH is unset (line 1): lookup falls back to the shell's built-in default and children get no PATH",
+        },
+      },
+    },
   },
   {
     name: '${VAR:-default} with a known and an unset VAR; quotes removed',
     script: 'D=/d\nPATH="${D:-/x}/bin":$PATH\nunset D\nPATH=${D:-\'/y z\'}/bin:$PATH\nrun',
-    final: { program: 'run', want: { path: { entries: [{ dir: '/y z/bin' }, { dir: '/d/bin' }, { inherited: true }] } } },
+    final: {
+      program: 'run',
+      want: { path: { entries: [{ dir: '/y z/bin' }, { dir: '/d/bin' }, { inherited: true }] } },
+    },
   },
   {
     name: '${E:-x} replaces a set-but-empty value, ${E-x} keeps it (an empty entry is the current directory)',
@@ -369,17 +536,36 @@ const cases: Case[] = [
   {
     name: 'case arm assignment is conditional',
     script: 'case "$1" in\n  ci) PATH=/ci ;;\nesac\nrun',
-    final: { program: 'run', want: { path: { unknown: 'PATH is assigned conditionally at line 2 (inside the `case` at line 1); its value afterwards depends on the path taken' } } },
+    final: {
+      program: 'run',
+      want: {
+        path: {
+          unknown:
+            'PATH is assigned conditionally at line 2 (inside the `case` at line 1); its value afterwards depends on the path taken',
+        },
+      },
+    },
   },
   {
     name: 'while loop assignment is conditional',
     script: 'while read -r d; do PATH=$PATH:/w; done < dirs\nrun',
-    final: { program: 'run', want: { path: { unknown: 'PATH is assigned conditionally at line 1 (inside the `while` loop at line 1); its value afterwards depends on the path taken' } } },
+    final: {
+      program: 'run',
+      want: {
+        path: {
+          unknown:
+            'PATH is assigned conditionally at line 1 (inside the `while` loop at line 1); its value afterwards depends on the path taken',
+        },
+      },
+    },
   },
   {
     name: 'finalRunOf: the last unconditional run wins over later conditional ones',
     script: 'if a; then cc-ci-run one; fi\n/run/current-system/sw/bin/cc-ci-run two\nb || cc-ci-run three',
-    final: { program: 'cc-ci-run', want: { args: ['two'], program: '/run/current-system/sw/bin/cc-ci-run', conditional: false } },
+    final: {
+      program: 'cc-ci-run',
+      want: { args: ['two'], program: '/run/current-system/sw/bin/cc-ci-run', conditional: false },
+    },
   },
   {
     name: 'finalRunOf: a program never run',
@@ -410,13 +596,23 @@ const cases: Case[] = [
     script: "declare -x PATH=/d/bin\nreadonly R=1\ntrap 'rm -f /tmp/x' EXIT\nrun",
     final: { program: 'run', want: { path: { entries: [{ dir: '/d/bin' }] }, exportedVars: ['PATH'] } },
     // No exec: the EXIT handler runs when the script ends.
-    unfollowable: [{ line: 3, text: "trap 'rm -f /tmp/x' EXIT", reason: 'the EXIT trap handler runs when the script ends (no exec replaces the shell before) and is not analysed' }],
+    unfollowable: [
+      {
+        line: 3,
+        text: "trap 'rm -f /tmp/x' EXIT",
+        reason:
+          'the EXIT trap handler runs when the script ends (no exec replaces the shell before) and is not analysed',
+      },
+    ],
   },
   {
     name: 'inheritedPath given as entries',
     script: 'PATH=/a:$PATH\nrun',
     options: { inheritedPath: [{ dir: '/run/current-system/sw/bin' }, { dir: '/run/wrappers/bin' }] },
-    final: { program: 'run', want: { path: { entries: [{ dir: '/a' }, { dir: '/run/current-system/sw/bin' }, { dir: '/run/wrappers/bin' }] } } },
+    final: {
+      program: 'run',
+      want: { path: { entries: [{ dir: '/a' }, { dir: '/run/current-system/sw/bin' }, { dir: '/run/wrappers/bin' }] } },
+    },
   },
   {
     name: 'PATH+= appends',
@@ -426,7 +622,11 @@ const cases: Case[] = [
   {
     name: 'unquoted known variables are field-split; the first if condition always runs',
     script: 'CMD="python3 -u"\nif grep -q x f; then :; fi\n$CMD "a b"',
-    invocations: ['2 grep ["-q","x","f"] path=$PATH cwd=.', '2 : [] path=$PATH cwd=. cond', '3 python3 ["-u","a b"] path=$PATH cwd=.'],
+    invocations: [
+      '2 grep ["-q","x","f"] path=$PATH cwd=.',
+      '2 : [] path=$PATH cwd=. cond',
+      '3 python3 ["-u","a b"] path=$PATH cwd=.',
+    ],
   },
   {
     name: 'a conditional return inside a function: PATH after the call is uncertain, the condition does not leak',
@@ -442,7 +642,16 @@ const cases: Case[] = [
   {
     name: 'main "$@" wrapper: the exec in the function ends the script',
     script: 'main() {\n  export PATH=/m/bin:$PATH\n  exec cc-ci-run "$@"\n}\nmain "$@"\nafter',
-    final: { program: 'cc-ci-run', want: { line: 3, exec: true, conditional: false, calledFrom: [5], path: { entries: [{ dir: '/m/bin' }, { inherited: true }] } } },
+    final: {
+      program: 'cc-ci-run',
+      want: {
+        line: 3,
+        exec: true,
+        conditional: false,
+        calledFrom: [5],
+        path: { entries: [{ dir: '/m/bin' }, { inherited: true }] },
+      },
+    },
     unreachable: [{ line: 6, text: 'after', reason: 'after the exec at line 3' }],
   },
   {
@@ -475,7 +684,12 @@ describe('resolvePath and renderPath', () => {
   const wrapped: PathValue = { entries: [{ dir: A }, { dir: B }, { inherited: true, without: [B, A] }] };
   test.each([
     ['keeps symbolic without a caller PATH', wrapped, undefined, wrapped],
-    ['substitutes the caller PATH and applies the de-dup', wrapped, [{ dir: '/usr/bin' }, { dir: A }, { dir: '/bin' }], { entries: [{ dir: A }, { dir: B }, { dir: '/usr/bin' }, { dir: '/bin' }] }],
+    [
+      'substitutes the caller PATH and applies the de-dup',
+      wrapped,
+      [{ dir: '/usr/bin' }, { dir: A }, { dir: '/bin' }],
+      { entries: [{ dir: A }, { dir: B }, { dir: '/usr/bin' }, { dir: '/bin' }] },
+    ],
     ['unknown stays unknown', { unknown: 'why' }, [{ dir: '/usr/bin' }], { unknown: 'why' }],
   ] as [string, PathValue, { dir: string }[] | undefined, PathValue][])('%s', (_n, value, inh, want) => {
     expect(resolvePath(value, inh)).toEqual(want);
@@ -493,7 +707,11 @@ describe('programLookup and pathDirs', () => {
     ['cd runner && cc-ci-run x', 'cc-ci-run', { search: 'cc-ci-run', path: { entries: [{ inherited: true }] } }],
     ['cd runner && ./bin/run x', './bin/run', { file: 'runner/bin/run' }],
     ['exec /nix/store/x-a/bin/a', '/nix/store/x-a/bin/a', { file: '/nix/store/x-a/bin/a' }],
-    ['cd "$D"\n./go', './go', { unknown: 'relative program ./go in an unknown directory (cd to a directory computed at run time (line 1))' }],
+    [
+      'cd "$D"\n./go',
+      './go',
+      { unknown: 'relative program ./go in an unknown directory (cd to a directory computed at run time (line 1))' },
+    ],
   ] as const)('%j', async (script, program, want) => {
     const inv = finalRunOf(await analyzeScript(script), program.slice(program.lastIndexOf('/') + 1));
     expect(inv && programLookup(inv)).toEqual(want);
@@ -514,7 +732,8 @@ describe('shellFromNixString', () => {
     `;
   test('undoes escapes and indentation, and names the antiquotations', () => {
     expect(shellFromNixString(body)).toEqual({
-      script: '\nexport PATH=__nix0__:$PATH\ncd /var/lib/cc-ci/repo\n${DRY:+echo} exec __nix1__/bin/cc-ci-run runner/nightly_sweep.py --all "$@" \'\'x\'\'\n',
+      script:
+        "\nexport PATH=__nix0__:$PATH\ncd /var/lib/cc-ci/repo\n${DRY:+echo} exec __nix1__/bin/cc-ci-run runner/nightly_sweep.py --all \"$@\" ''x''\n",
       antiquotes: [
         { placeholder: '__nix0__', expr: 'lib.makeBinPath [ pkgs.git ]', line: 2 },
         { placeholder: '__nix1__', expr: 'pkgs.cc-ci-run', line: 4 },
@@ -532,7 +751,9 @@ describe('shellFromNixString', () => {
     ]);
   });
   test('nested braces and strings inside an antiquotation; $${ is literal', () => {
-    expect(shellFromNixString('a ${f { x = "}"; }} $${b}').antiquotes).toEqual([{ placeholder: '__nix0__', expr: 'f { x = "}"; }', line: 1 }]);
+    expect(shellFromNixString('a ${f { x = "}"; }} $${b}').antiquotes).toEqual([
+      { placeholder: '__nix0__', expr: 'f { x = "}"; }', line: 1 },
+    ]);
     expect(shellFromNixString('a ${f { x = "}"; }} $${b}').script).toBe('a __nix0__ $${b}');
   });
 });

@@ -54,7 +54,10 @@ const cases: { name: string; script: string; invocations: string[]; text?: [numb
   {
     name: 'command substitution runs its commands (recorded) and is unknown as a value',
     script: 'echo "$(git rev-parse "HEAD")"',
-    invocations: ['1 git ["rev-parse","HEAD"] path=$PATH cwd=.', '1 echo ["<unknown:$(git rev-parse \\"HEAD\\")>"] path=$PATH cwd=.'],
+    invocations: [
+      '1 git ["rev-parse","HEAD"] path=$PATH cwd=.',
+      '1 echo ["<unknown:$(git rev-parse \\"HEAD\\")>"] path=$PATH cwd=.',
+    ],
   },
   {
     name: '`function name { … }` form',
@@ -93,18 +96,31 @@ const cases: { name: string; script: string; invocations: string[]; text?: [numb
   {
     name: 'backquotes run their commands, bare and inside "…"',
     script: 'echo `git rev-parse HEAD` "`date`"',
-    invocations: ['1 git ["rev-parse","HEAD"] path=$PATH cwd=.', '1 date [] path=$PATH cwd=.', '1 echo ["<unknown:`git rev-parse HEAD`>","<unknown:`date`>"] path=$PATH cwd=.'],
+    invocations: [
+      '1 git ["rev-parse","HEAD"] path=$PATH cwd=.',
+      '1 date [] path=$PATH cwd=.',
+      '1 echo ["<unknown:`git rev-parse HEAD`>","<unknown:`date`>"] path=$PATH cwd=.',
+    ],
   },
   {
     name: 'an unquoted here-document runs its $( ) and backquotes (not an escaped \\$( ))',
     script: 'cat <<EOF\nrev $(git rev-parse HEAD) `hostname` \\$(not) $HOME\nEOF\nnext',
-    invocations: ['2 git ["rev-parse","HEAD"] path=$PATH cwd=.', '2 hostname [] path=$PATH cwd=.', '1 cat [] path=$PATH cwd=.', '4 next [] path=$PATH cwd=.'],
+    invocations: [
+      '2 git ["rev-parse","HEAD"] path=$PATH cwd=.',
+      '2 hostname [] path=$PATH cwd=.',
+      '1 cat [] path=$PATH cwd=.',
+      '4 next [] path=$PATH cwd=.',
+    ],
     text: [2, 'cat <<EOF'],
   },
   {
     name: 'a here-document on a loop is expanded before the loop runs, with the PATH then in force',
     script: 'PATH=/a:$PATH\nwhile read -r l; do use "$l"; done <<EOF\n$(gen)\nEOF',
-    invocations: ['3 gen [] path=/a:$PATH cwd=.', '2 read ["-r","l"] path=/a:$PATH cwd=.', '2 use ["<unknown:$l>"] path=/a:$PATH cwd=. cond'],
+    invocations: [
+      '3 gen [] path=/a:$PATH cwd=.',
+      '2 read ["-r","l"] path=/a:$PATH cwd=.',
+      '2 use ["<unknown:$l>"] path=/a:$PATH cwd=. cond',
+    ],
   },
   {
     name: 'redirections of a compound command run their substitutions first',
@@ -114,21 +130,34 @@ const cases: { name: string; script: string; invocations: string[]; text?: [numb
   {
     name: 'command substitutions inside [[ … ]] and (( … )) run',
     script: '[[ -n $(git status --short) ]] && dirty\n(( $(nproc) > 2 ))',
-    invocations: ['1 git ["status","--short"] path=$PATH cwd=.', '1 dirty [] path=$PATH cwd=. cond', '2 nproc [] path=$PATH cwd=.'],
+    invocations: [
+      '1 git ["status","--short"] path=$PATH cwd=.',
+      '1 dirty [] path=$PATH cwd=. cond',
+      '2 nproc [] path=$PATH cwd=.',
+    ],
   },
   {
     name: 'time -p, coproc and let',
     script: 'time -p make all\ncoproc worker --serve\nlet x=1+2',
-    invocations: ['1 make ["all"] path=$PATH cwd=.', '2 worker ["--serve"] path=$PATH cwd=.', '3 let ["x=1+2"] path=$PATH cwd=.'],
+    invocations: [
+      '1 make ["all"] path=$PATH cwd=.',
+      '2 worker ["--serve"] path=$PATH cwd=.',
+      '3 let ["x=1+2"] path=$PATH cwd=.',
+    ],
   },
   {
     name: 'declaration builtins: flags, NAME=value (also after a prefix assignment) and bare names',
     script: 'declare -x PATH=/d:$PATH\nlocal v\nX=1 export Y=2\necho $Y',
-    invocations: ['1 declare ["-x","PATH=/d:$PATH"] path=$PATH cwd=.', '2 local ["v"] path=/d:$PATH cwd=.', '3 export ["Y=2"] path=/d:$PATH cwd=.', '4 echo ["2"] path=/d:$PATH cwd=.'],
+    invocations: [
+      '1 declare ["-x","PATH=/d:$PATH"] path=$PATH cwd=.',
+      '2 local ["v"] path=/d:$PATH cwd=.',
+      '3 export ["Y=2"] path=/d:$PATH cwd=.',
+      '4 echo ["2"] path=/d:$PATH cwd=.',
+    ],
   },
   {
-    name: 'backslashes, $\'…\' escapes and ~user',
-    script: "echo a\\ b \"\\$x\" \"a\\qb\" $'\\x41\\101' ~root/x",
+    name: "backslashes, $'…' escapes and ~user",
+    script: 'echo a\\ b "\\$x" "a\\qb" $\'\\x41\\101\' ~root/x',
     invocations: ['1 echo ["a b","$x","a\\\\qb","AA","<unknown:~root>/x"] path=$PATH cwd=.'],
   },
   {
@@ -156,7 +185,14 @@ describe('shell reader', () => {
 describe('mvdan-sh operator codes', () => {
   // parse.ts names mvdan/sh's token enum by number; a different mvdan-sh build must not shift them silently.
   const { syntax } = createRequire(import.meta.url)('mvdan-sh') as {
-    syntax: { NewParser(): { Parse(src: string, name: string): { Stmts: { Redirs: { Op: number }[]; Cmd: { Args: { Parts: { Exp: { Op: number } }[] }[] } }[] } } };
+    syntax: {
+      NewParser(): {
+        Parse(
+          src: string,
+          name: string,
+        ): { Stmts: { Redirs: { Op: number }[]; Cmd: { Args: { Parts: { Exp: { Op: number } }[] }[] } }[] };
+      };
+    };
   };
   const parse = (src: string) => syntax.NewParser().Parse(src, '').Stmts[0]!;
   test.each(Object.entries(REDIR_OPS))('redirection %s is %s', (code, op) => {

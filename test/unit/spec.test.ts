@@ -22,7 +22,13 @@ describe('the built-in spec is the seed claim', () => {
       ['cc-ci', 'nix/hosts/cc-ci/configuration.nix', ['git-lfs', 'openssl']],
       ['cc-ci-hetzner', 'nix/hosts/cc-ci-hetzner/configuration.nix', ['git-lfs', 'openssl']],
     ]);
-    expect(claim.shared).toEqual({ package: 'cc-ci-run', program: 'cc-ci-run', file: 'nix/modules/packages.nix', toolsAttr: 'ccciRuntimeTools', envAttr: 'ccciPyEnv' });
+    expect(claim.shared).toEqual({
+      package: 'cc-ci-run',
+      program: 'cc-ci-run',
+      file: 'nix/modules/packages.nix',
+      toolsAttr: 'ccciRuntimeTools',
+      envAttr: 'ccciPyEnv',
+    });
     expect(claim.expectedTools.match).toBe('superset');
     expect(claim.expectedTools.entries).toHaveLength(15);
     expect(claim.checks).toEqual([...CHECK_IDS]);
@@ -34,8 +40,18 @@ describe('the built-in spec is the seed claim', () => {
       ['drone-step', 'drone'],
       ['system-packages', 'system-packages'],
     ]);
-    expect(claim.consumers[0]).toMatchObject({ unit: 'cc-ci-nightly-sweep.service', startedByTimer: true, moduleMustNotContain: ['withPackages', 'python3', '/run/current-system/sw/bin'], moduleRuntimeInputsOnly: true, moduleExecsProgram: true });
-    expect(claim.consumers[1]).toMatchObject({ pipeline: '.drone.yml', runs: 'runner/run_recipe_ci.py', runnerUnit: 'drone-runner-exec.service' });
+    expect(claim.consumers[0]).toMatchObject({
+      unit: 'cc-ci-nightly-sweep.service',
+      startedByTimer: true,
+      moduleMustNotContain: ['withPackages', 'python3', '/run/current-system/sw/bin'],
+      moduleRuntimeInputsOnly: true,
+      moduleExecsProgram: true,
+    });
+    expect(claim.consumers[1]).toMatchObject({
+      pipeline: '.drone.yml',
+      runs: 'runner/run_recipe_ci.py',
+      runnerUnit: 'drone-runner-exec.service',
+    });
   });
   test('the grep proofs of HOW 2', () => {
     expect(claim.proofs).toEqual([
@@ -45,7 +61,14 @@ describe('the built-in spec is the seed claim', () => {
   });
   test('--print-spec prints it, and reading the print back gives the same claim', async () => {
     const out: string[] = [];
-    const code = await runCli({ argv: ['--print-spec'], env: {}, cwd: '/', stdout: (t) => out.push(t), stderr: () => undefined, isTTY: false });
+    const code = await runCli({
+      argv: ['--print-spec'],
+      env: {},
+      cwd: '/',
+      stdout: (t) => out.push(t),
+      stderr: () => undefined,
+      isTTY: false,
+    });
     expect(code).toBe(0);
     // The first line names the JSON Schema (test/unit/specSchema.test.ts); the built-in spec follows.
     expect(out.join('')).toBe(`${SPEC_SCHEMA_MODELINE}\n${BUILTIN_SPEC_YAML}`);
@@ -59,16 +82,30 @@ describe('a spec of another shape', () => {
   const claim = parseSpec(OTHER, 'other.yml');
   test('reads into the claim the checks use', () => {
     expect(claim.hosts).toEqual([{ name: 'lab', config: 'nix/machines/lab.nix', requiredPrograms: ['git'] }]);
-    expect(claim.shared).toEqual({ package: 'lab-run', program: 'lab-run', file: 'nix/toolbox.nix', toolsAttr: 'labTools' });
+    expect(claim.shared).toEqual({
+      package: 'lab-run',
+      program: 'lab-run',
+      file: 'nix/toolbox.nix',
+      toolsAttr: 'labTools',
+    });
     expect(claim.consumers.map((c) => c.kind)).toEqual(['runner-service', 'systemd-service', 'derivation']);
     expect(claim.checks).toEqual([...CHECK_IDS]);
   });
   test('what differs from the seed claim is listed', () => {
     const labels = claimDeviations(claim).map((d) => d.label);
     expect(labels).toEqual(
-      expect.arrayContaining(['hosts=lab', 'package=lab-run', 'tools_attr=labTools', 'pyenv_attr=(none)', 'packages_file=nix/toolbox.nix', 'host_config: lab=nix/machines/lab.nix']),
+      expect.arrayContaining([
+        'hosts=lab',
+        'package=lab-run',
+        'tools_attr=labTools',
+        'pyenv_attr=(none)',
+        'packages_file=nix/toolbox.nix',
+        'host_config: lab=nix/machines/lab.nix',
+      ]),
     );
-    expect(labels.find((l) => l.startsWith('consumers '))).toBe('consumers without nightly-sweep, drone, system-packages, with runner (runner-service), backup (systemd-service), bundle (derivation)');
+    expect(labels.find((l) => l.startsWith('consumers '))).toBe(
+      'consumers without nightly-sweep, drone, system-packages, with runner (runner-service), backup (systemd-service), bundle (derivation)',
+    );
     expect(labels.find((l) => l.startsWith('grep proofs'))).toBe('grep proofs: "labTools ="');
   });
   test('the seed claim differs from itself in nothing', () => expect(claimDeviations(builtinClaim())).toEqual([]));
@@ -86,7 +123,11 @@ describe('bad specs: exit 2 with file:line:column and what is allowed', () => {
     expect(error).toBeInstanceOf(SpecError);
     expect(error).toBeInstanceOf(SettingsError); // exit 2
     const problem = (error as SpecError).problems.find((p) => message.test(`${p.at ? `${p.at}: ` : ''}${p.message}`));
-    expect([problem?.line, problem?.column, (error as SpecError).message]).toEqual([line, column, expect.stringContaining(`lab/.nixenv-verify.yml:${line}:${column}: `)]);
+    expect([problem?.line, problem?.column, (error as SpecError).message]).toEqual([
+      line,
+      column,
+      expect.stringContaining(`lab/.nixenv-verify.yml:${line}:${column}: `),
+    ]);
     expect((error as Error).message).not.toMatch(/\n\s+at /); // no stack
   });
 });
@@ -98,7 +139,8 @@ describe('settings over the spec: flag > PLUGIN_* > spec > built-in', () => {
     mkdirSync(path.join(repo, 'nix'));
   });
   afterEach(() => rmSync(repo, { recursive: true, force: true }));
-  const parse = (env: NodeJS.ProcessEnv, flags: Record<string, string> = {}) => parseSettings({ env: { PLUGIN_FLAKE: repo, ...env }, flags, cwd: repo });
+  const parse = (env: NodeJS.ProcessEnv, flags: Record<string, string> = {}) =>
+    parseSettings({ env: { PLUGIN_FLAKE: repo, ...env }, flags, cwd: repo });
 
   test('no spec file: the built-in spec', () => {
     const s = parse({});
@@ -121,7 +163,12 @@ describe('settings over the spec: flag > PLUGIN_* > spec > built-in', () => {
   test('PLUGIN_* over the spec, a flag over PLUGIN_*', () => {
     writeFileSync(path.join(repo, '.nixenv-verify.yml'), OTHER);
     const byEnv = parse({ PLUGIN_PACKAGE: 'ops-run', PLUGIN_EXPECTED_TOOLS: 'git-2.47.2', PLUGIN_CHECKS: 'build' });
-    expect([byEnv.claim.shared.package, byEnv.claim.shared.program, byEnv.claim.expectedTools.entries, byEnv.checks]).toEqual(['ops-run', 'ops-run', ['git-2.47.2'], ['build']]);
+    expect([
+      byEnv.claim.shared.package,
+      byEnv.claim.shared.program,
+      byEnv.claim.expectedTools.entries,
+      byEnv.checks,
+    ]).toEqual(['ops-run', 'ops-run', ['git-2.47.2'], ['build']]);
     const byFlag = parse({ PLUGIN_PACKAGE: 'ops-run' }, { package: 'flag-run' });
     expect(byFlag.claim.shared.package).toBe('flag-run');
     // What is not set stays the spec's.
@@ -130,23 +177,45 @@ describe('settings over the spec: flag > PLUGIN_* > spec > built-in', () => {
   });
   test('PLUGIN_HOSTS picks hosts; one the spec does not know takes host_defaults, else exit 2', () => {
     writeFileSync(path.join(repo, '.nixenv-verify.yml'), BUILTIN_SPEC_YAML);
-    expect(parse({ PLUGIN_HOSTS: 'cc-ci,cc-ci-extra' }).claim.hosts.map((h) => h.config)).toEqual(['nix/hosts/cc-ci/configuration.nix', 'nix/hosts/cc-ci-extra/configuration.nix']);
+    expect(parse({ PLUGIN_HOSTS: 'cc-ci,cc-ci-extra' }).claim.hosts.map((h) => h.config)).toEqual([
+      'nix/hosts/cc-ci/configuration.nix',
+      'nix/hosts/cc-ci-extra/configuration.nix',
+    ]);
     writeFileSync(path.join(repo, '.nixenv-verify.yml'), OTHER);
-    expect(() => parse({ PLUGIN_HOSTS: 'lab,other' })).toThrow(/PLUGIN_HOSTS: host "other" is not in the spec \(\.nixenv-verify\.yml\) and it has no host_defaults\.config; set PLUGIN_HOST_CONFIG/);
-    expect(parse({ PLUGIN_HOSTS: 'lab,other', PLUGIN_HOST_CONFIG: 'nix/machines/{host}.nix' }).claim.hosts.map((h) => h.config)).toEqual(['nix/machines/lab.nix', 'nix/machines/other.nix']);
+    expect(() => parse({ PLUGIN_HOSTS: 'lab,other' })).toThrow(
+      /PLUGIN_HOSTS: host "other" is not in the spec \(\.nixenv-verify\.yml\) and it has no host_defaults\.config; set PLUGIN_HOST_CONFIG/,
+    );
+    expect(
+      parse({ PLUGIN_HOSTS: 'lab,other', PLUGIN_HOST_CONFIG: 'nix/machines/{host}.nix' }).claim.hosts.map(
+        (h) => h.config,
+      ),
+    ).toEqual(['nix/machines/lab.nix', 'nix/machines/other.nix']);
   });
   test('a setting for a consumer the spec does not have exits 2 naming it', () => {
-    writeFileSync(path.join(repo, '.nixenv-verify.yml'), OTHER.replace('started_by_timer: true', 'started_by_timer: false'));
-    expect(() => parse({ PLUGIN_SWEEP: 'nightly' })).toThrow(/PLUGIN_SWEEP: the spec \(\.nixenv-verify\.yml\) has no systemd-service \(started_by_timer: true\) consumer for it to change; edit the spec instead/);
-    expect(() => parse({ PLUGIN_DRONE_FILE: '.drone.yml' })).toThrow(/PLUGIN_DRONE_FILE: the spec \(\.nixenv-verify\.yml\) has no drone-step consumer/);
+    writeFileSync(
+      path.join(repo, '.nixenv-verify.yml'),
+      OTHER.replace('started_by_timer: true', 'started_by_timer: false'),
+    );
+    expect(() => parse({ PLUGIN_SWEEP: 'nightly' })).toThrow(
+      /PLUGIN_SWEEP: the spec \(\.nixenv-verify\.yml\) has no systemd-service \(started_by_timer: true\) consumer for it to change; edit the spec instead/,
+    );
+    expect(() => parse({ PLUGIN_DRONE_FILE: '.drone.yml' })).toThrow(
+      /PLUGIN_DRONE_FILE: the spec \(\.nixenv-verify\.yml\) has no drone-step consumer/,
+    );
     // Named as the user gave it.
-    expect(() => parse({}, { sweep: 'nightly' })).toThrow(/--sweep: the spec \(\.nixenv-verify\.yml\) has no systemd-service/);
+    expect(() => parse({}, { sweep: 'nightly' })).toThrow(
+      /--sweep: the spec \(\.nixenv-verify\.yml\) has no systemd-service/,
+    );
   });
   test('the seed settings change the seed consumers, and are listed as before', () => {
     const s = parse({ PLUGIN_SWEEP: 'sweep2', PLUGIN_DRONE_SCRIPT: 'ci.py', PLUGIN_REQUIRED_BINS: 'git' });
     expect(s.claim.consumers[0]).toMatchObject({ unit: 'sweep2.service' });
     expect(s.claim.consumers[1]).toMatchObject({ runs: 'ci.py' });
-    expect(settingsDeviations(s).map((d) => d.label)).toEqual(['sweep=sweep2', 'drone_script=ci.py', 'required_bins without git-lfs, openssl, with git']);
+    expect(settingsDeviations(s).map((d) => d.label)).toEqual([
+      'sweep=sweep2',
+      'drone_script=ci.py',
+      'required_bins without git-lfs, openssl, with git',
+    ]);
   });
   test('a spec file that is missing, a directory, or bad exits 2 naming PLUGIN_SPEC or the file', () => {
     expect(() => parse({ PLUGIN_SPEC: 'nope.yml' })).toThrow(/PLUGIN_SPEC: "nope.yml" does not exist/);
@@ -158,9 +227,18 @@ describe('settings over the spec: flag > PLUGIN_* > spec > built-in', () => {
   test('through the CLI: exit 2, one message, no stack', async () => {
     writeFileSync(path.join(repo, '.nixenv-verify.yml'), OTHER.replace('kind: runner-service', 'kind: cron'));
     const err: string[] = [];
-    const code = await runCli({ argv: [], env: { PLUGIN_FLAKE: repo }, cwd: repo, stdout: () => undefined, stderr: (t) => err.push(t), isTTY: false });
+    const code = await runCli({
+      argv: [],
+      env: { PLUGIN_FLAKE: repo },
+      cwd: repo,
+      stdout: () => undefined,
+      stderr: (t) => err.push(t),
+      isTTY: false,
+    });
     expect(code).toBe(2);
-    expect(err.join('')).toMatch(/^nixenv-verify: invalid spec \.nixenv-verify\.yml:\n {2}\.nixenv-verify\.yml:14:11: consumers\[0\]\.kind: expected kind: /);
+    expect(err.join('')).toMatch(
+      /^nixenv-verify: invalid spec \.nixenv-verify\.yml:\n {2}\.nixenv-verify\.yml:14:11: consumers\[0\]\.kind: expected kind: /,
+    );
     expect(err.join('')).not.toMatch(/\n\s+at /);
   });
   test('applySettings leaves the spec it was given untouched', () => {

@@ -5,7 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { runCli } from '../../src/cli.js';
 import { BUILTIN_SPEC_YAML } from '../../src/claim/builtin.js';
-import { SPEC_SCHEMA_FILE, SPEC_SCHEMA_MODELINE, SPEC_SCHEMA_URL, specJsonSchema, specJsonSchemaText } from '../../src/claim/jsonSchema.js';
+import {
+  SPEC_SCHEMA_FILE,
+  SPEC_SCHEMA_MODELINE,
+  SPEC_SCHEMA_URL,
+  specJsonSchema,
+  specJsonSchemaText,
+} from '../../src/claim/jsonSchema.js';
 import { parseSpec } from '../../src/claim/load.js';
 import { specSchema } from '../../src/claim/schema.js';
 import { validate } from '../helpers/jsonSchemaSubset.js';
@@ -18,17 +24,29 @@ describe('the shipped JSON Schema', () => {
     const file = repoFile(SPEC_SCHEMA_FILE);
     if (!existsSync(file)) throw new Error(`${SPEC_SCHEMA_FILE} does not exist: run \`npm run docs\``);
     const text = readFileSync(file, 'utf8');
-    if (text !== specJsonSchemaText()) throw new Error(`${SPEC_SCHEMA_FILE} differs from src/claim/schema.ts: run \`npm run docs\``);
+    if (text !== specJsonSchemaText())
+      throw new Error(`${SPEC_SCHEMA_FILE} differs from src/claim/schema.ts: run \`npm run docs\``);
   });
   test('it is draft 2020-12, has the raw URL as $id, and the URL is in the project repository', () => {
     const schema = specJsonSchema();
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(schema.$id).toBe(SPEC_SCHEMA_URL);
-    expect(SPEC_SCHEMA_URL).toBe('https://raw.githubusercontent.com/cc-ci/nixenv-verify/main/nixenv-verify.schema.json');
+    expect(SPEC_SCHEMA_URL).toBe(
+      'https://raw.githubusercontent.com/cc-ci/nixenv-verify/main/nixenv-verify.schema.json',
+    );
   });
   test('--print-spec: the modeline first, then the built-in spec; the print still reads back as the built-in claim', async () => {
     const out: string[] = [];
-    expect(await runCli({ argv: ['--print-spec'], env: {}, cwd: '/', stdout: (t) => out.push(t), stderr: () => undefined, isTTY: false })).toBe(0);
+    expect(
+      await runCli({
+        argv: ['--print-spec'],
+        env: {},
+        cwd: '/',
+        stdout: (t) => out.push(t),
+        stderr: () => undefined,
+        isTTY: false,
+      }),
+    ).toBe(0);
     const printed = out.join('');
     expect(printed.split('\n')[0]).toBe(`# yaml-language-server: $schema=${SPEC_SCHEMA_URL}`);
     expect(printed).toBe(`${SPEC_SCHEMA_MODELINE}\n${BUILTIN_SPEC_YAML}`);
@@ -43,7 +61,11 @@ function dataOf(text: string): { data: unknown } | undefined {
   return { data: doc.toJS() };
 }
 
-const ROWS: [string, string][] = [['the built-in spec', BUILTIN_SPEC_YAML], ['OTHER', OTHER], ...BAD.map(([name, text]) => [name, text] as [string, string])];
+const ROWS: [string, string][] = [
+  ['the built-in spec', BUILTIN_SPEC_YAML],
+  ['OTHER', OTHER],
+  ...BAD.map(([name, text]) => [name, text] as [string, string]),
+];
 
 describe('the JSON Schema agrees with zod (valid/invalid) on every spec row', () => {
   const schema = JSON.parse(specJsonSchemaText()) as Record<string, unknown>;
@@ -52,10 +74,15 @@ describe('the JSON Schema agrees with zod (valid/invalid) on every spec row', ()
     if (parsed === undefined) return; // not YAML: neither schema sees data
     const zodOk = specSchema.safeParse(parsed.data).success;
     const errors = validate(schema, parsed.data ?? null);
-    expect([zodOk, errors.length === 0 ? 'valid' : errors]).toEqual([zodOk, zodOk ? 'valid' : expect.arrayContaining([expect.any(String)])]);
+    expect([zodOk, errors.length === 0 ? 'valid' : errors]).toEqual([
+      zodOk,
+      zodOk ? 'valid' : expect.arrayContaining([expect.any(String)]),
+    ]);
   });
   test('the rows cover both answers and the refinements zod exports through .meta', () => {
-    const answers = ROWS.map(([, t]) => dataOf(t)).filter((p) => p !== undefined).map((p) => specSchema.safeParse(p!.data).success);
+    const answers = ROWS.map(([, t]) => dataOf(t))
+      .filter((p) => p !== undefined)
+      .map((p) => specSchema.safeParse(p!.data).success);
     expect(answers.filter((a) => a).length).toBeGreaterThanOrEqual(7);
     expect(answers.filter((a) => !a).length).toBeGreaterThanOrEqual(15);
   });
@@ -67,7 +94,7 @@ describe('the JSON Schema agrees with zod (valid/invalid) on every spec row', ()
     ['a path with dots in a name', 'a/..b/c..', true],
     ['a plain path', 'nix/modules/packages.nix', true],
   ])('repoPath: %s', (_name, file, ok) => {
-    const data = (dataOf(OTHER)!.data as Record<string, Record<string, unknown>>);
+    const data = dataOf(OTHER)!.data as Record<string, Record<string, unknown>>;
     const spec = { ...data, shared: { ...data.shared, file } };
     expect([specSchema.safeParse(spec).success, validate(schema, spec).length === 0]).toEqual([ok, ok]);
   });
@@ -79,7 +106,11 @@ describe('the JSON Schema agrees with zod (valid/invalid) on every spec row', ()
     const spec = { ...(dataOf(OTHER)!.data as object), proofs: [proof] };
     expect([specSchema.safeParse(spec).success, validate(schema, spec).length === 0]).toEqual([ok, ok]);
   });
-  test.each([['.', false], ['..', false], ['lab.x', true]])('host name %s', (host, ok) => {
+  test.each([
+    ['.', false],
+    ['..', false],
+    ['lab.x', true],
+  ])('host name %s', (host, ok) => {
     const spec = { ...(dataOf(OTHER)!.data as object), hosts: [{ name: host, config: 'x.nix' }] };
     expect([specSchema.safeParse(spec).success, validate(schema, spec).length === 0]).toEqual([ok, ok]);
   });
