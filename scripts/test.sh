@@ -9,6 +9,9 @@ node test/fixtures/make-fixture.mjs --check-lib || exit $?
 bash scripts/setup-nix.sh || exit 1
 [ -d node_modules ] || npm ci --no-audit --no-fund || exit 1
 npx tsc --noEmit || exit 1
+# One formatter and one linter (issue 20): a violation fails the run before any test.
+npx prettier --check src test scripts bench eslint.config.js jest.config.js || { echo "prettier: run npx prettier --write (see .prettierrc.json)"; exit 1; }
+npx eslint src test || exit 1
 npm run build --silent || exit 1
 
 results=.jest-results.json

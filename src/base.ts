@@ -97,8 +97,8 @@ export async function chooseBase(
       : [];
     if (parents.length >= 2 && (sha === '' || parents.slice(1).some((p) => p === sha || p.startsWith(sha)))) {
       return {
-        rev: parents[0]!,
-        commit: parents[0]!,
+        rev: parents[0],
+        commit: parents[0],
         source: `the tip of ${branch} the pull request was merged into (HEAD^1 of the merge clone)`,
       };
     }
@@ -156,7 +156,7 @@ export async function materializeBase(
     const links = tree.split('\0').filter((l) => l.startsWith('160000 commit '));
     for (const [i, l] of links.entries()) {
       const [meta, sub] = l.split('\t') as [string, string];
-      const subCommit = meta.split(' ')[2]!;
+      const subCommit = meta.split(' ')[2];
       const subGit = path.join(gitDir, 'modules', sub);
       const has =
         existsSync(subGit) &&

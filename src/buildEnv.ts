@@ -38,7 +38,7 @@ export function swBinWinner(packages: readonly SystemPackage[], program: string)
   const candidates = packages.filter((p) => providesByName(p, program));
   if (candidates.length === 0) return undefined;
   const priority = (p: SystemPackage): number => p.priority ?? 5;
-  let winner = candidates[0]!;
+  let winner = candidates[0];
   for (const c of candidates) if (priority(c) < priority(winner)) winner = c;
   const tiedWith = candidates.filter(
     (c) => c !== winner && priority(c) === priority(winner) && c.installed[0] !== winner.installed[0],

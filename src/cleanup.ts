@@ -65,10 +65,14 @@ export function stopProcessGroup(pgid: number, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     const deadline = Date.now() + graceMs;
     const poll = (): void => {
-      if (!groupAlive(pgid)) return resolve();
+      if (!groupAlive(pgid)) {
+        resolve();
+        return;
+      }
       if (Date.now() >= deadline) {
         killGroupNow(pgid, 'SIGKILL');
-        return resolve();
+        resolve();
+        return;
       }
       setTimeout(poll, 50).unref();
     };

@@ -44,7 +44,6 @@ export interface CliIo {
  * first indented, so a repository's text in a message cannot start a line at column 0.
  */
 export function stderrMessage(text: string): string {
-  // eslint-disable-next-line no-control-regex
   const lines = text
     .replace(/\r\n/g, '\n')
     .replace(

@@ -277,7 +277,7 @@ export class RunContext {
   }
 
   private async loadWrapperScript(): Promise<{ text: string; source: string }> {
-    const host = this.settings.hosts[0]!;
+    const host = this.settings.hosts[0];
     const facts = await this.hostFacts(host);
     const pkg = facts.package;
     const { package: name, program } = this.claim.shared;
@@ -301,7 +301,7 @@ export class RunContext {
 
   /** The wrapper model on the shared package: built files in build mode, its derivations in eval mode. */
   private async loadWrapperRun(): Promise<{ outcome: WrapperOutcome; notes: string[] }> {
-    const host = this.settings.hosts[0]!;
+    const host = this.settings.hosts[0];
     const pkg = (await this.hostFacts(host)).package;
     const { package: name, program } = this.claim.shared;
     if (!pkg) throw new CheckInputError(`${host}: pkgs.${name} does not exist (PLUGIN_PACKAGE)`);

@@ -70,7 +70,7 @@ function bypassOf(invocations: Invocation[], run: Invocation, target: string, te
       (i) => i.kind === 'external' && !isTarget(i) && (run.alongside === undefined || i.alongside !== run.alongside),
     );
   if (later.length)
-    return `\`${later[later.length - 1]!.text}\` (line ${later[later.length - 1]!.line}) runs after it${later[later.length - 1]!.conditional ? ` (${later[later.length - 1]!.conditionalReason})` : ''}`;
+    return `\`${later[later.length - 1].text}\` (line ${later[later.length - 1].line}) runs after it${later[later.length - 1].conditional ? ` (${later[later.length - 1].conditionalReason})` : ''}`;
   // A pipeline stage before the target's feeds it (`rsync … | wrapper cat`): that stage does the work. Stages
   // after it (`| tee log`) only take its output. A background job runs beside everything.
   const beside = invocations.filter(
@@ -80,7 +80,7 @@ function bypassOf(invocations: Invocation[], run: Invocation, target: string, te
       i.alongside !== undefined &&
       ((i.alongside === run.alongside && k < at) || i.alongside.startsWith('in the background')),
   );
-  if (beside.length) return `\`${beside[0]!.text}\` runs ${beside[0]!.alongside}`;
+  if (beside.length) return `\`${beside[0].text}\` runs ${beside[0].alongside}`;
   if (run.alongside?.startsWith('in the background'))
     return `it runs ${run.alongside} and the script does not wait for it`;
   // `set -e` (a unit-script's first line) and an unconditional `false` before the run: the shell exits there.

@@ -44,7 +44,7 @@ const LEVEL_COLORS: Record<number, string> = {
 const HIDDEN_KEYS = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'name', 'v']);
 
 // C0/C1 controls, DEL, line separators and bidi controls: spelled \uXXXX in a text log line (inert, issue 16).
-// eslint-disable-next-line no-control-regex
+
 const ACTIVE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const inert = (text: string): string =>
   text.replace(ACTIVE, (c) =>
@@ -54,12 +54,7 @@ const inert = (text: string): string =>
 function fieldValue(value: unknown): string {
   if (typeof value === 'string')
     return /^[^\s"=\x00-\x1f\x7f-\x9f]*$/.test(value) && value !== '' ? inert(value) : JSON.stringify(value);
-  if (
-    value &&
-    typeof value === 'object' &&
-    'message' in value &&
-    typeof (value as { message: unknown }).message === 'string'
-  ) {
+  if (value && typeof value === 'object' && 'message' in value && typeof value.message === 'string') {
     // A serialised error: its message, never the stack.
     return JSON.stringify((value as { message: string }).message);
   }

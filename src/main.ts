@@ -14,6 +14,8 @@ process.exitCode = await runCli({
   cwd: process.cwd(),
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
+  // isTTY is undefined, not false, when stdout is no terminal.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion
   isTTY: Boolean(process.stdout.isTTY),
   watchdog: (timeoutMs) => void startStopWatchdog(timeoutMs),
 });

@@ -38,7 +38,7 @@ export function redact(text: string, secrets: readonly string[] = []): string {
 
 /** Passwords of `scheme://user:pw@host` URLs in a value (builders, substituters). */
 export function urlPasswords(value: string): string[] {
-  return [...value.matchAll(URL_PASSWORD)].map((m) => m[2]!);
+  return [...value.matchAll(URL_PASSWORD)].map((m) => m[2]);
 }
 
 /** The secret parts of one nix setting's value: the whole `access-tokens` value and each token in it, URL passwords of any value. */
@@ -92,7 +92,7 @@ export function rawNixSecrets(options: string | undefined, config: string | unde
     }
     // Unparseable text: a token-ish word after access-tokens.
     for (const m of raw.matchAll(/access-tokens["',\s:=]+([^"',\]}]+)/g))
-      found.push(...nixSettingSecrets('access-tokens', m[1]!.trim()));
+      found.push(...nixSettingSecrets('access-tokens', m[1].trim()));
   }
   return found.filter((v) => v.length >= 3);
 }
@@ -111,7 +111,7 @@ export function nixConfTextSecrets(text: string | undefined): string[] {
   if (!text) return [];
   return text.split('\n').flatMap((line) => {
     const m = /^\s*([A-Za-z0-9-]+)\s*=\s*(.*?)\s*$/.exec(line);
-    return m ? nixSettingSecrets(m[1]!, m[2]!) : urlPasswords(line);
+    return m ? nixSettingSecrets(m[1], m[2]) : urlPasswords(line);
   });
 }
 

@@ -76,7 +76,7 @@ const toolOf = (storeName: string, from: string): Tool => {
 function provenance(chain: readonly string[], dir: string, fallback: string): string {
   for (const c of chain) {
     const m = /^(.*?:\d+(?::\d+)?): .*\[PATH=(.*?)(?:, not exported)?\]$/.exec(c);
-    if (m && m[2]!.split(':').includes(dir)) return m[1]!;
+    if (m && m[2].split(':').includes(dir)) return m[1];
   }
   return fallback;
 }
@@ -366,7 +366,7 @@ async function droneRuntimes(
     else
       out.push({
         ...base,
-        tools: toolsOnPath(end.pathDirs, system, (d) => provenance(end.chain, d, `${p.source}`), notes),
+        tools: toolsOnPath(end.pathDirs, system, (d) => provenance(end.chain, d, p.source), notes),
       });
   }
   return out;
@@ -378,7 +378,7 @@ const firstLine = (err: unknown): string => {
     const line = err.excerpt.find((l) => /error/i.test(l)) ?? err.excerpt[err.excerpt.length - 1] ?? err.command;
     return `${err.timedOut ? 'timed out: ' : ''}${line}`;
   }
-  return ((err as Error)?.message ?? String(err)).split('\n')[0]!;
+  return ((err as Error)?.message ?? String(err)).split('\n')[0];
 };
 
 // ---------------------------------------------------------------------------

@@ -448,7 +448,7 @@ export function parseDuration(raw: string): number {
   if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) {
     throw new Error('expected a duration such as 90s, 30m or 1h');
   }
-  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * unit[p[2]!]!, 0));
+  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * unit[p[2]], 0));
 }
 
 function describeAllowed(def: SettingDef): string {
@@ -504,7 +504,7 @@ function schemaFor(def: SettingDef): z.ZodType {
         .string()
         .transform((v) => v.trim().toLowerCase())
         .pipe(z.enum(Object.keys(BOOLEANS) as [string, ...string[]]))
-        .transform((v) => BOOLEANS[v]!);
+        .transform((v) => BOOLEANS[v]);
     case 'enum':
       return z
         .string()
@@ -622,7 +622,7 @@ export function parseArgv(argv: readonly string[]): {
   let checkSpec = false;
   let init = false;
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     if (arg === '--check-spec' || arg === '--init') {
       if (arg === '--check-spec') checkSpec = true;
       else init = true;
@@ -662,7 +662,7 @@ export function parseArgv(argv: readonly string[]): {
     }
     if (eq > 0) {
       flags[def.name] = arg.slice(eq + 1);
-    } else if (def.kind === 'boolean' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'))) {
+    } else if (def.kind === 'boolean' && (argv[i + 1] === undefined || argv[i + 1].startsWith('--'))) {
       flags[def.name] = 'true';
     } else {
       const value = argv[++i];
@@ -753,7 +753,7 @@ export function parseSettings(source: SettingsSource): Settings {
   const fromConfig = out.nixConfig ? allow(() => nixConfigArgs(origin('nix_config'), config), []) : [];
   if (problems.length) throw new SettingsError(`invalid settings:\n  ${problems.join('\n  ')}`);
   out.nixOptions = [...fromOptions, ...fromConfig];
-  out.nixConfig = Object.fromEntries(Object.keys(config).map((k, i) => [k, fromConfig[i * 3 + 2]!]));
+  out.nixConfig = Object.fromEntries(Object.keys(config).map((k, i) => [k, fromConfig[i * 3 + 2]]));
 
   const flake = (out.flake as string | undefined) ?? source.env.DRONE_WORKSPACE ?? source.cwd;
   out.flake = path.resolve(source.cwd, flake);
@@ -772,6 +772,7 @@ export function parseSettings(source: SettingsSource): Settings {
   for (const name of CLAIM_SETTING_NAMES) {
     const value = out[camel(name)];
     if (value !== undefined) (given as Record<string, unknown>)[name] = value;
+    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a setting dropped by its name
     delete out[camel(name)];
   }
   const specLabel = (name: string): string => (source.flags[name] !== undefined ? flagName(name) : envName(name));

@@ -85,5 +85,5 @@ export function wrapperScript(storePath: string, name: string): string | undefin
   const named = path.join(storePath, 'bin', name);
   if (exists(named)) return named;
   const bins = listDir(path.join(storePath, 'bin'));
-  return bins.length === 1 ? path.join(storePath, 'bin', bins[0]!) : undefined;
+  return bins.length === 1 ? path.join(storePath, 'bin', bins[0]) : undefined;
 }

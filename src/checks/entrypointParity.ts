@@ -499,7 +499,7 @@ export const entrypointParityCheck: CheckDefinition = {
     for (const h of hosts) {
       if (!h.value) {
         const lines = describeError(h.host, h.error);
-        problems.push(lines[0]!);
+        problems.push(lines[0]);
         evidence.push(...lines.slice(1));
         continue;
       }
@@ -517,7 +517,7 @@ export const entrypointParityCheck: CheckDefinition = {
         evidence.push(...f.evidence);
       } catch (err) {
         const lines = describeError(c.name, err);
-        problems.push(lines[0]!);
+        problems.push(lines[0]);
         evidence.push(...lines.slice(1));
       }
     }

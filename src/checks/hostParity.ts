@@ -33,7 +33,7 @@ export function systemPackagesLine(
   return {
     host,
     file,
-    line: found[0]!.line,
+    line: found[0].line,
     statement: found.map((f) => `systemPackages = ${stripComments(f.value!.text)};`).join(' '),
   };
 }
@@ -55,7 +55,7 @@ export const hostParityCheck: CheckDefinition = {
     const evidence: string[] = [];
     const problems: string[] = [];
     const consumer = consumersOf(ctx.claim, 'system-packages')[0];
-    const compareLines = consumer?.sameDefinition === true && s.hosts.length > 1;
+    const compareLines = consumer?.sameDefinition && s.hosts.length > 1;
 
     const lines = compareLines ? s.hosts.map((h) => systemPackagesLine(ctx, h, (rel) => ctx.readRepoFile(rel))) : [];
     for (const l of lines) {
@@ -65,7 +65,7 @@ export const hostParityCheck: CheckDefinition = {
     const withLines = lines.filter((l) => l.statement);
     const distinct = new Set(withLines.map((l) => normaliseNix(l.statement!)));
     if (distinct.size > 1) {
-      const first = withLines[0]!;
+      const first = withLines[0];
       for (const other of withLines.slice(1)) {
         if (normaliseNix(other.statement!) === normaliseNix(first.statement!)) continue;
         problems.push(`systemPackages lines differ: ${first.host} vs ${other.host}`);
@@ -88,7 +88,7 @@ export const hostParityCheck: CheckDefinition = {
       if (!r.value) {
         if (nixGaveNoAnswer(r.error)) noAnswer = true;
         const lines = describeError(r.host, r.error);
-        problems.push(lines[0]!);
+        problems.push(lines[0]);
         evidence.push(...lines);
         continue;
       }

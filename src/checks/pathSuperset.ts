@@ -58,7 +58,7 @@ export async function sharedPackagePath(
     paths.set(pkg.out, [...(paths.get(pkg.out) ?? []), f.host]);
   }
   if (paths.size !== 1) return { problem: `hosts disagree on pkgs.${ctx.claim.shared.package}`, evidence };
-  const first = facts[0]!.value!.package!;
+  const first = facts[0].value!.package!;
   return { outPath: first.out, drvPath: first.drvPath, evidence };
 }
 

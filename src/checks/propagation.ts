@@ -60,7 +60,7 @@ export type RandomBytes = (n: number) => Buffer;
 export function makeCanary(random: RandomBytes = randomBytes): Canary {
   const bytes = random(256);
   let at = 0;
-  const next = (n: number): number => bytes[at++ % bytes.length]! % n;
+  const next = (n: number): number => bytes[at++ % bytes.length] % n;
   const word = (min: number, max: number, alphabet = LETTERS): string =>
     Array.from({ length: min + next(max - min + 1) }, () => alphabet[next(alphabet.length)]).join('');
   // One to three words, at least 8 letters in all: a random word that short could be a word of the evidence.

@@ -25,13 +25,13 @@ const samePath = (a: string, b: string): boolean => path.posix.normalize(a) === 
 export function isOnlyPackage(value: string, pkg: string): boolean {
   const m = /^(with\s+pkgs\s*;\s*)?\[(.*)\]$/s.exec(value.trim());
   if (!m) return false;
-  const items = m[2]!
+  const items = m[2]
     .trim()
     .split(/\s+/)
     .filter((i) => i !== '');
   if (items.length !== 1) return false;
-  const name = items[0]!.replace(/^pkgs\./, '').replace(/^"(.*)"$/, '$1');
-  return name === pkg && (items[0]!.startsWith('pkgs.') || m[1] !== undefined);
+  const name = items[0].replace(/^pkgs\./, '').replace(/^"(.*)"$/, '$1');
+  return name === pkg && (items[0].startsWith('pkgs.') || m[1] !== undefined);
 }
 
 /** Every definition in the .nix files under dir, with repository-relative files, and the files that do not parse. */
@@ -139,15 +139,15 @@ export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'claim' | '
     const hits = found.map((d) => ({
       file: d.file,
       line: d.line,
-      text: `${d.kind === 'binding' ? '' : `(${d.kind}) `}${d.text.split('\n')[0]!.trim()}`,
+      text: `${d.kind === 'binding' ? '' : `(${d.kind}) `}${d.text.split('\n')[0].trim()}`,
     }));
     rules.push({
       name: `${attr} defined exactly once, in ${shared.file}`,
-      ok: defs.errors.length === 0 && found.length === 1 && samePath(found[0]!.file, shared.file),
+      ok: defs.errors.length === 0 && found.length === 1 && samePath(found[0].file, shared.file),
       reason: defs.errors.length
         ? `${defs.errors.map((e) => `${e.file}:${e.line}:${e.column}: ${e.message}`).join('; ')}: the verifier cannot count definitions in a file it cannot parse`
         : found.length === 1
-          ? `defined in ${found[0]!.file}`
+          ? `defined in ${found[0].file}`
           : `${found.length} definitions`,
       hits: [
         ...hits,
@@ -206,7 +206,7 @@ export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'claim' | '
       name: `${module}: runtimeInputs = [ pkgs.${shared.package} ] only`,
       ok: parsed.errors.length === 0 && inputs.length > 0 && badInputs.length === 0,
       reason: parsed.errors.length
-        ? `${module}:${parsed.errors[0]!.line}:${parsed.errors[0]!.column}: not valid Nix (${parsed.errors[0]!.message})`
+        ? `${module}:${parsed.errors[0].line}:${parsed.errors[0].column}: not valid Nix (${parsed.errors[0].message})`
         : inputs.length === 0
           ? 'no runtimeInputs definition'
           : `runtimeInputs = ${badInputs.map((d) => d.value!.text.replace(/\s+/g, ' ')).join(' / ')}`,

@@ -28,7 +28,7 @@ export async function perHost<T>(
 ): Promise<{ host: string; value?: T; error?: unknown }[]> {
   const settled = await Promise.allSettled(hosts.map(fn));
   return settled.map((s, i) =>
-    s.status === 'fulfilled' ? { host: hosts[i]!, value: s.value } : { host: hosts[i]!, error: s.reason },
+    s.status === 'fulfilled' ? { host: hosts[i], value: s.value } : { host: hosts[i], error: s.reason as unknown },
   );
 }
 

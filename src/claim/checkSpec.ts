@@ -50,7 +50,7 @@ export interface SpecCheckResult {
 /** builtins.parseDrvName: the version starts at the first `-` that is not followed by a letter. */
 export function parseDrvName(text: string): { name: string; version: string } {
   const m = /^(.*?)-([^A-Za-z].*)$/s.exec(text);
-  return m ? { name: m[1]!, version: m[2]! } : { name: text, version: '' };
+  return m ? { name: m[1], version: m[2] } : { name: text, version: '' };
 }
 
 interface HostAnswer {
@@ -122,7 +122,7 @@ function fileProblem(flake: string, rel: string, want: 'file' | 'dir'): string |
   const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
   let dir = flake;
   let i = 0;
-  for (; i < parts.length - 1 && existsSync(path.join(dir, parts[i]!)); i++) dir = path.join(dir, parts[i]!);
+  for (; i < parts.length - 1 && existsSync(path.join(dir, parts[i])); i++) dir = path.join(dir, parts[i]);
   let names: string[] = [];
   try {
     names = readdirSync(dir).filter((n) => !n.startsWith('.git'));
@@ -218,7 +218,7 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
     if (
       !new RegExp(`(^|[^A-Za-z0-9_'-])${envAttr.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*=`, 'm').test(sharedText)
     ) {
-      const bound = [...sharedText.matchAll(/(?:^|[\s{;])([A-Za-z_][A-Za-z0-9_'-]*)\s*=(?!=)/g)].map((m) => m[1]!);
+      const bound = [...sharedText.matchAll(/(?:^|[\s{;])([A-Za-z_][A-Za-z0-9_'-]*)\s*=(?!=)/g)].map((m) => m[1]);
       push(
         ['shared', 'env_attr'],
         `${claim.shared.file} binds no ${envAttr} (\`${envAttr} = …\`)${didYouMean(envAttr, bound)}`,
@@ -283,7 +283,7 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
     const [top, ...rest] = c.attr.split('.');
     const walk = `o: let go = x: ps: if ps == [ ] then { ok = true; } else if builtins.isAttrs x && x ? \${builtins.head ps} then go x.\${builtins.head ps} (builtins.tail ps) else { ok = false; missing = builtins.head ps; names = if builtins.isAttrs x then builtins.attrNames x else [ ]; }; in go o [ ${rest.map(nixString).join(' ')} ]`;
     try {
-      const r = await deps.evalJson<{ ok: boolean; missing?: string; names?: string[] }>(top!, walk);
+      const r = await deps.evalJson<{ ok: boolean; missing?: string; names?: string[] }>(top, walk);
       if (!r.ok)
         push(
           ['consumers', i, 'attr'],
@@ -294,7 +294,7 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
       const line = e.excerpt.find((l) => /error/i.test(l)) ?? e.message.split('\n')[0];
       push(
         ['consumers', i, 'attr'],
-        `the flake has no output ${top} (nix: ${line?.trim()})${didYouMean(top!, ['packages', 'checks', 'devShells', 'apps', 'legacyPackages', 'nixosConfigurations'])}`,
+        `the flake has no output ${top} (nix: ${line?.trim()})${didYouMean(top, ['packages', 'checks', 'devShells', 'apps', 'legacyPackages', 'nixosConfigurations'])}`,
       );
     }
   }

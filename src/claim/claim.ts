@@ -283,7 +283,7 @@ export function claimDeviations(claim: Claim, base: Claim = builtinClaim()): Dev
   const newText = multisetMinus(mine, theirs);
   const pick = (list: readonly Consumer[], texts: readonly string[], wanted: string[]): Consumer[] =>
     list.filter((_, i) => {
-      const at = wanted.indexOf(texts[i]!);
+      const at = wanted.indexOf(texts[i]);
       if (at < 0) return false;
       wanted.splice(at, 1);
       return true;

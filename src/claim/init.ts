@@ -167,7 +167,7 @@ export async function initSpec(deps: InitDeps): Promise<string> {
   out.push('# nixosConfigurations of the flake: remove the hosts the claim is not about.', 'hosts:');
   hostNames.forEach((h, i) => {
     if (template) out.push(`  - ${q(h)}`);
-    else if (configs[i]) out.push(`  - name: ${q(h)}`, `    config: ${q(configs[i]!)}`);
+    else if (configs[i]) out.push(`  - name: ${q(h)}`, `    config: ${q(configs[i])}`);
     else
       out.push(
         `  - name: ${q(h)}`,

@@ -4,7 +4,7 @@ import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, typ
 import type { z } from 'zod';
 import { closestName } from '../closest.js';
 import { SettingsError } from '../errors.js';
-import { CHECK_IDS, type CheckId } from '../verdict.js';
+import { CHECK_IDS } from '../verdict.js';
 import { BUILTIN_SPEC_YAML } from './builtin.js';
 import { SPEC_KEYS, specSchema, type SpecFile } from './schema.js';
 import type { Claim, Consumer, GrepProof, HostClaim } from './types.js';
@@ -41,7 +41,7 @@ function nodeAt(doc: Document, path: readonly PropertyKey[], unknownKey?: string
   for (let n = path.length; n >= 0; n--) {
     const node = doc.getIn(path.slice(0, n) as unknown[], true) as Node | undefined;
     if (!node && n > 0) continue;
-    const target = node ?? (doc.contents as Node | null) ?? undefined;
+    const target = node ?? doc.contents ?? undefined;
     if (unknownKey !== undefined && n === path.length && isMap(target)) {
       const pair = target.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === unknownKey);
       if (pair && isScalar(pair.key)) return pair.key;
@@ -283,7 +283,7 @@ function toClaim(spec: SpecFile, source: string): Claim {
     consumers,
     searchDir: spec.search_dir ?? '.',
     proofs,
-    checks: (spec.checks ?? [...CHECK_IDS]) as CheckId[],
+    checks: spec.checks ?? [...CHECK_IDS],
     ...(spec.retired ? { retired: spec.retired } : {}),
   };
 }
@@ -296,7 +296,7 @@ export function parseSpec(text: string, file: string): Claim {
     throw new SpecError(file, [
       {
         line: before.length,
-        column: before[before.length - 1]!.length + 1,
+        column: before[before.length - 1].length + 1,
         at: '',
         message: 'a NUL byte: a spec is a YAML text file',
       },
@@ -306,7 +306,7 @@ export function parseSpec(text: string, file: string): Claim {
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
   if (doc.errors.length) {
     // The first syntax error: later ones are mostly its consequences.
-    const first = doc.errors[0]!;
+    const first = doc.errors[0];
     const pos = lines.linePos(first.pos[0]);
     const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more after it)` : '';
     const key = /^\s*([^:\s#][^:#]*?)\s*:/.exec(text.slice(first.pos[0]).split('\n')[0] ?? '')?.[1];

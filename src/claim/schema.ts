@@ -111,7 +111,7 @@ const proofMap = z.strictObject(
 );
 const proof = proofMap
   .refine((p) => (p.count === undefined) !== (p.at_least === undefined), {
-    message: 'expected exactly one of count and at_least',
+    error: 'expected exactly one of count and at_least',
   })
   .meta({ oneOf: [{ required: ['count'] }, { required: ['at_least'] }] });
 

@@ -113,7 +113,7 @@ class Parser {
     let v = '';
     while (this.pos < this.s.length) {
       if (v && this.s.startsWith('${', this.pos)) break;
-      const ch = this.s[this.pos]!;
+      const ch = this.s[this.pos];
       if (escapes && ch === '\\' && (this.s[this.pos + 1] === '/' || this.s[this.pos + 1] === '\\')) {
         v += this.s[this.pos + 1];
         this.pos += 2;
@@ -226,11 +226,11 @@ function apply(name: string, v: string, args: string[]): Value {
     case '':
       return { value: v };
     case ',':
-      return { value: v ? v[0]!.toLowerCase() + v.slice(1) : v };
+      return { value: v ? v[0].toLowerCase() + v.slice(1) : v };
     case ',,':
       return { value: v.toLowerCase() };
     case '^':
-      return { value: v ? v[0]!.toUpperCase() + v.slice(1) : v };
+      return { value: v ? v[0].toUpperCase() + v.slice(1) : v };
     case '^^':
       return { value: v.toUpperCase() };
     case '#':
@@ -238,7 +238,7 @@ function apply(name: string, v: string, args: string[]): Value {
     case '%':
     case '%%': {
       if (name === '#' && args.length === 0) return { value: String(Buffer.byteLength(v)) };
-      const p = args[0]!;
+      const p = args[0];
       if (GLOB.test(p))
         return { unknown: `the pattern \`${p}\` has glob characters (envsubst's modified path.Match is not modelled)` };
       if (p === '') return { value: v };
@@ -246,25 +246,25 @@ function apply(name: string, v: string, args: string[]): Value {
       return { value: v.endsWith(p) ? v.slice(0, v.length - p.length) : v };
     }
     case ':': {
-      const pos0 = goAtoi(args[0]!);
+      const pos0 = goAtoi(args[0]);
       if (pos0 === undefined) return { value: v };
       const pos = pos0 < 0 ? Math.max(0, v.length + pos0) : pos0;
       if (args.length === 1) return { value: pos < v.length ? v.slice(pos) : '' };
-      const len = goAtoi(args[1]!);
+      const len = goAtoi(args[1]);
       if (len === undefined) return { value: v };
       if (pos + len >= v.length) return { value: pos < v.length ? v.slice(pos) : '' };
       if (len < 0) return { unknown: 'a negative substring length (the Go code panics)' };
       return { value: v.slice(pos, pos + len) };
     }
     case '/':
-      return { value: args[0] === '' ? v : v.replace(args[0]!, args[1] ?? '') };
+      return { value: args[0] === '' ? v : v.replace(args[0], args[1] ?? '') };
     case '//':
-      return { value: args[0] === '' ? v : v.split(args[0]!).join(args[1] ?? '') };
+      return { value: args[0] === '' ? v : v.split(args[0]).join(args[1] ?? '') };
     case '/#':
-      return { value: args.length === 2 && v.startsWith(args[0]!) ? v.replace(args[0]!, args[1]!) : v };
+      return { value: args.length === 2 && v.startsWith(args[0]) ? v.replace(args[0], args[1]) : v };
     case '/%':
       return {
-        value: args.length === 2 && v.endsWith(args[0]!) ? v.slice(0, v.length - args[0]!.length) + args[1]! : v,
+        value: args.length === 2 && v.endsWith(args[0]) ? v.slice(0, v.length - args[0].length) + args[1] : v,
       };
     default:
       // `:-`, `:=`, `=`, `:?`, `:+` and any other name: toDefault.

@@ -74,7 +74,7 @@ export function readCondition(value: unknown): Condition {
 export function globMatch(pattern: string, value: string): boolean {
   let re = '';
   for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i]!;
+    const ch = pattern[i];
     if (ch === '*') re += '[^/]*';
     else if (ch === '?') re += '[^/]';
     else if (ch === '[') {
@@ -136,7 +136,7 @@ export async function parseDroneYaml(text: string): Promise<DroneFile> {
       for (const e of doc.errors) {
         const lp = e.linePos?.[0];
         errors.push({
-          message: e.message.split('\n')[0]!,
+          message: e.message.split('\n')[0],
           ...(lp ? { position: { line: lp.line, column: lp.col } } : {}),
         });
       }
@@ -192,7 +192,7 @@ export async function parseDroneYaml(text: string): Promise<DroneFile> {
         const node = nodes[j] as YamlNode | undefined;
         if (value !== null && typeof value === 'object') {
           // A map or a list cannot be a command: Drone rejects the file.
-          const at = pos(node) ?? pos(commandsNode as YamlNode) ?? pos(item);
+          const at = pos(node) ?? pos(commandsNode) ?? pos(item);
           errors.push({
             message: `step "${name}" of pipeline "${pipeline}": a commands item is a ${Array.isArray(value) ? 'list' : 'map'}, not a string (Drone rejects the file; quote the command)`,
             ...(at ? { position: at } : {}),
@@ -222,7 +222,7 @@ export async function parseDroneYaml(text: string): Promise<DroneFile> {
           ? [String(step.depends_on)]
           : [];
       for (const d of deps.filter((x) => !stepNames.has(x))) {
-        const at = pos(item.get('depends_on', true) as YamlNode);
+        const at = pos(item.get('depends_on', true));
         errors.push({
           message: `step "${name}" of pipeline "${pipeline}" depends on "${d}", which is not a step of the pipeline (Drone rejects the pipeline)`,
           ...(at ? { position: at } : {}),

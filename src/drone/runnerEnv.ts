@@ -77,7 +77,7 @@ export function parseGodotenv(text: string): { vars: [string, string][] } | { er
   const vars: [string, string][] = [];
   const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
   for (let i = 0; i < lines.length; i++) {
-    let line = lines[i]!;
+    let line = lines[i];
     const trimmed = line.replace(/^[ \n\t]+|[ \n\t]+$/g, '');
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     if (line.includes('#')) {
@@ -143,14 +143,14 @@ async function readEnvFile(
   const etc = /^\/etc\/(.+)$/.exec(path.posix.normalize(file));
   if (etc) {
     if (view.toplevel) {
-      const built = path.join(view.toplevel, 'etc', etc[1]!);
+      const built = path.join(view.toplevel, 'etc', etc[1]);
       try {
         return { text: fs.readFileSync(built, 'utf8'), source: `${built} (${file} of the built system)` };
       } catch {
         return { missing: `${file} is not in the built system's etc (${built})` };
       }
     }
-    if (readEtc) return readEtc(etc[1]!);
+    if (readEtc) return readEtc(etc[1]);
     return {
       missing: `${file} is written by the system at run time; eval mode has no reader for it here (build mode reads the built /etc)`,
     };

@@ -52,7 +52,7 @@ export async function scriptUses(steps: readonly DroneStep[], script: string, pk
       const guardOnly = /^runs only if/.test(inv.conditionalReason ?? '');
       const notRun =
         stopsAt > 0 && stopsAt < inv.line
-          ? `the step stops at command ${stopsAt} (\`${step.commands[stopsAt - 1]!.trim()}\` fails under set -e)`
+          ? `the step stops at command ${stopsAt} (\`${step.commands[stopsAt - 1].trim()}\` fails under set -e)`
           : inv.conditional && !guardOnly
             ? `\`${inv.text}\` runs only on some branches (${inv.conditionalReason ?? 'conditional'})`
             : undefined;

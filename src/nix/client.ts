@@ -93,7 +93,7 @@ const FEATURES = ['--extra-experimental-features', 'nix-command flakes'];
 export function parseNixVersion(text: string): string {
   const m = /(\d+\.\d+(?:\.\d+)?)/.exec(text);
   if (!m) throw new PreflightError(`cannot read the nix version from ${JSON.stringify(text.trim())}`);
-  return m[1]!;
+  return m[1];
 }
 
 export function versionAtLeast(version: string, wanted: string): boolean {
@@ -159,7 +159,7 @@ export function secretArgsToConfig(args: readonly string[]): { args: string[]; c
   const out: string[] = [];
   const config: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    const word = args[i]!;
+    const word = args[i];
     const named =
       word === '--option'
         ? args[i + 1]
@@ -223,7 +223,7 @@ export function pidJail(
 
 /** One try of the jail around `true` (a few ms): the namespaces can be made here. */
 function jailWorks(jail: string[]): boolean {
-  const res = spawnSync(jail[0]!, [...jail.slice(1), 'true'], { stdio: 'ignore', timeout: 10_000 });
+  const res = spawnSync(jail[0], [...jail.slice(1), 'true'], { stdio: 'ignore', timeout: 10_000 });
   return res.status === 0;
 }
 
@@ -509,7 +509,7 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
       if (options.jail?.length) {
         // The watchdog inside the namespace stops nix at the deadline even when the verifier is stopped (SIGSTOP).
         const watchdog = ['timeout', '-k', '5', `${Math.ceil(options.timeoutMs / 1000) + 10}s`];
-        const res = await runner(options.jail[0]!, [...options.jail.slice(1), ...watchdog, 'nix', ...full], {
+        const res = await runner(options.jail[0], [...options.jail.slice(1), ...watchdog, 'nix', ...full], {
           env,
           cwd: options.flakeDir,
           timeoutMs: options.timeoutMs,
@@ -586,6 +586,7 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
       throw new NixOutputError(`nix ${show.join(' ')} ${drvPath}`, ['error: nix printed JSON that is not an object']);
     // 2.8–2.2x: { "/nix/store/x.drv": {...} }; newer: { derivations: { "x.drv": {...} }, version }.
     const table = (parsed.derivations ?? parsed) as Record<string, RawDerivation>;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the JSON's shape is stated here, once
     const entry = Object.values(table).find((d) => d && typeof d === 'object' && 'env' in d) as
       RawDerivation | undefined;
     if (!entry?.env)
@@ -667,6 +668,7 @@ export function messageFirst(excerpt: readonly string[], message: string | undef
 }
 
 /** JSON from nix, or a NixCommandError naming the command and what was printed instead (no JS stack). */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the JSON shape it expects
 export function parseNixJson<T>(stdout: string, command: string): T {
   try {
     return JSON.parse(stdout) as T;
@@ -712,7 +714,7 @@ export function pathInfoEntries(json: unknown): PathInfo[] {
   if (json && typeof json === 'object') {
     return Object.entries(json as Record<string, unknown>)
       .filter(([, v]) => v && typeof v === 'object')
-      .map(([p, v]) => ({ ...(v as Record<string, unknown>), path: p }) as PathInfo);
+      .map(([p, v]) => ({ ...(v as Record<string, unknown>), path: p }));
   }
   return [];
 }

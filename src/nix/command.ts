@@ -80,7 +80,7 @@ export const zxRunner: CommandRunner = async (cmd, args, options = {}) => {
     if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
       timer = setTimeout(() => {
         timedOut = true;
-        if (child?.pid !== undefined) stopProcessGroup(child.pid, grace);
+        if (child?.pid !== undefined) void stopProcessGroup(child.pid, grace);
       }, options.timeoutMs);
     }
     const out = await running;
@@ -97,6 +97,8 @@ export const zxRunner: CommandRunner = async (cmd, args, options = {}) => {
     return {
       exitCode: 127,
       stdout: '',
+      // A thrown value need not be an Error: its message may be missing.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion
       stderr: String((error as Error).message ?? error),
       timedOut,
       durationMs: Date.now() - started,

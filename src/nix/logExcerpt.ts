@@ -1,6 +1,5 @@
 // Picks the lines of a nix log a reviewer needs: errors, collisions, the tail.
 
-// eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 const DECISIVE =
   /(error|collision|colliding|failed|cannot|not found|undefined variable|does not provide|is not|missing|denied|timed out)/i;
@@ -20,7 +19,7 @@ export function logExcerpt(log: string, { max = 30, tail = 8 } = {}): string[] {
     if (DECISIVE.test(l)) picked.add(i);
   });
   for (let i = Math.max(0, lines.length - tail); i < lines.length; i++) picked.add(i);
-  const ordered = [...picked].sort((a, b) => a - b).map((i) => lines[i]!);
+  const ordered = [...picked].sort((a, b) => a - b).map((i) => lines[i]);
   return ordered.length > max ? [...ordered.slice(0, max - 1), `… ${ordered.length - max + 1} more lines`] : ordered;
 }
 
@@ -58,7 +57,7 @@ export function nixErrorMessage(log: string): string | undefined {
     let message: string | undefined;
     let firstLine: string | undefined;
     for (let i = bare + 1; i < lines.length; i++) {
-      const l = lines[i]!;
+      const l = lines[i];
       if (/^\S/.test(l)) break; // the next top-level message
       const m = /^\s+error:\s*(\S.*)$/.exec(l);
       if (m) message = m[1]!;
@@ -120,8 +119,8 @@ export function findCollisions(log: string): Collision[] {
     // `line` without Nix's build-log prefix: `nix build -L` prints `system-path> warning: …`, `nix log` the bare line.
     if (m)
       out.push({
-        first: m[1]!,
-        second: m[2]!,
+        first: m[1],
+        second: m[2],
         line: withoutLogPrefix(raw.trim()),
         warningOnly: /warning|ignored/i.test(raw),
       });

@@ -138,7 +138,7 @@ const showWord = (word: string, index: number): string =>
     : `item ${index + 1} (a value, not shown: it may be a credential)`;
 
 function checkNixValue(origin: string, name: string, raw: unknown): string {
-  const def = NIX_SETTINGS[name]!;
+  const def = NIX_SETTINGS[name];
   if (raw === undefined)
     throw new SettingsError(
       `${origin}: ${JSON.stringify(name)} needs a value (${def.value === 'bool' ? 'true or false' : def.value.replace('-', ' ')})`,
@@ -185,7 +185,7 @@ function refuseNixSetting(origin: string, name: string): never {
 export function checkNixArgs(origin: string, args: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    const word = args[i]!;
+    const word = args[i];
     if (word === '--option') {
       const name = args[i + 1];
       if (name === undefined || name.startsWith('-'))
@@ -197,7 +197,7 @@ export function checkNixArgs(origin: string, args: readonly string[]): string[] 
     }
     const short = NIX_SHORT[word];
     if (short) {
-      if (NIX_SETTINGS[short]!.value === 'bool') out.push(word);
+      if (NIX_SETTINGS[short].value === 'bool') out.push(word);
       else {
         out.push(word, checkNixValue(origin, short, args[i + 1]));
         i += 1;
@@ -257,7 +257,7 @@ export function nixConfigArgs(origin: string, config: Record<string, unknown>): 
     if (Array.isArray(raw)) {
       if (!raw.every((v) => ['string', 'number', 'boolean'].includes(typeof v)))
         throw new SettingsError(`${origin}: nix setting ${name}: a list must hold plain values`);
-      value = raw.map(String).join(NIX_SETTINGS[name]!.value === 'multiline' ? ' ; ' : ' ');
+      value = raw.map(String).join(NIX_SETTINGS[name].value === 'multiline' ? ' ; ' : ' ');
     } else if (raw === null || typeof raw === 'object') {
       throw new SettingsError(`${origin}: nix setting ${name} needs a value (text, number, true/false or a list)`);
     }

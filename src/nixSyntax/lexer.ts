@@ -38,7 +38,7 @@ export interface LexResult {
 
 const PATH_CHAR = /[a-zA-Z0-9._\-+]/;
 const ID_START = /[a-zA-Z_]/;
-const IDENT = /[a-zA-Z_][a-zA-Z0-9_'\-]*/y;
+const IDENT = /[a-zA-Z_][a-zA-Z0-9_'-]*/y;
 const PATH = /[a-zA-Z0-9._\-+]*(?:\/[a-zA-Z0-9._\-+]+)+\/?/y;
 // Same as Nix's URI token; it can contain `'`, `*`, `/` and `$`, so it must be read as one unit.
 const URI = /[a-zA-Z][a-zA-Z0-9+\-.]*:[a-zA-Z0-9%/?:@&=+$,\-_.!~*']+/y;
@@ -93,7 +93,7 @@ export function lexNix(text: string): LexResult {
   };
   const readPathTail = (): void => {
     // After an interpolation or the first segment: more path characters, `/`, or `${`.
-    while (i < text.length && (PATH_CHAR.test(text[i]!) || text[i] === '/')) i++;
+    while (i < text.length && (PATH_CHAR.test(text[i]) || text[i] === '/')) i++;
     if (text.startsWith('${', i)) {
       stack.push({ kind: 'interp', resume: 'path' });
       state = 'code';
@@ -105,7 +105,7 @@ export function lexNix(text: string): LexResult {
   };
 
   while (i < text.length) {
-    const ch = text[i]!;
+    const ch = text[i];
     if (state === 'code') {
       const before = prevCode;
       if (!/\s/.test(ch) && ch !== '#' && !text.startsWith('/*', i)) prevCode = ch;
@@ -161,7 +161,7 @@ export function lexNix(text: string): LexResult {
         // run such as `a.b.c.…` at each of its tokens (that was quadratic in the line's length).
         if (runEnd <= i) {
           runEnd = i;
-          while (runEnd < text.length && PATH_CHAR.test(text[runEnd]!)) runEnd++;
+          while (runEnd < text.length && PATH_CHAR.test(text[runEnd])) runEnd++;
         }
         const maybePath = ch === '~' || text[runEnd] === '/' || text[runEnd] === ':';
         const interp = maybePath ? at(PATH_INTERP_START) : 0;
@@ -225,7 +225,7 @@ export function lexNix(text: string): LexResult {
   // An interpolation left open inside a string: report the string it belongs to.
   if (state === 'code' && stack.some((f) => f.kind === 'interp') && openStrings.length > 0) {
     errors.push({
-      pos: openStrings[openStrings.length - 1]!,
+      pos: openStrings[openStrings.length - 1],
       message: 'unterminated string (interpolation not closed)',
     });
   }

@@ -19,10 +19,10 @@ function locator(text: string): (pos: number) => { line: number; column: number 
     let hi = starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= pos) lo = mid;
+      if (starts[mid] <= pos) lo = mid;
       else hi = mid - 1;
     }
-    return { line: lo + 1, column: pos - starts[lo]! + 1 };
+    return { line: lo + 1, column: pos - starts[lo] + 1 };
   };
 }
 
@@ -62,7 +62,7 @@ export function parseNix(text: string, file?: string): NixParse {
   // The grammar's tokenizer rescans a run of name and path characters at each token in it: a run
   // longer than MAX_NIX_RUN (`a.b.c.…` over a whole line) is "cannot follow", not minutes of parsing.
   for (let i = 0, start = 0; i <= code.length; i++) {
-    if (i < code.length && /[A-Za-z0-9._\-+/:~']/.test(code[i]!)) continue;
+    if (i < code.length && /[A-Za-z0-9._\-+/:~']/.test(code[i])) continue;
     if (i - start > MAX_NIX_RUN) {
       const at = loc(start);
       throw new TooDeepError(
@@ -97,7 +97,9 @@ export function parseNix(text: string, file?: string): NixParse {
         }
         return true;
       },
-      leave: () => void depth--,
+      leave: () => {
+        depth--;
+      },
     });
     if (deepest !== undefined) {
       const at = loc(deepest);
@@ -131,8 +133,8 @@ export function parseNix(text: string, file?: string): NixParse {
     if (el.name === 'Interpolation') {
       // `${"name"}` is a literal name; anything else is computed at evaluation time.
       const inner = children(el).filter((c) => c.name !== '}');
-      if (inner.length === 1 && inner[0]!.name === 'String' && !inner[0]!.getChild('Interpolation'))
-        return { name: decodeString(src(inner[0]!)), literal: true };
+      if (inner.length === 1 && inner[0].name === 'String' && !inner[0].getChild('Interpolation'))
+        return { name: decodeString(src(inner[0])), literal: true };
     }
     return { name: src(el), literal: false };
   };
@@ -202,7 +204,7 @@ export function parseNix(text: string, file?: string): NixParse {
   const bindsIn = (container: SyntaxNode, scope: DefinitionScope, enclosing: string[]): void => {
     const kids = children(container);
     for (let i = 0; i < kids.length; i++) {
-      const k = kids[i]!;
+      const k = kids[i];
       if (k.name === 'Bind') bind(k, scope, enclosing);
       else if (k.name === 'inherit') i = inherit(kids, i, scope, enclosing);
       else walk(k, enclosing);
@@ -221,12 +223,12 @@ export function parseNix(text: string, file?: string): NixParse {
     const last = elements[elements.length - 1];
     if (last) {
       push({
-        name: attrPath[attrPath.length - 1]!,
+        name: attrPath[attrPath.length - 1],
         kind: 'binding',
         attrPath,
         scope,
         text: src(node),
-        ...(rest.length > 0 ? { value: valueSpan(rest[0]!, rest[rest.length - 1]!) } : {}),
+        ...(rest.length > 0 ? { value: valueSpan(rest[0], rest[rest.length - 1]) } : {}),
         from: node.from,
         to: node.to,
         nameFrom: last.from,
@@ -240,19 +242,19 @@ export function parseNix(text: string, file?: string): NixParse {
 
   /** `inherit a b;` / `inherit (e) a b;` starting at kids[i]; returns the index of its last element. */
   const inherit = (kids: SyntaxNode[], i: number, scope: DefinitionScope, enclosing: string[]): number => {
-    const kw = kids[i]!;
+    const kw = kids[i];
     let j = i + 1;
     let fromExpr: string | undefined;
     if (kids[j]?.name === '(') {
-      const open = kids[j]!;
+      const open = kids[j];
       j++;
-      while (j < kids.length && kids[j]!.name !== ')') walk(kids[j++]!, enclosing);
+      while (j < kids.length && kids[j].name !== ')') walk(kids[j++], enclosing);
       fromExpr = text.slice(open.to, kids[j]?.from ?? open.to).trim();
       if (j < kids.length) j++;
     }
     const elements: SyntaxNode[] = [];
-    while (j < kids.length && isNameElement(kids[j]!)) elements.push(kids[j++]!);
-    const end = statementEnd(elements[elements.length - 1]?.to ?? kids[j - 1]!.to);
+    while (j < kids.length && isNameElement(kids[j])) elements.push(kids[j++]);
+    const end = statementEnd(elements[elements.length - 1]?.to ?? kids[j - 1].to);
     for (const el of elements) {
       const n = elementName(el);
       push({
@@ -300,7 +302,7 @@ export function parseNix(text: string, file?: string): NixParse {
           attrPath: [src(id)],
           scope: 'function',
           text: src(k),
-          ...(dflt.length > 0 ? { value: valueSpan(dflt[0]!, dflt[dflt.length - 1]!) } : {}),
+          ...(dflt.length > 0 ? { value: valueSpan(dflt[0], dflt[dflt.length - 1]) } : {}),
           from: k.from,
           to: k.to,
           nameFrom: id.from,

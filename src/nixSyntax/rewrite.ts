@@ -21,7 +21,7 @@ export function appendToListDefinition(
 ): { text: string; definition: Definition } | { error: string } {
   const parsed = parseNix(text);
   if (parsed.errors.length > 0) {
-    const e = parsed.errors[0]!;
+    const e = parsed.errors[0];
     return { error: `cannot rewrite: the text does not parse (${e.line}:${e.column}: ${e.message})` };
   }
   const defs = definitionsIn(parsed, name);
@@ -44,7 +44,7 @@ export function appendToListDefinition(
     return {
       error: `${name} is also defined by ${fromExpr.map((d) => `inherit (${d.inheritFrom}) at ${where(d)}`).join(', ')}`,
     };
-  const def = bindings[0]!;
+  const def = bindings[0];
   if (!def.value) return { error: `the binding of ${name} has no value` };
   if (def.value.shape === 'not-list')
     return { error: `the value of ${name} (${where(def)}) is not a list (${def.value.node})` };
@@ -69,7 +69,11 @@ function isSingleElement(item: string): boolean {
   if (lex.errors.length > 0) return false;
   const tree = parser.parse(sanitizeForLezer(src, lex));
   let errors = 0;
-  tree.iterate({ enter: (n) => void (n.type.isError && errors++) });
+  tree.iterate({
+    enter: (n) => {
+      if (n.type.isError) errors++;
+    },
+  });
   const list = tree.topNode.firstChild;
   if (errors > 0 || list?.name !== 'List' || list.to !== src.length) return false;
   let elements = 0;

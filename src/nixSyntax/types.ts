@@ -67,7 +67,7 @@ export class NixSyntaxError extends Error {
     readonly errors: NixSyntaxErrorInfo[],
     readonly file?: string,
   ) {
-    const first = errors[0]!;
+    const first = errors[0];
     super(
       `${file ?? '<nix>'}:${first.line}:${first.column}: ${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`,
     );

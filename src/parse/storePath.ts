@@ -40,13 +40,13 @@ export interface StorePath {
 export function parseStorePath(text: string): StorePath | undefined {
   const m = /^\/nix\/store\/([0-9a-df-np-sv-z]{32})-([^/]+)(\/.*)?$/.exec(text);
   if (!m) return undefined;
-  return { root: `/nix/store/${m[1]}-${m[2]}`, hash: m[1]!, name: m[2]!, subPath: m[3] ?? '' };
+  return { root: `/nix/store/${m[1]}-${m[2]}`, hash: m[1], name: m[2], subPath: m[3] ?? '' };
 }
 
 /** builtins.parseDrvName: the version starts at the first `-` followed by a non-letter. */
 export function parseDrvName(name: string): { pname: string; version: string } {
   for (let i = 0; i < name.length - 1; i++) {
-    if (name[i] === '-' && !/[A-Za-z]/.test(name[i + 1]!)) {
+    if (name[i] === '-' && !/[A-Za-z]/.test(name[i + 1])) {
       return { pname: name.slice(0, i), version: name.slice(i + 1) };
     }
   }
@@ -64,7 +64,7 @@ export function nameCandidates(name: string): string[] {
 /** Package identity of a store name: output suffix dropped, then split like parseDrvName. */
 export function packageOf(name: string): { name: string; pname: string; version: string; output?: string } {
   const candidates = nameCandidates(name);
-  const base = candidates[candidates.length - 1]!;
+  const base = candidates[candidates.length - 1];
   const output = base === name ? undefined : name.slice(base.length + 1);
   return { name: base, ...parseDrvName(base), ...(output ? { output } : {}) };
 }

@@ -54,7 +54,7 @@ export function orderedEvidence(c: CheckResult): string[] {
 }
 
 /** A check's reason in one clause: the first `; `-separated part of its summary. */
-export const firstReason = (c: CheckResult): string => c.summary.split('; ')[0]!.trim();
+export const firstReason = (c: CheckResult): string => c.summary.split('; ')[0].trim();
 
 /**
  * The verdict's reasons, the first failing fact of each check that did not pass,
@@ -118,9 +118,9 @@ export function redactVerdict(verdict: Verdict, secrets: readonly string[]): Ver
 // separators and the bidirectional overrides/isolates that reorder what a reviewer sees — are
 // shown as \uXXXX. `printable` keeps newlines and tabs (multi-line evidence in files);
 // `inlineText` makes one line of any text (console, DRONE_OUTPUT, one Markdown line).
-// eslint-disable-next-line no-control-regex
+
 const ACTIVE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-// eslint-disable-next-line no-control-regex
+
 const ACTIVE_OR_NEWLINE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const spelled = (c: string): string =>
   c === '\n' ? '\\n' : c === '\t' ? '\t' : `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;

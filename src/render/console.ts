@@ -139,9 +139,9 @@ export function collapsePresent(lines: readonly string[], width: number): string
   const out: string[] = [];
   for (let i = 0; i < lines.length;) {
     let j = i;
-    while (j < lines.length && /^ok\s+\S+: /.test(lines[j]!)) j++;
+    while (j < lines.length && /^ok\s+\S+: /.test(lines[j])) j++;
     if (j - i > 3) {
-      const names = lines.slice(i, j).map((l) => /^ok\s+(\S+): /.exec(l)![1]!);
+      const names = lines.slice(i, j).map((l) => /^ok\s+(\S+): /.exec(l)![1]);
       out.push(
         ...wrapJoined(names, ', ', width - 8).map((l, k) =>
           k === 0 ? `ok      ${names.length} present: ${l}` : `        ${l}`,
@@ -149,7 +149,7 @@ export function collapsePresent(lines: readonly string[], width: number): string
       );
       i = j;
     } else {
-      out.push(lines[i]!);
+      out.push(lines[i]);
       i++;
     }
   }

@@ -230,7 +230,7 @@ export class Analyzer {
     let hi = this.lineStarts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.lineStarts[mid]! <= offset) lo = mid;
+      if (this.lineStarts[mid] <= offset) lo = mid;
       else hi = mid - 1;
     }
     return lo + 1;
@@ -313,8 +313,8 @@ export class Analyzer {
   /** Joins the states of the paths through a construct. */
   private merge(states: State[], where: string): State {
     const live = states.filter((s) => !s.dead);
-    if (live.length === 0) return states[0]!;
-    const base = clone(live[0]!);
+    if (live.length === 0) return states[0];
+    const base = clone(live[0]);
     const deadOne = states.find((s) => s.dead);
     if (deadOne) {
       const reason = `reached only if the ${deadOne.dead!.kind} at line ${deadOne.dead!.line} did not run`;
@@ -339,7 +339,7 @@ export class Analyzer {
     }
     for (const s of live) for (const e of s.exported) base.exported.add(e);
     base.allexport = live.some((s) => s.allexport);
-    if (!live.every((s) => s.cwd === live[0]!.cwd)) base.cwd = new Unknown(`cd ${where}`);
+    if (!live.every((s) => s.cwd === live[0].cwd)) base.cwd = new Unknown(`cd ${where}`);
     for (const s of live) for (const [k, v] of s.funcs) base.funcs.set(k, v);
     const aliasNames = new Set(live.flatMap((s) => [...s.aliases.keys()]));
     for (const n of aliasNames) {
@@ -352,8 +352,8 @@ export class Analyzer {
         why: `alias ${n} is defined or removed ${where}`,
       });
     }
-    if (live.some((s) => s.expandAliases !== live[0]!.expandAliases)) base.expandAliases = 'unknown';
-    if (live.some((s) => s.exitTrap?.line !== live[0]!.exitTrap?.line))
+    if (live.some((s) => s.expandAliases !== live[0].expandAliases)) base.expandAliases = 'unknown';
+    if (live.some((s) => s.exitTrap?.line !== live[0].exitTrap?.line))
       base.exitTrap = live.find((s) => s.exitTrap)!.exitTrap!;
     base.taint = live.find((s) => s.taint)?.taint;
     if (!base.taint) delete base.taint;
@@ -396,10 +396,14 @@ export class Analyzer {
   private runCmd(cmd: Cmd, state: State, ctx: Ctx): void {
     const line = this.lineOf(cmd.pos);
     switch (cmd.k) {
-      case 'simple':
-        return this.runSimple(cmd, state, ctx);
-      case 'not':
-        return this.runCmd(cmd.cmd, state, ctx);
+      case 'simple': {
+        this.runSimple(cmd, state, ctx);
+        return;
+      }
+      case 'not': {
+        this.runCmd(cmd.cmd, state, ctx);
+        return;
+      }
       case 'pipe':
         // Every element of a pipeline runs in its own subshell (bash without lastpipe).
         for (const c of cmd.cmds)
@@ -414,12 +418,16 @@ export class Analyzer {
         if (state.dead) return;
         const safe = cannotFail(cmd.left);
         if (safe && cmd.op === '||') return; // never runs
-        if (safe) return this.runCmd(cmd.right, state, ctx);
+        if (safe) {
+          this.runCmd(cmd.right, state, ctx);
+          return;
+        }
         const leftText = this.textOf(cmd.left);
         const reason = `runs only if \`${leftText}\` (line ${this.lineOf(cmd.left.pos)}) ${cmd.op === '&&' ? 'succeeds' : 'fails'}`;
         const branch = clone(state);
         this.runCmd(cmd.right, branch, this.condCtx(ctx, reason));
-        return adopt(state, this.merge([state, branch], `after \`${cmd.op}\` at line ${line}`));
+        adopt(state, this.merge([state, branch], `after \`${cmd.op}\` at line ${line}`));
+        return;
       }
       case 'if': {
         const where = `inside the \`if\` at line ${line}`;
@@ -437,14 +445,16 @@ export class Analyzer {
         const rest = clone(cur);
         if (cmd.elseBody) this.runList(cmd.elseBody, rest, inner);
         outcomes.push(rest);
-        return adopt(state, this.merge(outcomes, where));
+        adopt(state, this.merge(outcomes, where));
+        return;
       }
       case 'while': {
         const where = `inside the \`${cmd.until ? 'until' : 'while'}\` loop at line ${line}`;
         this.runList(cmd.cond, state, ctx);
         const body = clone(state);
         this.runList(cmd.body, body, this.condCtx(ctx, where));
-        return adopt(state, this.merge([state, body], where));
+        adopt(state, this.merge([state, body], where));
+        return;
       }
       case 'for': {
         const where = `inside the \`${cmd.select ? 'select' : 'for'}\` loop at line ${line}`;
@@ -453,7 +463,8 @@ export class Analyzer {
         const body = clone(state);
         if (cmd.name) body.vars.set(cmd.name, unk(`$${cmd.name}`, `${cmd.name} is a loop variable`));
         this.runList(cmd.body, body, this.condCtx(ctx, where));
-        return adopt(state, this.merge([state, body], where));
+        adopt(state, this.merge([state, body], where));
+        return;
       }
       case 'case': {
         const where = `inside the \`case\` at line ${line}`;
@@ -465,12 +476,17 @@ export class Analyzer {
         });
         const catchAll = cmd.arms.some((arm) => arm.patterns.some((p) => literalOf(p) === '*'));
         if (!catchAll) outcomes.push(clone(state));
-        return adopt(state, this.merge(outcomes, where));
+        adopt(state, this.merge(outcomes, where));
+        return;
       }
-      case 'group':
-        return this.runList(cmd.body, state, ctx);
-      case 'subshell':
-        return this.runList(cmd.body, clone(state), ctx);
+      case 'group': {
+        this.runList(cmd.body, state, ctx);
+        return;
+      }
+      case 'subshell': {
+        this.runList(cmd.body, clone(state), ctx);
+        return;
+      }
       case 'func':
         state.funcs.set(cmd.name, cmd.body);
         if (ctx.top !== undefined) this.definedAt.set(cmd.body, ctx.top);
@@ -482,7 +498,10 @@ export class Analyzer {
       case 'redir':
         // Redirections are set up before the command runs: `done < "$(mktemp)"` runs mktemp first.
         this.expandRedirs(cmd.redirs, this.scope(state, ctx, line, this.textOf(cmd)));
-        return this.runCmd(cmd.cmd, state, ctx);
+        {
+          this.runCmd(cmd.cmd, state, ctx);
+          return;
+        }
     }
   }
 
@@ -586,7 +605,7 @@ export class Analyzer {
         `PATH for this command is computed at run time (${ownPathUnknown.why})`,
       );
     const i = launch.programAt;
-    const progVal = fields[i]!.val;
+    const progVal = fields[i].val;
     const progText = concrete(progVal);
     const program = progText ?? '<unknown>';
     if (progText === undefined) {
@@ -648,7 +667,10 @@ export class Analyzer {
       state.dead = { kind: 'exec', line };
       return;
     }
-    if (isFunction) return this.callFunction(progText!, state.funcs.get(progText!)!, state, ctx, line, temp);
+    if (isFunction) {
+      this.callFunction(progText, state.funcs.get(progText)!, state, ctx, line, temp);
+      return;
+    }
     if (kind === 'builtin') this.runBuiltin(progText!, fields.slice(i + 1), state, ctx, line, text);
   }
 
@@ -683,7 +705,7 @@ export class Analyzer {
         `alias ${name}='${a.value}' (line ${a.line}) replaces \`${name}\` here with text the analysis does not re-parse`,
       );
     const words = a.value.split(/ +/);
-    if (words[0] !== name && state.aliases.has(words[0]!))
+    if (words[0] !== name && state.aliases.has(words[0]))
       return stop(`alias ${name} (line ${a.line}) expands to another alias, ${words[0]}`);
     return words;
   }
@@ -740,8 +762,8 @@ export class Analyzer {
       case 'pushd': {
         const dirs = args.filter((_, k) => !(words[k]?.startsWith('-') && words[k] !== '-'));
         if (dirs.length === 0) state.cwd = new Unknown(`${name} with no directory goes to $HOME (line ${line})`);
-        else if (words[args.indexOf(dirs[0]!)] === '-') state.cwd = new Unknown(`cd - (line ${line})`);
-        else state.cwd = joinCwd(state.cwd, concrete(dirs[0]!.val), line);
+        else if (words[args.indexOf(dirs[0])] === '-') state.cwd = new Unknown(`cd - (line ${line})`);
+        else state.cwd = joinCwd(state.cwd, concrete(dirs[0].val), line);
         return;
       }
       case 'popd':
@@ -901,6 +923,6 @@ function cannotFail(cmd: Cmd): boolean {
   if (cmd.k !== 'simple') return false;
   if (cmd.words.length === 0)
     return cmd.assigns.every((a) => !a.value || a.value.parts.every((p) => p.k !== 'cmdsubst'));
-  const w = literalOf(cmd.words[0]!);
+  const w = literalOf(cmd.words[0]);
   return w === 'true' || w === ':';
 }

@@ -81,6 +81,6 @@ export type List = Stmt[];
 /** The text of a word made only of unquoted literal parts, else undefined. */
 export function literalOf(word: Word): string | undefined {
   if (word.parts.length !== 1) return undefined;
-  const p = word.parts[0]!;
+  const p = word.parts[0];
   return p.k === 'lit' && !p.quoted ? p.v : undefined;
 }

@@ -112,8 +112,8 @@ function expandParam(p: ParamPart, scope: Scope): Val {
   if (!/^[A-Za-z_]/.test(p.name)) return unk(`$${p.name}`); // positional and special parameters
   const value = scope.lookup(p.name);
   // A wholly unknown value (e.g. from the caller's environment) may also be unset: every operator depends on that.
-  if (p.op !== undefined && value !== null && value.length === 1 && value[0]!.t === 'unk')
-    return [{ ...value[0]!, why: p.text }];
+  if (p.op !== undefined && value !== null && value.length === 1 && value[0].t === 'unk')
+    return [{ ...value[0], why: p.text }];
   const arg = () => expandJoined(p.arg ?? [], scope);
   const set = value !== null;
   switch (p.op) {
@@ -129,7 +129,7 @@ function expandParam(p: ParamPart, scope: Scope): Val {
     case ':=': {
       const useArg = !set || (p.op.startsWith(':') ? nonEmpty(value) === false : false);
       if (set && p.op.startsWith(':') && nonEmpty(value) === undefined) return unk(p.text);
-      if (!useArg) return value!;
+      if (!useArg) return value;
       const a = arg();
       if (p.op.endsWith('=')) scope.assign(p.name, a);
       return a;

@@ -58,7 +58,7 @@ export function peelWrappers(
   };
   const unsetNames = new Set<string>();
   let i = 0;
-  const at = (k: number) => (k < fields.length ? concrete(fields[k]!) : undefined);
+  const at = (k: number) => (k < fields.length ? concrete(fields[k]) : undefined);
   /** `NAME=value` words after env/sudo: set for the program (the value may hold the caller's PATH). */
   const takeEnvAssignments = (k: number): number => {
     for (;;) {
@@ -66,9 +66,9 @@ export function peelWrappers(
       const head = f && f[0]?.t === 'str' ? f[0].v : undefined;
       const m = head ? /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(head) : null;
       if (!f || !m) return k;
-      l.env.set(m[1]!, norm([{ t: 'str', v: head!.slice(m[0].length) }, ...f.slice(1)]));
-      l.exportedExtra.add(m[1]!);
-      unsetNames.delete(m[1]!);
+      l.env.set(m[1], norm([{ t: 'str', v: head!.slice(m[0].length) }, ...f.slice(1)]));
+      l.exportedExtra.add(m[1]);
+      unsetNames.delete(m[1]);
       k++;
     }
   };

@@ -76,7 +76,7 @@ function antiquoteEnd(s: string, from: number): number {
   let depth = 1;
   let i = from;
   while (i < s.length) {
-    const c = s[i]!;
+    const c = s[i];
     if (c === '"') {
       i++;
       while (i < s.length && s[i] !== '"') i += s[i] === '\\' ? 2 : 1;

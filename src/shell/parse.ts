@@ -127,7 +127,7 @@ class Adapter {
 
   private off(p: MvNode): number {
     const o = p.Offset() as number;
-    return this.charAt ? this.charAt[o]! : o;
+    return this.charAt ? this.charAt[o] : o;
   }
   private pos(n: MvNode): number {
     return this.off(n.Pos());
@@ -228,7 +228,7 @@ class Adapter {
     const first = words[0] && literalOf(words[0]);
     if (first !== undefined && DECL_BUILTINS.has(first)) {
       // `X=1 export Y=2`: mvdan parses a call, not a declaration; read NAME=value arguments as bash does.
-      for (let k = 1; k < words.length; k++) words[k] = declFromWord(words[k]!) ?? words[k]!;
+      for (let k = 1; k < words.length; k++) words[k] = declFromWord(words[k]) ?? words[k];
     }
     return {
       k: 'simple',
@@ -340,7 +340,7 @@ class Adapter {
         if (c.PosixFormat) timeWords.push({ parts: [{ k: 'lit', v: '-p', quoted: false }], pos, end: pos + 4 });
         if (!c.Stmt) return { k: 'simple', assigns: [], words: timeWords, redirs: [], pos, end };
         const inner = this.stmtCmd(c.Stmt);
-        if (inner.k !== 'simple' || inner.words.length === 0) return { ...inner, pos } as Cmd;
+        if (inner.k !== 'simple' || inner.words.length === 0) return { ...inner, pos };
         return { ...inner, words: [...timeWords, ...inner.words], pos };
       }
       case 'CoprocClause': {
@@ -397,7 +397,7 @@ class Adapter {
           let v = String(p.Value);
           if (ctx === 'plain' && wordStart && k === 0 && v.startsWith('~')) {
             const m = /^~([A-Za-z0-9_.-]*)/.exec(v)!;
-            out.push({ k: 'tilde', user: m[1]! });
+            out.push({ k: 'tilde', user: m[1] });
             v = v.slice(m[0].length);
           }
           for (const piece of unescape(v, ctx)) lit(piece.v, piece.quoted);
@@ -488,7 +488,7 @@ function unescape(v: string, ctx: 'plain' | 'dq' | 'hdoc'): { v: string; quoted:
   };
   const special = ctx === 'dq' ? '$`"\\' : '$`\\';
   for (let i = 0; i < v.length; i++) {
-    const c = v[i]!;
+    const c = v[i];
     if (c !== '\\') {
       push(c, quotedCtx);
       continue;
@@ -527,7 +527,7 @@ function ansiC(raw: string): string {
   return raw.replace(
     /\\(x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|U[0-9A-Fa-f]{1,8}|[0-7]{1,3}|c.|.)/gs,
     (all, e: string) => {
-      if (e in simple) return simple[e]!;
+      if (e in simple) return simple[e];
       if (/^[0-7]/.test(e)) return String.fromCharCode(parseInt(e, 8) & 0xff);
       if (e[0] === 'x') return String.fromCharCode(parseInt(e.slice(1), 16));
       if (e[0] === 'u' || e[0] === 'U') return String.fromCodePoint(parseInt(e.slice(1), 16));
@@ -545,7 +545,7 @@ function declFromWord(w: Word): Word | undefined {
   if (!m) return undefined;
   const rest = head.v.slice(m[0].length);
   const parts: WordPart[] = [...(rest ? [{ ...head, v: rest }] : []), ...w.parts.slice(1)];
-  const base = { name: m[1]!, append: m[3] === '+', pos: w.pos, end: w.end };
+  const base = { name: m[1], append: m[3] === '+', pos: w.pos, end: w.end };
   const decl: Assign = m[2]
     ? { ...base, array: true }
     : { ...base, value: { parts, pos: w.pos + m[0].length, end: w.end } };
@@ -576,7 +576,7 @@ export function nestingProblem(src: string, limit = MAX_NESTING): { offset: numb
   let atWordStart = true;
   let words = 0;
   for (let i = 0; i < src.length; i++) {
-    const c = src[i]!;
+    const c = src[i];
     if (quote === "'") {
       if (c === "'") quote = '';
       continue;
@@ -664,7 +664,7 @@ export async function parseScript(src: string): Promise<ParseResult> {
       typeof err?.Error === 'function' ? String(err.Error()) : err instanceof Error ? err.message : String(err);
     const m = /^(\d+):(\d+): (.*)$/s.exec(text);
     return {
-      error: m ? { line: Number(m[1]), column: Number(m[2]), message: m[3]! } : { line: 0, column: 0, message: text },
+      error: m ? { line: Number(m[1]), column: Number(m[2]), message: m[3] } : { line: 0, column: 0, message: text },
     };
   }
   try {

@@ -98,18 +98,18 @@ export function isLiteralPattern(p: PatChar[]): boolean {
 function patternRegex(p: PatChar[], greedy: boolean): string {
   let re = '';
   for (let i = 0; i < p.length; i++) {
-    const { c, lit } = p[i]!;
+    const { c, lit } = p[i];
     if (!lit && c === '*') re += greedy ? '[\\s\\S]*' : '[\\s\\S]*?';
     else if (!lit && c === '?') re += '[\\s\\S]';
     else if (!lit && c === '[') {
       let j = i + 1;
       let cls = '';
-      if (p[j] && !p[j]!.lit && (p[j]!.c === '!' || p[j]!.c === '^')) {
+      if (p[j] && !p[j].lit && (p[j].c === '!' || p[j].c === '^')) {
         cls += '^';
         j++;
       }
-      while (j < p.length && !(p[j]!.c === ']' && !p[j]!.lit && cls.replace('^', '') !== '')) {
-        cls += p[j]!.c.replace(/[\\\]]/g, '\\$&');
+      while (j < p.length && !(p[j].c === ']' && !p[j].lit && cls.replace('^', '') !== '')) {
+        cls += p[j].c.replace(/[\\\]]/g, '\\$&');
         j++;
       }
       if (j >= p.length) re += '\\[';
@@ -198,7 +198,7 @@ export function replace(val: Val, p: PatChar[], repl: Val, all: boolean, anchor:
   // could it match later text, which would make the result depend on the caller's PATH.
   if (postText.includes(pat)) return unk(`${what}: result depends on whether the caller's PATH contains ${m[1]}`);
   const inh = segs[inhAt] as { t: 'inh'; without: string[] };
-  return norm([...segs.slice(0, inhAt), { t: 'inh', without: [...inh.without, m[1]!] }, ...post]);
+  return norm([...segs.slice(0, inhAt), { t: 'inh', without: [...inh.without, m[1]] }, ...post]);
 }
 
 // ---- PATH ----

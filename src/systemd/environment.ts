@@ -43,9 +43,9 @@ export function parseEnvironmentFile(text: string): [string, string][] {
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
     const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
     if (!m) continue;
-    let value = m[2]!;
+    let value = m[2];
     if (/^".*"$/.test(value) || /^'.*'$/.test(value)) value = value.slice(1, -1);
-    out.push([m[1]!, value]);
+    out.push([m[1], value]);
   }
   return out;
 }

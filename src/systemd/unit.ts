@@ -49,10 +49,10 @@ export function parseUnit(text: string, file?: string): UnitFile {
   let section = '';
   for (let i = 0; i < raw.length; i++) {
     const start = i;
-    let line = raw[i]!;
+    let line = raw[i];
     // A trailing backslash joins the next line (systemd replaces it with a space).
     while (/\\\s*$/.test(line) && i + 1 < raw.length) {
-      line = `${line.replace(/\\\s*$/, ' ')}${raw[++i]!}`;
+      line = `${line.replace(/\\\s*$/, ' ')}${raw[++i]}`;
     }
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#') || trimmed.startsWith(';')) continue;
@@ -99,17 +99,17 @@ export function unitWords(value: string): string[] {
   const words: string[] = [];
   let i = 0;
   while (i < value.length) {
-    while (i < value.length && /\s/.test(value[i]!)) i++;
+    while (i < value.length && /\s/.test(value[i])) i++;
     if (i >= value.length) break;
     let word = '';
-    while (i < value.length && !/\s/.test(value[i]!)) {
-      const ch = value[i]!;
+    while (i < value.length && !/\s/.test(value[i])) {
+      const ch = value[i];
       if (ch === '"' || ch === "'") {
         const quote = ch;
         i++;
         while (i < value.length && value[i] !== quote) {
           if (value[i] === '\\' && i + 1 < value.length) {
-            const next = value[i + 1]!;
+            const next = value[i + 1];
             word += next === 'n' ? '\n' : next === 't' ? '\t' : next;
             i += 2;
           } else word += value[i++];

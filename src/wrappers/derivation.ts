@@ -158,27 +158,25 @@ export class DerivationFiles implements WrapperFiles {
         if (words.length === 0) vars[a.name] = (a.append ? (vars[a.name] ?? '') : '') + v.join('');
       }
       if (words.length === 0) return undefined;
-      const program = words[0]!.slice(words[0]!.lastIndexOf('/') + 1);
+      const program = words[0].slice(words[0].lastIndexOf('/') + 1);
       const args = words.slice(1);
       if (HARMLESS.has(program)) return undefined;
       if (program === 'eval' && cmd.words.length === 2) {
         // `eval "$postBuild"`: the variable's text, run here.
-        const name = /^"?\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?"?$/.exec(
-          text.slice(cmd.words[1]!.pos, cmd.words[1]!.end),
-        )?.[1];
-        if (name && env[name] !== undefined) return walk(env[name]!, `${label} → $${name}`);
+        const name = /^"?\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?"?$/.exec(text.slice(cmd.words[1].pos, cmd.words[1].end))?.[1];
+        if (name && env[name] !== undefined) return walk(env[name], `${label} → $${name}`);
         return cannot('eval of text eval mode does not know');
       }
       if (program === 'lndir' && args.length === 3 && args[0] === '-silent' && args[2] === out) {
-        farms.push({ kind: 'lndir', members: [{ path: args[1]!, priority: 0 }], where: at });
+        farms.push({ kind: 'lndir', members: [{ path: args[1], priority: 0 }], where: at });
         return undefined;
       }
       if (program === 'ln' && (args[0] === '-s' || args[0] === '-sf' || args[0] === '-sfn') && args.length === 3) {
-        const r = rel(args[2]!);
-        if (r === undefined || args[2]!.endsWith('/')) return cannot('a link outside $out/<file>');
+        const r = rel(args[2]);
+        if (r === undefined || args[2].endsWith('/')) return cannot('a link outside $out/<file>');
         if (args[0] === '-s' && (await lookupRel(r)).kind !== 'missing')
           return cannot(`${args[2]} exists already (ln fails or links inside it)`);
-        nodes.set(r, { t: 'link', target: args[1]! });
+        nodes.set(r, { t: 'link', target: args[1] });
         return undefined;
       }
       if (BINARY_WRAPPER.has(program))
@@ -219,7 +217,7 @@ export class DerivationFiles implements WrapperFiles {
       }
       return cannot(`\`${program}\` is outside what eval mode models in a builder; build mode reads the built file`);
     };
-    const problem = await walk(env.buildCommand!, 'buildCommand');
+    const problem = await walk(env.buildCommand, 'buildCommand');
     return problem ? { t: 'cannot', reason: problem } : tree;
   }
 
@@ -299,12 +297,12 @@ function buildEnvMembers(env: Record<string, string>): { path: string; priority:
       return { error: 'buildEnv `pkgs` is not JSON' };
     }
   }
-  return env
-    .manifest!.split('\n')
+  return env.manifest
+    .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => {
       const [prio, path] = l.trim().split(/\s+/);
-      return { path: path!, priority: Number(prio) };
+      return { path: path, priority: Number(prio) };
     });
 }
 
@@ -321,7 +319,7 @@ function expandWord(word: Word, vars: Record<string, string>, split = true): str
       cur += part.v;
       started = true;
     } else if (part.k === 'param' && part.op === undefined && !part.unsupported && vars[part.name] !== undefined) {
-      const v = vars[part.name]!;
+      const v = vars[part.name];
       if (part.quoted || !split) {
         cur += v;
         started = true;
@@ -356,13 +354,13 @@ function linkFarmLoop(cmd: Extract<Stmt['cmd'], { k: 'for' }>, vars: Record<stri
   const items: string[] = [];
   for (const w of cmd.items) {
     const subst =
-      w.parts.length === 1 && w.parts[0]!.k === 'cmdsubst'
-        ? w.parts[0]!.text.replace(/^\$\(|\)$/g, '').trim()
+      w.parts.length === 1 && w.parts[0].k === 'cmdsubst'
+        ? w.parts[0].text.replace(/^\$\(|\)$/g, '').trim()
         : undefined;
     if (subst !== undefined) {
       const m = /^cat "?\$\{?([A-Za-z_]+)Path\}?"?$/.exec(subst);
-      if (!m || vars[m[1]!] === undefined) return undefined;
-      items.push(...vars[m[1]!]!.split(/\s+/).filter(Boolean));
+      if (!m || vars[m[1]] === undefined) return undefined;
+      items.push(...vars[m[1]].split(/\s+/).filter(Boolean));
       continue;
     }
     const f = expandWord(w, vars);

@@ -4,8 +4,8 @@
 
 /** bash's `${value@Q}`: a single-quoted word (`'` written `'\''`); control characters use `$'…'`. */
 export function bashQuote(value: string): string {
-  // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(value)) {
+    // eslint-disable-next-line @typescript-eslint/no-misused-spread -- code points, as bash quotes characters
     const body = [...value]
       .map((c) => {
         const code = c.charCodeAt(0);
@@ -49,13 +49,13 @@ function addValue(mode: 'prefix' | 'suffix', varName: string, separator: string,
   const sep = bashQuote(separator);
   const out: string[] = [];
   for (const v of items) {
-    out.push(`${varName}=\${${varName}:+${sep}\$${varName}${sep}}`);
+    out.push(`${varName}=\${${varName}:+${sep}$${varName}${sep}}`);
     if (mode === 'prefix') {
       out.push(`${varName}=\${${varName}/${sep}${bashQuote(v)}${sep}/${sep}}`);
-      out.push(`${varName}=${bashQuote(v)}\$${varName}`);
+      out.push(`${varName}=${bashQuote(v)}$${varName}`);
     } else {
-      out.push(`if [[ \$${varName} != *${sep}${bashQuote(v)}${sep}* ]]; then`);
-      out.push(`    ${varName}=\$${varName}${bashQuote(v)}`);
+      out.push(`if [[ $${varName} != *${sep}${bashQuote(v)}${sep}* ]]; then`);
+      out.push(`    ${varName}=$${varName}${bashQuote(v)}`);
       out.push('fi');
     }
     out.push(`${varName}=\${${varName}#${sep}}`);
@@ -79,7 +79,7 @@ export function renderMakeWrapper(original: string, args: readonly string[], she
   const need = (n: number, k: number, flag: string): string | undefined =>
     k + n < args.length ? undefined : `${flag} needs ${n} argument${n === 1 ? '' : 's'}`;
   for (let k = 0; k < args.length; k++) {
-    const p = args[k]!;
+    const p = args[k];
     const arity: Record<string, number> = {
       '--set': 2,
       '--set-default': 2,
@@ -99,39 +99,39 @@ export function renderMakeWrapper(original: string, args: readonly string[], she
       '--resolve-argv0': 0,
     };
     if (!(p in arity)) return { ok: false, reason: `makeWrapper doesn't understand the arg ${p} (the build fails)` };
-    const missing = need(arity[p]!, k, p);
+    const missing = need(arity[p], k, p);
     if (missing) return { ok: false, reason: `${missing} (the build fails)` };
-    const a = args.slice(k + 1, k + 1 + arity[p]!);
-    k += arity[p]!;
+    const a = args.slice(k + 1, k + 1 + arity[p]);
+    k += arity[p];
     switch (p) {
       case '--set':
-        lines.push(`export ${a[0]}=${bashQuote(a[1]!)}`);
+        lines.push(`export ${a[0]}=${bashQuote(a[1])}`);
         break;
       case '--set-default':
-        lines.push(`export ${a[0]}=\${${a[0]}-${bashQuote(a[1]!)}}`);
+        lines.push(`export ${a[0]}=\${${a[0]}-${bashQuote(a[1])}}`);
         break;
       case '--unset':
         lines.push(`unset ${a[0]}`);
         break;
       case '--chdir':
-        lines.push(`cd ${bashQuote(a[0]!)}`);
+        lines.push(`cd ${bashQuote(a[0])}`);
         break;
       case '--run':
-        lines.push(a[0]!);
-        runCommands.push(a[0]!);
+        lines.push(a[0]);
+        runCommands.push(a[0]);
         break;
       case '--prefix':
       case '--suffix':
-        lines.push(...addValue(p === '--prefix' ? 'prefix' : 'suffix', a[0]!, a[1]!, a[2]!));
+        lines.push(...addValue(p === '--prefix' ? 'prefix' : 'suffix', a[0], a[1], a[2]));
         break;
       case '--prefix-each':
       case '--suffix-each':
-        for (const v of splitBlanks(a[2]!))
-          lines.push(...addValue(p === '--prefix-each' ? 'prefix' : 'suffix', a[0]!, a[1]!, v));
+        for (const v of splitBlanks(a[2]))
+          lines.push(...addValue(p === '--prefix-each' ? 'prefix' : 'suffix', a[0], a[1], v));
         break;
       case '--prefix-contents':
       case '--suffix-contents':
-        buildTimeFiles.push(...splitBlanks(a[2]!));
+        buildTimeFiles.push(...splitBlanks(a[2]));
         break;
       case '--add-flags':
         flagsBefore = `${flagsBefore ?? ''} ${a[0]}`;
@@ -177,11 +177,11 @@ export function readSuffixBlocks(text: string): { text: string; lines: number[] 
   const rewritten: number[] = [];
   for (let i = 0; i + 2 < lines.length; i++) {
     const m = /^if \[\[ \$([A-Za-z_][A-Za-z0-9_]*) != \*('(?:[^']|'\\'')*')('(?:[^']|'\\'')*')\2\* \]\]; then$/.exec(
-      lines[i]!,
+      lines[i],
     );
     if (!m) continue;
     const [, name, sep, value] = m;
-    if (lines[i + 1]!.trim() !== `${name}=$${name}${value}` || lines[i + 2]!.trim() !== 'fi') continue;
+    if (lines[i + 1].trim() !== `${name}=$${name}${value}` || lines[i + 2].trim() !== 'fi') continue;
     lines[i] = `${name}=\${${name}/${sep}${value}${sep}/${sep}}`;
     lines[i + 1] = `${name}=$${name}${value}`;
     lines[i + 2] = ':';

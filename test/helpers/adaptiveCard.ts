@@ -68,11 +68,11 @@ const ElementSchema: z.ZodType<Element> = z.lazy(
     ]) as z.ZodType<Element>,
 );
 
-const OpenUrl = z.object({ type: z.literal('Action.OpenUrl'), title: z.string(), url: z.string().url() }).strict();
+const OpenUrl = z.object({ type: z.literal('Action.OpenUrl'), title: z.string(), url: z.url() }).strict();
 
 export const AdaptiveCard15 = z
   .object({
-    $schema: z.string().url().optional(),
+    $schema: z.url().optional(),
     type: z.literal('AdaptiveCard'),
     version: z.literal('1.5'),
     body: z.array(ElementSchema),
@@ -90,7 +90,7 @@ function lookup(scope: Scope, key: string): unknown {
 function bindString(text: string, scope: Scope): unknown {
   const whole = /^\$\{([^}]+)\}$/.exec(text);
   if (whole) {
-    const v = lookup(scope, whole[1]!);
+    const v = lookup(scope, whole[1]);
     return v === undefined ? text : v;
   }
   return text.replace(/\$\{([^}]+)\}/g, (m, key: string) => {
@@ -102,7 +102,7 @@ function bindString(text: string, scope: Scope): unknown {
 /** `${x != ''}` and `${x}` are the only $when forms the template uses. */
 function when(expr: string, scope: Scope): boolean {
   const m = /^\$\{\s*([A-Za-z0-9_.$]+)\s*!=\s*''\s*\}$/.exec(expr);
-  if (m) return lookup(scope, m[1]!) !== '' && lookup(scope, m[1]!) !== undefined;
+  if (m) return lookup(scope, m[1]) !== '' && lookup(scope, m[1]) !== undefined;
   return Boolean(bindString(expr, scope));
 }
 

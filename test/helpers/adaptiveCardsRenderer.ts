@@ -71,10 +71,10 @@ export function renderAdaptiveCard(json: unknown, version: '1.5' | '1.6' = '1.5'
   const problems: Problem[] = [];
   for (let i = 0; i < context.eventCount; i++) {
     const e = context.getEventAt(i);
-    problems.push({ phase: A.ValidationPhase[e.phase]!, event: A.ValidationEvent[e.event]!, message: e.message });
+    problems.push({ phase: A.ValidationPhase[e.phase], event: A.ValidationEvent[e.event], message: e.message });
   }
   for (const e of card.validateProperties().validationEvents)
-    problems.push({ phase: A.ValidationPhase[e.phase]!, event: A.ValidationEvent[e.event]!, message: e.message });
+    problems.push({ phase: A.ValidationPhase[e.phase], event: A.ValidationEvent[e.event], message: e.message });
 
   const element = card.render();
   if (!element) throw new Error(`the card did not render: ${JSON.stringify(problems)}`);

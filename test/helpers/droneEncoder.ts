@@ -60,13 +60,13 @@ export function encodeValue(node: Node | null, secrets: Secrets = {}): string {
   if (isScalar(node)) return node.value === null ? 'null' : scalarText(node)!;
   if (isMap(node)) {
     const secret =
-      node.items.length === 1 && isScalar(node.items[0]!.key) && node.items[0]!.key.value === 'from_secret'
-        ? node.items[0]!.value
+      node.items.length === 1 && isScalar(node.items[0].key) && node.items[0].key.value === 'from_secret'
+        ? node.items[0].value
         : undefined;
     if (secret && isScalar(secret)) {
       const name = String(secret.value);
       if (!(name in secrets)) throw new Error(`no secret ${name}`);
-      return secrets[name]!;
+      return secrets[name];
     }
     // ghodss YAMLToJSON of yaml.v2's Marshal: keys sorted.
     const js = toJs(node, secrets) as Record<string, unknown>;

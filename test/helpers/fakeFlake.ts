@@ -40,7 +40,7 @@ const ESC = '\x1b';
 /** Decodes `ESC]1338;<base64>ESC]0m` out of stdout. */
 export function decodeStdoutCard(stdout: string): string | undefined {
   const m = new RegExp(`${ESC}\\]1338;([A-Za-z0-9+/=]+)${ESC}\\]0m`).exec(stdout);
-  return m ? Buffer.from(m[1]!, 'base64').toString('utf8') : undefined;
+  return m ? Buffer.from(m[1], 'base64').toString('utf8') : undefined;
 }
 
 /** Nix answers its version; every other call fails with `respond` (default: stderr echoing the arguments). */

@@ -80,7 +80,7 @@ export const BAD: [string, string, number, number, RegExp][] = [
   ],
   [
     'shared missing',
-    OTHER.replace(/shared:\n(  .*\n)+/, ''),
+    OTHER.replace(/shared:\n( {2}.*\n)+/, ''),
     1,
     1,
     /shared: missing; expected a map with package, file, tools_attr/,

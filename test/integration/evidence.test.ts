@@ -29,9 +29,9 @@ function removeStoredLog(evidence: string[]): void {
   for (const line of evidence) {
     const m = /: built (\/nix\/store\/\S+)$/.exec(line);
     if (!m) continue;
-    const systemPath = realpathSync(path.join(m[1]!, 'sw'));
+    const systemPath = realpathSync(path.join(m[1], 'sw'));
     const info = pathInfoList(execFileSync('nix', ['path-info', '--json', systemPath], { encoding: 'utf8' }));
-    const drv = path.basename(info[0]!.deriver!);
+    const drv = path.basename(info[0].deriver!);
     rmSync(path.join('/nix/var/log/nix/drvs', drv.slice(0, 2), `${drv.slice(2)}.bz2`), { force: true });
   }
 }

@@ -269,7 +269,10 @@ describe('SIGUSR1 to the verifier does not open the Node inspector', () => {
   const inspectorListening = (): Promise<boolean> =>
     new Promise((resolve) => {
       const s = net.connect(9229, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
   const rows = [

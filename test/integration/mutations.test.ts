@@ -30,7 +30,7 @@ interface Row {
   spec: { description: string; expect: { failing: string[]; evalFailing?: string[] } };
 }
 const rowsOf = (fixture: keyof typeof FIXTURES): Row[] =>
-  Object.entries(FIXTURES[fixture].mutations).map(([name, spec]) => ({ name, spec: spec as Row['spec'] }));
+  Object.entries(FIXTURES[fixture].mutations).map(([name, spec]) => ({ name, spec: spec }));
 
 describe.each(['cc-ci', 'ops-lab'] as const)('%s', (fixture) => {
   describe.each(rowsOf(fixture))('mutation $name', ({ name, spec }) => {

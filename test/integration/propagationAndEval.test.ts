@@ -50,7 +50,7 @@ describe('propagation', () => {
     const before = snapshotWorkspace(dir);
     const run = runCli({ flake: dir, checks: 'propagation' }, { env: { TMPDIR: tmp } });
     expect(run.code).toBe(0);
-    const check = run.report!.checks[0]!;
+    const check = run.report!.checks[0];
     expect(check.evidence[0]).toMatch(
       /^copied the flake source Nix sees \(\/nix\/store\/\S+-source\) and appended canary <canary> to ccciRuntimeTools at nix\/modules\/packages\.nix:11 /,
     );
@@ -104,7 +104,7 @@ describe('propagation', () => {
       { env: { TMPDIR: tmp, PATH: slowNixPath(3) } },
     );
     expect(run.code).toBe(1);
-    const check = run.report!.checks[0]!;
+    const check = run.report!.checks[0];
     expect(['error', 'fail']).toContain(check.status);
     expect(check.evidence.join('\n')).toContain('PLUGIN_TIMEOUT');
     expect(propagationDirs(tmp)).toEqual([]);
@@ -183,7 +183,7 @@ describe('eval mode', () => {
   test('says what only a build can see', () => {
     const run = runCli({ flake: fixture('collision-warning'), mode: 'eval', checks: 'build' });
     expect(run.code).toBe(0);
-    expect(run.report!.checks[0]!.evidence.join('\n')).toContain(
+    expect(run.report!.checks[0].evidence.join('\n')).toContain(
       'collision warnings are not seen; run with PLUGIN_MODE=build',
     );
   });

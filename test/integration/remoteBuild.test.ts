@@ -28,7 +28,7 @@ test('no machine for the build: "(repeated N times)" once, and the nix_options h
     ]),
   });
   expect(run.code).toBe(1);
-  const build = run.report!.checks[0]!;
+  const build = run.report!.checks[0];
   expect(build.status).toBe('fail');
   const lines = build.evidence.filter((l) => l.includes('Failed to find a machine for remote build!'));
   expect(lines).toHaveLength(1);

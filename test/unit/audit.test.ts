@@ -87,7 +87,7 @@ test('names both providers', () => {
       ['git-minimal-2.47.2', gitMinimal],
     ]),
   );
-  expect(c!.providers).toEqual([
+  expect(c.providers).toEqual([
     { pkg: 'git-2.47.2', file: path.join(git, 'bin', 'git') },
     { pkg: 'git-minimal-2.47.2', file: path.join(gitMinimal, 'bin', 'git') },
   ]);

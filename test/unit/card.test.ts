@@ -64,7 +64,7 @@ describe('the bound card is a valid Adaptive Card 1.5', () => {
         },
       },
     ],
-    ['a pass', { ...base, verdict: 'pass', checks: [base.checks[0]!] }],
+    ['a pass', { ...base, verdict: 'pass', checks: [base.checks[0]] }],
   ])('%s', (_name, v) => {
     const card = bind(v);
     const result = AdaptiveCard15.safeParse(card);

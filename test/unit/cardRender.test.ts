@@ -53,7 +53,7 @@ describe.each<[string, Verdict]>([
     const opened: string[] = [];
     r.card.onExecuteAction = (action) =>
       opened.push((action as InstanceType<typeof r.AdaptiveCards.OpenUrlAction>).url ?? '');
-    buttons[0]!.click();
+    buttons[0].click();
     expect(opened).toEqual([verdict.source!.buildLink]);
   });
 });
@@ -73,7 +73,7 @@ describe('what only the FAIL card shows', () => {
       expect(t).toContain(lines[0]);
       for (const line of lines) expect(t).toContain(line);
       // the title comes before the evidence
-      expect(t.indexOf(`${c.id}: ${c.title}`)).toBeLessThan(t.indexOf(lines[0]!));
+      expect(t.indexOf(`${c.id}: ${c.title}`)).toBeLessThan(t.indexOf(lines[0]));
     }
     expect(t).toContain('MISSING git-lfs-3.6.1 (expected from nix/test-runtime.nix:12)');
     expect(t).toContain('FAIL');

@@ -183,15 +183,15 @@ describe('plugin.yml follows the Drone plugin index schema (plugin-validation/pl
   test('defaults are what the settings parser uses when nothing is set', () => {
     const parsed = parseSettings({ env: {}, flags: {}, cwd: '/w' }) as unknown as Record<string, unknown>;
     const props = pluginProperties();
-    expect(props.hosts!.defaultValue).toEqual(parsed.hosts);
-    expect(props.checks!.defaultValue).toEqual(parsed.checks);
-    expect(props.expected_tools!.defaultValue).toEqual(
+    expect(props.hosts.defaultValue).toEqual(parsed.hosts);
+    expect(props.checks.defaultValue).toEqual(parsed.checks);
+    expect(props.expected_tools.defaultValue).toEqual(
       (parsed.claim as { expectedTools: { entries: string[] } }).expectedTools.entries,
     );
-    expect(props.submodules!.defaultValue).toBe(parsed.submodules);
-    expect(props.concurrency!.defaultValue).toBe(parsed.concurrency);
-    expect(props.nix_options!.defaultValue).toEqual(parsed.nixOptions);
-    expect(props.mode!.defaultValue).toBe(parsed.mode);
+    expect(props.submodules.defaultValue).toBe(parsed.submodules);
+    expect(props.concurrency.defaultValue).toBe(parsed.concurrency);
+    expect(props.nix_options.defaultValue).toEqual(parsed.nixOptions);
+    expect(props.mode.defaultValue).toBe(parsed.mode);
   });
 
   test('the example is a docker pipeline whose step settings parse as Drone encodes them', () => {
@@ -199,7 +199,7 @@ describe('plugin.yml follows the Drone plugin index schema (plugin-validation/pl
     expect([example.kind, example.type]).toEqual(['pipeline', 'docker']);
     const [step] = encodePipelineSteps(plugin.example as string).filter((s) => s.image === IMAGE);
     expect(step).toBeDefined();
-    const s = parseSettings({ env: step!.env, flags: {}, cwd: '/w' });
+    const s = parseSettings({ env: step.env, flags: {}, cwd: '/w' });
     expect(s.mode).toBe('eval');
     expect(s.nixOptions).toEqual([
       '--option',
@@ -218,7 +218,7 @@ describe('plugin.yml follows the Drone plugin index schema (plugin-validation/pl
     for (const def of SETTINGS) {
       const yamlText = `steps:\n  - name: s\n    image: ${IMAGE}\n    settings:\n      ${def.name}: ${JSON.stringify(def.example)}\n`;
       const [step] = encodePipelineSteps(yamlText);
-      expect(() => parseSettings({ env: step!.env, flags: {}, cwd: repo })).not.toThrow();
+      expect(() => parseSettings({ env: step.env, flags: {}, cwd: repo })).not.toThrow();
     }
     rmSync(repo, { recursive: true, force: true });
   });
@@ -236,7 +236,7 @@ describe('settings table', () => {
     SETTINGS.forEach((def, i) => {
       expect(rows[i + 2]).toContain(`| \`${def.name}\` | \`${envName(def.name)}\` | \`${flagName(def.name)}\``);
       // Five cells: escaped pipes inside cells do not count.
-      expect(rows[i + 2]!.split(/(?<!\\)\|/).length).toBe(7);
+      expect(rows[i + 2].split(/(?<!\\)\|/).length).toBe(7);
     });
   });
 

@@ -99,7 +99,7 @@ describe('settings as users write them in Drone', () => {
 });
 
 const read = (f: string): string => readFileSync(path.join(repoRoot, f), 'utf8');
-const yamlBlocks = (file: string): string[] => [...read(file).matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+const yamlBlocks = (file: string): string[] => [...read(file).matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
 /** The Drone examples in full live in docs/drone.md; the README has the short ones (README_MEANT). */
 const readmeBlocks = yamlBlocks('docs/drone.md');
 const SECRETS = { nix_options: '["--option","access-tokens","github.com=ghp_example"]' };
@@ -178,7 +178,7 @@ describe('README examples, through the encoder', () => {
     const block = blocks.find((b) => b.includes(marker))!;
     const steps = encodePipelineSteps(block, SECRETS).filter((s) => s.image === IMAGE);
     expect(steps).toHaveLength(1);
-    assert(parseSettings({ env: steps[0]!.env, flags: {}, cwd: '/drone/src' }));
+    assert(parseSettings({ env: steps[0].env, flags: {}, cwd: '/drone/src' }));
   });
 });
 
@@ -193,19 +193,19 @@ describe('docs/drone.md and plugin.yml examples, through the encoder', () => {
     const block = readmeBlocks.find((b) => b.includes(marker))!;
     const steps = encodePipelineSteps(block, SECRETS).filter((s) => s.image === IMAGE);
     expect(steps).toHaveLength(1);
-    assert(parseSettings({ env: steps[0]!.env, flags: {}, cwd: '/drone/src' }));
+    assert(parseSettings({ env: steps[0].env, flags: {}, cwd: '/drone/src' }));
   });
 
   test('the exec example sets PLUGIN_MODE through environment:', () => {
     const block = readmeBlocks.find((b) => b.includes('type: exec'))!;
-    const step = (parse(block) as { steps: { environment: Record<string, string> }[] }).steps[0]!;
+    const step = (parse(block) as { steps: { environment: Record<string, string> }[] }).steps[0];
     expect(parseSettings({ env: step.environment, flags: {}, cwd: '/w' }).mode).toBe('eval');
   });
 
   test('plugin.yml example', () => {
     const plugin = parse(read('plugin.yml')) as { example: string };
     const [step] = encodePipelineSteps(plugin.example).filter((s) => s.image === IMAGE);
-    const s = parseSettings({ env: step!.env, flags: {}, cwd: '/drone/src' });
+    const s = parseSettings({ env: step.env, flags: {}, cwd: '/drone/src' });
     expect([s.hosts, s.mode, s.timeoutMs, s.junit, s.summary, s.report]).toEqual([
       ['cc-ci', 'cc-ci-hetzner'],
       'eval',

@@ -58,9 +58,9 @@ describe('Drone substitution (drone/envsubst as the exec runner applies it)', ()
   ])('outside what is known: %s gives a marker, never a guess', (_, text, why) => {
     const r = substitute(`a\n${text}`, lookup);
     expect(r.unresolved).toHaveLength(1);
-    expect(r.unresolved[0]!.line).toBe(2);
-    expect(r.unresolved[0]!.expr).toBe(text.slice(text.indexOf('${'), text.lastIndexOf('}') + 1));
-    expect(r.unresolved[0]!.why).toMatch(why);
+    expect(r.unresolved[0].line).toBe(2);
+    expect(r.unresolved[0].expr).toBe(text.slice(text.indexOf('${'), text.lastIndexOf('}') + 1));
+    expect(r.unresolved[0].why).toMatch(why);
     expect(markersIn(r.text)).toEqual([0]);
   });
 
@@ -72,7 +72,7 @@ describe('Drone substitution (drone/envsubst as the exec runner applies it)', ()
   );
 
   test('without the runner environment, a runner variable is unknown (not empty)', () => {
-    expect(substitute('${PATH}', runnerLookup(undefined)).unresolved[0]!.why).toMatch(/runner's environment/);
+    expect(substitute('${PATH}', runnerLookup(undefined)).unresolved[0].why).toMatch(/runner's environment/);
   });
 });
 
@@ -135,7 +135,7 @@ describe('bash constructs on the path to the program', () => {
     position: { line: 1, column: 1 },
   });
   const use = async (commands: string[]) =>
-    (await scriptUses([step(commands)], 'runner/run_recipe_ci.py', 'cc-ci-run'))[0]!;
+    (await scriptUses([step(commands)], 'runner/run_recipe_ci.py', 'cc-ci-run'))[0];
   test.each([
     [
       'a step: an alias defined in an earlier command is expanded (/bin/sh is POSIX mode)',
@@ -294,8 +294,8 @@ describe('per-build values in the substituted file: where they matter', () => {
       _ === 'the pipeline type' ? doc(steps).replace('type: exec', 'type: ${DRONE_STAGE_TYPE}') : doc(steps, head);
     const { u } = await uses(yaml);
     expect(u).toHaveLength(1);
-    expect(u[0]!.unfollowable).toMatch(/cannot follow: Drone substitutes `\$\{DRONE_/);
-    expect(u[0]!.step.neverRuns).toBeUndefined();
+    expect(u[0].unfollowable).toMatch(/cannot follow: Drone substitutes `\$\{DRONE_/);
+    expect(u[0].step.neverRuns).toBeUndefined();
   });
   test.each([
     [

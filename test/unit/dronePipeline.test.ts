@@ -19,9 +19,9 @@ describe('.drone.yml as Drone reads it', () => {
       ),
     );
     expect(file.errors).toEqual([]);
-    expect(file.steps[0]!.environment).toEqual({ A: 'step' });
-    expect(file.steps[0]!.environmentSource).toEqual({ A: 'step' });
-    expect(file.steps[0]!.ignoredPipelineEnv).toEqual(['PATH', 'A']);
+    expect(file.steps[0].environment).toEqual({ A: 'step' });
+    expect(file.steps[0].environmentSource).toEqual({ A: 'step' });
+    expect(file.steps[0].ignoredPipelineEnv).toEqual(['PATH', 'A']);
   });
   test('a docker pipeline environment applies to every step, the step overrides per key', async () => {
     const file = await parseDroneYaml(
@@ -29,9 +29,9 @@ describe('.drone.yml as Drone reads it', () => {
         'environment:\n  PATH: /usr/bin\n  A: pipe\nsteps:\n  - name: s\n    environment:\n      A: step\n    commands:\n      - cc-ci-run x\n',
       ).replace('type: exec', 'type: docker'),
     );
-    expect(file.steps[0]!.environment).toEqual({ PATH: '/usr/bin', A: 'step' });
-    expect(file.steps[0]!.environmentSource).toEqual({ PATH: 'pipeline', A: 'step' });
-    expect(file.steps[0]!.ignoredPipelineEnv).toBeUndefined();
+    expect(file.steps[0].environment).toEqual({ PATH: '/usr/bin', A: 'step' });
+    expect(file.steps[0].environmentSource).toEqual({ PATH: 'pipeline', A: 'step' });
+    expect(file.steps[0].ignoredPipelineEnv).toBeUndefined();
   });
 
   test('YAML 1.1: a command written as a map is an error with its position', async () => {
@@ -39,14 +39,14 @@ describe('.drone.yml as Drone reads it', () => {
       pipeline('steps:\n  - name: s\n    commands:\n      - cc-ci-run: runner/run_recipe_ci.py\n'),
     );
     expect(file.errors).toHaveLength(1);
-    expect(file.errors[0]!.message).toMatch(/commands item is a map/);
-    expect(file.errors[0]!.position).toEqual({ line: 7, column: 9 });
-    expect(file.steps[0]!.commands).toEqual([]);
+    expect(file.errors[0].message).toMatch(/commands item is a map/);
+    expect(file.errors[0].position).toEqual({ line: 7, column: 9 });
+    expect(file.steps[0].commands).toEqual([]);
   });
 
   test('scalars keep their own text, as go-yaml gives a string field (yes stays yes)', async () => {
     const file = await parseDroneYaml(pipeline('steps:\n  - name: s\n    commands:\n      - yes\n      - 010\n'));
-    expect(file.steps[0]!.commands).toEqual(['yes', '010']);
+    expect(file.steps[0].commands).toEqual(['yes', '010']);
   });
 
   test('a duplicate key is an error with its position', async () => {
@@ -54,7 +54,7 @@ describe('.drone.yml as Drone reads it', () => {
       pipeline('steps:\n  - name: s\n    commands: [ "cc-ci-run x" ]\n    commands: [ "python3 x" ]\n'),
     );
     expect(file.errors.map((e) => e.message)).toEqual([expect.stringMatching(/unique/)]);
-    expect(file.errors[0]!.position?.line).toBe(7);
+    expect(file.errors[0].position?.line).toBe(7);
   });
 
   test('secrets and signatures are skipped; every document is read', async () => {
@@ -82,8 +82,8 @@ describe('.drone.yml as Drone reads it', () => {
     const file = await parseDroneYaml(
       pipeline('platform:\n  os: windows\nnode:\n  role: gpu\nsteps:\n  - name: s\n    commands: [x]\n'),
     );
-    expect(file.steps[0]!.neverRuns).toMatch(/platform.os is windows/);
-    expect(file.steps[0]!.node).toEqual({ role: 'gpu' });
+    expect(file.steps[0].neverRuns).toMatch(/platform.os is windows/);
+    expect(file.steps[0].node).toEqual({ role: 'gpu' });
   });
 
   test('a dependency on a missing step is an error (Drone rejects the pipeline)', async () => {
@@ -115,7 +115,7 @@ describe('.drone.yml as Drone reads it', () => {
     const file = await parseDroneYaml(
       pipeline('trigger:\n  event:\n    exclude: ["*"]\nsteps:\n  - name: s\n    commands: [x]\n'),
     );
-    expect(file.steps[0]!.neverRuns).toMatch(/trigger/);
+    expect(file.steps[0].neverRuns).toMatch(/trigger/);
   });
 
   test.each([

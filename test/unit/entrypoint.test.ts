@@ -45,7 +45,7 @@ describe('Drone steps that run the script (commands are shell)', () => {
       'runner/run_recipe_ci.py',
       'cc-ci-run',
     );
-    expect(uses[0]!.unfollowable).toMatch(/eval/);
+    expect(uses[0].unfollowable).toMatch(/eval/);
   });
 });
 

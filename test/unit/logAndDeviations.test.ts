@@ -47,7 +47,7 @@ describe('log lines', () => {
   test('json: pino JSON lines, redacted', () => {
     const { logger, lines } = capture('json');
     logger.info({ host: 'cc-ci', token: 's3cr3t-value' }, 'evaluating cc-ci');
-    const record = JSON.parse(lines[0]!) as Record<string, unknown>;
+    const record = JSON.parse(lines[0]) as Record<string, unknown>;
     expect(record).toMatchObject({
       level: 30,
       msg: 'evaluating cc-ci',
@@ -150,14 +150,14 @@ describe('every output lists the deviations', () => {
     const line =
       'settings differing from the claim: hosts=cc-ci, checks (1 of 7: without single-source, path-superset, entrypoint-parity, host-parity, propagation, no-drop)';
     expect(run.stdout).toContain(line);
-    expect(JSON.parse(run.files['report.json']!).deviations.map((d: { setting: string }) => d.setting)).toEqual([
+    expect(JSON.parse(run.files['report.json']).deviations.map((d: { setting: string }) => d.setting)).toEqual([
       'hosts',
       'checks',
     ]);
     expect(run.files['junit.xml']).toContain(`<property name="deviations" value="${line}"/>`);
     expect(run.files['junit.xml']).toContain('<skipped message="not selected (checks setting)"/>');
     expect(run.files['summary.md']).toContain(line);
-    expect(JSON.parse(run.files['card.json']!).data.deviations).toBe(line);
+    expect(JSON.parse(run.files['card.json']).data.deviations).toBe(line);
     expect(run.files['drone-output.env']).toContain('NIXENV_VERIFY_DEVIATIONS=hosts,checks\n');
     expect(run.files['drone-output.env']).toContain(`NIXENV_VERIFY_DEVIATION_TEXT=${line}\n`);
   });
@@ -166,7 +166,7 @@ describe('every output lists the deviations', () => {
     const run = await runFake(flake, { ...ALL_OUTPUTS(flake.dir), PLUGIN_LOG_LEVEL: 'silent' });
     for (const text of [run.stdout, ...Object.values(run.files)])
       expect(text).not.toContain('settings differing from the claim');
-    expect(JSON.parse(run.files['report.json']!).deviations).toEqual([]);
+    expect(JSON.parse(run.files['report.json']).deviations).toEqual([]);
   });
 
   test('without a terminal the log on stderr is plain text', async () => {

@@ -16,14 +16,14 @@ const N = 'ccciRuntimeTools';
 type Want = Pick<Definition, 'name' | 'kind' | 'attrPath' | 'line' | 'column'> &
   Partial<Pick<Definition, 'scope' | 'enclosing'>>;
 const pick = (d: Definition, w: Want): Partial<Definition> =>
-  Object.fromEntries(Object.keys(w).map((k) => [k, d[k as keyof Definition]])) as Partial<Definition>;
+  Object.fromEntries(Object.keys(w).map((k) => [k, d[k as keyof Definition]]));
 const bind = (
   line: number,
   column: number,
   attrPath: string[] = [N],
   scope: Definition['scope'] = 'attrset',
 ): Want => ({
-  name: attrPath[attrPath.length - 1]!,
+  name: attrPath[attrPath.length - 1],
   kind: 'binding',
   attrPath,
   line,
@@ -134,10 +134,10 @@ describe('definitionsOf: every form of definition', () => {
   });
   test('text and value of a binding', () => {
     const [d] = definitionsOf(`{ ${N} = with pkgs; [ a b ]; }`, N);
-    expect(d!.text).toBe(`${N} = with pkgs; [ a b ];`);
-    expect(d!.value).toMatchObject({ text: 'with pkgs; [ a b ]', node: 'With', shape: 'list' });
+    expect(d.text).toBe(`${N} = with pkgs; [ a b ];`);
+    expect(d.value).toMatchObject({ text: 'with pkgs; [ a b ]', node: 'With', shape: 'list' });
     const src = `{ ${N} = with pkgs; [ a b ]; }`;
-    expect(src.slice(d!.value!.from, d!.value!.to)).toBe('with pkgs; [ a b ]');
+    expect(src.slice(d.value!.from, d.value!.to)).toBe('with pkgs; [ a b ]');
   });
   test.each([
     ['[ a ]', 'list'],
@@ -151,12 +151,12 @@ describe('definitionsOf: every form of definition', () => {
     ['(x)', 'unknown'],
     ['if c then [ ] else [ a ]', 'unknown'],
   ])('value shape of %s is %s', (value, shape) => {
-    expect(definitionsOf(`{ ${N} = ${value}; }`, N)[0]!.value!.shape).toBe(shape);
+    expect(definitionsOf(`{ ${N} = ${value}; }`, N)[0].value!.shape).toBe(shape);
   });
   test('text of an inherit is the whole statement', () => {
     const [d] = definitionsOf(`{ inherit (x) a ${N}; }`, N);
     expect(d).toMatchObject({ text: `inherit (x) a ${N};`, inheritFrom: 'x' });
-    expect(d!.value).toBeUndefined();
+    expect(d.value).toBeUndefined();
   });
   test('kinds option filters formals and arguments out', () => {
     const src = `{ ${N}, ... }: { ${N} = ${N}; }`;
@@ -175,7 +175,7 @@ describe('definitionsOf: every form of definition', () => {
     ]);
   });
   test('file is carried onto definitions', () => {
-    expect(definitionsOf(`{ ${N} = 1; }`, N, { file: 'nix/modules/packages.nix' })[0]!.file).toBe(
+    expect(definitionsOf(`{ ${N} = 1; }`, N, { file: 'nix/modules/packages.nix' })[0].file).toBe(
       'nix/modules/packages.nix',
     );
   });
@@ -274,7 +274,7 @@ describe('a real overlay file (cc-ci packages.nix)', () => {
       scope,
       enclosing: ['nixpkgs', 'overlays'],
     });
-    if (value) expect(defs[0]!.value!.text).toBe(value);
+    if (value) expect(defs[0].value!.text).toBe(value);
   });
   test('the inner name/runtimeInputs/text are bindings nested in cc-ci-run', () => {
     const inner = parseNix(PACKAGES_NIX).definitions.filter(
@@ -343,7 +343,7 @@ describe('parse errors', () => {
   test.each(cases)('$title', ({ src, errors }) => {
     const got = parseNix(src).errors;
     expect(got.map((e) => [e.line, e.column])).toEqual(errors.map(([l, c]) => [l, c]));
-    got.forEach((e, i) => expect(e.message).toMatch(errors[i]![2]));
+    got.forEach((e, i) => expect(e.message).toMatch(errors[i][2]));
   });
   test('definitions around an error are still reported, with the error', () => {
     const parse = parseNix(`{ a = 1 b = 2; ${N} = 3; }`);
@@ -391,7 +391,7 @@ describe('valid Nix that the Lezer grammar alone rejects or misreads', () => {
       column: 17,
       text: 'inherit (lib) or;',
     });
-    expect(definitionsOf('{ b.or.c = 3; }', 'c')[0]!.attrPath).toEqual(['b', 'or', 'c']);
+    expect(definitionsOf('{ b.or.c = 3; }', 'c')[0].attrPath).toEqual(['b', 'or', 'c']);
   });
 });
 

@@ -114,11 +114,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(repo, { recursive: true, force: true }));
 
-async function failingClient(
-  version: string,
-  stderr: string,
-  { submodules = false, env = {} as NodeJS.ProcessEnv } = {},
-) {
+async function failingClient(version: string, stderr: string, { submodules = false, env = {} } = {}) {
   const fake = fakeRunner((call) =>
     call.args[0] === '--version' ? { stdout: `nix (Nix) ${version}\n` } : { exitCode: 1, stderr },
   );

@@ -4,7 +4,7 @@ import { overallVerdict, type Verdict } from '../../src/verdict.js';
 
 const verdict = (statuses: ('pass' | 'fail' | 'error' | 'skip')[]): Verdict => {
   const checks = statuses.map((status, i) => ({
-    id: (['build', 'single-source', 'path-superset'] as const)[i]!,
+    id: (['build', 'single-source', 'path-superset'] as const)[i],
     title: 't',
     status,
     summary: `summary ${i}`,
@@ -60,8 +60,8 @@ describe('console', () => {
   });
   test('the verdict line: the first clause of each failing summary, in check order', () => {
     const v = verdict(['fail', 'pass', 'error']);
-    v.checks[0]!.summary = "cc-ci-run's PATH lacks git-lfs-3.6.1 (14/15 expected entries)";
-    v.checks[2]!.summary = 'cc-ci: sw/bin/git-lfs is missing; cc-ci-hetzner: sw/bin/git-lfs is missing';
+    v.checks[0].summary = "cc-ci-run's PATH lacks git-lfs-3.6.1 (14/15 expected entries)";
+    v.checks[2].summary = 'cc-ci: sw/bin/git-lfs is missing; cc-ci-hetzner: sw/bin/git-lfs is missing';
     expect(renderConsole(v, { color: false })).toContain(
       "verdict: FAIL: cc-ci-run's PATH lacks git-lfs-3.6.1 (14/15 expected entries); cc-ci: sw/bin/git-lfs is missing (2 of 3 checks did not pass: build fail, path-superset error)",
     );
@@ -73,7 +73,7 @@ describe('console', () => {
       '/nix/store/78zrv4xibw61ikfhi2q92znf6gqqycwl-git-2.47.2/bin',
       '$PATH',
     ];
-    v.checks[0]!.evidence = [
+    v.checks[0].evidence = [
       'read /nix/store/x/bin/cc-ci-run',
       `line 9: \`exec python3 "$@"\` runs with PATH=${dirs.join(':')} (2 directories)`,
       `ok      python3-3.12.8-env: ${dirs[0]}`,

@@ -62,7 +62,7 @@ const verdict: Verdict = {
   tool: { name: 'nixenv-verify', version: '0.1.0' },
 };
 
-const passing: Verdict = { ...verdict, verdict: 'pass', checks: [verdict.checks[0]!] };
+const passing: Verdict = { ...verdict, verdict: 'pass', checks: [verdict.checks[0]] };
 
 describe('JUnit XML', () => {
   test('one testsuite, a testcase per check, failure/error/skipped by status, counts and properties', () => {
@@ -229,7 +229,7 @@ describe('Markdown summary', () => {
   });
 
   test('evidence is cut at maxEvidence with a pointer to the JSON report', () => {
-    const long: Verdict = { ...verdict, checks: [{ ...verdict.checks[1]!, evidence: ['l1', 'l2', 'l3'] }] };
+    const long: Verdict = { ...verdict, checks: [{ ...verdict.checks[1], evidence: ['l1', 'l2', 'l3'] }] };
     expect(renderMarkdown(long, { maxEvidence: 2 })).toContain(
       '```text\nl1\nl2\n… 1 more lines (see the JSON report)\n```',
     );
@@ -334,11 +334,11 @@ describe('Drone card', () => {
     const template = readFileSync(fileURLToPath(new URL('../../templates/card.json', import.meta.url)), 'utf8');
     const parsed = JSON.parse(template) as { type: string; version: string };
     expect([parsed.type, parsed.version]).toEqual(['AdaptiveCard', '1.5']);
-    const bindings = new Set([...template.matchAll(/\$\{([A-Za-z0-9_.]+)\}/g)].map((m) => m[1]!));
+    const bindings = new Set([...template.matchAll(/\$\{([A-Za-z0-9_.]+)\}/g)].map((m) => m[1]));
     const fields = new Set([
       ...Object.keys(expectedData),
-      ...Object.keys(expectedData.checks[0]!),
-      ...Object.keys(expectedData.facts[0]!),
+      ...Object.keys(expectedData.checks[0]),
+      ...Object.keys(expectedData.facts[0]),
       '$data',
     ]);
     expect([...bindings].filter((b) => !fields.has(b))).toEqual([]);
@@ -439,12 +439,12 @@ describe('redaction', () => {
     const v: Verdict = {
       ...passing,
       flakeRef: 'x?token=abcdef123',
-      checks: [{ ...passing.checks[0]!, evidence: ['Authorization: abcdef123456'] }],
+      checks: [{ ...passing.checks[0], evidence: ['Authorization: abcdef123456'] }],
     };
     const out = redactVerdict(v, ['abcdef123', 'abcdef123456']);
     expect(out.flakeRef).toBe('x?token=***');
-    expect(out.checks[0]!.evidence).toEqual(['Authorization: ***']);
-    expect(out.checks[0]!.durationMs).toBe(1234);
+    expect(out.checks[0].evidence).toEqual(['Authorization: ***']);
+    expect(out.checks[0].durationMs).toBe(1234);
     expect(redactVerdict(v, [])).toEqual(v);
   });
 });
@@ -562,7 +562,7 @@ describe('runCli order', () => {
       expect(code).toBe(1);
       expect(stdout).toHaveLength(2);
       expect(stdout[0]).toContain('verdict: FAIL');
-      expect(stdout[1]!.startsWith(`${ESC}]1338;`)).toBe(true);
+      expect(stdout[1].startsWith(`${ESC}]1338;`)).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

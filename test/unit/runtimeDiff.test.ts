@@ -24,12 +24,12 @@ import { PASS_VERDICT } from '../helpers/cardSamples.js';
 
 const tool = (name: string, from = 'nix/modules/packages.nix:12'): Tool => {
   const m = /^(.*?)-(\d.*)$/.exec(name);
-  return { pname: m ? m[1]! : name, version: m ? m[2]! : '', name, from };
+  return { pname: m ? m[1] : name, version: m ? m[2] : '', name, from };
 };
 const consumer = (key: string, host: string, tools: string[], problem?: string): ConsumerRuntime => ({
   key: `${key}@${host}`,
   label: `the ${key} on ${host}`,
-  consumer: key.split(':')[0]!,
+  consumer: key.split(':')[0],
   host,
   tools: tools.map((t) => tool(t)),
   notes: [],
@@ -110,7 +110,7 @@ describe('diffRuntimes', () => {
       { status: 'error', added: [], dropped: [] },
     ],
   ])('%s', (_, base, head, want) => {
-    const d = diffRuntimes(base, head, BASE).consumers[0]!;
+    const d = diffRuntimes(base, head, BASE).consumers[0];
     if (want.status) expect(d.status).toBe(want.status);
     if (want.added) expect(d.added.map((t) => t.name)).toEqual(want.added);
     if (want.dropped) expect(d.dropped.map((x) => x.tool.name)).toEqual(want.dropped);
@@ -123,10 +123,10 @@ describe('diffRuntimes', () => {
       snap(consumer('sweep', 'cc-ci', []), consumer('system-packages', 'cc-ci', ['rsync-3.4.1'])),
       BASE,
     );
-    expect(d.consumers[0]!.dropped[0]!.instead).toBe(
+    expect(d.consumers[0].dropped[0].instead).toBe(
       'nothing named rsync on its PATH at head (still on the system-packages on cc-ci)',
     );
-    expect(diffLines(d.consumers[0]!)).toEqual([
+    expect(diffLines(d.consumers[0])).toEqual([
       '- rsync-3.4.1 (from nix/modules/packages.nix:12; head: nothing named rsync on its PATH at head (still on the system-packages on cc-ci))',
     ]);
   });

@@ -81,7 +81,7 @@ describe('parseSettings', () => {
       [],
       (s: ReturnType<typeof parse>) => expect(s.checks).toEqual(['build', 'host-parity']),
     ],
-  ])('%j %j', (env, argv, assert) => assert(parse(env as Record<string, string>, argv as string[])));
+  ])('%j %j', (env, argv, assert) => assert(parse(env, argv)));
 
   test.each([
     [{ PLUGIN_MODE: 'fast' }, 'PLUGIN_MODE', 'one of build, eval'],

@@ -178,7 +178,7 @@ describe('shell reader', () => {
     const a = await analyzeScript(c.script);
     expect(a.parseError).toBeUndefined();
     expect(a.invocations.map(brief)).toEqual(c.invocations);
-    if (c.text) expect(a.invocations[c.text[0]]!.text).toBe(c.text[1]);
+    if (c.text) expect(a.invocations[c.text[0]].text).toBe(c.text[1]);
   });
 });
 
@@ -194,12 +194,12 @@ describe('mvdan-sh operator codes', () => {
       };
     };
   };
-  const parse = (src: string) => syntax.NewParser().Parse(src, '').Stmts[0]!;
+  const parse = (src: string) => syntax.NewParser().Parse(src, '').Stmts[0];
   test.each(Object.entries(REDIR_OPS))('redirection %s is %s', (code, op) => {
     const heredoc = op === '<<' || op === '<<-';
-    expect(parse(`a ${op}${heredoc ? 'E\nE\n' : ' w'}`).Redirs[0]!.Op).toBe(Number(code));
+    expect(parse(`a ${op}${heredoc ? 'E\nE\n' : ' w'}`).Redirs[0].Op).toBe(Number(code));
   });
   test.each(Object.entries(EXP_OPS))('expansion %s is ${x%sQ}', (code, op) => {
-    expect(parse(`a \${x${op}Q}`).Cmd.Args[1]!.Parts[0]!.Exp.Op).toBe(Number(code));
+    expect(parse(`a \${x${op}Q}`).Cmd.Args[1].Parts[0].Exp.Op).toBe(Number(code));
   });
 });

@@ -317,7 +317,7 @@ describe('built trees: drop-in directories and /etc', () => {
       1,
     ],
   ])('systemd.packages (eval mode): %s', (_n, files, unseen) => {
-    const out = path.join(dir, `pkg-${files.length}-${unseen}-${files[0]!.split('/')[0]}`);
+    const out = path.join(dir, `pkg-${files.length}-${unseen}-${files[0].split('/')[0]}`);
     for (const f of files) {
       mkdirSync(path.dirname(path.join(out, f)), { recursive: true });
       writeFileSync(path.join(out, f), '[Service]\n');
@@ -380,7 +380,7 @@ describe('which timer-started services are sweeps', () => {
     [`${S}-backup/bin/backup`]: '#!/bin/sh\nexec restic backup /var/lib\n',
   };
   const scripts: ScriptSource = {
-    scriptAt: async (p) => (texts[p] ? { text: texts[p]!, source: p, inputs: [] } : { missing: p }),
+    scriptAt: async (p) => (texts[p] ? { text: texts[p], source: p, inputs: [] } : { missing: p }),
   };
   test.each<[string, string, boolean]>([
     ['ExecStart names the sweep script', '[Service]\nExecStart=/legacy/bin/cc-ci-run runner/nightly_sweep.py\n', true],

@@ -26,7 +26,7 @@ function fakeFiles(map: Record<string, string | null>): WrapperFiles {
       const text = map[path];
       return text === null
         ? { kind: 'program', path, source: path }
-        : { kind: 'script', path, text: text!, source: path };
+        : { kind: 'script', path, text: text, source: path };
     },
   };
 }
