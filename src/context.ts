@@ -223,8 +223,6 @@ in {
 export class RunContext {
   readonly hostFacts: (host: string) => Promise<HostFacts>;
   readonly hostBuild: (host: string) => Promise<HostBuild>;
-  /** The shared wrapper's script text: from the built store path, or (eval mode) from its derivation. */
-  readonly wrapperScript: () => Promise<{ text: string; source: string }>;
   /** The program the shared package finally runs and its PATH (src/wrappers), with what the source assumed. */
   readonly wrapperRun: () => Promise<{ outcome: WrapperOutcome; notes: string[] }>;
 
@@ -257,8 +255,6 @@ export class RunContext {
       }
       return { host, ...answer.facts };
     });
-    const wrapper = memoize(() => this.loadWrapperScript());
-    this.wrapperScript = () => wrapper('');
     const run = memoize(() => this.loadWrapperRun());
     this.wrapperRun = () => run('');
     this.hostBuild = memoize(async (host) => {
@@ -274,29 +270,6 @@ export class RunContext {
       ]);
       return { host, toplevel: facts.toplevel.out, outcome, ...(storedSystemPathLog ? { storedSystemPathLog } : {}) };
     });
-  }
-
-  private async loadWrapperScript(): Promise<{ text: string; source: string }> {
-    const host = this.settings.hosts[0];
-    const facts = await this.hostFacts(host);
-    const pkg = facts.package;
-    const { package: name, program } = this.claim.shared;
-    if (!pkg) throw new CheckInputError(`${host}: pkgs.${name} does not exist (PLUGIN_PACKAGE)`);
-    if (this.settings.mode === 'eval') {
-      // writeShellApplication keeps its script in the derivation's `text` (and in the .drv, even with passAsFile).
-      if (pkg.text !== null) return { text: pkg.text, source: `${pkg.drvPath} (text attribute, evaluated)` };
-      const env = await this.nix.derivationEnv(pkg.drvPath);
-      return { text: env.text ?? env.buildCommand ?? '', source: `${pkg.drvPath} (derivation environment)` };
-    }
-    // The wrapper is normally in the host closure: wait for that build instead of racing it.
-    await this.hostBuild(host).catch(() => undefined);
-    if (!existsSync(pkg.out)) {
-      const built = await this.nix.buildDrvs([pkg.drvPath]);
-      if (!built.ok) throw built.error!;
-    }
-    const script = wrapperScript(pkg.out, program);
-    if (!script) throw new CheckInputError(`${pkg.out} has no bin/${program}`);
-    return { text: readBoundedText(script), source: script };
   }
 
   /** The wrapper model on the shared package: built files in build mode, its derivations in eval mode. */

@@ -17,7 +17,6 @@ import { CheckInputError } from '../errors.js';
 import { attrPath, nixGaveNoAnswer, nixString, type NixClient } from '../nix/client.js';
 import { appendToListDefinition } from '../nixSyntax/index.js';
 import { parseStorePath, STORE_PATH_RE } from '../parse/storePath.js';
-import { analyzeScript, resolvePath } from '../shell/index.js';
 import { splitPath } from '../resolve.js';
 import { consumersOf, type Claim } from '../claim/types.js';
 import { environmentAssignments, execStart, parseUnit } from '../systemd/unit.js';
@@ -162,18 +161,6 @@ function makeWritable(dir: string): void {
     if (st.isDirectory()) makeWritable(full);
     else chmodSync(full, st.mode & 0o111 ? 0o755 : 0o644);
   }
-}
-
-/** Does the PATH in force where the wrapper finally runs its program hold `dir`? */
-export async function finalPathHas(script: string, dir: string): Promise<boolean | undefined> {
-  const analysis = await analyzeScript(script, { inheritedPath: 'inherited' });
-  const last =
-    [...analysis.invocations].reverse().find((i) => i.exec && !i.conditional) ??
-    analysis.invocations[analysis.invocations.length - 1];
-  if (!last) return undefined;
-  const p = resolvePath(last.path, undefined);
-  if ('unknown' in p) return undefined;
-  return p.entries.some((e) => 'dir' in e && (e.dir === dir || e.dir.startsWith(`${dir}/`)));
 }
 
 /**

@@ -15,6 +15,7 @@
 // its path (the file itself included) is checked with lstat and realpath, and one that leads out is
 // an exit-2 error naming it. Every spec is at most SPEC_MAX_BYTES (exit 2 naming the file and the
 // limit). The bytes hashed are the bytes parsed (one read).
+import { fileKind } from '../storeFs.js';
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 import path from 'node:path';
@@ -48,18 +49,8 @@ const sha256 = (data: string | Buffer): string => createHash('sha256').update(da
 const inside = (root: string, p: string): boolean =>
   p === root || p.startsWith(root.endsWith(path.sep) ? root : `${root}${path.sep}`);
 
-const special = (st: Stats): string | undefined =>
-  st.isFIFO()
-    ? 'a FIFO'
-    : st.isSocket()
-      ? 'a socket'
-      : st.isCharacterDevice()
-        ? 'a character device'
-        : st.isBlockDevice()
-          ? 'a block device'
-          : st.isDirectory()
-            ? 'a directory'
-            : undefined;
+/** What a spec path is when it is no file: a special file (storeFs.fileKind) or a directory. */
+const special = (st: Stats): string | undefined => fileKind(st) ?? (st.isDirectory() ? 'a directory' : undefined);
 
 /**
  * For a path inside the repository: the first component (from the repository down) that is a
