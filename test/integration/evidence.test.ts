@@ -61,7 +61,7 @@ describe('evidence', () => {
 
   test('a dropped tool is named as missing, a drifted one as drift', () => {
     const dropped = check(runCli({ flake: fixture('drop-git-lfs'), checks: 'path-superset' }), 'path-superset');
-    expect(dropped.summary).toContain('missing git-lfs-3.6.1');
+    expect(dropped.summary).toContain("cc-ci-run's PATH lacks git-lfs-3.6.1");
     expect(dropped.evidence).toContain('MISSING git-lfs-3.6.1');
     const drifted = check(runCli({ flake: fixture('drift-openssl'), checks: 'path-superset' }), 'path-superset');
     expect(drifted.summary).toContain('version drift openssl-3.3.2 (expected openssl-3.3.3)');
@@ -117,7 +117,7 @@ describe('evidence', () => {
       'entrypoint-parity',
     );
     expect(noProfile.summary).toMatch(
-      /cc-ci: step "recipe-test" cannot reach cc-ci-run through \S+drone-runner-exec\.service:\d+: Environment=PATH \(the last assignment wins\) \(\/run\/wrappers\/bin:\/usr\/bin:\/bin;/,
+      /cc-ci: step "recipe-test" cannot reach cc-ci-run through \S+drone-runner-exec\.service:\d+: Environment=PATH \(the last assignment wins\) \(\/run\/wrappers\/bin:\/usr\/bin:\/bin[;)]/,
     );
   });
 
