@@ -17,9 +17,9 @@ import type { DerivationConsumer, DroneStepConsumer, RunnerServiceConsumer, Serv
 import { serviceEnvironment, storeReader } from '../systemd/environment.js';
 import { processEnvironment } from '../systemd/process.js';
 import { storeRootOf } from '../storeFs.js';
-import { isSweepService } from '../systemd/sweep.js';
+import { isSweepService, sweepNamedIn } from '../systemd/sweep.js';
 import { startedAtBoot, timerNotLive } from '../systemd/timer.js';
-import { execStart, execStartRule, timerTarget, timerTriggers } from '../systemd/unit.js';
+import { execStart, execStartRule, listSetting, timerTarget, timerTriggers, unitWords } from '../systemd/unit.js';
 import { sharedPackagePath } from './pathSuperset.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
@@ -153,6 +153,20 @@ async function serviceReaches(
     };
   const lastExec = exec[exec.length - 1];
   const pathDirs = unitPath ? splitPath(unitPath.value) : undefined;
+  /** A command of the unit that does not reach the program: a problem when it runs a sweep of the runner scripts. */
+  const sweepWithout = async (
+    e: { program: string; args: string[]; line: number; file?: string; text?: string },
+    reason: string,
+  ): Promise<void> => {
+    const named = await sweepNamedIn(
+      [{ text: [e.program, ...e.args].join(' '), source: `${e.file ?? unit.source}:${e.line}`, drvs: unit.context }],
+      ctx,
+    );
+    if (named)
+      out.problems.push(
+        `${host}: ${consumer.name} (${unit.name}) ${e.file ?? unit.source}:${e.line} runs a sweep of the runner scripts without ${program} (${named}; ${reason})`,
+      );
+  };
   if (exec.length > 1) {
     // Type=oneshot runs every ExecStart= in order: an earlier one that runs the program runs it too, and must run the shared one.
     out.evidence.push(
@@ -169,8 +183,30 @@ async function serviceReaches(
         out.problems.push(
           `${host}: ${consumer.name} (${unit.name}) ${e.file ?? unit.source}:${e.line} runs ${r.root} (via ${r.via}), not ${expected}`,
         );
+      else if (!r.ok) await sweepWithout(e, r.reason);
     }
   }
+  // ExecStartPre=/ExecStartPost= run around the main command: one that runs a sweep of the runner scripts
+  // without the program does the sweep's work outside the shared runtime.
+  for (const key of ['ExecStartPre', 'ExecStartPost'])
+    for (const l of listSetting(unit.unit, 'Service', key)) {
+      const words = unitWords(l.value.replace(/^[-@:+!]+/, ''));
+      const r = await followToTarget(
+        { argv: words, where: `${l.file ?? unit.source}:${l.line}`, pathDirs, drvs: unit.context },
+        program,
+        view,
+        ctx,
+      );
+      if (r.ok && r.root !== expected)
+        out.problems.push(
+          `${host}: ${consumer.name} (${unit.name}) ${key}= at ${l.file ?? unit.source}:${l.line} runs ${r.root}, not ${expected}`,
+        );
+      else if (!r.ok)
+        await sweepWithout(
+          { program: words[0] ?? '', args: words.slice(1), line: l.line, file: l.file, text: l.value },
+          r.reason,
+        );
+    }
   const start = unit.inlineScript
     ? { inlineScript: { text: unit.inlineScript, source: `${unit.source} script` } }
     : lastExec

@@ -60,6 +60,8 @@ interface State {
   exitTrap?: { line: number; text: string };
   /** Same for a `return` in a branch: holds only until the function ends. */
   returnSkip?: string;
+  /** Names `hash -p FILE NAME` bound to a file (the line): bash runs FILE for NAME until `hash -r`/`-d` or a PATH assignment. */
+  hashed: Map<string, number>;
 }
 
 interface Ctx {
@@ -157,6 +159,7 @@ function clone(s: State): State {
     exported: new Set(s.exported),
     funcs: new Map(s.funcs),
     aliases: new Map(s.aliases),
+    hashed: new Map(s.hashed),
     ...(s.dead ? { dead: { ...s.dead } } : {}),
   };
 }
@@ -202,6 +205,7 @@ export class Analyzer {
       funcs: new Map(),
       aliases: new Map(),
       expandAliases: this.options.shell === 'sh',
+      hashed: new Map(),
     };
     const start = this.options.inheritedPath;
     state.vars.set('PATH', start === undefined || start === 'inherited' ? inherited() : fromPathEntries(start));
@@ -266,6 +270,8 @@ export class Analyzer {
     state.vars.set(name, val);
     state.assignedAt.set(name, line);
     if (state.allexport && val !== null) state.exported.add(name);
+    // bash clears its command hash table when PATH is assigned (`hash -p` bindings included).
+    if (name === 'PATH') state.hashed.clear();
     if (name === 'PATH' && val !== null) {
       // Report a run-time PATH once, where its unknown piece enters (not again for `PATH=${PATH%':'}` after it).
       const u = firstUnknownSeg(val);
@@ -341,6 +347,8 @@ export class Analyzer {
     base.allexport = live.some((s) => s.allexport);
     if (!live.every((s) => s.cwd === live[0].cwd)) base.cwd = new Unknown(`cd ${where}`);
     for (const s of live) for (const [k, v] of s.funcs) base.funcs.set(k, v);
+    // A name bound by `hash -p` on any path that ran stays bound for what follows.
+    for (const s of live) for (const [k, v] of s.hashed) base.hashed.set(k, v);
     const aliasNames = new Set(live.flatMap((s) => [...s.aliases.keys()]));
     for (const n of aliasNames) {
       const defs = live.map((s) => s.aliases.get(n));
@@ -488,6 +496,22 @@ export class Analyzer {
         return;
       }
       case 'func':
+        // POSIX mode (bash as /bin/sh): a function name that is not a valid shell name (`cc-ci-run`) is a fatal
+        // error of a non-interactive shell ("not a valid identifier"): the script stops there (bash manual,
+        // "Bash POSIX Mode").
+        if (this.options.shell === 'sh' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(cmd.name)) {
+          if (ctx.cond === undefined && ctx.alongside === undefined && state.skipReason === undefined) {
+            state.dead = { kind: 'exit', line };
+            return;
+          }
+          this.issue(
+            this.out.unfollowable,
+            line,
+            this.textOf(cmd),
+            `a function named ${cmd.name}, which POSIX sh refuses (a fatal error), on some paths only`,
+          );
+          return;
+        }
         state.funcs.set(cmd.name, cmd.body);
         if (ctx.top !== undefined) this.definedAt.set(cmd.body, ctx.top);
         return;
@@ -642,6 +666,13 @@ export class Analyzer {
       : shellLevel && !exec && progText !== undefined && SHELL_BUILTINS.has(progText)
         ? 'builtin'
         : 'external';
+    if (kind === 'external' && progText !== undefined && !progText.includes('/') && state.hashed.has(progText))
+      this.issue(
+        this.out.unfollowable,
+        line,
+        text,
+        `\`hash -p\` at line ${state.hashed.get(progText)} binds ${progText} to a file: bash runs it, not what PATH finds`,
+      );
     const exported = cleared ? new Set<string>() : new Set(state.exported);
     for (const n of exportedExtra) exported.add(n);
     for (const [n, v] of env) if (v === null) exported.delete(n);
@@ -890,16 +921,18 @@ export class Analyzer {
         state.expandAliases = (ctx.cond ?? state.skipReason ?? state.returnSkip) ? 'unknown' : on;
         return;
       }
-      case 'hash':
-        // `hash -p FILE NAME` makes bash run FILE for NAME, whatever PATH says.
-        if (words.some((a) => a !== undefined && /^-[a-zA-Z]*p/.test(a)))
-          this.issue(
-            this.out.unfollowable,
-            line,
-            text,
-            '`hash -p` binds a command name to a file, bypassing the PATH lookup',
-          );
+      case 'hash': {
+        // bash(1) `hash`: `-r` forgets every name, `-d NAME…` forgets those, `-p FILE NAME…` makes bash run FILE
+        // for NAME, whatever PATH says. A bound name is judged where it is run (see invoke).
+        const flags = words.filter((a): a is string => a !== undefined && a.startsWith('-'));
+        const names = words.filter((a): a is string => a !== undefined && !a.startsWith('-'));
+        if (flags.some((f) => f.includes('r'))) state.hashed.clear();
+        else if (flags.some((f) => f.includes('d'))) for (const n of names) state.hashed.delete(n);
+        else if (flags.some((f) => f.includes('p'))) for (const n of names.slice(1)) state.hashed.set(n, line);
+        else if (words.some((a) => a === undefined))
+          this.issue(this.out.unfollowable, line, text, '`hash` with arguments computed at run time');
         return;
+      }
     }
   }
 

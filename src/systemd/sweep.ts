@@ -24,6 +24,14 @@ export async function isSweepService(unit: UnitView, scripts: ScriptSource): Pro
       texts.push({ text: l.value, source: `${l.file ?? unit.source}:${l.line}`, drvs: unit.context });
   }
   if (unit.inlineScript) texts.push({ text: unit.inlineScript, source: `${unit.source} script`, drvs: unit.context });
+  return sweepNamedIn(texts, scripts);
+}
+
+/** Where these texts, or the scripts they reach through store paths, name a runner sweep script; or undefined. */
+export async function sweepNamedIn(
+  texts: { text: string; source: string; drvs: readonly string[] }[],
+  scripts: ScriptSource,
+): Promise<string | undefined> {
   const read = new Set<string>();
   while (texts.length) {
     const t = texts.shift()!;

@@ -183,11 +183,6 @@ describe('bash constructs on the path to the program', () => {
       ['[ -n "$X" ] && alias cc-ci-run=python3', 'cc-ci-run runner/run_recipe_ci.py'],
       /defined or removed after/,
     ],
-    [
-      'a function shadowing the program',
-      ['cc-ci-run() { command cc-ci-run "$@"; }', 'cc-ci-run runner/run_recipe_ci.py'],
-      /shell function named cc-ci-run shadows/,
-    ],
     ['eval before the run', ['eval "$SETUP"', 'cc-ci-run runner/run_recipe_ci.py'], /eval/],
     ['source of a run-time file', ['. ./env.sh', 'cc-ci-run runner/run_recipe_ci.py'], /runs another file/],
     ['hash -p', ['hash -p /usr/bin/python3 cc-ci-run', 'cc-ci-run runner/run_recipe_ci.py'], /hash -p/],
@@ -201,6 +196,33 @@ describe('bash constructs on the path to the program', () => {
     const u = await use(commands);
     expect(u.unfollowable).toMatch(/cannot follow/);
     expect(u.unfollowable).toMatch(reason);
+  });
+
+  // bash(1) POSIX mode: a function name that is not a valid shell name is a fatal error: the step stops there.
+  test('a function named cc-ci-run: POSIX sh refuses the name, the step stops before the wrapper', async () => {
+    const uses = await scriptUses(
+      [step(['cc-ci-run() { command cc-ci-run --quiet "$@"; }', 'command cc-ci-run runner/run_recipe_ci.py'])],
+      'runner/run_recipe_ci.py',
+      'cc-ci-run',
+    );
+    expect(uses.filter((u) => u.viaWrapper && !u.notRun)).toEqual([]);
+  });
+  // bash(1) `hash`: -r forgets every binding, and so does an assignment to PATH.
+  test.each([
+    ['hash -r after it', ['hash -p /usr/bin/python3 cc-ci-run', 'hash -r', 'cc-ci-run runner/run_recipe_ci.py']],
+    [
+      'hash -d of the name',
+      ['hash -p /usr/bin/python3 cc-ci-run', 'hash -d cc-ci-run', 'cc-ci-run runner/run_recipe_ci.py'],
+    ],
+    [
+      'a PATH assignment after it',
+      ['hash -p /usr/bin/python3 cc-ci-run', 'PATH=$PATH', 'cc-ci-run runner/run_recipe_ci.py'],
+    ],
+    ['another name bound', ['hash -p /usr/bin/python3 python3', 'cc-ci-run runner/run_recipe_ci.py']],
+  ])('hash -p no longer binds the program: %s', async (_, commands) => {
+    const u = await use(commands);
+    expect(u.unfollowable).toBeUndefined();
+    expect(u.viaWrapper).toBe(true);
   });
 
   test.each([
