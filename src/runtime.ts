@@ -22,6 +22,7 @@
 // any other directory outside the store is noted. Where a directory came from is the first step of
 // the chain whose PATH holds it (file:line of the unit, script or step). Eval and build mode feed the
 // same model: scripts come from derivations or from the built store (RunContext.scriptAt).
+import { consumersOn } from './claim/types.js';
 import type { RunContext } from './context.js';
 import { formatPosition, parseDroneYaml } from './drone/pipeline.js';
 import { NixCommandError } from './errors.js';
@@ -187,7 +188,7 @@ export async function consumerRuntimes(ctx: RunContext): Promise<RuntimeSnapshot
         out.absent.push(`host ${host}`);
         continue;
       }
-      for (const c of claim.consumers.filter((x) => x.kind !== 'derivation')) {
+      for (const c of consumersOn(claim, host)) {
         out.consumers.push({
           key: `${c.name}@${host}`,
           label: `${c.name} on ${host}`,
@@ -201,7 +202,8 @@ export async function consumerRuntimes(ctx: RunContext): Promise<RuntimeSnapshot
       continue;
     }
     const system = systemTools(ctx, host, facts);
-    for (const c of claim.consumers) {
+    // A consumer with `hosts:` has a runtime on those hosts only.
+    for (const c of consumersOn(claim, host)) {
       const notes: string[] = [];
       const entry = (key: string, label: string, tools: Tool[], problem?: string): ConsumerRuntime => ({
         key: `${key}@${host}`,

@@ -52,6 +52,10 @@ const moduleRules = {
   module_must_not_contain: patterns.optional(),
 };
 const flag = z.boolean('expected true or false').optional();
+/** A host-bound consumer that exists on some hosts only: judged there alone (default: every host). */
+const onHosts = {
+  hosts: nonEmptyList(hostName, "host names (from the spec's hosts)").optional(),
+};
 
 /** One schema per consumer kind; `kind` tells them apart. */
 const consumerKinds = [
@@ -59,6 +63,7 @@ const consumerKinds = [
     name,
     kind: z.literal('systemd-service'),
     unit: serviceUnit,
+    ...onHosts,
     started_by_timer: flag,
     ...moduleRules,
     module_runtime_inputs_only: flag,
@@ -70,10 +75,17 @@ const consumerKinds = [
     pipeline: repoPath,
     runs: repoPath,
     runner_unit: serviceUnit,
+    ...onHosts,
     ...moduleRules,
   }),
-  z.strictObject({ name, kind: z.literal('runner-service'), unit: serviceUnit, ...moduleRules }),
-  z.strictObject({ name, kind: z.literal('system-packages'), same_definition: flag, config_references_tools: flag }),
+  z.strictObject({ name, kind: z.literal('runner-service'), unit: serviceUnit, ...onHosts, ...moduleRules }),
+  z.strictObject({
+    name,
+    kind: z.literal('system-packages'),
+    ...onHosts,
+    same_definition: flag,
+    config_references_tools: flag,
+  }),
   z.strictObject({
     name,
     kind: z.literal('derivation'),
