@@ -22,6 +22,7 @@
 // any other directory outside the store is noted. Where a directory came from is the first step of
 // the chain whose PATH holds it (file:line of the unit, script or step). Eval and build mode feed the
 // same model: scripts come from derivations or from the built store (RunContext.scriptAt).
+import { consumersOn, onHost, type Consumer } from './claim/types.js';
 import type { RunContext } from './context.js';
 import { formatPosition, parseDroneYaml } from './drone/pipeline.js';
 import { NixCommandError } from './errors.js';
@@ -59,6 +60,8 @@ export interface ConsumerRuntime {
   /** Why the runtime could not be computed (the consumer exists but cannot be followed, or nix failed). */
   problem?: string;
   notes: string[];
+  /** Computed outside the consumer's `hosts:` (`alsoOn`): it exists there, but is not judged there. */
+  offHost?: true;
 }
 
 export interface RuntimeSnapshot {
@@ -169,10 +172,19 @@ async function throughProgram(
   };
 }
 
-/** Every consumer's runtime on every host of the claim, at the revision `ctx` reads. */
-export async function consumerRuntimes(ctx: RunContext): Promise<RuntimeSnapshot> {
+/**
+ * Every consumer's runtime on every host of the claim, at the revision `ctx` reads. A consumer with
+ * `hosts:` is computed on those hosts; `alsoOn` (no-drop: the hosts the base revision's spec gave it)
+ * adds hosts, where it is kept, marked `offHost`, only when found and followed (see `offHostPresence`).
+ */
+export async function consumerRuntimes(
+  ctx: RunContext,
+  options: { alsoOn?: (consumer: Consumer, host: string) => boolean } = {},
+): Promise<RuntimeSnapshot> {
   const out: RuntimeSnapshot = { consumers: [], absent: [] };
   const claim = ctx.claim;
+  const judged = (host: string) =>
+    claim.consumers.filter((c) => onHost(c, host) || (c.kind !== 'derivation' && options.alsoOn?.(c, host) === true));
   const scripts: ScriptSource = ctx;
   for (const host of ctx.settings.hosts) {
     let facts;
@@ -187,7 +199,7 @@ export async function consumerRuntimes(ctx: RunContext): Promise<RuntimeSnapshot
         out.absent.push(`host ${host}`);
         continue;
       }
-      for (const c of claim.consumers.filter((x) => x.kind !== 'derivation')) {
+      for (const c of consumersOn(claim, host)) {
         out.consumers.push({
           key: `${c.name}@${host}`,
           label: `${c.name} on ${host}`,
@@ -201,7 +213,13 @@ export async function consumerRuntimes(ctx: RunContext): Promise<RuntimeSnapshot
       continue;
     }
     const system = systemTools(ctx, host, facts);
-    for (const c of claim.consumers) {
+    // A consumer with `hosts:` has a runtime on those hosts only (and, beyondHosts, where it is found).
+    for (const c of claim.consumers)
+      if (c.kind !== 'derivation' && !onHost(c, host))
+        out.absent.push(`${c.name} on ${host}: not on its hosts (${c.hosts?.join(', ') ?? ''})`);
+    for (const c of judged(host)) {
+      const offHost = !onHost(c, host);
+      const before = out.consumers.length;
       const notes: string[] = [];
       const entry = (key: string, label: string, tools: Tool[], problem?: string): ConsumerRuntime => ({
         key: `${key}@${host}`,
@@ -282,6 +300,21 @@ export async function consumerRuntimes(ctx: RunContext): Promise<RuntimeSnapshot
       } catch (err) {
         out.consumers.push(entry(c.name, c.name, [], firstLine(err)));
       }
+      // Off its hosts, only what is found and followed counts (a missing unit there is no problem).
+      if (offHost)
+        out.consumers.splice(
+          before,
+          out.consumers.length - before,
+          ...out.consumers
+            .slice(before)
+            .filter((r) => !r.problem)
+            .map((r) => ({ ...r, offHost: true as const })),
+        );
+      out.consumers.splice(
+        before,
+        out.consumers.length - before,
+        ...out.consumers.slice(before).filter((r) => !r.problem),
+      );
     }
   }
   return out;
@@ -444,6 +477,23 @@ export function compareVersions(a: string, b: string): number {
     return x < y ? -1 : 1;
   }
   return 0;
+}
+
+/**
+ * No-drop with consumers on some hosts only: an entry outside its `hosts:` at head (on a host the base
+ * revision's spec gave it) is compared for presence alone. At base and at head: both dropped (not judged
+ * there). At base only: kept, so it vanishes (a change that narrows `hosts:` and removes the consumer
+ * from that host fails unless `retired` names it). At head only: dropped.
+ */
+export function offHostPresence(
+  base: RuntimeSnapshot,
+  head: RuntimeSnapshot,
+): { base: RuntimeSnapshot; head: RuntimeSnapshot } {
+  const headKeys = new Set(head.consumers.map((c) => c.key));
+  return {
+    base: { ...base, consumers: base.consumers.filter((c) => !c.offHost || !headKeys.has(c.key)) },
+    head: { ...head, consumers: head.consumers.filter((c) => !c.offHost) },
+  };
 }
 
 export function diffRuntimes(base: RuntimeSnapshot, head: RuntimeSnapshot, info: RuntimeDiff['base']): RuntimeDiff {

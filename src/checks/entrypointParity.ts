@@ -13,7 +13,13 @@ import { perBuildValues, runsOnHost, scriptUses, type DroneUse } from '../drone/
 import { followToTarget } from '../execChain.js';
 import { EVAL_UNSEEN, resolveProgram, splitPath, type HostView } from '../resolve.js';
 import { renderPath, resolvePath } from '../shell/index.js';
-import type { DerivationConsumer, DroneStepConsumer, RunnerServiceConsumer, ServiceConsumer } from '../claim/types.js';
+import {
+  consumersOn,
+  type DerivationConsumer,
+  type DroneStepConsumer,
+  type RunnerServiceConsumer,
+  type ServiceConsumer,
+} from '../claim/types.js';
 import { serviceEnvironment, storeReader } from '../systemd/environment.js';
 import { processEnvironment } from '../systemd/process.js';
 import { storeRootOf } from '../storeFs.js';
@@ -521,7 +527,7 @@ export const entrypointParityCheck: CheckDefinition = {
       const toplevel = await ctx.builtToplevel(host);
       const view: HostView = { mode: s.mode, facts, ...(toplevel ? { toplevel } : {}) };
       const findings: Finding[] = [];
-      for (const c of claim.consumers) {
+      for (const c of consumersOn(claim, host)) {
         if (c.kind === 'systemd-service') findings.push(await serviceReaches(ctx, host, view, c, expected));
         else if (c.kind === 'runner-service') findings.push(await runnerReaches(ctx, host, view, c, expected));
         else if (c.kind === 'drone-step') findings.push(await droneReaches(ctx, host, view, c, expected, droneShared));
@@ -556,6 +562,16 @@ export const entrypointParityCheck: CheckDefinition = {
         problems.push(lines[0]);
         evidence.push(...lines.slice(1));
       }
+    }
+    // A consumer on some hosts only is judged there alone; one on none of the run's hosts is judged nowhere: said.
+    for (const c of claim.consumers) {
+      if (c.kind === 'derivation' || c.hosts === undefined) continue;
+      const here = s.hosts.filter((h) => c.hosts!.includes(h));
+      evidence.push(
+        here.length
+          ? `${c.name}: on ${here.join(', ')} only (its spec hosts: ${c.hosts.join(', ')}); not judged on ${s.hosts.filter((h) => !here.includes(h)).join(', ') || 'any other host'}`
+          : `${c.name}: on none of the verified hosts (its spec hosts: ${c.hosts.join(', ')}): not judged`,
+      );
     }
     const named = claim.consumers.filter((c) => c.kind !== 'system-packages').map((c) => c.name);
     if (named.length === 0)

@@ -9,7 +9,7 @@ import { packageOf, parseStorePath } from '../parse/storePath.js';
 import { isDir, realpath } from '../storeFs.js';
 import { describePriority, swBinWinner } from '../buildEnv.js';
 import { nixGaveNoAnswer } from '../nix/client.js';
-import { consumersOf } from '../claim/types.js';
+import { consumersOf, onHost } from '../claim/types.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
 export interface PackagesLine {
@@ -55,9 +55,11 @@ export const hostParityCheck: CheckDefinition = {
     const evidence: string[] = [];
     const problems: string[] = [];
     const consumer = consumersOf(ctx.claim, 'system-packages')[0];
-    const compareLines = consumer?.sameDefinition && s.hosts.length > 1;
+    // Its `hosts:` (default every host) are the hosts whose systemPackages lines must be identical.
+    const sameHosts = consumer ? s.hosts.filter((h) => onHost(consumer, h)) : [];
+    const compareLines = consumer?.sameDefinition && sameHosts.length > 1;
 
-    const lines = compareLines ? s.hosts.map((h) => systemPackagesLine(ctx, h, (rel) => ctx.readRepoFile(rel))) : [];
+    const lines = compareLines ? sameHosts.map((h) => systemPackagesLine(ctx, h, (rel) => ctx.readRepoFile(rel))) : [];
     for (const l of lines) {
       if (!l.statement) problems.push(`${l.file}: no environment.systemPackages assignment`);
       else evidence.push(`${l.file}:${l.line}: ${l.statement.replace(/\s+/g, ' ')}`);

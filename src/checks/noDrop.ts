@@ -11,7 +11,10 @@
 // - a side that cannot be computed (the base does not evaluate, a step cannot be followed): error.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { consumerRuntimes, diffLines, diffRuntimes, diffSummary } from '../runtime.js';
+import { parseSpec } from '../claim/load.js';
+import { symlinkLeavingRepo } from '../claim/source.js';
+import { onHost, type Claim, type Consumer } from '../claim/types.js';
+import { consumerRuntimes, diffLines, diffRuntimes, diffSummary, offHostPresence } from '../runtime.js';
 import { error, fail, pass, skip, type CheckDefinition } from './types.js';
 
 /**
@@ -41,6 +44,32 @@ export function declaredAt(root: string, searchDir: string, pname: string): stri
   return hits;
 }
 
+/**
+ * For each head consumer with `hosts:`, whether the base revision's own spec (a repository spec, read
+ * from the base's private copy) has it on a host: no `hosts:` there means every host. A pinned or
+ * built-in spec cannot change with the revision: nothing to add. A base spec that is missing or does
+ * not parse adds nothing either (its consumers are then head's).
+ */
+export function baseSpecHosts(
+  spec: string | undefined,
+  baseTree: string,
+  head: Claim,
+): Map<string, (host: string) => boolean> {
+  const out = new Map<string, (host: string) => boolean>();
+  if (spec === undefined || path.isAbsolute(spec) || !head.consumers.some((c) => c.kind !== 'derivation' && c.hosts))
+    return out;
+  const file = path.join(baseTree, spec);
+  let claim: Claim;
+  try {
+    if (symlinkLeavingRepo(baseTree, file)) return out;
+    claim = parseSpec(readFileSync(file, 'utf8'), spec);
+  } catch {
+    return out;
+  }
+  for (const c of claim.consumers) if (c.kind !== 'derivation') out.set(c.name, (host) => onHost(c, host));
+  return out;
+}
+
 export const noDropCheck: CheckDefinition = {
   id: 'no-drop',
   title: 'No consumer lost a tool it had at the base revision',
@@ -56,7 +85,17 @@ export const noDropCheck: CheckDefinition = {
     const choice = cmp.choice;
     const short = choice.commit.slice(0, 12);
     const opened = await cmp.open!();
-    const [base, head] = await Promise.all([consumerRuntimes(opened.ctx), consumerRuntimes(ctx)]);
+    // A consumer the base revision's spec put on more hosts than head's: looked for there on both sides,
+    // so a change cannot narrow `hosts:` and drop the consumer from a host unseen.
+    const widerAtBase = baseSpecHosts(ctx.settings.spec, opened.ctx.settings.flake, ctx.claim);
+    const alsoOn = (c: Consumer, host: string): boolean => widerAtBase.get(c.name)?.(host) ?? false;
+    const [base, head] = await Promise.all([
+      consumerRuntimes(opened.ctx, { alsoOn }),
+      consumerRuntimes(ctx, { alsoOn }),
+    ]).then(([b, h]) => {
+      const judged = offHostPresence(b, h);
+      return [judged.base, judged.head] as const;
+    });
     const evidence = [
       `base ${choice.rev}${choice.rev !== choice.commit ? ` (${choice.commit})` : ''}: ${choice.source}; evaluated from a private copy of its files`,
       ...opened.notes.map((n) => `base: note: ${n}`),

@@ -18,7 +18,7 @@ import { attrPath, nixGaveNoAnswer, nixString, type NixClient } from '../nix/cli
 import { appendToListDefinition } from '../nixSyntax/index.js';
 import { parseStorePath, STORE_PATH_RE } from '../parse/storePath.js';
 import { splitPath } from '../resolve.js';
-import { consumersOf, type Claim } from '../claim/types.js';
+import { consumersOf, consumersOn, onHost, type Claim } from '../claim/types.js';
 import { environmentAssignments, execStart, parseUnit } from '../systemd/unit.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 import { DerivationFiles, followWrapper } from '../wrappers/index.js';
@@ -265,10 +265,12 @@ export const propagationCheck: CheckDefinition = {
             )
           : undefined;
         const services = await Promise.all(
-          consumersOf(ctx.claim, 'systemd-service').map(async (c) => ({
-            consumer: c,
-            ...(await serviceClosure(nix, facts, c.unit)),
-          })),
+          consumersOf(ctx.claim, 'systemd-service')
+            .filter((c) => onHost(c, host))
+            .map(async (c) => ({
+              consumer: c,
+              ...(await serviceClosure(nix, facts, c.unit)),
+            })),
         );
         return { facts, wrapperRun, services };
       });
@@ -307,9 +309,9 @@ export const propagationCheck: CheckDefinition = {
           evidence.push(
             `${r.host}: ${pkg} wrapper: ${'cannotFollow' in wrapperRun ? `cannot follow: ${wrapperRun.cannotFollow}` : wrapperRun.problem}`,
           );
-        const runners = ctx.claim.consumers
-          .filter((c) => c.kind !== 'system-packages' && c.kind !== 'derivation')
-          .map((c) => c.name);
+        // A consumer with `hosts:` is judged on those hosts only.
+        const here = consumersOn(ctx.claim, r.host);
+        const runners = here.filter((c) => c.kind !== 'system-packages').map((c) => c.name);
         const consumers: [string, boolean | undefined, string][] = [
           [
             `${pkg} wrapper PATH (${runners.join(' + ') || 'the shared package'})`,
@@ -317,7 +319,7 @@ export const propagationCheck: CheckDefinition = {
             facts.wrapper?.out ?? `no pkgs.${pkg}`,
           ],
         ];
-        for (const c of ctx.claim.consumers) {
+        for (const c of here) {
           const base = (unit: string): string => unit.replace(/\.service$/, '');
           if (c.kind === 'systemd-service') {
             const svc = services.find((x) => x.consumer === c)!;

@@ -8,7 +8,7 @@ import { formatHit, grepFile, grepRecursive, listFiles, type GrepHit } from '../
 import { parseNix, stripComments, type Definition } from '../nixSyntax/index.js';
 import { programName } from '../resolve.js';
 import { analyzeScript, shellFromNixQuoted, shellFromNixString } from '../shell/index.js';
-import { consumersOf, type Claim, type GrepProof } from '../claim/types.js';
+import { consumersOf, onHost, type Claim, type GrepProof } from '../claim/types.js';
 import { error, fail, pass, type CheckDefinition, type CheckOutcome } from './types.js';
 
 interface Rule {
@@ -161,12 +161,14 @@ export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'claim' | '
   }
 
   // The system-packages consumer: each host's config refers to the tool list (in code, not in a comment).
-  if (consumersOf(claim, 'system-packages').some((c) => c.configReferencesTools)) {
+  const packagesConsumer = consumersOf(claim, 'system-packages').find((c) => c.configReferencesTools);
+  if (packagesConsumer) {
     const toolDefs = defs.definitions.filter(
       (d) => d.name === shared.toolsAttr || d.attrPath.includes(shared.toolsAttr),
     );
     const isDefLine = (h: GrepHit): boolean => toolDefs.some((d) => d.file === h.file && d.line === h.line);
-    for (const host of ctx.settings.hosts) {
+    // On its `hosts:` only (default every host).
+    for (const host of ctx.settings.hosts.filter((h) => onHost(packagesConsumer, h))) {
       const file = ctx.hostConfigFile(host);
       const code = existsSync(path.join(root, file))
         ? stripComments(readBoundedText(path.join(root, file), file)).split('\n')

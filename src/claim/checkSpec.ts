@@ -33,7 +33,7 @@ import { closestName } from '../closest.js';
 import { NixCommandError } from '../errors.js';
 import { nixString } from '../nix/client.js';
 import { parseSpec, SpecError, type SpecProblem } from './load.js';
-import type { Claim } from './types.js';
+import { onHost, type Claim } from './types.js';
 
 /** Where facts come from: `nix eval --json FLAKE#attr --apply fn` (a NixClient's evalJson). */
 export interface SpecCheckDeps {
@@ -256,10 +256,21 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
       );
     }
     for (const unit of facts.missingUnits) {
+      // A consumer with `hosts:` needs its unit on those hosts only.
+      const wanted = claim.consumers.some(
+        (c) =>
+          onHost(c, host) &&
+          (((c.kind === 'systemd-service' || c.kind === 'runner-service') && c.unit === unit) ||
+            (c.kind === 'drone-step' && c.runnerUnit === unit)),
+      );
+      if (!wanted) continue;
       const services = facts.serviceNames.map((s) => `${s}.service`);
+      const elsewhere = Object.entries(answer.facts)
+        .filter(([h, f]) => h !== host && !f.missingUnits.includes(unit))
+        .map(([h]) => h);
       push(
         unitKeys.get(unit) ?? ['consumers'],
-        `unit ${unit} is not on host ${host} (not in systemd.units nor systemd.services)${didYouMean(unit, services)}`,
+        `unit ${unit} is not on host ${host} (not in systemd.units nor systemd.services)${didYouMean(unit, services)}${elsewhere.length ? `; it is on ${elsewhere.join(', ')}: if the consumer exists there only, give it hosts: [${elsewhere.join(', ')}]` : ''}`,
       );
     }
     if (facts.package && !facts.package.bins.includes(claim.shared.program)) {

@@ -289,7 +289,9 @@ export function claimDeviations(claim: Claim, base: Claim = builtinClaim()): Dev
       return true;
     });
   const removed = pick(base.consumers, theirs, [...goneText]).map((c) => c.name);
-  const added = pick(claim.consumers, mine, [...newText]).map((c) => `${c.name} (${c.kind})`);
+  const added = pick(claim.consumers, mine, [...newText]).map(
+    (c) => `${c.name} (${c.kind}${c.kind !== 'derivation' && c.hosts ? ` on ${c.hosts.join(', ')} only` : ''})`,
+  );
   if (removed.length || added.length) {
     out.push({
       setting: 'consumers',

@@ -247,6 +247,12 @@ export async function initSpec(deps: InitDeps): Promise<string> {
   out.push('consumers:');
   const services = new Map<string, InitService>();
   for (const host of all) for (const s of host.services) if (!services.has(s.name)) services.set(s.name, s);
+  // A consumer on some hosts only gets `hosts:` (else every check looks for it on every host).
+  const onSome = (has: (h: InitHost) => boolean): string[] => {
+    const where = hostNames.filter((n) => has(hosts[n]));
+    return where.length < hostNames.length ? [`    hosts: [${where.map(q).join(', ')}]`] : [];
+  };
+  const serviceHosts = (name: string) => onSome((h) => h.services.some((x) => x.name === name));
   const reaches = async (s: InitService): Promise<boolean> => {
     if (s.refs.includes(shared.attr)) return true;
     for (const drv of s.ctx) if ((await deps.drvClosure(drv)).includes(shared.drvPath)) return true;
@@ -279,6 +285,7 @@ export async function initSpec(deps: InitDeps): Promise<string> {
       );
     out.push(`    unit: ${q(`${s.name}.service`)}`);
     if (s.startedByTimer) out.push('    started_by_timer: true');
+    out.push(...serviceHosts(s.name));
   }
   for (const step of steps) {
     if (!droneRunner) {
@@ -295,6 +302,7 @@ export async function initSpec(deps: InitDeps): Promise<string> {
       `    pipeline: ${q(step.pipeline)}`,
       `    runs: ${q(step.runs)}`,
       `    runner_unit: ${q(`${droneRunner}.service`)}`,
+      ...serviceHosts(droneRunner),
     );
   }
   const carriesTools = (h: InitHost) =>
@@ -305,6 +313,7 @@ export async function initSpec(deps: InitDeps): Promise<string> {
       `  # The hosts' system packages carry the ${all.some((h) => h.systemPackages.includes(shared.name)) ? 'wrapper' : 'tool list'}.`,
       '  - name: system-packages',
       '    kind: system-packages',
+      ...onSome((h) => h.systemPackages.includes(shared.name) || carriesTools(h)),
     );
   }
   out.push(

@@ -166,6 +166,18 @@ function crossProblems(spec: SpecFile, at: (path: PropertyKey[]) => { line: numb
         `consumer name ${JSON.stringify(c.name)} is used twice (first at consumers[${names.get(c.name)}])`,
       );
     names.set(c.name, i);
+    if ('hosts' in c && c.hosts) {
+      const known = spec.hosts.map((h) => (typeof h === 'string' ? h : h.name));
+      c.hosts.forEach((h, j) => {
+        if (!known.includes(h))
+          push(
+            ['consumers', i, 'hosts', j],
+            `host ${JSON.stringify(h)} is not in the spec's hosts (${known.join(', ')})`,
+          );
+        else if (c.hosts!.indexOf(h) !== j)
+          push(['consumers', i, 'hosts', j], `host ${JSON.stringify(h)} is listed twice`);
+      });
+    }
     if ('module_must_not_contain' in c && c.module_must_not_contain?.length && c.module === undefined)
       push(['consumers', i, 'module_must_not_contain'], 'needs module: the file the patterns must not be in');
     if (
@@ -215,7 +227,10 @@ function toClaim(spec: SpecFile, source: string): Claim {
         },
   );
   const consumers: Consumer[] = spec.consumers.map((c) => {
-    const module = 'module' in c && c.module !== undefined ? { module: c.module } : {};
+    const optional = {
+      ...('hosts' in c && c.hosts !== undefined ? { hosts: [...c.hosts] } : {}),
+      ...('module' in c && c.module !== undefined ? { module: c.module } : {}),
+    };
     switch (c.kind) {
       case 'systemd-service':
         return {
@@ -223,7 +238,7 @@ function toClaim(spec: SpecFile, source: string): Claim {
           name: c.name,
           unit: c.unit,
           startedByTimer: c.started_by_timer ?? false,
-          ...module,
+          ...optional,
           moduleMustNotContain: c.module_must_not_contain ?? [],
           moduleRuntimeInputsOnly: c.module_runtime_inputs_only ?? false,
           moduleExecsProgram: c.module_execs_program ?? false,
@@ -235,7 +250,7 @@ function toClaim(spec: SpecFile, source: string): Claim {
           pipeline: c.pipeline,
           runs: c.runs,
           runnerUnit: c.runner_unit,
-          ...module,
+          ...optional,
           moduleMustNotContain: c.module_must_not_contain ?? [],
         };
       case 'runner-service':
@@ -243,13 +258,14 @@ function toClaim(spec: SpecFile, source: string): Claim {
           kind: c.kind,
           name: c.name,
           unit: c.unit,
-          ...module,
+          ...optional,
           moduleMustNotContain: c.module_must_not_contain ?? [],
         };
       case 'system-packages':
         return {
           kind: c.kind,
           name: c.name,
+          ...optional,
           sameDefinition: c.same_definition ?? true,
           configReferencesTools: c.config_references_tools ?? true,
         };

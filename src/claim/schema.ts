@@ -52,6 +52,10 @@ const moduleRules = {
   module_must_not_contain: patterns.optional(),
 };
 const flag = z.boolean('expected true or false').optional();
+/** A host-bound consumer that exists on some hosts only: judged there alone (default: every host). */
+const onHosts = {
+  hosts: nonEmptyList(hostName, "host names (from the spec's hosts)").optional(),
+};
 
 /** One schema per consumer kind; `kind` tells them apart. */
 const consumerKinds = [
@@ -63,6 +67,7 @@ const consumerKinds = [
     ...moduleRules,
     module_runtime_inputs_only: flag,
     module_execs_program: flag,
+    ...onHosts,
   }),
   z.strictObject({
     name,
@@ -71,9 +76,16 @@ const consumerKinds = [
     runs: repoPath,
     runner_unit: serviceUnit,
     ...moduleRules,
+    ...onHosts,
   }),
-  z.strictObject({ name, kind: z.literal('runner-service'), unit: serviceUnit, ...moduleRules }),
-  z.strictObject({ name, kind: z.literal('system-packages'), same_definition: flag, config_references_tools: flag }),
+  z.strictObject({ name, kind: z.literal('runner-service'), unit: serviceUnit, ...moduleRules, ...onHosts }),
+  z.strictObject({
+    name,
+    kind: z.literal('system-packages'),
+    same_definition: flag,
+    config_references_tools: flag,
+    ...onHosts,
+  }),
   z.strictObject({
     name,
     kind: z.literal('derivation'),

@@ -24,8 +24,14 @@ export interface SharedClaim {
   envAttr?: string;
 }
 
+/** Where a host-bound consumer exists: the spec's `hosts:` on the consumer, else every host of the run. */
+interface OnHosts {
+  /** The hosts (names from the spec's hosts) it exists on; absent: every host. The checks judge it only there. */
+  hosts?: string[];
+}
+
 /** A systemd service that runs the program: ExecStart followed through its scripts. */
-export interface ServiceConsumer {
+export interface ServiceConsumer extends OnHosts {
   kind: 'systemd-service';
   name: string;
   unit: string;
@@ -41,7 +47,7 @@ export interface ServiceConsumer {
 }
 
 /** A Drone step run by drone-runner-exec on the hosts: its commands run the program through the runner's PATH. */
-export interface DroneStepConsumer {
+export interface DroneStepConsumer extends OnHosts {
   kind: 'drone-step';
   name: string;
   pipeline: string;
@@ -53,7 +59,7 @@ export interface DroneStepConsumer {
 }
 
 /** A CI runner service (a GitHub Actions self-hosted runner, …) whose jobs inherit its PATH: the program must resolve to the shared package there. */
-export interface RunnerServiceConsumer {
+export interface RunnerServiceConsumer extends OnHosts {
   kind: 'runner-service';
   name: string;
   unit: string;
@@ -62,7 +68,7 @@ export interface RunnerServiceConsumer {
 }
 
 /** The hosts' system packages: each host's config refers to the tool list, and (several hosts) all declare the same list. */
-export interface SystemPackagesConsumer {
+export interface SystemPackagesConsumer extends OnHosts {
   kind: 'system-packages';
   name: string;
   sameDefinition: boolean;
@@ -121,3 +127,11 @@ export const consumersOf = <K extends ConsumerKind>(
   kind: K,
 ): Extract<Consumer, { kind: K }>[] =>
   claim.consumers.filter((c): c is Extract<Consumer, { kind: K }> => c.kind === kind);
+
+/** Does the consumer exist on this host (its `hosts:`, default every host)? A derivation is on no host: a flake attribute. */
+export const onHost = (consumer: Consumer, host: string): boolean =>
+  consumer.kind !== 'derivation' && (consumer.hosts === undefined || consumer.hosts.includes(host));
+
+/** The claim's consumers that exist on `host` (derivations, flake attributes, are never among them). */
+export const consumersOn = (claim: Pick<Claim, 'consumers'>, host: string): Consumer[] =>
+  claim.consumers.filter((c) => onHost(c, host));

@@ -228,4 +228,35 @@ export const BAD: [string, string, number, number, RegExp][] = [
     11,
     /consumers\[2\]\.attr: expected a flake output attribute path/,
   ],
+  [
+    'a consumer on a host the spec does not list',
+    OTHER.replace('    started_by_timer: true\n', '    started_by_timer: true\n    hosts: [lab, lab2]\n'),
+    20,
+    18,
+    /consumers\[1\]\.hosts\[1\]: host "lab2" is not in the spec's hosts \(lab\)/,
+  ],
+  [
+    'a consumer host listed twice',
+    OTHER.replace('    started_by_timer: true\n', '    started_by_timer: true\n    hosts: [lab, lab]\n'),
+    20,
+    18,
+    /consumers\[1\]\.hosts\[1\]: host "lab" is listed twice/,
+  ],
+  [
+    'an empty consumer hosts list',
+    OTHER.replace('    started_by_timer: true\n', '    started_by_timer: true\n    hosts: []\n'),
+    20,
+    12,
+    /consumers\[1\]\.hosts: expected a non-empty list of host names/,
+  ],
+  [
+    'hosts on a derivation (a flake attribute, on no host)',
+    OTHER.replace(
+      '    attr: packages.x86_64-linux.lab-bundle\n',
+      '    attr: packages.x86_64-linux.lab-bundle\n    hosts: [lab]\n',
+    ),
+    23,
+    5,
+    /consumers\[2\]\.hosts: unknown key "hosts"; allowed here: name, kind, attr/,
+  ],
 ];

@@ -3,9 +3,9 @@
 // then the refactor with the row's change), and Drone's defaults on a
 // pull-request clone laid out as drone-git makes it. The workspace is left
 // byte-identical: the base is read out of the repository, never checked out in it.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { historyMutations, makeFixture, removeFixture } from '../fixtures/make-fixture.mjs';
@@ -214,4 +214,80 @@ describe('ops-lab (a runner service, a timer job, a derivation consumer; its own
       );
     },
   );
+});
+
+describe('ops-lab, a consumer on some hosts only (hosts: [lab] on the backup; a second machine lab2)', () => {
+  const out = path.join(work, 'ops-lab-hosts');
+  let dir = out;
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.org', ...args], { cwd: dir });
+  const edit = (file: string, find: string, replace: string) => {
+    const text = readFileSync(path.join(dir, file), 'utf8');
+    if (!text.includes(find)) throw new Error(`${file} has no ${JSON.stringify(find)}`);
+    writeFileSync(path.join(dir, file), text.replace(find, replace));
+  };
+  const LAB2 = 'nix/machines/lab2.nix';
+  const SPEC = '.nixenv-verify.yml';
+  /** A commit where lab2 also imports the backup; `claimed`: the spec then has the backup on every host. */
+  const backupOnLab2 = (claimed: boolean) => {
+    edit(LAB2, '    ../ci-runner.nix\n', '    ../ci-runner.nix\n    ../backup.nix\n');
+    if (claimed) edit(SPEC, '    hosts: [lab]\n', '');
+    git('commit', '-qam', 'lab2 runs the backup too');
+  };
+  beforeEach(() => {
+    dir = makeFixture(out, {
+      fixture: 'ops-lab',
+      mutation: 'hosts-backup-on-one-host',
+      salt: randomBytes(8).toString('hex'),
+    }).dir;
+  });
+  afterEach(() => removeFixture(out));
+  const noDrop = (mode: string) => {
+    const run = runCli({ flake: dir, mode, base: 'HEAD~1' });
+    return { check: run.report!.checks.find((c) => c.id === 'no-drop')!, diff: run.report!.runtimeDiff };
+  };
+
+  test.each(['build', 'eval'])(
+    '%s mode: the change narrows the backup to hosts: [lab] and removes it from lab2: no-drop fails',
+    (mode) => {
+      backupOnLab2(true);
+      edit(SPEC, '    module_execs_program: true\n', '    module_execs_program: true\n    hosts: [lab]\n');
+      edit(LAB2, '    ../backup.nix\n', '');
+      git('commit', '-qam', 'the backup on lab only');
+      const { check } = noDrop(mode);
+      expect(check.status).toBe('fail');
+      expect(check.summary).toMatch(
+        /the backup service \(lab-backup\.service\) on lab2 is gone at head \(backup on lab2: not on its hosts \(lab\)\)/,
+      );
+    },
+    600_000,
+  );
+  test.each(['build', 'eval'])(
+    '%s mode: harmless twin: the spec never claimed the backup on lab2, lab2 stops running it: no-drop passes',
+    (mode) => {
+      backupOnLab2(false);
+      edit(LAB2, '    ../backup.nix\n', '');
+      git('commit', '-qam', 'lab2 stops the backup');
+      const { check, diff } = noDrop(mode);
+      expect(check.status).toBe('pass');
+      expect(diff!.consumers.map((c) => `${c.consumer}@${c.host}: ${c.status}`).sort()).toEqual([
+        'backup@lab: same',
+        'github-runner@lab2: same',
+        'github-runner@lab: same',
+        'system-packages@lab2: same',
+        'system-packages@lab: same',
+      ]);
+    },
+    600_000,
+  );
+  test('eval mode: the narrowing, with retired: [backup@lab2]: no-drop passes, saying so', () => {
+    backupOnLab2(true);
+    edit(SPEC, '    module_execs_program: true\n', '    module_execs_program: true\n    hosts: [lab]\n');
+    writeFileSync(path.join(dir, SPEC), `${readFileSync(path.join(dir, SPEC), 'utf8')}retired: [backup@lab2]\n`);
+    edit(LAB2, '    ../backup.nix\n', '');
+    git('commit', '-qam', 'the backup on lab only, retired on lab2');
+    const { check } = noDrop('eval');
+    expect(check.status).toBe('pass');
+    expect(check.evidence).toEqual(expect.arrayContaining(['  retired by the spec: not a failure']));
+  }, 600_000);
 });

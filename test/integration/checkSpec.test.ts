@@ -290,3 +290,47 @@ describe('a spec attribute Nix does not find (real Nix, eval mode)', () => {
     );
   }, 300_000);
 });
+
+describe('--check-spec with a consumer on some hosts only (real Nix: ops-lab with a second machine)', () => {
+  const base = path.join(work, 'two-hosts');
+  let two = '';
+  let twoSpec = '';
+  let twoNix: NixClient;
+  beforeAll(async () => {
+    two = makeFixture(base, { fixture: 'ops-lab', mutation: 'hosts-backup-on-one-host' }).dir;
+    twoSpec = readFileSync(path.join(two, '.nixenv-verify.yml'), 'utf8');
+    twoNix = await createNixClient({
+      runner: zxRunner,
+      flakeDir: two,
+      submodules: false,
+      extraArgs: [],
+      timeoutMs: 300_000,
+    });
+  }, 300_000);
+  afterAll(() => removeFixture(base));
+  const check = (text: string) =>
+    checkSpec(text, 'spec.yml', { flake: two, evalJson: (a, f) => twoNix.evalJson(a, f) });
+  test('hosts: [lab] on the backup: its unit is asked for on lab only, no problem', async () => {
+    expect(twoSpec).toContain('    hosts: [lab]\n');
+    expect((await check(twoSpec)).problems).toEqual([]);
+  }, 120_000);
+  test('without hosts: the unit missing on lab2, at the unit line, with the hosts: to write', async () => {
+    const text = edit('    hosts: [lab]\n', '')(twoSpec);
+    const r = await check(text);
+    expect(r.problems.map((p) => [p.line, p.at, p.message])).toEqual([
+      [
+        lineOf(text, 'unit: lab-backup.service'),
+        'consumers[1].unit',
+        expect.stringMatching(
+          /^unit lab-backup\.service is not on host lab2 .*; it is on lab: if the consumer exists there only, give it hosts: \[lab\]$/,
+        ),
+      ],
+    ]);
+  }, 120_000);
+  test('hosts: [lab2] where the unit is not: the problem names lab2', async () => {
+    const r = await check(edit('    hosts: [lab]\n', '    hosts: [lab2]\n')(twoSpec));
+    expect(r.problems.map((p) => [p.at, p.message.split(' (')[0]])).toEqual([
+      ['consumers[1].unit', 'unit lab-backup.service is not on host lab2'],
+    ]);
+  }, 120_000);
+});

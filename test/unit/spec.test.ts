@@ -13,6 +13,7 @@ import { applySettings, claimDeviations } from '../../src/claim/claim.js';
 import { builtinClaim, parseSpec, SpecError } from '../../src/claim/load.js';
 import { CHECK_IDS } from '../../src/verdict.js';
 import { BAD, OTHER } from '../helpers/specRows.js';
+import { consumersOn } from '../../src/claim/types.js';
 
 describe('the built-in spec is the seed claim', () => {
   const claim = builtinClaim();
@@ -107,6 +108,23 @@ describe('a spec of another shape', () => {
       'consumers without nightly-sweep, drone, system-packages, with runner (runner-service), backup (systemd-service), bundle (derivation)',
     );
     expect(labels.find((l) => l.startsWith('grep proofs'))).toBe('grep proofs: "labTools ="');
+  });
+  test('a consumer on some hosts only: its hosts in the claim and in the deviation, judged there alone', () => {
+    const two = OTHER.replace(
+      '  - name: lab\n',
+      '  - name: lab2\n    config: nix/machines/lab2.nix\n  - name: lab\n',
+    ).replace('    started_by_timer: true\n', '    started_by_timer: true\n    hosts: [lab]\n');
+    const c = parseSpec(two, 'other.yml');
+    expect(c.consumers.map((x) => (x.kind === 'derivation' ? 'derivation' : x.hosts))).toEqual([
+      undefined,
+      ['lab'],
+      'derivation',
+    ]);
+    expect(consumersOn(c, 'lab').map((x) => x.name)).toEqual(['runner', 'backup']);
+    expect(consumersOn(c, 'lab2').map((x) => x.name)).toEqual(['runner']);
+    expect(claimDeviations(c).find((d) => d.setting === 'consumers')?.label).toContain(
+      'backup (systemd-service on lab only)',
+    );
   });
   test('the seed claim differs from itself in nothing', () => expect(claimDeviations(builtinClaim())).toEqual([]));
 });
