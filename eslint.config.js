@@ -42,6 +42,17 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/**/*.ts'],
+    rules: {
+      // 120 columns for code and comments (Prettier's width). Strings, template literals and regular expressions are
+      // never broken: a message stays greppable in the source as it is printed (as the Linux kernel's style asks).
+      'max-len': [
+        'error',
+        { code: 120, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreUrls: true },
+      ],
+    },
+  },
+  {
     // Tests read JSON reports and renderer objects loosely: a wrong shape fails the assertion that reads it.
     files: ['test/**/*.ts'],
     rules: {

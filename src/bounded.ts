@@ -7,7 +7,10 @@ import { CheckInputError } from './errors.js';
 
 /** Largest file the verifier reads to parse (.nix files, .drone.yml, unit files, scripts): 8 MiB. */
 export const MAX_PARSED_BYTES = 8 * 1024 * 1024;
-/** Deepest nesting the shell parser follows (groups, subshells, substitutions, brackets) and its longest | && || chain: mvdan-sh overflows the stack past about 120 levels. */
+/**
+ * Deepest nesting the shell parser follows (groups, subshells, substitutions, brackets) and its longest | && || chain:
+ * mvdan-sh overflows the stack past about 120 levels.
+ */
 export const MAX_NESTING = 64;
 
 const mib = (n: number): string => `${n / (1024 * 1024)} MiB`;

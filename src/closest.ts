@@ -14,7 +14,9 @@ function levenshtein(a: string, b: string): number {
   return row[b.length];
 }
 
-/** The name among `names` nearest to a misspelt one (edit distance, or one is a prefix of the other), if near enough. */
+/**
+ * The name among `names` nearest to a misspelt one (edit distance, or one is a prefix of the other), if near enough.
+ */
 export function closestName(name: string, names: Iterable<string>): string | undefined {
   const lower = name.toLowerCase();
   let best: { name: string; score: number } | undefined;

@@ -48,7 +48,10 @@ export interface ServiceDefinition {
   context: string[];
 }
 
-/** An evaluated drop-in: `systemd.units."<dir>/<file>"` or a unit with `overrideStrategy = "asDropin"` (NixOS links it as `<name>.d/overrides.conf`). */
+/**
+ * An evaluated drop-in: `systemd.units."<dir>/<file>"` or a unit with `overrideStrategy = "asDropin"` (NixOS links it
+ * as `<name>.d/overrides.conf`).
+ */
 export interface EvaluatedDropIn {
   dir: string;
   file: string;
@@ -70,13 +73,24 @@ export interface HostFacts {
   hasUnits: boolean;
   /** The units the claim's consumers name (`config.systemd.units.<name>.text`), by unit name. */
   units: Record<string, EvaluatedUnit | null>;
-  /** Every `*.timer` unit's text, and the units that want it (an unwanted timer is never started): which one starts the sweep is read from them. */
+  /**
+   * Every `*.timer` unit's text, and the units that want it (an unwanted timer is never started): which one starts the
+   * sweep is read from them.
+   */
   timers: { name: string; text: string; wantedBy: string[]; pulledBy?: { name: string; wantedBy: string[] }[] }[];
-  /** Drop-ins the evaluated config writes (generateUnits: `<name>.d/<file>.conf` unit names, `overrideStrategy = "asDropin"`). */
+  /**
+   * Drop-ins the evaluated config writes (generateUnits: `<name>.d/<file>.conf` unit names, `overrideStrategy =
+   * "asDropin"`).
+   */
   dropIns?: EvaluatedDropIn[];
-  /** What puts unit files or drop-ins on the host that eval mode cannot read (systemd.packages, environment.etc under systemd/). */
+  /**
+   * What puts unit files or drop-ins on the host that eval mode cannot read (systemd.packages, environment.etc under
+   * systemd/).
+   */
   unseenUnitSources?: string[];
-  /** systemd.packages (name and store path): generateUnits links their etc/systemd/system and lib/systemd/system trees. */
+  /**
+   * systemd.packages (name and store path): generateUnits links their etc/systemd/system and lib/systemd/system trees.
+   */
   systemdPackages?: { name: string; out: string }[];
   /** Those consumers' service definitions, for configs without `systemd.units`, by service name. */
   services: Record<string, ServiceDefinition | null>;
@@ -99,7 +113,10 @@ export interface HostBuild {
 
 /** A unit as systemd will read it: the generated file of the built toplevel, else its evaluated text. */
 export interface UnitView {
-  /** A timer: the units that pull it in (`<target>.wants/` links of the toplevel, eval mode `wantedBy`); empty: never started. */
+  /**
+   * A timer: the units that pull it in (`<target>.wants/` links of the toplevel, eval mode `wantedBy`); empty: never
+   * started.
+   */
   wantedBy?: string[];
   /** A timer: how systemd reaches it from a unit it starts at boot (`multi-user.target → x.timer`), if it does. */
   bootChain?: string[];
@@ -229,7 +246,9 @@ export class RunContext {
   /** What is verified: the spec with the settings over it. */
   readonly claim: Claim;
 
-  /** The revision the no-drop check compares with (set by verify when that check runs), and its result for the outputs. */
+  /**
+   * The revision the no-drop check compares with (set by verify when that check runs), and its result for the outputs.
+   */
   comparison?: { choice: BaseChoice; open?: () => Promise<{ ctx: RunContext; notes: string[] }>; diff?: RuntimeDiff };
 
   constructor(
@@ -376,7 +395,10 @@ export class RunContext {
     return { name, ...serviceUnit(def, source), source, context: def.context, etc };
   }
 
-  /** Eval mode: the unit texts of the services the timers start (by their Unit=, read with the unit model), in one evaluation. */
+  /**
+   * Eval mode: the unit texts of the services the timers start (by their Unit=, read with the unit model), in one
+   * evaluation.
+   */
   private readonly timedServices = memoize(async (host: string): Promise<Record<string, EvaluatedUnit | null>> => {
     const facts = await this.hostFacts(host);
     const targets = [...new Set((await this.timers(host)).map((t) => timerTarget(t.name, t.unit)))].filter(
@@ -438,7 +460,10 @@ in builtins.listToAttrs (map (n: { name = n; value = if units == null then ofDef
     },
   );
 
-  /** Timer units of the host, as systemd reads them (built files and drop-ins in build mode; the evaluated units in eval mode). */
+  /**
+   * Timer units of the host, as systemd reads them (built files and drop-ins in build mode; the evaluated units in eval
+   * mode).
+   */
   async timers(host: string): Promise<UnitView[]> {
     const facts = await this.hostFacts(host);
     const toplevel = await this.builtToplevel(host);
@@ -570,7 +595,10 @@ export const BOOT_UNITS = [
   'getty.target',
 ];
 
-/** The pull links from a boot unit down to `unit` (`multi-user.target → a.target → x.timer`), or undefined: nothing starts it. */
+/**
+ * The pull links from a boot unit down to `unit` (`multi-user.target → a.target → x.timer`), or undefined: nothing
+ * starts it.
+ */
 export function bootChain(
   unit: string,
   wantedBy: (unit: string) => string[],
@@ -659,7 +687,9 @@ export function etcPath(etcRoot: string, rel: string): string | undefined {
   return undefined;
 }
 
-/** The unit lines NixOS writes for a service definition (environment first, then serviceConfig, one line per list item). */
+/**
+ * The unit lines NixOS writes for a service definition (environment first, then serviceConfig, one line per list item).
+ */
 export function serviceUnit(def: ServiceDefinition, source?: string): { unit: UnitFile; inlineScript?: string } {
   if (def.text !== undefined)
     return {

@@ -10,7 +10,9 @@
 /** Environment variable names whose values are credentials. (Not AUTH: DRONE_COMMIT_AUTHOR is a name.) */
 export const SECRET_ENV = /(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE_?KEY|CREDENTIAL|COOKIE)/i;
 
-/** Nix settings whose value is a credential. `netrc-file` is a path (the credentials stay in the file): not a secret. */
+/**
+ * Nix settings whose value is a credential. `netrc-file` is a path (the credentials stay in the file): not a secret.
+ */
 export const SECRET_NIX_SETTINGS: readonly string[] = ['access-tokens'];
 
 const MASK = '***';
@@ -41,7 +43,10 @@ export function urlPasswords(value: string): string[] {
   return [...value.matchAll(URL_PASSWORD)].map((m) => m[2]);
 }
 
-/** The secret parts of one nix setting's value: the whole `access-tokens` value and each token in it, URL passwords of any value. */
+/**
+ * The secret parts of one nix setting's value: the whole `access-tokens` value and each token in it, URL passwords of
+ * any value.
+ */
 export function nixSettingSecrets(name: string, value: string): string[] {
   const found = urlPasswords(value);
   if (SECRET_NIX_SETTINGS.includes(name.replace(/^extra-/, ''))) {

@@ -105,7 +105,8 @@ export async function verify(options: VerifyOptions): Promise<Verdict> {
   const started = Date.now();
   preflightFlake(settings);
   if (!options.nix) preflightStore(options.env ?? process.env);
-  // Who runs the repository's builders (isolation.ts); eval mode allows no import-from-derivation, so it builds nothing.
+  // Who runs the repository's builders (isolation.ts); eval mode allows no import-from-derivation, so it builds
+  // nothing.
   const isolation: BuildIsolation | undefined = options.nix
     ? undefined
     : (options.isolation ?? detectBuildIsolation(options.env ?? process.env));
@@ -195,7 +196,8 @@ async function baseComparison(options: VerifyOptions, nix: NixClient): Promise<N
     (opened ??= (async () => {
       const tree = await materializeBase(options.runner, settings.flake, choice.commit, env);
       const baseSettings: Settings = { ...settings, flake: tree.dir, mode: 'eval', submodules: false };
-      // A submodule the clone lacks (Drone's default clone fetches none): Nix fetches the base commit's, as it does for head.
+      // A submodule the clone lacks (Drone's default clone fetches none): Nix fetches the base commit's, as it does for
+      // head.
       const viaNix = tree.missingSubmodules.length > 0 && settings.submodules;
       const client =
         options.baseNix?.(tree.dir) ??

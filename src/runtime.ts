@@ -84,7 +84,9 @@ function provenance(chain: readonly string[], dir: string, fallback: string): st
   return fallback;
 }
 
-/** The tools of a PATH: store directories by name, the system profile as the host's system packages. First on PATH wins. */
+/**
+ * The tools of a PATH: store directories by name, the system profile as the host's system packages. First on PATH wins.
+ */
 export function toolsOnPath(
   dirs: readonly string[],
   system: readonly Tool[],
@@ -130,7 +132,10 @@ function systemTools(ctx: RunContext, host: string, facts: Awaited<ReturnType<Ru
   return [...tools.values()];
 }
 
-/** Eval mode finds a script's text in a derivation named like its output: sw/bin's packages come from system-path's inputs. */
+/**
+ * Eval mode finds a script's text in a derivation named like its output: sw/bin's packages come from system-path's
+ * inputs.
+ */
 async function systemDrvs(ctx: RunContext, host: string): Promise<string[]> {
   if (ctx.settings.mode === 'build') return [];
   const facts = await ctx.hostFacts(host);
@@ -249,7 +254,8 @@ export async function consumerRuntimes(
             : last
               ? { argv: [last.program, ...last.args], where: `${unit.source}:${last.line}` }
               : {};
-          // Eval mode: a script named on the unit's PATH is found among the unit's own inputs too, not only its caller's.
+          // Eval mode: a script named on the unit's PATH is found among the unit's own inputs too, not only its
+          // caller's.
           const pool = [...unit.context, ...(await systemDrvs(ctx, host))];
           const r = await followToTarget(
             { ...start, pathDirs: unitPath ? splitPath(unitPath.value) : undefined, drvs: unit.context },
@@ -427,7 +433,10 @@ export interface ToolChange {
 
 export interface DroppedTool {
   tool: Tool;
-  /** What head offers instead: another version is a change, not a drop; here other consumers that still have it, or nothing. */
+  /**
+   * What head offers instead: another version is a change, not a drop; here other consumers that still have it, or
+   * nothing.
+   */
   instead: string;
 }
 
@@ -561,7 +570,10 @@ export function diffRuntimes(base: RuntimeSnapshot, head: RuntimeSnapshot, info:
   return { base: info, consumers, notes: [] };
 }
 
-/** One line per change, nvd-like: `+ git-lfs-3.6.1`, `- jq-1.7.1`, `~ curl 8.11.0 → 8.12.1`, `↓ curl 8.12.1 → 8.11.0 (downgrade)`. */
+/**
+ * One line per change, nvd-like: `+ git-lfs-3.6.1`, `- jq-1.7.1`, `~ curl 8.11.0 → 8.12.1`, `↓ curl 8.12.1 → 8.11.0
+ * (downgrade)`.
+ */
 export function diffLines(d: ConsumerDiff): string[] {
   return [
     ...d.added.map((t) => `+ ${t.name}`),
@@ -570,7 +582,10 @@ export function diffLines(d: ConsumerDiff): string[] {
   ];
 }
 
-/** The reviewer's one-line reading of the diff: `added git-lfs-3.6.1, openssl-3.3.3 for the Drone step "recipe-test" on cc-ci; dropped: none`. */
+/**
+ * The reviewer's one-line reading of the diff: `added git-lfs-3.6.1, openssl-3.3.3 for the Drone step "recipe-test" on
+ * cc-ci; dropped: none`.
+ */
 export function diffSummary(diff: RuntimeDiff): string {
   const parts: string[] = [];
   // Consumers that gained the same tools are named together.

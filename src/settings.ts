@@ -585,7 +585,9 @@ function schemaFor(def: SettingDef): z.ZodType {
   }
 }
 
-/** Why a repository path setting is refused, or undefined. Purely textual; the filesystem is checked by checkSettingsFs. */
+/**
+ * Why a repository path setting is refused, or undefined. Purely textual; the filesystem is checked by checkSettingsFs.
+ */
 export function repoPathProblem(value: string): string | undefined {
   if (value.includes('\0')) return 'contains a NUL character';
   if (path.posix.isAbsolute(value) || path.win32.isAbsolute(value))
@@ -705,7 +707,8 @@ export function parseSettings(source: SettingsSource): Settings {
     const origin = fromFlag !== undefined ? `${flagName(def.name)} (${envName(def.name)})` : envName(def.name);
     const given = fromFlag ?? fromEnv;
     const label = fromFlag !== undefined ? flagName(def.name) : envName(def.name);
-    // The text null is no value (an unresolved template, a quoted "null"): refused rather than used as a file name or host.
+    // The text null is no value (an unresolved template, a quoted "null"): refused rather than used as a file name or
+    // host.
     if (given !== undefined && given.trim() === 'null') {
       problems.push(`${label}: got null; give a value or remove the setting`);
       continue;

@@ -37,7 +37,10 @@ export interface Verdict {
   checks: CheckResult[];
   durationMs: number;
   tool: { name: string; version: string };
-  /** Settings that change what is verified and differ from the claim's defaults (settingsDeviations); [] = the claim as stated. */
+  /**
+   * Settings that change what is verified and differ from the claim's defaults (settingsDeviations); [] = the claim as
+   * stated.
+   */
   deviations?: Deviation[];
   /** The spec file the claim came from (repository-relative), or `built-in` (the seed claim). */
   spec?: string;
@@ -59,7 +62,10 @@ export interface Verdict {
   hazards?: string[];
 }
 
-/** One setting that differs from the claim: its name, the value used, the claim's default, and a short label for every output. */
+/**
+ * One setting that differs from the claim: its name, the value used, the claim's default, and a short label for every
+ * output.
+ */
 export interface Deviation {
   setting: string;
   value: string;

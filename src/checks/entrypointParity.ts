@@ -139,7 +139,8 @@ async function serviceReaches(
     `${host}: ${unit.source}${exec[0] ? ` ${exec[0].file ?? unit.source}:${exec[0].line}: ${exec[0].text}` : ''}`,
   );
   if (unitPath) out.evidence.push(`${host}: ${unitPath.from}PATH=${unitPath.value}`);
-  // systemd refusing the unit is proven whatever its environment; not when drop-ins eval mode cannot see may change ExecStart=.
+  // systemd refusing the unit is proven whatever its environment; not when drop-ins eval mode cannot see may change
+  // ExecStart=.
   const refused = unit.unseen?.length ? undefined : execStartRule(unit.unit, unit.source);
   if (refused) return { ...out, problems: [`${host}: ${consumer.name} (${unit.name}): ${refused}`] };
   // What the verifier cannot read decides nothing: drop-ins eval mode cannot see, an environment file it cannot read.
@@ -174,7 +175,8 @@ async function serviceReaches(
       );
   };
   if (exec.length > 1) {
-    // Type=oneshot runs every ExecStart= in order: an earlier one that runs the program runs it too, and must run the shared one.
+    // Type=oneshot runs every ExecStart= in order: an earlier one that runs the program runs it too, and must run the
+    // shared one.
     out.evidence.push(
       `${host}: ${exec.length} ExecStart= lines (Type=oneshot runs them in order); the last is followed, the others are judged`,
     );
@@ -308,7 +310,10 @@ async function runnerReaches(
   return out;
 }
 
-/** A Drone pipeline's steps that run the script through the program, after Drone's substitution with this runner's environment. */
+/**
+ * A Drone pipeline's steps that run the script through the program, after Drone's substitution with this runner's
+ * environment.
+ */
 async function droneUses(
   ctx: RunContext,
   consumer: DroneStepConsumer,
@@ -361,7 +366,10 @@ async function droneUses(
   };
 }
 
-/** The Drone steps on one host: the exec runner's environment there, the file substituted with it, then each step's own shell. */
+/**
+ * The Drone steps on one host: the exec runner's environment there, the file substituted with it, then each step's own
+ * shell.
+ */
 async function droneReaches(
   ctx: RunContext,
   host: string,
@@ -465,7 +473,10 @@ function evaluatedEtc(ctx: RunContext, host: string): EtcReader {
   };
 }
 
-/** A flake attribute's derivation must depend on the package: its closure after a build (build mode), its inputs (eval mode). */
+/**
+ * A flake attribute's derivation must depend on the package: its closure after a build (build mode), its inputs (eval
+ * mode).
+ */
 async function derivationReferences(
   ctx: RunContext,
   consumer: DerivationConsumer,

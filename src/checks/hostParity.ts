@@ -19,7 +19,10 @@ export interface PackagesLine {
   statement?: string;
 }
 
-/** The `environment.systemPackages = …;` statement(s) of a host config (also the nested `environment = { systemPackages = …; }` form). */
+/**
+ * The `environment.systemPackages = …;` statement(s) of a host config (also the nested `environment = { systemPackages
+ * = …; }` form).
+ */
 export function systemPackagesLine(
   ctx: Pick<RunContext, 'hostConfigFile' | 'repoPath'>,
   host: string,
@@ -113,7 +116,8 @@ export const hostParityCheck: CheckDefinition = {
           if (from && packageOf(from.name).pname !== bin)
             evidence.push(`${r.host}: note: sw/bin/${bin} comes from ${from.name}, not from a package named ${bin}`);
         } else {
-          // Eval mode knows packages by name and mainProgram only: a program of another name (ssh from openssh) is not seen.
+          // Eval mode knows packages by name and mainProgram only: a program of another name (ssh from openssh) is not
+          // seen.
           // A program the claim names a package for (git-lfs: git-lfs-3.6.1 among the expected tools) is seen missing
           // when no system package is that package: a fail. Any other program eval mode cannot know about: said so.
           const claimed = pkg ? undefined : ctx.claim.expectedTools.entries.find((e) => packageOf(e).pname === bin);

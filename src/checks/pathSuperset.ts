@@ -137,7 +137,8 @@ export const pathSupersetCheck: CheckDefinition = {
       );
     const { entries: expected, match } = ctx.claim.expectedTools;
     const cmp = compareTools(expected, fp.entries);
-    // After a build a PATH entry must be a directory that exists (`curl.out` names `…-curl-8.12.1/bin`, which is not there).
+    // After a build a PATH entry must be a directory that exists (`curl.out` names `…-curl-8.12.1/bin`, which is not
+    // there).
     if (ctx.settings.mode === 'build') {
       for (const p of cmp.present.filter((x) => !isDir(x.dir))) {
         cmp.present.splice(cmp.present.indexOf(p), 1);

@@ -28,7 +28,10 @@ export interface Canary {
   name: string;
   pname: string;
   version: string;
-  /** A pure derivation: works with any nixpkgs or none; only evaluated, never built. Always CANARY_EXPR_LENGTH characters. */
+  /**
+   * A pure derivation: works with any nixpkgs or none; only evaluated, never built. Always CANARY_EXPR_LENGTH
+   * characters.
+   */
   expr: string;
   /** The random words in expr (builder and script names), masked like the name. */
   words: string[];
@@ -195,7 +198,10 @@ async function serviceClosure(
   return { closure: closures.flat(), drv: [...drvs].sort(byName).join(', ') };
 }
 
-/** Which wrapper a runner's jobs find first on the PATH its unit sets: the shared one (carrying the canary), the system profile's, or another. */
+/**
+ * Which wrapper a runner's jobs find first on the PATH its unit sets: the shared one (carrying the canary), the system
+ * profile's, or another.
+ */
 function runnerFinds(
   facts: CopyFacts,
   unitName: string,

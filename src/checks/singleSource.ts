@@ -126,7 +126,8 @@ export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'claim' | '
   };
   for (const proof of claim.proofs) rules.push(grepProofRule(root, proof, claim, hitsOf));
 
-  // Definitions as Nix reads them (`name =`, `"name" =`, `inherit (x) name;`, `a.name =`, nested sets), found with a Nix
+  // Definitions as Nix reads them (`name =`, `"name" =`, `inherit (x) name;`, `a.name =`, nested sets), found with a
+  // Nix
   // parser in every .nix file of the repository: "declared once" holds for the repository, not only for search_dir.
   // A file that does not parse blocks the count inside search_dir; outside it (a template, say) it is named.
   const all = nixDefinitions(root, '.');
@@ -187,7 +188,8 @@ export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'claim' | '
     }
   }
 
-  // Each consumer's module: it exists, holds none of its forbidden texts, and (a service) takes only the shared package.
+  // Each consumer's module: it exists, holds none of its forbidden texts, and (a service) takes only the shared
+  // package.
   for (const consumer of claim.consumers) {
     if (!('module' in consumer) || consumer.module === undefined) continue;
     const module = consumer.module;

@@ -58,7 +58,10 @@ export interface DroneStepConsumer extends OnHosts {
   moduleMustNotContain: string[];
 }
 
-/** A CI runner service (a GitHub Actions self-hosted runner, …) whose jobs inherit its PATH: the program must resolve to the shared package there. */
+/**
+ * A CI runner service (a GitHub Actions self-hosted runner, …) whose jobs inherit its PATH: the program must resolve to
+ * the shared package there.
+ */
 export interface RunnerServiceConsumer extends OnHosts {
   kind: 'runner-service';
   name: string;
@@ -67,7 +70,10 @@ export interface RunnerServiceConsumer extends OnHosts {
   moduleMustNotContain: string[];
 }
 
-/** The hosts' system packages: each host's config refers to the tool list, and (several hosts) all declare the same list. */
+/**
+ * The hosts' system packages: each host's config refers to the tool list, and (several hosts) all declare the same
+ * list.
+ */
 export interface SystemPackagesConsumer extends OnHosts {
   kind: 'system-packages';
   name: string;
@@ -118,7 +124,9 @@ export interface Claim {
   searchDir: string;
   proofs: GrepProof[];
   checks: CheckId[];
-  /** Consumers (name, or `name@host`) the change retires on purpose: no-drop does not fail when they are gone at head. */
+  /**
+   * Consumers (name, or `name@host`) the change retires on purpose: no-drop does not fail when they are gone at head.
+   */
   retired?: string[];
 }
 
@@ -128,7 +136,10 @@ export const consumersOf = <K extends ConsumerKind>(
 ): Extract<Consumer, { kind: K }>[] =>
   claim.consumers.filter((c): c is Extract<Consumer, { kind: K }> => c.kind === kind);
 
-/** Does the consumer exist on this host (its `hosts:`, default every host)? A derivation is on no host: a flake attribute. */
+/**
+ * Does the consumer exist on this host (its `hosts:`, default every host)? A derivation is on no host: a flake
+ * attribute.
+ */
 export const onHost = (consumer: Consumer, host: string): boolean =>
   consumer.kind !== 'derivation' && (consumer.hosts === undefined || consumer.hosts.includes(host));
 

@@ -31,7 +31,10 @@ export interface DroneStep {
   ignoredPipelineEnv?: string[];
   image?: string;
   position: Position;
-  /** Why the step can never run in a successful build, when its conditions (or the pipeline's trigger) exclude every case. */
+  /**
+   * Why the step can never run in a successful build, when its conditions (or the pipeline's trigger) exclude every
+   * case.
+   */
   neverRuns?: string;
   /** The pipeline's `node:` labels: only a runner with all of them (DRONE_RUNNER_LABELS) takes it. */
   node?: Record<string, string>;

@@ -39,9 +39,14 @@ export interface NixClientOptions {
   skipPathLookup?: boolean;
   /** Known already (a client for a second directory): skips `nix --version`. */
   version?: Promise<string>;
-  /** Most nix processes at once (cores and memory, see effectiveConcurrency); shared by clients made with withFlakeDir. */
+  /**
+   * Most nix processes at once (cores and memory, see effectiveConcurrency); shared by clients made with withFlakeDir.
+   */
   concurrency?: number;
-  /** A commit to evaluate instead of the work tree (`git+file://…?ref=HEAD&rev=…`): the base revision when its submodules must come from Nix. */
+  /**
+   * A commit to evaluate instead of the work tree (`git+file://…?ref=HEAD&rev=…`): the base revision when its
+   * submodules must come from Nix.
+   */
   rev?: string;
   /**
    * A command prefix every nix process runs under (pidJail): its own PID
@@ -73,7 +78,10 @@ export interface NixClient {
   derivationEnv(drvPath: string): Promise<Record<string, string>>;
   /** A derivation's environment, output paths and input derivations. */
   derivation(drvPath: string): Promise<DerivationInfo>;
-  /** The store path of the flake's source as Nix sees it (`nix flake metadata`): submodules included, untracked files not. */
+  /**
+   * The store path of the flake's source as Nix sees it (`nix flake metadata`): submodules included, untracked files
+   * not.
+   */
   flakeSource(): Promise<{ path: string; narHash: string }>;
   /** What a reviewer should know about the work tree Nix reads: uncommitted changes, submodules at other commits. */
   readonly workTreeNotes: Promise<string[]>;
@@ -178,7 +186,10 @@ export function secretArgsToConfig(args: readonly string[]): { args: string[]; c
   return { args: out, config };
 }
 
-/** The environment of a nix process: our own PLUGIN_* settings (they may hold credentials) are not passed on; secret settings in NIX_CONFIG. */
+/**
+ * The environment of a nix process: our own PLUGIN_* settings (they may hold credentials) are not passed on; secret
+ * settings in NIX_CONFIG.
+ */
 export function nixProcessEnv(base: NodeJS.ProcessEnv, secretConfig: readonly string[]): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(base)) if (!k.startsWith('PLUGIN_')) env[k] = v;
@@ -194,7 +205,8 @@ export function nixProcessEnv(base: NodeJS.ProcessEnv, secretConfig: readonly st
  * kernel turns into SIGKILL for every process in the namespace: a builder's
  * `setsid … &` daemon included. `--mount-proc` gives the namespace its own
  * /proc: nix writes its sandboxed builder's uid_map by pid, which must be the
- * pid of this namespace (without it: "writing to file: Operation not permitted"). Needs root (CAP_SYS_ADMIN) and the three tools
+ * pid of this namespace (without it: "writing to file: Operation not permitted"). Needs root (CAP_SYS_ADMIN) and the
+ * three tools
  * (timeout is coreutils); otherwise undefined, and only the process groups stop
  * what nix started (see cleanup.ts).
  */
@@ -442,7 +454,10 @@ async function detectVersion(runner: CommandRunner, env: NodeJS.ProcessEnv): Pro
   return version;
 }
 
-/** Uncommitted tracked changes and submodules checked out at another commit than the one recorded: Nix verifies them as they are. */
+/**
+ * Uncommitted tracked changes and submodules checked out at another commit than the one recorded: Nix verifies them as
+ * they are.
+ */
 async function notesOnWorkTree(runner: CommandRunner, flakeDir: string, env: NodeJS.ProcessEnv): Promise<string[]> {
   if (!existsSync(path.join(flakeDir, '.git'))) return [];
   const git = (args: string[]) => runner('git', ['-C', flakeDir, ...args], { env, timeoutMs: 60_000, label: 'git' });
@@ -586,7 +601,7 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
       throw new NixOutputError(`nix ${show.join(' ')} ${drvPath}`, ['error: nix printed JSON that is not an object']);
     // 2.8–2.2x: { "/nix/store/x.drv": {...} }; newer: { derivations: { "x.drv": {...} }, version }.
     const table = (parsed.derivations ?? parsed) as Record<string, RawDerivation>;
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the JSON's shape is stated here, once
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the JSON shape, stated once
     const entry = Object.values(table).find((d) => d && typeof d === 'object' && 'env' in d) as
       RawDerivation | undefined;
     if (!entry?.env)
@@ -668,7 +683,7 @@ export function messageFirst(excerpt: readonly string[], message: string | undef
 }
 
 /** JSON from nix, or a NixCommandError naming the command and what was printed instead (no JS stack). */
-// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the JSON shape it expects
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape
 export function parseNixJson<T>(stdout: string, command: string): T {
   try {
     return JSON.parse(stdout) as T;

@@ -82,7 +82,8 @@ export function remoteBuildHints(log: string, env: NodeJS.ProcessEnv): string[] 
       'hint: no builder matches the derivation\'s system and features; pass builders with the nix_options setting (PLUGIN_NIX_OPTIONS), e.g. ["--option","builders","ssh://builder x86_64-linux"], or allow local builds (--max-jobs)',
     );
   }
-  // 2.8: "unable to start any build"; 2.26: "Unable to start any build"; 2.34 with max-jobs 0: "local builds are disabled".
+  // 2.8: "unable to start any build"; 2.26: "Unable to start any build"; 2.34 with max-jobs 0: "local builds are
+  // disabled".
   if (/unable to start any build|local builds are disabled/i.test(text) && env.NIX_REMOTE === 'daemon') {
     hints.push(
       "hint: NIX_REMOTE=daemon: the nix daemon silently drops builders and substituters passed by a user who is not in its trusted-users; configure them in the daemon's nix.conf or make the user trusted",

@@ -181,7 +181,10 @@ function refuseNixSetting(origin: string, name: string): never {
   );
 }
 
-/** nix_options items -> the same arguments, checked against the allow-list (normalised: `--fallback` stays, `-j 4` stays). */
+/**
+ * nix_options items -> the same arguments, checked against the allow-list (normalised: `--fallback` stays, `-j 4`
+ * stays).
+ */
 export function checkNixArgs(origin: string, args: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {

@@ -14,7 +14,10 @@ export interface DefinitionsOptions {
   kinds?: DefinitionKind[];
 }
 
-/** definitionsIn(parseNix(text), name); throws NixSyntaxError when the text does not parse, as a definition could hide behind the error. */
+/**
+ * definitionsIn(parseNix(text), name); throws NixSyntaxError when the text does not parse, as a definition could hide
+ * behind the error.
+ */
 export function definitionsOf(text: string, name: string, options: DefinitionsOptions = {}): Definition[] {
   const parse = parseNix(text, options.file);
   if (parse.errors.length > 0) throw new NixSyntaxError(parse.errors, options.file);

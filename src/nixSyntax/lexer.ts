@@ -29,7 +29,10 @@ export interface LexResult {
   interpolatedPaths: LexSpan[];
   /** Offsets of `,` right before the `}` of a function's formals (`{ a, b, }:`): valid Nix, not in the grammar. */
   trailingCommas: number[];
-  /** Offsets of `or` used as an attribute name (`{ or = …; }`, `x.or`, `inherit (lib) or;`): valid Nix, a keyword to the grammar. */
+  /**
+   * Offsets of `or` used as an attribute name (`{ or = …; }`, `x.or`, `inherit (lib) or;`): valid Nix, a keyword to the
+   * grammar.
+   */
   orNames: number[];
   /** `inherit;` statements, blanked for the grammar. */
   emptyInherits: LexSpan[];
@@ -55,7 +58,10 @@ const sticky = (re: RegExp, text: string, i: number): boolean => {
   return re.test(text);
 };
 
-/** `or` is an attribute name after `.`, inside an inherit, or before a binding's `=`; elsewhere it is the `or` of a selection. */
+/**
+ * `or` is an attribute name after `.`, inside an inherit, or before a binding's `=`; elsewhere it is the `or` of a
+ * selection.
+ */
 function isOrName(text: string, i: number, prevCode: string, inInherit: boolean): boolean {
   if (inInherit || prevCode === '.') return true;
   return sticky(OR_NAME_AFTER, text, i);

@@ -62,7 +62,10 @@ export function appendToListDefinition(
   return { text: next, definition };
 }
 
-/** Whether `[ item ]` parses, without errors, as a list of exactly one element (a `#` in item would comment out the `]`). */
+/**
+ * Whether `[ item ]` parses, without errors, as a list of exactly one element (a `#` in item would comment out the
+ * `]`).
+ */
 function isSingleElement(item: string): boolean {
   const src = `[ ${item} ]`;
   const lex = lexNix(src);

@@ -71,7 +71,10 @@ export const CARD_EVIDENCE_WIDTH = 160;
 const cut = (line: string): string =>
   line.length > CARD_EVIDENCE_WIDTH ? `${line.slice(0, CARD_EVIDENCE_WIDTH - 1)}…` : line;
 
-/** The lines a reviewer needs first, in the console's order (orderedEvidence: missing, collision, error lines lead; present entries last). */
+/**
+ * The lines a reviewer needs first, in the console's order (orderedEvidence: missing, collision, error lines lead;
+ * present entries last).
+ */
 function decisive(c: CheckResult): string[] {
   const ordered = orderedEvidence(c)
     .map((l) => printable(l).replace(/\n/g, ' ').trim())

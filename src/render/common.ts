@@ -78,13 +78,19 @@ export function headline(verdict: Verdict): string {
   return `${t.failed + t.errored} of ${t.ran} checks did not pass${hazards}`;
 }
 
-/** The headline with the reasons in front when the verdict fails: "cc-ci-run's PATH lacks git-lfs-3.6.1; … (2 of 6 checks did not pass)". */
+/**
+ * The headline with the reasons in front when the verdict fails: "cc-ci-run's PATH lacks git-lfs-3.6.1; … (2 of 6
+ * checks did not pass)".
+ */
 export function reasonHeadline(verdict: Verdict): string {
   const reasons = verdict.verdict === 'pass' ? '' : verdictReasons(verdict);
   return reasons ? `${reasons} (${headline(verdict)})` : headline(verdict);
 }
 
-/** One line for every output: `settings differing from the claim: …`, or undefined when the claim was verified as stated. */
+/**
+ * One line for every output: `settings differing from the claim: …`, or undefined when the claim was verified as
+ * stated.
+ */
 export function deviationLine(deviations: readonly Deviation[] | undefined): string | undefined {
   return deviations && deviations.length
     ? `settings differing from the claim: ${deviations.map((d) => d.label).join(', ')}`
@@ -125,7 +131,10 @@ const ACTIVE_OR_NEWLINE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u
 const spelled = (c: string): string =>
   c === '\n' ? '\\n' : c === '\t' ? '\t' : `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
 
-/** ANSI colour codes gone, then C0/C1 controls (except tab and newline), line separators and bidi controls shown as \uXXXX. */
+/**
+ * ANSI colour codes gone, then C0/C1 controls (except tab and newline), line separators and bidi controls shown as
+ * \uXXXX.
+ */
 export function printable(text: string): string {
   return stripAnsi(text).replace(/\r\n?/g, '\n').replace(ACTIVE, spelled);
 }
@@ -135,7 +144,10 @@ export function inlineText(text: string): string {
   return stripAnsi(text).replace(/\r\n/g, '\n').replace(ACTIVE_OR_NEWLINE, spelled);
 }
 
-/** Lines of a text, each inert (for evidence shown line by line: a newline in one becomes a line of its own, indented by the caller). */
+/**
+ * Lines of a text, each inert (for evidence shown line by line: a newline in one becomes a line of its own, indented by
+ * the caller).
+ */
 export function inertLines(text: string): string[] {
   return stripAnsi(text)
     .replace(/\r\n/g, '\n')
@@ -145,7 +157,8 @@ export function inertLines(text: string): string[] {
 
 /**
  * Outside code spans, Markdown and HTML that could act: `<` and `&` (HTML, entities, autolinks),
- * `[`, `]`, `!` (links, images), `*`, `~`, a backslash before punctuation (an escape), and `_` where it could open or close
+ * `[`, `]`, `!` (links, images), `*`, `~`, a backslash before punctuation (an escape), and `_` where it could open or
+ * close
  * emphasis (not between two letters or digits, as in snake_case).
  */
 function markdownPlain(text: string): string {

@@ -105,7 +105,10 @@ function keyEvidence(c: CheckResult): string[] {
   return c.evidence.filter((e) => /built \/nix|runs \/nix|= \/nix|evaluates to/.test(e)).slice(0, 4);
 }
 
-/** Words joined with `sep`, wrapped into lines of at most `width` characters (a word longer than that gets its own line). */
+/**
+ * Words joined with `sep`, wrapped into lines of at most `width` characters (a word longer than that gets its own
+ * line).
+ */
 function wrapJoined(words: readonly string[], sep: string, width: number): string[] {
   const lines: string[] = [];
   let cur = '';
@@ -134,7 +137,10 @@ export function foldPath(line: string, width: number): string[] {
   return [`${before}…${after}`, ...wrapJoined(dirs, ':', width - 4).map((l) => `    ${l}`)];
 }
 
-/** More than three `ok      name: dir` lines in a row become one `ok      N present: a, b, …` (wrapped); the report keeps each. */
+/**
+ * More than three `ok      name: dir` lines in a row become one `ok      N present: a, b, …` (wrapped); the report
+ * keeps each.
+ */
 export function collapsePresent(lines: readonly string[], width: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < lines.length;) {

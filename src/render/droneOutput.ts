@@ -45,7 +45,9 @@ export function droneOutputVariables(verdict: Verdict): Record<string, string> {
  */
 const oneLine = (text: string): string => inlineText(text.replace(/[\r\n]+/g, ' ')).replace(/\$/g, '\\$');
 
-/** The lines to append: ids, numbers and one line of text, unquoted (the env-file format reads to the end of the line). */
+/**
+ * The lines to append: ids, numbers and one line of text, unquoted (the env-file format reads to the end of the line).
+ */
 export function renderDroneOutput(verdict: Verdict): string {
   return Object.entries(droneOutputVariables(verdict))
     .map(([k, v]) => `${k}=${inlineText(v)}\n`)

@@ -20,7 +20,10 @@ export interface MarkdownOptions {
   maxEvidence?: number;
 }
 
-/** Text inside the tool's own HTML (a <summary> line): one line, entities for & < > and for [ ] (no Markdown link, whatever the renderer). */
+/**
+ * Text inside the tool's own HTML (a <summary> line): one line, entities for & < > and for [ ] (no Markdown link,
+ * whatever the renderer).
+ */
 const html = (text: string): string =>
   inlineText(printable(text).replace(/\n/g, ' '))
     .replace(/&/g, '&amp;')

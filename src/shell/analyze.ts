@@ -54,13 +54,19 @@ interface State {
   skipReason?: string;
   /** Aliases by name: their text (undefined: not known), the top-level command that defined them, the line. */
   aliases: Map<string, { value?: string; top: number; line: number; why?: string }>;
-  /** expand_aliases: on in POSIX mode, off in a bash script until `shopt -s expand_aliases`; 'unknown' after a conditional shopt. */
+  /**
+   * expand_aliases: on in POSIX mode, off in a bash script until `shopt -s expand_aliases`; 'unknown' after a
+   * conditional shopt.
+   */
   expandAliases: boolean | 'unknown';
   /** A pending `trap … EXIT` handler: it runs when the shell exits, never after a successful exec. */
   exitTrap?: { line: number; text: string };
   /** Same for a `return` in a branch: holds only until the function ends. */
   returnSkip?: string;
-  /** Names `hash -p FILE NAME` bound to a file (the line): bash runs FILE for NAME until `hash -r`/`-d` or a PATH assignment. */
+  /**
+   * Names `hash -p FILE NAME` bound to a file (the line): bash runs FILE for NAME until `hash -r`/`-d` or a PATH
+   * assignment.
+   */
   hashed: Map<string, number>;
 }
 
@@ -72,7 +78,10 @@ interface Ctx {
   fnStack: string[];
   locals?: Map<string, Val | null | undefined>;
   returns?: State[];
-  /** First line of the top-level command being parsed (bash reads whole lines first: aliases defined on them apply after). */
+  /**
+   * First line of the top-level command being parsed (bash reads whole lines first: aliases defined on them apply
+   * after).
+   */
   top?: number;
   /** Last line of the top-level command being executed (a function body runs within its caller's). */
   runTop?: number;

@@ -15,7 +15,10 @@ export interface ParamPart {
   k: 'param';
   /** Variable name, positional digit(s) or special parameter (`@`, `*`, `#`, `?`, `$`, `!`, `-`). */
   name: string;
-  /** Operator of `${name OP arg}`: `:-` `-` `:=` `=` `:?` `?` `:+` `+` `#` `##` `%` `%%` `/` `//` `/#` `/%`, or `len` for `${#name}`. */
+  /**
+   * Operator of `${name OP arg}`: `:-` `-` `:=` `=` `:?` `?` `:+` `+` `#` `##` `%` `%%` `/` `//` `/#` `/%`, or `len`
+   * for `${#name}`.
+   */
   op?: string;
   arg?: WordPart[];
   /** Replacement of `${name/pattern/replacement}`. */
@@ -47,7 +50,9 @@ export interface Assign {
 export interface Redir {
   op: string;
   word?: Word;
-  /** Body of a here-document (`<<`, `<<-`): expanded like "…" unless the delimiter is quoted (then one quoted literal). */
+  /**
+   * Body of a here-document (`<<`, `<<-`): expanded like "…" unless the delimiter is quoted (then one quoted literal).
+   */
   hdoc?: Word;
 }
 
@@ -64,7 +69,9 @@ export type Cmd =
   | { k: 'group'; body: List; pos: number; end: number }
   | { k: 'subshell'; body: List; pos: number; end: number }
   | { k: 'func'; name: string; body: Cmd; pos: number; end: number }
-  /** `[[ … ]]` and `(( … ))`: tests and arithmetic; they run no program, but their command substitutions (`substs`) do. */
+  /**
+   * `[[ … ]]` and `(( … ))`: tests and arithmetic; they run no program, but their command substitutions (`substs`) do.
+   */
   | { k: 'test'; text: string; substs?: List[]; pos: number; end: number }
   /** A compound command with redirections (`{ …; } > log`, `done < file`): the words are expanded first. */
   | { k: 'redir'; cmd: Cmd; redirs: Redir[]; pos: number; end: number };

@@ -1,6 +1,7 @@
 // Shell semantics for the checks: what a wrapper script or a CI step really runs, with which PATH and cwd.
 //
-// Layout: nixString.ts (Nix `'' … ''` bodies to shell text), parse.ts (mvdan-sh, the mvdan/sh parser, loaded on first use; its
+// Layout: nixString.ts (Nix `'' … ''` bodies to shell text), parse.ts (mvdan-sh, the mvdan/sh parser, loaded on first
+// use; its
 // tree adapted to ast.ts), value.ts (symbolic strings with the caller's PATH as a token), expand.ts (word expansion),
 // analyze.ts (the walk), types.ts.
 //

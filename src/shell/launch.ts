@@ -76,7 +76,8 @@ export function peelWrappers(
   peel: for (;;) {
     const word = at(i);
     if (word === undefined) break;
-    // External wrappers run the same way by full path (`/nix/store/…-coreutils/bin/env PATH=… prog`, as an ExecStart has them).
+    // External wrappers run the same way by full path (`/nix/store/…-coreutils/bin/env PATH=… prog`, as an ExecStart
+    // has them).
     const w =
       word.startsWith('/') && EXTERNAL_WRAPPERS.has(word.slice(word.lastIndexOf('/') + 1))
         ? word.slice(word.lastIndexOf('/') + 1)

@@ -29,7 +29,9 @@ const indentedEscape: EscapeAt = (body, i) => {
 const quotedEscape: EscapeAt = (body, i) =>
   body[i] === '\\' ? { text: escaped(body[i + 1] ?? ''), length: 2 } : undefined;
 
-/** Undoes a string body's escapes and turns each `${expr}` into a placeholder word, counting lines as Nix reads them. */
+/**
+ * Undoes a string body's escapes and turns each `${expr}` into a placeholder word, counting lines as Nix reads them.
+ */
 function unquote(body: string, escapeAt: EscapeAt): { text: string; antiquotes: Antiquote[] } {
   const antiquotes: Antiquote[] = [];
   let out = '';
@@ -65,7 +67,10 @@ export function shellFromNixString(body: string): { script: string; antiquotes: 
   return { script: stripIndent(text), antiquotes };
 }
 
-/** The body of a Nix double-quoted string (`"…"`, between the quotes) as shell text: escapes undone, `${expr}` placeholders as above; no indentation is stripped. */
+/**
+ * The body of a Nix double-quoted string (`"…"`, between the quotes) as shell text: escapes undone, `${expr}`
+ * placeholders as above; no indentation is stripped.
+ */
 export function shellFromNixQuoted(body: string): { script: string; antiquotes: Antiquote[] } {
   const { text, antiquotes } = unquote(body, quotedEscape);
   return { script: text, antiquotes };

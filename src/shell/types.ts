@@ -14,7 +14,10 @@ export function isUnknown(v: unknown): v is Unknown {
 }
 
 export interface ShellEnv {
-  /** Variables the script assigned (or that were given as knownVars). Values holding the caller's PATH or unknown parts are Unknown. */
+  /**
+   * Variables the script assigned (or that were given as knownVars). Values holding the caller's PATH or unknown parts
+   * are Unknown.
+   */
   vars: Map<string, string | Unknown>;
   /** Names exported to children. PATH is always in it: it was inherited from the caller's environment. */
   exported: Set<string>;
@@ -58,7 +61,9 @@ export interface Invocation {
   calledFrom: number[];
   /** Names of the variables exported to the program, after prefix assignments, `env NAME=…`, `env -u`, `env -i`. */
   exportedVars: string[];
-  /** What the shell runs: a shell builtin, a function defined in the script (its body follows), or an external program. */
+  /**
+   * What the shell runs: a shell builtin, a function defined in the script (its body follows), or an external program.
+   */
   kind: 'builtin' | 'function' | 'external';
 }
 
@@ -73,7 +78,9 @@ export interface ShellAnalysis {
   invocations: Invocation[];
   /** Places whose effect on PATH (or on what runs) the analysis cannot follow. */
   unfollowable: ShellIssue[];
-  /** Statements never reached because an earlier unconditional `exec`/`exit` ended the shell (dropped from invocations). */
+  /**
+   * Statements never reached because an earlier unconditional `exec`/`exit` ended the shell (dropped from invocations).
+   */
   unreachable: ShellIssue[];
   /** Shell state at the end of the script (when it can end without exec), else at the point it exec'd. */
   finalEnv: ShellEnv;
@@ -89,7 +96,10 @@ export interface ShellAnalysis {
 export interface AnalyzeOptions {
   /** PATH the script starts with. Default 'inherited': the caller's PATH, kept symbolic as `{inherited: true}`. */
   inheritedPath?: PathEntry[] | 'inherited';
-  /** Variables whose values are known (e.g. from the caller's environment). Others not assigned by the script are Unknown. */
+  /**
+   * Variables whose values are known (e.g. from the caller's environment). Others not assigned by the script are
+   * Unknown.
+   */
   knownVars?: Record<string, string>;
   /**
    * Which shell runs the text. 'bash' (default): a bash script (`#!…/bash`, unit scripts, wrappers): aliases are

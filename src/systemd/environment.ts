@@ -50,7 +50,10 @@ export function parseEnvironmentFile(text: string): [string, string][] {
   return out;
 }
 
-/** An environment file: its text (and where it was read), missing (a store file that is not there), or unreadable (outside what the verifier sees). */
+/**
+ * An environment file: its text (and where it was read), missing (a store file that is not there), or unreadable
+ * (outside what the verifier sees).
+ */
 export type FileReader = (
   file: string,
 ) => Promise<{ text: string; source?: string } | { missing: string } | { unreadable: string }>;
@@ -58,7 +61,10 @@ export type FileReader = (
 /** What the verifier can read of `/etc/<path>`: undefined when the configuration does not put that file there. */
 export type EtcReader = (file: string) => Promise<{ text: string; source: string } | { unreadable: string }>;
 
-/** Reads store files the way scripts are read (the built file, or in eval mode its derivation's text among `drvs`), and /etc files through `etc`. */
+/**
+ * Reads store files the way scripts are read (the built file, or in eval mode its derivation's text among `drvs`), and
+ * /etc files through `etc`.
+ */
 export function storeReader(scripts: ScriptSource, drvs: readonly string[], etc?: EtcReader): FileReader {
   return async (p) => {
     if (p.startsWith('/etc/') && etc) return etc(p);

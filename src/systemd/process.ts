@@ -20,7 +20,10 @@ export interface ProcessEnvironment {
   chain: string[];
   /** The ExecStart cannot be followed, or systemd refuses the unit: the PATH is unknown. */
   problem?: string;
-  /** Outside what the verifier can read (an EnvironmentFile= it cannot read, drop-ins eval mode cannot see): "cannot follow", an error, not a fail. */
+  /**
+   * Outside what the verifier can read (an EnvironmentFile= it cannot read, drop-ins eval mode cannot see): "cannot
+   * follow", an error, not a fail.
+   */
   unknown?: string;
 }
 

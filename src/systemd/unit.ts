@@ -135,7 +135,10 @@ export interface EnvAssignment {
   file?: string;
 }
 
-/** Every `Environment=` assignment of the [Service] section in order (what systemd applies, the last one of a name wins). */
+/**
+ * Every `Environment=` assignment of the [Service] section in order (what systemd applies, the last one of a name
+ * wins).
+ */
 export function environmentAssignments(unit: UnitFile): EnvAssignment[] {
   const out: EnvAssignment[] = [];
   for (const l of listSetting(unit, 'Service', 'Environment')) {
@@ -246,7 +249,10 @@ export interface DropIn {
   text: string;
 }
 
-/** The drop-ins systemd applies to `name`, in the order it applies them (by file name; the more specific directory wins a name). */
+/**
+ * The drop-ins systemd applies to `name`, in the order it applies them (by file name; the more specific directory wins
+ * a name).
+ */
 export function applicableDropIns(name: string, dropIns: readonly DropIn[]): DropIn[] {
   const dirs = dropInDirs(name);
   const byFile = new Map<string, DropIn>();
