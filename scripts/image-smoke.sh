@@ -89,6 +89,10 @@ if [ -z "$SMOKE_FAIL_REPO" ]; then
 fi
 cp -a "$SMOKE_PASS_REPO" "$tmp/pass"
 cp -a "$SMOKE_FAIL_REPO" "$tmp/fail"
+# A Drone clone has an origin: the example's secrets URL is relative to it (../NAME.secrets.git, beside the
+# repo it was made from), which the verifier maps to that remote (submodule_mounts mounts it at that path).
+git -C "$tmp/pass" remote add origin "$SMOKE_PASS_REPO" 2>/dev/null || true
+git -C "$tmp/fail" remote add origin "$SMOKE_FAIL_REPO" 2>/dev/null || true
 
 # nix (with ?submodules=1) clones submodules from their .gitmodules URLs; a
 # local absolute URL must exist at the same path inside the container: mount
@@ -98,6 +102,12 @@ submodule_mounts() {
   git -C "$1" config -f .gitmodules --get-regexp '^submodule\..*\.url$' 2>/dev/null \
     | while read -r _ url; do
         url=${url#file://}
+        # A relative URL is relative to the repository's origin (git submodule(1)).
+        case "$url" in ../* | ./*)
+          local origin
+          origin=$(git -C "$1" remote get-url origin 2>/dev/null) || continue
+          url=$(realpath -m "${origin#file://}/$url") ;;
+        esac
         case "$url" in /*) [ -e "$url" ] && printf -- '-v\n%s:%s:ro\n' "$url" "$url" ;; esac
       done
 }
