@@ -52,7 +52,7 @@ function hostileFixture(
     `[ pkgs.openssh ${drv.replace(/\$\{/g, '\\${')} ]`,
   );
   writeFileSync(file, text);
-  execFileSync('git', ['-C', dir, 'commit', '-qam', `hostile: ${name}`]);
+  execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qam', `hostile: ${name}`]);
   return { dir, tag };
 }
 
@@ -114,7 +114,17 @@ describe('a build that writes into the workspace', () => {
     // The builder is told the workspace path (an attacker knows /drone/src).
     const file = path.join(fx.dir, 'nix/hosts/cc-ci/configuration.nix');
     writeFileSync(file, readFileSync(file, 'utf8').replace('@WS@', fx.dir));
-    execFileSync('git', ['-C', fx.dir, 'commit', '-qam', 'hostile: workspace path']);
+    execFileSync('git', [
+      '-C',
+      fx.dir,
+      '-c',
+      'user.name=t',
+      '-c',
+      'user.email=t@t',
+      'commit',
+      '-qam',
+      'hostile: workspace path',
+    ]);
     const junit = path.join(work, `junit-${fx.tag}.xml`);
     const run = runCli({ flake: fx.dir, ...BUILD_ONLY, junit, ...row.settings }, { env: row.env });
     expect(existsSync(path.join(fx.dir, 'pwned.txt'))).toBe(row.written);
@@ -317,7 +327,17 @@ describe('eval mode builds nothing: import-from-derivation is refused', () => {
         `networking.hostName = "cc-ci";\n  environment.etc."ifd-${tag}".text = ${ifd};`,
       ),
     );
-    execFileSync('git', ['-C', dir, 'commit', '-qam', 'hostile: import from derivation']);
+    execFileSync('git', [
+      '-C',
+      dir,
+      '-c',
+      'user.name=t',
+      '-c',
+      'user.email=t@t',
+      'commit',
+      '-qam',
+      'hostile: import from derivation',
+    ]);
     const run = runCli({ flake: dir, hosts: 'cc-ci', checks: 'build', mode });
     expect(run.code).toBe(code);
     expect(builtOutput('ifd', tag) !== undefined).toBe(built);
