@@ -310,7 +310,10 @@ export const propagationCheck: CheckDefinition = {
         withCanary.push(facts.canaryPath, facts.canaryDrv);
         // A wrapper built from the edited list depends on the canary (its hash changes every run) even when its
         // final PATH lacks it: masked like every path that holds it.
-        const headOut = (await ctx.hostFacts(r.host)).package?.out;
+        const headOut = await ctx.hostFacts(r.host).then(
+          (f) => f.package?.out,
+          () => undefined,
+        );
         if (facts.wrapper && facts.wrapper.out !== headOut) withCanary.push(facts.wrapper.out, facts.wrapper.drvPath);
         const onWrapperPath = wrapperRun?.ok
           ? wrapperRun.entries.some((e) => e === facts.canaryPath || e.startsWith(`${facts.canaryPath}/`))
