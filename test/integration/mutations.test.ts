@@ -4,7 +4,7 @@
 //
 // cc-ci is verified by the built-in spec (the seed claim), and again by the
 // spec `--print-spec` prints, read back from a file: the same verdict and the
-// same evidence on every row. ops-lab is verified by its own .nixenv-verify.yml
+// same evidence on every row. ops-lab and workstation are verified by their own .nixenv-verify.yml
 // alone (found at the repository root, no settings).
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -32,7 +32,7 @@ interface Row {
 const rowsOf = (fixture: keyof typeof FIXTURES): Row[] =>
   Object.entries(FIXTURES[fixture].mutations).map(([name, spec]) => ({ name, spec: spec }));
 
-describe.each(['cc-ci', 'ops-lab'] as const)('%s', (fixture) => {
+describe.each(['cc-ci', 'ops-lab', 'workstation'] as const)('%s', (fixture) => {
   describe.each(rowsOf(fixture))('mutation $name', ({ name, spec }) => {
     // A fresh salt per run: a new tree hash, so no fetcher or eval cache can answer for it.
     const base = path.join(work, `${fixture}-${name}`);
