@@ -14,7 +14,15 @@ import type { Settings } from './settings.js';
 import type { Claim } from './claim/types.js';
 import { exists, isDir, listDir, readlink, readText, realpath, wrapperScript } from './storeFs.js';
 import type { EtcReader } from './systemd/environment.js';
-import { composeUnit, dropInDirs, parseUnit, timerTarget, type DropIn, type UnitFile } from './systemd/unit.js';
+import {
+  composeUnit,
+  dropInDirs,
+  parseUnit,
+  timerTarget,
+  type DropIn,
+  type UnitFile,
+  type UnitScope,
+} from './systemd/unit.js';
 import { BuiltFiles, DerivationFiles, followWrapper, type WrapperOutcome } from './wrappers/index.js';
 
 export interface SystemPackage {
@@ -237,6 +245,47 @@ in {
 }`;
 }
 
+/** Where each manager's units are evaluated (eval mode labels). */
+const UNITS_ATTR: Record<UnitScope, string> = { system: 'systemd.units', user: 'systemd.user.units' };
+
+/** The unit facts of the user managers: the shape of HostFacts' unit fields, from `systemd.user.units`. */
+export type UserUnitFacts = Pick<
+  HostFacts,
+  'units' | 'timers' | 'dropIns' | 'unseenUnitSources' | 'systemdPackages' | 'hasUnits' | 'services'
+>;
+
+/**
+ * Eval mode's facts for user units (nixos/modules/system/boot/systemd/user.nix): every `systemd.user.units` service
+ * and timer text (a host has few), the drop-ins generateUnits writes for them, and what eval mode cannot read
+ * (systemd.packages' etc/systemd/user and lib/systemd/user, environment.etc under systemd/user/).
+ */
+export const USER_UNIT_FACTS_EXPR = `h: let
+  cfg = h.config;
+  units = (cfg.systemd.user or { }).units or null;
+  names = if units == null then [ ] else builtins.attrNames units;
+  ctxOf = s: builtins.attrNames (builtins.getContext s);
+  isDropInName = n: builtins.match "(.*[.]d)/([^/]+)" n != null;
+  live = n: (units.\${n}.enable or true) && (units.\${n}.overrideStrategy or "") != "asDropin" && !(isDropInName n);
+  textOf = n: let t = units.\${n}.text or null; in if builtins.isString t then t else "";
+  wantedByOf = n: if units != null && units ? \${n} then let u = units.\${n}; in (u.wantedBy or [ ]) ++ (u.requiredBy or [ ]) ++ (u.upheldBy or [ ]) else [ ];
+  dropInOf = n: let m = builtins.match "(.*[.]d)/([^/]+)" n; u = units.\${n}; t = u.text or null; in
+    if !(u.enable or true) || !builtins.isString t then [ ]
+    else if m != null then [ { dir = builtins.elemAt m 0; file = builtins.elemAt m 1; attr = n; text = t; context = ctxOf t; } ]
+    else if (u.overrideStrategy or "asDropinIfExists") == "asDropin" then [ { dir = n + ".d"; file = "overrides.conf"; attr = n; text = t; context = ctxOf t; } ]
+    else [ ];
+  services = builtins.filter (n: live n && builtins.match ".*[.]service" n != null) names;
+  timerNames = builtins.filter (n: live n && builtins.match ".*[.]timer" n != null) names;
+  etcNames = builtins.attrNames (cfg.environment.etc or { });
+in {
+  hasUnits = units != null;
+  units = builtins.listToAttrs (map (n: { name = n; value = { text = textOf n; context = ctxOf (textOf n); }; }) services);
+  timers = map (n: let w = wantedByOf n; in { name = n; text = textOf n; wantedBy = w; pulledBy = map (p: { name = p; wantedBy = wantedByOf p; }) w; }) timerNames;
+  dropIns = builtins.concatLists (map dropInOf names);
+  systemdPackages = map (p: { name = p.name or (toString p); out = if builtins.isAttrs p && p ? outPath then p.outPath else toString p; }) (cfg.systemd.packages or [ ]);
+  unseenUnitSources = map (n: "environment.etc." + builtins.toJSON n) (builtins.filter (n: n != "systemd/user" && builtins.match "systemd/user/.*" n != null) etcNames);
+  services = { };
+}`;
+
 export class RunContext {
   readonly hostFacts: (host: string) => Promise<HostFacts>;
   readonly hostBuild: (host: string) => Promise<HostBuild>;
@@ -291,6 +340,12 @@ export class RunContext {
     });
   }
 
+  /** The user managers' units as evaluated (one evaluation per host; see USER_UNIT_FACTS_EXPR). */
+  readonly userUnitFacts = memoize(
+    (host: string): Promise<UserUnitFacts> =>
+      this.nix.evalJson<UserUnitFacts>('nixosConfigurations', `cfgs: (${USER_UNIT_FACTS_EXPR}) cfgs.${nixString(host)}`),
+  );
+
   /** The wrapper model on the shared package: built files in build mode, its derivations in eval mode. */
   private async loadWrapperRun(): Promise<{ outcome: WrapperOutcome; notes: string[] }> {
     const host = this.settings.hosts[0];
@@ -326,13 +381,16 @@ export class RunContext {
    * `config.systemd.units.<name>.text` and the drop-ins the config writes, naming what it cannot see. A config
    * without units gives the service definition, turned into the unit lines NixOS would write.
    */
-  async unit(host: string, name: string): Promise<UnitView | undefined> {
-    const facts = await this.hostFacts(host);
+  async unit(host: string, name: string, scope: UnitScope = 'system'): Promise<UnitView | undefined> {
+    const facts = scope === 'system' ? await this.hostFacts(host) : await this.userUnitFacts(host);
     const toplevel = await this.builtToplevel(host);
     const etc = (file: string): ReturnType<EtcReader> => this.etcFile(host, file);
-    const evaluated = facts.units[name] ?? (toplevel ? null : ((await this.timedServices(host))[name] ?? null));
+    const evaluated =
+      facts.units[name] ??
+      (toplevel || scope === 'user' ? null : ((await this.timedServices(host))[name] ?? null));
+    const attr = UNITS_ATTR[scope];
     if (toplevel) {
-      const dir = path.join(toplevel, 'etc', 'systemd', 'system');
+      const dir = path.join(toplevel, 'etc', 'systemd', scope);
       const file = path.join(dir, name);
       if (exists(file) || lstatOk(file)) {
         // A unit linked to /dev/null is masked: systemd never starts it.
@@ -354,19 +412,21 @@ export class RunContext {
     const timer = facts.timers.find((t) => t.name === name);
     const main = evaluated ?? (timer ? { text: timer.text, context: [] } : null);
     if (main) {
-      const fromPackages = toplevel ? { dropIns: [], unseen: [] } : packageUnits(facts.systemdPackages ?? [], name);
+      const fromPackages = toplevel
+        ? { dropIns: [], unseen: [] }
+        : packageUnits(facts.systemdPackages ?? [], name, scope);
       const dropIns = [
         ...(facts.dropIns ?? []).map((d): DropIn & { context: string[] } => ({
           dir: d.dir,
           file: d.file,
-          source: `config.systemd.units."${d.attr}".text`,
+          source: `config.${attr}."${d.attr}".text`,
           text: d.text,
           context: d.context,
         })),
         ...fromPackages.dropIns.map((d) => ({ ...d, context: [] })),
       ];
       const label = facts.hasUnits
-        ? `config.systemd.units."${name}".text`
+        ? `config.${attr}."${name}".text`
         : `config.systemd.${timer ? 'timers' : 'services'}."${name.replace(/\.(service|timer)$/, '')}"`;
       const { unit, applied } = composeUnit(name, { text: main.text, source: label }, dropIns);
       const context = [
@@ -464,11 +524,12 @@ in builtins.listToAttrs (map (n: { name = n; value = if units == null then ofDef
    * Timer units of the host, as systemd reads them (built files and drop-ins in build mode; the evaluated units in eval
    * mode).
    */
-  async timers(host: string): Promise<UnitView[]> {
-    const facts = await this.hostFacts(host);
+  async timers(host: string, scope: UnitScope = 'system'): Promise<UnitView[]> {
+    const facts = scope === 'system' ? await this.hostFacts(host) : await this.userUnitFacts(host);
     const toplevel = await this.builtToplevel(host);
+    const attr = UNITS_ATTR[scope];
     if (toplevel) {
-      const dir = path.join(toplevel, 'etc', 'systemd', 'system');
+      const dir = path.join(toplevel, 'etc', 'systemd', scope);
       if (isDir(dir)) {
         // What pulls a timer in on the running system: a link in some unit's .wants/.requires/.upholds directory.
         const pulls = listDir(dir).filter((d) => /\.(wants|requires|upholds)$/.test(d) && isDir(path.join(dir, d)));
@@ -497,11 +558,11 @@ in builtins.listToAttrs (map (n: { name = n; value = if units == null then ofDef
     const evaluated = (facts.dropIns ?? []).map((d): DropIn => ({
       dir: d.dir,
       file: d.file,
-      source: `config.systemd.units."${d.attr}".text`,
+      source: `config.${attr}."${d.attr}".text`,
       text: d.text,
     }));
     return facts.timers.map((t) => {
-      const fromPackages = packageUnits(facts.systemdPackages ?? [], t.name);
+      const fromPackages = packageUnits(facts.systemdPackages ?? [], t.name, scope);
       const dropIns = [...evaluated, ...fromPackages.dropIns];
       const unseen = [
         ...(facts.unseenUnitSources ?? []).map((u) => `${u} may add drop-ins in ${dropInDirs(t.name).join(', ')}`),
@@ -510,7 +571,7 @@ in builtins.listToAttrs (map (n: { name = n; value = if units == null then ofDef
       const known = new Map((t.pulledBy ?? []).map((p) => [p.name, p.wantedBy]));
       const wantedBy = (unit: string): string[] => (unit === t.name ? (t.wantedBy ?? []) : (known.get(unit) ?? []));
       const label = facts.hasUnits
-        ? `config.systemd.units."${t.name}".text`
+        ? `config.${attr}."${t.name}".text`
         : `config.systemd.timers."${t.name.replace(/\.timer$/, '')}"`;
       const source = `${label}${facts.hasUnits ? '' : ' (the config has no systemd.units)'}`;
       const { unit, applied } = composeUnit(t.name, { text: t.text, source: label }, dropIns);
@@ -623,6 +684,7 @@ export function bootChain(
 export function packageUnits(
   packages: readonly { name: string; out: string }[],
   name: string,
+  scope: UnitScope = 'system',
 ): { dropIns: DropIn[]; unseen: string[] } {
   const dropIns: DropIn[] = [];
   const unseen: string[] = [];
@@ -633,7 +695,7 @@ export function packageUnits(
       );
       continue;
     }
-    for (const sub of ['etc/systemd/system', 'lib/systemd/system']) {
+    for (const sub of [`etc/systemd/${scope}`, `lib/systemd/${scope}`]) {
       const dir = path.join(p.out, sub);
       if (exists(path.join(dir, name)))
         unseen.push(

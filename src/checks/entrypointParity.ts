@@ -15,6 +15,7 @@ import { EVAL_UNSEEN, resolveProgram, splitPath, type HostView } from '../resolv
 import { renderPath, resolvePath } from '../shell/index.js';
 import {
   consumersOn,
+  type UserServiceConsumer,
   type DerivationConsumer,
   type DroneStepConsumer,
   type RunnerServiceConsumer,
@@ -25,9 +26,18 @@ import { processEnvironment } from '../systemd/process.js';
 import { storeRootOf } from '../storeFs.js';
 import { isSweepService, sweepNamedIn } from '../systemd/sweep.js';
 import { startedAtBoot, timerNotLive } from '../systemd/timer.js';
-import { execStart, execStartRule, listSetting, timerTarget, timerTriggers, unitWords } from '../systemd/unit.js';
+import {
+  execStart,
+  execStartRule,
+  listSetting,
+  timerTarget,
+  timerTriggers,
+  unitWords,
+  type UnitScope,
+} from '../systemd/unit.js';
 import { claimDeviations } from '../claim/claim.js';
 import { sharedPackagePath } from './pathSuperset.js';
+import { devShellReaches } from './devShellConsumer.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
 /** What one consumer on one host adds: problems (the claim fails), unknowns (cannot follow: an error) and evidence. */
@@ -46,17 +56,20 @@ const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 export async function serviceUnit(
   ctx: RunContext,
   host: string,
-  consumer: ServiceConsumer,
+  consumer: ServiceConsumer | UserServiceConsumer,
 ): Promise<{ unit: UnitView; timer?: string; note?: string } | { problem: string }> {
   const name = consumer.unit;
   const base = name.replace(/\.service$/, '');
-  const facts = await ctx.hostFacts(host);
-  const byName = await ctx.unit(host, name);
+  // A user service is read from the user managers' unit directory (/etc/systemd/user), with the same rules.
+  const scope = scopeOf(consumer);
+  const kindWord = scope === 'user' ? 'systemd user unit' : 'systemd unit';
+  const facts = scope === 'user' ? await ctx.userUnitFacts(host) : await ctx.hostFacts(host);
+  const byName = await ctx.unit(host, name, scope);
   if (!consumer.startedByTimer) {
     if (byName) return { unit: byName };
-    return { problem: `${host}: no systemd unit ${name} (${consumer.name})` };
+    return { problem: `${host}: no ${kindWord} ${name} (${consumer.name})` };
   }
-  const timers = await ctx.timers(host);
+  const timers = await ctx.timers(host, scope);
   // A timer that systemd starts and that can elapse (src/systemd/timer.ts).
   const live = timerNotLive;
   const started = startedAtBoot;
@@ -86,7 +99,7 @@ export async function serviceUnit(
   const wrapper = new RegExp(`/nix/store/[0-9a-z]{32}-${escapeRe(base)}(/|\\s|$)`);
   for (const timer of timers.filter((t) => live(t) === undefined)) {
     const target = timerTarget(timer.name, timer.unit);
-    const unit = await ctx.unit(host, target);
+    const unit = await ctx.unit(host, target, scope);
     if (unit && execStart(unit.unit).some((e) => wrapper.test(e.program))) {
       return {
         unit,
@@ -96,11 +109,19 @@ export async function serviceUnit(
     }
   }
   const words = base.split(/[-_.]/).filter((w) => w.length > 3);
-  const near = facts.serviceNames.filter((n) => words.some((w) => n.includes(w))).slice(0, 5);
+  const serviceNames: string[] =
+    scope === 'user'
+      ? Object.keys(facts.units).map((n) => n.replace(/\.service$/, ''))
+      : (await ctx.hostFacts(host)).serviceNames;
+  const near = serviceNames.filter((n) => words.some((w) => n.includes(w))).slice(0, 5);
   return {
-    problem: `${host}: no systemd unit ${name} and no timer-started service runs a ${base} wrapper (${consumer.name})${near.length ? `; services with similar names: ${near.join(', ')}` : ''}`,
+    problem: `${host}: no ${kindWord} ${name} and no timer-started service runs a ${base} wrapper (${consumer.name})${near.length ? `; services with similar names: ${near.join(', ')}` : ''}`,
   };
 }
+
+/** Which manager runs a service consumer. */
+const scopeOf = (consumer: ServiceConsumer | UserServiceConsumer): UnitScope =>
+  consumer.kind === 'systemd-user-service' ? 'user' : 'system';
 
 /**
  * The store path whose file runs when the shared package's program runs. A link tree (symlinkJoin, buildEnv)
@@ -118,7 +139,7 @@ async function serviceReaches(
   ctx: RunContext,
   host: string,
   view: HostView,
-  consumer: ServiceConsumer,
+  consumer: ServiceConsumer | UserServiceConsumer,
   expected: string,
 ): Promise<Finding> {
   const out: Finding = { problems: [], evidence: [], unknowns: [] };
@@ -223,6 +244,15 @@ async function serviceReaches(
       : {};
   const result = await followToTarget({ ...start, pathDirs, drvs: unit.context }, program, view, ctx);
   out.evidence.push(...result.chain.map((c) => `${host}: ${consumer.name} ${c}`));
+  // A user unit without PATH runs with its user manager's environment: a bare name is looked up in a PATH the
+  // configuration does not set (the manager's own, from how the user's session started it): host state.
+  if (!result.ok && scopeOf(consumer) === 'user' && !unitPath && /cannot be resolved/.test(result.reason))
+    return {
+      ...out,
+      unknowns: [
+        `${host}: ${consumer.name} (${unit.name}): cannot follow: ${result.reason}; the unit sets no PATH, so it runs with its user manager's PATH (state of the user's session, not of the configuration)`,
+      ],
+    };
   if (!result.ok)
     out.problems.push(`${host}: ${consumer.name} (${unit.name}) does not reach ${program}: ${result.reason}`);
   else if (result.root !== expected)
@@ -542,6 +572,7 @@ export const entrypointParityCheck: CheckDefinition = {
       for (const c of consumersOn(claim, host)) {
         if (c.kind === 'systemd-service') findings.push(await serviceReaches(ctx, host, view, c, expected));
         else if (c.kind === 'runner-service') findings.push(await runnerReaches(ctx, host, view, c, expected));
+        else if (c.kind === 'systemd-user-service') findings.push(await serviceReaches(ctx, host, view, c, expected));
         else if (c.kind === 'drone-step') findings.push(await droneReaches(ctx, host, view, c, expected, droneShared));
       }
       // The built-in claim speaks of "the nightly/weekly sweep timer": every timer-started sweep is a consumer.
@@ -578,6 +609,20 @@ export const entrypointParityCheck: CheckDefinition = {
         evidence.push(...lines.slice(1));
       }
     }
+    // A dev shell is a flake attribute: the PATH `nix develop` gives it (src/devShell.ts).
+    for (const c of claim.consumers) {
+      if (c.kind !== 'dev-shell') continue;
+      try {
+        const f = await devShellReaches(ctx, c, expected, pkg.outPath);
+        problems.push(...f.problems);
+        unknowns.push(...f.unknowns);
+        evidence.push(...f.evidence);
+      } catch (err) {
+        const lines = describeError(c.name, err);
+        problems.push(lines[0]);
+        evidence.push(...lines.slice(1));
+      }
+    }
     // A consumer on some hosts only is judged there alone; one on none of the run's hosts is judged nowhere: said.
     for (const c of claim.consumers) {
       if (c.kind === 'derivation' || c.hosts === undefined) continue;
@@ -591,7 +636,7 @@ export const entrypointParityCheck: CheckDefinition = {
     const named = claim.consumers.filter((c) => c.kind !== 'system-packages').map((c) => c.name);
     if (named.length === 0)
       return fail(
-        'the claim names no consumer that runs the package (systemd-service, drone-step, runner-service or derivation)',
+        'the claim names no consumer that runs the package (systemd-service, systemd-user-service, drone-step, runner-service, derivation or dev-shell)',
         evidence,
       );
     // A "cannot follow" is not a proven bypass: alone it makes the check an error, never a fail or a pass.

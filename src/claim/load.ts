@@ -271,6 +271,17 @@ function toClaim(spec: SpecFile, source: string): Claim {
         };
       case 'derivation':
         return { kind: c.kind, name: c.name, attr: c.attr };
+      case 'systemd-user-service':
+        return {
+          kind: c.kind,
+          name: c.name,
+          unit: c.unit,
+          startedByTimer: c.started_by_timer ?? false,
+          ...optional,
+          moduleMustNotContain: c.module_must_not_contain ?? [],
+        };
+      case 'dev-shell':
+        return { kind: c.kind, name: c.name, attr: c.attr, toolsOnPath: c.tools_on_path ?? true };
     }
   });
   const proofs: GrepProof[] = (spec.proofs ?? []).map((p) => ({

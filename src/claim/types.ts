@@ -71,6 +71,35 @@ export interface RunnerServiceConsumer extends OnHosts {
 }
 
 /**
+ * A systemd user service (`systemd.user.services.<name>`, a unit of /etc/systemd/user run by every user's manager):
+ * its ExecStart followed through its scripts to the program, like a system service.
+ */
+export interface UserServiceConsumer extends OnHosts {
+  kind: 'systemd-user-service';
+  name: string;
+  unit: string;
+  /** A user timer (`systemd.user.timers`) must start it. */
+  startedByTimer: boolean;
+  module?: string;
+  moduleMustNotContain: string[];
+}
+
+/**
+ * A dev shell (`nix develop` on a flake attribute, usually mkShell): the program resolves first on the shell's PATH to
+ * the shared package, and (toolsOnPath) every expected tool to the wrapper's own directory.
+ */
+export interface DevShellConsumer {
+  kind: 'dev-shell';
+  name: string;
+  /** Flake output attribute path, e.g. devShells.x86_64-linux.default. */
+  attr: string;
+  /** Every expected tool resolves on the shell's PATH to the directory the wrapper's PATH has for it (default true). */
+  toolsOnPath: boolean;
+  /** On no host: a flake attribute. */
+  hosts?: never;
+}
+
+/**
  * The hosts' system packages: each host's config refers to the tool list, and (several hosts) all declare the same
  * list.
  */
@@ -90,7 +119,13 @@ export interface DerivationConsumer {
 }
 
 export type Consumer =
-  ServiceConsumer | DroneStepConsumer | RunnerServiceConsumer | SystemPackagesConsumer | DerivationConsumer;
+  | ServiceConsumer
+  | DroneStepConsumer
+  | RunnerServiceConsumer
+  | SystemPackagesConsumer
+  | DerivationConsumer
+  | UserServiceConsumer
+  | DevShellConsumer;
 export type ConsumerKind = Consumer['kind'];
 
 /** `grep -rn PATTERN` over a directory or a file, with an expected count. */
@@ -141,7 +176,13 @@ export const consumersOf = <K extends ConsumerKind>(
  * attribute.
  */
 export const onHost = (consumer: Consumer, host: string): boolean =>
-  consumer.kind !== 'derivation' && (consumer.hosts === undefined || consumer.hosts.includes(host));
+  consumer.kind !== 'derivation' &&
+  consumer.kind !== 'dev-shell' &&
+  (consumer.hosts === undefined || consumer.hosts.includes(host));
+
+/** A consumer that is a flake attribute, on no host (a derivation, a dev shell). */
+export const isFlakeAttrConsumer = (c: Consumer): c is DerivationConsumer | DevShellConsumer =>
+  c.kind === 'derivation' || c.kind === 'dev-shell';
 
 /** The claim's consumers that exist on `host` (derivations, flake attributes, are never among them). */
 export const consumersOn = (claim: Pick<Claim, 'consumers'>, host: string): Consumer[] =>

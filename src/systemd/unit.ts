@@ -12,6 +12,14 @@
 //     by file name across the directories; of files with the same name the one
 //     in the more specific directory (the unit's own, then longer prefixes, then
 //     the type-wide one) is used — IMPLEMENTED (composeUnit, dropInDirs).
+//     The same for the user managers (systemd.unit(5) "User Unit Search Path"): a
+//     user unit is read from /etc/systemd/user (NixOS: the `user-units` tree of
+//     systemd.user.units, linked by nixos/modules/system/boot/systemd/user.nix)
+//     with the same drop-in rules — IMPLEMENTED (UnitScope 'user': the unit
+//     directory is a parameter, the rules are the same). The per-user
+//     directories before it (~/.config/systemd/user, $XDG_CONFIG_DIRS,
+//     $XDG_RUNTIME_DIR/systemd/user, /run/systemd/user) are the user's own
+//     state, not the configuration's — NOT READ (like /run/systemd/system).
 //  3. other unit directories (/run/systemd/system, /usr/lib/systemd/system,
 //     transient and generator units) — NOT READ: NixOS puts nothing there from
 //     the configuration; they are runtime state no build shows.
@@ -28,6 +36,9 @@
 // triggers; [Install] WantedBy/RequiredBy/UpheldBy. Specifiers (`%h`, `%i`) and
 // `$VAR` expansion in ExecStart= are NOT IMPLEMENTED (execChain refuses a
 // computed program word).
+
+/** Which manager reads the unit: the system manager (/etc/systemd/system) or every user's (/etc/systemd/user). */
+export type UnitScope = 'system' | 'user';
 
 export interface UnitLine {
   section: string;
