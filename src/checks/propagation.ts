@@ -22,6 +22,8 @@ import { consumersOf, consumersOn, onHost, type Claim } from '../claim/types.js'
 import { environmentAssignments, execStart, parseUnit } from '../systemd/unit.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 import { DerivationFiles, followWrapper } from '../wrappers/index.js';
+import { devShellPath } from '../devShell.js';
+import { shellFacts } from './devShellConsumer.js';
 
 export interface Canary {
   /** Its derivation name, `<pname>-<version>`, as it appears in evaluated package lists. */
@@ -278,8 +280,41 @@ export const propagationCheck: CheckDefinition = {
               ...(await serviceClosure(nix, facts, c.unit)),
             })),
         );
-        return { facts, wrapperRun, services };
+        // User services: their units in systemd.user.units of the copy, judged like a system service's.
+        const userConsumers = consumersOf(ctx.claim, 'systemd-user-service').filter((c) => onHost(c, host));
+        const userUnits = userConsumers.length
+          ? await nix.evalJson<Record<string, EvaluatedUnit | null>>(
+              attrPath('nixosConfigurations', host),
+              `h: let us = (h.config.systemd.user or { }).units or { }; in builtins.listToAttrs (map (n: { name = n; value = if us ? \${n} && builtins.isString (us.\${n}.text or null) then { text = us.\${n}.text; context = builtins.attrNames (builtins.getContext us.\${n}.text); } else null; }) ${nixList(userConsumers.map((c) => c.unit))})`,
+            )
+          : {};
+        const userServices = await Promise.all(
+          userConsumers.map(async (c) => ({
+            consumer: c,
+            ...(await serviceClosure(nix, { ...facts, units: userUnits, services: {} }, c.unit)),
+          })),
+        );
+        return { facts, wrapperRun, services, userServices };
       });
+      // Dev shells: the PATH `nix develop` gives the copy's shell (src/devShell.ts, its derivation attributes).
+      const shells = await Promise.all(
+        consumersOf(ctx.claim, 'dev-shell').map(async (c) => {
+          try {
+            const drv = await nix.evalJson<string | null>(
+              c.attr,
+              'd: if builtins.isAttrs d && d ? drvPath then d.drvPath else null',
+            );
+            if (!drv) return { consumer: c, drv, dirs: undefined, why: `${c.attr} is not a derivation` };
+            const shell = await nix.derivation(drv);
+            const run = await devShellPath(shellFacts('eval', drv, shell, (d) => nix.derivation(d)));
+            return run.ok
+              ? { consumer: c, drv, dirs: run.dirs }
+              : { consumer: c, drv, dirs: undefined, why: `cannot follow: ${run.cannotFollow}` };
+          } catch (err) {
+            return { consumer: c, drv: null, dirs: undefined, error: describeError(c.name, err) };
+          }
+        }),
+      );
       // Derivation consumers are flake attributes, not host attributes: evaluated once.
       const derivations = await Promise.all(
         consumersOf(ctx.claim, 'derivation').map(async (c) => {
@@ -305,7 +340,7 @@ export const propagationCheck: CheckDefinition = {
           evidence.push(...lines);
           continue;
         }
-        const { facts, wrapperRun, services } = r.value;
+        const { facts, wrapperRun, services, userServices } = r.value;
         canaryDrv = facts.canaryDrv;
         withCanary.push(facts.canaryPath, facts.canaryDrv);
         // A wrapper built from the edited list depends on the canary (its hash changes every run) even when its
@@ -349,6 +384,13 @@ export const propagationCheck: CheckDefinition = {
               winnerOut === undefined ? undefined : winnerOut === facts.wrapper?.out && onWrapperPath === true,
               winner ? `sw/bin/${program} from ${winner.name}` : `no ${program} in systemPackages`,
             ]);
+          } else if (c.kind === 'systemd-user-service') {
+            const svc = userServices.find((x) => x.consumer === c)!;
+            consumers.push([
+              `${base(c.unit)} (user service: what its unit starts, and its build inputs)`,
+              svc.closure === undefined ? undefined : svc.closure.includes(facts.canaryDrv),
+              svc.drv ?? `no ${base(c.unit)} user unit program found`,
+            ]);
           } else if (c.kind === 'runner-service') {
             const [got, where] = runnerFinds(facts, c.unit, program, onWrapperPath);
             consumers.push([`${program} on the PATH ${c.name} jobs inherit`, got, where]);
@@ -383,6 +425,23 @@ export const propagationCheck: CheckDefinition = {
           `${label}: ${got === true ? 'has the canary' : got === false ? 'MISSING the canary' : 'cannot be checked'} (${d.drv ?? 'not a derivation'})`,
         );
         if (got !== true) problems.push(`${label} ${got === false ? 'did not get the canary' : 'cannot be checked'}`);
+      }
+      for (const sh of shells) {
+        const label = `${sh.consumer.name} (the PATH nix develop gives ${sh.consumer.attr})`;
+        if ('error' in sh && sh.error) {
+          problems.push(`${label} cannot be checked`);
+          evidence.push(...sh.error);
+          continue;
+        }
+        const canaryPath = results.find((r) => r.value)?.value?.facts.canaryPath;
+        const got =
+          sh.dirs === undefined || canaryPath === undefined ? undefined : sh.dirs.includes(`${canaryPath}/bin`);
+        if (got === true && sh.drv) withCanary.push(sh.drv);
+        evidence.push(
+          `${label}: ${got === true ? 'has the canary' : got === false ? 'MISSING the canary' : 'cannot be checked'} (${sh.drv ?? 'not a derivation'}${'why' in sh && sh.why ? `; ${sh.why}` : ''})`,
+        );
+        if (got !== true) problems.push(`${label} ${got === false ? 'did not get the canary' : 'cannot be checked'}`);
+        else reached.push(sh.consumer.name);
       }
       // nix gave no answer (timeout, crash, unreadable output): that is not a verdict on the repository.
       // The edited copy's own store path (its hash depends on the canary) appears in nix's errors.
