@@ -238,7 +238,7 @@ export async function consumerRuntimes(
       try {
         if (c.kind === 'system-packages') {
           out.consumers.push(entry(c.name, 'the system packages (sw/bin)', system));
-        } else if (c.kind === 'systemd-service') {
+        } else if (c.kind === 'systemd-service' || c.kind === 'systemd-user-service') {
           const found = await serviceUnit(ctx, host, c);
           if ('problem' in found) {
             out.absent.push(`${c.name} on ${host}: ${found.problem}`);
@@ -263,7 +263,7 @@ export async function consumerRuntimes(
             view,
             withPool(ctx, pool),
           );
-          const label = `the ${c.name} service (${unit.name})`;
+          const label = `the ${c.name} ${c.kind === 'systemd-user-service' ? 'user service' : 'service'} (${unit.name})`;
           const end = r.ok
             ? r
             : await throughProgram(
