@@ -63,6 +63,9 @@ interface HostAnswer {
       package: { bins: string[] } | null;
       missingUnits: string[];
       serviceNames: string[];
+      /** systemd-user-service units not in systemd.user.units, and the user units there are. */
+      missingUserUnits?: string[];
+      userUnitNames?: string[];
     }
   >;
 }
@@ -82,6 +85,9 @@ export function specFactsExpr(claim: Claim): string {
       ),
     ),
   ];
+  const userUnits = [
+    ...new Set(claim.consumers.flatMap((c) => (c.kind === 'systemd-user-service' ? [c.unit] : []))),
+  ];
   return `cfgs: let
   binOf = p: if !(builtins.isAttrs p) then [ ] else
     let n = p.meta.mainProgram or p.pname or (builtins.parseDrvName (p.name or "")).name; in [ n ];
@@ -91,12 +97,16 @@ export function specFactsExpr(claim: Claim): string {
     us = h.config.systemd.units or { };
     missingAttrs = builtins.filter (a: !(p ? \${a})) ${list(attrs)};
     missingUnits = builtins.filter (u: !(us ? \${u}) && !(svcs ? \${builtins.head (builtins.match "(.*)[.]service" u)})) ${list(units)};
+    uus = (h.config.systemd.user or { }).units or { };
+    missingUserUnits = builtins.filter (u: !(uus ? \${u})) ${list(userUnits)};
     pkg = p.${nixString(claim.shared.package)} or null;
   in {
     inherit missingAttrs missingUnits;
     pkgNames = if missingAttrs == [ ] then [ ] else builtins.attrNames p;
     package = if pkg == null then null else { bins = binOf pkg ++ builtins.concatMap binOf (pkg.paths or [ ]); };
     serviceNames = if missingUnits == [ ] then [ ] else builtins.attrNames svcs;
+    inherit missingUserUnits;
+    userUnitNames = if missingUserUnits == [ ] then [ ] else builtins.attrNames uus;
   };
 in {
   hosts = builtins.attrNames cfgs;
@@ -273,6 +283,16 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
         `unit ${unit} is not on host ${host} (not in systemd.units nor systemd.services)${didYouMean(unit, services)}${elsewhere.length ? `; it is on ${elsewhere.join(', ')}: if the consumer exists there only, give it hosts: [${elsewhere.join(', ')}]` : ''}`,
       );
     }
+    for (const unit of facts.missingUserUnits ?? []) {
+      const i = claim.consumers.findIndex(
+        (c) => c.kind === 'systemd-user-service' && c.unit === unit && onHost(c, host),
+      );
+      if (i < 0) continue;
+      push(
+        ['consumers', i, 'unit'],
+        `user unit ${unit} is not on host ${host} (not in systemd.user.units)${didYouMean(unit, facts.userUnitNames ?? [])}`,
+      );
+    }
     if (facts.package && !facts.package.bins.includes(claim.shared.program)) {
       const bins = [...new Set(facts.package.bins)];
       push(
@@ -290,7 +310,7 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
 
   // Derivation consumers: the attribute path exists in the flake's outputs.
   for (const [i, c] of claim.consumers.entries()) {
-    if (c.kind !== 'derivation') continue;
+    if (c.kind !== 'derivation' && c.kind !== 'dev-shell') continue;
     const [top, ...rest] = c.attr.split('.');
     const walk = `o: let go = x: ps: if ps == [ ] then { ok = true; } else if builtins.isAttrs x && x ? \${builtins.head ps} then go x.\${builtins.head ps} (builtins.tail ps) else { ok = false; missing = builtins.head ps; names = if builtins.isAttrs x then builtins.attrNames x else [ ]; }; in go o [ ${rest.map(nixString).join(' ')} ]`;
     try {
@@ -309,7 +329,8 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
       );
     }
   }
-  if (claim.consumers.some((c) => c.kind === 'derivation')) checked.push('derivation attributes');
+  if (claim.consumers.some((c) => c.kind === 'derivation' || c.kind === 'dev-shell'))
+    checked.push('derivation and dev shell attributes');
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
   return { problems, checked };
 }
