@@ -341,9 +341,8 @@ export class RunContext {
   }
 
   /** The user managers' units as evaluated (one evaluation per host; see USER_UNIT_FACTS_EXPR). */
-  readonly userUnitFacts = memoize(
-    (host: string): Promise<UserUnitFacts> =>
-      this.nix.evalJson<UserUnitFacts>('nixosConfigurations', `cfgs: (${USER_UNIT_FACTS_EXPR}) cfgs.${nixString(host)}`),
+  readonly userUnitFacts = memoize((host: string): Promise<UserUnitFacts> =>
+    this.nix.evalJson<UserUnitFacts>('nixosConfigurations', `cfgs: (${USER_UNIT_FACTS_EXPR}) cfgs.${nixString(host)}`),
   );
 
   /** The wrapper model on the shared package: built files in build mode, its derivations in eval mode. */
@@ -386,8 +385,7 @@ export class RunContext {
     const toplevel = await this.builtToplevel(host);
     const etc = (file: string): ReturnType<EtcReader> => this.etcFile(host, file);
     const evaluated =
-      facts.units[name] ??
-      (toplevel || scope === 'user' ? null : ((await this.timedServices(host))[name] ?? null));
+      facts.units[name] ?? (toplevel || scope === 'user' ? null : ((await this.timedServices(host))[name] ?? null));
     const attr = UNITS_ATTR[scope];
     if (toplevel) {
       const dir = path.join(toplevel, 'etc', 'systemd', scope);

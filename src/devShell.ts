@@ -131,6 +131,7 @@ export async function devShellPath(facts: DevShellFacts): Promise<DevShellOutcom
   const final = resolvePath(analysis.finalEnv.path, inherited);
   if ('unknown' in final) return stop(`${where}: the PATH it leaves cannot be computed (${final.unknown})`);
   const dirs = final.entries.map((e) => ('dir' in e ? e.dir : OUTER_PATH));
-  if (renderPath(analysis.finalEnv.path) !== '$PATH') steps.push(`${where} leaves PATH=${renderPath(analysis.finalEnv.path)}`);
+  if (renderPath(analysis.finalEnv.path) !== '$PATH')
+    steps.push(`${where} leaves PATH=${renderPath(analysis.finalEnv.path)}`);
   return { ok: true, dirs, steps };
 }

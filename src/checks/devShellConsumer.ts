@@ -53,7 +53,10 @@ export function shellFacts(
     for (let read = 0; !byOutput.has(root) && queue.length && read < 400; read++) {
       const d = await derivation(queue.shift()!);
       for (const o of Object.values(d.outputs)) byOutput.set(o, d);
-      for (const i of d.inputDrvs) if (!seen.has(i)) (seen.add(i), queue.push(i));
+      for (const i of d.inputDrvs.filter((x) => !seen.has(x))) {
+        seen.add(i);
+        queue.push(i);
+      }
     }
     return byOutput.get(root);
   };

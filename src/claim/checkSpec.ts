@@ -85,9 +85,7 @@ export function specFactsExpr(claim: Claim): string {
       ),
     ),
   ];
-  const userUnits = [
-    ...new Set(claim.consumers.flatMap((c) => (c.kind === 'systemd-user-service' ? [c.unit] : []))),
-  ];
+  const userUnits = [...new Set(claim.consumers.flatMap((c) => (c.kind === 'systemd-user-service' ? [c.unit] : [])))];
   return `cfgs: let
   binOf = p: if !(builtins.isAttrs p) then [ ] else
     let n = p.meta.mainProgram or p.pname or (builtins.parseDrvName (p.name or "")).name; in [ n ];
