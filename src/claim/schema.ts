@@ -81,6 +81,23 @@ const consumerKinds = [
   z.strictObject({ name, kind: z.literal('runner-service'), unit: serviceUnit, ...moduleRules, ...onHosts }),
   z.strictObject({
     name,
+    kind: z.literal('system-packages'),
+    same_definition: flag,
+    config_references_tools: flag,
+    ...onHosts,
+  }),
+  z.strictObject({
+    name,
+    kind: z.literal('derivation'),
+    attr: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9_'-]+(\.[A-Za-z0-9_'-]+)+$/,
+        'expected a flake output attribute path such as packages.x86_64-linux.image',
+      ),
+  }),
+  z.strictObject({
+    name,
     kind: z.literal('systemd-user-service'),
     unit: serviceUnit,
     started_by_timer: flag,
@@ -97,23 +114,6 @@ const consumerKinds = [
         'expected a flake output attribute path such as devShells.x86_64-linux.default',
       ),
     tools_on_path: flag,
-  }),
-  z.strictObject({
-    name,
-    kind: z.literal('system-packages'),
-    same_definition: flag,
-    config_references_tools: flag,
-    ...onHosts,
-  }),
-  z.strictObject({
-    name,
-    kind: z.literal('derivation'),
-    attr: z
-      .string()
-      .regex(
-        /^[A-Za-z0-9_'-]+(\.[A-Za-z0-9_'-]+)+$/,
-        'expected a flake output attribute path such as packages.x86_64-linux.image',
-      ),
   }),
 ] as const;
 
