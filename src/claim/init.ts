@@ -11,6 +11,10 @@
 //   that are started by a timer (systemd.timers: timerConfig.Unit, else the timer's
 //   own name) or whose name says runner/agent, with the derivations their
 //   script, ExecStart, path and environment.PATH refer to (string context);
+//   the same for the user managers' services (systemd.user.services, started by
+//   systemd.user.timers);
+// - one `nix eval --json FLAKE#devShells`: each dev shell's drvPath; those built
+//   from the wrapper (their derivation closure holds it) are proposed;
 // - `nix path-info -r --derivation` of those derivations when a service does not
 //   refer to the wrapper directly (a script that runs it);
 // - the repository: .nix files whose path has a host's name as a segment (the
@@ -43,6 +47,8 @@ interface ToolList {
 }
 interface InitService {
   name: string;
+  /** A user service (systemd.user.services). */
+  user?: boolean;
   startedByTimer: boolean;
   refs: string[];
   ctx: string[];
@@ -78,13 +84,26 @@ export const INIT_EXPR = `cfgs: let
     };
     runnerLike = n: builtins.match ".*(runner|agent|buildkite|gitlab|github|actions|jenkins|hydra).*" n != null;
     services = builtins.filter (s: s.refs != [ ] || s.startedByTimer || runnerLike s.name) (map service (builtins.attrNames svcs));
+    # The user managers' services (systemd.user.services, started by systemd.user.timers).
+    usvcs = (cfg.systemd.user or { }).services or { };
+    utimers = (cfg.systemd.user or { }).timers or { };
+    utimed = map (t: let u = utimers.\${t}.timerConfig.Unit or null; in if u == null then t else builtins.head (builtins.match "(.*)[.]service" u)) (builtins.attrNames utimers);
+    userService = n: let ctx = ctxOf usvcs.\${n}; in {
+      name = n; user = true; startedByTimer = builtins.elem n utimed; inherit ctx;
+      refs = map (w: w.attr) (builtins.filter (w: builtins.elem w.drv ctx) wrapperDrvs);
+    };
+    userServices = builtins.filter (s: s.refs != [ ] || s.startedByTimer) (map userService (builtins.attrNames usvcs));
   in {
     wrappers = map (a: let x = valueOf a; in { attr = a; name = x.name or a; program = x.meta.mainProgram or x.pname or (builtins.parseDrvName (x.name or a)).name; drvPath = x.drvPath; file = fileOf (posOf a); }) wrappers;
     toolLists = map (a: { attr = a; entries = map (x: x.name or "") (valueOf a); file = fileOf (posOf a); }) toolLists;
     systemPackages = map (x: if builtins.isAttrs x then x.name or "" else toString x) (cfg.environment.systemPackages or [ ]);
-    inherit services;
+    services = services ++ userServices;
   };
 in builtins.mapAttrs (_: perHost) cfgs`;
+
+/** The flake's dev shells (system -> name -> drvPath, null when it does not evaluate). */
+export const INIT_SHELLS_EXPR =
+  'ds: builtins.mapAttrs (_: v: builtins.mapAttrs (_: d: let r = builtins.tryEval d.drvPath; in if r.success then r.value else null) v) ds';
 
 const q = (s: string): string => (/^[A-Za-z0-9_./@:-]+$/.test(s) && !/^[0-9]/.test(s) ? s : JSON.stringify(s));
 
@@ -246,13 +265,15 @@ export async function initSpec(deps: InitDeps): Promise<string> {
   // Consumers.
   out.push('consumers:');
   const services = new Map<string, InitService>();
-  for (const host of all) for (const s of host.services) if (!services.has(s.name)) services.set(s.name, s);
+  const keyOf = (s: InitService): string => `${s.user ? 'user:' : ''}${s.name}`;
+  for (const host of all) for (const s of host.services) if (!services.has(keyOf(s))) services.set(keyOf(s), s);
   // A consumer on some hosts only gets `hosts:` (else every check looks for it on every host).
   const onSome = (has: (h: InitHost) => boolean): string[] => {
     const where = hostNames.filter((n) => has(hosts[n]));
     return where.length < hostNames.length ? [`    hosts: [${where.map(q).join(', ')}]`] : [];
   };
-  const serviceHosts = (name: string) => onSome((h) => h.services.some((x) => x.name === name));
+  const serviceHosts = (name: string, user = false) =>
+    onSome((h) => h.services.some((x) => x.name === name && (x.user ?? false) === user));
   const reaches = async (s: InitService): Promise<boolean> => {
     if (s.refs.includes(shared.attr)) return true;
     for (const drv of s.ctx) if ((await deps.drvClosure(drv)).includes(shared.drvPath)) return true;
@@ -266,11 +287,22 @@ export async function initSpec(deps: InitDeps): Promise<string> {
     if (!(await reaches(s))) {
       if (s.startedByTimer || /runner|agent/.test(s.name))
         out.push(
-          `  # Not proposed: ${s.name}.service (${s.startedByTimer ? 'timer-started' : 'runner-like'}) does not refer to ${shared.attr}; add it if it should.`,
+          `  # Not proposed: ${s.user ? 'user service ' : ''}${s.name}.service (${s.startedByTimer ? 'timer-started' : 'runner-like'}) does not refer to ${shared.attr}; add it if it should.`,
         );
       continue;
     }
     consumers++;
+    if (s.user) {
+      out.push(
+        `  - name: ${q(s.name)}`,
+        `    # A user service (systemd.user.services)${s.startedByTimer ? ', started by a user timer' : ''}. CHECK BY HAND: add module: its module file.`,
+        '    kind: systemd-user-service',
+        `    unit: ${q(`${s.name}.service`)}`,
+        ...(s.startedByTimer ? ['    started_by_timer: true'] : []),
+        ...serviceHosts(s.name, true),
+      );
+      continue;
+    }
     const runner = /runner|agent|buildkite|gitlab|github|actions|jenkins|hydra/.test(s.name) && !s.startedByTimer;
     out.push(`  - name: ${q(s.name)}`);
     if (runner)
@@ -305,6 +337,25 @@ export async function initSpec(deps: InitDeps): Promise<string> {
       ...serviceHosts(droneRunner),
     );
   }
+  // Dev shells built from the wrapper (`nix develop`): their PATH must put it and the tools first.
+  const shells = await deps
+    .evalJson<Record<string, Record<string, string | null>>>('devShells', INIT_SHELLS_EXPR)
+    .catch(() => ({}));
+  for (const [system, byName] of Object.entries(shells))
+    for (const [name, drv] of Object.entries(byName)) {
+      const attr = `devShells.${system}.${name}`;
+      if (!drv || !(await deps.drvClosure(drv)).includes(shared.drvPath)) {
+        out.push(`  # Not proposed: ${attr} is not built from ${shared.attr}; add it if developers should use it.`);
+        continue;
+      }
+      consumers++;
+      out.push(
+        `  - name: ${q(`dev-shell-${name}`)}`,
+        `    # nix develop .#${name}: ${shared.program} and the tools must come first on its PATH.`,
+        '    kind: dev-shell',
+        `    attr: ${q(attr)}`,
+      );
+    }
   const carriesTools = (h: InitHost) =>
     tools !== undefined && tools.entries.length > 0 && tools.entries.every((e) => h.systemPackages.includes(e));
   if (all.some((h) => h.systemPackages.includes(shared.name) || carriesTools(h))) {

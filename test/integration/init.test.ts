@@ -49,6 +49,17 @@ const CASES = [
       ['system-packages', ''],
     ],
   },
+  {
+    // A user service and a dev shell.
+    fixture: 'workstation' as const,
+    hosts: ['ws'],
+    shared: { package: 'ws-run', program: 'ws-run', file: 'nix/toolbox.nix', toolsAttr: 'wsTools' },
+    consumers: [
+      ['systemd-user-service', 'ws-sync.service'],
+      ['dev-shell', 'devShells.x86_64-linux.default'],
+      ['system-packages', ''],
+    ],
+  },
 ];
 
 describe.each(CASES.map((c) => ({ mutation: undefined as string | undefined, ...c })))(
@@ -77,7 +88,7 @@ describe.each(CASES.map((c) => ({ mutation: undefined as string | undefined, ...
       expect(
         claim.consumers.map((c) => [
           c.kind,
-          'unit' in c ? c.unit : 'runs' in c ? c.runs : '',
+          'unit' in c ? c.unit : 'runs' in c ? c.runs : c.kind === 'dev-shell' ? c.attr : '',
           ...(c.kind !== 'derivation' && c.hosts ? [c.hosts.join(',')] : []),
         ]),
       ).toEqual(consumers);
