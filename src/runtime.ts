@@ -22,7 +22,7 @@
 // any other directory outside the store is noted. Where a directory came from is the first step of
 // the chain whose PATH holds it (file:line of the unit, script or step). Eval and build mode feed the
 // same model: scripts come from derivations or from the built store (RunContext.scriptAt).
-import { consumersOn, onHost, type Consumer } from './claim/types.js';
+import { consumersOn, onHost, type Consumer, type DevShellConsumer } from './claim/types.js';
 import type { RunContext } from './context.js';
 import { formatPosition, parseDroneYaml } from './drone/pipeline.js';
 import { NixCommandError } from './errors.js';
@@ -38,6 +38,8 @@ import { processEnvironment } from './systemd/process.js';
 import { execStart } from './systemd/unit.js';
 import { serviceUnit } from './checks/entrypointParity.js';
 import { systemPackagesLine } from './checks/hostParity.js';
+import { devShellRun } from './checks/devShellConsumer.js';
+import { OUTER_PATH } from './devShell.js';
 
 export interface Tool {
   /** Package name without version (`git-lfs`). */
@@ -323,7 +325,37 @@ export async function consumerRuntimes(
       );
     }
   }
+  for (const c of claim.consumers) if (c.kind === 'dev-shell') await devShellRuntime(ctx, c, out);
   return out;
+}
+
+/**
+ * A dev shell's runtime: the tools on the PATH `nix develop` gives it (src/devShell.ts), up to the caller's PATH. A
+ * flake attribute, on no host: its key is `<name>@<attr>`.
+ */
+async function devShellRuntime(ctx: RunContext, c: DevShellConsumer, out: RuntimeSnapshot): Promise<void> {
+  const notes: string[] = [];
+  const entry = (tools: Tool[], problem?: string): ConsumerRuntime => ({
+    key: `${c.name}@${c.attr}`,
+    label: `the ${c.name} dev shell (${c.attr})`,
+    consumer: c.name,
+    host: c.attr,
+    tools,
+    ...(problem ? { problem } : {}),
+    notes,
+  });
+  try {
+    const run = await devShellRun(ctx, c);
+    if ('problem' in run) out.absent.push(`${c.name} on ${c.attr}: ${run.problem}`);
+    else if ('cannotFollow' in run) out.consumers.push(entry([], `cannot follow ${c.attr}: ${run.cannotFollow}`));
+    else {
+      const outer = run.path.dirs.indexOf(OUTER_PATH);
+      const own = outer < 0 ? run.path.dirs : run.path.dirs.slice(0, outer);
+      out.consumers.push(entry(toolsOnPath(own, [], () => `${c.attr} (the PATH nix develop gives)`, notes)));
+    }
+  } catch (err) {
+    out.consumers.push(entry([], firstLine(err)));
+  }
 }
 
 async function droneRuntimes(
