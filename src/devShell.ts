@@ -91,7 +91,7 @@ export async function devShellPath(facts: DevShellFacts): Promise<DevShellOutcom
     for (const p of roots) {
       if (list.includes(p)) continue;
       list.push(p);
-      if (!parseStorePath(p)) return `input ${p} is not a store path`;
+      if (parseStorePath(p)?.root !== p) return `input ${JSON.stringify(p.slice(0, 200))} is not a store path`;
       const prop = await facts.propagated(p);
       if ('unknown' in prop) return `${p}: ${prop.unknown}`;
       if (prop.other.length) return `${p} propagates ${prop.other.join(', ')}: not modelled`;

@@ -9,7 +9,7 @@ import { devShellPath, OUTER_PATH, type DevShellFacts, type DevShellPath } from 
 import type { DerivationInfo } from '../nix/client.js';
 import { packageOf, parseStorePath } from '../parse/storePath.js';
 import { resolveProgram, type HostView } from '../resolve.js';
-import { exists, isDir, listDir, readText, storeRootOf } from '../storeFs.js';
+import { exists, isDir, listDir, readText, realpath, storeRootOf } from '../storeFs.js';
 import type { DevShellConsumer } from '../claim/types.js';
 import { compareTools } from './pathSuperset.js';
 
@@ -65,12 +65,17 @@ export function shellFacts(
     source: `${drvPath} (derivation attributes)`,
     async propagated(p) {
       if (mode === 'build') {
-        const dir = path.join(p, 'nix-support');
         if (!exists(p)) return { unknown: `${p} is not realised` };
-        const file = path.join(dir, 'propagated-build-inputs');
+        // Only files inside the store are read: a link out of it would show a host file's words.
+        const inStore = (f: string): boolean => realpath(f)?.startsWith('/nix/store/') ?? false;
+        const dir = path.join(p, 'nix-support');
+        const present = ['propagated-build-inputs', ...PROPAGATED_FILES].filter((f) => exists(path.join(dir, f)));
+        const outside = present.find((f) => !inStore(path.join(dir, f)));
+        if (outside) return { unknown: `${path.join(dir, outside)} links outside the store` };
+        const read = (f: string): string[] => (present.includes(f) ? words(readText(path.join(dir, f))) : []);
         return {
-          buildInputs: exists(file) ? words(readText(file)) : [],
-          other: PROPAGATED_FILES.filter((f) => exists(path.join(dir, f)) && words(readText(path.join(dir, f))).length),
+          buildInputs: read('propagated-build-inputs'),
+          other: PROPAGATED_FILES.filter((f) => read(f).length),
         };
       }
       const d = await drvOf(p);
@@ -102,7 +107,7 @@ function firstInShell(word: string, dirs: readonly string[], view: HostView, kno
   for (const dir of dirs) {
     if (dir === OUTER_PATH)
       return { missing: `not on the shell's own PATH: only the caller's PATH (after it) could have it`, notes: [] };
-    if (!dir.startsWith('/nix/store/'))
+    if (!dir.startsWith('/nix/store/') || path.posix.normalize(dir) !== dir.replace(/(.)\/+$/, '$1'))
       return {
         unknown: `PATH entry ${dir} (not a store path) comes before any bin/${word} of the shell: what it holds is state of the developer's machine`,
         notes: [],

@@ -89,6 +89,11 @@ const rows: Row[] = [
   },
   // Outside the contract.
   { name: 'no stdenv', env: { nativeBuildInputs: ws }, cannotFollow: /no stdenv attribute/ },
+  {
+    name: 'an input that is not a store path root',
+    env: { ...base, nativeBuildInputs: `${ws}/../../../etc` },
+    cannotFollow: /not a store path/,
+  },
   { name: '__structuredAttrs', env: { ...base, __json: '{}' }, cannotFollow: /__structuredAttrs/ },
   { name: 'depsBuildBuild', env: { ...base, depsBuildBuild: git }, cannotFollow: /depsBuildBuild/ },
   {
