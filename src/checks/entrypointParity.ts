@@ -382,7 +382,7 @@ async function droneReaches(
   const out: Finding = { problems: [], evidence: [] };
   const { package: pkg } = ctx.claim.shared;
   const runner = await ctx.unit(host, consumer.runnerUnit);
-  const env = runner ? await runnerEnv(runner, view, ctx, evaluatedEtc(ctx, host)) : undefined;
+  const env = runner ? await runnerEnv(runner, view, ctx, hostEtc(ctx, host)) : undefined;
   // What the steps run does not depend on the host unless the file reads the runner's variables: kept once.
   const used = await droneUses(ctx, consumer, env && !env.problem ? env.environ : undefined);
   for (const p of used.problems) if (!shared.problems.includes(p)) shared.problems.push(p);
@@ -452,25 +452,11 @@ async function droneReaches(
   return out;
 }
 
-/** Eval mode: `/etc/NAME` as the evaluated `environment.etc."NAME"` (its text, or the file its source names). */
-function evaluatedEtc(ctx: RunContext, host: string): EtcReader {
+/** `/etc/NAME` as the host has it: the built /etc (build mode), `environment.etc` (eval mode); the context's reader. */
+function hostEtc(ctx: RunContext, host: string): EtcReader {
   return async (name) => {
-    const q = JSON.stringify;
-    const f = await ctx.nix.evalJson<{ text: string | null; source: string | null; drvs: string[] } | null>(
-      'nixosConfigurations',
-      `cs: let f = ((cs.${q(host)}.config.environment or {}).etc or {}).${q(name)} or null; src = if f != null && f ? source then toString f.source else null; in ` +
-        `if f == null || (f.enable or true) == false then null else { text = f.text or null; source = src; drvs = if src == null then [] else builtins.attrNames (builtins.getContext src); }`,
-    );
-    const where = `config.environment.etc.${q(name)}`;
-    if (!f) return { missing: `${where} is not defined: /etc/${name} does not exist on the host` };
-    if (typeof f.text === 'string') return { text: f.text, source: `${where}.text` };
-    if (f.source) {
-      const got = await ctx.scriptAt(f.source, f.drvs);
-      return 'missing' in got
-        ? { missing: `${where}.source ${f.source}: ${got.missing}` }
-        : { text: got.text, source: `${where}.source (${got.source})` };
-    }
-    return { missing: `${where} has neither text nor source` };
+    const got = await ctx.etcFile(host, `/etc/${name}`);
+    return 'text' in got ? got : { missing: got.unreadable };
   };
 }
 
