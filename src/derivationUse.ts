@@ -132,7 +132,7 @@ export async function judgeDerivation(
     const closure = await nix.closure(d.out);
     const has = closure.includes(expected.outPath);
     out.evidence.push(
-      `${name}: runtime closure of ${d.out} (${closure.length} paths) ${has ? 'holds' : 'LACKS'} ${expected.outPath}`,
+      `${name}: runtime closure of ${d.out} (${closure.length} path${closure.length === 1 ? '' : 's'}) ${has ? 'holds' : 'LACKS'} ${expected.outPath}`,
     );
     if (has) return;
     out.problems.push(`${name}: ${attr} does not reference ${expected.outPath}`);
