@@ -31,12 +31,16 @@ interface EvaluatedDrv {
   args: string[] | null;
 }
 
-// No `outPath` key in the answer: toJSON would collapse the set to that string.
-const EXPR =
+// No `outPath` key in the answer: toJSON would collapse the set to that string. The builder's script is asked for
+// only when it is judged (build-input): nothing else of a derivation is forced.
+const exprFor = (script: boolean): string =>
   'd: if builtins.isAttrs d && d ? drvPath then { drvPath = d.drvPath; out = d.outPath; ' +
-  'buildCommand = if builtins.isString (d.buildCommand or null) then d.buildCommand else null; ' +
-  'builder = if d ? builder then toString d.builder else null; ' +
-  'args = if builtins.isList (d.args or null) then map (a: if builtins.isString a || builtins.isPath a || (builtins.isAttrs a && a ? outPath) then toString a else "<not a string>") d.args else null; } else null';
+  (script
+    ? 'buildCommand = if builtins.isString (d.buildCommand or null) then d.buildCommand else null; ' +
+      'builder = if d ? builder then toString d.builder else null; ' +
+      'args = if builtins.isList (d.args or null) then map (a: if builtins.isString a || builtins.isPath a || (builtins.isAttrs a && a ? outPath) then toString a else "<not a string>") d.args else null; '
+    : 'buildCommand = null; builder = null; args = null; ') +
+  '} else null';
 
 export interface DerivationFinding {
   problems: string[];
@@ -115,7 +119,7 @@ export async function judgeDerivation(
   const out: DerivationFinding = { problems: [], evidence: [], unknowns: [] };
   const attr = judgedAttr(consumer);
   const name = consumer.name;
-  const d = await nix.evalJson<EvaluatedDrv | null>(attr, EXPR);
+  const d = await nix.evalJson<EvaluatedDrv | null>(attr, exprFor(consumer.reference === 'build-input'));
   if (!d) return { ...out, problems: [`${name}: ${attr} is not a derivation`] };
   out.evidence.push(
     `${name}: ${attr} = ${d.out}${consumer.through ? ` (the ${consumer.through} of ${consumer.attr})` : ''}; reference: ${consumer.reference ?? 'not given (build mode: runtime closure; eval mode: input closure)'}`,
