@@ -12,7 +12,10 @@
 // - `runtime`: build mode builds it and requires the package in the runtime closure. Eval mode cannot know a
 //   runtime closure: a derivation not built from the package cannot reference it (fail); one built from it is
 //   "cannot follow: the runtime closure needs a build" (an error, never a pass).
-// - `build-input`: the package is in the input closure and the build script runs the program from it: a simple
+// - `build-input`: the package is in the input closure and the build script runs the program from it, itself or
+//   through a script it runs by store path (a writeShellScript helper: its `text` read from the input derivation
+//   that outputs it, up to 4 scripts deep; a built program is not followed; a store file no input derivation
+//   outputs cannot be read: cannot follow): a simple
 //   command, not only on some branches, not in the background, whose word is `<package>/bin/<program>` (a bare
 //   name is looked up in a PATH stdenv makes at build time from its inputs: cannot follow). A reference that is
 //   present but not run (`echo ${pkg}`) fails. Commands after it may write the output, but never redo its job
@@ -21,7 +24,8 @@
 import { afterProblem } from './afterProgram.js';
 import type { DerivationConsumer } from './claim/types.js';
 import type { NixClient } from './nix/client.js';
-import { analyzeScript, finalRunOf, programName } from './shell/index.js';
+import { parseStorePath } from './parse/storePath.js';
+import { analyzeScript, finalRunOf, programName, type Invocation, type ShellAnalysis } from './shell/index.js';
 
 interface EvaluatedDrv {
   drvPath: string;
@@ -63,8 +67,92 @@ function buildScript(d: EvaluatedDrv): { text: string; source: string } | { unre
   };
 }
 
+const MAX_DEPTH = 4;
+const isShellScript = (text: string): boolean => /^#!\s*\S*\/(ba|da)?sh\b/.test(text);
+
+interface Level {
+  text: string;
+  source: string;
+  /** Derivations the script's store paths are looked up among (its derivation's inputs). */
+  inputs: readonly string[];
+}
+interface Caller {
+  run: Invocation;
+  analysis: ShellAnalysis;
+  source: string;
+}
+type Located =
+  { found: Caller; callers: Caller[] } | { unknown: string } | { notFound: { unread: string[]; mentioned: boolean } };
+
+/** The input derivation that outputs `root`, if any. */
+async function producer(nix: NixClient, inputs: readonly string[], root: string): Promise<string | undefined> {
+  for (const i of inputs) if (Object.values((await nix.derivation(i)).outputs).includes(root)) return i;
+  return undefined;
+}
+
+/**
+ * Where a build script runs the program: in its own text, or in a script it runs by store path (a writeShellScript
+ * helper: its text read from the derivation that outputs it, as eval mode reads scripts). A built program (no text)
+ * is not the program and is not followed; a store file no input derivation outputs (a source) cannot be read.
+ */
+async function locate(
+  nix: NixClient,
+  level: Level,
+  program: string,
+  expectedOut: string,
+  callers: Caller[],
+): Promise<Located> {
+  const analysis = await analyzeScript(level.text, {
+    shell: isShellScript(level.text) && /^#!\S*\/sh\b/.test(level.text) ? 'sh' : 'bash',
+  });
+  if (analysis.parseError)
+    return {
+      unknown: `${level.source}:${analysis.parseError.line}:${analysis.parseError.column}: not valid shell (${analysis.parseError.message})`,
+    };
+  const run = finalRunOf(analysis, program);
+  if (run) return { found: { run, analysis, source: level.source }, callers };
+  const unread: string[] = [];
+  let mentioned = level.text.includes(expectedOut);
+  if (callers.length + 1 >= MAX_DEPTH) return { notFound: { unread, mentioned } };
+  for (const inv of analysis.invocations) {
+    const root = inv.kind === 'external' ? parseStorePath(inv.program)?.root : undefined;
+    if (!root || root === expectedOut) continue;
+    const drv = await producer(nix, level.inputs, root);
+    if (!drv) {
+      unread.push(`${inv.program} (${level.source}:${inv.line}; no input derivation outputs it)`);
+      continue;
+    }
+    const info = await nix.derivation(drv);
+    const text = info.env.text;
+    if (text === undefined || !isShellScript(text)) continue; // a built program: not the program
+    const inner = await locate(nix, { text, source: `${drv} text`, inputs: info.inputDrvs }, program, expectedOut, [
+      ...callers,
+      { run: inv, analysis, source: level.source },
+    ]);
+    if (!('notFound' in inner)) return inner;
+    unread.push(...inner.notFound.unread);
+    mentioned ||= inner.notFound.mentioned;
+  }
+  return { notFound: { unread, mentioned } };
+}
+
+/**
+ * Why a run (of the program, or of the helper that runs it) does not surely run in the build, or undefined. Any
+ * condition counts, a guard too (`cd dir && …`): bash's errexit ignores a failing left side of `&&`, so the build
+ * goes on to write its output without the run.
+ */
+function notSurelyRun(c: Caller): string | undefined {
+  const at = `${c.source}:${c.run.line}`;
+  if (c.run.conditional)
+    return `${at}: \`${c.run.text}\` runs only on some branches (${c.run.conditionalReason ?? 'conditional'})`;
+  if (c.run.alongside?.startsWith('in the background'))
+    return `${at}: \`${c.run.text}\` runs ${c.run.alongside}; the build does not wait for it`;
+  return undefined;
+}
+
 /** Does the build script run `<package>/bin/<program>`? A problem, an unknown (cannot follow), or evidence. */
 async function scriptRunsProgram(
+  nix: NixClient,
   name: string,
   d: EvaluatedDrv,
   expectedOut: string,
@@ -72,40 +160,50 @@ async function scriptRunsProgram(
 ): Promise<{ problem?: string; unknown?: string; evidence?: string }> {
   const script = buildScript(d);
   if ('unreadable' in script) return { unknown: `${name}: cannot follow: ${script.unreadable}` };
-  const analysis = await analyzeScript(script.text, { shell: 'bash' });
-  if (analysis.parseError)
-    return {
-      unknown: `${name}: cannot follow: ${script.source}:${analysis.parseError.line}:${analysis.parseError.column}: not valid shell (${analysis.parseError.message})`,
-    };
-  const run = finalRunOf(analysis, program);
-  if (!run) {
-    const mentioned = script.text.includes(expectedOut);
+  const inputs = (await nix.derivation(d.drvPath)).inputDrvs;
+  const located = await locate(nix, { ...script, inputs }, program, expectedOut, []);
+  if ('unknown' in located) return { unknown: `${name}: cannot follow: ${located.unknown}` };
+  if ('notFound' in located) {
+    const { unread, mentioned } = located.notFound;
+    if (unread.length)
+      return {
+        unknown: `${name}: cannot follow: its build script (${script.source}) does not run ${program} itself, and runs ${unread.join(', ')}`,
+      };
     return {
       problem: `${name}: its build script (${script.source}) never runs ${program}${mentioned ? ` (it names ${expectedOut} without running it)` : ''}`,
     };
   }
-  const at = `${script.source}:${run.line}`;
-  const blocking = analysis.unfollowable.find((u) => u.line <= run.line);
-  if (blocking)
-    return {
-      unknown: `${name}: cannot follow: ${script.source}:${blocking.line}: \`${blocking.text}\`: ${blocking.reason}`,
-    };
-  if (run.conditional && !/^runs only if/.test(run.conditionalReason ?? ''))
-    return {
-      problem: `${name}: ${at}: \`${run.text}\` runs only on some branches (${run.conditionalReason ?? 'conditional'})`,
-    };
-  if (run.alongside?.startsWith('in the background'))
-    return { problem: `${name}: ${at}: \`${run.text}\` runs ${run.alongside}; the build does not wait for it` };
+  const { found, callers } = located;
+  const run = found.run;
+  const at = `${found.source}:${run.line}`;
+  for (const level of [...callers, found]) {
+    const blocking = level.analysis.unfollowable.find((u) => u.line <= level.run.line);
+    if (blocking)
+      return {
+        unknown: `${name}: cannot follow: ${level.source}:${blocking.line}: \`${blocking.text}\`: ${blocking.reason}`,
+      };
+    const why = notSurelyRun(level);
+    if (why) return { problem: `${name}: ${why}` };
+  }
   if (!run.program.startsWith('/'))
     return {
       unknown: `${name}: cannot follow: ${at}: \`${run.text}\` finds ${program} through the PATH stdenv makes at build time from its inputs; name it as \${pkgs.<package>}/bin/${program}`,
     };
   if (run.program !== `${expectedOut}/bin/${program}`)
     return { problem: `${name}: ${at}: \`${run.text}\` runs ${run.program}, not ${expectedOut}/bin/${program}` };
-  const later = analysis.invocations.slice(analysis.invocations.indexOf(run) + 1).filter((i) => i.kind === 'external');
-  const after = afterProblem(run, later, true);
-  if (after) return { problem: `${name}: ${at} runs ${program}, but ${after}` };
-  return { evidence: `${name}: ${at}: its build runs ${run.program} (\`${run.text}\`)` };
+  // What runs after it, at its own level and after each helper call that led to it, must not redo its job.
+  for (const level of [found, ...callers]) {
+    const later = level.analysis.invocations
+      .slice(level.analysis.invocations.indexOf(level.run) + 1)
+      .filter((i) => i.kind === 'external');
+    const after = afterProblem(run, later, true);
+    if (after)
+      return {
+        problem: `${name}: ${at} runs ${program}, but ${after.replace('runs after it', `runs after it (${level.source})`)}`,
+      };
+  }
+  const via = callers.map((c) => `${c.source}:${c.run.line} \`${c.run.text}\``).join(' → ');
+  return { evidence: `${name}: ${at}: its build runs ${run.program} (\`${run.text}\`)${via ? ` via ${via}` : ''}` };
 }
 
 /** The consumer's finding: problems (fail), unknowns (cannot follow: error) and evidence. */
@@ -175,7 +273,7 @@ export async function judgeDerivation(
     out.problems.push(`${name}: ${attr} is not built from ${expected.drvPath}`);
     return out;
   }
-  const r = await scriptRunsProgram(name, d, expected.outPath, program);
+  const r = await scriptRunsProgram(nix, name, d, expected.outPath, program);
   if (r.problem) out.problems.push(r.problem);
   if (r.unknown) out.unknowns.push(r.unknown);
   if (r.evidence) out.evidence.push(r.evidence);

@@ -12,7 +12,13 @@ const RESTIC = '/nix/store/rp5a31jkjxzysg93jnakzp863llg6nck-restic-0.17.3';
 const DRV = '/nix/store/0d5m6mxiq98a33yddxdb1vi78g6cxbx6-x.drv';
 const OUT = '/nix/store/q1dp7n3i566xlh37za0xq76q78mm4qxw-x';
 
+const HELPER = '/nix/store/h3lp3r00000000000000000000000000-run-tests';
+const HELPER_DRV = '/nix/store/h3lp3rdrv0000000000000000000000a-run-tests.drv';
+const RESTIC_DRV = '/nix/store/r3s1cdrv00000000000000000000000a-restic-0.17.3.drv';
+
 interface Fake {
+  /** The text of the helper script HELPER (a writeShellScript), when the derivation has it as an input. */
+  helper?: string;
   buildCommand?: string | null;
   builder?: string | null;
   args?: string[] | null;
@@ -36,6 +42,16 @@ function fakeNix(f: Fake, asked: string[] = []): NixClient {
     drvClosure: () => Promise.resolve(f.inputs ?? [DRV, PKG_DRV]),
     buildDrvs: () => Promise.resolve({ ok: true, outputs: {} }),
     closure: () => Promise.resolve(f.closure ?? [OUT]),
+    derivation: (drv: string) =>
+      Promise.resolve(
+        drv === DRV
+          ? { env: {}, outputs: { out: OUT }, inputDrvs: [PKG_DRV, RESTIC_DRV, ...(f.helper ? [HELPER_DRV] : [])] }
+          : drv === HELPER_DRV
+            ? { env: { text: f.helper }, outputs: { out: HELPER }, inputDrvs: [PKG_DRV, RESTIC_DRV] }
+            : drv === RESTIC_DRV
+              ? { env: {}, outputs: { out: RESTIC }, inputDrvs: [] }
+              : { env: {}, outputs: { out: PKG }, inputDrvs: [] },
+      ),
   } as unknown as NixClient;
 }
 
@@ -114,6 +130,60 @@ describe('derivation consumers: reference kinds', () => {
       'eval',
       'fail',
       /restic, the command lab-run was given/,
+    ],
+    [
+      'build-input: through a helper script',
+      { helper: `#!/bin/bash\n${PKG}/bin/lab-run pytest\n`, buildCommand: `${HELPER}/bin/run-tests\ntouch $out` },
+      { reference: 'build-input' },
+      'eval',
+      'pass',
+      /via .*run-tests/,
+    ],
+    [
+      'build-input: a helper that does not run it',
+      { helper: `#!/bin/bash\n${RESTIC}/bin/restic check\n`, buildCommand: `${HELPER}/bin/run-tests\ntouch $out` },
+      { reference: 'build-input' },
+      'eval',
+      'fail',
+      /never runs lab-run/,
+    ],
+    [
+      'build-input: after the helper, the job again',
+      {
+        helper: `#!/bin/bash\n${PKG}/bin/lab-run pytest\n`,
+        buildCommand: `${HELPER}/bin/run-tests\n${RESTIC}/bin/pytest\ntouch $out`,
+      },
+      { reference: 'build-input' },
+      'eval',
+      'fail',
+      /pytest, the command lab-run was given/,
+    ],
+    [
+      'build-input: a helper run on some branches',
+      {
+        helper: `#!/bin/bash\n${PKG}/bin/lab-run pytest\n`,
+        buildCommand: `[ -n "$x" ] && ${HELPER}/bin/run-tests\ntouch $out`,
+      },
+      { reference: 'build-input' },
+      'eval',
+      'fail',
+      /only on some branches/,
+    ],
+    [
+      'build-input: a built program is not followed',
+      { buildCommand: `${RESTIC}/bin/restic check\ntouch $out` },
+      { reference: 'build-input' },
+      'eval',
+      'fail',
+      /never runs lab-run/,
+    ],
+    [
+      'build-input: a store file no input outputs',
+      { buildCommand: `/nix/store/s0rcz000000000000000000000000000-test.sh\ntouch $out` },
+      { reference: 'build-input' },
+      'eval',
+      'error',
+      /cannot follow: .*no input derivation outputs it/,
     ],
     [
       'build-input: by PATH name (stdenv PATH)',
