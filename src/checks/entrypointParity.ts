@@ -28,6 +28,7 @@ import { startedAtBoot, timerNotLive } from '../systemd/timer.js';
 import { execStart, execStartRule, listSetting, timerTarget, timerTriggers, unitWords } from '../systemd/unit.js';
 import { claimDeviations } from '../claim/claim.js';
 import { sharedPackagePath } from './pathSuperset.js';
+import { judgeDerivation } from '../derivationUse.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
 /** What one consumer on one host adds: problems (the claim fails), unknowns (cannot follow: an error) and evidence. */
@@ -221,7 +222,13 @@ async function serviceReaches(
     : lastExec
       ? { argv: [lastExec.program, ...lastExec.args], where: `${lastExec.file ?? unit.source}:${lastExec.line}` }
       : {};
-  const result = await followToTarget({ ...start, pathDirs, drvs: unit.context }, program, view, ctx);
+  const result = await followToTarget(
+    { ...start, pathDirs, drvs: unit.context },
+    program,
+    view,
+    ctx,
+    consumer.allowAfter !== undefined ? { allowAfter: consumer.allowAfter } : {},
+  );
   out.evidence.push(...result.chain.map((c) => `${host}: ${consumer.name} ${c}`));
   if (!result.ok)
     out.problems.push(`${host}: ${consumer.name} (${unit.name}) does not reach ${program}: ${result.reason}`);
@@ -230,6 +237,13 @@ async function serviceReaches(
   else out.evidence.push(`${host}: ${consumer.name} runs ${result.root} via ${result.via}`);
   return out;
 }
+
+/** A consumer's allow_after is its own: another sweep judged on its model allows nothing after the program. */
+const withoutAllowAfter = (c: ServiceConsumer): ServiceConsumer => {
+  const rest = { ...c };
+  delete rest.allowAfter;
+  return rest;
+};
 
 /**
  * Every other timer-started service that runs a sweep of the runner scripts (docs/systemd.md "Every sweep
@@ -253,7 +267,7 @@ async function otherSweeps(ctx: RunContext, host: string, view: HostView, expect
       ctx,
       host,
       view,
-      { ...model, name: `sweep ${target} (started by ${timer.name})`, unit: target },
+      { ...withoutAllowAfter(model), name: `sweep ${target} (started by ${timer.name})`, unit: target },
       expected,
     );
     out.push({
@@ -461,46 +475,16 @@ function hostEtc(ctx: RunContext, host: string): EtcReader {
 }
 
 /**
- * A flake attribute's derivation must depend on the package: its closure after a build (build mode), its inputs (eval
- * mode).
+ * A flake attribute's derivation (or the one at `through` under it) must reference the package, the way the spec's
+ * `reference` says (src/derivationUse.ts): in its runtime closure, or run by its build.
  */
 async function derivationReferences(
   ctx: RunContext,
   consumer: DerivationConsumer,
   expected: { outPath: string; drvPath: string },
 ): Promise<Finding> {
-  const out: Finding = { problems: [], evidence: [] };
-  // No `outPath` key in the answer: toJSON would collapse the set to that string.
-  const drv = await ctx.nix.evalJson<{ drvPath: string; out: string } | null>(
-    consumer.attr,
-    'd: if builtins.isAttrs d && d ? drvPath then { drvPath = d.drvPath; out = d.outPath; } else null',
-  );
-  if (!drv) return { ...out, problems: [`${consumer.name}: ${consumer.attr} is not a derivation`] };
-  out.evidence.push(`${consumer.name}: ${consumer.attr} = ${drv.out}`);
-  if (ctx.settings.mode === 'build') {
-    const built = await ctx.nix.buildDrvs([drv.drvPath]);
-    if (!built.ok)
-      return {
-        ...out,
-        problems: [
-          `${consumer.name}: ${consumer.attr} does not build: ${built.error?.message.split('\n')[0] ?? 'failed'}`,
-        ],
-      };
-    const closure = await ctx.nix.closure(drv.out);
-    const has = closure.includes(expected.outPath);
-    out.evidence.push(
-      `${consumer.name}: runtime closure of ${drv.out} (${closure.length} paths) ${has ? 'holds' : 'LACKS'} ${expected.outPath}`,
-    );
-    if (!has) out.problems.push(`${consumer.name}: ${consumer.attr} does not reference ${expected.outPath}`);
-    return out;
-  }
-  const inputs = await ctx.nix.drvClosure(drv.drvPath);
-  const has = inputs.includes(expected.drvPath);
-  out.evidence.push(
-    `${consumer.name}: ${drv.drvPath} ${has ? 'is built from' : 'is NOT built from'} ${expected.drvPath} (evaluated: a build input; only a build shows a runtime reference)`,
-  );
-  if (!has) out.problems.push(`${consumer.name}: ${consumer.attr} is not built from ${expected.drvPath}`);
-  return out;
+  const f = await judgeDerivation(ctx.nix, ctx.settings.mode, consumer, expected, ctx.claim.shared.program);
+  return { problems: f.problems, evidence: f.evidence, unknowns: f.unknowns };
 }
 
 export const entrypointParityCheck: CheckDefinition = {
@@ -557,6 +541,7 @@ export const entrypointParityCheck: CheckDefinition = {
       try {
         const f = await derivationReferences(ctx, c, pkg);
         problems.push(...f.problems);
+        unknowns.push(...(f.unknowns ?? []));
         evidence.push(...f.evidence);
       } catch (err) {
         const lines = describeError(c.name, err);

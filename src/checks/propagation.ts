@@ -22,6 +22,7 @@ import { consumersOf, consumersOn, onHost, type Claim } from '../claim/types.js'
 import { environmentAssignments, execStart, parseUnit } from '../systemd/unit.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 import { DerivationFiles, followWrapper } from '../wrappers/index.js';
+import { judgedAttr } from '../derivationUse.js';
 
 export interface Canary {
   /** Its derivation name, `<pname>-<version>`, as it appears in evaluated package lists. */
@@ -284,8 +285,9 @@ export const propagationCheck: CheckDefinition = {
       const derivations = await Promise.all(
         consumersOf(ctx.claim, 'derivation').map(async (c) => {
           try {
+            // `through:` the derivation judged is the attribute under it (an image's stream): the canary must reach it.
             const drv = await nix.evalJson<string | null>(
-              c.attr,
+              judgedAttr(c),
               'd: if builtins.isAttrs d && d ? drvPath then d.drvPath else null',
             );
             return { consumer: c, drv, closure: drv ? await nix.drvClosure(drv) : undefined };
@@ -371,7 +373,7 @@ export const propagationCheck: CheckDefinition = {
         }
       }
       for (const d of derivations) {
-        const label = `${d.consumer.name} (${d.consumer.attr} and its build inputs)`;
+        const label = `${d.consumer.name} (${judgedAttr(d.consumer)} and its build inputs)`;
         if ('error' in d && d.error) {
           problems.push(`${label} cannot be checked`);
           evidence.push(...d.error);

@@ -291,14 +291,29 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
   // Derivation consumers: the attribute path exists in the flake's outputs.
   for (const [i, c] of claim.consumers.entries()) {
     if (c.kind !== 'derivation') continue;
-    const [top, ...rest] = c.attr.split('.');
-    const walk = `o: let go = x: ps: if ps == [ ] then { ok = true; } else if builtins.isAttrs x && x ? \${builtins.head ps} then go x.\${builtins.head ps} (builtins.tail ps) else { ok = false; missing = builtins.head ps; names = if builtins.isAttrs x then builtins.attrNames x else [ ]; }; in go o [ ${rest.map(nixString).join(' ')} ]`;
+    const [top, ...rest] = [...c.attr.split('.'), ...(c.through ? c.through.split('.') : [])];
+    const attrDepth = c.attr.split('.').length - 1;
+    const walk = `o: let go = n: x: ps: if ps == [ ] then { ok = true; drv = builtins.isAttrs x && x ? drvPath; } else if builtins.isAttrs x && x ? \${builtins.head ps} then go (n + 1) x.\${builtins.head ps} (builtins.tail ps) else { ok = false; depth = n; missing = builtins.head ps; names = if builtins.isAttrs x then builtins.attrNames x else [ ]; }; in go 0 o [ ${rest.map(nixString).join(' ')} ]`;
     try {
-      const r = await deps.evalJson<{ ok: boolean; missing?: string; names?: string[] }>(top, walk);
-      if (!r.ok)
+      const r = await deps.evalJson<{ ok: boolean; drv?: boolean; depth?: number; missing?: string; names?: string[] }>(
+        top,
+        walk,
+      );
+      const there = `${didYouMean(r.missing ?? '', r.names ?? [])} (there: ${(r.names ?? []).slice(0, 12).join(', ') || 'nothing'})`;
+      if (!r.ok && c.through !== undefined && (r.depth ?? 0) >= attrDepth)
+        push(
+          ['consumers', i, 'through'],
+          `${c.attr} has no attribute ${c.through}: ${JSON.stringify(r.missing)} is not there${there}`,
+        );
+      else if (!r.ok)
         push(
           ['consumers', i, 'attr'],
-          `the flake has no output ${c.attr}: ${JSON.stringify(r.missing)} is not there${didYouMean(r.missing ?? '', r.names ?? [])} (there: ${(r.names ?? []).slice(0, 12).join(', ') || 'nothing'})`,
+          `the flake has no output ${c.attr}: ${JSON.stringify(r.missing)} is not there${there}`,
+        );
+      else if (r.drv === false)
+        push(
+          [...['consumers', i], c.through !== undefined ? 'through' : 'attr'],
+          `${c.through !== undefined ? `${c.attr}.${c.through}` : c.attr} is not a derivation`,
         );
     } catch (e) {
       if (!(e instanceof NixCommandError)) throw e;

@@ -300,6 +300,17 @@ export function claimDeviations(claim: Claim, base: Claim = builtinClaim()): Dev
       label: `consumers ${[removed.length ? `without ${removed.join(', ')}` : '', added.length ? `with ${added.join(', ')}` : ''].filter(Boolean).join(', ')}`,
     });
   }
+  // Commands allowed after the program weaken "the service execs the program": said in every output.
+  for (const c of claim.consumers) {
+    if (c.kind !== 'systemd-service' || c.allowAfter === undefined) continue;
+    const what = c.allowAfter === true ? 'any command' : c.allowAfter.join(', ');
+    out.push({
+      setting: 'allow_after',
+      value: `${c.name}:${c.allowAfter === true ? 'true' : c.allowAfter.join(',')}`,
+      default: 'none',
+      label: `${c.name} may run ${what} after ${claim.shared.program} (allow_after; it runs ${claim.shared.program} without exec)`,
+    });
+  }
   const proofText = (c: Claim) => c.proofs.map((p) => JSON.stringify(p));
   const proofsMine = proofText(claim);
   const proofsBase = proofText(base);

@@ -242,6 +242,7 @@ function toClaim(spec: SpecFile, source: string): Claim {
           moduleMustNotContain: c.module_must_not_contain ?? [],
           moduleRuntimeInputsOnly: c.module_runtime_inputs_only ?? false,
           moduleExecsProgram: c.module_execs_program ?? false,
+          ...(c.allow_after === true || Array.isArray(c.allow_after) ? { allowAfter: c.allow_after } : {}),
         };
       case 'drone-step':
         return {
@@ -270,7 +271,13 @@ function toClaim(spec: SpecFile, source: string): Claim {
           configReferencesTools: c.config_references_tools ?? true,
         };
       case 'derivation':
-        return { kind: c.kind, name: c.name, attr: c.attr };
+        return {
+          kind: c.kind,
+          name: c.name,
+          attr: c.attr,
+          ...(c.through !== undefined ? { through: c.through } : {}),
+          ...(c.reference !== undefined ? { reference: c.reference } : {}),
+        };
     }
   });
   const proofs: GrepProof[] = (spec.proofs ?? []).map((p) => ({

@@ -44,6 +44,11 @@ export interface ServiceConsumer extends OnHosts {
   moduleRuntimeInputsOnly: boolean;
   /** The module's `text`/`script` execs the program. */
   moduleExecsProgram: boolean;
+  /**
+   * Commands allowed after the program (spec `allow_after`): `true` any, a list by name; absent: none (the program
+   * is the last thing the service runs). The commands after it never may do its job without it (src/afterProgram.ts).
+   */
+  allowAfter?: true | string[];
 }
 
 /** A Drone step run by drone-runner-exec on the hosts: its commands run the program through the runner's PATH. */
@@ -87,6 +92,14 @@ export interface DerivationConsumer {
   name: string;
   /** Flake output attribute path, e.g. packages.x86_64-linux.ci-image. */
   attr: string;
+  /** An attribute path under attr whose derivation is judged instead (`stream` of a buildLayeredImage). */
+  through?: string;
+  /**
+   * How the derivation uses the package: `runtime` (its runtime closure holds it: a build proves it, eval mode
+   * cannot), `build-input` (its build runs the program: input closure and build script). Absent: the runtime closure
+   * in build mode, the input closure in eval mode.
+   */
+  reference?: 'runtime' | 'build-input';
 }
 
 export type Consumer =
