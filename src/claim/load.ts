@@ -64,8 +64,48 @@ function positionOf(
   return { line: pos.line, column: pos.col };
 }
 
-function issueProblems(doc: Document, lines: LineCounter, issues: readonly z.core.$ZodIssue[]): SpecProblem[] {
+/**
+ * A union's failure (a host written as a name or a map) says only "expected a name or a map": when the value is a map
+ * (or a list), the issues of the branch of that shape are the ones that say what is wrong, at their own keys.
+ */
+function unionBranchIssues(issue: z.core.$ZodIssue, given: unknown): z.core.$ZodIssue[] | undefined {
+  if (issue.code !== 'invalid_union' || given === null || typeof given !== 'object') return undefined;
+  const branch = issue.errors.find(
+    (errs) => errs.length > 0 && !errs.some((e) => e.path.length === 0 && e.code === 'invalid_type'),
+  );
+  return branch?.map((e) => ({ ...e, path: [...issue.path, ...e.path] }));
+}
+
+/** The fix for a value of the wrong shape: what to write instead, from what was written. */
+function fixFor(issue: z.core.$ZodIssue, given: unknown): string {
+  const key = String(issue.path[issue.path.length - 1] ?? '');
+  // A text (or number) where a list is expected: the same items as a YAML list.
+  if (issue.code === 'invalid_type' && issue.expected === 'array' && (typeof given === 'string' || typeof given === 'number')) {
+    const items = String(given)
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    return `; write a list: [${items.join(', ')}]`;
+  }
+  if (typeof given !== 'string') return '';
+  if ((key === 'unit' || key === 'runner_unit') && !given.endsWith('.service')) {
+    const other = /^(.*)\.(timer|socket|path|target|mount)$/.exec(given);
+    if (other)
+      return `; a consumer names the service that runs, not its .${other[2]}: did you mean ${other[1]}.service?${other[2] === 'timer' ? ' (started_by_timer: true says a timer starts it)' : ''}`;
+    if (/^[A-Za-z0-9:_.@\\-]+$/.test(given)) return `; did you mean ${given}.service?`;
+  }
+  // An entry written with a space, or as a store path: name-version as Nix names the package.
+  if (issue.path[0] === 'expected_tools' && issue.path[1] === 'entries') {
+    const store = /^\/nix\/store\/[0-9a-z]{32}-([^/]+)/.exec(given.trim());
+    const fixed = store ? store[1] : given.trim().replace(/\s+/g, '-');
+    if (fixed !== given && /^[^\s/]+$/.test(fixed)) return `; did you mean ${fixed}?`;
+  }
+  return '';
+}
+
+function issueProblems(doc: Document, lines: LineCounter, all: readonly z.core.$ZodIssue[]): SpecProblem[] {
   const out: SpecProblem[] = [];
+  const issues = all.flatMap((i) => unionBranchIssues(i, doc.getIn(i.path as unknown[])) ?? [i]);
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
@@ -76,6 +116,19 @@ function issueProblems(doc: Document, lines: LineCounter, issues: readonly z.cor
           message: `unknown key ${JSON.stringify(key)}; allowed here: ${allowedKeys(issue.path, doc)}${near ? `; did you mean ${near}?` : ''}`,
         });
       }
+      continue;
+    }
+    // count and at_least: the key that is one too many, or both missing.
+    if (issue.code === 'custom' && issue.path[0] === 'proofs' && issue.path.length === 2) {
+      const both = doc.hasIn([...issue.path, 'count']);
+      const keys = both ? [...issue.path, 'at_least'] : issue.path;
+      out.push({
+        ...positionOf(doc, lines, keys),
+        at: pathText(keys),
+        message: both
+          ? 'give count (exactly that many hits) or at_least (that many or more), not both: remove one'
+          : 'missing count or at_least; give count: N (exactly N hits) or at_least: N (N or more)',
+      });
       continue;
     }
     const missing = issue.path.length > 0 && !doc.hasIn(issue.path as unknown[]);
@@ -91,6 +144,7 @@ function issueProblems(doc: Document, lines: LineCounter, issues: readonly z.cor
           : [];
     const near = typeof given === 'string' && choices.length ? closestName(given, choices) : undefined;
     if (near && near !== given) message += `; did you mean ${near}?`;
+    else if (!missing) message += fixFor(issue, given);
     out.push({
       ...positionOf(doc, lines, issue.path),
       at: pathText(issue.path),
@@ -134,6 +188,11 @@ function allowedKeys(path: readonly PropertyKey[], doc: Document): string {
   return keys ? keys.join(', ') : 'see the README (Writing a spec)';
 }
 
+const nearText = (given: string, names: readonly string[]): string => {
+  const near = closestName(given, names);
+  return near && near !== given ? `; did you mean ${near}?` : '';
+};
+
 /** Rules across fields: unique names, proof references, host config files. */
 function crossProblems(spec: SpecFile, at: (path: PropertyKey[]) => { line: number; column: number }): SpecProblem[] {
   const out: SpecProblem[] = [];
@@ -163,7 +222,7 @@ function crossProblems(spec: SpecFile, at: (path: PropertyKey[]) => { line: numb
     if (names.has(c.name))
       push(
         ['consumers', i, 'name'],
-        `consumer name ${JSON.stringify(c.name)} is used twice (first at consumers[${names.get(c.name)}])`,
+        `consumer name ${JSON.stringify(c.name)} is used twice (first at consumers[${names.get(c.name)}]); give each consumer its own name`,
       );
     names.set(c.name, i);
     if ('hosts' in c && c.hosts) {
@@ -172,7 +231,7 @@ function crossProblems(spec: SpecFile, at: (path: PropertyKey[]) => { line: numb
         if (!known.includes(h))
           push(
             ['consumers', i, 'hosts', j],
-            `host ${JSON.stringify(h)} is not in the spec's hosts (${known.join(', ')})`,
+            `host ${JSON.stringify(h)} is not in the spec's hosts (${known.join(', ')})${nearText(h, known)}`,
           );
         else if (c.hosts!.indexOf(h) !== j)
           push(['consumers', i, 'hosts', j], `host ${JSON.stringify(h)} is listed twice`);
@@ -205,7 +264,7 @@ function crossProblems(spec: SpecFile, at: (path: PropertyKey[]) => { line: numb
     if (target === undefined)
       push(
         ['proofs', i, 'same_line_as'],
-        `no proof has id ${JSON.stringify(p.same_line_as)}${ids.size ? ` (ids: ${[...ids.keys()].join(', ')})` : ''}`,
+        `no proof has id ${JSON.stringify(p.same_line_as)}${ids.size ? ` (ids: ${[...ids.keys()].join(', ')})${nearText(p.same_line_as, [...ids.keys()])}` : '; no proof has an id yet: give the one it means `id: NAME`'}`,
       );
     else if (target === i) push(['proofs', i, 'same_line_as'], 'a proof cannot refer to itself');
     if (p.all_in !== undefined && p.in_shared_file) push(['proofs', i], 'give all_in or in_shared_file, not both');
@@ -311,6 +370,63 @@ function toClaim(spec: SpecFile, source: string): Claim {
   };
 }
 
+/**
+ * The dotted key path of a line of YAML text that does not parse, read from its indentation (block style only):
+ * `consumers[1].unit` for `    unit: x` under the second item of `consumers:`. A line indented with a tab is taken
+ * as meant at its previous key's column. '' where no key can be told.
+ */
+export function keyPathOfLine(text: string, line: number): string {
+  const all = text.split('\n');
+  const shape = (l: string) => {
+    const m = /^([ \t]*)((?:- +)*)([A-Za-z_][A-Za-z0-9_-]*)?\s*(:(?:\s|$))?/.exec(l)!;
+    return {
+      lead: m[1].length,
+      dash: m[2].length > 0,
+      col: m[1].length + m[2].length,
+      key: m[4] ? m[3] : undefined,
+      blank: /^\s*(#.*)?$/.test(l),
+      tab: m[1].includes('\t'),
+    };
+  };
+  const lines = all.map(shape);
+  const at = lines[line - 1];
+  if (!at || at.key === undefined) return '';
+  const parts = [at.key];
+  let cur = line - 1;
+  let col = at.col;
+  if (at.tab) {
+    let prev = cur - 1;
+    while (prev >= 0 && (lines[prev].blank || lines[prev].key === undefined || lines[prev].tab)) prev--;
+    if (prev < 0) return at.key;
+    col = lines[prev].col;
+    cur = prev + 1; // as if it came right after its previous key, at that key's column
+  }
+  while (col > 0) {
+    // Up to the line that holds this one: a map key left of it, or the start of its list item.
+    let j = cur - 1;
+    while (j >= 0 && (lines[j].blank || lines[j].col > col || (lines[j].col === col && !lines[j].dash))) j--;
+    const here = cur < lines.length && lines[cur] === at && at.dash && at.col === col ? cur : -1;
+    const item = here >= 0 ? here : j >= 0 && lines[j].dash && lines[j].col === col ? j : -1;
+    if (item >= 0) {
+      // The list item's dash column; its parent is the key at or left of that column.
+      const dashCol = lines[item].lead;
+      let p = item - 1;
+      while (p >= 0 && (lines[p].blank || lines[p].col > dashCol || (lines[p].dash && lines[p].lead === dashCol))) p--;
+      if (p < 0 || lines[p].key === undefined) return parts.join('.');
+      const index = lines.slice(p + 1, item + 1).filter((l) => l.dash && l.lead === dashCol).length - 1;
+      parts.unshift(`${lines[p].key}[${index}]`);
+      cur = p;
+      col = lines[p].col;
+      continue;
+    }
+    if (j < 0 || lines[j].key === undefined) break;
+    parts.unshift(lines[j].key!);
+    cur = j;
+    col = lines[j].col;
+  }
+  return parts.join('.');
+}
+
 /** Parses spec text (named `file` in errors) into a Claim, or throws SpecError with every problem. */
 export function parseSpec(text: string, file: string): Claim {
   const nul = text.indexOf('\0');
@@ -333,14 +449,18 @@ export function parseSpec(text: string, file: string): Claim {
     const pos = lines.linePos(first.pos[0]);
     const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more after it)` : '';
     const key = /^\s*([^:\s#][^:#]*?)\s*:/.exec(text.slice(first.pos[0]).split('\n')[0] ?? '')?.[1];
+    const lineText = text.split('\n')[pos.line - 1] ?? '';
+    const tab = /^[ ]*\t/.test(lineText) || first.code === 'TAB_AS_INDENT';
     const words =
       first.code === 'DUPLICATE_KEY'
         ? `the key ${key ? JSON.stringify(key) : ''} appears twice in one map`.replace('  ', ' ')
         : first.code === 'MULTIPLE_DOCS'
           ? 'a spec is one YAML document; this file has another after `---`'
-          : first.message.split('\n')[0];
+          : tab
+            ? 'a tab indents this line; YAML indents with spaces only: replace the tab with spaces'
+            : first.message.split('\n')[0];
     throw new SpecError(file, [
-      { line: pos.line, column: pos.col, at: '', message: `not valid YAML: ${words}${more}` },
+      { line: pos.line, column: pos.col, at: keyPathOfLine(text, pos.line), message: `not valid YAML: ${words}${more}` },
     ]);
   }
   let data: unknown;
