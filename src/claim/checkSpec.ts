@@ -63,6 +63,8 @@ interface HostAnswer {
       package: { bins: string[] } | null;
       missingUnits: string[];
       serviceNames: string[];
+      /** The `.name` of each item of pkgs.<tools_attr> (a list) and of the package's `paths` (a buildEnv). */
+      toolNames: unknown[];
     }
   >;
 }
@@ -97,6 +99,10 @@ export function specFactsExpr(claim: Claim): string {
     pkgNames = if missingAttrs == [ ] then [ ] else builtins.attrNames p;
     package = if pkg == null then null else { bins = binOf pkg ++ builtins.concatMap binOf (pkg.paths or [ ]); };
     serviceNames = if missingUnits == [ ] then [ ] else builtins.attrNames svcs;
+    toolNames = let
+      nameOf = x: (builtins.tryEval (if builtins.isAttrs x then x.name or null else null)).value;
+      listOf = l: let ok = builtins.tryEval (builtins.isList l); in if ok.success && ok.value then map nameOf l else [ ];
+    in listOf (p.${nixString(claim.shared.toolsAttr)} or null) ++ (if pkg == null then [ ] else listOf (pkg.paths or null));
   };
 in {
   hosts = builtins.attrNames cfgs;
@@ -160,17 +166,6 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
     keys.reduce<string>((o, k) => (typeof k === 'number' ? `${o}[${k}]` : o ? `${o}.${String(k)}` : String(k)), '');
   const push = (keys: PropertyKey[], message: string) => problems.push({ ...at(keys), at: pathText(keys), message });
   const checked: string[] = [];
-
-  // Entries, as Nix names packages.
-  claim.expectedTools.entries.forEach((entry, i) => {
-    const { name, version } = parseDrvName(entry);
-    if (version === '')
-      push(
-        ['expected_tools', 'entries', i],
-        `${JSON.stringify(entry)} has no version; write it name-version as Nix names the package (its .name), e.g. ${name}-1.2.3`,
-      );
-  });
-  checked.push(`${claim.expectedTools.entries.length} expected entries`);
 
   // Files.
   const files: [PropertyKey[], string, 'file' | 'dir'][] = [[['shared', 'file'], claim.shared.file, 'file']];
@@ -248,11 +243,20 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
       unitKeys.set(c.runnerUnit, ['consumers', i, 'runner_unit']);
   });
   const programKey: PropertyKey[] = doc.hasIn(['shared', 'program']) ? ['shared', 'program'] : ['shared', 'package'];
+  // A problem found on several hosts alike is said once, naming them all: `{host}` stands for them.
+  const perHost = new Map<string, { keys: PropertyKey[]; template: string; hosts: string[] }>();
+  const pushHost = (keys: PropertyKey[], host: string, template: string) => {
+    const id = `${pathText(keys)}\0${template}`;
+    const seenAt = perHost.get(id);
+    if (seenAt) seenAt.hosts.push(host);
+    else perHost.set(id, { keys, template, hosts: [host] });
+  };
   for (const [host, facts] of Object.entries(answer.facts)) {
     for (const attr of facts.missingAttrs) {
-      push(
+      pushHost(
         attrKeys[attr] ?? ['shared'],
-        `pkgs.${attr} does not exist on host ${host}${didYouMean(attr, facts.pkgNames)} (the attribute of the package set the host's overlays give)`,
+        host,
+        `pkgs.${attr} does not exist on {host}${didYouMean(attr, facts.pkgNames)} (the attribute of the package set the host's overlays give)`,
       );
     }
     for (const unit of facts.missingUnits) {
@@ -268,19 +272,54 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
       const elsewhere = Object.entries(answer.facts)
         .filter(([h, f]) => h !== host && !f.missingUnits.includes(unit))
         .map(([h]) => h);
-      push(
+      const near = didYouMean(unit, services);
+      // No near name: the services that share a word with it, so the right one can be picked.
+      const words = unit
+        .replace(/\.service$/, '')
+        .split(/[-_.@]/)
+        .filter((w) => w.length >= 3);
+      const related = services.filter((sv) => words.some((w) => sv.includes(w)));
+      pushHost(
         unitKeys.get(unit) ?? ['consumers'],
-        `unit ${unit} is not on host ${host} (not in systemd.units nor systemd.services)${didYouMean(unit, services)}${elsewhere.length ? `; it is on ${elsewhere.join(', ')}: if the consumer exists there only, give it hosts: [${elsewhere.join(', ')}]` : ''}`,
+        host,
+        `unit ${unit} is not on {host} (not in systemd.units nor systemd.services)${near || (related.length ? `; services there with a word of it: ${related.slice(0, 8).join(', ')}` : '')}${elsewhere.length ? `; it is on ${elsewhere.join(', ')}: if the consumer exists there only, give it hosts: [${elsewhere.join(', ')}]` : ''}`,
       );
     }
     if (facts.package && !facts.package.bins.includes(claim.shared.program)) {
       const bins = [...new Set(facts.package.bins)];
-      push(
+      pushHost(
         programKey,
+        host,
         `program ${JSON.stringify(claim.shared.program)}: by name (--check-spec builds nothing), pkgs.${claim.shared.package}'s bin/ holds ${bins.join(', ')}${didYouMean(claim.shared.program, bins)}${doc.hasIn(['shared', 'program']) ? '' : ' (program defaults to the package name: set shared.program)'}`,
       );
     }
   }
+  for (const { keys, template, hosts } of perHost.values())
+    push(keys, template.replace('{host}', `${hosts.length > 1 ? 'hosts' : 'host'} ${hosts.join(', ')}`));
+
+  // Entries, as Nix names packages (builtins.parseDrvName), against the names of the tool list's packages.
+  const toolNames = [
+    ...new Set(
+      Object.values(answer.facts).flatMap((f) => f.toolNames.filter((n): n is string => typeof n === 'string')),
+    ),
+  ];
+  const toolsOf = (name: string) => toolNames.filter((t) => parseDrvName(t).name === name);
+  const listName = `pkgs.${claim.shared.toolsAttr}`;
+  claim.expectedTools.entries.forEach((entry, i) => {
+    const { name, version } = parseDrvName(entry);
+    const same = toolsOf(name);
+    if (version === '')
+      push(
+        ['expected_tools', 'entries', i],
+        `${JSON.stringify(entry)} has no version; write it name-version as Nix names the package (its .name)${same.length ? `: ${listName} has ${same.join(', ')}; did you mean ${same[0]}?` : `, e.g. ${name}-1.2.3`}`,
+      );
+    else if (same.length && !toolNames.includes(entry))
+      push(
+        ['expected_tools', 'entries', i],
+        `${JSON.stringify(entry)}: ${listName} has ${same.join(', ')}, not version ${version}; did you mean ${same[0]}? (by name: --check-spec builds nothing)`,
+      );
+  });
+  checked.push(`${claim.expectedTools.entries.length} expected entries`);
   checked.push(
     `hosts ${claim.hosts.map((h) => h.name).join(', ')}`,
     `pkgs.${Object.keys(attrKeys).join(', pkgs.')}`,
