@@ -26,7 +26,7 @@ import { storeRootOf } from '../storeFs.js';
 import { isSweepService, sweepNamedIn } from '../systemd/sweep.js';
 import { startedAtBoot, timerNotLive } from '../systemd/timer.js';
 import { execStart, execStartRule, listSetting, timerTarget, timerTriggers, unitWords } from '../systemd/unit.js';
-import { claimDeviations } from '../claim/claim.js';
+import { claimDeviations, claimSource, droneConsumer } from '../claim/claim.js';
 import { sharedPackagePath } from './pathSuperset.js';
 import { judgeDerivation } from '../derivationUse.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
@@ -407,7 +407,7 @@ async function droneReaches(
     return {
       ...out,
       problems: [
-        `${host}: no systemd unit ${consumer.runnerUnit} (PLUGIN_RUNNER_SERVICE): nothing runs the Drone step on this host`,
+        `${host}: no systemd unit ${consumer.runnerUnit} (${claimSource(ctx.claim, consumer === droneConsumer(ctx.claim) ? 'runner_service' : undefined, `consumers[${ctx.claim.consumers.indexOf(consumer)}].runner_unit`)}): nothing runs the Drone step on this host`,
       ],
     };
   out.evidence.push(...env.notes.map((n) => `${host}: note: ${n}`), ...env.chain.map((c) => `${host}: runner ${c}`));

@@ -1,5 +1,6 @@
 // HOW 3: the wrapper's `export PATH=` holds every expected name-version entry
 // (`exact`: and nothing else).
+import { claimSource } from '../claim/claim.js';
 import type { RunContext } from '../context.js';
 import { CheckInputError } from '../errors.js';
 import { isDir } from '../storeFs.js';
@@ -54,7 +55,10 @@ export async function sharedPackagePath(
   for (const f of facts) {
     if (!f.value) throw f.error;
     const pkg = f.value.package;
-    if (!pkg) throw new CheckInputError(`${f.host}: pkgs.${ctx.claim.shared.package} does not exist (PLUGIN_PACKAGE)`);
+    if (!pkg)
+      throw new CheckInputError(
+        `${f.host}: pkgs.${ctx.claim.shared.package} does not exist (${claimSource(ctx.claim, 'package', 'shared.package')})`,
+      );
     evidence.push(`${f.host}: pkgs.${ctx.claim.shared.package} = ${pkg.out}`);
     paths.set(pkg.out, [...(paths.get(pkg.out) ?? []), f.host]);
   }

@@ -18,6 +18,7 @@ import { attrPath, nixGaveNoAnswer, nixString, type NixClient } from '../nix/cli
 import { appendToListDefinition } from '../nixSyntax/index.js';
 import { parseStorePath, STORE_PATH_RE } from '../parse/storePath.js';
 import { splitPath } from '../resolve.js';
+import { claimSource } from '../claim/claim.js';
 import { consumersOf, consumersOn, onHost, type Claim } from '../claim/types.js';
 import { environmentAssignments, execStart, parseUnit } from '../systemd/unit.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
@@ -246,11 +247,14 @@ export const propagationCheck: CheckDefinition = {
       } catch (e) {
         if (e instanceof CheckInputError) throw e;
         throw new CheckInputError(
-          `${sharedFile} is not part of the flake source Nix sees (${source.path}) (PLUGIN_PACKAGES_FILE)`,
+          `${sharedFile} is not part of the flake source Nix sees (${source.path}) (${claimSource(ctx.claim, 'packages_file', 'shared.file')})`,
         );
       }
       const edited = appendToListDefinition(original, toolsAttr, canary.expr);
-      if ('error' in edited) throw new CheckInputError(`${sharedFile}: ${edited.error} (PLUGIN_TOOLS_ATTR)`);
+      if ('error' in edited)
+        throw new CheckInputError(
+          `${sharedFile}: ${edited.error} (${claimSource(ctx.claim, 'tools_attr', 'shared.tools_attr')})`,
+        );
       writeFileSync(file, edited.text);
       const nix = await ctx.nix.withFlakeDir(copy.dir);
       const evidence = [

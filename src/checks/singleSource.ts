@@ -8,6 +8,7 @@ import { formatHit, grepFile, grepRecursive, listFiles, type GrepHit } from '../
 import { parseNix, stripComments, type Definition } from '../nixSyntax/index.js';
 import { programName } from '../resolve.js';
 import { analyzeScript, shellFromNixQuoted, shellFromNixString } from '../shell/index.js';
+import { claimSource } from '../claim/claim.js';
 import { consumersOf, onHost, type Claim, type GrepProof } from '../claim/types.js';
 import { error, fail, pass, type CheckDefinition, type CheckOutcome } from './types.js';
 
@@ -318,7 +319,7 @@ export const singleSourceCheck: CheckDefinition = {
   async run(ctx) {
     const dir = ctx.claim.searchDir;
     if (!existsSync(path.join(ctx.settings.flake, dir))) {
-      return error(`${dir}/ does not exist (PLUGIN_NIX_DIR)`, []);
+      return error(`${dir}/ does not exist (${claimSource(ctx.claim, 'nix_dir', 'search_dir')})`, []);
     }
     const rules = singleSourceRules(ctx);
     for (const c of consumersOf(ctx.claim, 'systemd-service')) {

@@ -26,12 +26,15 @@
 //   attribute path: the attribute exists (else the names at the level it stops).
 // Not checked here (the verification does): that the files say what the claim says,
 // that consumers reach the program, the proofs' counts.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { closestName } from '../closest.js';
 import { NixCommandError } from '../errors.js';
+import { parseDroneYaml } from '../drone/pipeline.js';
+import { scriptUses } from '../drone/uses.js';
 import { nixString } from '../nix/client.js';
+import { fileKind } from '../storeFs.js';
 import { parseSpec, SpecError, type SpecProblem } from './load.js';
 import { onHost, type Claim } from './types.js';
 
@@ -119,6 +122,13 @@ const didYouMean = (given: string, names: readonly string[]): string => {
 function fileProblem(flake: string, rel: string, want: 'file' | 'dir'): string | undefined {
   const full = path.join(flake, rel);
   if (existsSync(full)) {
+    // Read as the verification reads it: never a special file, never through a symlink out of the repository.
+    const special = fileKind(lstatSync(full)) ?? fileKind(statSync(full));
+    if (special) return `${JSON.stringify(rel)} is ${special}; expected a ${want} of the repository`;
+    const root = realpathSync(flake);
+    const real = realpathSync(full);
+    if (real !== root && !real.startsWith(`${root}${path.sep}`))
+      return `${JSON.stringify(rel)} leads out of the repository (to ${real}); expected a ${want} inside it`;
     const st = statSync(full);
     if (want === 'file' && !st.isFile()) return `${JSON.stringify(rel)} is not a file of the repository`;
     if (want === 'dir' && !st.isDirectory()) return `${JSON.stringify(rel)} is not a directory of the repository`;
@@ -219,6 +229,32 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
         `${claim.shared.file} binds no ${envAttr} (\`${envAttr} = …\`)${didYouMean(envAttr, bound)}`,
       );
     }
+  }
+
+  // A drone-step's pipeline: some step runs `runs` (as the verification finds it: a command naming the script).
+  for (const [i, c] of claim.consumers.entries()) {
+    if (c.kind !== 'drone-step' || fileProblem(deps.flake, c.pipeline, 'file')) continue;
+    const drone = await parseDroneYaml(readFileSync(path.join(deps.flake, c.pipeline), 'utf8'));
+    if (drone.errors.length) {
+      const e = drone.errors[0];
+      push(
+        ['consumers', i, 'pipeline'],
+        `${c.pipeline}${e.position ? `:${e.position.line}:${e.position.column}` : ''} cannot be read as Drone reads it: ${e.message}`,
+      );
+      continue;
+    }
+    if ((await scriptUses(drone.steps, c.runs, claim.shared.program)).length) continue;
+    const commands = drone.steps.flatMap((st) => st.commands.map((cmd) => ({ step: st.name, cmd: cmd.trim() })));
+    const mentioned = [...new Set(commands.flatMap((x) => x.cmd.split(/\s+/)).filter((w) => /[/.]/.test(w)))];
+    push(
+      ['consumers', i, 'runs'],
+      `no step of ${c.pipeline} runs ${c.runs}${didYouMean(c.runs, mentioned)} (its steps run: ${
+        commands
+          .slice(0, 6)
+          .map((x) => `${x.step}: \`${x.cmd.length > 60 ? `${x.cmd.slice(0, 57)}...` : x.cmd}\``)
+          .join('; ') || 'no commands'
+      })`,
+    );
   }
 
   // Hosts, attributes, units, the program: one evaluation.

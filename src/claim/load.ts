@@ -80,7 +80,11 @@ function unionBranchIssues(issue: z.core.$ZodIssue, given: unknown): z.core.$Zod
 function fixFor(issue: z.core.$ZodIssue, given: unknown): string {
   const key = String(issue.path[issue.path.length - 1] ?? '');
   // A text (or number) where a list is expected: the same items as a YAML list.
-  if (issue.code === 'invalid_type' && issue.expected === 'array' && (typeof given === 'string' || typeof given === 'number')) {
+  if (
+    issue.code === 'invalid_type' &&
+    issue.expected === 'array' &&
+    (typeof given === 'string' || typeof given === 'number')
+  ) {
     const items = String(given)
       .split(',')
       .map((x) => x.trim())
@@ -460,7 +464,12 @@ export function parseSpec(text: string, file: string): Claim {
             ? 'a tab indents this line; YAML indents with spaces only: replace the tab with spaces'
             : first.message.split('\n')[0];
     throw new SpecError(file, [
-      { line: pos.line, column: pos.col, at: keyPathOfLine(text, pos.line), message: `not valid YAML: ${words}${more}` },
+      {
+        line: pos.line,
+        column: pos.col,
+        at: keyPathOfLine(text, pos.line),
+        message: `not valid YAML: ${words}${more}`,
+      },
     ]);
   }
   let data: unknown;
@@ -483,6 +492,19 @@ export function parseSpec(text: string, file: string): Claim {
   const cross = crossProblems(parsed.data, (path) => positionOf(doc, lines, path));
   if (cross.length) throw new SpecError(file, cross);
   return toClaim(parsed.data, file);
+}
+
+/**
+ * `FILE:LINE:COLUMN: KEY` for a key of a spec text (or its nearest ancestor's line), the way spec problems name
+ * their place; for messages about a value the spec gave.
+ */
+export function specKeyPlace(text: string, file: string, ...choices: (readonly PropertyKey[])[]): string {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines });
+  // The first of the choices the text has (a host's own config, else host_defaults.config).
+  const keys = choices.find((k) => doc.hasIn(k as unknown[])) ?? choices[0];
+  const { line, column } = positionOf(doc, lines, keys);
+  return `${file}:${line}:${column}: ${pathText(keys)}`;
 }
 
 /** The seed claim, from the built-in spec text. */

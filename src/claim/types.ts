@@ -125,6 +125,8 @@ export interface GrepProof {
 export interface Claim {
   /** Where the claim came from: `built-in` or the spec file's path. */
   spec: string;
+  /** The claim settings given over the spec, by setting name, as the user gave each (`--package`, `PLUGIN_PACKAGE`). */
+  settingLabels?: Record<string, string>;
   hosts: HostClaim[];
   /** The host config path pattern (`{host}`) for hosts named by settings alone. */
   hostConfig: string;
