@@ -92,6 +92,23 @@ function fixFor(issue: z.core.$ZodIssue, given: unknown): string {
     return `; write a list: [${items.join(', ')}]`;
   }
   if (typeof given !== 'string') return '';
+  // A boolean written as text: YAML 1.2 reads yes/no/on/off, and anything quoted, as text.
+  if (issue.code === 'invalid_type' && issue.expected === 'boolean') {
+    if (/^(true|false)$/.test(given.trim())) return `; write ${given.trim()} without quotes`;
+    if (/^(yes|y|on)$/i.test(given.trim())) return '; did you mean true?';
+    if (/^(no|n|off)$/i.test(given.trim())) return '; did you mean false?';
+  }
+  // `pkgs.x` for an attribute of pkgs, or a flake reference for a flake output: the name alone.
+  if ((key === 'package' || key === 'tools_attr' || key === 'env_attr') && /^pkgs\./.test(given.trim()))
+    return `; write the attribute name without pkgs.: did you mean ${given.trim().slice(5)}?`;
+  if (key === 'attr' && given.includes('#'))
+    return `; write the attribute path without the flake reference: did you mean ${given.slice(given.indexOf('#') + 1)}?`;
+  if (
+    /^\s*\//.test(given) &&
+    (issue.path.includes('config') ||
+      ['file', 'module', 'pipeline', 'runs', 'search_dir', 'in', 'all_in'].includes(key))
+  )
+    return '; write it relative to the repository root (where flake.nix is), without the leading /';
   if ((key === 'unit' || key === 'runner_unit') && !given.endsWith('.service')) {
     const other = /^(.*)\.(timer|socket|path|target|mount)$/.exec(given);
     if (other)
@@ -155,7 +172,17 @@ function issueProblems(doc: Document, lines: LineCounter, all: readonly z.core.$
       message: missing ? `missing; ${message}` : message,
     });
   }
-  return out;
+  // A key misspelt is also a key missing: said once, at the misspelt key (its "did you mean" names the missing one).
+  const lastKey = (at: string) => /[^.[\]]+$/.exec(at)?.[0] ?? at;
+  const sibling = (at: string, key: string) => at.replace(/[^.[\]]+$/, key);
+  const misspelt = (missing: SpecProblem) =>
+    out.some(
+      (q) =>
+        q.message.startsWith('unknown key') &&
+        sibling(q.at, lastKey(missing.at)) === missing.at &&
+        q.message.endsWith(`did you mean ${lastKey(missing.at)}?`),
+    );
+  return out.filter((p) => !p.message.startsWith('missing; ') || !misspelt(p));
 }
 
 /** What a key holds, for messages about a missing or mistyped value. */
@@ -394,7 +421,13 @@ export function keyPathOfLine(text: string, line: number): string {
   };
   const lines = all.map(shape);
   const at = lines[line - 1];
-  if (!at || at.key === undefined) return '';
+  if (!at) return '';
+  if (at.key === undefined) {
+    // A line without a key (a list item, a scalar): the key that holds it.
+    let up = line - 2;
+    while (up >= 0 && (lines[up].blank || lines[up].key === undefined || lines[up].col >= at.col)) up--;
+    return up >= 0 ? keyPathOfLine(text, up + 1) : '';
+  }
   const parts = [at.key];
   let cur = line - 1;
   let col = at.col;
