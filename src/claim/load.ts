@@ -91,6 +91,14 @@ function fixFor(issue: z.core.$ZodIssue, given: unknown): string {
       .filter(Boolean);
     return `; write a list: [${items.join(', ')}]`;
   }
+  // A map where a list is expected (hosts or consumers keyed by name): one `- name:` item per entry.
+  if (issue.code === 'invalid_type' && issue.expected === 'array' && given && typeof given === 'object') {
+    // The document's own node (a YAML map), or plain data.
+    const first = isMap(given)
+      ? (given.items.map((p) => (isScalar(p.key) ? String(p.key.value) : undefined)).find(Boolean) ?? undefined)
+      : Object.keys(given)[0];
+    return first === undefined ? '' : `; write a list, one item per entry: \`- name: ${first}\` and its keys under it`;
+  }
   if (typeof given !== 'string') return '';
   // A boolean written as text: YAML 1.2 reads yes/no/on/off, and anything quoted, as text.
   if (issue.code === 'invalid_type' && issue.expected === 'boolean') {

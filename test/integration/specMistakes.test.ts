@@ -222,6 +222,14 @@ const ROWS: Row[] = [
     fix: /^expected a list of program names; write a list: \[git, restic\]$/,
   },
   {
+    mistake: 'hosts written as a map keyed by name',
+    on: 'ops',
+    edits: [['hosts:\n  - name: lab\n    config', 'hosts:\n  lab:\n    config']],
+    line: '  lab:',
+    key: 'hosts',
+    fix: /^expected a list of hosts; write a list, one item per entry: `- name: lab` and its keys under it$/,
+  },
+  {
     mistake: 'a check id misspelt',
     on: 'ops',
     edits: [['search_dir: nix', 'search_dir: nix\nchecks: [build, path-supreset]']],
