@@ -126,7 +126,11 @@ function fixFor(issue: z.core.$ZodIssue, given: unknown): string {
   // An entry written with a space, or as a store path: name-version as Nix names the package.
   if (issue.path[0] === 'expected_tools' && issue.path[1] === 'entries') {
     const store = /^\/nix\/store\/[0-9a-z]{32}-([^/]+)/.exec(given.trim());
-    const fixed = store ? store[1] : given.trim().replace(/\s+/g, '-');
+    const words = given.trim().split(/\s+/);
+    // Two entries with the comma between them missing (`[git-2.47.2 rsync-3.4.1, …]`).
+    if (!store && words.length > 1 && words.every((w) => /-[^A-Za-z]/.test(w)))
+      return `; a comma is missing between entries: did you mean ${words.join(', ')}?`;
+    const fixed = store ? store[1] : words.join('-');
     if (fixed !== given && /^[^\s/]+$/.test(fixed)) return `; did you mean ${fixed}?`;
   }
   return '';
@@ -439,6 +443,16 @@ export function keyPathOfLine(text: string, line: number): string {
   const parts = [at.key];
   let cur = line - 1;
   let col = at.col;
+  // An indentation error one column off its previous key is taken as meant at that key's column, like a tab.
+  const prevKey = (() => {
+    let p = cur - 1;
+    while (p >= 0 && (lines[p].blank || lines[p].key === undefined)) p--;
+    return p;
+  })();
+  if (!at.tab && !at.dash && prevKey >= 0 && Math.abs(lines[prevKey].col - at.col) === 1) {
+    col = lines[prevKey].col;
+    cur = prevKey + 1;
+  }
   if (at.tab) {
     let prev = cur - 1;
     while (prev >= 0 && (lines[prev].blank || lines[prev].key === undefined || lines[prev].tab)) prev--;
@@ -472,6 +486,22 @@ export function keyPathOfLine(text: string, line: number): string {
   return parts.join('.');
 }
 
+/** What to do about the YAML syntax errors people make most (by the yaml package's error code). */
+const YAML_HINTS: Record<string, string> = {
+  BAD_INDENT: 'indent this line like the other keys of its map (with spaces)',
+  MULTILINE_IMPLICIT_KEY: 'check the indentation of this line and the one before it, and that each key ends with `: `',
+  BLOCK_AS_IMPLICIT_KEY: 'check the indentation: a `- item` list cannot be a key; items line up under their key',
+  UNEXPECTED_TOKEN: 'quote a value that holds `: `, ` #`, or starts with one of [ ] { } * & ! | > % @ `',
+  BAD_SCALAR_START: 'quote a value that starts with one of [ ] { } * & ! | > % @ `',
+};
+
+const yamlHint = (code: string, message: string): string | undefined => {
+  if (/^Missing closing|quote/i.test(message)) return '; close the [ list ], { map } or "quoted text" this line opens';
+  if (/^Unexpected , /.test(message)) return '; two commas with no item between them: remove one';
+  if (/without - indicator/.test(message)) return '; indent this line like the other keys of its map (with spaces)';
+  return YAML_HINTS[code] ? `; ${YAML_HINTS[code]}` : undefined;
+};
+
 /** Parses spec text (named `file` in errors) into a Claim, or throws SpecError with every problem. */
 export function parseSpec(text: string, file: string): Claim {
   const nul = text.indexOf('\0');
@@ -491,7 +521,13 @@ export function parseSpec(text: string, file: string): Claim {
   if (doc.errors.length) {
     // The first syntax error: later ones are mostly its consequences.
     const first = doc.errors[0];
-    const pos = lines.linePos(first.pos[0]);
+    let pos = lines.linePos(first.pos[0]);
+    // An unclosed quote is noticed at the end of the text: point at the line that opens it.
+    const quote = /^Missing closing (["'])quote/.exec(first.message)?.[1];
+    if (quote) {
+      const opening = text.split('\n').findIndex((l) => l.split(quote).length % 2 === 0);
+      if (opening >= 0) pos = { line: opening + 1, col: (text.split('\n')[opening].indexOf(quote) ?? 0) + 1 };
+    }
     const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more after it)` : '';
     const key = /^\s*([^:\s#][^:#]*?)\s*:/.exec(text.slice(first.pos[0]).split('\n')[0] ?? '')?.[1];
     const lineText = text.split('\n')[pos.line - 1] ?? '';
@@ -503,7 +539,7 @@ export function parseSpec(text: string, file: string): Claim {
           ? 'a spec is one YAML document; this file has another after `---`'
           : tab
             ? 'a tab indents this line; YAML indents with spaces only: replace the tab with spaces'
-            : first.message.split('\n')[0];
+            : `${first.message.split('\n')[0]}${yamlHint(first.code, first.message) ?? ''}`;
     throw new SpecError(file, [
       {
         line: pos.line,
