@@ -147,9 +147,11 @@ export async function runCli(io: CliIo): Promise<number> {
       return 0;
     }
     settings = parseSettings({ env: io.env, flags: args.flags, cwd: io.cwd });
-    checkSettingsFs(settings, { env: io.env, cwd: io.cwd });
+    // --check-spec reads the spec as written and checks its files itself, naming their spec keys.
+    const checkingSpec = args.checkSpec || checkSpecFromEnv(io.env);
+    if (!checkingSpec) checkSettingsFs(settings, { env: io.env, cwd: io.cwd });
     io.watchdog?.(settings.timeoutMs);
-    if (args.checkSpec || checkSpecFromEnv(io.env)) return await runCheckSpec(settings, io);
+    if (checkingSpec) return await runCheckSpec(settings, io);
     if (args.init) return await runInit(settings, io);
   } catch (err) {
     // The message of a malformed value may quote it: redacted like everything else; never a stack.

@@ -14,6 +14,14 @@ function levenshtein(a: string, b: string): number {
   return row[b.length];
 }
 
+/** The words of a name (split at - _ . @ and spaces), sorted: equal for the same words in any order. */
+const words = (name: string): string =>
+  name
+    .split(/[-_.@\s]+/)
+    .filter(Boolean)
+    .sort()
+    .join(' ');
+
 /**
  * The name among `names` nearest to a misspelt one (edit distance, or one is a prefix of the other), if near enough.
  */
@@ -22,7 +30,9 @@ export function closestName(name: string, names: Iterable<string>): string | und
   let best: { name: string; score: number } | undefined;
   for (const candidate of names) {
     const c = candidate.toLowerCase();
-    const score = levenshtein(lower, c) - (c.startsWith(lower) || lower.startsWith(c) ? 1 : 0);
+    // The same words in another order (drone-exec-runner for drone-runner-exec) are as near as one typo.
+    const sameWords = words(lower) === words(c) && lower !== c;
+    const score = sameWords ? 1 : levenshtein(lower, c) - (c.startsWith(lower) || lower.startsWith(c) ? 1 : 0);
     if (!best || score < best.score) best = { name: candidate, score };
   }
   return best && best.score <= Math.max(2, Math.floor(lower.length / 3)) ? best.name : undefined;

@@ -11,6 +11,7 @@ import { parseStorePath } from './parse/storePath.js';
 import type { BaseChoice } from './base.js';
 import type { RuntimeDiff } from './runtime.js';
 import type { Settings } from './settings.js';
+import { claimSource } from './claim/claim.js';
 import type { Claim } from './claim/types.js';
 import { exists, isDir, listDir, readlink, readText, realpath, wrapperScript } from './storeFs.js';
 import type { EtcReader } from './systemd/environment.js';
@@ -318,7 +319,7 @@ export class RunContext {
       if (!answer.facts) {
         const names = answer.hosts ?? [];
         throw new CheckInputError(
-          `host ${JSON.stringify(host)} is not in nixosConfigurations (PLUGIN_HOSTS); the flake has: ${names.length ? names.join(', ') : '(none)'}`,
+          `host ${JSON.stringify(host)} is not in nixosConfigurations (${claimSource(this.claim, 'hosts', 'hosts')}); the flake has: ${names.length ? names.join(', ') : '(none)'}`,
         );
       }
       return { host, ...answer.facts };
@@ -350,7 +351,10 @@ export class RunContext {
     const host = this.settings.hosts[0];
     const pkg = (await this.hostFacts(host)).package;
     const { package: name, program } = this.claim.shared;
-    if (!pkg) throw new CheckInputError(`${host}: pkgs.${name} does not exist (PLUGIN_PACKAGE)`);
+    if (!pkg)
+      throw new CheckInputError(
+        `${host}: pkgs.${name} does not exist (${claimSource(this.claim, 'package', 'shared.package')})`,
+      );
     if (this.settings.mode === 'eval') {
       const files = new DerivationFiles((d) => this.nix.derivation(d), [pkg.drvPath]);
       return { outcome: await followWrapper(files, `${pkg.out}/bin/${program}`), notes: files.notes };

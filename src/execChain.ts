@@ -15,6 +15,7 @@ import {
 } from './shell/index.js';
 import { parseStorePath } from './parse/storePath.js';
 import { programName, resolveProgram, type HostView } from './resolve.js';
+import { afterProblem } from './afterProgram.js';
 
 export interface ScriptSource {
   /** The text of the script at a store path, and the derivations to look the next one up in. */
@@ -61,7 +62,13 @@ function decisiveRun(invocations: Invocation[], run: Invocation | undefined): In
  * (its final `exec`, a fallback after `||`), beside it (an earlier pipeline stage, a background job), or the
  * shell stops before it (`false` under `set -e`). Programs run in order before it (`mkdir -p`) are not judged.
  */
-function bypassOf(invocations: Invocation[], run: Invocation, target: string, text: string): string | undefined {
+function bypassOf(
+  invocations: Invocation[],
+  run: Invocation,
+  target: string,
+  text: string,
+  allowAfter?: true | readonly string[],
+): string | undefined {
   const at = invocations.indexOf(run);
   const isTarget = (i: Invocation): boolean => programName(i.program) === target;
   const later = invocations
@@ -69,7 +76,11 @@ function bypassOf(invocations: Invocation[], run: Invocation, target: string, te
     .filter(
       (i) => i.kind === 'external' && !isTarget(i) && (run.alongside === undefined || i.alongside !== run.alongside),
     );
-  if (later.length)
+  // A spec's allow_after: the commands after it are judged one by one (src/afterProgram.ts).
+  if (later.length && allowAfter !== undefined) {
+    const after = afterProblem(run, later, allowAfter);
+    if (after) return after;
+  } else if (later.length)
     return `\`${later[later.length - 1].text}\` (line ${later[later.length - 1].line}) runs after it${later[later.length - 1].conditional ? ` (${later[later.length - 1].conditionalReason})` : ''}`;
   // A pipeline stage before the target's feeds it (`rsync … | wrapper cat`): that stage does the work. Stages
   // after it (`| tee log`) only take its output. A background job runs beside everything.
@@ -109,6 +120,7 @@ export async function followToTarget(
   target: string | undefined,
   view: HostView,
   source: ScriptSource,
+  options: { allowAfter?: true | readonly string[] } = {},
 ): Promise<ChainResult> {
   const chain: string[] = [];
   // ExecStart is an argv, not shell; as a one-line script it gets env/exec prefixes applied the same way.
@@ -134,7 +146,7 @@ export async function followToTarget(
       };
     }
     const run = target ? finalRunOf(analysis, target) : undefined;
-    const bypass = run ? bypassOf(analysis.invocations, run, target!, text) : undefined;
+    const bypass = run ? bypassOf(analysis.invocations, run, target!, text, options.allowAfter) : undefined;
     if (run && bypass) {
       chain.push(`${where}:${run.line}: ${run.text}`);
       return {

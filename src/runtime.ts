@@ -163,9 +163,16 @@ async function throughProgram(
   view: HostView,
   pool: readonly string[],
   why: string,
+  allowAfter?: true | readonly string[],
 ): Promise<{ ok: true; pathDirs: string[]; chain: string[] } | { ok: false; reason: string }> {
   const program = ctx.claim.shared.program;
-  const r = await followToTarget(start, program, view, withPool(ctx, pool));
+  const r = await followToTarget(
+    start,
+    program,
+    view,
+    withPool(ctx, pool),
+    allowAfter !== undefined ? { allowAfter } : {},
+  );
   if (!r.ok || !r.file) return { ok: false, reason: why };
   const script = await ctx.scriptAt(r.file, [...pool]);
   if ('missing' in script) return { ok: false, reason: why };
@@ -259,12 +266,16 @@ export async function consumerRuntimes(
           // Eval mode: a script named on the unit's PATH is found among the unit's own inputs too, not only its
           // caller's.
           const pool = [...unit.context, ...(await systemDrvs(ctx, host))];
-          const r = await followToTarget(
-            { ...start, pathDirs: unitPath ? splitPath(unitPath.value) : undefined, drvs: unit.context },
-            undefined,
-            view,
-            withPool(ctx, pool),
-          );
+          // With allow_after the program is not the script's last command: its runtime is where the program runs.
+          const r =
+            c.allowAfter === undefined
+              ? await followToTarget(
+                  { ...start, pathDirs: unitPath ? splitPath(unitPath.value) : undefined, drvs: unit.context },
+                  undefined,
+                  view,
+                  withPool(ctx, pool),
+                )
+              : { ok: false as const, reason: `${unit.name} does not reach ${ctx.claim.shared.program}` };
           const label = `the ${c.name} ${c.kind === 'systemd-user-service' ? 'user service' : 'service'} (${unit.name})`;
           const end = r.ok
             ? r
@@ -274,6 +285,7 @@ export async function consumerRuntimes(
                 view,
                 pool,
                 r.reason,
+                c.allowAfter,
               );
           if (!end.ok) out.consumers.push(entry(c.name, label, [], `cannot follow ${unit.name}: ${end.reason}`));
           else

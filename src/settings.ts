@@ -766,7 +766,7 @@ export function parseSettings(source: SettingsSource): Settings {
   for (const host of (out.hosts as string[] | undefined) ?? []) {
     if (!/^[A-Za-z0-9_'.-]+$/.test(host) || host === '.' || host === '..') {
       throw new SettingsError(
-        `PLUGIN_HOSTS: got host ${JSON.stringify(host)}; expected nixosConfigurations attribute names (letters, digits, - _ . ')`,
+        `${source.flags.hosts !== undefined ? flagName('hosts') : envName('hosts')}: got host ${JSON.stringify(host)}; expected nixosConfigurations attribute names (letters, digits, - _ . ')`,
       );
     }
   }

@@ -1,11 +1,22 @@
 // Settings checks that need the filesystem, run before anything else: paths stay in
 // the repository, outputs overwrite nothing they must not (exit 2 otherwise).
-import { accessSync, constants, existsSync, lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  lstatSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import path from 'node:path';
 import { SettingsError } from './errors.js';
 import { fileKind } from './storeFs.js';
 import { camel, envName, OUTPUT_SETTINGS, type Settings } from './settings.js';
+import { BUILTIN_SPEC_YAML } from './claim/builtin.js';
 import { droneConsumer, sweepConsumer } from './claim/claim.js';
+import { specKeyPlace } from './claim/load.js';
 
 export interface FsCheckEnv {
   env: NodeJS.ProcessEnv;
@@ -30,43 +41,61 @@ function realish(p: string): string {
   }
 }
 
-/** Repository files the claim names, each with the setting (or spec key) that names it. */
+/**
+ * Repository files the claim names, each labelled by where its value came from: the setting as the user gave it
+ * (flag or PLUGIN_*), else the spec key with its line (never a PLUGIN_* variable the user did not set).
+ */
 function repoPaths(settings: Settings): { label: string; rel: string }[] {
   const c = settings.claim;
-  const spec = (key: string): string => (settings.spec ? `spec ${settings.spec} ${key}` : key);
+  let specText: string | undefined;
+  try {
+    specText = settings.spec ? readFileSync(path.resolve(settings.flake, settings.spec), 'utf8') : BUILTIN_SPEC_YAML;
+  } catch {
+    specText = undefined;
+  }
+  const from = (setting: string | undefined, ...keys: PropertyKey[][]): string => {
+    const given = setting === undefined ? undefined : c.settingLabels?.[setting];
+    if (given) return given;
+    const file = settings.spec ?? 'built-in spec';
+    return specText === undefined ? `spec ${file} ${keys[0].join('.')}` : specKeyPlace(specText, file, ...keys);
+  };
   const list: { label: string; rel: string }[] = [
-    { label: envName('nix_dir'), rel: c.searchDir },
-    { label: envName('packages_file'), rel: c.shared.file },
+    { label: from('nix_dir', ['search_dir']), rel: c.searchDir },
+    { label: from('packages_file', ['shared', 'file']), rel: c.shared.file },
   ];
   const sweep = sweepConsumer(c);
   const drone = droneConsumer(c);
-  for (const consumer of c.consumers) {
+  c.consumers.forEach((consumer, i) => {
     if ('module' in consumer && consumer.module !== undefined)
       list.push({
-        label:
-          consumer === sweep
-            ? envName('sweep_file')
-            : consumer === drone
-              ? envName('runner_file')
-              : spec(`consumer ${consumer.name} module`),
+        label: from(consumer === sweep ? 'sweep_file' : consumer === drone ? 'runner_file' : undefined, [
+          'consumers',
+          i,
+          'module',
+        ]),
         rel: consumer.module,
       });
     if (consumer.kind === 'drone-step') {
       list.push({
-        label: consumer === drone ? envName('drone_file') : spec(`consumer ${consumer.name} pipeline`),
+        label: from(consumer === drone ? 'drone_file' : undefined, ['consumers', i, 'pipeline']),
         rel: consumer.pipeline,
       });
       list.push({
-        label: consumer === drone ? envName('drone_script') : spec(`consumer ${consumer.name} runs`),
+        label: from(consumer === drone ? 'drone_script' : undefined, ['consumers', i, 'runs']),
         rel: consumer.runs,
       });
     }
-  }
-  for (const p of c.proofs) {
-    if (p.in !== undefined) list.push({ label: spec(`proof ${JSON.stringify(p.pattern)} in`), rel: p.in });
-    if (p.allIn !== undefined) list.push({ label: spec(`proof ${JSON.stringify(p.pattern)} all_in`), rel: p.allIn });
-  }
-  for (const host of c.hosts) list.push({ label: envName('host_config'), rel: host.config });
+  });
+  c.proofs.forEach((p, i) => {
+    if (p.in !== undefined) list.push({ label: from(undefined, ['proofs', i, 'in']), rel: p.in });
+    if (p.allIn !== undefined) list.push({ label: from(undefined, ['proofs', i, 'all_in']), rel: p.allIn });
+  });
+  c.hosts.forEach((host, i) =>
+    list.push({
+      label: from('host_config', ['hosts', i, 'config'], ['host_defaults', 'config'], ['hosts', i]),
+      rel: host.config,
+    }),
+  );
   return list;
 }
 

@@ -47,6 +47,36 @@ const nixFailure = (what: string, err: unknown): string => {
   return `nixenv-verify: ${what}: nix could not evaluate the repository: ${line?.trim()}\n`;
 };
 
+/** The spec key each claim setting replaces, for the note --check-spec gives when one is set. */
+const SPEC_KEY_OF: Record<string, string> = {
+  hosts: 'hosts',
+  checks: 'checks',
+  package: 'shared.package',
+  tools_attr: 'shared.tools_attr',
+  pyenv_attr: 'shared.env_attr',
+  packages_file: 'shared.file',
+  sweep: "the timer-started systemd-service consumer's unit",
+  sweep_file: "the timer-started systemd-service consumer's module",
+  runner_service: "the drone-step consumer's runner_unit",
+  runner_file: "the drone-step consumer's module",
+  drone_file: "the drone-step consumer's pipeline",
+  drone_script: "the drone-step consumer's runs",
+  host_config: 'host_defaults.config',
+  nix_dir: 'search_dir',
+  expected_tools: 'expected_tools.entries',
+  required_bins: 'required_programs',
+};
+
+/** Settings the user gave that a verification applies over the spec (only those set: never one the user did not). */
+export function overrideNotes(settings: Pick<Settings, 'claim'>): string {
+  return Object.entries(settings.claim.settingLabels ?? {})
+    .map(
+      ([name, label]) =>
+        `note: ${label} is set: a verification uses it instead of the spec's ${SPEC_KEY_OF[name] ?? name} (--check-spec reads the spec as written); move it into the spec or drop it\n`,
+    )
+    .join('');
+}
+
 /** --check-spec: 0 when the spec fits the repository, 2 with every problem (spec key, line, fix). */
 export async function runCheckSpec(settings: Settings, io: SpecCommandIo): Promise<number> {
   const file = settings.spec ?? 'built-in';
@@ -55,6 +85,8 @@ export async function runCheckSpec(settings: Settings, io: SpecCommandIo): Promi
   try {
     const result = await checkSpec(text, file, { flake: settings.flake, evalJson: (a, f) => nix.evalJson(a, f) });
     (result.problems.length ? io.stderr : io.stdout)(specCheckText(file, result));
+    const notes = overrideNotes(settings);
+    if (notes) io.stderr(notes);
     return result.problems.length ? 2 : 0;
   } catch (err) {
     io.stderr(nixFailure('--check-spec', err));

@@ -35,8 +35,9 @@ import {
   unitWords,
   type UnitScope,
 } from '../systemd/unit.js';
-import { claimDeviations } from '../claim/claim.js';
+import { claimDeviations, claimSource, droneConsumer } from '../claim/claim.js';
 import { sharedPackagePath } from './pathSuperset.js';
+import { judgeDerivation } from '../derivationUse.js';
 import { devShellReaches } from './devShellConsumer.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
@@ -242,7 +243,13 @@ async function serviceReaches(
     : lastExec
       ? { argv: [lastExec.program, ...lastExec.args], where: `${lastExec.file ?? unit.source}:${lastExec.line}` }
       : {};
-  const result = await followToTarget({ ...start, pathDirs, drvs: unit.context }, program, view, ctx);
+  const result = await followToTarget(
+    { ...start, pathDirs, drvs: unit.context },
+    program,
+    view,
+    ctx,
+    consumer.allowAfter !== undefined ? { allowAfter: consumer.allowAfter } : {},
+  );
   out.evidence.push(...result.chain.map((c) => `${host}: ${consumer.name} ${c}`));
   // A user unit without PATH runs with its user manager's environment: a bare name is looked up in a PATH the
   // configuration does not set (the manager's own, from how the user's session started it): host state.
@@ -260,6 +267,13 @@ async function serviceReaches(
   else out.evidence.push(`${host}: ${consumer.name} runs ${result.root} via ${result.via}`);
   return out;
 }
+
+/** A consumer's allow_after is its own: another sweep judged on its model allows nothing after the program. */
+const withoutAllowAfter = (c: ServiceConsumer): ServiceConsumer => {
+  const rest = { ...c };
+  delete rest.allowAfter;
+  return rest;
+};
 
 /**
  * Every other timer-started service that runs a sweep of the runner scripts (docs/systemd.md "Every sweep
@@ -283,7 +297,7 @@ async function otherSweeps(ctx: RunContext, host: string, view: HostView, expect
       ctx,
       host,
       view,
-      { ...model, name: `sweep ${target} (started by ${timer.name})`, unit: target },
+      { ...withoutAllowAfter(model), name: `sweep ${target} (started by ${timer.name})`, unit: target },
       expected,
     );
     out.push({
@@ -412,7 +426,7 @@ async function droneReaches(
   const out: Finding = { problems: [], evidence: [] };
   const { package: pkg } = ctx.claim.shared;
   const runner = await ctx.unit(host, consumer.runnerUnit);
-  const env = runner ? await runnerEnv(runner, view, ctx, evaluatedEtc(ctx, host)) : undefined;
+  const env = runner ? await runnerEnv(runner, view, ctx, hostEtc(ctx, host)) : undefined;
   // What the steps run does not depend on the host unless the file reads the runner's variables: kept once.
   const used = await droneUses(ctx, consumer, env && !env.problem ? env.environ : undefined);
   for (const p of used.problems) if (!shared.problems.includes(p)) shared.problems.push(p);
@@ -423,7 +437,7 @@ async function droneReaches(
     return {
       ...out,
       problems: [
-        `${host}: no systemd unit ${consumer.runnerUnit} (PLUGIN_RUNNER_SERVICE): nothing runs the Drone step on this host`,
+        `${host}: no systemd unit ${consumer.runnerUnit} (${claimSource(ctx.claim, consumer === droneConsumer(ctx.claim) ? 'runner_service' : undefined, `consumers[${ctx.claim.consumers.indexOf(consumer)}].runner_unit`)}): nothing runs the Drone step on this host`,
       ],
     };
   out.evidence.push(...env.notes.map((n) => `${host}: note: ${n}`), ...env.chain.map((c) => `${host}: runner ${c}`));
@@ -482,69 +496,25 @@ async function droneReaches(
   return out;
 }
 
-/** Eval mode: `/etc/NAME` as the evaluated `environment.etc."NAME"` (its text, or the file its source names). */
-function evaluatedEtc(ctx: RunContext, host: string): EtcReader {
+/** `/etc/NAME` as the host has it: the built /etc (build mode), `environment.etc` (eval mode); the context's reader. */
+function hostEtc(ctx: RunContext, host: string): EtcReader {
   return async (name) => {
-    const q = JSON.stringify;
-    const f = await ctx.nix.evalJson<{ text: string | null; source: string | null; drvs: string[] } | null>(
-      'nixosConfigurations',
-      `cs: let f = ((cs.${q(host)}.config.environment or {}).etc or {}).${q(name)} or null; src = if f != null && f ? source then toString f.source else null; in ` +
-        `if f == null || (f.enable or true) == false then null else { text = f.text or null; source = src; drvs = if src == null then [] else builtins.attrNames (builtins.getContext src); }`,
-    );
-    const where = `config.environment.etc.${q(name)}`;
-    if (!f) return { missing: `${where} is not defined: /etc/${name} does not exist on the host` };
-    if (typeof f.text === 'string') return { text: f.text, source: `${where}.text` };
-    if (f.source) {
-      const got = await ctx.scriptAt(f.source, f.drvs);
-      return 'missing' in got
-        ? { missing: `${where}.source ${f.source}: ${got.missing}` }
-        : { text: got.text, source: `${where}.source (${got.source})` };
-    }
-    return { missing: `${where} has neither text nor source` };
+    const got = await ctx.etcFile(host, `/etc/${name}`);
+    return 'text' in got ? got : { missing: got.unreadable };
   };
 }
 
 /**
- * A flake attribute's derivation must depend on the package: its closure after a build (build mode), its inputs (eval
- * mode).
+ * A flake attribute's derivation (or the one at `through` under it) must reference the package, the way the spec's
+ * `reference` says (src/derivationUse.ts): in its runtime closure, or run by its build.
  */
 async function derivationReferences(
   ctx: RunContext,
   consumer: DerivationConsumer,
   expected: { outPath: string; drvPath: string },
 ): Promise<Finding> {
-  const out: Finding = { problems: [], evidence: [] };
-  // No `outPath` key in the answer: toJSON would collapse the set to that string.
-  const drv = await ctx.nix.evalJson<{ drvPath: string; out: string } | null>(
-    consumer.attr,
-    'd: if builtins.isAttrs d && d ? drvPath then { drvPath = d.drvPath; out = d.outPath; } else null',
-  );
-  if (!drv) return { ...out, problems: [`${consumer.name}: ${consumer.attr} is not a derivation`] };
-  out.evidence.push(`${consumer.name}: ${consumer.attr} = ${drv.out}`);
-  if (ctx.settings.mode === 'build') {
-    const built = await ctx.nix.buildDrvs([drv.drvPath]);
-    if (!built.ok)
-      return {
-        ...out,
-        problems: [
-          `${consumer.name}: ${consumer.attr} does not build: ${built.error?.message.split('\n')[0] ?? 'failed'}`,
-        ],
-      };
-    const closure = await ctx.nix.closure(drv.out);
-    const has = closure.includes(expected.outPath);
-    out.evidence.push(
-      `${consumer.name}: runtime closure of ${drv.out} (${closure.length} paths) ${has ? 'holds' : 'LACKS'} ${expected.outPath}`,
-    );
-    if (!has) out.problems.push(`${consumer.name}: ${consumer.attr} does not reference ${expected.outPath}`);
-    return out;
-  }
-  const inputs = await ctx.nix.drvClosure(drv.drvPath);
-  const has = inputs.includes(expected.drvPath);
-  out.evidence.push(
-    `${consumer.name}: ${drv.drvPath} ${has ? 'is built from' : 'is NOT built from'} ${expected.drvPath} (evaluated: a build input; only a build shows a runtime reference)`,
-  );
-  if (!has) out.problems.push(`${consumer.name}: ${consumer.attr} is not built from ${expected.drvPath}`);
-  return out;
+  const f = await judgeDerivation(ctx.nix, ctx.settings.mode, consumer, expected, ctx.claim.shared.program);
+  return { problems: f.problems, evidence: f.evidence, unknowns: f.unknowns };
 }
 
 export const entrypointParityCheck: CheckDefinition = {
@@ -602,6 +572,7 @@ export const entrypointParityCheck: CheckDefinition = {
       try {
         const f = await derivationReferences(ctx, c, pkg);
         problems.push(...f.problems);
+        unknowns.push(...(f.unknowns ?? []));
         evidence.push(...f.evidence);
       } catch (err) {
         const lines = describeError(c.name, err);

@@ -1,11 +1,13 @@
 // HOW 3: the wrapper's `export PATH=` holds every expected name-version entry
 // (`exact`: and nothing else).
+import { claimSource } from '../claim/claim.js';
 import type { RunContext } from '../context.js';
 import { CheckInputError } from '../errors.js';
 import { isDir } from '../storeFs.js';
 import { analyzeScript, renderPath, resolvePath, type Invocation } from '../shell/index.js';
 import { packageOf, parseDrvName, parseStorePath } from '../parse/storePath.js';
 import { error, fail, pass, perHost, type CheckDefinition } from './types.js';
+import { finalRun } from '../wrappers/index.js';
 
 export interface ToolComparison {
   present: { expected: string; dir: string }[];
@@ -53,7 +55,10 @@ export async function sharedPackagePath(
   for (const f of facts) {
     if (!f.value) throw f.error;
     const pkg = f.value.package;
-    if (!pkg) throw new CheckInputError(`${f.host}: pkgs.${ctx.claim.shared.package} does not exist (PLUGIN_PACKAGE)`);
+    if (!pkg)
+      throw new CheckInputError(
+        `${f.host}: pkgs.${ctx.claim.shared.package} does not exist (${claimSource(ctx.claim, 'package', 'shared.package')})`,
+      );
     evidence.push(`${f.host}: pkgs.${ctx.claim.shared.package} = ${pkg.out}`);
     paths.set(pkg.out, [...(paths.get(pkg.out) ?? []), f.host]);
   }
@@ -70,21 +75,9 @@ export async function finalPath(
   script: string,
 ): Promise<{ run: Invocation; entries: string[]; shown: string } | { problem: string }> {
   const analysis = await analyzeScript(script, { inheritedPath: 'inherited' });
-  if (analysis.parseError)
-    return {
-      problem: `not valid shell at line ${analysis.parseError.line}:${analysis.parseError.column}: ${analysis.parseError.message}`,
-    };
-  const run =
-    [...analysis.invocations].reverse().find((i) => i.exec && !i.conditional) ??
-    [...analysis.invocations].reverse().find((i) => !i.conditional);
-  if (!run) return { problem: 'the script runs no program unconditionally' };
-  // A wrapper that runs its arguments (`exec "$@"`) has a computed program word on its last line; the PATH
-  // in force there is still known, and it is what HOW 3 is about. Anything else unfollowable up to that line blocks.
-  const runsItsArguments = (u: { line: number; reason: string }): boolean =>
-    u.line === run.line && run.program === '<unknown>' && u.reason.startsWith('the program word');
-  const blocking = analysis.unfollowable.find((u) => u.line <= run.line && !runsItsArguments(u));
-  if (blocking)
-    return { problem: `line ${blocking.line} \`${blocking.text}\`: ${blocking.reason}; the verifier cannot follow it` };
+  const final = finalRun(analysis);
+  if ('problem' in final) return final;
+  const { run } = final;
   const p = resolvePath(run.path, undefined);
   if ('unknown' in p)
     return { problem: `the PATH at line ${run.line} (\`${run.text}\`) cannot be computed: ${p.unknown}` };

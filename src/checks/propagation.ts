@@ -18,12 +18,14 @@ import { attrPath, nixGaveNoAnswer, nixString, type NixClient } from '../nix/cli
 import { appendToListDefinition } from '../nixSyntax/index.js';
 import { parseStorePath, STORE_PATH_RE } from '../parse/storePath.js';
 import { splitPath } from '../resolve.js';
+import { claimSource } from '../claim/claim.js';
 import { consumersOf, consumersOn, onHost, type Claim } from '../claim/types.js';
 import { environmentAssignments, execStart, parseUnit } from '../systemd/unit.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 import { DerivationFiles, followWrapper } from '../wrappers/index.js';
 import { devShellPath } from '../devShell.js';
 import { shellFacts } from './devShellConsumer.js';
+import { judgedAttr } from '../derivationUse.js';
 
 export interface Canary {
   /** Its derivation name, `<pname>-<version>`, as it appears in evaluated package lists. */
@@ -247,11 +249,14 @@ export const propagationCheck: CheckDefinition = {
       } catch (e) {
         if (e instanceof CheckInputError) throw e;
         throw new CheckInputError(
-          `${sharedFile} is not part of the flake source Nix sees (${source.path}) (PLUGIN_PACKAGES_FILE)`,
+          `${sharedFile} is not part of the flake source Nix sees (${source.path}) (${claimSource(ctx.claim, 'packages_file', 'shared.file')})`,
         );
       }
       const edited = appendToListDefinition(original, toolsAttr, canary.expr);
-      if ('error' in edited) throw new CheckInputError(`${sharedFile}: ${edited.error} (PLUGIN_TOOLS_ATTR)`);
+      if ('error' in edited)
+        throw new CheckInputError(
+          `${sharedFile}: ${edited.error} (${claimSource(ctx.claim, 'tools_attr', 'shared.tools_attr')})`,
+        );
       writeFileSync(file, edited.text);
       const nix = await ctx.nix.withFlakeDir(copy.dir);
       const evidence = [
@@ -319,8 +324,9 @@ export const propagationCheck: CheckDefinition = {
       const derivations = await Promise.all(
         consumersOf(ctx.claim, 'derivation').map(async (c) => {
           try {
+            // `through:` the derivation judged is the attribute under it (an image's stream): the canary must reach it.
             const drv = await nix.evalJson<string | null>(
-              c.attr,
+              judgedAttr(c),
               'd: if builtins.isAttrs d && d ? drvPath then d.drvPath else null',
             );
             return { consumer: c, drv, closure: drv ? await nix.drvClosure(drv) : undefined };
@@ -413,7 +419,7 @@ export const propagationCheck: CheckDefinition = {
         }
       }
       for (const d of derivations) {
-        const label = `${d.consumer.name} (${d.consumer.attr} and its build inputs)`;
+        const label = `${d.consumer.name} (${judgedAttr(d.consumer)} and its build inputs)`;
         if ('error' in d && d.error) {
           problems.push(`${label} cannot be checked`);
           evidence.push(...d.error);

@@ -8,6 +8,7 @@ import { formatHit, grepFile, grepRecursive, listFiles, type GrepHit } from '../
 import { parseNix, stripComments, type Definition } from '../nixSyntax/index.js';
 import { programName } from '../resolve.js';
 import { analyzeScript, shellFromNixQuoted, shellFromNixString } from '../shell/index.js';
+import { claimSource } from '../claim/claim.js';
 import { consumersOf, onHost, type Claim, type GrepProof } from '../claim/types.js';
 import { error, fail, pass, type CheckDefinition, type CheckOutcome } from './types.js';
 
@@ -224,7 +225,7 @@ export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'claim' | '
  * "it `exec`s cc-ci-run": a service module's script text (its `text` or `script` string)
  * read as shell; some command must be `exec` of the program.
  */
-async function execsProgramRule(ctx: RunContext, module: string): Promise<Rule | undefined> {
+async function execsProgramRule(ctx: RunContext, module: string, allowAfter: boolean): Promise<Rule | undefined> {
   const program = ctx.claim.shared.program;
   const full = path.join(ctx.settings.flake, module);
   if (!existsSync(full)) return undefined;
@@ -248,16 +249,18 @@ async function execsProgramRule(ctx: RunContext, module: string): Promise<Rule |
     const analysis = await analyzeScript(body, { inheritedPath: 'inherited' });
     const valueLine = d.line + (d.text.slice(0, d.text.indexOf(d.value!.text)).split('\n').length - 1);
     for (const inv of analysis.invocations) {
-      if (inv.exec && programName(inv.program) === program)
+      // With allow_after the program may be run without exec (what runs after it is entrypoint-parity's to judge).
+      if ((inv.exec || (allowAfter && !inv.conditional)) && programName(inv.program) === program)
         hits.push({ file: module, line: valueLine + inv.line - 1, text: inv.text });
     }
   }
+  const verb = allowAfter ? 'runs' : 'execs';
   return {
-    name: `${module} execs ${program}`,
+    name: `${module} ${verb} ${program}${allowAfter ? ' (allow_after: exec not required)' : ''}`,
     ok: hits.length > 0,
     reason: unknown.length
-      ? `${unknown.join('; ')}; no \`exec ${program} …\` found`
-      : `no \`exec ${program} …\` in the service's script`,
+      ? `${unknown.join('; ')}; no \`${allowAfter ? '' : 'exec '}${program} …\` found`
+      : `no \`${allowAfter ? '' : 'exec '}${program} …\` in the service's script`,
     hits,
   };
 }
@@ -316,11 +319,14 @@ export const singleSourceCheck: CheckDefinition = {
   async run(ctx) {
     const dir = ctx.claim.searchDir;
     if (!existsSync(path.join(ctx.settings.flake, dir))) {
-      return error(`${dir}/ does not exist (PLUGIN_NIX_DIR)`, []);
+      return error(`${dir}/ does not exist (${claimSource(ctx.claim, 'nix_dir', 'search_dir')})`, []);
     }
     const rules = singleSourceRules(ctx);
     for (const c of consumersOf(ctx.claim, 'systemd-service')) {
-      const rule = c.moduleExecsProgram && c.module !== undefined ? await execsProgramRule(ctx, c.module) : undefined;
+      const rule =
+        c.moduleExecsProgram && c.module !== undefined
+          ? await execsProgramRule(ctx, c.module, c.allowAfter !== undefined)
+          : undefined;
       if (rule) rules.push(rule);
     }
     rules.push(...(await effectiveDefinitionRules(ctx)));

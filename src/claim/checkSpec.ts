@@ -26,12 +26,15 @@
 //   attribute path: the attribute exists (else the names at the level it stops).
 // Not checked here (the verification does): that the files say what the claim says,
 // that consumers reach the program, the proofs' counts.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { closestName } from '../closest.js';
 import { NixCommandError } from '../errors.js';
+import { parseDroneYaml } from '../drone/pipeline.js';
+import { scriptUses } from '../drone/uses.js';
 import { nixString } from '../nix/client.js';
+import { fileKind } from '../storeFs.js';
 import { parseSpec, SpecError, type SpecProblem } from './load.js';
 import { onHost, type Claim } from './types.js';
 
@@ -66,6 +69,8 @@ interface HostAnswer {
       /** systemd-user-service units not in systemd.user.units, and the user units there are. */
       missingUserUnits?: string[];
       userUnitNames?: string[];
+      /** The `.name` of each item of pkgs.<tools_attr> (a list) and of the package's `paths` (a buildEnv). */
+      toolNames: unknown[];
     }
   >;
 }
@@ -105,6 +110,10 @@ export function specFactsExpr(claim: Claim): string {
     serviceNames = if missingUnits == [ ] then [ ] else builtins.attrNames svcs;
     inherit missingUserUnits;
     userUnitNames = if missingUserUnits == [ ] then [ ] else builtins.attrNames uus;
+    toolNames = let
+      nameOf = x: (builtins.tryEval (if builtins.isAttrs x then x.name or null else null)).value;
+      listOf = l: let ok = builtins.tryEval (builtins.isList l); in if ok.success && ok.value then map nameOf l else [ ];
+    in listOf (p.${nixString(claim.shared.toolsAttr)} or null) ++ (if pkg == null then [ ] else listOf (pkg.paths or null));
   };
 in {
   hosts = builtins.attrNames cfgs;
@@ -121,6 +130,13 @@ const didYouMean = (given: string, names: readonly string[]): string => {
 function fileProblem(flake: string, rel: string, want: 'file' | 'dir'): string | undefined {
   const full = path.join(flake, rel);
   if (existsSync(full)) {
+    // Read as the verification reads it: never a special file, never through a symlink out of the repository.
+    const special = fileKind(lstatSync(full)) ?? fileKind(statSync(full));
+    if (special) return `${JSON.stringify(rel)} is ${special}; expected a ${want} of the repository`;
+    const root = realpathSync(flake);
+    const real = realpathSync(full);
+    if (real !== root && !real.startsWith(`${root}${path.sep}`))
+      return `${JSON.stringify(rel)} leads out of the repository (to ${real}); expected a ${want} inside it`;
     const st = statSync(full);
     if (want === 'file' && !st.isFile()) return `${JSON.stringify(rel)} is not a file of the repository`;
     if (want === 'dir' && !st.isDirectory()) return `${JSON.stringify(rel)} is not a directory of the repository`;
@@ -168,17 +184,6 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
     keys.reduce<string>((o, k) => (typeof k === 'number' ? `${o}[${k}]` : o ? `${o}.${String(k)}` : String(k)), '');
   const push = (keys: PropertyKey[], message: string) => problems.push({ ...at(keys), at: pathText(keys), message });
   const checked: string[] = [];
-
-  // Entries, as Nix names packages.
-  claim.expectedTools.entries.forEach((entry, i) => {
-    const { name, version } = parseDrvName(entry);
-    if (version === '')
-      push(
-        ['expected_tools', 'entries', i],
-        `${JSON.stringify(entry)} has no version; write it name-version as Nix names the package (its .name), e.g. ${name}-1.2.3`,
-      );
-  });
-  checked.push(`${claim.expectedTools.entries.length} expected entries`);
 
   // Files.
   const files: [PropertyKey[], string, 'file' | 'dir'][] = [[['shared', 'file'], claim.shared.file, 'file']];
@@ -234,6 +239,32 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
     }
   }
 
+  // A drone-step's pipeline: some step runs `runs` (as the verification finds it: a command naming the script).
+  for (const [i, c] of claim.consumers.entries()) {
+    if (c.kind !== 'drone-step' || fileProblem(deps.flake, c.pipeline, 'file')) continue;
+    const drone = await parseDroneYaml(readFileSync(path.join(deps.flake, c.pipeline), 'utf8'));
+    if (drone.errors.length) {
+      const e = drone.errors[0];
+      push(
+        ['consumers', i, 'pipeline'],
+        `${c.pipeline}${e.position ? `:${e.position.line}:${e.position.column}` : ''} cannot be read as Drone reads it: ${e.message}`,
+      );
+      continue;
+    }
+    if ((await scriptUses(drone.steps, c.runs, claim.shared.program)).length) continue;
+    const commands = drone.steps.flatMap((st) => st.commands.map((cmd) => ({ step: st.name, cmd: cmd.trim() })));
+    const mentioned = [...new Set(commands.flatMap((x) => x.cmd.split(/\s+/)).filter((w) => /[/.]/.test(w)))];
+    push(
+      ['consumers', i, 'runs'],
+      `no step of ${c.pipeline} runs ${c.runs}${didYouMean(c.runs, mentioned)} (its steps run: ${
+        commands
+          .slice(0, 6)
+          .map((x) => `${x.step}: \`${x.cmd.length > 60 ? `${x.cmd.slice(0, 57)}...` : x.cmd}\``)
+          .join('; ') || 'no commands'
+      })`,
+    );
+  }
+
   // Hosts, attributes, units, the program: one evaluation.
   const answer = await deps.evalJson<HostAnswer>('nixosConfigurations', specFactsExpr(claim));
   const hostKey = (i: number): PropertyKey[] => (doc.hasIn(['hosts', i, 'name']) ? ['hosts', i, 'name'] : ['hosts', i]);
@@ -256,11 +287,20 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
       unitKeys.set(c.runnerUnit, ['consumers', i, 'runner_unit']);
   });
   const programKey: PropertyKey[] = doc.hasIn(['shared', 'program']) ? ['shared', 'program'] : ['shared', 'package'];
+  // A problem found on several hosts alike is said once, naming them all: `{host}` stands for them.
+  const perHost = new Map<string, { keys: PropertyKey[]; template: string; hosts: string[] }>();
+  const pushHost = (keys: PropertyKey[], host: string, template: string) => {
+    const id = `${pathText(keys)}\0${template}`;
+    const seenAt = perHost.get(id);
+    if (seenAt) seenAt.hosts.push(host);
+    else perHost.set(id, { keys, template, hosts: [host] });
+  };
   for (const [host, facts] of Object.entries(answer.facts)) {
     for (const attr of facts.missingAttrs) {
-      push(
+      pushHost(
         attrKeys[attr] ?? ['shared'],
-        `pkgs.${attr} does not exist on host ${host}${didYouMean(attr, facts.pkgNames)} (the attribute of the package set the host's overlays give)`,
+        host,
+        `pkgs.${attr} does not exist on {host}${didYouMean(attr, facts.pkgNames)} (the attribute of the package set the host's overlays give)`,
       );
     }
     for (const unit of facts.missingUnits) {
@@ -276,9 +316,17 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
       const elsewhere = Object.entries(answer.facts)
         .filter(([h, f]) => h !== host && !f.missingUnits.includes(unit))
         .map(([h]) => h);
-      push(
+      const near = didYouMean(unit, services);
+      // No near name: the services that share a word with it, so the right one can be picked.
+      const words = unit
+        .replace(/\.service$/, '')
+        .split(/[-_.@]/)
+        .filter((w) => w.length >= 3);
+      const related = services.filter((sv) => words.some((w) => sv.includes(w)));
+      pushHost(
         unitKeys.get(unit) ?? ['consumers'],
-        `unit ${unit} is not on host ${host} (not in systemd.units nor systemd.services)${didYouMean(unit, services)}${elsewhere.length ? `; it is on ${elsewhere.join(', ')}: if the consumer exists there only, give it hosts: [${elsewhere.join(', ')}]` : ''}`,
+        host,
+        `unit ${unit} is not on {host} (not in systemd.units nor systemd.services)${near || (related.length ? `; services there with a word of it: ${related.slice(0, 8).join(', ')}` : '')}${elsewhere.length ? `; it is on ${elsewhere.join(', ')}: if the consumer exists there only, give it hosts: [${elsewhere.join(', ')}]` : ''}`,
       );
     }
     for (const unit of facts.missingUserUnits ?? []) {
@@ -293,12 +341,39 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
     }
     if (facts.package && !facts.package.bins.includes(claim.shared.program)) {
       const bins = [...new Set(facts.package.bins)];
-      push(
+      pushHost(
         programKey,
+        host,
         `program ${JSON.stringify(claim.shared.program)}: by name (--check-spec builds nothing), pkgs.${claim.shared.package}'s bin/ holds ${bins.join(', ')}${didYouMean(claim.shared.program, bins)}${doc.hasIn(['shared', 'program']) ? '' : ' (program defaults to the package name: set shared.program)'}`,
       );
     }
   }
+  for (const { keys, template, hosts } of perHost.values())
+    push(keys, template.replace('{host}', `${hosts.length > 1 ? 'hosts' : 'host'} ${hosts.join(', ')}`));
+
+  // Entries, as Nix names packages (builtins.parseDrvName), against the names of the tool list's packages.
+  const toolNames = [
+    ...new Set(
+      Object.values(answer.facts).flatMap((f) => f.toolNames.filter((n): n is string => typeof n === 'string')),
+    ),
+  ];
+  const toolsOf = (name: string) => toolNames.filter((t) => parseDrvName(t).name === name);
+  const listName = `pkgs.${claim.shared.toolsAttr}`;
+  claim.expectedTools.entries.forEach((entry, i) => {
+    const { name, version } = parseDrvName(entry);
+    const same = toolsOf(name);
+    if (version === '')
+      push(
+        ['expected_tools', 'entries', i],
+        `${JSON.stringify(entry)} has no version; write it name-version as Nix names the package (its .name)${same.length ? `: ${listName} has ${same.join(', ')}; did you mean ${same[0]}?` : `, e.g. ${name}-1.2.3`}`,
+      );
+    else if (same.length && !toolNames.includes(entry))
+      push(
+        ['expected_tools', 'entries', i],
+        `${JSON.stringify(entry)}: ${listName} has ${same.join(', ')}, not version ${version}; did you mean ${same[0]}? (by name: --check-spec builds nothing)`,
+      );
+  });
+  checked.push(`${claim.expectedTools.entries.length} expected entries`);
   checked.push(
     `hosts ${claim.hosts.map((h) => h.name).join(', ')}`,
     `pkgs.${Object.keys(attrKeys).join(', pkgs.')}`,
@@ -309,14 +384,30 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
   // Derivation consumers: the attribute path exists in the flake's outputs.
   for (const [i, c] of claim.consumers.entries()) {
     if (c.kind !== 'derivation' && c.kind !== 'dev-shell') continue;
-    const [top, ...rest] = c.attr.split('.');
-    const walk = `o: let go = x: ps: if ps == [ ] then { ok = true; } else if builtins.isAttrs x && x ? \${builtins.head ps} then go x.\${builtins.head ps} (builtins.tail ps) else { ok = false; missing = builtins.head ps; names = if builtins.isAttrs x then builtins.attrNames x else [ ]; }; in go o [ ${rest.map(nixString).join(' ')} ]`;
+    const through = c.kind === 'derivation' ? c.through : undefined;
+    const [top, ...rest] = [...c.attr.split('.'), ...(through ? through.split('.') : [])];
+    const attrDepth = c.attr.split('.').length - 1;
+    const walk = `o: let go = n: x: ps: if ps == [ ] then { ok = true; drv = builtins.isAttrs x && x ? drvPath; } else if builtins.isAttrs x && x ? \${builtins.head ps} then go (n + 1) x.\${builtins.head ps} (builtins.tail ps) else { ok = false; depth = n; missing = builtins.head ps; names = if builtins.isAttrs x then builtins.attrNames x else [ ]; }; in go 0 o [ ${rest.map(nixString).join(' ')} ]`;
     try {
-      const r = await deps.evalJson<{ ok: boolean; missing?: string; names?: string[] }>(top, walk);
-      if (!r.ok)
+      const r = await deps.evalJson<{ ok: boolean; drv?: boolean; depth?: number; missing?: string; names?: string[] }>(
+        top,
+        walk,
+      );
+      const there = `${didYouMean(r.missing ?? '', r.names ?? [])} (there: ${(r.names ?? []).slice(0, 12).join(', ') || 'nothing'})`;
+      if (!r.ok && through !== undefined && (r.depth ?? 0) >= attrDepth)
+        push(
+          ['consumers', i, 'through'],
+          `${c.attr} has no attribute ${through}: ${JSON.stringify(r.missing)} is not there${there}`,
+        );
+      else if (!r.ok)
         push(
           ['consumers', i, 'attr'],
-          `the flake has no output ${c.attr}: ${JSON.stringify(r.missing)} is not there${didYouMean(r.missing ?? '', r.names ?? [])} (there: ${(r.names ?? []).slice(0, 12).join(', ') || 'nothing'})`,
+          `the flake has no output ${c.attr}: ${JSON.stringify(r.missing)} is not there${there}`,
+        );
+      else if (r.drv === false)
+        push(
+          [...['consumers', i], through !== undefined ? 'through' : 'attr'],
+          `${through !== undefined ? `${c.attr}.${through}` : c.attr} is not a derivation`,
         );
     } catch (e) {
       if (!(e instanceof NixCommandError)) throw e;

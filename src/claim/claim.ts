@@ -70,7 +70,7 @@ export function applySettings(
       if (known) return { ...known };
       if (!template)
         problems.push(
-          `${env('hosts')}: host ${JSON.stringify(name)} is not in the spec (${claim.spec}) and it has no host_defaults.config; set ${envOf('host_config')} or add the host to the spec`,
+          `${env('hosts')}: host ${JSON.stringify(name)} is not in the spec (${claim.spec}) and it has no host_defaults.config; set ${env('hosts').startsWith('--') ? '--host-config' : envOf('host_config')} or add the host to the spec`,
         );
       return { name, config: template.replaceAll('{host}', name), requiredPrograms: [...out.requiredPrograms] };
     });
@@ -127,7 +127,23 @@ export function applySettings(
     );
   }
   if (problems.length) throw new SettingsError(`invalid settings:\n  ${problems.join('\n  ')}`);
+  const givenNames = CLAIM_SETTING_NAMES.filter((n) => given[n] !== undefined);
+  if (givenNames.length) out.settingLabels = Object.fromEntries(givenNames.map((n) => [n, env(n)]));
   return out;
+}
+
+/**
+ * Where a part of the claim came from, for a message: the setting as the user gave it (`PLUGIN_PACKAGE`,
+ * `--package`), else the spec key (`spec .nixenv-verify.yml shared.package`): never a PLUGIN_* variable the user did
+ * not set.
+ */
+export function claimSource(
+  claim: Pick<Claim, 'spec' | 'settingLabels'>,
+  setting: keyof ClaimSettings | undefined,
+  specKey: string,
+): string {
+  const label = setting === undefined ? undefined : claim.settingLabels?.[setting];
+  return label ?? (claim.spec === 'built-in' ? `built-in spec ${specKey}` : `spec ${claim.spec} ${specKey}`);
 }
 
 // ---------------------------------------------------------------------------
@@ -298,6 +314,17 @@ export function claimDeviations(claim: Claim, base: Claim = builtinClaim()): Dev
       value: claim.consumers.map((c) => c.name).join(','),
       default: base.consumers.map((c) => c.name).join(','),
       label: `consumers ${[removed.length ? `without ${removed.join(', ')}` : '', added.length ? `with ${added.join(', ')}` : ''].filter(Boolean).join(', ')}`,
+    });
+  }
+  // Commands allowed after the program weaken "the service execs the program": said in every output.
+  for (const c of claim.consumers) {
+    if (c.kind !== 'systemd-service' || c.allowAfter === undefined) continue;
+    const what = c.allowAfter === true ? 'any command' : c.allowAfter.join(', ');
+    out.push({
+      setting: 'allow_after',
+      value: `${c.name}:${c.allowAfter === true ? 'true' : c.allowAfter.join(',')}`,
+      default: 'none',
+      label: `${c.name} may run ${what} after ${claim.shared.program} (allow_after; it runs ${claim.shared.program} without exec)`,
     });
   }
   const proofText = (c: Claim) => c.proofs.map((p) => JSON.stringify(p));

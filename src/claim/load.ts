@@ -64,8 +64,81 @@ function positionOf(
   return { line: pos.line, column: pos.col };
 }
 
-function issueProblems(doc: Document, lines: LineCounter, issues: readonly z.core.$ZodIssue[]): SpecProblem[] {
+/**
+ * A union's failure (a host written as a name or a map) says only "expected a name or a map": when the value is a map
+ * (or a list), the issues of the branch of that shape are the ones that say what is wrong, at their own keys.
+ */
+function unionBranchIssues(issue: z.core.$ZodIssue, given: unknown): z.core.$ZodIssue[] | undefined {
+  if (issue.code !== 'invalid_union' || given === null || typeof given !== 'object') return undefined;
+  const branch = issue.errors.find(
+    (errs) => errs.length > 0 && !errs.some((e) => e.path.length === 0 && e.code === 'invalid_type'),
+  );
+  return branch?.map((e) => ({ ...e, path: [...issue.path, ...e.path] }));
+}
+
+/** The fix for a value of the wrong shape: what to write instead, from what was written. */
+function fixFor(issue: z.core.$ZodIssue, given: unknown): string {
+  const key = String(issue.path[issue.path.length - 1] ?? '');
+  // A text (or number) where a list is expected: the same items as a YAML list.
+  if (
+    issue.code === 'invalid_type' &&
+    issue.expected === 'array' &&
+    (typeof given === 'string' || typeof given === 'number')
+  ) {
+    const items = String(given)
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    return `; write a list: [${items.join(', ')}]`;
+  }
+  // A map where a list is expected (hosts or consumers keyed by name): one `- name:` item per entry.
+  if (issue.code === 'invalid_type' && issue.expected === 'array' && given && typeof given === 'object') {
+    // The document's own node (a YAML map), or plain data.
+    const first = isMap(given)
+      ? (given.items.map((p) => (isScalar(p.key) ? String(p.key.value) : undefined)).find(Boolean) ?? undefined)
+      : Object.keys(given)[0];
+    return first === undefined ? '' : `; write a list, one item per entry: \`- name: ${first}\` and its keys under it`;
+  }
+  if (typeof given !== 'string') return '';
+  // A boolean written as text: YAML 1.2 reads yes/no/on/off, and anything quoted, as text.
+  if (issue.code === 'invalid_type' && issue.expected === 'boolean') {
+    if (/^(true|false)$/.test(given.trim())) return `; write ${given.trim()} without quotes`;
+    if (/^(yes|y|on)$/i.test(given.trim())) return '; did you mean true?';
+    if (/^(no|n|off)$/i.test(given.trim())) return '; did you mean false?';
+  }
+  // `pkgs.x` for an attribute of pkgs, or a flake reference for a flake output: the name alone.
+  if ((key === 'package' || key === 'tools_attr' || key === 'env_attr') && /^pkgs\./.test(given.trim()))
+    return `; write the attribute name without pkgs.: did you mean ${given.trim().slice(5)}?`;
+  if (key === 'attr' && given.includes('#'))
+    return `; write the attribute path without the flake reference: did you mean ${given.slice(given.indexOf('#') + 1)}?`;
+  if (
+    /^\s*\//.test(given) &&
+    (issue.path.includes('config') ||
+      ['file', 'module', 'pipeline', 'runs', 'search_dir', 'in', 'all_in'].includes(key))
+  )
+    return '; write it relative to the repository root (where flake.nix is), without the leading /';
+  if ((key === 'unit' || key === 'runner_unit') && !given.endsWith('.service')) {
+    const other = /^(.*)\.(timer|socket|path|target|mount)$/.exec(given);
+    if (other)
+      return `; a consumer names the service that runs, not its .${other[2]}: did you mean ${other[1]}.service?${other[2] === 'timer' ? ' (started_by_timer: true says a timer starts it)' : ''}`;
+    if (/^[A-Za-z0-9:_.@\\-]+$/.test(given)) return `; did you mean ${given}.service?`;
+  }
+  // An entry written with a space, or as a store path: name-version as Nix names the package.
+  if (issue.path[0] === 'expected_tools' && issue.path[1] === 'entries') {
+    const store = /^\/nix\/store\/[0-9a-z]{32}-([^/]+)/.exec(given.trim());
+    const words = given.trim().split(/\s+/);
+    // Two entries with the comma between them missing (`[git-2.47.2 rsync-3.4.1, …]`).
+    if (!store && words.length > 1 && words.every((w) => /-[^A-Za-z]/.test(w)))
+      return `; a comma is missing between entries: did you mean ${words.join(', ')}?`;
+    const fixed = store ? store[1] : words.join('-');
+    if (fixed !== given && /^[^\s/]+$/.test(fixed)) return `; did you mean ${fixed}?`;
+  }
+  return '';
+}
+
+function issueProblems(doc: Document, lines: LineCounter, all: readonly z.core.$ZodIssue[]): SpecProblem[] {
   const out: SpecProblem[] = [];
+  const issues = all.flatMap((i) => unionBranchIssues(i, doc.getIn(i.path as unknown[])) ?? [i]);
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
@@ -76,6 +149,19 @@ function issueProblems(doc: Document, lines: LineCounter, issues: readonly z.cor
           message: `unknown key ${JSON.stringify(key)}; allowed here: ${allowedKeys(issue.path, doc)}${near ? `; did you mean ${near}?` : ''}`,
         });
       }
+      continue;
+    }
+    // count and at_least: the key that is one too many, or both missing.
+    if (issue.code === 'custom' && issue.path[0] === 'proofs' && issue.path.length === 2) {
+      const both = doc.hasIn([...issue.path, 'count']);
+      const keys = both ? [...issue.path, 'at_least'] : issue.path;
+      out.push({
+        ...positionOf(doc, lines, keys),
+        at: pathText(keys),
+        message: both
+          ? 'give count (exactly that many hits) or at_least (that many or more), not both: remove one'
+          : 'missing count or at_least; give count: N (exactly N hits) or at_least: N (N or more)',
+      });
       continue;
     }
     const missing = issue.path.length > 0 && !doc.hasIn(issue.path as unknown[]);
@@ -91,13 +177,24 @@ function issueProblems(doc: Document, lines: LineCounter, issues: readonly z.cor
           : [];
     const near = typeof given === 'string' && choices.length ? closestName(given, choices) : undefined;
     if (near && near !== given) message += `; did you mean ${near}?`;
+    else if (!missing) message += fixFor(issue, given);
     out.push({
       ...positionOf(doc, lines, issue.path),
       at: pathText(issue.path),
       message: missing ? `missing; ${message}` : message,
     });
   }
-  return out;
+  // A key misspelt is also a key missing: said once, at the misspelt key (its "did you mean" names the missing one).
+  const lastKey = (at: string) => /[^.[\]]+$/.exec(at)?.[0] ?? at;
+  const sibling = (at: string, key: string) => at.replace(/[^.[\]]+$/, key);
+  const misspelt = (missing: SpecProblem) =>
+    out.some(
+      (q) =>
+        q.message.startsWith('unknown key') &&
+        sibling(q.at, lastKey(missing.at)) === missing.at &&
+        q.message.endsWith(`did you mean ${lastKey(missing.at)}?`),
+    );
+  return out.filter((p) => !p.message.startsWith('missing; ') || !misspelt(p));
 }
 
 /** What a key holds, for messages about a missing or mistyped value. */
@@ -134,6 +231,11 @@ function allowedKeys(path: readonly PropertyKey[], doc: Document): string {
   return keys ? keys.join(', ') : 'see the README (Writing a spec)';
 }
 
+const nearText = (given: string, names: readonly string[]): string => {
+  const near = closestName(given, names);
+  return near && near !== given ? `; did you mean ${near}?` : '';
+};
+
 /** Rules across fields: unique names, proof references, host config files. */
 function crossProblems(spec: SpecFile, at: (path: PropertyKey[]) => { line: number; column: number }): SpecProblem[] {
   const out: SpecProblem[] = [];
@@ -163,7 +265,7 @@ function crossProblems(spec: SpecFile, at: (path: PropertyKey[]) => { line: numb
     if (names.has(c.name))
       push(
         ['consumers', i, 'name'],
-        `consumer name ${JSON.stringify(c.name)} is used twice (first at consumers[${names.get(c.name)}])`,
+        `consumer name ${JSON.stringify(c.name)} is used twice (first at consumers[${names.get(c.name)}]); give each consumer its own name`,
       );
     names.set(c.name, i);
     if ('hosts' in c && c.hosts) {
@@ -172,7 +274,7 @@ function crossProblems(spec: SpecFile, at: (path: PropertyKey[]) => { line: numb
         if (!known.includes(h))
           push(
             ['consumers', i, 'hosts', j],
-            `host ${JSON.stringify(h)} is not in the spec's hosts (${known.join(', ')})`,
+            `host ${JSON.stringify(h)} is not in the spec's hosts (${known.join(', ')})${nearText(h, known)}`,
           );
         else if (c.hosts!.indexOf(h) !== j)
           push(['consumers', i, 'hosts', j], `host ${JSON.stringify(h)} is listed twice`);
@@ -205,7 +307,7 @@ function crossProblems(spec: SpecFile, at: (path: PropertyKey[]) => { line: numb
     if (target === undefined)
       push(
         ['proofs', i, 'same_line_as'],
-        `no proof has id ${JSON.stringify(p.same_line_as)}${ids.size ? ` (ids: ${[...ids.keys()].join(', ')})` : ''}`,
+        `no proof has id ${JSON.stringify(p.same_line_as)}${ids.size ? ` (ids: ${[...ids.keys()].join(', ')})${nearText(p.same_line_as, [...ids.keys()])}` : '; no proof has an id yet: give the one it means `id: NAME`'}`,
       );
     else if (target === i) push(['proofs', i, 'same_line_as'], 'a proof cannot refer to itself');
     if (p.all_in !== undefined && p.in_shared_file) push(['proofs', i], 'give all_in or in_shared_file, not both');
@@ -242,6 +344,7 @@ function toClaim(spec: SpecFile, source: string): Claim {
           moduleMustNotContain: c.module_must_not_contain ?? [],
           moduleRuntimeInputsOnly: c.module_runtime_inputs_only ?? false,
           moduleExecsProgram: c.module_execs_program ?? false,
+          ...(c.allow_after === true || Array.isArray(c.allow_after) ? { allowAfter: c.allow_after } : {}),
         };
       case 'drone-step':
         return {
@@ -270,7 +373,13 @@ function toClaim(spec: SpecFile, source: string): Claim {
           configReferencesTools: c.config_references_tools ?? true,
         };
       case 'derivation':
-        return { kind: c.kind, name: c.name, attr: c.attr };
+        return {
+          kind: c.kind,
+          name: c.name,
+          attr: c.attr,
+          ...(c.through !== undefined ? { through: c.through } : {}),
+          ...(c.reference !== undefined ? { reference: c.reference } : {}),
+        };
       case 'systemd-user-service':
         return {
           kind: c.kind,
@@ -315,6 +424,95 @@ function toClaim(spec: SpecFile, source: string): Claim {
   };
 }
 
+/**
+ * The dotted key path of a line of YAML text that does not parse, read from its indentation (block style only):
+ * `consumers[1].unit` for `    unit: x` under the second item of `consumers:`. A line indented with a tab is taken
+ * as meant at its previous key's column. '' where no key can be told.
+ */
+export function keyPathOfLine(text: string, line: number): string {
+  const all = text.split('\n');
+  const shape = (l: string) => {
+    const m = /^([ \t]*)((?:- +)*)([A-Za-z_][A-Za-z0-9_-]*)?\s*(:(?:\s|$))?/.exec(l)!;
+    return {
+      lead: m[1].length,
+      dash: m[2].length > 0,
+      col: m[1].length + m[2].length,
+      key: m[4] ? m[3] : undefined,
+      blank: /^\s*(#.*)?$/.test(l),
+      tab: m[1].includes('\t'),
+    };
+  };
+  const lines = all.map(shape);
+  const at = lines[line - 1];
+  if (!at) return '';
+  if (at.key === undefined) {
+    // A line without a key (a list item, a scalar): the key that holds it.
+    let up = line - 2;
+    while (up >= 0 && (lines[up].blank || lines[up].key === undefined || lines[up].col >= at.col)) up--;
+    return up >= 0 ? keyPathOfLine(text, up + 1) : '';
+  }
+  const parts = [at.key];
+  let cur = line - 1;
+  let col = at.col;
+  // An indentation error one column off its previous key is taken as meant at that key's column, like a tab.
+  const prevKey = (() => {
+    let p = cur - 1;
+    while (p >= 0 && (lines[p].blank || lines[p].key === undefined)) p--;
+    return p;
+  })();
+  if (!at.tab && !at.dash && prevKey >= 0 && Math.abs(lines[prevKey].col - at.col) === 1) {
+    col = lines[prevKey].col;
+    cur = prevKey + 1;
+  }
+  if (at.tab) {
+    let prev = cur - 1;
+    while (prev >= 0 && (lines[prev].blank || lines[prev].key === undefined || lines[prev].tab)) prev--;
+    if (prev < 0) return at.key;
+    col = lines[prev].col;
+    cur = prev + 1; // as if it came right after its previous key, at that key's column
+  }
+  while (col > 0) {
+    // Up to the line that holds this one: a map key left of it, or the start of its list item.
+    let j = cur - 1;
+    while (j >= 0 && (lines[j].blank || lines[j].col > col || (lines[j].col === col && !lines[j].dash))) j--;
+    const here = cur < lines.length && lines[cur] === at && at.dash && at.col === col ? cur : -1;
+    const item = here >= 0 ? here : j >= 0 && lines[j].dash && lines[j].col === col ? j : -1;
+    if (item >= 0) {
+      // The list item's dash column; its parent is the key at or left of that column.
+      const dashCol = lines[item].lead;
+      let p = item - 1;
+      while (p >= 0 && (lines[p].blank || lines[p].col > dashCol || (lines[p].dash && lines[p].lead === dashCol))) p--;
+      if (p < 0 || lines[p].key === undefined) return parts.join('.');
+      const index = lines.slice(p + 1, item + 1).filter((l) => l.dash && l.lead === dashCol).length - 1;
+      parts.unshift(`${lines[p].key}[${index}]`);
+      cur = p;
+      col = lines[p].col;
+      continue;
+    }
+    if (j < 0 || lines[j].key === undefined) break;
+    parts.unshift(lines[j].key!);
+    cur = j;
+    col = lines[j].col;
+  }
+  return parts.join('.');
+}
+
+/** What to do about the YAML syntax errors people make most (by the yaml package's error code). */
+const YAML_HINTS: Record<string, string> = {
+  BAD_INDENT: 'indent this line like the other keys of its map (with spaces)',
+  MULTILINE_IMPLICIT_KEY: 'check the indentation of this line and the one before it, and that each key ends with `: `',
+  BLOCK_AS_IMPLICIT_KEY: 'check the indentation: a `- item` list cannot be a key; items line up under their key',
+  UNEXPECTED_TOKEN: 'quote a value that holds `: `, ` #`, or starts with one of [ ] { } * & ! | > % @ `',
+  BAD_SCALAR_START: 'quote a value that starts with one of [ ] { } * & ! | > % @ `',
+};
+
+const yamlHint = (code: string, message: string): string | undefined => {
+  if (/^Missing closing|quote/i.test(message)) return '; close the [ list ], { map } or "quoted text" this line opens';
+  if (/^Unexpected , /.test(message)) return '; two commas with no item between them: remove one';
+  if (/without - indicator/.test(message)) return '; indent this line like the other keys of its map (with spaces)';
+  return YAML_HINTS[code] ? `; ${YAML_HINTS[code]}` : undefined;
+};
+
 /** Parses spec text (named `file` in errors) into a Claim, or throws SpecError with every problem. */
 export function parseSpec(text: string, file: string): Claim {
   const nul = text.indexOf('\0');
@@ -334,17 +532,32 @@ export function parseSpec(text: string, file: string): Claim {
   if (doc.errors.length) {
     // The first syntax error: later ones are mostly its consequences.
     const first = doc.errors[0];
-    const pos = lines.linePos(first.pos[0]);
+    let pos = lines.linePos(first.pos[0]);
+    // An unclosed quote is noticed at the end of the text: point at the line that opens it.
+    const quote = /^Missing closing (["'])quote/.exec(first.message)?.[1];
+    if (quote) {
+      const opening = text.split('\n').findIndex((l) => l.split(quote).length % 2 === 0);
+      if (opening >= 0) pos = { line: opening + 1, col: (text.split('\n')[opening].indexOf(quote) ?? 0) + 1 };
+    }
     const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more after it)` : '';
     const key = /^\s*([^:\s#][^:#]*?)\s*:/.exec(text.slice(first.pos[0]).split('\n')[0] ?? '')?.[1];
+    const lineText = text.split('\n')[pos.line - 1] ?? '';
+    const tab = /^[ ]*\t/.test(lineText) || first.code === 'TAB_AS_INDENT';
     const words =
       first.code === 'DUPLICATE_KEY'
         ? `the key ${key ? JSON.stringify(key) : ''} appears twice in one map`.replace('  ', ' ')
         : first.code === 'MULTIPLE_DOCS'
           ? 'a spec is one YAML document; this file has another after `---`'
-          : first.message.split('\n')[0];
+          : tab
+            ? 'a tab indents this line; YAML indents with spaces only: replace the tab with spaces'
+            : `${first.message.split('\n')[0]}${yamlHint(first.code, first.message) ?? ''}`;
     throw new SpecError(file, [
-      { line: pos.line, column: pos.col, at: '', message: `not valid YAML: ${words}${more}` },
+      {
+        line: pos.line,
+        column: pos.col,
+        at: keyPathOfLine(text, pos.line),
+        message: `not valid YAML: ${words}${more}`,
+      },
     ]);
   }
   let data: unknown;
@@ -367,6 +580,19 @@ export function parseSpec(text: string, file: string): Claim {
   const cross = crossProblems(parsed.data, (path) => positionOf(doc, lines, path));
   if (cross.length) throw new SpecError(file, cross);
   return toClaim(parsed.data, file);
+}
+
+/**
+ * `FILE:LINE:COLUMN: KEY` for a key of a spec text (or its nearest ancestor's line), the way spec problems name
+ * their place; for messages about a value the spec gave.
+ */
+export function specKeyPlace(text: string, file: string, ...choices: (readonly PropertyKey[])[]): string {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines });
+  // The first of the choices the text has (a host's own config, else host_defaults.config).
+  const keys = choices.find((k) => doc.hasIn(k as unknown[])) ?? choices[0];
+  const { line, column } = positionOf(doc, lines, keys);
+  return `${file}:${line}:${column}: ${pathText(keys)}`;
 }
 
 /** The seed claim, from the built-in spec text. */

@@ -57,6 +57,16 @@ const onHosts = {
   hosts: nonEmptyList(hostName, "host names (from the spec's hosts)").optional(),
 };
 
+/**
+ * What may run after the program: true (any command) or the names of the commands allowed (`[curl]`). Absent: the
+ * program is the service's last step (its exec).
+ */
+const allowAfter = z
+  .union([z.boolean(), z.array(program, 'expected a list of program names').min(1)], {
+    error: 'expected true, false or a list of program names allowed after the program (e.g. [curl])',
+  })
+  .optional();
+
 /** One schema per consumer kind; `kind` tells them apart. */
 const consumerKinds = [
   z.strictObject({
@@ -67,6 +77,7 @@ const consumerKinds = [
     ...moduleRules,
     module_runtime_inputs_only: flag,
     module_execs_program: flag,
+    allow_after: allowAfter,
     ...onHosts,
   }),
   z.strictObject({
@@ -95,6 +106,19 @@ const consumerKinds = [
         /^[A-Za-z0-9_'-]+(\.[A-Za-z0-9_'-]+)+$/,
         'expected a flake output attribute path such as packages.x86_64-linux.image',
       ),
+    through: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9_'-]+(\.[A-Za-z0-9_'-]+)*$/,
+        'expected an attribute path under attr, such as stream or passthru.image',
+      )
+      .optional(),
+    reference: z
+      .enum(
+        ['runtime', 'build-input'],
+        'expected runtime (in its runtime closure) or build-input (run while it builds)',
+      )
+      .optional(),
   }),
   z.strictObject({
     name,

@@ -152,16 +152,18 @@ export function loadSpec(
   }
   const file = setting !== undefined ? path.resolve(flake, setting) : path.join(flake, SPEC_FILE_DEFAULT);
   const shown = setting !== undefined ? JSON.stringify(setting) : SPEC_FILE_DEFAULT;
+  // The spec setting is named only when the user gave it; the default file is named as such.
+  const label = setting !== undefined ? labels.spec : 'the default spec (no spec setting given)';
   const rel = path.relative(flake, file);
   const inRepo = !(rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel));
   if (inRepo) {
     const out = symlinkLeavingRepo(flake, file);
     if (out)
       throw new SettingsError(
-        `${labels.spec}: ${shown} is read through the symlink ${JSON.stringify(out.component)}, which leads out of the repository (to ${out.target}); a repository spec is never read from outside it (pin one outside the workspace with an absolute path instead)`,
+        `${label}: ${shown} is read through the symlink ${JSON.stringify(out.component)}, which leads out of the repository (to ${out.target}); a repository spec is never read from outside it (pin one outside the workspace with an absolute path instead)`,
       );
   }
-  const bytes = readBounded(file, shown, labels.spec);
+  const bytes = readBounded(file, shown, label);
   const sha = sha256(bytes);
   const name = inRepo ? rel : file;
   checkHash(sha, pinnedHash, name, labels);

@@ -44,6 +44,11 @@ export interface ServiceConsumer extends OnHosts {
   moduleRuntimeInputsOnly: boolean;
   /** The module's `text`/`script` execs the program. */
   moduleExecsProgram: boolean;
+  /**
+   * Commands allowed after the program (spec `allow_after`): `true` any, a list by name; absent: none (the program
+   * is the last thing the service runs). The commands after it never may do its job without it (src/afterProgram.ts).
+   */
+  allowAfter?: true | string[];
 }
 
 /** A Drone step run by drone-runner-exec on the hosts: its commands run the program through the runner's PATH. */
@@ -82,6 +87,8 @@ export interface UserServiceConsumer extends OnHosts {
   startedByTimer: boolean;
   module?: string;
   moduleMustNotContain: string[];
+  /** Not a key of this kind (the program must be the final command). */
+  allowAfter?: never;
 }
 
 /**
@@ -116,6 +123,14 @@ export interface DerivationConsumer {
   name: string;
   /** Flake output attribute path, e.g. packages.x86_64-linux.ci-image. */
   attr: string;
+  /** An attribute path under attr whose derivation is judged instead (`stream` of a buildLayeredImage). */
+  through?: string;
+  /**
+   * How the derivation uses the package: `runtime` (its runtime closure holds it: a build proves it, eval mode
+   * cannot), `build-input` (its build runs the program: input closure and build script). Absent: the runtime closure
+   * in build mode, the input closure in eval mode.
+   */
+  reference?: 'runtime' | 'build-input';
 }
 
 export type Consumer =
@@ -147,6 +162,8 @@ export interface GrepProof {
 export interface Claim {
   /** Where the claim came from: `built-in` or the spec file's path. */
   spec: string;
+  /** The claim settings given over the spec, by setting name, as the user gave each (`--package`, `PLUGIN_PACKAGE`). */
+  settingLabels?: Record<string, string>;
   hosts: HostClaim[];
   /** The host config path pattern (`{host}`) for hosts named by settings alone. */
   hostConfig: string;

@@ -16,9 +16,9 @@
 //    (an exec pipeline has no pipeline-level one: pipeline.ts), whose PATH is expanded by runner-go's
 //    environ.Expand: Go's os.Expand (`$NAME`, `${NAME}`) against the runner PROCESS's environment (1).
 // Implemented: all of the above. Where the env file lives: a store path (the built file, or in eval mode
-// its derivation's text), or `/etc/NAME` (the built toplevel's etc in build mode; the evaluated
-// `environment.etc."NAME"` in eval mode, given by the caller as `readEtc`). Anything else (a runtime file)
-// cannot be read: `problem`, which the check reports as "cannot follow".
+// its derivation's text), or `/etc/NAME` as the host has it (the caller's `readEtc`: the run context's reader of
+// the built /etc in build mode and of `environment.etc` in eval mode; without one, the built toplevel's etc).
+// Anything else (a runtime file) cannot be read: `problem`, which the check reports as "cannot follow".
 import fs from 'node:fs';
 import path from 'node:path';
 import type { UnitView } from '../context.js';
@@ -124,7 +124,7 @@ export function parseGodotenv(text: string): { vars: [string, string][] } | { er
   return { vars };
 }
 
-/** Reads `/etc/NAME` as the host has it: evaluated `environment.etc` (eval mode), from the caller. */
+/** Reads `/etc/NAME` as the host has it (the built /etc, or the evaluated `environment.etc`), from the caller. */
 export type EtcReader = (name: string) => Promise<{ text: string; source: string } | { missing: string }>;
 
 /** The env file's text: a store path, or a file NixOS writes into /etc; anything else is a runtime file. */
@@ -142,6 +142,7 @@ async function readEnvFile(
   }
   const etc = /^\/etc\/(.+)$/.exec(path.posix.normalize(file));
   if (etc) {
+    if (readEtc) return readEtc(etc[1]);
     if (view.toplevel) {
       const built = path.join(view.toplevel, 'etc', etc[1]);
       try {
@@ -150,7 +151,6 @@ async function readEnvFile(
         return { missing: `${file} is not in the built system's etc (${built})` };
       }
     }
-    if (readEtc) return readEtc(etc[1]);
     return {
       missing: `${file} is written by the system at run time; eval mode has no reader for it here (build mode reads the built /etc)`,
     };

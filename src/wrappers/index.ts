@@ -94,8 +94,13 @@ export type WrapperOutcome =
   /** Read and understood: the wrapper does not give its program a known PATH (a proven defect). */
   | { ok: false; problem: string; source: string; chain: string[] };
 
-/** The final run of a script's analysis and what blocks reading it, as pathSuperset reports them. */
-function finalRun(analysis: Awaited<ReturnType<typeof analyzeScript>>): { run: Invocation } | { problem: string } {
+/**
+ * The final run of a script's analysis (its last unconditional exec, else its last unconditional command) and what
+ * blocks reading it: shared by the wrapper model and pathSuperset's finalPath.
+ */
+export function finalRun(
+  analysis: Awaited<ReturnType<typeof analyzeScript>>,
+): { run: Invocation } | { problem: string } {
   if (analysis.parseError)
     return {
       problem: `not valid shell at line ${analysis.parseError.line}:${analysis.parseError.column}: ${analysis.parseError.message}`,

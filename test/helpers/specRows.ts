@@ -158,9 +158,9 @@ export const BAD: [string, string, number, number, RegExp][] = [
   [
     'a proof with both count and at_least',
     OTHER.replace('    count: 1\n', '    count: 1\n    at_least: 2\n'),
-    25,
-    5,
-    /proofs\[0\]: expected exactly one of count and at_least/,
+    28,
+    15,
+    /proofs\[0\]\.at_least: give count \(exactly that many hits\) or at_least \(that many or more\), not both/,
   ],
   [
     'a host listed twice',

@@ -208,6 +208,20 @@ const ROWS: [string, (t: string) => string, string, string, RegExp][] = [
     /the flake has no output package .*did you mean packages\?/,
   ],
   [
+    'a through attribute misspelt (the stream of a buildLayeredImage)',
+    edit('attr: packages.x86_64-linux.lab-bundle', 'attr: packages.x86_64-linux.lab-image\n    through: streem'),
+    'streem',
+    'consumers[3].through',
+    /packages\.x86_64-linux\.lab-image has no attribute streem: .*did you mean stream\?/,
+  ],
+  [
+    'a through attribute that is not a derivation',
+    edit('attr: packages.x86_64-linux.lab-bundle', 'attr: packages.x86_64-linux.lab-image\n    through: imageTag'),
+    'imageTag',
+    'consumers[3].through',
+    /lab-image\.imageTag is not a derivation/,
+  ],
+  [
     'search_dir misspelt',
     edit('search_dir: nix', 'search_dir: nixx'),
     'search_dir',

@@ -115,7 +115,7 @@ describe("pinning the claim: a pull request's .nixenv-verify.yml cannot replace 
       env: () => ({}),
       expect: {
         error:
-          /PLUGIN_SPEC: \.nixenv-verify\.yml is read through the symlink "\.nixenv-verify\.yml", which leads out of the repository \(to .*outside\/weak\.yml\)/,
+          /the default spec \(no spec setting given\): \.nixenv-verify\.yml is read through the symlink "\.nixenv-verify\.yml", which leads out of the repository \(to .*outside\/weak\.yml\)/,
       },
     },
     {
@@ -162,14 +162,19 @@ describe("pinning the claim: a pull request's .nixenv-verify.yml cannot replace 
         require_mkfifo(path.join(repo, '.nixenv-verify.yml'));
       },
       env: () => ({}),
-      expect: { error: /PLUGIN_SPEC: \.nixenv-verify\.yml is a FIFO; expected a spec file/ },
+      expect: {
+        error: /the default spec \(no spec setting given\): \.nixenv-verify\.yml is a FIFO; expected a spec file/,
+      },
     },
     {
       name: 'a spec over 1 MiB: exit 2 naming the file and the limit',
       setup: () =>
         writeFileSync(path.join(repo, '.nixenv-verify.yml'), `${BUILTIN_SPEC_YAML}${'#'.repeat(1024 * 1024)}\n`),
       env: () => ({}),
-      expect: { error: /PLUGIN_SPEC: \.nixenv-verify\.yml is \d+ bytes; a spec is at most 1048576 bytes \(1 MiB\)/ },
+      expect: {
+        error:
+          /the default spec \(no spec setting given\): \.nixenv-verify\.yml is \d+ bytes; a spec is at most 1048576 bytes \(1 MiB\)/,
+      },
     },
   ];
   test.each(cases)('$name', ({ setup, env, expect: want }) => {
