@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { NixCommandError, PreflightError } from '../errors.js';
 import type { CommandResult, CommandRunner } from './command.js';
 import { createLimiter, memoize } from '../limit.js';
+import { derivationClosure, readDerivation, type ParsedDerivation } from './drvFile.js';
 import { logExcerpt, nixErrorMessage, remoteBuildHints } from './logExcerpt.js';
 import { nixSettingSecrets } from '../redact.js';
 
@@ -586,14 +587,30 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   const closures = memoize(async (p: string) =>
     (await nix(['path-info', '-r', p])).stdout.split('\n').filter((l) => l !== ''),
   );
-  const drvClosures = memoize(async (p: string) =>
-    (await nix(['path-info', '-r', '--derivation', p])).stdout.split('\n').filter((l) => l !== ''),
+  // Derivations are read from their files in /nix/store (drvFile.ts); nix is asked only for one not readable there.
+  // Closures keep only the inputs of each derivation read (a system's closure has thousands, some with large env).
+  const inputsOf = new Map<string, Pick<ParsedDerivation, 'inputDrvs' | 'inputSrcs'> | undefined>();
+  const localInputs = (p: string): Pick<ParsedDerivation, 'inputDrvs' | 'inputSrcs'> | undefined => {
+    if (!inputsOf.has(p)) {
+      const d = readDerivation(p);
+      inputsOf.set(p, d && { inputDrvs: d.inputDrvs, inputSrcs: d.inputSrcs });
+    }
+    return inputsOf.get(p);
+  };
+  const drvClosures = memoize(
+    async (p: string) =>
+      derivationClosure(p, localInputs) ??
+      (await nix(['path-info', '-r', '--derivation', p])).stdout.split('\n').filter((l) => l !== ''),
   );
   const storedLogs = memoize(async (p: string) => {
     const res = await nix(['log', p], { allowFailure: true });
     return res.exitCode === 0 && res.stdout.trim() !== '' ? res.stdout : undefined;
   });
-  const derivationEnvs = memoize(async (drvPath: string) => {
+  const derivationEnvs = memoize(async (drvPath: string): Promise<DerivationInfo> => {
+    const local = readDerivation(drvPath);
+    // Structured attributes: newer Nix shows them apart from env; nix answers for those.
+    if (local && !('__json' in local.env))
+      return { env: local.env, outputs: local.outputs, inputDrvs: local.inputDrvs };
     const show = await showDerivation();
     const res = await nix([...show, drvPath]);
     const parsed = parseNixJson<Record<string, unknown>>(res.stdout, `nix ${show.join(' ')} ${drvPath}`);
