@@ -11,6 +11,7 @@ import { createLimiter, memoize } from '../limit.js';
 import { derivationClosure, readDerivation, type ParsedDerivation } from './drvFile.js';
 import { logExcerpt, nixErrorMessage, remoteBuildHints } from './logExcerpt.js';
 import { nixSettingSecrets } from '../redact.js';
+import { takeVersionProbe } from './versionProbe.js';
 
 export interface BuildOutcome {
   ok: boolean;
@@ -438,7 +439,8 @@ async function gitHeadFor(
 }
 
 async function detectVersion(runner: CommandRunner, env: NodeJS.ProcessEnv): Promise<string> {
-  const result = await runner('nix', ['--version'], { env, timeoutMs: 60_000, label: 'nix --version' });
+  const result = await (takeVersionProbe(runner, env) ??
+    runner('nix', ['--version'], { env, timeoutMs: 60_000, label: 'nix --version' }));
   if (result.exitCode !== 0) {
     const why = result.timedOut ? 'no answer within 60s' : `exit ${result.exitCode ?? 'signal'}`;
     throw new PreflightError(
@@ -491,6 +493,19 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   const secretsMoved = secretArgsToConfig(options.extraArgs);
   const extraArgs = secretsMoved.args;
   const baseEnv = nixProcessEnv(options.env ?? process.env, secretsMoved.config);
+  // The work tree's commit and state (read-only git, no setting of nix's needed): read beside the submodule policy,
+  // each git question asked once (gitHeadFor and notesOnWorkTree both ask `git submodule status`).
+  const treeEnv = gitEnvFor(baseEnv);
+  const asked = new Map<string, Promise<CommandResult>>();
+  const gitOnce: CommandRunner = (cmd, args, opts) => {
+    const key = JSON.stringify([cmd, args]);
+    if (!asked.has(key)) asked.set(key, runner(cmd, args, opts));
+    return asked.get(key)!;
+  };
+  const headRead = options.rev
+    ? Promise.resolve(options.rev)
+    : gitHeadFor(gitOnce, options.flakeDir, treeEnv, options.submodules);
+  headRead.catch(() => undefined); // awaited below, after the checks that come first
   // Submodule URLs nix may clone (only when it clones them: submodules on).
   const policy =
     options.submodules && !options.skipPathLookup
@@ -508,9 +523,10 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   const limiter = options.limiter ?? createLimiter(Math.max(1, options.concurrency ?? 1));
   const version = options.version ?? limiter(() => detectVersion(runner, env));
   version.catch(() => undefined); // awaited by verify(); no unhandled rejection meanwhile
-  const head = options.rev ?? (await gitHeadFor(runner, options.flakeDir, env, options.submodules));
+  const head = await headRead;
   const flakeRef = flakeRefFor(options.flakeDir, options.submodules, head);
-  const workTreeNotes = head || options.version ? Promise.resolve([]) : notesOnWorkTree(runner, options.flakeDir, env);
+  const workTreeNotes =
+    head || options.version ? Promise.resolve([]) : notesOnWorkTree(gitOnce, options.flakeDir, treeEnv);
   workTreeNotes.catch(() => undefined);
   // Nix >= 2.15 wants `drv^*` to build a derivation's outputs; 2.8 builds them from the bare path.
   const drvInstallable = async (d: string) => (versionAtLeast(await version, '2.13') ? `${d}^*` : d);
