@@ -578,7 +578,16 @@ function printTables(result) {
     ['nix procs (a) / (b)', (n) => `${sum(n, 'a')?.nixProcs}/${sum(n, 'b')?.nixProcs}`],
     ['nix procs (d) / (e)', (n) => `${sum(n, 'd')?.nixProcs}/${sum(n, 'e')?.nixProcs}`],
     ['nix procs (p) / (q)', (n) => `${sum(n, 'p')?.nixProcs}/${sum(n, 'q')?.nixProcs}`],
-    ['other procs (a) (d) (p)', (n) => ['a', 'd', 'p'].map((v) => sum(n, v)?.otherProcs ?? '-').join(' ')],
+    ['other procs (git …) (a)', (n) => sum(n, 'a')?.otherProcs],
+    ['other procs (git …) (p)', (n) => sum(n, 'p')?.otherProcs],
+    ...[
+      ['a', 'b'],
+      ['d', 'e'],
+      ['p', 'q'],
+    ].map(([x, y]) => [
+      `cpu s ${x}/${y} (medians)`,
+      (n) => (sum(n, x) && sum(n, y) ? fmt(sum(n, x).cpu / sum(n, y).cpu, 2) : '-'),
+    ]),
   ];
   for (const [name, f] of info)
     p(`${name.padEnd(29)} ${ns.map((n) => pad(f(n) ?? '-', 7)).join('')}   (cores: ${CORES})`);
