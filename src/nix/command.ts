@@ -1,12 +1,13 @@
 // The one place subprocesses are spawned. Failures are results, not exceptions.
-// Node's spawn, the command itself: no shell in between (one process less each, and no zx to load at start-up).
+// zx/core: the process layer without zx's globals (half the import time).
 //
 // Every command runs in its own process group (spawn detached = setsid), so a
 // timeout or a signal to the verifier stops nix *and* its builders: SIGTERM to
 // the group, then SIGKILL after a grace period. zx's own timeout is not used: it
-// listed the process tree with `ps` (absent from minimal images) and stopped at
-// SIGTERM, which a builder may ignore.
-import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
+// lists the process tree with `ps` (absent from minimal images; zx then crashes)
+// and stops at SIGTERM, which a builder may ignore.
+import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { $ } from 'zx/core';
 import { isShuttingDown, killGroupNow, registerProcessGroup, stopProcessGroup } from '../cleanup.js';
 
 export interface CommandResult {
@@ -53,58 +54,59 @@ export const zxRunner: CommandRunner = async (cmd, args, options = {}) => {
   spawnStats.byCommand.set(key, (spawnStats.byCommand.get(key) ?? 0) + 1);
   const grace = options.killGraceMs ?? KILL_GRACE_MS;
 
-  return new Promise<CommandResult>((resolve) => {
-    let timedOut = false;
-    let timer: NodeJS.Timeout | undefined;
-    let unregister: (() => void) | undefined;
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    let child: ChildProcess;
-    let done = false;
-    const finish = (result: Omit<CommandResult, 'timedOut' | 'durationMs'>): void => {
-      if (done) return;
-      done = true;
-      if (timer) clearTimeout(timer);
-      // The leader is gone; whatever it left in its group (a backgrounded builder) goes too.
-      if (child.pid !== undefined) killGroupNow(child.pid, 'SIGKILL');
-      unregister?.();
-      resolve({ ...result, timedOut, durationMs: Date.now() - started });
-    };
-    try {
-      // The command itself (no shell), leading a process group of its own, registered before any other code runs, so
-      // a signal handler always sees it.
-      child = nodeSpawn(cmd, args, {
-        cwd: options.cwd,
-        env: options.env ?? process.env,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-    } catch (error) {
-      resolve({ exitCode: 127, stdout: '', stderr: (error as Error).message, timedOut, durationMs: 0 });
-      return;
-    }
+  let child: ChildProcess | undefined;
+  let unregister: (() => void) | undefined;
+  // zx hands its spawn options to this function: the child is a group leader and
+  // is registered before any other code runs, so a signal handler always sees it.
+  const spawnInGroup = ((file: string, spawnArgs: readonly string[], opts: SpawnOptions) => {
+    child = nodeSpawn(file, spawnArgs, { ...opts, detached: true });
     if (child.pid !== undefined) unregister = registerProcessGroup(child.pid);
-    child.stdout?.on('data', (d: Buffer) => stdout.push(d));
-    child.stderr?.on('data', (d: Buffer) => stderr.push(d));
-    // Spawn failures (ENOENT) are results: exit 127 with the message.
-    child.on('error', (error) => finish({ exitCode: 127, stdout: '', stderr: error.message }));
-    // A process left in the group may hold the pipes open: it is stopped when the leader exits.
-    child.on('exit', () => {
-      if (child.pid !== undefined) killGroupNow(child.pid, 'SIGKILL');
-    });
-    child.on('close', (code, signal) =>
-      finish({
-        exitCode: timedOut ? null : code,
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stderr: Buffer.concat(stderr).toString('utf8'),
-        ...(signal ? { signal } : {}),
-      }),
-    );
+    return child;
+  }) as typeof nodeSpawn;
+
+  const shell = $({
+    nothrow: true,
+    quiet: true,
+    verbose: false,
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    detached: true,
+    spawn: spawnInGroup,
+  });
+  let timedOut = false;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const running = shell`${cmd} ${args}`;
     if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
       timer = setTimeout(() => {
         timedOut = true;
-        if (child.pid !== undefined) void stopProcessGroup(child.pid, grace);
+        if (child?.pid !== undefined) void stopProcessGroup(child.pid, grace);
       }, options.timeoutMs);
     }
-  });
+    const out = await running;
+    return {
+      exitCode: timedOut ? null : out.exitCode,
+      stdout: out.stdout,
+      stderr: out.stderr,
+      timedOut,
+      durationMs: Date.now() - started,
+      ...(out.signal ? { signal: out.signal } : {}),
+    };
+  } catch (error) {
+    // Spawn failures (ENOENT) arrive here even with nothrow.
+    return {
+      exitCode: 127,
+      stdout: '',
+      // A thrown value need not be an Error: its message may be missing.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion
+      stderr: String((error as Error).message ?? error),
+      timedOut,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    if (timer) clearTimeout(timer);
+    // The leader is gone; whatever it left in its group (a backgrounded builder) goes too.
+    if (child?.pid !== undefined) killGroupNow(child.pid, 'SIGKILL');
+    unregister?.();
+  }
 };
