@@ -7,6 +7,9 @@ const common = {
   testEnvironment: 'node',
 };
 export default {
+  // Jest reads testTimeout from the global config, not a project's: real nix and process tests under load need more
+  // than the 5 s default.
+  testTimeout: 600000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {

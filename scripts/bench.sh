@@ -5,7 +5,7 @@
 # (all six checks) in build and eval mode, and the propagation check alone,
 # against the least Nix work each needs done by hand (bench/least.sh).
 # BENCH_QUICK=1: 2 rounds, 2 hosts only (~3 min).
-# The full run (N = 2, 4, 8 hosts, 5 rounds) takes about 25 minutes on a busy 2-core VM.
+# The full run (N = 2, 4, 8, 16 hosts, 5 rounds) takes about an hour on a busy 2-core VM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

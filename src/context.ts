@@ -109,7 +109,24 @@ export interface HostFacts {
   setuidWrappers: string[];
   /** Where the evaluator says pkgs.<tools_attr> is defined (builtins.unsafeGetAttrPos). */
   toolsPos: { file: string; line: number; column: number } | null;
+  /**
+   * `environment.etc` entries for the `/etc/<rel>` paths the consumers' unit and drop-in texts name (EnvironmentFile=
+   * …), by rel, in the answer's shape of RunContext.etcEntry (null: no entry). Asked for in the same evaluation, which
+   * forces every enabled entry anyway (the toplevel's etc); a path not here is asked for on its own.
+   */
+  etcFiles?: Record<string, EtcEntry | null>;
 }
+
+/** An `environment.etc` entry whose target is a path: its text, else its source and the derivations that make it. */
+export interface EtcEntry {
+  name: string;
+  text: string | null;
+  source: string;
+  context: string[];
+}
+
+/** Nix: the enabled `environment.etc` entry (of the attrset `etc`) whose target is `rel`, as an EtcEntry, or null. */
+const ETC_ENTRY_OF = `etc: rel: let hits = builtins.filter (n: (etc.\${n}.enable or true) && (etc.\${n}.target or n) == rel) (builtins.attrNames etc); in if hits == [ ] then null else let n = builtins.head hits; e = etc.\${n}; t = e.text or null; src = if t == null then toString e.source else ""; in { name = n; text = t; source = src; context = builtins.attrNames (builtins.getContext src); }`;
 
 export interface HostBuild {
   host: string;
@@ -243,6 +260,14 @@ in {
   serviceNames = builtins.attrNames svcs;
   setuidWrappers = builtins.attrNames (cfg.security.wrappers or { });
   toolsPos = if pos == null then null else { file = toString pos.file; line = pos.line; column = pos.column; };
+  etcFiles = let
+    present = builtins.filter (x: x != null);
+    texts = map (u: u.text) (present (builtins.attrValues (byName unitOf ${nixList(units)})))
+      ++ map (s: s.text) (present (builtins.attrValues (byName serviceOf ${nixList(units.map((u) => u.replace(/\.service$/, '')))})))
+      ++ map (d: d.text) (if units == null then [ ] else builtins.concatLists (map dropInOf (builtins.attrNames units)));
+    rels = builtins.concatLists (map (t: builtins.concatLists (builtins.filter builtins.isList (builtins.split "/etc/([^[:space:]\\"';]+)" t))) texts);
+    etcOf = ${ETC_ENTRY_OF};
+  in byName (etcOf (cfg.environment.etc or { })) rels;
 }`;
 }
 
@@ -495,7 +520,9 @@ in builtins.listToAttrs (map (n: { name = n; value = if units == null then ofDef
         return { unreadable: `${resolved} cannot be read: ${(err as Error).message}` };
       }
     }
-    const found = await this.etcEntry(`${host}\0${rel}`);
+    const prefetched = (await this.hostFacts(host)).etcFiles;
+    const found =
+      prefetched && Object.hasOwn(prefetched, rel) ? prefetched[rel] : await this.etcEntry(`${host}\0${rel}`);
     if (!found)
       return {
         unreadable: `environment.etc has no entry for ${file}: nothing in the configuration puts it there (it is made at run time, if at all)`,
@@ -514,13 +541,11 @@ in builtins.listToAttrs (map (n: { name = n; value = if units == null then ofDef
     return { unreadable: `environment.etc."${found.name}".source ${found.source} cannot be read without a build` };
   }
 
-  private readonly etcEntry = memoize(
-    async (key: string): Promise<{ name: string; text: string | null; source: string; context: string[] } | null> => {
-      const [host, rel] = key.split('\0') as [string, string];
-      const apply = `cfgs: let etc = cfgs.${nixString(host)}.config.environment.etc or { }; hits = builtins.filter (n: (etc.\${n}.enable or true) && (etc.\${n}.target or n) == ${nixString(rel)}) (builtins.attrNames etc); in if hits == [ ] then null else let n = builtins.head hits; e = etc.\${n}; t = e.text or null; src = if t == null then toString e.source else ""; in { name = n; text = t; source = src; context = builtins.attrNames (builtins.getContext src); }`;
-      return this.nix.evalJson('nixosConfigurations', apply);
-    },
-  );
+  private readonly etcEntry = memoize(async (key: string): Promise<EtcEntry | null> => {
+    const [host, rel] = key.split('\0') as [string, string];
+    const apply = `cfgs: (${ETC_ENTRY_OF}) (cfgs.${nixString(host)}.config.environment.etc or { }) ${nixString(rel)}`;
+    return this.nix.evalJson('nixosConfigurations', apply);
+  });
 
   /**
    * Timer units of the host, as systemd reads them (built files and drop-ins in build mode; the evaluated units in eval

@@ -3,11 +3,14 @@
 import './signals.js';
 import { writeFileSync } from 'node:fs';
 import { installSignalCleanup } from './cleanup.js';
-import { runCli } from './cli.js';
-import { spawnStats } from './nix/command.js';
-import { startStopWatchdog } from './watchdog.js';
+import { spawnStats, zxRunner } from './nix/command.js';
+import { startVersionProbe } from './nix/versionProbe.js';
 
 installSignalCleanup();
+// A verifying run (no arguments: the Drone plugin) asks `nix --version` first: started before the rest loads.
+if (process.argv.length <= 2) startVersionProbe(zxRunner, process.env);
+const { runCli } = await import('./cli.js');
+const { startStopWatchdog } = await import('./watchdog.js');
 process.exitCode = await runCli({
   argv: process.argv.slice(2),
   env: process.env,

@@ -112,8 +112,10 @@ export async function verify(options: VerifyOptions): Promise<Verdict> {
     : (options.isolation ?? detectBuildIsolation(options.env ?? process.env));
   const modeArgs =
     settings.mode === 'eval' ? ['--option', 'allow-import-from-derivation', 'false'] : [...(isolation?.args ?? [])];
-  // The workspace before any nix call: a build that writes into it is a failure (workspace.ts).
-  const before = options.nix ? undefined : await snapshotWorkspace(settings.flake, options.runner);
+  // The workspace before any nix evaluation or build: a build that writes into it is a failure (workspace.ts). Read
+  // beside the client's own start (git, and `nix --version`, which touches no file).
+  const snapshot = options.nix ? undefined : snapshotWorkspace(settings.flake, options.runner);
+  snapshot?.catch(() => undefined);
   const nix =
     options.nix ??
     (await createNixClient({
@@ -130,6 +132,7 @@ export async function verify(options: VerifyOptions): Promise<Verdict> {
       logger,
       env: options.env,
     }));
+  const before = await snapshot;
   logger.info({ flake: nix.flakeRef, mode: settings.mode }, `verifying ${nix.flakeRef}`);
   const ctx = new RunContext(settings, nix, logger);
   const selected = (options.checks ?? CHECKS).filter((c) => settings.checks.includes(c.id));

@@ -349,16 +349,20 @@ export const propagationCheck: CheckDefinition = {
         const { facts, wrapperRun, services, userServices } = r.value;
         canaryDrv = facts.canaryDrv;
         withCanary.push(facts.canaryPath, facts.canaryDrv);
-        // A wrapper built from the edited list depends on the canary (its hash changes every run) even when its
-        // final PATH lacks it: masked like every path that holds it.
-        const headOut = await ctx.hostFacts(r.host).then(
-          (f) => f.package?.out,
-          () => undefined,
-        );
-        if (facts.wrapper && facts.wrapper.out !== headOut) withCanary.push(facts.wrapper.out, facts.wrapper.drvPath);
         const onWrapperPath = wrapperRun?.ok
           ? wrapperRun.entries.some((e) => e === facts.canaryPath || e.startsWith(`${facts.canaryPath}/`))
           : undefined;
+        // A wrapper built from the edited list depends on the canary (its hash changes every run) even when its
+        // final PATH lacks it: masked like every path that holds it. A PATH holding the canary's store path is built
+        // from it (its hash differs from the head's); only otherwise is the head's wrapper asked for, which costs a
+        // head evaluation when no other check has made one.
+        const headOut = onWrapperPath
+          ? undefined
+          : await ctx.hostFacts(r.host).then(
+              (f) => f.package?.out,
+              () => undefined,
+            );
+        if (facts.wrapper && facts.wrapper.out !== headOut) withCanary.push(facts.wrapper.out, facts.wrapper.drvPath);
         if (wrapperRun && !wrapperRun.ok)
           evidence.push(
             `${r.host}: ${pkg} wrapper: ${'cannotFollow' in wrapperRun ? `cannot follow: ${wrapperRun.cannotFollow}` : wrapperRun.problem}`,

@@ -8,8 +8,10 @@ import type { Logger } from 'pino';
 import { NixCommandError, PreflightError } from '../errors.js';
 import type { CommandResult, CommandRunner } from './command.js';
 import { createLimiter, memoize } from '../limit.js';
+import { derivationClosure, readDerivation, type ParsedDerivation } from './drvFile.js';
 import { logExcerpt, nixErrorMessage, remoteBuildHints } from './logExcerpt.js';
 import { nixSettingSecrets } from '../redact.js';
+import { takeVersionProbe } from './versionProbe.js';
 
 export interface BuildOutcome {
   ok: boolean;
@@ -437,7 +439,8 @@ async function gitHeadFor(
 }
 
 async function detectVersion(runner: CommandRunner, env: NodeJS.ProcessEnv): Promise<string> {
-  const result = await runner('nix', ['--version'], { env, timeoutMs: 60_000, label: 'nix --version' });
+  const result = await (takeVersionProbe(runner, env) ??
+    runner('nix', ['--version'], { env, timeoutMs: 60_000, label: 'nix --version' }));
   if (result.exitCode !== 0) {
     const why = result.timedOut ? 'no answer within 60s' : `exit ${result.exitCode ?? 'signal'}`;
     throw new PreflightError(
@@ -490,6 +493,19 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   const secretsMoved = secretArgsToConfig(options.extraArgs);
   const extraArgs = secretsMoved.args;
   const baseEnv = nixProcessEnv(options.env ?? process.env, secretsMoved.config);
+  // The work tree's commit and state (read-only git, no setting of nix's needed): read beside the submodule policy,
+  // each git question asked once (gitHeadFor and notesOnWorkTree both ask `git submodule status`).
+  const treeEnv = gitEnvFor(baseEnv);
+  const asked = new Map<string, Promise<CommandResult>>();
+  const gitOnce: CommandRunner = (cmd, args, opts) => {
+    const key = JSON.stringify([cmd, args]);
+    if (!asked.has(key)) asked.set(key, runner(cmd, args, opts));
+    return asked.get(key)!;
+  };
+  const headRead = options.rev
+    ? Promise.resolve(options.rev)
+    : gitHeadFor(gitOnce, options.flakeDir, treeEnv, options.submodules);
+  headRead.catch(() => undefined); // awaited below, after the checks that come first
   // Submodule URLs nix may clone (only when it clones them: submodules on).
   const policy =
     options.submodules && !options.skipPathLookup
@@ -507,9 +523,10 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   const limiter = options.limiter ?? createLimiter(Math.max(1, options.concurrency ?? 1));
   const version = options.version ?? limiter(() => detectVersion(runner, env));
   version.catch(() => undefined); // awaited by verify(); no unhandled rejection meanwhile
-  const head = options.rev ?? (await gitHeadFor(runner, options.flakeDir, env, options.submodules));
+  const head = await headRead;
   const flakeRef = flakeRefFor(options.flakeDir, options.submodules, head);
-  const workTreeNotes = head || options.version ? Promise.resolve([]) : notesOnWorkTree(runner, options.flakeDir, env);
+  const workTreeNotes =
+    head || options.version ? Promise.resolve([]) : notesOnWorkTree(gitOnce, options.flakeDir, treeEnv);
   workTreeNotes.catch(() => undefined);
   // Nix >= 2.15 wants `drv^*` to build a derivation's outputs; 2.8 builds them from the bare path.
   const drvInstallable = async (d: string) => (versionAtLeast(await version, '2.13') ? `${d}^*` : d);
@@ -586,14 +603,30 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
   const closures = memoize(async (p: string) =>
     (await nix(['path-info', '-r', p])).stdout.split('\n').filter((l) => l !== ''),
   );
-  const drvClosures = memoize(async (p: string) =>
-    (await nix(['path-info', '-r', '--derivation', p])).stdout.split('\n').filter((l) => l !== ''),
+  // Derivations are read from their files in /nix/store (drvFile.ts); nix is asked only for one not readable there.
+  // Closures keep only the inputs of each derivation read (a system's closure has thousands, some with large env).
+  const inputsOf = new Map<string, Pick<ParsedDerivation, 'inputDrvs' | 'inputSrcs'> | undefined>();
+  const localInputs = (p: string): Pick<ParsedDerivation, 'inputDrvs' | 'inputSrcs'> | undefined => {
+    if (!inputsOf.has(p)) {
+      const d = readDerivation(p);
+      inputsOf.set(p, d && { inputDrvs: d.inputDrvs, inputSrcs: d.inputSrcs });
+    }
+    return inputsOf.get(p);
+  };
+  const drvClosures = memoize(
+    async (p: string) =>
+      derivationClosure(p, localInputs) ??
+      (await nix(['path-info', '-r', '--derivation', p])).stdout.split('\n').filter((l) => l !== ''),
   );
   const storedLogs = memoize(async (p: string) => {
     const res = await nix(['log', p], { allowFailure: true });
     return res.exitCode === 0 && res.stdout.trim() !== '' ? res.stdout : undefined;
   });
-  const derivationEnvs = memoize(async (drvPath: string) => {
+  const derivationEnvs = memoize(async (drvPath: string): Promise<DerivationInfo> => {
+    const local = readDerivation(drvPath);
+    // Structured attributes: newer Nix shows them apart from env; nix answers for those.
+    if (local && !('__json' in local.env))
+      return { env: local.env, outputs: local.outputs, inputDrvs: local.inputDrvs };
     const show = await showDerivation();
     const res = await nix([...show, drvPath]);
     const parsed = parseNixJson<Record<string, unknown>>(res.stdout, `nix ${show.join(' ')} ${drvPath}`);

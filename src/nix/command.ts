@@ -1,5 +1,6 @@
 // The one place subprocesses are spawned. Failures are results, not exceptions.
-// zx/core: the process layer without zx's globals (half the import time).
+// zx/core: the process layer without zx's globals (half the import time), loaded on the first command so that
+// main.ts can start `nix --version` before the rest of the verifier loads.
 //
 // Every command runs in its own process group (spawn detached = setsid), so a
 // timeout or a signal to the verifier stops nix *and* its builders: SIGTERM to
@@ -7,7 +8,6 @@
 // lists the process tree with `ps` (absent from minimal images; zx then crashes)
 // and stops at SIGTERM, which a builder may ignore.
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { $ } from 'zx/core';
 import { isShuttingDown, killGroupNow, registerProcessGroup, stopProcessGroup } from '../cleanup.js';
 
 export interface CommandResult {
@@ -38,8 +38,12 @@ export const KILL_GRACE_MS = 3000;
 /** Counts spawned processes so the benchmark can report them. */
 export const spawnStats = { count: 0, byCommand: new Map<string, number>() };
 
+let zxLoading: Promise<typeof import('zx/core')> | undefined;
+const zxCore = (): Promise<typeof import('zx/core')> => (zxLoading ??= import('zx/core'));
+
 export const zxRunner: CommandRunner = async (cmd, args, options = {}) => {
   const started = Date.now();
+  const { $ } = await zxCore();
   if (isShuttingDown()) {
     return {
       exitCode: null,

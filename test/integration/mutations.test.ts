@@ -4,8 +4,13 @@
 //
 // cc-ci is verified by the built-in spec (the seed claim), and again by the
 // spec `--print-spec` prints, read back from a file: the same verdict and the
-// same evidence on every row. ops-lab and workstation are verified by their own .nixenv-verify.yml
+// same evidence on every row. ops-lab, workstation, and the independent tester's gh-fleet,
+// build-agents and edge (issue 18), are verified by their own .nixenv-verify.yml
 // alone (found at the repository root, no settings).
+//
+// A row with `pending` states the correct outcome but today's product does not
+// reach it yet (a consumer kind still to come): it is skipped, its reason in the
+// test name, until `pending` is removed.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,13 +32,24 @@ beforeAll(() => {
 
 interface Row {
   name: string;
-  spec: { description: string; expect: { failing: string[]; evalFailing?: string[] } };
+  spec: { description: string; expect: { failing: string[]; evalFailing?: string[] }; pending?: string };
 }
 const rowsOf = (fixture: keyof typeof FIXTURES): Row[] =>
   Object.entries(FIXTURES[fixture].mutations).map(([name, spec]) => ({ name, spec: spec }));
 
-describe.each(['cc-ci', 'ops-lab', 'workstation'] as const)('%s', (fixture) => {
-  describe.each(rowsOf(fixture))('mutation $name', ({ name, spec }) => {
+describe.each(['cc-ci', 'ops-lab', 'workstation', 'gh-fleet', 'build-agents', 'edge'] as const)('%s', (fixture) => {
+  const pending = rowsOf(fixture).filter((r) => r.spec.pending !== undefined);
+  if (pending.length) {
+    describe.each(pending)('mutation $name', ({ spec }) => {
+      test.skip.each(['build', 'eval'])(
+        `%s mode: ${spec.description} (pending: ${spec.pending ?? ''})`,
+        () => undefined,
+      );
+    });
+  }
+  const active = rowsOf(fixture).filter((r) => r.spec.pending === undefined);
+  if (!active.length) return;
+  describe.each(active)('mutation $name', ({ name, spec }) => {
     // A fresh salt per run: a new tree hash, so no fetcher or eval cache can answer for it.
     const base = path.join(work, `${fixture}-${name}`);
     // makeFixture's dir: a row may add a suffix (special characters) to the directory name.
