@@ -119,7 +119,7 @@ const didYouMean = (given: string, names: readonly string[]): string => {
 };
 
 /** A path's problem: missing (with the nearest name in its directory), or not the kind wanted. */
-function fileProblem(flake: string, rel: string, want: 'file' | 'dir'): string | undefined {
+function fileProblem(flake: string, rel: string, want: 'file' | 'dir' | 'file or directory'): string | undefined {
   const full = path.join(flake, rel);
   if (existsSync(full)) {
     // Read as the verification reads it: never a special file, never through a symlink out of the repository.
@@ -131,6 +131,8 @@ function fileProblem(flake: string, rel: string, want: 'file' | 'dir'): string |
       return `${JSON.stringify(rel)} leads out of the repository (to ${real}); expected a ${want} inside it`;
     const st = statSync(full);
     if (want === 'file' && !st.isFile()) return `${JSON.stringify(rel)} is not a file of the repository`;
+    if (want === 'file or directory' && !st.isFile() && !st.isDirectory())
+      return `${JSON.stringify(rel)} is neither a file nor a directory of the repository`;
     if (want === 'dir' && !st.isDirectory()) return `${JSON.stringify(rel)} is not a directory of the repository`;
     return undefined;
   }
@@ -178,7 +180,9 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
   const checked: string[] = [];
 
   // Files.
-  const files: [PropertyKey[], string, 'file' | 'dir'][] = [[['shared', 'file'], claim.shared.file, 'file']];
+  const files: [PropertyKey[], string, 'file' | 'dir' | 'file or directory'][] = [
+    [['shared', 'file'], claim.shared.file, 'file'],
+  ];
   claim.hosts.forEach((h, i) => {
     const own = doc.hasIn(['hosts', i, 'config']);
     files.push([
@@ -197,7 +201,7 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
       files.push([['consumers', i, 'pipeline'], c.pipeline, 'file'], [['consumers', i, 'runs'], c.runs, 'file']);
   });
   claim.proofs.forEach((p, i) => {
-    if (p.in !== undefined) files.push([['proofs', i, 'in'], p.in, 'file']);
+    if (p.in !== undefined) files.push([['proofs', i, 'in'], p.in, 'file or directory']);
     if (p.allIn !== undefined) files.push([['proofs', i, 'all_in'], p.allIn, 'dir']);
   });
   if (doc.has('search_dir')) files.push([['search_dir'], claim.searchDir, 'dir']);
