@@ -26,6 +26,7 @@
 //   attribute path: the attribute exists (else the names at the level it stops).
 // Not checked here (the verification does): that the files say what the claim says,
 // that consumers reach the program, the proofs' counts.
+import { unitOnHost } from './hostUnits.js';
 import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
@@ -79,11 +80,12 @@ export function specFactsExpr(claim: Claim): string {
   const units = [
     ...new Set(
       claim.consumers.flatMap((c) =>
-        c.kind === 'systemd-service' || c.kind === 'runner-service'
+        (c.kind === 'systemd-service' || c.kind === 'runner-service'
           ? [c.unit]
           : c.kind === 'drone-step'
             ? [c.runnerUnit]
-            : [],
+            : []
+        ).flatMap((u) => claim.hosts.map((h) => unitOnHost(u, h.name))),
       ),
     ),
   ];
@@ -277,10 +279,12 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
   };
   const unitKeys = new Map<string, PropertyKey[]>();
   claim.consumers.forEach((c, i) => {
-    if ((c.kind === 'systemd-service' || c.kind === 'runner-service') && !unitKeys.has(c.unit))
-      unitKeys.set(c.unit, ['consumers', i, 'unit']);
-    if (c.kind === 'drone-step' && !unitKeys.has(c.runnerUnit))
-      unitKeys.set(c.runnerUnit, ['consumers', i, 'runner_unit']);
+    for (const h of claim.hosts) {
+      const unit = c.kind === 'systemd-service' || c.kind === 'runner-service' ? unitOnHost(c.unit, h.name) : undefined;
+      if (unit !== undefined && !unitKeys.has(unit)) unitKeys.set(unit, ['consumers', i, 'unit']);
+      const runner = c.kind === 'drone-step' ? unitOnHost(c.runnerUnit, h.name) : undefined;
+      if (runner !== undefined && !unitKeys.has(runner)) unitKeys.set(runner, ['consumers', i, 'runner_unit']);
+    }
   });
   const programKey: PropertyKey[] = doc.hasIn(['shared', 'program']) ? ['shared', 'program'] : ['shared', 'package'];
   // A problem found on several hosts alike is said once, naming them all: `{host}` stands for them.
@@ -304,8 +308,8 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
       const wanted = claim.consumers.some(
         (c) =>
           onHost(c, host) &&
-          (((c.kind === 'systemd-service' || c.kind === 'runner-service') && c.unit === unit) ||
-            (c.kind === 'drone-step' && c.runnerUnit === unit)),
+          (((c.kind === 'systemd-service' || c.kind === 'runner-service') && unitOnHost(c.unit, host) === unit) ||
+            (c.kind === 'drone-step' && unitOnHost(c.runnerUnit, host) === unit)),
       );
       if (!wanted) continue;
       const services = facts.serviceNames.map((s) => `${s}.service`);
