@@ -58,7 +58,9 @@ export async function serviceUnit(
   ctx: RunContext,
   host: string,
   consumer: ServiceConsumer | UserServiceConsumer,
-): Promise<{ unit: UnitView; timer?: string; note?: string } | { problem: string }> {
+): Promise<
+  { unit: UnitView; timer?: string; note?: string; unknown?: string } | { problem: string; redirectedTo?: string[] }
+> {
   const name = consumer.unit;
   const base = name.replace(/\.service$/, '');
   // A user service is read from the user managers' unit directory (/etc/systemd/user), with the same rules.
@@ -78,10 +80,33 @@ export async function serviceUnit(
   if (byName) {
     const starting = startedBy(name);
     const working = starting.filter((t) => live(t) === undefined);
-    if (facts.hasUnits && working.length === 0) {
-      const why = starting.map((t) => live(t)!).join('; ');
+    // The timers are known after a build (the built unit directory) and in eval mode from systemd.units or, in a
+    // config without them, systemd.timers; a timer a systemd.packages package ships is not seen then.
+    const known =
+      facts.hasUnits ||
+      (ctx.settings.mode === 'build' && (await ctx.builtToplevel(host).catch(() => undefined)) !== undefined) ||
+      (facts.systemdPackages ?? []).length === 0;
+    if (working.length === 0 && !known)
       return {
-        problem: `${host}: no timer starts ${name} (${why || `timers: ${timers.map((t) => t.name).join(', ') || 'none'}`}); ${consumer.name} never runs on its schedule`,
+        unit: byName,
+        unknown: `${host}: ${consumer.name}: cannot follow: no timer in the evaluated config starts ${name}, and the systemd.packages (${(facts.systemdPackages ?? []).map((p) => p.name).join(', ')}) may ship one (build mode reads the built unit directory)`,
+      };
+    if (working.length === 0) {
+      const why = starting.map((t) => live(t)!);
+      // A timer named like the service whose Unit= names another one (systemd.timer(5) Unit=): that one runs instead.
+      const sameName = timers.filter((t) => t.name === name.replace(/\.service$/, '.timer'));
+      const redirected = sameName.map((t) => timerTarget(t.name, t.unit)).filter((u) => u !== name);
+      for (const t of sameName) {
+        const target = timerTarget(t.name, t.unit);
+        if (target === name) continue;
+        const at = listSetting(t.unit, 'Timer', 'Unit').pop();
+        why.push(
+          `${t.name} starts ${target} (Unit= at ${at?.file ?? t.source}${at ? `:${at.line}` : ''}), not ${name}`,
+        );
+      }
+      return {
+        problem: `${host}: no timer starts ${name} (${why.join('; ') || `timers: ${timers.map((t) => t.name).join(', ') || 'none'}`}); ${consumer.name} never runs on its schedule`,
+        ...(redirected.length ? { redirectedTo: redirected } : {}),
       };
     }
     const timer = working[0];
@@ -146,7 +171,21 @@ async function serviceReaches(
   const out: Finding = { problems: [], evidence: [], unknowns: [] };
   const { program } = ctx.claim.shared;
   const found = await serviceUnit(ctx, host, consumer);
-  if ('problem' in found) return { ...out, problems: [found.problem] };
+  if ('problem' in found) {
+    // The unit the timer starts instead is what runs on the schedule: judged too (its findings as evidence).
+    for (const target of found.redirectedTo ?? []) {
+      const f = await serviceReaches(
+        ctx,
+        host,
+        view,
+        { ...consumer, name: `${consumer.name}'s timer target ${target}`, unit: target, startedByTimer: false },
+        expected,
+      );
+      out.evidence.push(...f.evidence, ...f.problems.map((p) => `${host}: timer target: ${p}`));
+    }
+    return { ...out, problems: [found.problem] };
+  }
+  if (found.unknown) return { ...out, unknowns: [found.unknown] };
   const unit = found.unit;
   const exec = execStart(unit.unit);
   const env = await serviceEnvironment(unit.unit, unit.source, storeReader(ctx, unit.context, unit.etc));

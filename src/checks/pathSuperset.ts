@@ -8,6 +8,8 @@ import { analyzeScript, renderPath, resolvePath, type Invocation } from '../shel
 import { packageOf, parseDrvName, parseStorePath } from '../parse/storePath.js';
 import { error, fail, pass, perHost, type CheckDefinition } from './types.js';
 import { finalRun } from '../wrappers/index.js';
+import { SYSTEM_PROFILES, type HostView } from '../resolve.js';
+import { judgeLookup } from './toolLookup.js';
 
 export interface ToolComparison {
   present: { expected: string; dir: string }[];
@@ -139,6 +141,13 @@ export const pathSupersetCheck: CheckDefinition = {
       }
     }
     evidence.push(...cmp.present.map((p) => `ok      ${p.expected}: ${p.dir}`));
+    // On PATH is not enough: each of an entry's programs must be the one PATH lookup finds (./toolLookup.ts).
+    const pathValue = resolvePath(fp.run.path, undefined);
+    const lookup =
+      'unknown' in pathValue
+        ? { problems: [], unknowns: [], evidence: [] }
+        : judgeLookup(cmp.present, pathValue.entries, await lookupView(ctx, fp.entries));
+    evidence.push(...lookup.evidence);
     evidence.push(...cmp.drift.map((d) => `DRIFT   ${d.expected}: found ${d.found} (${d.dir})`));
     evidence.push(...cmp.missing.map((m) => `MISSING ${m}`));
     // `exact`: no other store directory, and not the caller's PATH either (its directories are unknown).
@@ -148,7 +157,8 @@ export const pathSupersetCheck: CheckDefinition = {
     if (inherits) evidence.push(`EXTRA   the caller's $PATH is appended`);
     const total = expected.length;
     const unexpected = match === 'exact' ? [...cmp.extras, ...(inherits ? ["the caller's $PATH"] : [])] : [];
-    if (cmp.missing.length || cmp.drift.length || unexpected.length) {
+    evidence.push(...lookup.problems.map((p) => `SHADOWED ${p}`), ...lookup.unknowns.map((u) => `UNKNOWN ${u}`));
+    if (cmp.missing.length || cmp.drift.length || unexpected.length || lookup.problems.length) {
       // The decisive fact first ("cc-ci-run's PATH lacks git-lfs-3.6.1"), the count after it.
       const parts = [
         ...(cmp.missing.length ? [`lacks ${cmp.missing.join(', ')}`] : []),
@@ -156,15 +166,34 @@ export const pathSupersetCheck: CheckDefinition = {
           ? [`has version drift ${cmp.drift.map((d) => `${d.found} (expected ${d.expected})`).join(', ')}`]
           : []),
         ...(unexpected.length ? [`has entries not in the exact list: ${unexpected.join(', ')}`] : []),
+        ...(lookup.problems.length ? [`finds another package first: ${lookup.problems.join('; ')}`] : []),
       ];
       return fail(
         `${ctx.claim.shared.program}'s PATH ${parts.join('; ')} (${cmp.present.length}/${total} expected entries)`,
         evidence,
       );
     }
+    if (lookup.unknowns.length)
+      return error(
+        `cannot follow: which program PATH lookup finds for ${lookup.unknowns.length === 1 ? 'an expected entry' : `${lookup.unknowns.length} programs of expected entries`}: ${lookup.unknowns[0]}`,
+        evidence,
+      );
     return pass(
       `${total}/${total} expected entries on ${ctx.claim.shared.program}'s PATH${match === 'exact' ? ' (exactly)' : cmp.extras.length ? ` (+${cmp.extras.length} extra)` : ''}`,
       evidence,
     );
   },
 };
+
+/**
+ * The host facts PATH lookup needs for the wrapper's directories: the first host's (the wrapper is one store path on
+ * every host); its built toplevel only when the PATH names the system profile or an /etc directory.
+ */
+async function lookupView(ctx: RunContext, dirs: readonly string[]): Promise<HostView> {
+  const host = ctx.settings.hosts[0];
+  const facts = await ctx.hostFacts(host);
+  const needsToplevel = dirs.some((d) => SYSTEM_PROFILES.includes(d) || d.startsWith('/etc/'));
+  const toplevel =
+    ctx.settings.mode === 'build' && needsToplevel ? await ctx.builtToplevel(host).catch(() => undefined) : undefined;
+  return { mode: ctx.settings.mode, facts, ...(toplevel ? { toplevel } : {}) };
+}

@@ -9,7 +9,9 @@ import { parseNix, stripComments, type Definition } from '../nixSyntax/index.js'
 import { programName } from '../resolve.js';
 import { analyzeScript, shellFromNixQuoted, shellFromNixString } from '../shell/index.js';
 import { claimSource } from '../claim/claim.js';
-import { consumersOf, onHost, type Claim, type GrepProof } from '../claim/types.js';
+import { consumersOf, onHost, type Claim, type GrepProof, type ServiceConsumer } from '../claim/types.js';
+import { execStart } from '../systemd/unit.js';
+import { realpath } from '../storeFs.js';
 import { error, fail, pass, type CheckDefinition, type CheckOutcome } from './types.js';
 
 interface Rule {
@@ -225,7 +227,44 @@ export function singleSourceRules(ctx: Pick<RunContext, 'settings' | 'claim' | '
  * "it `exec`s cc-ci-run": a service module's script text (its `text` or `script` string)
  * read as shell; some command must be `exec` of the program.
  */
-async function execsProgramRule(ctx: RunContext, module: string, allowAfter: boolean): Promise<Rule | undefined> {
+/**
+ * module_execs_program judged with the unit (systemd.service(5) ExecStart=): a service without a script whose main
+ * (last) ExecStart= runs the shared package's `bin/<program>` by its store path execs the program as surely as a
+ * script's `exec <program>`. Every host that has the unit must run it so; none having it proves nothing.
+ */
+async function unitExecsProgram(ctx: RunContext, consumer: ServiceConsumer): Promise<GrepHit[]> {
+  const program = ctx.claim.shared.program;
+  const hits: GrepHit[] = [];
+  for (const host of ctx.settings.hosts.filter((h) => onHost(consumer, h))) {
+    let facts;
+    let unit;
+    try {
+      facts = await ctx.hostFacts(host);
+      unit = await ctx.unit(host, consumer.unit);
+    } catch {
+      return []; // the host does not evaluate: the other checks report it
+    }
+    if (!unit) continue;
+    const main = execStart(unit.unit).pop();
+    const want = facts.package ? `${facts.package.out}/bin/${program}` : undefined;
+    const same = (p: string): boolean =>
+      p === want || (ctx.settings.mode === 'build' && want !== undefined && realpath(p) === realpath(want));
+    if (unit.inlineScript || !main || !want || !same(main.program)) return [];
+    hits.push({
+      file: main.file ?? unit.source,
+      line: main.line,
+      text: `${host}: ExecStart=${[main.program, ...main.args].join(' ')} (the unit runs ${want})`,
+    });
+  }
+  return hits;
+}
+
+async function execsProgramRule(
+  ctx: RunContext,
+  module: string,
+  allowAfter: boolean,
+  consumer?: ServiceConsumer,
+): Promise<Rule | undefined> {
   const program = ctx.claim.shared.program;
   const full = path.join(ctx.settings.flake, module);
   if (!existsSync(full)) return undefined;
@@ -254,6 +293,7 @@ async function execsProgramRule(ctx: RunContext, module: string, allowAfter: boo
         hits.push({ file: module, line: valueLine + inv.line - 1, text: inv.text });
     }
   }
+  if (hits.length === 0 && consumer) hits.push(...(await unitExecsProgram(ctx, consumer)));
   const verb = allowAfter ? 'runs' : 'execs';
   return {
     name: `${module} ${verb} ${program}${allowAfter ? ' (allow_after: exec not required)' : ''}`,
@@ -325,7 +365,7 @@ export const singleSourceCheck: CheckDefinition = {
     for (const c of consumersOf(ctx.claim, 'systemd-service')) {
       const rule =
         c.moduleExecsProgram && c.module !== undefined
-          ? await execsProgramRule(ctx, c.module, c.allowAfter !== undefined)
+          ? await execsProgramRule(ctx, c.module, c.allowAfter !== undefined, c)
           : undefined;
       if (rule) rules.push(rule);
     }

@@ -26,6 +26,7 @@
 //   attribute path: the attribute exists (else the names at the level it stops).
 // Not checked here (the verification does): that the files say what the claim says,
 // that consumers reach the program, the proofs' counts.
+import { unitOnHost } from './hostUnits.js';
 import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
@@ -82,11 +83,12 @@ export function specFactsExpr(claim: Claim): string {
   const units = [
     ...new Set(
       claim.consumers.flatMap((c) =>
-        c.kind === 'systemd-service' || c.kind === 'runner-service'
+        (c.kind === 'systemd-service' || c.kind === 'runner-service'
           ? [c.unit]
           : c.kind === 'drone-step'
             ? [c.runnerUnit]
-            : [],
+            : []
+        ).flatMap((u) => claim.hosts.map((h) => unitOnHost(u, h.name))),
       ),
     ),
   ];
@@ -127,7 +129,7 @@ const didYouMean = (given: string, names: readonly string[]): string => {
 };
 
 /** A path's problem: missing (with the nearest name in its directory), or not the kind wanted. */
-function fileProblem(flake: string, rel: string, want: 'file' | 'dir'): string | undefined {
+function fileProblem(flake: string, rel: string, want: 'file' | 'dir' | 'file or directory'): string | undefined {
   const full = path.join(flake, rel);
   if (existsSync(full)) {
     // Read as the verification reads it: never a special file, never through a symlink out of the repository.
@@ -139,6 +141,8 @@ function fileProblem(flake: string, rel: string, want: 'file' | 'dir'): string |
       return `${JSON.stringify(rel)} leads out of the repository (to ${real}); expected a ${want} inside it`;
     const st = statSync(full);
     if (want === 'file' && !st.isFile()) return `${JSON.stringify(rel)} is not a file of the repository`;
+    if (want === 'file or directory' && !st.isFile() && !st.isDirectory())
+      return `${JSON.stringify(rel)} is neither a file nor a directory of the repository`;
     if (want === 'dir' && !st.isDirectory()) return `${JSON.stringify(rel)} is not a directory of the repository`;
     return undefined;
   }
@@ -186,7 +190,9 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
   const checked: string[] = [];
 
   // Files.
-  const files: [PropertyKey[], string, 'file' | 'dir'][] = [[['shared', 'file'], claim.shared.file, 'file']];
+  const files: [PropertyKey[], string, 'file' | 'dir' | 'file or directory'][] = [
+    [['shared', 'file'], claim.shared.file, 'file'],
+  ];
   claim.hosts.forEach((h, i) => {
     const own = doc.hasIn(['hosts', i, 'config']);
     files.push([
@@ -205,7 +211,7 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
       files.push([['consumers', i, 'pipeline'], c.pipeline, 'file'], [['consumers', i, 'runs'], c.runs, 'file']);
   });
   claim.proofs.forEach((p, i) => {
-    if (p.in !== undefined) files.push([['proofs', i, 'in'], p.in, 'file']);
+    if (p.in !== undefined) files.push([['proofs', i, 'in'], p.in, 'file or directory']);
     if (p.allIn !== undefined) files.push([['proofs', i, 'all_in'], p.allIn, 'dir']);
   });
   if (doc.has('search_dir')) files.push([['search_dir'], claim.searchDir, 'dir']);
@@ -281,10 +287,12 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
   };
   const unitKeys = new Map<string, PropertyKey[]>();
   claim.consumers.forEach((c, i) => {
-    if ((c.kind === 'systemd-service' || c.kind === 'runner-service') && !unitKeys.has(c.unit))
-      unitKeys.set(c.unit, ['consumers', i, 'unit']);
-    if (c.kind === 'drone-step' && !unitKeys.has(c.runnerUnit))
-      unitKeys.set(c.runnerUnit, ['consumers', i, 'runner_unit']);
+    for (const h of claim.hosts) {
+      const unit = c.kind === 'systemd-service' || c.kind === 'runner-service' ? unitOnHost(c.unit, h.name) : undefined;
+      if (unit !== undefined && !unitKeys.has(unit)) unitKeys.set(unit, ['consumers', i, 'unit']);
+      const runner = c.kind === 'drone-step' ? unitOnHost(c.runnerUnit, h.name) : undefined;
+      if (runner !== undefined && !unitKeys.has(runner)) unitKeys.set(runner, ['consumers', i, 'runner_unit']);
+    }
   });
   const programKey: PropertyKey[] = doc.hasIn(['shared', 'program']) ? ['shared', 'program'] : ['shared', 'package'];
   // A problem found on several hosts alike is said once, naming them all: `{host}` stands for them.
@@ -308,8 +316,8 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
       const wanted = claim.consumers.some(
         (c) =>
           onHost(c, host) &&
-          (((c.kind === 'systemd-service' || c.kind === 'runner-service') && c.unit === unit) ||
-            (c.kind === 'drone-step' && c.runnerUnit === unit)),
+          (((c.kind === 'systemd-service' || c.kind === 'runner-service') && unitOnHost(c.unit, host) === unit) ||
+            (c.kind === 'drone-step' && unitOnHost(c.runnerUnit, host) === unit)),
       );
       if (!wanted) continue;
       const services = facts.serviceNames.map((s) => `${s}.service`);

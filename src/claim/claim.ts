@@ -4,6 +4,7 @@
 import { SettingsError } from '../errors.js';
 import type { CheckId, Deviation } from '../verdict.js';
 import { builtinClaim } from './load.js';
+import { expandHostUnits } from './hostUnits.js';
 import { consumersOf, type Claim, type Consumer, type DroneStepConsumer, type ServiceConsumer } from './types.js';
 
 /** The claim settings a user gave (flag or PLUGIN_*), parsed, by setting name. */
@@ -129,7 +130,8 @@ export function applySettings(
   if (problems.length) throw new SettingsError(`invalid settings:\n  ${problems.join('\n  ')}`);
   const givenNames = CLAIM_SETTING_NAMES.filter((n) => given[n] !== undefined);
   if (givenNames.length) out.settingLabels = Object.fromEntries(givenNames.map((n) => [n, env(n)]));
-  return out;
+  // `{host}` in a unit: one consumer per host of the run (./hostUnits.ts).
+  return expandHostUnits(out);
 }
 
 /**

@@ -29,7 +29,10 @@ const hostName = z
   .meta({ not: { enum: ['.', '..'] } });
 const serviceUnit = z
   .string()
-  .regex(/^[A-Za-z0-9:_.@\\-]+\.service$/, 'expected a systemd service unit name ending in .service');
+  .regex(
+    /^(?:[A-Za-z0-9:_.@\\-]|\{host\})+\.service$/,
+    'expected a systemd service unit name ending in .service ({host} is replaced by each host name)',
+  );
 const program = z.string().regex(/^[^/\s]+$/, 'expected a program name (no / and no spaces)');
 const nonEmptyList = <T extends z.ZodType>(item: T, what: string) =>
   z.array(item, `expected a list of ${what}`).min(1, `expected a non-empty list of ${what}`);
