@@ -32,7 +32,7 @@ interface Row {
 const rowsOf = (fixture: keyof typeof FIXTURES): Row[] =>
   Object.entries(FIXTURES[fixture].mutations).map(([name, spec]) => ({ name, spec: spec }));
 
-describe.each(['cc-ci', 'ops-lab'] as const)('%s', (fixture) => {
+describe.each(['cc-ci', 'ops-lab', 'agents'] as const)('%s', (fixture) => {
   describe.each(rowsOf(fixture))('mutation $name', ({ name, spec }) => {
     // A fresh salt per run: a new tree hash, so no fetcher or eval cache can answer for it.
     const base = path.join(work, `${fixture}-${name}`);
