@@ -341,11 +341,14 @@ async function jobShellGives(
     unit.name,
     {
       vars: proc.vars,
-      ...(last ? { exec: { argv: [last.program, ...last.args], where: `${last.file ?? unit.source}:${last.line}` } } : {}),
+      ...(last
+        ? { exec: { argv: [last.program, ...last.args], where: `${last.file ?? unit.source}:${last.line}` } }
+        : {}),
     },
     (file) => ctx.etcFile(host, file),
   );
-  if ('unknown' in setting) return { evidence: [], unknown: `job shell (${describeJobShellSource(source)}): ${setting.unknown}` };
+  if ('unknown' in setting)
+    return { evidence: [], unknown: `job shell (${describeJobShellSource(source)}): ${setting.unknown}` };
   const evidence = [`${host}: ${consumer.name} job shell (${setting.where}) = ${setting.value}`];
   const words = shellWords(setting.value);
   if ('unknown' in words) return { evidence, unknown: `cannot follow the job shell: ${words.unknown}` };
@@ -356,7 +359,9 @@ async function jobShellGives(
       ? { root: '/bin/sh', file: '/bin/sh', via: '/bin/sh (NixOS environment.binsh: bash)', notes: [] as string[] }
       : resolveProgram(first, proc.path === undefined ? [] : splitPath(proc.path), view);
   if (!found.root) {
-    const why = [`${first} is not found on the runner's PATH (${proc.path ?? 'none'})`, ...found.notes].join('; ');
+    const why = first.includes('/')
+      ? found.notes.join('; ') || `${first} cannot be run`
+      : [`${first} is not found on the runner's PATH (${proc.path ?? 'none'})`, ...found.notes].join('; ');
     return found.notes.some((n) => /cannot follow|outside the store/.test(n))
       ? { evidence, unknown: `cannot follow the job shell: ${why}` }
       : { evidence, problem: `its jobs cannot start: ${why}` };

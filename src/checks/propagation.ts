@@ -276,7 +276,10 @@ function jobShellFinds(
   if (facts.wrapper && first === `${facts.wrapper.out}/bin/${program}`)
     return [wrapperHasCanary, `job shell of ${consumer.unit}: ${first}`];
   if (first === '/bin/sh' || ['bash', 'sh'].includes(programName(first))) return undefined;
-  if (programName(first) === program && !first.includes('/')) return undefined;
+  if (programName(first) === program)
+    return first.includes('/')
+      ? [false, `job shell of ${consumer.unit}: ${first}, not ${facts.wrapper?.out ?? program}/bin/${program}`]
+      : undefined;
   return [undefined, `job shell of ${consumer.unit}: ${first}, neither ${program} nor bash or sh`];
 }
 

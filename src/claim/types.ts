@@ -60,9 +60,7 @@ export interface DroneStepConsumer extends OnHosts {
 
 /** Where a runner's job shell is set: the unit's environment, an /etc file's key, or an ExecStart argument. */
 export type JobShellSource = (
-  | { from: 'env'; name: string }
-  | { from: 'file'; file: string; key: string }
-  | { from: 'arg'; name: string }
+  { from: 'env'; name: string } | { from: 'file'; file: string; key: string } | { from: 'arg'; name: string }
 ) & {
   /** The runner's own default when the setting is absent (else: cannot follow). */
   default?: string;

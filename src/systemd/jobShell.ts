@@ -43,7 +43,10 @@ export interface RunnerStart {
 }
 
 /** A config file's value for `key`: `key=value` / `key = "value"` lines (Buildkite's cfg, simple TOML). */
-export function configValue(text: string, key: string): { value: string; line: number } | { absent: true } | { unknown: string } {
+export function configValue(
+  text: string,
+  key: string,
+): { value: string; line: number } | { absent: true } | { unknown: string } {
   const hits: { value: string; line: number }[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -65,7 +68,9 @@ export function configValue(text: string, key: string): { value: string; line: n
     hits.push({ value, line: i + 1 });
   }
   if (hits.length > 1)
-    return { unknown: `${key} is set ${hits.length} times (lines ${hits.map((h) => h.line).join(', ')}): which one the runner takes is not modelled` };
+    return {
+      unknown: `${key} is set ${hits.length} times (lines ${hits.map((h) => h.line).join(', ')}): which one the runner takes is not modelled`,
+    };
   return hits[0] ?? { absent: true };
 }
 
@@ -129,7 +134,8 @@ export function shellWords(value: string): { argv: string[] } | { unknown: strin
       } else if (ch === '"') {
         i++;
         while (i < value.length && value[i] !== '"') {
-          if (value[i] === '$' || value[i] === '`') return { unknown: `\`${value}\` expands ${value[i]} inside quotes` };
+          if (value[i] === '$' || value[i] === '`')
+            return { unknown: `\`${value}\` expands ${value[i]} inside quotes` };
           if (value[i] === '\\' && i + 1 < value.length && '"\\$`'.includes(value[i + 1])) i++;
           word += value[i++];
         }
@@ -162,7 +168,9 @@ export function plainShell(
 ): { shell: string } | { unknown: string } {
   const name = programName(file);
   if (name !== 'bash' && name !== 'sh')
-    return { unknown: `${file} is neither the shared program nor bash or sh: what it gives the job's commands is not modelled` };
+    return {
+      unknown: `${file} is neither the shared program nor bash or sh: what it gives the job's commands is not modelled`,
+    };
   for (const a of argv.slice(1)) {
     if (a === '--') break;
     if (PROFILE_FLAGS.has(a) || (/^-[a-zA-Z]+$/.test(a) && /[li]/.test(a.slice(1))))
@@ -171,7 +179,9 @@ export function plainShell(
   // A non-interactive bash sources $BASH_ENV before the command (bash(1) INVOCATION); invoked as sh it does not.
   const bashEnv = name === 'bash' ? vars.get('BASH_ENV') : undefined;
   if (bashEnv)
-    return { unknown: `${bashEnv.from}BASH_ENV: bash sources ${bashEnv.value} before the job's commands, which may set PATH` };
+    return {
+      unknown: `${bashEnv.from}BASH_ENV: bash sources ${bashEnv.value} before the job's commands, which may set PATH`,
+    };
   return { shell: name };
 }
 
