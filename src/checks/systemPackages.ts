@@ -107,6 +107,16 @@ export function requiredFromTools(
     const winnerOut = w.winner.installed[0];
     const tool = tools.find((t) => winnerOut !== undefined && t.installed.includes(winnerOut));
     const named = tools.filter((t) => swBinWinner([t], p));
+    // A package of another name with a lower meta.priority wins bin/<p> silently if its bin/ has one: only a build
+    // lists its bin/.
+    const winning = w.winner.priority ?? 5;
+    const stronger = facts.systemPackages.filter((x) => !w.candidates.includes(x) && (x.priority ?? 5) < winning);
+    if (tool && stronger.length) {
+      out.unknowns.push(
+        `${host}: eval mode cannot see whether ${stronger.map(describePriority).join(', ')} (higher priority than ${attr}'s ${tool.name}) hold bin/${p}; a build (mode: build) reads sw/bin`,
+      );
+      continue;
+    }
     if (tool) {
       out.evidence.push(
         `${host}: sw/bin/${p} from ${describePriority(w.winner)}: ${attr}'s ${tool.name} (evaluated, buildEnv rules)`,
