@@ -116,8 +116,8 @@ const consumerKinds = [
     name,
     kind: z.literal('runner-service'),
     unit: serviceUnit,
-    job_shell: jobShell.optional(),
     ...moduleRules,
+    job_shell: jobShell.optional(),
     ...onHosts,
   }),
   z.strictObject({
