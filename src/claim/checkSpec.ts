@@ -319,11 +319,29 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
       for (const [host, f] of Object.entries(found)) {
         if (!onHost(c, host)) continue;
         const svc = c.unit.replace(/\.service$/, '');
-        if (js.from === 'file' && !f.etc.includes(js.file.replace(/^\/etc\//, '')))
+        if (js.from === 'file' && !f.etc.includes(js.file.replace(/^\/etc\//, ''))) {
+          const want = js.file.replace(/^\/etc\//, '');
+          const near = didYouMean(want, f.etc).replace('did you mean ', 'did you mean /etc/');
+          const dir = path.posix.dirname(want);
+          const there = f.etc.filter((e) => path.posix.dirname(e) === dir);
           push(
             ['consumers', i, 'job_shell', 'file'],
-            `no environment.etc entry writes ${js.file} on host ${host}${didYouMean(js.file.replace(/^\/etc\//, ''), f.etc).replace('did you mean ', 'did you mean /etc/')} (the job shell is read from there)`,
+            `no environment.etc entry writes ${js.file} on host ${host}${
+              near ||
+              (there.length
+                ? `; /etc/${dir}/ gets: ${there
+                    .slice(0, 8)
+                    .map((e) => `/etc/${e}`)
+                    .join(', ')}`
+                : `; environment.etc writes: ${
+                    f.etc
+                      .slice(0, 8)
+                      .map((e) => `/etc/${e}`)
+                      .join(', ') || 'nothing'
+                  }`)
+            } (the job shell is read from there)`,
           );
+        }
         if (js.from === 'env' && js.default === undefined && f.env[svc] && !f.env[svc].includes(js.name))
           push(
             ['consumers', i, 'job_shell', 'env'],

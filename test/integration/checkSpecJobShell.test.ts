@@ -44,7 +44,7 @@ test.each<[string, string, string, RegExp]>([
     'a file environment.etc does not write',
     FILE.replace('buildkite-agent.cfg', 'agent.cfg'),
     'file: /etc',
-    /consumers\[0\]\.job_shell\.file: no environment\.etc entry writes \/etc\/buildkite-agent\/agent\.cfg on host builder; did you mean \/etc\/buildkite-agent\/buildkite-agent\.cfg\?/,
+    /consumers\[0\]\.job_shell\.file: no environment\.etc entry writes \/etc\/buildkite-agent\/agent\.cfg on host builder; \/etc\/buildkite-agent\/ gets: \/etc\/buildkite-agent\/buildkite-agent\.cfg/,
   ],
   [
     'a variable the service does not set',
