@@ -22,7 +22,7 @@ import {
 } from '../claim/types.js';
 import { serviceEnvironment, storeReader } from '../systemd/environment.js';
 import { processEnvironment, type ProcessEnvironment } from '../systemd/process.js';
-import { describeJobShellSource, plainShell, shellSetting, shellWords } from '../systemd/jobShell.js';
+import { plainShell, resolveJobShell } from '../systemd/jobShell.js';
 import { storeRootOf } from '../storeFs.js';
 import { isSweepService, sweepNamedIn } from '../systemd/sweep.js';
 import { startedAtBoot, timerNotLive } from '../systemd/timer.js';
@@ -334,30 +334,13 @@ async function jobShellGives(
   expected: string,
 ): Promise<{ evidence: string[]; unknown?: string; problem?: string; viaWrapper?: boolean }> {
   const { program } = ctx.claim.shared;
-  const source = consumer.jobShell!;
-  const last = execStart(unit.unit).pop();
-  const setting = await shellSetting(
-    source,
-    unit.name,
-    {
-      vars: proc.vars,
-      ...(last
-        ? { exec: { argv: [last.program, ...last.args], where: `${last.file ?? unit.source}:${last.line}` } }
-        : {}),
-    },
-    (file) => ctx.etcFile(host, file),
-  );
-  if ('unknown' in setting)
-    return { evidence: [], unknown: `job shell (${describeJobShellSource(source)}): ${setting.unknown}` };
-  const evidence = [`${host}: ${consumer.name} job shell (${setting.where}) = ${setting.value}`];
-  const words = shellWords(setting.value);
-  if ('unknown' in words) return { evidence, unknown: `cannot follow the job shell: ${words.unknown}` };
-  const [first] = words.argv;
-  // NixOS links /bin/sh to bash (environment.binsh) at activation: bash in POSIX mode.
-  const found =
-    first === '/bin/sh'
-      ? { root: '/bin/sh', file: '/bin/sh', via: '/bin/sh (NixOS environment.binsh: bash)', notes: [] as string[] }
-      : resolveProgram(first, proc.path === undefined ? [] : splitPath(proc.path), view);
+  const shell = await resolveJobShell(consumer.jobShell!, unit, proc, view, (file) => ctx.etcFile(host, file));
+  const evidence =
+    shell.value !== undefined ? [`${host}: ${consumer.name} job shell (${shell.where}) = ${shell.value}`] : [];
+  if ('unknown' in shell) return { evidence, unknown: shell.unknown };
+  const { found, argv } = shell;
+  const [first] = argv;
+  const setting = shell;
   if (!found.root) {
     const why = first.includes('/')
       ? found.notes.join('; ') || `${first} cannot be run`
@@ -374,7 +357,7 @@ async function jobShellGives(
   }
   if (programName(first) === program)
     return { evidence, problem: `its job shell runs ${found.root} (via ${found.via}), not ${expected}` };
-  const plain = plainShell(words.argv, found.file ?? first, proc.vars);
+  const plain = plainShell(argv, found.file ?? first, proc.vars);
   if ('unknown' in plain) return { evidence, unknown: `cannot follow the job shell: ${plain.unknown}` };
   evidence.push(
     `${host}: ${consumer.name} job shell ${found.file ?? first} is ${plain.shell}: the job's commands run with the runner's PATH`,

@@ -27,7 +27,10 @@
 //    a login/interactive flag (-l, --login, -i, --rcfile, --init-file, --profile) and without BASH_ENV in the
 //    runner's environment (the runner's PATH applies), anything else: cannot follow.
 import type { JobShellSource } from '../claim/types.js';
+import type { UnitView } from '../context.js';
+import { resolveProgram, splitPath, type HostView, type Resolution } from '../resolve.js';
 import { programName } from '../shell/index.js';
+import { execStart } from './unit.js';
 
 /** The shell setting's value and where it was read, or why it cannot be known. */
 export type ShellSetting = { value: string; where: string } | { unknown: string };
@@ -186,3 +189,40 @@ export function plainShell(
 }
 
 export { describeSource as describeJobShellSource };
+
+/** A runner's job shell, read and looked up: its setting, its words, and where its first word leads. */
+export type JobShell =
+  | { value: string; where: string; argv: string[]; found: Resolution }
+  | { unknown: string; where?: string; value?: string };
+
+/** Reads the setting where the spec says, splits it, and looks its first word up on the runner's PATH. */
+export async function resolveJobShell(
+  source: JobShellSource,
+  unit: UnitView,
+  proc: { vars: RunnerStart['vars']; path?: string },
+  view: HostView,
+  readEtc: EtcFileReader,
+): Promise<JobShell> {
+  const last = execStart(unit.unit).pop();
+  const setting = await shellSetting(
+    source,
+    unit.name,
+    {
+      vars: proc.vars,
+      ...(last
+        ? { exec: { argv: [last.program, ...last.args], where: `${last.file ?? unit.source}:${last.line}` } }
+        : {}),
+    },
+    readEtc,
+  );
+  if ('unknown' in setting) return { unknown: `job shell (${describeSource(source)}): ${setting.unknown}` };
+  const words = shellWords(setting.value);
+  if ('unknown' in words) return { ...setting, unknown: `cannot follow the job shell: ${words.unknown}` };
+  const [first] = words.argv;
+  // NixOS links /bin/sh to bash (environment.binsh) at activation: bash in POSIX mode.
+  const found: Resolution =
+    first === '/bin/sh'
+      ? { root: '/bin/sh', file: '/bin/sh', via: '/bin/sh (NixOS environment.binsh: bash)', notes: [] }
+      : resolveProgram(first, proc.path === undefined ? [] : splitPath(proc.path), view);
+  return { ...setting, argv: words.argv, found };
+}
