@@ -154,7 +154,7 @@ export const hostParityCheck: CheckDefinition = {
     const programs = [...new Set(s.hosts.flatMap((h) => requiredPrograms(ctx, h)))];
     const shared = compareLines ? `${s.hosts.length} hosts share one systemPackages line; ` : '';
     return pass(
-      `${shared}${programs.length ? `${programs.join(', ')} on ${s.hosts.length > 1 ? 'every host' : s.hosts[0]}` : 'no required programs'}`,
+      `${shared}${programs.length ? `${programs.join(', ')} on ${s.hosts.length > 1 ? 'every host' : s.hosts[0]}${s.hosts.some(fromTools) ? `, from ${ctx.claim.shared.toolsAttr}` : ''}` : 'no required programs'}`,
       evidence,
     );
   },
