@@ -7,7 +7,7 @@ import { SettingsError } from '../errors.js';
 import { CHECK_IDS } from '../verdict.js';
 import { BUILTIN_SPEC_YAML } from './builtin.js';
 import { SPEC_KEYS, specSchema, type SpecFile } from './schema.js';
-import type { Claim, Consumer, GrepProof, HostClaim } from './types.js';
+import type { Claim, Consumer, GrepProof, HostClaim, JobShellSource } from './types.js';
 
 export interface SpecProblem {
   line: number;
@@ -224,6 +224,7 @@ function allowedKeys(path: readonly PropertyKey[], doc: Document): string {
   const [top, index] = path;
   if (path.length === 0) return SPEC_KEYS.top.join(', ');
   if (top === 'consumers' && typeof index === 'number') {
+    if (path[2] === 'job_shell') return SPEC_KEYS.job_shell.join(', ');
     const kind = (doc.getIn(['consumers', index, 'kind']) as string | undefined) ?? '';
     return SPEC_KEYS.consumers[kind]?.join(', ') ?? 'name, kind, …';
   }
@@ -316,6 +317,16 @@ function crossProblems(spec: SpecFile, at: (path: PropertyKey[]) => { line: numb
   return out;
 }
 
+type JobShellSpec = NonNullable<Extract<SpecFile['consumers'][number], { kind: 'runner-service' }>['job_shell']>;
+
+/** The spec's job_shell map as the claim's source (the schema guarantees exactly one of env, file+key, arg). */
+function jobShellSource(j: JobShellSpec): JobShellSource {
+  const dflt = j.default !== undefined ? { default: j.default } : {};
+  if (j.env !== undefined) return { from: 'env', name: j.env, ...dflt };
+  if (j.file !== undefined) return { from: 'file', file: j.file, key: j.key ?? '', ...dflt };
+  return { from: 'arg', name: j.arg ?? '', ...dflt };
+}
+
 function toClaim(spec: SpecFile, source: string): Claim {
   const hostConfig = spec.host_defaults?.config ?? '';
   const requiredPrograms = spec.host_defaults?.required_programs ?? [];
@@ -361,6 +372,7 @@ function toClaim(spec: SpecFile, source: string): Claim {
           kind: c.kind,
           name: c.name,
           unit: c.unit,
+          ...(c.job_shell !== undefined ? { jobShell: jobShellSource(c.job_shell) } : {}),
           ...optional,
           moduleMustNotContain: c.module_must_not_contain ?? [],
         };
@@ -371,6 +383,8 @@ function toClaim(spec: SpecFile, source: string): Claim {
           ...optional,
           sameDefinition: c.same_definition ?? true,
           configReferencesTools: c.config_references_tools ?? true,
+          includesPackage: c.includes_package ?? false,
+          requiredProgramsFrom: c.required_programs_from ?? 'anywhere',
         };
       case 'derivation':
         return {

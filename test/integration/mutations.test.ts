@@ -37,7 +37,7 @@ interface Row {
 const rowsOf = (fixture: keyof typeof FIXTURES): Row[] =>
   Object.entries(FIXTURES[fixture].mutations).map(([name, spec]) => ({ name, spec: spec }));
 
-describe.each(['cc-ci', 'ops-lab', 'gh-fleet', 'build-agents', 'edge'] as const)('%s', (fixture) => {
+describe.each(['cc-ci', 'ops-lab', 'agents', 'gh-fleet', 'build-agents', 'edge'] as const)('%s', (fixture) => {
   const pending = rowsOf(fixture).filter((r) => r.spec.pending !== undefined);
   if (pending.length) {
     describe.each(pending)('mutation $name', ({ spec }) => {
