@@ -23,7 +23,8 @@
 //   same of each of its `paths`): a package whose bin/ holds other names passes
 //   only a build, which --check-spec does not do; the message says so;
 // - per derivation consumer, `nix eval FLAKE#<first segment> --apply` walking the
-//   attribute path: the attribute exists (else the names at the level it stops).
+//   attribute path: the attribute exists (else the names at the level it stops); with
+//   `image: true`, that it has a dockerTools `stream.conf` or `conf`.
 // Not checked here (the verification does): that the files say what the claim says,
 // that consumers reach the program, the proofs' counts.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -314,6 +315,18 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
         push(
           [...['consumers', i], c.through !== undefined ? 'through' : 'attr'],
           `${c.through !== undefined ? `${c.attr}.${c.through}` : c.attr} is not a derivation`,
+        );
+      // image: true reads the dockerTools conf (`stream.conf` of buildLayeredImage, `conf` of streamLayeredImage).
+      else if (
+        c.image &&
+        !(await deps.evalJson<boolean>(
+          top,
+          `o: let x = o${rest.map((n) => `.${nixString(n)}`).join('')}; s = if builtins.isAttrs x && x ? stream then x.stream else x; in builtins.isAttrs s && s ? conf`,
+        ))
+      )
+        push(
+          ['consumers', i, 'image'],
+          `${c.attr} is not a dockerTools image: it has no stream.conf nor conf (buildLayeredImage/streamLayeredImage)`,
         );
     } catch (e) {
       if (!(e instanceof NixCommandError)) throw e;
