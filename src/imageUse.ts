@@ -99,7 +99,7 @@ async function imageFacts(
     const json = parseJson(readFileSync(got.path, 'utf8'));
     if (!json || typeof json.config !== 'object' || json.config === null)
       return { unknown: `cannot follow: ${got.path} is not a conf json with a \`config\` object` };
-    config = json.config as ImageConfig;
+    config = json.config;
     fromImage = typeof json.from_image === 'string' ? json.from_image : null;
   } else {
     const configJson = info.env.configJson !== undefined ? parseJson(`{"config":${info.env.configJson}}`) : undefined;
@@ -116,7 +116,7 @@ async function imageFacts(
     }
     if (!base || typeof base.config !== 'object' || base.config === null)
       return { unknown: `cannot follow: the image config is not readable from ${got.drv} without a build` };
-    config = base.config as ImageConfig;
+    config = base.config;
     const fi = confText?.from_image ?? info.env.fromImage;
     fromImage = typeof fi === 'string' && fi !== '' ? fi : null;
   }
@@ -189,7 +189,7 @@ const readdirSafe = (d: string): string[] | undefined => {
   }
 };
 
-/** Judges an image consumer: its entrypoint runs the program, its PATH resolves the shared tools, it holds the package. */
+/** Judges an image: its entrypoint runs the program, its PATH resolves the shared tools, it holds the package. */
 export async function judgeImage(
   nix: NixClient,
   mode: 'build' | 'eval',
@@ -211,13 +211,15 @@ export async function judgeImage(
   if (f.fromImage)
     return {
       ...out,
-      unknowns: [`${name}: cannot follow: a base image (fromImage ${f.fromImage}): its layers are not the repository's, at ${at}`],
+      unknowns: [
+        `${name}: cannot follow: a base image (fromImage ${f.fromImage}): its layers are not the repository's, at ${at}`,
+      ],
     };
   const words = (v: unknown, key: string): string[] | undefined | { bad: string } =>
     v === undefined || v === null
       ? undefined
       : Array.isArray(v) && v.every((w) => typeof w === 'string')
-        ? (v as string[])
+        ? v
         : { bad: `${key} is ${JSON.stringify(v)}, not a list of strings` };
   const ep = words(f.config.Entrypoint, 'Entrypoint');
   const cmd = words(f.config.Cmd, 'Cmd');
@@ -230,15 +232,22 @@ export async function judgeImage(
   // PATH: the last PATH= of Env, else Docker's default.
   const envList = words(f.config.Env, 'Env');
   if (envList && 'bad' in envList) return { ...out, unknowns: [`${name}: cannot follow: ${envList.bad} at ${at}`] };
-  const pathEnv = ((envList as string[] | undefined) ?? []).filter((e) => e.startsWith('PATH=')).pop();
-  const dirs = pathEnv ? pathEnv.slice(5).split(':').filter((d) => d !== '') : DOCKER_DEFAULT_PATH;
+  const pathEnv = (envList ?? []).filter((e) => e.startsWith('PATH=')).pop();
+  const dirs = pathEnv
+    ? pathEnv
+        .slice(5)
+        .split(':')
+        .filter((d) => d !== '')
+    : DOCKER_DEFAULT_PATH;
   out.evidence.push(`${name}: the image's PATH: ${dirs.join(':')}${pathEnv ? ' (config Env)' : " (Docker's default)"}`);
   const wanted = `${expected.outPath}/bin/${program}`;
 
   // (1) What Docker runs: argv[0], through `sh -c SCRIPT`, must be the shared program.
   const entry = await (async (): Promise<{ problem?: string; unknown?: string; evidence?: string }> => {
     if (argv[0].includes('$'))
-      return { unknown: `cannot follow: ${key} word \`${argv[0]}\` is computed (exec form does not expand it) at ${at}` };
+      return {
+        unknown: `cannot follow: ${key} word \`${argv[0]}\` is computed (exec form does not expand it) at ${at}`,
+      };
     const first = lookUp(mode, f, argv[0], dirs);
     if (!first) return { problem: `${key} ${JSON.stringify(argv)}: ${argv[0]} is not in the image (${at})` };
     const runs = (x: Found): boolean => x.root === expected.outPath && programName(x.file) === program;
@@ -247,18 +256,27 @@ export async function judgeImage(
     if (SHELLS.has(programName(first.file)) && argv[1] === '-c' && argv[2] !== undefined) {
       const where = `${at} ${key} (${programName(first.file)} -c)`;
       const analysis = await analyzeScript(argv[2], { inheritedPath: dirs.map((d) => ({ dir: d })) });
-      if (analysis.parseError) return { unknown: `cannot follow: ${where}: not valid shell (${analysis.parseError.message})` };
+      if (analysis.parseError)
+        return { unknown: `cannot follow: ${where}: not valid shell (${analysis.parseError.message})` };
       const run = finalRunOf(analysis, program);
       if (!run) return { problem: `${key} ${JSON.stringify(argv)}: its script never runs ${program} (${where})` };
       const blocking = analysis.unfollowable.find((u) => u.line <= run.line);
       if (blocking) return { unknown: `cannot follow: ${where}: \`${blocking.text}\`: ${blocking.reason}` };
       if (run.conditional) return { problem: `${where}: \`${run.text}\` runs only on some branches` };
-      const later = analysis.invocations.slice(analysis.invocations.indexOf(run) + 1).filter((i) => i.kind === 'external');
+      const later = analysis.invocations
+        .slice(analysis.invocations.indexOf(run) + 1)
+        .filter((i) => i.kind === 'external');
       if (later.length) return { problem: `${where}: \`${later[0].text}\` runs after ${program}` };
-      const here = pathDirs(resolvePath(run.path, dirs.map((d) => ({ dir: d }))));
+      const here = pathDirs(
+        resolvePath(
+          run.path,
+          dirs.map((d) => ({ dir: d })),
+        ),
+      );
       if (!here) return { unknown: `cannot follow: ${where}: the PATH of \`${run.text}\` cannot be computed` };
       const r = lookUp(mode, f, run.program, here);
-      if (!r) return { problem: `${where}: \`${run.text}\`: ${run.program} is not in the image (PATH ${here.join(':')})` };
+      if (!r)
+        return { problem: `${where}: \`${run.text}\`: ${run.program} is not in the image (PATH ${here.join(':')})` };
       if (runs(r)) return { evidence: `${where}: \`${run.text}\` runs ${r.file} (via ${r.via}) = ${wanted}` };
       return { problem: `${where}: \`${run.text}\` runs ${r.file} (via ${r.via}), not ${wanted}` };
     }
@@ -277,7 +295,9 @@ export async function judgeImage(
       script = drv !== undefined && isShellText((await nix.derivation(drv)).env.text ?? '');
     }
     if (script)
-      return { unknown: `cannot follow: ${key} runs the script ${first.file}, not ${wanted}; what it runs is not followed, at ${at}` };
+      return {
+        unknown: `cannot follow: ${key} runs the script ${first.file}, not ${wanted}; what it runs is not followed, at ${at}`,
+      };
     return { problem: `${key} ${JSON.stringify(argv)} runs ${first.file} (via ${first.via}), not ${wanted}` };
   })();
   if (entry.problem) out.problems.push(`${name}: ${entry.problem}`);
@@ -303,13 +323,18 @@ export async function judgeImage(
   if (mode === 'build') {
     const closure = await nix.closure(f.conf);
     const has = closure.includes(expected.outPath);
-    out.evidence.push(`${name}: the image's store layers (closure of ${f.conf}, ${closure.length} paths) ${has ? 'hold' : 'LACK'} ${expected.outPath}`);
+    out.evidence.push(
+      `${name}: the image's store layers (closure of ${f.conf}, ${closure.length} paths) ${has ? 'hold' : 'LACK'} ${expected.outPath}`,
+    );
     if (!has) out.problems.push(`${name}: the image does not hold ${expected.outPath}`);
   } else {
     const inputs = await nix.drvClosure(await confDrv(nix, attr));
     const has = inputs.includes(expected.drvPath);
     out.evidence.push(`${name}: the image config is ${has ? '' : 'NOT '}built from ${expected.drvPath}`);
-    if (!has) out.problems.push(`${name}: the image is not built from ${expected.drvPath}, so it cannot hold ${expected.outPath}`);
+    if (!has)
+      out.problems.push(
+        `${name}: the image is not built from ${expected.drvPath}, so it cannot hold ${expected.outPath}`,
+      );
   }
   return out;
 }

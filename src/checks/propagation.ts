@@ -298,6 +298,7 @@ export const propagationCheck: CheckDefinition = {
       );
       let noAnswer = false;
       let canaryDrv: string | undefined;
+      const wrapperDrvs: string[] = []; // an image (image: true) must get the canary through the edited wrapper
       const reached: string[] = [];
       for (const r of results) {
         if (!r.value) {
@@ -309,6 +310,7 @@ export const propagationCheck: CheckDefinition = {
         }
         const { facts, wrapperRun, services } = r.value;
         canaryDrv = facts.canaryDrv;
+        if (facts.wrapper) wrapperDrvs.push(facts.wrapper.drvPath);
         withCanary.push(facts.canaryPath, facts.canaryDrv);
         // A wrapper built from the edited list depends on the canary (its hash changes every run) even when its
         // final PATH lacks it: masked like every path that holds it.
@@ -379,7 +381,10 @@ export const propagationCheck: CheckDefinition = {
           evidence.push(...d.error);
           continue;
         }
-        const got = d.closure === undefined || canaryDrv === undefined ? undefined : d.closure.includes(canaryDrv);
+        const got =
+          d.closure === undefined || canaryDrv === undefined
+            ? undefined
+            : d.closure.includes(canaryDrv) && (!d.consumer.image || wrapperDrvs.some((w) => d.closure!.includes(w)));
         if (got === true && d.drv) withCanary.push(d.drv);
         evidence.push(
           `${label}: ${got === true ? 'has the canary' : got === false ? 'MISSING the canary' : 'cannot be checked'} (${d.drv ?? 'not a derivation'})`,
