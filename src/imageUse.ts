@@ -21,6 +21,8 @@ import type { NixClient } from './nix/client.js';
 import { packageOf, parseStorePath } from './parse/storePath.js';
 import { analyzeScript, finalRunOf, pathDirs, programName, resolvePath } from './shell/index.js';
 import { exists, realpath, storeRootOf } from './storeFs.js';
+import { DerivationFiles } from './wrappers/derivation.js';
+import { followWrapper } from './wrappers/index.js';
 
 export interface ImageFinding {
   problems: string[];
@@ -87,16 +89,28 @@ async function imageFacts(
   layerDrv ??= info.inputDrvs.find((d) => d.endsWith('-customisation-layer.drv'));
   if (!layerDrv) return { unknown: `cannot follow: ${got.drv} names no customisation layer (the image's root)` };
   const layerEnv = (await nix.derivation(layerDrv)).env;
-  if (layerEnv.paths === undefined)
+  // symlinkJoin's `paths` (nixpkgs: passed as a file; some trees name it `pathsList`), linked first-wins.
+  const paths = layerEnv.paths ?? layerEnv.pathsList;
+  if (paths === undefined)
     return { unknown: `cannot follow: the customisation layer ${layerDrv} has no \`paths\` (not a symlinkJoin)` };
-  const contents = layerEnv.paths.split(/\s+/).filter((p) => p !== '');
+  // extraCommands/fakeRootCommands run in the image's root after the contents are linked: they may change /bin.
+  const extra = ['extraCommands', 'fakeRootCommands', ...('extraCommands' in layerEnv ? [] : ['postBuild'])].find(
+    (k) => (layerEnv[k] ?? '').trim() !== '',
+  );
+  if (extra)
+    return {
+      unknown: `cannot follow: the customisation layer ${layerDrv} runs ${extra} in the image's root (${JSON.stringify(layerEnv[extra].slice(0, 80))})`,
+    };
+  const contents = paths.split(/\s+/).filter((p) => p !== '');
   let config: ImageConfig | undefined;
   let fromImage: string | null = null;
   if (mode === 'build') {
     const built = await nix.buildDrvs([got.drv]);
     if (!built.ok)
       return { problem: `${attr}: its image config ${got.drv} does not build: ${built.error?.message.split('\n')[0]}` };
-    const json = parseJson(readFileSync(got.path, 'utf8'));
+    // A trailing comma (a conf written line by line, not by jq) is read past; anything else unparsable is not.
+    const raw = readFileSync(got.path, 'utf8');
+    const json = parseJson(raw) ?? parseJson(raw.replace(/,(\s*[}\]])/g, '$1'));
     if (!json || typeof json.config !== 'object' || json.config === null)
       return { unknown: `cannot follow: ${got.path} is not a conf json with a \`config\` object` };
     config = json.config;
@@ -304,17 +318,28 @@ export async function judgeImage(
   if (entry.unknown) out.unknowns.push(`${name}: ${entry.unknown}`);
   if (entry.evidence) out.evidence.push(`${name}: ${entry.evidence}`);
 
-  // (2) Tools: a name the image's PATH resolves that the shared runtime also provides must be the shared one.
+  // (2) Tools: a name the shared runtime provides must resolve to the shared one on the PATH the program runs
+  // with in the image: the wrapper's own PATH (src/wrappers: a writeShellApplication/makeWrapper prefix wins over
+  // the image's) on top of the image's PATH it inherits. A wrapper not read: the image's PATH alone.
+  const run = await followWrapper(
+    new DerivationFiles((d) => nix.derivation(d), [expected.drvPath]),
+    wanted,
+    dirs.map((d) => ({ dir: d })),
+  );
+  const programDirs = run.ok ? [...run.entries, ...dirs.filter((d) => !run.entries.includes(d))] : dirs;
+  out.evidence.push(
+    `${name}: ${program} runs with PATH ${programDirs.join(':')}${run.ok ? ` (its wrapper, ${run.source}, on the image's)` : ` (its wrapper not read: ${'cannotFollow' in run ? run.cannotFollow : run.problem})`}`,
+  );
   const shared = await sharedRuntime(nix, mode, expected);
   const seen = new Set<string>();
   for (const [root, names] of shared) {
     for (const n of names) {
       if (seen.has(n)) continue;
       seen.add(n);
-      const r = lookUp(mode, f, n, dirs);
+      const r = lookUp(mode, f, n, programDirs);
       if (r && r.root !== root && !shared.some(([other, ns]) => other === r.root && ns.includes(n)))
         out.problems.push(
-          `${name}: in the image, \`${n}\` resolves to ${r.file} (via ${r.via}), not the shared runtime's ${root}/bin/${n}`,
+          `${name}: in the image, \`${n}\` (on the PATH ${program} runs with) resolves to ${r.file} (via ${r.via}), not the shared runtime's ${root}/bin/${n}`,
         );
     }
   }
