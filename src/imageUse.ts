@@ -305,7 +305,8 @@ export async function judgeImage(
       }
       script = isShellText(head);
     } else {
-      const drv = await producer(nix, await nix.drvClosure(await confDrv(nix, attr)), first.root);
+      const closure = (await nix.drvClosure(await confDrv(nix, attr))).filter((d) => d.endsWith('.drv'));
+      const drv = await producer(nix, closure, first.root);
       script = drv !== undefined && isShellText((await nix.derivation(drv)).env.text ?? '');
     }
     if (script)
@@ -376,7 +377,7 @@ async function sharedRuntime(
 ): Promise<[string, string[]][]> {
   if (mode === 'build') return (await nix.closure(expected.outPath)).map((p) => [p, providedNames(mode, p)]);
   const result: [string, string[]][] = [];
-  for (const d of await nix.drvClosure(expected.drvPath)) {
+  for (const d of (await nix.drvClosure(expected.drvPath)).filter((p) => p.endsWith('.drv'))) {
     const info = await nix.derivation(d);
     for (const o of Object.values(info.outputs)) result.push([o, providedNames(mode, o)]);
   }
