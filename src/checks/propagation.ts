@@ -357,6 +357,7 @@ export const propagationCheck: CheckDefinition = {
       );
       let noAnswer = false;
       let canaryDrv: string | undefined;
+      const wrapperDrvs: string[] = []; // an image (image: true) must get the canary through the edited wrapper
       const reached: string[] = [];
       for (const r of results) {
         if (!r.value) {
@@ -368,6 +369,7 @@ export const propagationCheck: CheckDefinition = {
         }
         const { facts, wrapperRun, services } = r.value;
         canaryDrv = facts.canaryDrv;
+        if (facts.wrapper) wrapperDrvs.push(facts.wrapper.drvPath);
         withCanary.push(facts.canaryPath, facts.canaryDrv);
         const onWrapperPath = wrapperRun?.ok
           ? wrapperRun.entries.some((e) => e === facts.canaryPath || e.startsWith(`${facts.canaryPath}/`))
@@ -455,7 +457,10 @@ export const propagationCheck: CheckDefinition = {
           evidence.push(...d.error);
           continue;
         }
-        const got = d.closure === undefined || canaryDrv === undefined ? undefined : d.closure.includes(canaryDrv);
+        const got =
+          d.closure === undefined || canaryDrv === undefined
+            ? undefined
+            : d.closure.includes(canaryDrv) && (!d.consumer.image || wrapperDrvs.some((w) => d.closure!.includes(w)));
         if (got === true && d.drv) withCanary.push(d.drv);
         evidence.push(
           `${label}: ${got === true ? 'has the canary' : got === false ? 'MISSING the canary' : 'cannot be checked'} (${d.drv ?? 'not a derivation'})`,

@@ -26,7 +26,8 @@
 //   environment.etc target on its hosts; `env` is in systemd.services.<name>.environment and `arg` in its
 //   ExecStart (both only when no job_shell.default is given);
 // - per derivation consumer, `nix eval FLAKE#<first segment> --apply` walking the
-//   attribute path: the attribute exists (else the names at the level it stops).
+//   attribute path: the attribute exists (else the names at the level it stops); with
+//   `image: true`, that it has a dockerTools `stream.conf` or `conf`.
 // Not checked here (the verification does): that the files say what the claim says,
 // that consumers reach the program, the proofs' counts.
 import { unitOnHost } from './hostUnits.js';
@@ -471,6 +472,18 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
         push(
           [...['consumers', i], c.through !== undefined ? 'through' : 'attr'],
           `${c.through !== undefined ? `${c.attr}.${c.through}` : c.attr} is not a derivation`,
+        );
+      // image: true reads the dockerTools conf (`stream.conf` of buildLayeredImage, `conf` of streamLayeredImage).
+      else if (
+        c.image &&
+        !(await deps.evalJson<boolean>(
+          top,
+          `o: let x = o${rest.map((n) => `.${nixString(n)}`).join('')}; s = if builtins.isAttrs x && x ? stream then x.stream else x; in builtins.isAttrs s && s ? conf`,
+        ))
+      )
+        push(
+          ['consumers', i, 'image'],
+          `${c.attr} is not a dockerTools image: it has no stream.conf nor conf (buildLayeredImage/streamLayeredImage)`,
         );
     } catch (e) {
       if (!(e instanceof NixCommandError)) throw e;

@@ -269,6 +269,11 @@ function crossProblems(spec: SpecFile, at: (path: PropertyKey[]) => { line: numb
         `consumer name ${JSON.stringify(c.name)} is used twice (first at consumers[${names.get(c.name)}]); give each consumer its own name`,
       );
     names.set(c.name, i);
+    // An image is read from its own config (stream.conf): `through` and `reference` say nothing more.
+    if (c.kind === 'derivation' && c.image)
+      for (const k of ['through', 'reference'] as const)
+        if (c[k] !== undefined)
+          push(['consumers', i, k], `${k} does not go with image: true (the image is judged from its config)`);
     if ('hosts' in c && c.hosts) {
       const known = spec.hosts.map((h) => (typeof h === 'string' ? h : h.name));
       c.hosts.forEach((h, j) => {
@@ -393,6 +398,7 @@ function toClaim(spec: SpecFile, source: string): Claim {
           attr: c.attr,
           ...(c.through !== undefined ? { through: c.through } : {}),
           ...(c.reference !== undefined ? { reference: c.reference } : {}),
+          ...(c.image ? { image: true } : {}),
         };
     }
   });

@@ -167,6 +167,7 @@ const consumerKinds = [
         'expected runtime (in its runtime closure) or build-input (run while it builds)',
       )
       .optional(),
+    image: flag,
   }),
 ] as const;
 

@@ -114,6 +114,11 @@ export interface DerivationConsumer {
    * in build mode, the input closure in eval mode.
    */
   reference?: 'runtime' | 'build-input';
+  /**
+   * A nixpkgs dockerTools image (buildLayeredImage/streamLayeredImage): its config's Entrypoint (or Cmd) runs the
+   * program, its PATH resolves the shared runtime's tools, and it holds the package (src/imageUse.ts).
+   */
+  image?: boolean;
 }
 
 export type Consumer =
