@@ -22,6 +22,7 @@
 //   without it (src/afterProgram.ts). Nothing is built: the same facts in both modes.
 // - absent: the runtime closure after a build (build mode), the input closure (eval mode), as before `reference`.
 import { afterProblem } from './afterProgram.js';
+import { judgeImage } from './imageUse.js';
 import type { DerivationConsumer } from './claim/types.js';
 import type { NixClient } from './nix/client.js';
 import { parseStorePath } from './parse/storePath.js';
@@ -214,6 +215,8 @@ export async function judgeDerivation(
   expected: { outPath: string; drvPath: string },
   program: string,
 ): Promise<DerivationFinding> {
+  // `image: true`: a dockerTools image judged as Docker runs it (src/imageUse.ts).
+  if (consumer.image) return judgeImage(nix, mode, consumer, expected, program);
   const out: DerivationFinding = { problems: [], evidence: [], unknowns: [] };
   const attr = judgedAttr(consumer);
   const name = consumer.name;

@@ -13,7 +13,8 @@
 //   (drone/uses), the runner unit's PATH (drone/runnerEnv: DRONE_RUNNER_ENVIRON, DRONE_RUNNER_PATH,
 //   the unit), the step's `environment.PATH` (stepPath), the PATH at the command, then the command
 //   followed like ExecStart. Implemented. A step whose command cannot be followed is an error value.
-// - a runner service: the PATH its jobs inherit (systemd/process). Implemented; not followed further.
+// - a runner service: the PATH its jobs inherit (systemd/process). Implemented; not followed further. With a
+//   job shell (systemd/jobShell) that is the claim's program: the PATH where its script finally runs.
 // - the hosts' system packages: `environment.systemPackages`, what sw/bin is made from (buildEnv).
 // - a derivation consumer: not compared (a closure, not a PATH); the check's evidence says so.
 // A PATH directory is a tool by its store name (`git-lfs-3.6.1`, `openssl-3.3.3-bin` → openssl
@@ -22,8 +23,10 @@
 // any other directory outside the store is noted. Where a directory came from is the first step of
 // the chain whose PATH holds it (file:line of the unit, script or step). Eval and build mode feed the
 // same model: scripts come from derivations or from the built store (RunContext.scriptAt).
-import { consumersOn, onHost, type Consumer, type DevShellConsumer } from './claim/types.js';
-import type { RunContext } from './context.js';
+import path from 'node:path';
+import { consumersOn, onHost, type Consumer, type DevShellConsumer, type JobShellSource } from './claim/types.js';
+import type { RunContext, UnitView } from './context.js';
+import { resolveJobShell } from './systemd/jobShell.js';
 import { formatPosition, parseDroneYaml } from './drone/pipeline.js';
 import { NixCommandError } from './errors.js';
 import { runnerEnv, stepPath } from './drone/runnerEnv.js';
@@ -31,7 +34,7 @@ import { runsOnHost, scriptUses } from './drone/uses.js';
 import { finalPath } from './checks/pathSuperset.js';
 import { followToTarget, type ChainStart, type ScriptSource } from './execChain.js';
 import { packageOf, parseStorePath } from './parse/storePath.js';
-import { SYSTEM_PROFILES, splitPath, type HostView } from './resolve.js';
+import { programName, SYSTEM_PROFILES, splitPath, type HostView } from './resolve.js';
 import { resolvePath } from './shell/index.js';
 import { serviceEnvironment, storeReader } from './systemd/environment.js';
 import { processEnvironment } from './systemd/process.js';
@@ -304,7 +307,17 @@ export async function consumerRuntimes(
           }
           const proc = await processEnvironment(unit, view, scripts);
           const label = `the ${c.name} runner's jobs (${unit.name})`;
-          if (proc.problem || proc.path === undefined)
+          const shell = c.jobShell ? await jobShellRuntime(ctx, host, view, c.jobShell, unit, proc) : undefined;
+          if (shell && 'problem' in shell) out.consumers.push(entry(c.name, label, [], shell.problem));
+          else if (shell)
+            out.consumers.push(
+              entry(
+                c.name,
+                label,
+                toolsOnPath(shell.dirs, system, () => shell.source, notes),
+              ),
+            );
+          else if (proc.problem || proc.path === undefined)
             out.consumers.push(entry(c.name, label, [], proc.problem ?? `${unit.name} starts without PATH`));
           else
             out.consumers.push(
@@ -368,6 +381,41 @@ async function devShellRuntime(ctx: RunContext, c: DevShellConsumer, out: Runtim
   } catch (err) {
     out.consumers.push(entry([], firstLine(err)));
   }
+}
+
+/**
+ * A runner whose job shell is the claim's program (src/systemd/jobShell.ts): its jobs get the PATH where the program's
+ * script finally runs (its `$PATH` being the runner's). Undefined: bash or sh, the runner's PATH applies.
+ */
+async function jobShellRuntime(
+  ctx: RunContext,
+  host: string,
+  view: HostView,
+  source: JobShellSource,
+  unit: UnitView,
+  proc: { vars: Map<string, { value: string; from: string }>; path?: string },
+): Promise<{ dirs: string[]; source: string } | { problem: string } | undefined> {
+  const shell = await resolveJobShell(source, unit, proc, view, (file) => ctx.etcFile(host, file));
+  if ('unknown' in shell) return { problem: shell.unknown };
+  if (programName(shell.argv[0]) !== ctx.claim.shared.program) return undefined;
+  if (!shell.found.file) return { problem: `the job shell ${shell.argv[0]} is not found` };
+  const facts = await ctx.hostFacts(host);
+  const script = await ctx.scriptAt(shell.found.file, [
+    ...unit.context,
+    ...(facts.package ? [facts.package.drvPath] : []),
+  ]);
+  if ('missing' in script) return { problem: script.missing };
+  const fp = await finalPath(script.text);
+  if ('problem' in fp) return { problem: `${script.source}: ${fp.problem}` };
+  const inherited = proc.path === undefined ? [] : splitPath(proc.path);
+  return {
+    // The jobs run inside the program: its own package is part of their runtime, then the PATH it gives them.
+    dirs: [
+      path.dirname(shell.found.file),
+      ...fp.shown.split(':').flatMap((d) => (d === '$PATH' ? inherited : d === '' ? [] : [d])),
+    ],
+    source: `the job shell ${shell.where} (${shell.argv[0]})`,
+  };
 }
 
 async function droneRuntimes(

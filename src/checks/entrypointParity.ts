@@ -11,7 +11,7 @@ import { describeMarkers, runnerLookup, substitute, type Substituted } from '../
 import { runnerEnv, stepPath, type EtcReader, type RunnerEnv } from '../drone/runnerEnv.js';
 import { perBuildValues, runsOnHost, scriptUses, type DroneUse } from '../drone/uses.js';
 import { followToTarget } from '../execChain.js';
-import { EVAL_UNSEEN, resolveProgram, splitPath, type HostView } from '../resolve.js';
+import { EVAL_UNSEEN, programName, resolveProgram, splitPath, type HostView } from '../resolve.js';
 import { renderPath, resolvePath } from '../shell/index.js';
 import {
   consumersOn,
@@ -22,7 +22,8 @@ import {
   type ServiceConsumer,
 } from '../claim/types.js';
 import { serviceEnvironment, storeReader } from '../systemd/environment.js';
-import { processEnvironment } from '../systemd/process.js';
+import { processEnvironment, type ProcessEnvironment } from '../systemd/process.js';
+import { plainShell, resolveJobShell } from '../systemd/jobShell.js';
 import { storeRootOf } from '../storeFs.js';
 import { isSweepService, sweepNamedIn } from '../systemd/sweep.js';
 import { startedAtBoot, timerNotLive } from '../systemd/timer.js';
@@ -39,6 +40,7 @@ import { claimDeviations, claimSource, droneConsumer } from '../claim/claim.js';
 import { sharedPackagePath } from './pathSuperset.js';
 import { judgeDerivation } from '../derivationUse.js';
 import { devShellReaches } from './devShellConsumer.js';
+import { systemPackagesInclude } from './systemPackages.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 
 /** What one consumer on one host adds: problems (the claim fails), unknowns (cannot follow: an error) and evidence. */
@@ -370,6 +372,13 @@ async function runnerReaches(
   );
   if (proc.unknown) return { ...out, unknowns: [`${host}: ${consumer.name}: ${proc.unknown}`] };
   if (proc.problem) return { ...out, problems: [`${host}: ${consumer.name}: ${proc.problem}`] };
+  if (consumer.jobShell) {
+    const shell = await jobShellGives(ctx, host, view, consumer, unit, proc, expected);
+    out.evidence.push(...shell.evidence);
+    if (shell.unknown) return { ...out, unknowns: [`${host}: ${consumer.name}: ${shell.unknown}`] };
+    if (shell.problem) return { ...out, problems: [`${host}: ${consumer.name}: ${shell.problem}`] };
+    if (shell.viaWrapper) return out;
+  }
   if (proc.path === undefined)
     return {
       ...out,
@@ -392,6 +401,51 @@ async function runnerReaches(
   );
   if (r.root !== expected) out.problems.push(`${host}: ${consumer.name} jobs run ${r.root}, not ${expected}`);
   return out;
+}
+
+/**
+ * A runner's job shell (src/systemd/jobShell.ts): the shared program (its PATH applies: `viaWrapper`), bash or sh
+ * (the runner's PATH applies: the caller's rule), or something the model cannot follow.
+ */
+async function jobShellGives(
+  ctx: RunContext,
+  host: string,
+  view: HostView,
+  consumer: RunnerServiceConsumer,
+  unit: UnitView,
+  proc: ProcessEnvironment,
+  expected: string,
+): Promise<{ evidence: string[]; unknown?: string; problem?: string; viaWrapper?: boolean }> {
+  const { program } = ctx.claim.shared;
+  const shell = await resolveJobShell(consumer.jobShell!, unit, proc, view, (file) => ctx.etcFile(host, file));
+  const evidence =
+    shell.value !== undefined ? [`${host}: ${consumer.name} job shell (${shell.where}) = ${shell.value}`] : [];
+  if ('unknown' in shell) return { evidence, unknown: shell.unknown };
+  const { found, argv } = shell;
+  const [first] = argv;
+  const setting = shell;
+  if (!found.root) {
+    const why = first.includes('/')
+      ? found.notes.join('; ') || `${first} cannot be run`
+      : [`${first} is not found on the runner's PATH (${proc.path ?? 'none'})`, ...found.notes].join('; ');
+    return found.notes.some((n) => /cannot follow|outside the store/.test(n))
+      ? { evidence, unknown: `cannot follow the job shell: ${why}` }
+      : { evidence, problem: `its jobs cannot start: ${why}` };
+  }
+  if (found.root === expected) {
+    evidence.push(
+      `${host}: ${consumer.name} jobs run their commands through ${found.root} via ${found.via} (\`${setting.value}\`): the wrapper's PATH applies (path-superset)`,
+    );
+    return { evidence, viaWrapper: true };
+  }
+  if (programName(first) === program)
+    return { evidence, problem: `its job shell runs ${found.root} (via ${found.via}), not ${expected}` };
+  const plain = plainShell(argv, found.file ?? first, proc.vars);
+  if ('unknown' in plain) return { evidence, unknown: `cannot follow the job shell: ${plain.unknown}` };
+  evidence.push(
+    `${host}: ${consumer.name} job shell ${found.file ?? first} is ${plain.shell}: the job's commands run with the runner's PATH`,
+  );
+  return { evidence };
 }
 
 /**
@@ -583,6 +637,8 @@ export const entrypointParityCheck: CheckDefinition = {
         else if (c.kind === 'runner-service') findings.push(await runnerReaches(ctx, host, view, c, expected));
         else if (c.kind === 'systemd-user-service') findings.push(await serviceReaches(ctx, host, view, c, expected));
         else if (c.kind === 'drone-step') findings.push(await droneReaches(ctx, host, view, c, expected, droneShared));
+        else if (c.kind === 'system-packages' && c.includesPackage)
+          findings.push(systemPackagesInclude(ctx, host, view, c, expected, pkg.outPath));
       }
       // The built-in claim speaks of "the nightly/weekly sweep timer": every timer-started sweep is a consumer.
       // The same claim read from a spec (what --print-spec prints) is the same claim; a spec that differs keeps
@@ -644,6 +700,10 @@ export const entrypointParityCheck: CheckDefinition = {
       );
     }
     const named = claim.consumers.filter((c) => c.kind !== 'system-packages').map((c) => c.name);
+    const judged = [
+      ...named,
+      ...claim.consumers.filter((c) => c.kind === 'system-packages' && c.includesPackage).map((c) => c.name),
+    ];
     if (named.length === 0)
       return fail(
         'the claim names no consumer that runs the package (systemd-service, systemd-user-service, drone-step, runner-service, derivation or dev-shell)',
@@ -657,7 +717,7 @@ export const entrypointParityCheck: CheckDefinition = {
     // Eval mode resolves a PATH lookup by package names: say how many lookups a build would settle.
     const unseen = evidence.filter((e) => e.includes(EVAL_UNSEEN)).length;
     return pass(
-      `every consumer (${named.join(', ')}) uses ${expected}${unseen ? `; eval mode: ${unseen} PATH lookup${unseen === 1 ? '' : 's'} had earlier entries it cannot look into (a build settles ${unseen === 1 ? 'it' : 'them'})` : ''}`,
+      `every consumer (${judged.join(', ')}) uses ${expected}${unseen ? `; eval mode: ${unseen} PATH lookup${unseen === 1 ? '' : 's'} had earlier entries it cannot look into (a build settles ${unseen === 1 ? 'it' : 'them'})` : ''}`,
       evidence,
     );
   },

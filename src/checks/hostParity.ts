@@ -11,6 +11,7 @@ import { describePriority, swBinWinner } from '../buildEnv.js';
 import { nixGaveNoAnswer } from '../nix/client.js';
 import { consumersOf, onHost } from '../claim/types.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
+import { requiredFromTools, toolList } from './systemPackages.js';
 
 export interface PackagesLine {
   host: string;
@@ -81,12 +82,17 @@ export const hostParityCheck: CheckDefinition = {
       }
     }
 
+    // required_programs_from: tools (opt-in): the tool list of each host it applies to, evaluated.
+    const fromTools = (host: string): boolean =>
+      consumer !== undefined && consumer.requiredProgramsFrom === 'tools' && onHost(consumer, host);
     const results = await perHost(s.hosts, async (host) => {
       const facts = await ctx.hostFacts(host);
-      if (s.mode === 'eval') return { facts, toplevel: undefined };
+      const tools = fromTools(host) ? await toolList(ctx, host) : undefined;
+      if (s.mode === 'eval') return { facts, toplevel: undefined, tools };
       const build = await ctx.hostBuild(host);
-      return { facts, toplevel: build.outcome.ok ? build.toplevel : undefined };
+      return { facts, toplevel: build.outcome.ok ? build.toplevel : undefined, tools };
     });
+    const unknowns: string[] = [];
     let noAnswer = false;
     const unseen: string[] = [];
     for (const r of results) {
@@ -97,7 +103,14 @@ export const hostParityCheck: CheckDefinition = {
         evidence.push(...lines);
         continue;
       }
-      const { facts, toplevel } = r.value;
+      const { facts, toplevel, tools } = r.value;
+      if (tools === null) problems.push(`${r.host}: pkgs.${ctx.claim.shared.toolsAttr} is not a list`);
+      else if (tools && (s.mode === 'eval' || toplevel)) {
+        const f = requiredFromTools(ctx, r.host, facts, tools, requiredPrograms(ctx, r.host), toplevel);
+        problems.push(...f.problems);
+        unknowns.push(...f.unknowns);
+        evidence.push(...f.evidence);
+      }
       if (s.mode === 'build' && !toplevel) {
         problems.push(`${r.host} did not build, its sw/bin cannot be read`);
         continue;
@@ -132,6 +145,7 @@ export const hostParityCheck: CheckDefinition = {
     // nix gave no answer (timeout, crash, unreadable output): that is not a verdict on the repository.
     if (noAnswer) return error(problems.join('; '), evidence);
     if (problems.length) return fail(problems.join('; '), evidence);
+    if (unknowns.length) return error(`cannot follow: ${unknowns.join('; ')}`, evidence);
     if (unseen.length)
       return error(
         `eval mode cannot know whether sw/bin has ${unseen.join(', ')} (no system package is named so); a build (mode: build) reads sw/bin`,
@@ -140,7 +154,7 @@ export const hostParityCheck: CheckDefinition = {
     const programs = [...new Set(s.hosts.flatMap((h) => requiredPrograms(ctx, h)))];
     const shared = compareLines ? `${s.hosts.length} hosts share one systemPackages line; ` : '';
     return pass(
-      `${shared}${programs.length ? `${programs.join(', ')} on ${s.hosts.length > 1 ? 'every host' : s.hosts[0]}` : 'no required programs'}`,
+      `${shared}${programs.length ? `${programs.join(', ')} on ${s.hosts.length > 1 ? 'every host' : s.hosts[0]}${s.hosts.some(fromTools) ? `, from ${ctx.claim.shared.toolsAttr}` : ''}` : 'no required programs'}`,
       evidence,
     );
   },

@@ -17,9 +17,10 @@ import { CheckInputError } from '../errors.js';
 import { attrPath, nixGaveNoAnswer, nixString, type NixClient } from '../nix/client.js';
 import { appendToListDefinition } from '../nixSyntax/index.js';
 import { parseStorePath, STORE_PATH_RE } from '../parse/storePath.js';
-import { splitPath } from '../resolve.js';
+import { programName, splitPath } from '../resolve.js';
 import { claimSource } from '../claim/claim.js';
-import { consumersOf, consumersOn, onHost, type Claim } from '../claim/types.js';
+import { consumersOf, consumersOn, onHost, type Claim, type RunnerServiceConsumer } from '../claim/types.js';
+import { configValue, shellWords } from '../systemd/jobShell.js';
 import { environmentAssignments, execStart, parseUnit } from '../systemd/unit.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 import { DerivationFiles, followWrapper } from '../wrappers/index.js';
@@ -115,12 +116,21 @@ interface CopyFacts {
   /** The consumers' units by name (evaluated text), or their service definitions when the config has no units. */
   units: Record<string, EvaluatedUnit | null>;
   services: Record<string, { execStart: string; context: string[] } | null>;
+  /** Texts of the /etc files runner job shells are read from (environment.etc by target), by path. */
+  etcTexts?: Record<string, string | null>;
 }
 
 /** Only what the consumers need: no toplevel, no walk over every service. */
 export function copyFactsExpr(claim: Pick<Claim, 'shared' | 'consumers'>, canary: Canary): string {
   // The services' and runner services' units; a Drone step is judged by sw/bin, its runner unit is not evaluated.
   const units = consumerUnits({ consumers: claim.consumers.filter((c) => c.kind !== 'drone-step') });
+  const etcFiles = [
+    ...new Set(
+      claim.consumers.flatMap((c) =>
+        c.kind === 'runner-service' && c.jobShell?.from === 'file' ? [c.jobShell.file.replace(/^\/etc\//, '')] : [],
+      ),
+    ),
+  ];
   return `h: let
   cfg = h.config;
   pkg = h.pkgs.${nixString(claim.shared.package)} or null;
@@ -139,6 +149,7 @@ in {
   wrapper = if pkg == null then null else { drvPath = pkg.drvPath; out = pkg.outPath; text = if builtins.isString (pkg.text or null) then pkg.text else null; };
   systemPackages = ${systemPackagesExpr('cfg', 'mayProvide')};
   units = byName (n: if units != null && units ? \${n} && builtins.isString (units.\${n}.text or null) then { text = units.\${n}.text; context = ctxOf units.\${n}.text; } else null) ${nixList(units)};
+  etcTexts = let etc = cfg.environment.etc or { }; in byName (t: let hits = builtins.filter (n: (etc.\${n}.enable or true) && (etc.\${n}.target or n) == t) (builtins.attrNames etc); in if hits == [ ] then null else etc.\${builtins.head hits}.text or null) ${nixList(etcFiles)};
   services = byName (n: if units == null && svcs ? \${n} then let x = toString (svcs.\${n}.serviceConfig.ExecStart or "") + (svcs.\${n}.script or ""); in { execStart = x; context = ctxOf x; } else null) ${nixList(units.map((u) => u.replace(/\.service$/, '')))};
 }`;
 }
@@ -230,6 +241,50 @@ function runnerFinds(
     }
   }
   return [false, `no ${facts.wrapper?.out ?? program}/bin on the PATH of ${unitName}`];
+}
+
+/**
+ * A runner whose job shell the spec names (src/systemd/jobShell.ts), on the edited copy: the shared wrapper as the
+ * shell carries the canary when the wrapper does; bash or sh leave it to the runner's PATH (undefined: the caller
+ * asks runnerFinds); anything else cannot be checked.
+ */
+function jobShellFinds(
+  facts: CopyFacts,
+  consumer: RunnerServiceConsumer,
+  program: string,
+  wrapperHasCanary: boolean | undefined,
+): [boolean | undefined, string] | undefined {
+  const source = consumer.jobShell!;
+  const text = facts.units[consumer.unit]?.text;
+  const unit = text === undefined ? undefined : parseUnit(text);
+  let value: string | undefined;
+  if (source.from === 'env' && unit)
+    value = environmentAssignments(unit)
+      .filter((a) => a.name === source.name)
+      .pop()?.value;
+  else if (source.from === 'arg' && unit) {
+    const args = execStart(unit).pop()?.args ?? [];
+    for (let i = 0; i < args.length; i++)
+      if (args[i] === source.name) value = args[i + 1];
+      else if (args[i].startsWith(`${source.name}=`)) value = args[i].slice(source.name.length + 1);
+  } else if (source.from === 'file') {
+    const etcText = facts.etcTexts?.[source.file.replace(/^\/etc\//, '')];
+    const v = typeof etcText === 'string' ? configValue(etcText, source.key) : undefined;
+    if (v && 'value' in v) value = v.value;
+  }
+  value ??= source.default;
+  if (value === undefined) return [undefined, `no job shell found for ${consumer.unit}`];
+  const words = shellWords(value);
+  if ('unknown' in words) return [undefined, `job shell: ${words.unknown}`];
+  const [first] = words.argv;
+  if (facts.wrapper && first === `${facts.wrapper.out}/bin/${program}`)
+    return [wrapperHasCanary, `job shell of ${consumer.unit}: ${first}`];
+  if (first === '/bin/sh' || ['bash', 'sh'].includes(programName(first))) return undefined;
+  if (programName(first) === program)
+    return first.includes('/')
+      ? [false, `job shell of ${consumer.unit}: ${first}, not ${facts.wrapper?.out ?? program}/bin/${program}`]
+      : undefined;
+  return [undefined, `job shell of ${consumer.unit}: ${first}, neither ${program} nor bash or sh`];
 }
 
 export const propagationCheck: CheckDefinition = {
@@ -337,6 +392,7 @@ export const propagationCheck: CheckDefinition = {
       );
       let noAnswer = false;
       let canaryDrv: string | undefined;
+      const wrapperDrvs: string[] = []; // an image (image: true) must get the canary through the edited wrapper
       const reached: string[] = [];
       for (const r of results) {
         if (!r.value) {
@@ -348,6 +404,7 @@ export const propagationCheck: CheckDefinition = {
         }
         const { facts, wrapperRun, services, userServices } = r.value;
         canaryDrv = facts.canaryDrv;
+        if (facts.wrapper) wrapperDrvs.push(facts.wrapper.drvPath);
         withCanary.push(facts.canaryPath, facts.canaryDrv);
         const onWrapperPath = wrapperRun?.ok
           ? wrapperRun.entries.some((e) => e === facts.canaryPath || e.startsWith(`${facts.canaryPath}/`))
@@ -402,14 +459,27 @@ export const propagationCheck: CheckDefinition = {
               svc.drv ?? `no ${base(c.unit)} user unit program found`,
             ]);
           } else if (c.kind === 'runner-service') {
-            const [got, where] = runnerFinds(facts, c.unit, program, onWrapperPath);
-            consumers.push([`${program} on the PATH ${c.name} jobs inherit`, got, where]);
+            const shell = c.jobShell ? jobShellFinds(facts, c, program, onWrapperPath) : undefined;
+            if (shell) consumers.push([`${program} as the job shell of ${c.name}`, ...shell]);
+            else {
+              const [got, where] = runnerFinds(facts, c.unit, program, onWrapperPath);
+              consumers.push([`${program} on the PATH ${c.name} jobs inherit`, got, where]);
+            }
           } else if (c.kind === 'system-packages') {
             consumers.push([
               'environment.systemPackages',
               facts.systemPackages.some((p) => p.name === canary.name),
               'evaluated list',
             ]);
+            if (c.includesPackage) {
+              const winner = swBinWinner(facts.systemPackages, program)?.winner;
+              const winnerOut = winner?.installed[0] ? parseStorePath(winner.installed[0])?.root : undefined;
+              consumers.push([
+                `${program} in the system packages (sw/bin)`,
+                winnerOut === undefined ? false : winnerOut === facts.wrapper?.out && onWrapperPath === true,
+                winner ? `sw/bin/${program} from ${winner.name}` : `no ${program} in systemPackages`,
+              ]);
+            }
           }
         }
         for (const [consumer, got, where] of consumers) {
@@ -429,7 +499,10 @@ export const propagationCheck: CheckDefinition = {
           evidence.push(...d.error);
           continue;
         }
-        const got = d.closure === undefined || canaryDrv === undefined ? undefined : d.closure.includes(canaryDrv);
+        const got =
+          d.closure === undefined || canaryDrv === undefined
+            ? undefined
+            : d.closure.includes(canaryDrv) && (!d.consumer.image || wrapperDrvs.some((w) => d.closure!.includes(w)));
         if (got === true && d.drv) withCanary.push(d.drv);
         evidence.push(
           `${label}: ${got === true ? 'has the canary' : got === false ? 'MISSING the canary' : 'cannot be checked'} (${d.drv ?? 'not a derivation'})`,

@@ -22,8 +22,12 @@
 //   pname, else the name without its version; for a buildEnv/symlinkJoin, the
 //   same of each of its `paths`): a package whose bin/ holds other names passes
 //   only a build, which --check-spec does not do; the message says so;
+// - per runner-service consumer with job_shell (one more evaluation, names only): `file` is an
+//   environment.etc target on its hosts; `env` is in systemd.services.<name>.environment and `arg` in its
+//   ExecStart (both only when no job_shell.default is given);
 // - per derivation consumer, `nix eval FLAKE#<first segment> --apply` walking the
-//   attribute path: the attribute exists (else the names at the level it stops).
+//   attribute path: the attribute exists (else the names at the level it stops); with
+//   `image: true`, that it has a dockerTools `stream.conf` or `conf`.
 // Not checked here (the verification does): that the files say what the claim says,
 // that consumers reach the program, the proofs' counts.
 import { unitOnHost } from './hostUnits.js';
@@ -121,6 +125,16 @@ in {
   hosts = builtins.attrNames cfgs;
   facts = builtins.listToAttrs (map (n: { name = n; value = factsOf cfgs.\${n}; }) (builtins.filter (n: cfgs ? \${n}) ${list(claim.hosts.map((h) => h.name))}));
 }`;
+}
+
+/** Per host: the /etc targets environment.etc writes, and each runner service's environment names and ExecStart. */
+export function jobShellFactsExpr(hosts: readonly string[], services: readonly string[]): string {
+  const list = (xs: readonly string[]) => `[ ${xs.map(nixString).join(' ')} ]`;
+  return `cfgs: builtins.listToAttrs (map (n: let cfg = cfgs.\${n}.config; etc = cfg.environment.etc or { }; svcs = cfg.systemd.services or { }; in { name = n; value = {
+    etc = map (e: etc.\${e}.target or e) (builtins.filter (e: etc.\${e}.enable or true) (builtins.attrNames etc));
+    env = builtins.listToAttrs (map (s: { name = s; value = builtins.attrNames (svcs.\${s}.environment or { }); }) (builtins.filter (s: svcs ? \${s}) ${list(services)}));
+    exec = builtins.listToAttrs (map (s: { name = s; value = toString (svcs.\${s}.serviceConfig.ExecStart or ""); }) (builtins.filter (s: svcs ? \${s}) ${list(services)}));
+  }; }) ${list(hosts)})`;
 }
 
 const didYouMean = (given: string, names: readonly string[]): string => {
@@ -389,6 +403,67 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
     `program ${claim.shared.program} (by name)`,
   );
 
+  // Runner job shells: where the spec says the setting is, the configuration has it (names only).
+  const shells = claim.consumers.flatMap((c, i) =>
+    c.kind === 'runner-service' && c.jobShell ? [{ c, i, js: c.jobShell }] : [],
+  );
+  if (shells.length) {
+    const found = await deps.evalJson<
+      Record<string, { etc: string[]; env: Record<string, string[]>; exec: Record<string, string> }>
+    >(
+      'nixosConfigurations',
+      jobShellFactsExpr(
+        claim.hosts.map((h) => h.name).filter((h) => answer.hosts.includes(h)),
+        shells.map((x) => x.c.unit.replace(/\.service$/, '')),
+      ),
+    );
+    for (const { c, i, js } of shells) {
+      for (const [host, f] of Object.entries(found)) {
+        if (!onHost(c, host)) continue;
+        const svc = c.unit.replace(/\.service$/, '');
+        if (js.from === 'file' && !f.etc.includes(js.file.replace(/^\/etc\//, ''))) {
+          const want = js.file.replace(/^\/etc\//, '');
+          const near = didYouMean(want, f.etc).replace('did you mean ', 'did you mean /etc/');
+          const dir = path.posix.dirname(want);
+          const there = f.etc.filter((e) => path.posix.dirname(e) === dir);
+          push(
+            ['consumers', i, 'job_shell', 'file'],
+            `no environment.etc entry writes ${js.file} on host ${host}${
+              near ||
+              (there.length
+                ? `; /etc/${dir}/ gets: ${there
+                    .slice(0, 8)
+                    .map((e) => `/etc/${e}`)
+                    .join(', ')}`
+                : `; environment.etc writes: ${
+                    f.etc
+                      .slice(0, 8)
+                      .map((e) => `/etc/${e}`)
+                      .join(', ') || 'nothing'
+                  }`)
+            } (the job shell is read from there)`,
+          );
+        }
+        if (js.from === 'env' && js.default === undefined && f.env[svc] && !f.env[svc].includes(js.name))
+          push(
+            ['consumers', i, 'job_shell', 'env'],
+            `systemd.services.${svc}.environment has no ${js.name} on host ${host}${didYouMean(js.name, f.env[svc])} (set job_shell.default if the runner's own default applies)`,
+          );
+        if (
+          js.from === 'arg' &&
+          js.default === undefined &&
+          f.exec[svc] !== undefined &&
+          !f.exec[svc].includes(js.name)
+        )
+          push(
+            ['consumers', i, 'job_shell', 'arg'],
+            `the ExecStart of ${c.unit} on host ${host} has no ${js.name} (set job_shell.default if the runner's own default applies)`,
+          );
+      }
+    }
+    checked.push(`${shells.length} job shell setting${shells.length === 1 ? '' : 's'}`);
+  }
+
   // Derivation consumers: the attribute path exists in the flake's outputs.
   for (const [i, c] of claim.consumers.entries()) {
     if (c.kind !== 'derivation' && c.kind !== 'dev-shell') continue;
@@ -416,6 +491,19 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
         push(
           [...['consumers', i], through !== undefined ? 'through' : 'attr'],
           `${through !== undefined ? `${c.attr}.${through}` : c.attr} is not a derivation`,
+        );
+      // image: true reads the dockerTools conf (`stream.conf` of buildLayeredImage, `conf` of streamLayeredImage).
+      else if (
+        c.kind === 'derivation' &&
+        c.image &&
+        !(await deps.evalJson<boolean>(
+          top,
+          `o: let x = o${rest.map((n) => `.${nixString(n)}`).join('')}; s = if builtins.isAttrs x && x ? stream then x.stream else x; in builtins.isAttrs s && s ? conf`,
+        ))
+      )
+        push(
+          ['consumers', i, 'image'],
+          `${c.attr} is not a dockerTools image: it has no stream.conf nor conf (buildLayeredImage/streamLayeredImage)`,
         );
     } catch (e) {
       if (!(e instanceof NixCommandError)) throw e;

@@ -7,7 +7,7 @@ import { SettingsError } from '../errors.js';
 import { CHECK_IDS } from '../verdict.js';
 import { BUILTIN_SPEC_YAML } from './builtin.js';
 import { SPEC_KEYS, specSchema, type SpecFile } from './schema.js';
-import type { Claim, Consumer, GrepProof, HostClaim } from './types.js';
+import type { Claim, Consumer, GrepProof, HostClaim, JobShellSource } from './types.js';
 
 export interface SpecProblem {
   line: number;
@@ -224,6 +224,7 @@ function allowedKeys(path: readonly PropertyKey[], doc: Document): string {
   const [top, index] = path;
   if (path.length === 0) return SPEC_KEYS.top.join(', ');
   if (top === 'consumers' && typeof index === 'number') {
+    if (path[2] === 'job_shell') return SPEC_KEYS.job_shell.join(', ');
     const kind = (doc.getIn(['consumers', index, 'kind']) as string | undefined) ?? '';
     return SPEC_KEYS.consumers[kind]?.join(', ') ?? 'name, kind, …';
   }
@@ -268,6 +269,11 @@ function crossProblems(spec: SpecFile, at: (path: PropertyKey[]) => { line: numb
         `consumer name ${JSON.stringify(c.name)} is used twice (first at consumers[${names.get(c.name)}]); give each consumer its own name`,
       );
     names.set(c.name, i);
+    // An image is read from its own config (stream.conf): `through` and `reference` say nothing more.
+    if (c.kind === 'derivation' && c.image)
+      for (const k of ['through', 'reference'] as const)
+        if (c[k] !== undefined)
+          push(['consumers', i, k], `${k} does not go with image: true (the image is judged from its config)`);
     if ('hosts' in c && c.hosts) {
       const known = spec.hosts.map((h) => (typeof h === 'string' ? h : h.name));
       c.hosts.forEach((h, j) => {
@@ -316,6 +322,16 @@ function crossProblems(spec: SpecFile, at: (path: PropertyKey[]) => { line: numb
   return out;
 }
 
+type JobShellSpec = NonNullable<Extract<SpecFile['consumers'][number], { kind: 'runner-service' }>['job_shell']>;
+
+/** The spec's job_shell map as the claim's source (the schema guarantees exactly one of env, file+key, arg). */
+function jobShellSource(j: JobShellSpec): JobShellSource {
+  const dflt = j.default !== undefined ? { default: j.default } : {};
+  if (j.env !== undefined) return { from: 'env', name: j.env, ...dflt };
+  if (j.file !== undefined) return { from: 'file', file: j.file, key: j.key ?? '', ...dflt };
+  return { from: 'arg', name: j.arg ?? '', ...dflt };
+}
+
 function toClaim(spec: SpecFile, source: string): Claim {
   const hostConfig = spec.host_defaults?.config ?? '';
   const requiredPrograms = spec.host_defaults?.required_programs ?? [];
@@ -361,6 +377,7 @@ function toClaim(spec: SpecFile, source: string): Claim {
           kind: c.kind,
           name: c.name,
           unit: c.unit,
+          ...(c.job_shell !== undefined ? { jobShell: jobShellSource(c.job_shell) } : {}),
           ...optional,
           moduleMustNotContain: c.module_must_not_contain ?? [],
         };
@@ -371,6 +388,8 @@ function toClaim(spec: SpecFile, source: string): Claim {
           ...optional,
           sameDefinition: c.same_definition ?? true,
           configReferencesTools: c.config_references_tools ?? true,
+          includesPackage: c.includes_package ?? false,
+          requiredProgramsFrom: c.required_programs_from ?? 'anywhere',
         };
       case 'derivation':
         return {
@@ -379,6 +398,7 @@ function toClaim(spec: SpecFile, source: string): Claim {
           attr: c.attr,
           ...(c.through !== undefined ? { through: c.through } : {}),
           ...(c.reference !== undefined ? { reference: c.reference } : {}),
+          ...(c.image ? { image: true } : {}),
         };
       case 'systemd-user-service':
         return {

@@ -70,6 +70,40 @@ const allowAfter = z
   })
   .optional();
 
+/**
+ * Where a runner reads the shell it runs each job's commands with: exactly one of the unit's environment variable
+ * (`env`), a key of an /etc file the configuration writes (`file` + `key`), or an ExecStart argument (`arg`).
+ */
+const jobShellMap = z.strictObject(
+  {
+    env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name such as BUILDKITE_SHELL')
+      .optional(),
+    file: z
+      .string()
+      .regex(/^\/etc\/[^\s]+$/, 'expected an absolute /etc path (a file environment.etc writes)')
+      .refine((f) => !f.split('/').includes('..'), 'expected an /etc path without ..')
+      .optional(),
+    key: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, 'expected a config key such as shell')
+      .optional(),
+    arg: z
+      .string()
+      .regex(/^--?[A-Za-z0-9][A-Za-z0-9-]*$/, 'expected a command-line option such as --shell')
+      .optional(),
+    default: z.string().min(1, 'expected the shell command the runner uses when the setting is absent').optional(),
+  },
+  'expected a map with one of env, file (with key) or arg, and optionally default',
+);
+const jobShell = jobShellMap
+  .refine((j) => [j.env, j.file, j.arg].filter((x) => x !== undefined).length === 1, {
+    error: 'expected exactly one of env, file or arg',
+  })
+  .refine((j) => (j.file === undefined) === (j.key === undefined), { error: 'file and key go together' })
+  .meta({ oneOf: [{ required: ['env'] }, { required: ['file', 'key'] }, { required: ['arg'] }] });
+
 /** One schema per consumer kind; `kind` tells them apart. */
 const consumerKinds = [
   z.strictObject({
@@ -92,12 +126,23 @@ const consumerKinds = [
     ...moduleRules,
     ...onHosts,
   }),
-  z.strictObject({ name, kind: z.literal('runner-service'), unit: serviceUnit, ...moduleRules, ...onHosts }),
+  z.strictObject({
+    name,
+    kind: z.literal('runner-service'),
+    unit: serviceUnit,
+    ...moduleRules,
+    job_shell: jobShell.optional(),
+    ...onHosts,
+  }),
   z.strictObject({
     name,
     kind: z.literal('system-packages'),
     same_definition: flag,
     config_references_tools: flag,
+    includes_package: flag,
+    required_programs_from: z
+      .enum(['tools', 'anywhere'], 'expected tools (the shared tool list) or anywhere (any package)')
+      .optional(),
     ...onHosts,
   }),
   z.strictObject({
@@ -122,6 +167,7 @@ const consumerKinds = [
         'expected runtime (in its runtime closure) or build-input (run while it builds)',
       )
       .optional(),
+    image: flag,
   }),
   z.strictObject({
     name,
@@ -217,6 +263,7 @@ export const SPEC_KEYS = {
   host_defaults: Object.keys(hostDefaults.shape),
   hosts: Object.keys(hostMap.shape),
   proofs: Object.keys(proofMap.shape),
+  job_shell: Object.keys(jobShellMap.shape),
   consumers: Object.fromEntries(consumerKinds.map((k) => [k.shape.kind.value, Object.keys(k.shape)])) as Record<
     string,
     string[]

@@ -63,6 +63,14 @@ export interface DroneStepConsumer extends OnHosts {
   moduleMustNotContain: string[];
 }
 
+/** Where a runner's job shell is set: the unit's environment, an /etc file's key, or an ExecStart argument. */
+export type JobShellSource = (
+  { from: 'env'; name: string } | { from: 'file'; file: string; key: string } | { from: 'arg'; name: string }
+) & {
+  /** The runner's own default when the setting is absent (else: cannot follow). */
+  default?: string;
+};
+
 /**
  * A CI runner service (a GitHub Actions self-hosted runner, …) whose jobs inherit its PATH: the program must resolve to
  * the shared package there.
@@ -71,6 +79,8 @@ export interface RunnerServiceConsumer extends OnHosts {
   kind: 'runner-service';
   name: string;
   unit: string;
+  /** The shell the runner runs each job's commands with, and where it is configured (src/systemd/jobShell.ts). */
+  jobShell?: JobShellSource;
   module?: string;
   moduleMustNotContain: string[];
 }
@@ -115,6 +125,10 @@ export interface SystemPackagesConsumer extends OnHosts {
   name: string;
   sameDefinition: boolean;
   configReferencesTools: boolean;
+  /** The shared package is in every host's system packages: sw/bin/<program> is its program. */
+  includesPackage: boolean;
+  /** `tools`: each required program in sw/bin is the shared tool list's (buildEnv's winner); `anywhere`: present. */
+  requiredProgramsFrom: 'tools' | 'anywhere';
 }
 
 /** A flake attribute (a container image, a dev shell) whose derivation must reference the shared package. */
@@ -131,6 +145,11 @@ export interface DerivationConsumer {
    * in build mode, the input closure in eval mode.
    */
   reference?: 'runtime' | 'build-input';
+  /**
+   * A nixpkgs dockerTools image (buildLayeredImage/streamLayeredImage): its config's Entrypoint (or Cmd) runs the
+   * program, its PATH resolves the shared runtime's tools, and it holds the package (src/imageUse.ts).
+   */
+  image?: boolean;
 }
 
 export type Consumer =

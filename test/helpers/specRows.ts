@@ -259,4 +259,24 @@ export const BAD: [string, string, number, number, RegExp][] = [
     5,
     /consumers\[2\]\.hosts: unknown key "hosts"; allowed here: name, kind, attr/,
   ],
+  [
+    'image that is not true or false',
+    OTHER.replace(
+      '    attr: packages.x86_64-linux.lab-bundle\n',
+      '    attr: packages.x86_64-linux.lab-bundle\n    image: yes\n',
+    ),
+    23,
+    12,
+    /consumers\[2\]\.image: expected true or false/,
+  ],
+  [
+    'image with through (the image is read from its own config)',
+    OTHER.replace(
+      '    attr: packages.x86_64-linux.lab-bundle\n',
+      '    attr: packages.x86_64-linux.lab-bundle\n    image: true\n    through: stream\n',
+    ),
+    24,
+    14,
+    /consumers\[2\]\.through: through does not go with image: true/,
+  ],
 ];
