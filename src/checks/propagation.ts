@@ -12,17 +12,26 @@ import path from 'node:path';
 import { readBoundedText } from '../bounded.js';
 import { swBinWinner } from '../buildEnv.js';
 import { onCleanup } from '../cleanup.js';
-import { consumerUnits, nixList, systemPackagesExpr, type EvaluatedUnit, type SystemPackage } from '../context.js';
+import {
+  consumerUnits,
+  nixList,
+  NIXOS_SERVICE_OF,
+  systemPackagesExpr,
+  type EvaluatedUnit,
+  type ServiceDefinition,
+  type SystemPackage,
+} from '../context.js';
 import { CheckInputError } from '../errors.js';
 import { attrPath, nixGaveNoAnswer, nixString, type NixClient } from '../nix/client.js';
 import { appendToListDefinition } from '../nixSyntax/index.js';
 import { parseStorePath, STORE_PATH_RE } from '../parse/storePath.js';
 import { splitPath } from '../resolve.js';
 import { consumersOf, consumersOn, onHost, type Claim } from '../claim/types.js';
-import { environmentAssignments, execStart, parseUnit } from '../systemd/unit.js';
+import { execStart } from '../systemd/unit.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 import { DerivationFiles, followWrapper } from '../wrappers/index.js';
 import { judgedAttr } from '../derivationUse.js';
+import { copyUnitView, systemPackagesReached, unitPath } from './propagationView.js';
 
 export interface Canary {
   /** Its derivation name, `<pname>-<version>`, as it appears in evaluated package lists. */
@@ -111,7 +120,7 @@ interface CopyFacts {
   systemPackages: SystemPackage[];
   /** The consumers' units by name (evaluated text), or their service definitions when the config has no units. */
   units: Record<string, EvaluatedUnit | null>;
-  services: Record<string, { execStart: string; context: string[] } | null>;
+  services: Record<string, ServiceDefinition | null>;
 }
 
 /** Only what the consumers need: no toplevel, no walk over every service. */
@@ -130,13 +139,14 @@ export function copyFactsExpr(claim: Pick<Claim, 'shared' | 'consumers'>, canary
   # may provide bin/<program>: HOW 6 needs no more, and on real NixOS the rest is most of the evaluation.
   wanted = ${nixString(claim.shared.program)};
   mayProvide = p: (p.pname or null) == wanted || (p.meta.mainProgram or null) == wanted || (builtins.parseDrvName (p.name or "")).name == wanted;
+${NIXOS_SERVICE_OF}
 in {
   canaryPath = canary.outPath;
   canaryDrv = canary.drvPath;
   wrapper = if pkg == null then null else { drvPath = pkg.drvPath; out = pkg.outPath; text = if builtins.isString (pkg.text or null) then pkg.text else null; };
   systemPackages = ${systemPackagesExpr('cfg', 'mayProvide')};
   units = byName (n: if units != null && units ? \${n} && builtins.isString (units.\${n}.text or null) then { text = units.\${n}.text; context = ctxOf units.\${n}.text; } else null) ${nixList(units)};
-  services = byName (n: if units == null && svcs ? \${n} then let x = toString (svcs.\${n}.serviceConfig.ExecStart or "") + (svcs.\${n}.script or ""); in { execStart = x; context = ctxOf x; } else null) ${nixList(units.map((u) => u.replace(/\.service$/, '')))};
+  services = byName serviceOf ${nixList(units.map((u) => u.replace(/\.service$/, '')))};
 }`;
 }
 
@@ -177,16 +187,11 @@ async function serviceClosure(
   facts: CopyFacts,
   unitName: string,
 ): Promise<{ closure?: string[]; drv?: string }> {
-  const unitText = facts.units[unitName]?.text;
-  const service = facts.services[unitName.replace(/\.service$/, '')];
-  const unit = unitText ? parseUnit(unitText) : undefined;
-  const pathValue = unit
-    ? environmentAssignments(unit)
-        .filter((a) => a.name === 'PATH')
-        .pop()?.value
-    : undefined;
-  const command = unit ? `${execStart(unit).pop()?.text ?? ''} ${pathValue ?? ''}` : (service?.execStart ?? '');
-  const context = facts.units[unitName]?.context ?? service?.context ?? [];
+  // The unit as the other checks read it: its systemd.units text, else its service definition as NixOS writes it.
+  const view = copyUnitView(facts, unitName);
+  const pathValue = unitPath(view);
+  const command = view ? `${execStart(view.unit).pop()?.text ?? ''} ${view.inlineScript ?? ''} ${pathValue ?? ''}` : '';
+  const context = view?.context ?? [];
   const named = [...command.matchAll(STORE_PATH_RE)]
     .map((m) => parseStorePath(m[0])?.name)
     .filter((n): n is string => Boolean(n));
@@ -209,10 +214,9 @@ function runnerFinds(
   program: string,
   wrapperHasCanary: boolean | undefined,
 ): [boolean | undefined, string] {
-  const text = facts.units[unitName]?.text;
-  if (text === undefined) return [undefined, `no evaluated unit ${unitName}`];
-  const assignments = environmentAssignments(parseUnit(text)).filter((a) => a.name === 'PATH');
-  const value = assignments[assignments.length - 1]?.value;
+  const view = copyUnitView(facts, unitName);
+  if (view === undefined) return [undefined, `no evaluated unit ${unitName}`];
+  const value = unitPath(view);
   if (value === undefined) return [undefined, `${unitName} sets no PATH`];
   for (const dir of splitPath(value)) {
     if (facts.wrapper && dir === `${facts.wrapper.out}/bin`) return [wrapperHasCanary, `PATH of ${unitName}: ${dir}`];
@@ -357,8 +361,7 @@ export const propagationCheck: CheckDefinition = {
           } else if (c.kind === 'system-packages') {
             consumers.push([
               'environment.systemPackages',
-              facts.systemPackages.some((p) => p.name === canary.name),
-              'evaluated list',
+              ...systemPackagesReached(facts, canary.name, program, onWrapperPath, c.configReferencesTools),
             ]);
           }
         }
