@@ -11,6 +11,7 @@ import { describePriority, swBinWinner } from '../buildEnv.js';
 import { nixGaveNoAnswer } from '../nix/client.js';
 import { consumersOf, onHost } from '../claim/types.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
+import { judgeByDefinitions } from './systemPackagesDefinitions.js';
 
 export interface PackagesLine {
   host: string;
@@ -63,9 +64,13 @@ export const hostParityCheck: CheckDefinition = {
     const compareLines = consumer?.sameDefinition && sameHosts.length > 1;
 
     const lines = compareLines ? sameHosts.map((h) => systemPackagesLine(ctx, h, (rel) => ctx.readRepoFile(rel))) : [];
-    for (const l of lines) {
-      if (!l.statement) problems.push(`${l.file}: no environment.systemPackages assignment`);
-      else evidence.push(`${l.file}:${l.line}: ${l.statement.replace(/\s+/g, ' ')}`);
+    for (const l of lines) if (l.statement) evidence.push(`${l.file}:${l.line}: ${l.statement.replace(/\s+/g, ' ')}`);
+    // A host config without the statement (a shared module gives every host the list): the hosts' definitions as the
+    // module system records them are compared instead.
+    const byDefinitions = lines.some((l) => !l.statement) ? await judgeByDefinitions(ctx, sameHosts, lines) : undefined;
+    if (byDefinitions) {
+      problems.push(...byDefinitions.problems);
+      evidence.push(...byDefinitions.evidence);
     }
     const withLines = lines.filter((l) => l.statement);
     const distinct = new Set(withLines.map((l) => normaliseNix(l.statement!)));
@@ -130,7 +135,7 @@ export const hostParityCheck: CheckDefinition = {
       }
     }
     // nix gave no answer (timeout, crash, unreadable output): that is not a verdict on the repository.
-    if (noAnswer) return error(problems.join('; '), evidence);
+    if (noAnswer || byDefinitions?.noAnswer) return error(problems.join('; '), evidence);
     if (problems.length) return fail(problems.join('; '), evidence);
     if (unseen.length)
       return error(
@@ -138,7 +143,11 @@ export const hostParityCheck: CheckDefinition = {
         evidence,
       );
     const programs = [...new Set(s.hosts.flatMap((h) => requiredPrograms(ctx, h)))];
-    const shared = compareLines ? `${s.hosts.length} hosts share one systemPackages line; ` : '';
+    const shared = byDefinitions
+      ? `${sameHosts.length} hosts share the same systemPackages definitions (${byDefinitions.files.join(', ')}); `
+      : compareLines
+        ? `${s.hosts.length} hosts share one systemPackages line; `
+        : '';
     return pass(
       `${shared}${programs.length ? `${programs.join(', ')} on ${s.hosts.length > 1 ? 'every host' : s.hosts[0]}` : 'no required programs'}`,
       evidence,
