@@ -64,7 +64,10 @@ export const hostParityCheck: CheckDefinition = {
     const compareLines = consumer?.sameDefinition && sameHosts.length > 1;
 
     const lines = compareLines ? sameHosts.map((h) => systemPackagesLine(ctx, h, (rel) => ctx.readRepoFile(rel))) : [];
-    for (const l of lines) if (l.statement) evidence.push(`${l.file}:${l.line}: ${l.statement.replace(/\s+/g, ' ')}`);
+    for (const l of lines) {
+      if (l.statement) evidence.push(`${l.file}:${l.line}: ${l.statement.replace(/\s+/g, ' ')}`);
+      else if (!existsSync(ctx.repoPath(l.file))) problems.push(`${l.file}: no environment.systemPackages assignment`);
+    }
     // A host config without the statement (a shared module gives every host the list): the hosts' definitions as the
     // module system records them are compared instead.
     const byDefinitions = lines.some((l) => !l.statement) ? await judgeByDefinitions(ctx, sameHosts, lines) : undefined;
