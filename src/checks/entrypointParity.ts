@@ -65,7 +65,8 @@ export async function serviceUnit(
   if (byName) {
     const starting = startedBy(name);
     const working = starting.filter((t) => live(t) === undefined);
-    if (facts.hasUnits && working.length === 0) {
+    // Read alike with or without systemd.units (timers then come from systemd.timers, as NixOS writes them).
+    if (working.length === 0) {
       const why = starting.map((t) => live(t)!).join('; ');
       return {
         problem: `${host}: no timer starts ${name} (${why || `timers: ${timers.map((t) => t.name).join(', ') || 'none'}`}); ${consumer.name} never runs on its schedule`,

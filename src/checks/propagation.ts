@@ -201,7 +201,9 @@ async function serviceClosure(
   // Listed by name: store order follows hashes, which change with the (random) canary.
   const byName = (a: string, b: string): number =>
     (parseStorePath(a)?.name ?? a).localeCompare(parseStorePath(b)?.name ?? b) || a.localeCompare(b);
-  return { closure: closures.flat(), drv: [...drvs].sort(byName).join(', ') };
+  // Shown (and masked as holding the canary when it is reached): the derivations that carry it, else all of them.
+  const carrying = drvs.filter((_, i) => closures[i].includes(facts.canaryDrv));
+  return { closure: closures.flat(), drv: [...(carrying.length ? carrying : drvs)].sort(byName).join(', ') };
 }
 
 /**
