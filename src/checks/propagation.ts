@@ -31,7 +31,7 @@ import { execStart } from '../systemd/unit.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 import { DerivationFiles, followWrapper } from '../wrappers/index.js';
 import { judgedAttr } from '../derivationUse.js';
-import { copyUnitView, systemPackagesReached, unitPath } from './propagationView.js';
+import { copyUnitView, systemPackagesReached, unitPath, wrapperCarriesList } from './propagationView.js';
 
 export interface Canary {
   /** Its derivation name, `<pname>-<version>`, as it appears in evaluated package lists. */
@@ -363,7 +363,13 @@ export const propagationCheck: CheckDefinition = {
           } else if (c.kind === 'system-packages') {
             consumers.push([
               'environment.systemPackages',
-              ...systemPackagesReached(facts, canary.name, program, onWrapperPath, c.configReferencesTools),
+              ...systemPackagesReached(
+                facts,
+                canary.name,
+                program,
+                onWrapperPath,
+                wrapperCarriesList(ctx.claim, r.host, c.configReferencesTools),
+              ),
             ]);
           }
         }

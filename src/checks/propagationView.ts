@@ -4,6 +4,7 @@
 import { swBinWinner } from '../buildEnv.js';
 import { serviceUnit, type EvaluatedUnit, type ServiceDefinition, type SystemPackage } from '../context.js';
 import { parseStorePath } from '../parse/storePath.js';
+import type { Claim } from '../claim/types.js';
 import { environmentAssignments, parseUnit, type UnitFile } from '../systemd/unit.js';
 
 export interface CopyUnitFacts {
@@ -44,20 +45,35 @@ export function unitPath(view: CopyUnitView | undefined): string | undefined {
 }
 
 /**
+ * Whether a host's system packages may carry the tool list through the wrapper alone: the claim says the host configs
+ * do not refer to the list (`config_references_tools: false`) and the host's required programs are the wrapper's
+ * program only. A host that must have tools of the list on its system PATH (`required_programs: [make, git]`) runs them
+ * from sw/bin, not through the wrapper: the list itself must be installed there.
+ */
+export function wrapperCarriesList(
+  claim: Pick<Claim, 'hosts' | 'shared'>,
+  host: string,
+  configReferencesTools: boolean,
+) {
+  const required = claim.hosts.find((h) => h.name === host)?.requiredPrograms ?? [];
+  return !configReferencesTools && required.every((p) => p === claim.shared.program);
+}
+
+/**
  * Whether the canary reaches the hosts' system packages. The tool list itself in environment.systemPackages does; so
- * does, when the claim says the host configs do not refer to the tool list (`config_references_tools: false`: the
- * hosts install the wrapper), the shared wrapper winning `sw/bin/<program>` (buildEnv rules) with the canary on its
- * PATH: what the hosts run from their system PATH then carries the edit.
+ * does, when the wrapper may carry the list (wrapperCarriesList: the hosts install the wrapper), the shared wrapper
+ * winning `sw/bin/<program>` (buildEnv rules) with the canary on its PATH: what the hosts run from their system PATH
+ * then carries the edit.
  */
 export function systemPackagesReached(
   facts: CopyUnitFacts,
   canaryName: string,
   program: string,
   wrapperHasCanary: boolean | undefined,
-  configReferencesTools: boolean,
+  throughWrapper: boolean,
 ): [boolean, string] {
   if (facts.systemPackages.some((p) => p.name === canaryName)) return [true, 'evaluated list'];
-  if (configReferencesTools) return [false, 'evaluated list'];
+  if (!throughWrapper) return [false, 'evaluated list'];
   const winner = swBinWinner(facts.systemPackages, program)?.winner;
   const out = winner?.installed[0] ? parseStorePath(winner.installed[0])?.root : undefined;
   if (!winner || !out) return [false, `evaluated list; no system package provides ${program}`];

@@ -1,5 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { copyUnitView, systemPackagesReached, unitPath, type CopyUnitFacts } from '../../src/checks/propagationView.js';
+import {
+  copyUnitView,
+  systemPackagesReached,
+  unitPath,
+  wrapperCarriesList,
+  type CopyUnitFacts,
+} from '../../src/checks/propagationView.js';
 
 const wrapper = '/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-fleet-run';
 const own = '/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-fleet-run';
@@ -28,10 +34,20 @@ describe('propagation view of a host without systemd.units', () => {
   });
 
   it('counts system packages reached through the shared wrapper only when the configs do not refer to the list', () => {
-    expect(systemPackagesReached(facts(wrapper), 'canary-1', 'fleet-run', true, false)[0]).toBe(true);
-    // The wrapper without the canary on its PATH, another fleet-run, or a claim that the configs name the list.
-    expect(systemPackagesReached(facts(wrapper), 'canary-1', 'fleet-run', false, false)[0]).toBe(false);
-    expect(systemPackagesReached(facts(own), 'canary-1', 'fleet-run', true, false)[0]).toBe(false);
-    expect(systemPackagesReached(facts(wrapper), 'canary-1', 'fleet-run', true, true)[0]).toBe(false);
+    expect(systemPackagesReached(facts(wrapper), 'canary-1', 'fleet-run', true, true)[0]).toBe(true);
+    // The wrapper without the canary on its PATH, another fleet-run, or hosts that must have the list itself.
+    expect(systemPackagesReached(facts(wrapper), 'canary-1', 'fleet-run', false, true)[0]).toBe(false);
+    expect(systemPackagesReached(facts(own), 'canary-1', 'fleet-run', true, true)[0]).toBe(false);
+    expect(systemPackagesReached(facts(wrapper), 'canary-1', 'fleet-run', true, false)[0]).toBe(false);
+    const claim = {
+      shared: { program: 'fleet-run' },
+      hosts: [
+        { name: 'a', requiredPrograms: ['fleet-run'] },
+        { name: 'b', requiredPrograms: ['fleet-run', 'git'] },
+      ],
+    } as unknown as Parameters<typeof wrapperCarriesList>[0];
+    expect(wrapperCarriesList(claim, 'a', false)).toBe(true);
+    expect(wrapperCarriesList(claim, 'a', true)).toBe(false);
+    expect(wrapperCarriesList(claim, 'b', false)).toBe(false);
   });
 });
