@@ -208,6 +208,17 @@ const NIXOS_UNIT_TEXT = `  toOption = x: if x == true then "true" else if x == f
   serviceText = s: "[Service]\n" + envLines (s.environment or { }) + sectionOf (s.serviceConfig or { });
   timerText = t: "[Timer]\n" + sectionOf (t.timerConfig or { });`;
 
+/**
+ * Nix let-bindings (the expression binds `units` (systemd.units or null), `svcs` (systemd.services) and `ctxOf`):
+ * `serviceOf n`, a consumer's ServiceDefinition for configs without systemd.units, null otherwise. Every check that
+ * reads a service of such a config (entrypoint-parity through hostFacts, propagation on its edited copy) reads this
+ * one view.
+ */
+export const NIXOS_SERVICE_OF = `${NIXOS_UNIT_TEXT}
+  serviceOf = n: if units != null || !(svcs ? \${n}) then null else let s = svcs.\${n}; x = toString (s.serviceConfig.ExecStart or ""); sc = s.script or ""; t = serviceText s; in {
+    text = t; execStart = x; script = sc; environment = s.environment or { }; serviceEnvironment = s.serviceConfig.Environment or null; context = ctxOf (t + sc);
+  };`;
+
 /** A Nix list of strings. */
 export const nixList = (items: readonly string[]): string => `[ ${items.map(nixString).join(' ')} ]`;
 
@@ -222,10 +233,7 @@ export function hostFactsExpr(claim: Pick<Claim, 'shared' | 'consumers'>): strin
   # A unit with overrideStrategy = "asDropin" is written as <name>.d/overrides.conf, not as the unit file.
   unitOf = n: if units == null || !(units ? \${n}) || (units.\${n}.overrideStrategy or "") == "asDropin" then null else
     let t = units.\${n}.text or null; in if builtins.isString t then { text = t; context = ctxOf t; } else null;
-${NIXOS_UNIT_TEXT}
-  serviceOf = n: if units != null || !(svcs ? \${n}) then null else let s = svcs.\${n}; x = toString (s.serviceConfig.ExecStart or ""); sc = s.script or ""; t = serviceText s; in {
-    text = t; execStart = x; script = sc; environment = s.environment or { }; serviceEnvironment = s.serviceConfig.Environment or null; context = ctxOf (t + sc);
-  };
+${NIXOS_SERVICE_OF}
   # Drop-ins NixOS writes from systemd.units (nixos/lib/systemd-lib.nix generateUnits): a unit with
   # overrideStrategy = "asDropin" lands at <name>.d/overrides.conf (so "foo-.service" is a prefix drop-in and
   # "service" a type-wide one). A NixOS-like config whose own unit tree takes "<dir>.d/<file>" names gets those.

@@ -12,6 +12,7 @@ import { nixGaveNoAnswer } from '../nix/client.js';
 import { consumersOf, onHost } from '../claim/types.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
 import { requiredFromTools, toolList } from './systemPackages.js';
+import { judgeByDefinitions } from './systemPackagesDefinitions.js';
 
 export interface PackagesLine {
   host: string;
@@ -65,8 +66,15 @@ export const hostParityCheck: CheckDefinition = {
 
     const lines = compareLines ? sameHosts.map((h) => systemPackagesLine(ctx, h, (rel) => ctx.readRepoFile(rel))) : [];
     for (const l of lines) {
-      if (!l.statement) problems.push(`${l.file}: no environment.systemPackages assignment`);
-      else evidence.push(`${l.file}:${l.line}: ${l.statement.replace(/\s+/g, ' ')}`);
+      if (l.statement) evidence.push(`${l.file}:${l.line}: ${l.statement.replace(/\s+/g, ' ')}`);
+      else if (!existsSync(ctx.repoPath(l.file))) problems.push(`${l.file}: no environment.systemPackages assignment`);
+    }
+    // A host config without the statement (a shared module gives every host the list): the hosts' definitions as the
+    // module system records them are compared instead.
+    const byDefinitions = lines.some((l) => !l.statement) ? await judgeByDefinitions(ctx, sameHosts, lines) : undefined;
+    if (byDefinitions) {
+      problems.push(...byDefinitions.problems);
+      evidence.push(...byDefinitions.evidence);
     }
     const withLines = lines.filter((l) => l.statement);
     const distinct = new Set(withLines.map((l) => normaliseNix(l.statement!)));
@@ -143,7 +151,7 @@ export const hostParityCheck: CheckDefinition = {
       }
     }
     // nix gave no answer (timeout, crash, unreadable output): that is not a verdict on the repository.
-    if (noAnswer) return error(problems.join('; '), evidence);
+    if (noAnswer || byDefinitions?.noAnswer) return error(problems.join('; '), evidence);
     if (problems.length) return fail(problems.join('; '), evidence);
     if (unknowns.length) return error(`cannot follow: ${unknowns.join('; ')}`, evidence);
     if (unseen.length)
@@ -152,7 +160,11 @@ export const hostParityCheck: CheckDefinition = {
         evidence,
       );
     const programs = [...new Set(s.hosts.flatMap((h) => requiredPrograms(ctx, h)))];
-    const shared = compareLines ? `${s.hosts.length} hosts share one systemPackages line; ` : '';
+    const shared = byDefinitions
+      ? `${sameHosts.length} hosts share the same systemPackages definitions (${byDefinitions.files.join(', ')}); `
+      : compareLines
+        ? `${s.hosts.length} hosts share one systemPackages line; `
+        : '';
     return pass(
       `${shared}${programs.length ? `${programs.join(', ')} on ${s.hosts.length > 1 ? 'every host' : s.hosts[0]}${s.hosts.some(fromTools) ? `, from ${ctx.claim.shared.toolsAttr}` : ''}` : 'no required programs'}`,
       evidence,

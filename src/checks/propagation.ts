@@ -12,7 +12,15 @@ import path from 'node:path';
 import { readBoundedText } from '../bounded.js';
 import { swBinWinner } from '../buildEnv.js';
 import { onCleanup } from '../cleanup.js';
-import { consumerUnits, nixList, systemPackagesExpr, type EvaluatedUnit, type SystemPackage } from '../context.js';
+import {
+  consumerUnits,
+  nixList,
+  NIXOS_SERVICE_OF,
+  systemPackagesExpr,
+  type EvaluatedUnit,
+  type ServiceDefinition,
+  type SystemPackage,
+} from '../context.js';
 import { CheckInputError } from '../errors.js';
 import { attrPath, nixGaveNoAnswer, nixString, type NixClient } from '../nix/client.js';
 import { appendToListDefinition } from '../nixSyntax/index.js';
@@ -27,6 +35,7 @@ import { DerivationFiles, followWrapper } from '../wrappers/index.js';
 import { devShellPath } from '../devShell.js';
 import { shellFacts } from './devShellConsumer.js';
 import { judgedAttr } from '../derivationUse.js';
+import { copyUnitView, systemPackagesReached, unitPath, wrapperCarriesList } from './propagationView.js';
 
 export interface Canary {
   /** Its derivation name, `<pname>-<version>`, as it appears in evaluated package lists. */
@@ -115,7 +124,7 @@ interface CopyFacts {
   systemPackages: SystemPackage[];
   /** The consumers' units by name (evaluated text), or their service definitions when the config has no units. */
   units: Record<string, EvaluatedUnit | null>;
-  services: Record<string, { execStart: string; context: string[] } | null>;
+  services: Record<string, ServiceDefinition | null>;
   /** Texts of the /etc files runner job shells are read from (environment.etc by target), by path. */
   etcTexts?: Record<string, string | null>;
 }
@@ -143,6 +152,7 @@ export function copyFactsExpr(claim: Pick<Claim, 'shared' | 'consumers'>, canary
   # may provide bin/<program>: HOW 6 needs no more, and on real NixOS the rest is most of the evaluation.
   wanted = ${nixString(claim.shared.program)};
   mayProvide = p: (p.pname or null) == wanted || (p.meta.mainProgram or null) == wanted || (builtins.parseDrvName (p.name or "")).name == wanted;
+${NIXOS_SERVICE_OF}
 in {
   canaryPath = canary.outPath;
   canaryDrv = canary.drvPath;
@@ -150,7 +160,7 @@ in {
   systemPackages = ${systemPackagesExpr('cfg', 'mayProvide')};
   units = byName (n: if units != null && units ? \${n} && builtins.isString (units.\${n}.text or null) then { text = units.\${n}.text; context = ctxOf units.\${n}.text; } else null) ${nixList(units)};
   etcTexts = let etc = cfg.environment.etc or { }; in byName (t: let hits = builtins.filter (n: (etc.\${n}.enable or true) && (etc.\${n}.target or n) == t) (builtins.attrNames etc); in if hits == [ ] then null else etc.\${builtins.head hits}.text or null) ${nixList(etcFiles)};
-  services = byName (n: if units == null && svcs ? \${n} then let x = toString (svcs.\${n}.serviceConfig.ExecStart or "") + (svcs.\${n}.script or ""); in { execStart = x; context = ctxOf x; } else null) ${nixList(units.map((u) => u.replace(/\.service$/, '')))};
+  services = byName serviceOf ${nixList(units.map((u) => u.replace(/\.service$/, '')))};
 }`;
 }
 
@@ -191,16 +201,11 @@ async function serviceClosure(
   facts: CopyFacts,
   unitName: string,
 ): Promise<{ closure?: string[]; drv?: string }> {
-  const unitText = facts.units[unitName]?.text;
-  const service = facts.services[unitName.replace(/\.service$/, '')];
-  const unit = unitText ? parseUnit(unitText) : undefined;
-  const pathValue = unit
-    ? environmentAssignments(unit)
-        .filter((a) => a.name === 'PATH')
-        .pop()?.value
-    : undefined;
-  const command = unit ? `${execStart(unit).pop()?.text ?? ''} ${pathValue ?? ''}` : (service?.execStart ?? '');
-  const context = facts.units[unitName]?.context ?? service?.context ?? [];
+  // The unit as the other checks read it: its systemd.units text, else its service definition as NixOS writes it.
+  const view = copyUnitView(facts, unitName);
+  const pathValue = unitPath(view);
+  const command = view ? `${execStart(view.unit).pop()?.text ?? ''} ${view.inlineScript ?? ''} ${pathValue ?? ''}` : '';
+  const context = view?.context ?? [];
   const named = [...command.matchAll(STORE_PATH_RE)]
     .map((m) => parseStorePath(m[0])?.name)
     .filter((n): n is string => Boolean(n));
@@ -210,7 +215,9 @@ async function serviceClosure(
   // Listed by name: store order follows hashes, which change with the (random) canary.
   const byName = (a: string, b: string): number =>
     (parseStorePath(a)?.name ?? a).localeCompare(parseStorePath(b)?.name ?? b) || a.localeCompare(b);
-  return { closure: closures.flat(), drv: [...drvs].sort(byName).join(', ') };
+  // Shown (and masked as holding the canary when it is reached): the derivations that carry it, else all of them.
+  const carrying = drvs.filter((_, i) => closures[i].includes(facts.canaryDrv));
+  return { closure: closures.flat(), drv: [...(carrying.length ? carrying : drvs)].sort(byName).join(', ') };
 }
 
 /**
@@ -223,10 +230,9 @@ function runnerFinds(
   program: string,
   wrapperHasCanary: boolean | undefined,
 ): [boolean | undefined, string] {
-  const text = facts.units[unitName]?.text;
-  if (text === undefined) return [undefined, `no evaluated unit ${unitName}`];
-  const assignments = environmentAssignments(parseUnit(text)).filter((a) => a.name === 'PATH');
-  const value = assignments[assignments.length - 1]?.value;
+  const view = copyUnitView(facts, unitName);
+  if (view === undefined) return [undefined, `no evaluated unit ${unitName}`];
+  const value = unitPath(view);
   if (value === undefined) return [undefined, `${unitName} sets no PATH`];
   for (const dir of splitPath(value)) {
     if (facts.wrapper && dir === `${facts.wrapper.out}/bin`) return [wrapperHasCanary, `PATH of ${unitName}: ${dir}`];
@@ -468,8 +474,13 @@ export const propagationCheck: CheckDefinition = {
           } else if (c.kind === 'system-packages') {
             consumers.push([
               'environment.systemPackages',
-              facts.systemPackages.some((p) => p.name === canary.name),
-              'evaluated list',
+              ...systemPackagesReached(
+                facts,
+                canary.name,
+                program,
+                onWrapperPath,
+                wrapperCarriesList(ctx.claim, r.host, c.configReferencesTools),
+              ),
             ]);
             if (c.includesPackage) {
               const winner = swBinWinner(facts.systemPackages, program)?.winner;
