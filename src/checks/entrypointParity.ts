@@ -662,26 +662,17 @@ export const entrypointParityCheck: CheckDefinition = {
         evidence.push(...f.evidence);
       }
     }
+    // Flake attributes: a derivation's references (src/derivationUse.ts), a dev shell's PATH as `nix develop` gives
+    // it (src/devShell.ts).
     for (const c of claim.consumers) {
-      if (c.kind !== 'derivation') continue;
+      if (c.kind !== 'derivation' && c.kind !== 'dev-shell') continue;
       try {
-        const f = await derivationReferences(ctx, c, pkg);
+        const f =
+          c.kind === 'derivation'
+            ? await derivationReferences(ctx, c, pkg)
+            : await devShellReaches(ctx, c, expected, pkg.outPath);
         problems.push(...f.problems);
         unknowns.push(...(f.unknowns ?? []));
-        evidence.push(...f.evidence);
-      } catch (err) {
-        const lines = describeError(c.name, err);
-        problems.push(lines[0]);
-        evidence.push(...lines.slice(1));
-      }
-    }
-    // A dev shell is a flake attribute: the PATH `nix develop` gives it (src/devShell.ts).
-    for (const c of claim.consumers) {
-      if (c.kind !== 'dev-shell') continue;
-      try {
-        const f = await devShellReaches(ctx, c, expected, pkg.outPath);
-        problems.push(...f.problems);
-        unknowns.push(...f.unknowns);
         evidence.push(...f.evidence);
       } catch (err) {
         const lines = describeError(c.name, err);
