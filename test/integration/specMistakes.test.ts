@@ -62,7 +62,7 @@ const ROWS: Row[] = [
     edits: [['unit: lab-backup.service', 'unit: lab-backup']],
     line: 'unit: lab-backup',
     key: 'consumers[1].unit',
-    fix: /ending in \.service; did you mean lab-backup\.service\?$/,
+    fix: /ending in \.service .*; did you mean lab-backup\.service\?$/,
   },
   {
     mistake: 'the timer named instead of the service it starts',
