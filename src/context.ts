@@ -16,6 +16,7 @@ import type { Claim } from './claim/types.js';
 import { exists, isDir, listDir, readlink, readText, realpath, wrapperScript } from './storeFs.js';
 import type { EtcReader } from './systemd/environment.js';
 import {
+  applicableDropIns,
   composeUnit,
   dropInDirs,
   parseUnit,
@@ -281,6 +282,8 @@ in {
 
 /** Where each manager's units are evaluated (eval mode labels). */
 const UNITS_ATTR: Record<UnitScope, string> = { system: 'systemd.units', user: 'systemd.user.units' };
+/** Where each manager's service and timer definitions are (configs without units). */
+const DEFS_ATTR: Record<UnitScope, string> = { system: 'systemd', user: 'systemd.user' };
 
 /** The unit facts of the user managers: the shape of HostFacts' unit fields, from `systemd.user.units`. */
 export type UserUnitFacts = Pick<
@@ -296,8 +299,12 @@ export type UserUnitFacts = Pick<
 export const USER_UNIT_FACTS_EXPR = `h: let
   cfg = h.config;
   units = (cfg.systemd.user or { }).units or null;
+  # A NixOS-like config without systemd.user.units: its systemd.user.services and .timers, as NixOS writes them.
+  svcs = (cfg.systemd.user or { }).services or { };
+  tmrs = (cfg.systemd.user or { }).timers or { };
   names = if units == null then [ ] else builtins.attrNames units;
   ctxOf = s: builtins.attrNames (builtins.getContext s);
+${NIXOS_SERVICE_OF}
   isDropInName = n: builtins.match "(.*[.]d)/([^/]+)" n != null;
   live = n: (units.\${n}.enable or true) && (units.\${n}.overrideStrategy or "") != "asDropin" && !(isDropInName n);
   textOf = n: let t = units.\${n}.text or null; in if builtins.isString t then t else "";
@@ -313,11 +320,13 @@ export const USER_UNIT_FACTS_EXPR = `h: let
 in {
   hasUnits = units != null;
   units = builtins.listToAttrs (map (n: { name = n; value = { text = textOf n; context = ctxOf (textOf n); }; }) services);
-  timers = map (n: let w = wantedByOf n; in { name = n; text = textOf n; wantedBy = w; pulledBy = map (p: { name = p; wantedBy = wantedByOf p; }) w; }) timerNames;
+  timers = if units == null
+    then map (n: let t = tmrs.\${n}; w = (t.wantedBy or [ ]) ++ (t.requiredBy or [ ]); in { name = n + ".timer"; text = timerText t; wantedBy = w; pulledBy = map (p: { name = p; wantedBy = [ ]; }) w; }) (builtins.filter (n: tmrs.\${n}.enable or true) (builtins.attrNames tmrs))
+    else map (n: let w = wantedByOf n; in { name = n; text = textOf n; wantedBy = w; pulledBy = map (p: { name = p; wantedBy = wantedByOf p; }) w; }) timerNames;
   dropIns = builtins.concatLists (map dropInOf names);
   systemdPackages = map (p: { name = p.name or (toString p); out = if builtins.isAttrs p && p ? outPath then p.outPath else toString p; }) (cfg.systemd.packages or [ ]);
   unseenUnitSources = map (n: "environment.etc." + builtins.toJSON n) (builtins.filter (n: n != "systemd/user" && builtins.match "systemd/user/.*" n != null) etcNames);
-  services = { };
+  services = builtins.listToAttrs (map (n: { name = n; value = serviceOf n; }) (if units == null then builtins.attrNames svcs else [ ]));
 }`;
 
 export class RunContext {
@@ -462,7 +471,7 @@ export class RunContext {
       ];
       const label = facts.hasUnits
         ? `config.${attr}."${name}".text`
-        : `config.systemd.${timer ? 'timers' : 'services'}."${name.replace(/\.(service|timer)$/, '')}"`;
+        : `config.${DEFS_ATTR[scope]}.${timer ? 'timers' : 'services'}."${name.replace(/\.(service|timer)$/, '')}"`;
       const { unit, applied } = composeUnit(name, { text: main.text, source: label }, dropIns);
       const context = [
         ...new Set([...main.context, ...applied.flatMap((d) => (d as DropIn & { context: string[] }).context)]),
@@ -476,7 +485,7 @@ export class RunContext {
       return {
         name,
         unit,
-        source: `${label}${!facts.hasUnits ? ' (the config has no systemd.units)' : toplevel ? ` (${toplevel} installs no systemd units)` : ''}`,
+        source: `${label}${!facts.hasUnits ? ` (the config has no ${attr})` : toplevel ? ` (${toplevel} installs no systemd units)` : ''}`,
         context,
         dropIns: applied.map((d) => d.source),
         ...(unseen.length ? { unseen } : {}),
@@ -486,8 +495,26 @@ export class RunContext {
     const serviceName = name.replace(/\.service$/, '');
     const def = facts.services[serviceName] ?? null;
     if (!def) return undefined;
-    const source = `config.systemd.services."${serviceName}" (the config has no systemd.units)`;
-    return { name, ...serviceUnit(def, source), source, context: def.context, etc };
+    const source = `config.${DEFS_ATTR[scope]}.services."${serviceName}" (the config has no ${attr})`;
+    const { unit: own, inlineScript } = serviceUnit(def, source);
+    // What generateUnits adds to it: the drop-ins systemd.packages ship (read when in the store), else named unseen.
+    const fromPackages = packageUnits(facts.systemdPackages ?? [], name, scope);
+    const applied = applicableDropIns(name, fromPackages.dropIns);
+    const unit: UnitFile = { lines: [...own.lines, ...applied.flatMap((d) => parseUnit(d.text, d.source).lines)] };
+    const unseen = [
+      ...(facts.unseenUnitSources ?? []).map((u) => `${u} may add drop-ins in ${dropInDirs(name).join(', ')}`),
+      ...fromPackages.unseen,
+    ];
+    return {
+      name,
+      unit,
+      ...(inlineScript !== undefined ? { inlineScript } : {}),
+      source,
+      context: def.context,
+      dropIns: applied.map((d) => d.source),
+      ...(unseen.length ? { unseen } : {}),
+      etc,
+    };
   }
 
   /**
@@ -607,8 +634,8 @@ in builtins.listToAttrs (map (n: { name = n; value = if units == null then ofDef
       const wantedBy = (unit: string): string[] => (unit === t.name ? (t.wantedBy ?? []) : (known.get(unit) ?? []));
       const label = facts.hasUnits
         ? `config.${attr}."${t.name}".text`
-        : `config.systemd.timers."${t.name.replace(/\.timer$/, '')}"`;
-      const source = `${label}${facts.hasUnits ? '' : ' (the config has no systemd.units)'}`;
+        : `config.${DEFS_ATTR[scope]}.timers."${t.name.replace(/\.timer$/, '')}"`;
+      const source = `${label}${facts.hasUnits ? '' : ` (the config has no ${attr})`}`;
       const { unit, applied } = composeUnit(t.name, { text: t.text, source: label }, dropIns);
       return {
         name: t.name,

@@ -346,18 +346,28 @@ export const propagationCheck: CheckDefinition = {
               ...(await serviceClosure(nix, facts, c.unit)),
             })),
         );
-        // User services: their units in systemd.user.units of the copy, judged like a system service's.
+        // User services: their units in systemd.user.units of the copy (a config without them: its
+        // systemd.user.services, as NixOS writes them), judged like a system service's.
         const userConsumers = consumersOf(ctx.claim, 'systemd-user-service').filter((c) => onHost(c, host));
-        const userUnits = userConsumers.length
-          ? await nix.evalJson<Record<string, EvaluatedUnit | null>>(
+        const user = userConsumers.length
+          ? await nix.evalJson<Pick<CopyFacts, 'units' | 'services'>>(
               attrPath('nixosConfigurations', host),
-              `h: let us = (h.config.systemd.user or { }).units or { }; in builtins.listToAttrs (map (n: { name = n; value = if us ? \${n} && builtins.isString (us.\${n}.text or null) then { text = us.\${n}.text; context = builtins.attrNames (builtins.getContext us.\${n}.text); } else null; }) ${nixList(userConsumers.map((c) => c.unit))})`,
+              `h: let
+  units = (h.config.systemd.user or { }).units or null;
+  svcs = (h.config.systemd.user or { }).services or { };
+  ctxOf = t: builtins.attrNames (builtins.getContext t);
+  byName = f: names: builtins.listToAttrs (map (n: { name = n; value = f n; }) names);
+${NIXOS_SERVICE_OF}
+in {
+  units = byName (n: if units != null && units ? \${n} && builtins.isString (units.\${n}.text or null) then { text = units.\${n}.text; context = ctxOf units.\${n}.text; } else null) ${nixList(userConsumers.map((c) => c.unit))};
+  services = byName serviceOf ${nixList(userConsumers.map((c) => c.unit.replace(/\.service$/, '')))};
+}`,
             )
-          : {};
+          : { units: {}, services: {} };
         const userServices = await Promise.all(
           userConsumers.map(async (c) => ({
             consumer: c,
-            ...(await serviceClosure(nix, { ...facts, units: userUnits, services: {} }, c.unit)),
+            ...(await serviceClosure(nix, { ...facts, units: user.units, services: user.services }, c.unit)),
           })),
         );
         return { facts, wrapperRun, services, userServices };

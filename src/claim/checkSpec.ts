@@ -107,7 +107,8 @@ export function specFactsExpr(claim: Claim): string {
     missingAttrs = builtins.filter (a: !(p ? \${a})) ${list(attrs)};
     missingUnits = builtins.filter (u: !(us ? \${u}) && !(svcs ? \${builtins.head (builtins.match "(.*)[.]service" u)})) ${list(units)};
     uus = (h.config.systemd.user or { }).units or { };
-    missingUserUnits = builtins.filter (u: !(uus ? \${u})) ${list(userUnits)};
+    usvcs = (h.config.systemd.user or { }).services or { };
+    missingUserUnits = builtins.filter (u: !(uus ? \${u}) && (let m = builtins.match "(.*)[.]service" u; in m == null || !(usvcs ? \${builtins.head m}))) ${list(userUnits)};
     pkg = p.${nixString(claim.shared.package)} or null;
   in {
     inherit missingAttrs missingUnits;
@@ -115,7 +116,7 @@ export function specFactsExpr(claim: Claim): string {
     package = if pkg == null then null else { bins = binOf pkg ++ builtins.concatMap binOf (pkg.paths or [ ]); };
     serviceNames = if missingUnits == [ ] then [ ] else builtins.attrNames svcs;
     inherit missingUserUnits;
-    userUnitNames = if missingUserUnits == [ ] then [ ] else builtins.attrNames uus;
+    userUnitNames = if missingUserUnits == [ ] then [ ] else builtins.attrNames uus ++ map (n: n + ".service") (builtins.attrNames usvcs);
     toolNames = let
       nameOf = x: (builtins.tryEval (if builtins.isAttrs x then x.name or null else null)).value;
       listOf = l: let ok = builtins.tryEval (builtins.isList l); in if ok.success && ok.value then map nameOf l else [ ];
