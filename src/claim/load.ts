@@ -349,15 +349,25 @@ function toClaim(spec: SpecFile, source: string): Claim {
       ...('hosts' in c && c.hosts !== undefined ? { hosts: [...c.hosts] } : {}),
       ...('module' in c && c.module !== undefined ? { module: c.module } : {}),
     };
+    // A system or user service: the same unit keys (src/systemd follows both alike).
+    const timedUnit = <K extends 'systemd-service' | 'systemd-user-service'>(u: {
+      kind: K;
+      name: string;
+      unit: string;
+      started_by_timer?: boolean;
+      module_must_not_contain?: string[];
+    }) => ({
+      kind: u.kind,
+      name: u.name,
+      unit: u.unit,
+      startedByTimer: u.started_by_timer ?? false,
+      ...optional,
+      moduleMustNotContain: u.module_must_not_contain ?? [],
+    });
     switch (c.kind) {
       case 'systemd-service':
         return {
-          kind: c.kind,
-          name: c.name,
-          unit: c.unit,
-          startedByTimer: c.started_by_timer ?? false,
-          ...optional,
-          moduleMustNotContain: c.module_must_not_contain ?? [],
+          ...timedUnit(c),
           moduleRuntimeInputsOnly: c.module_runtime_inputs_only ?? false,
           moduleExecsProgram: c.module_execs_program ?? false,
           ...(c.allow_after === true || Array.isArray(c.allow_after) ? { allowAfter: c.allow_after } : {}),
@@ -401,14 +411,7 @@ function toClaim(spec: SpecFile, source: string): Claim {
           ...(c.image ? { image: true } : {}),
         };
       case 'systemd-user-service':
-        return {
-          kind: c.kind,
-          name: c.name,
-          unit: c.unit,
-          startedByTimer: c.started_by_timer ?? false,
-          ...optional,
-          moduleMustNotContain: c.module_must_not_contain ?? [],
-        };
+        return timedUnit(c);
       case 'dev-shell':
         return { kind: c.kind, name: c.name, attr: c.attr, toolsOnPath: c.tools_on_path ?? true };
     }
