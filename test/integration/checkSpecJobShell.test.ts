@@ -1,40 +1,17 @@
 // --check-spec on the agents fixture (real Nix, nothing built): a runner's job_shell must be where the spec
 // says (an environment.etc target, the service's environment, its ExecStart), with the spec line and a fix.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { checkSpec } from '../../src/claim/checkSpec.js';
-import { zxRunner } from '../../src/nix/command.js';
-import { createNixClient, type NixClient } from '../../src/nix/client.js';
-import { makeFixture, removeFixture } from '../fixtures/make-fixture.mjs';
+import { useFixtureSpec } from '../helpers/fixtureSpec.js';
 
-const work = mkdtempSync(path.join(os.tmpdir(), 'nv-check-spec-shell-'));
-let dir = '';
-let nix: NixClient;
-let SPEC = '';
-beforeAll(async () => {
-  dir = makeFixture(path.join(work, 'agents'), { fixture: 'agents' }).dir;
-  SPEC = readFileSync(path.join(dir, '.nixenv-verify.yml'), 'utf8');
-  nix = await createNixClient({
-    runner: zxRunner,
-    flakeDir: dir,
-    submodules: false,
-    extraArgs: [],
-    timeoutMs: 300_000,
-  });
-}, 300_000);
-afterAll(() => {
-  removeFixture(path.join(work, 'agents'));
-  rmSync(work, { recursive: true, force: true });
-});
+const agents = useFixtureSpec('agents');
 
 const FILE = '      file: /etc/buildkite-agent/buildkite-agent.cfg\n      key: shell\n';
 const run = (text: string) =>
-  checkSpec(text, '.nixenv-verify.yml', { flake: dir, evalJson: (a, f) => nix.evalJson(a, f) });
+  checkSpec(text, '.nixenv-verify.yml', { flake: agents.dir, evalJson: (a, f) => agents.nix.evalJson(a, f) });
 const lineOf = (text: string, marker: string): number => text.split('\n').findIndex((l) => l.includes(marker)) + 1;
 
 test('the fixture spec as written: no problem, the job shell counted', async () => {
-  const r = await run(SPEC);
+  const r = await run(agents.spec);
   expect(r.problems).toEqual([]);
   expect(r.checked).toContain('1 job shell setting');
 }, 120_000);
@@ -61,7 +38,7 @@ test.each<[string, string, string, RegExp]>([
 ])(
   '%s',
   async (_, lines, marker, message) => {
-    const text = SPEC.replace(FILE, lines);
+    const text = agents.spec.replace(FILE, lines);
     const r = await run(text);
     const p = r.problems.find((x) => message.test(`${x.at}: ${x.message}`));
     expect(p?.line).toBe(lineOf(text, marker));
@@ -70,6 +47,6 @@ test.each<[string, string, string, RegExp]>([
 );
 
 test("with a default, an absent variable is the spec author's statement: no problem", async () => {
-  const r = await run(SPEC.replace(FILE, '      env: BUILDKITE_SHELL\n      default: /bin/sh -e -c\n'));
+  const r = await run(agents.spec.replace(FILE, '      env: BUILDKITE_SHELL\n      default: /bin/sh -e -c\n'));
   expect(r.problems).toEqual([]);
 }, 120_000);
