@@ -76,6 +76,8 @@ export interface HostFacts {
   toplevel: { drvPath: string; out: string };
   /** config.system.path (NixOS's system-path buildEnv), when the config has one. */
   systemPath: string | null;
+  /** Its derivation: where Nix keeps its build log (storedLog.ts). */
+  systemPathDrv?: string | null;
   /** pkgs.<package> of this host, or null when the attribute is missing. */
   package: { out: string; drvPath: string; name: string; text: string | null } | null;
   systemPackages: SystemPackage[];
@@ -257,6 +259,7 @@ ${NIXOS_SERVICE_OF}
 in {
   toplevel = { drvPath = cfg.system.build.toplevel.drvPath; out = cfg.system.build.toplevel.outPath; };
   systemPath = let p = cfg.system.path or null; in if p == null then null else toString p;
+  systemPathDrv = let p = cfg.system.path or null; in if builtins.isAttrs p then p.drvPath or null else null;
   package = if pkg == null then null else { out = pkg.outPath; drvPath = pkg.drvPath; name = pkg.name or ""; text = if builtins.isString (pkg.text or null) then pkg.text else null; };
   systemPackages = ${systemPackagesExpr('cfg', '_: true')};
   hasUnits = units != null;
@@ -376,7 +379,7 @@ export class RunContext {
       const [outcome, storedSystemPathLog] = await Promise.all([
         this.nix.buildDrvs([facts.toplevel.drvPath]),
         facts.systemPath && existsSync(facts.systemPath)
-          ? this.nix.storedLog(facts.systemPath)
+          ? this.nix.storedLog(facts.systemPath, facts.systemPathDrv ?? undefined)
           : Promise.resolve(undefined),
       ]);
       return { host, toplevel: facts.toplevel.out, outcome, ...(storedSystemPathLog ? { storedSystemPathLog } : {}) };

@@ -125,7 +125,10 @@ export const buildCheck: CheckDefinition = {
       // Another host's build may have built a shared system-path meanwhile: its log is stored.
       const systemPath = facts.systemPath ?? realpath(path.join(build.toplevel, 'sw'));
       if (stored === undefined && !/system-path>/.test(log) && systemPath && parseStorePath(systemPath)) {
-        stored = await ctx.nix.storedLog(systemPath);
+        stored = await ctx.nix.storedLog(
+          systemPath,
+          systemPath === facts.systemPath ? (facts.systemPathDrv ?? undefined) : undefined,
+        );
       }
       if (stored)
         collisions = [

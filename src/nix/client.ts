@@ -11,6 +11,7 @@ import { createLimiter, memoize } from '../limit.js';
 import { derivationClosure, readDerivation, type ParsedDerivation } from './drvFile.js';
 import { logExcerpt, nixErrorMessage, remoteBuildHints } from './logExcerpt.js';
 import { nixSettingSecrets } from '../redact.js';
+import { readStoredLog } from './storedLog.js';
 import { takeVersionProbe } from './versionProbe.js';
 
 export interface BuildOutcome {
@@ -74,8 +75,11 @@ export interface NixClient {
   closure(storePath: string): Promise<string[]>;
   /** `nix path-info -r --derivation`: every .drv a derivation is built from (nothing is built). */
   drvClosure(drvPath: string): Promise<string[]>;
-  /** The stored build log of a path, or undefined when Nix has none. */
-  storedLog(storePath: string): Promise<string | undefined>;
+  /**
+   * The stored build log of a path, or undefined when Nix has none: read from Nix's log file of `drvPath` when there is
+   * one (storedLog.ts), else `nix log <storePath>`.
+   */
+  storedLog(storePath: string, drvPath?: string): Promise<string | undefined>;
   /** A derivation's environment (`nix show-derivation` / `nix derivation show`). */
   derivationEnv(drvPath: string): Promise<Record<string, string>>;
   /** A derivation's environment, output paths and input derivations. */
@@ -618,10 +622,19 @@ export async function createNixClient(options: NixClientOptions): Promise<NixCli
       derivationClosure(p, localInputs) ??
       (await nix(['path-info', '-r', '--derivation', p])).stdout.split('\n').filter((l) => l !== ''),
   );
-  const storedLogs = memoize(async (p: string) => {
+  const nixLogs = memoize(async (p: string) => {
     const res = await nix(['log', p], { allowFailure: true });
     return res.exitCode === 0 && res.stdout.trim() !== '' ? res.stdout : undefined;
   });
+  // The log file is read only for a derivation that has this path as an output: a config's own `drvPath` attribute
+  // cannot point the check at another derivation's log.
+  const storedLogs = async (p: string, drvPath?: string): Promise<string | undefined> => {
+    const builds = drvPath !== undefined && Object.values(readDerivation(drvPath)?.outputs ?? {}).includes(p);
+    const local = builds ? readStoredLog(drvPath) : undefined;
+    // A file that is there is Nix's answer, even empty (`nix log` prints it and asks no substituter).
+    if (local !== undefined) return local.trim() !== '' ? local : undefined;
+    return nixLogs(p);
+  };
   const derivationEnvs = memoize(async (drvPath: string): Promise<DerivationInfo> => {
     const local = readDerivation(drvPath);
     // Structured attributes: newer Nix shows them apart from env; nix answers for those.
