@@ -319,7 +319,8 @@ async function runVariant(id, bench, tag, { debug = false } = {}) {
       ...(debug ? { PLUGIN_LOG_LEVEL: 'debug' } : {}),
       NIXENV_VERIFY_STATS: stats,
     };
-    r = await measure(['node', join(root, 'dist', 'main.js')], { env, cwd: bench.dir, stderr: errFile });
+    // As the installed command runs (its #! line carries the Node flags the image's entrypoint passes too).
+    r = await measure([join(root, 'dist', 'main.js')], { env, cwd: bench.dir, stderr: errFile });
     if (r.code !== 0) {
       throw new Error(
         `(${id}) nixenv-verify exited ${r.code} on ${bench.dir} (${rev}); stdout:\n${r.stdout.slice(-3000)}\nstderr: ${errFile}`,

@@ -17,4 +17,5 @@ if [ -z "${HOME:-}" ] || [ "$HOME" = / ] || ! [ -w "$HOME" ]; then
   export HOME
 fi
 
-exec node /opt/nixenv-verify/dist/main.js "$@"
+# Node flags as in dist/main.js's first line (src/main.ts says why).
+exec node --max-semi-space-size=4 /opt/nixenv-verify/dist/main.js "$@"

@@ -4,6 +4,7 @@
 // mvdan-sh (the shell parser, 1.5 MB of GopherJS output) stays external: src/shell/parse.ts loads it on the
 // first shell analysis, so commands that analyse no shell do not read it.
 import { build } from 'esbuild';
+import { chmodSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,3 +25,5 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+// Runnable as a command: its #! line carries the Node flags (src/main.ts).
+chmodSync(path.join(root, 'dist', 'main.js'), 0o755);

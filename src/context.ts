@@ -7,10 +7,11 @@ import type { Logger } from 'pino';
 import { CheckInputError } from './errors.js';
 import { memoize } from './limit.js';
 import { nixString, type BuildOutcome, type NixClient } from './nix/client.js';
+import { groupedHostEval } from './nix/hostGroups.js';
 import { parseStorePath } from './parse/storePath.js';
 import type { BaseChoice } from './base.js';
 import type { RuntimeDiff } from './runtime.js';
-import type { Settings } from './settings.js';
+import { effectiveConcurrency, type Settings } from './settings.js';
 import { claimSource } from './claim/claim.js';
 import type { Claim } from './claim/types.js';
 import { exists, isDir, listDir, readlink, readText, realpath, wrapperScript } from './storeFs.js';
@@ -353,10 +354,10 @@ export class RunContext {
   ) {
     this.claim = settings.claim;
     // Concurrency is bounded in the Nix client: every nix process takes a slot.
-    this.hostFacts = memoize(async (host) => {
-      this.logger.info({ host }, `evaluating ${host}`);
-      // One process per host: a missing host answers with the names the flake has.
-      const apply = `cfgs: if cfgs ? ${nixString(host)} then { facts = (${hostFactsExpr(settings.claim)}) cfgs.${nixString(host)}; } else { hosts = builtins.attrNames cfgs; }`;
+    const factsExpr = hostFactsExpr(settings.claim);
+    const hostAlone = async (host: string): Promise<Omit<HostFacts, 'host'>> => {
+      // A host alone: a missing host answers with the names the flake has.
+      const apply = `cfgs: if cfgs ? ${nixString(host)} then { facts = (${factsExpr}) cfgs.${nixString(host)}; } else { hosts = builtins.attrNames cfgs; }`;
       const answer = await this.nix.evalJson<{ facts?: Omit<HostFacts, 'host'>; hosts?: string[] }>(
         'nixosConfigurations',
         apply,
@@ -367,7 +368,20 @@ export class RunContext {
           `host ${JSON.stringify(host)} is not in nixosConfigurations (${claimSource(this.claim, 'hosts', 'hosts')}); the flake has: ${names.length ? names.join(', ') : '(none)'}`,
         );
       }
-      return { host, ...answer.facts };
+      return answer.facts;
+    };
+    // The claim's hosts in groups, one evaluation each (src/nix/hostGroups.ts).
+    const grouped = groupedHostEval({
+      hosts: settings.hosts,
+      slots: effectiveConcurrency(settings, settings.hosts.length),
+      perHost: factsExpr,
+      evalGroup: (apply) =>
+        this.nix.evalJson<Record<string, Omit<HostFacts, 'host'> | null>>('nixosConfigurations', apply),
+      alone: hostAlone,
+    });
+    this.hostFacts = memoize(async (host) => {
+      this.logger.info({ host }, `evaluating ${host}`);
+      return { host, ...(await grouped(host)) };
     });
     const run = memoize(() => this.loadWrapperRun());
     this.wrapperRun = () => run('');

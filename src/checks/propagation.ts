@@ -23,6 +23,8 @@ import {
 } from '../context.js';
 import { CheckInputError } from '../errors.js';
 import { attrPath, nixGaveNoAnswer, nixString, type NixClient } from '../nix/client.js';
+import { groupedHostEval } from '../nix/hostGroups.js';
+import { effectiveConcurrency } from '../settings.js';
 import { appendToListDefinition } from '../nixSyntax/index.js';
 import { parseStorePath, STORE_PATH_RE } from '../parse/storePath.js';
 import { programName, splitPath } from '../resolve.js';
@@ -326,11 +328,17 @@ export const propagationCheck: CheckDefinition = {
       const problems: string[] = [];
       // Store paths that hold the canary or depend on it: their hashes change from run to run, so outputs mask them.
       const withCanary: string[] = [];
+      // The copy's hosts in groups, one evaluation each, as the head's (src/nix/hostGroups.ts).
+      const copyExpr = copyFactsExpr(ctx.claim, canary);
+      const copyFacts = groupedHostEval<CopyFacts>({
+        hosts: s.hosts,
+        slots: effectiveConcurrency(s, s.hosts.length),
+        perHost: copyExpr,
+        evalGroup: (apply) => nix.evalJson<Record<string, CopyFacts | null>>('nixosConfigurations', apply),
+        alone: (host) => nix.evalJson<CopyFacts>(attrPath('nixosConfigurations', host), copyExpr),
+      });
       const results = await perHost(s.hosts, async (host) => {
-        const facts = await nix.evalJson<CopyFacts>(
-          attrPath('nixosConfigurations', host),
-          copyFactsExpr(ctx.claim, canary),
-        );
+        const facts = await copyFacts(host);
         // The wrapper model (src/wrappers) on the edited copy's derivations: the PATH its program finally gets.
         const wrapperRun = facts.wrapper
           ? await followWrapper(
