@@ -104,10 +104,10 @@ export interface OptionJudgement {
 }
 
 const idOf = (i: OptionItem): string => `${i.out ?? ''}@${i.priority ?? 5}`;
-const shown = (i: OptionItem): string => (i.priority !== undefined && i.priority !== 5 ? `${i.name} (meta.priority ${i.priority})` : i.name);
+const shown = (i: OptionItem): string =>
+  i.priority !== undefined && i.priority !== 5 ? `${i.name} (meta.priority ${i.priority})` : i.name;
 const listOf = (v: OptionValue): OptionItem[] => ('list' in v ? v.list : [v.one]);
-const showValue = (v: OptionValue): string =>
-  'list' in v ? `[ ${v.list.map(shown).join(' ')} ]` : shown(v.one);
+const showValue = (v: OptionValue): string => ('list' in v ? `[ ${v.list.map(shown).join(' ')} ]` : shown(v.one));
 
 /** What a list differs in from the shared one: missing and extra elements by name, else the order. */
 export function listDifference(got: readonly OptionItem[], want: readonly OptionItem[]): string[] {
@@ -167,10 +167,12 @@ export function judgeOption(input: {
   }
   const wantShape = value === 'tools' ? 'a list of derivations' : 'a derivation';
   const wellFormed = (v: OptionValue): string | undefined => {
-    if (value === 'tools' && !('list' in v)) return `a ${v.one.drv ? 'derivation' : (v.one.type ?? 'value')}, not a list`;
+    if (value === 'tools' && !('list' in v))
+      return `a ${v.one.drv ? 'derivation' : (v.one.type ?? 'value')}, not a list`;
     if (value === 'package' && !('one' in v)) return 'a list, not a derivation';
     const bad = listOf(v).findIndex((i) => !i.drv);
-    if (bad >= 0) return `element ${bad + 1} is a ${listOf(v)[bad].type ?? 'value'} (${listOf(v)[bad].name}), not a derivation`;
+    if (bad >= 0)
+      return `element ${bad + 1} is a ${listOf(v)[bad].type ?? 'value'} (${listOf(v)[bad].name}), not a derivation`;
     return undefined;
   };
   const sharedBad = wellFormed(answer.shared);
@@ -185,8 +187,14 @@ export function judgeOption(input: {
   const where = (l: (typeof located)[number]): string =>
     l.at ? `${l.at.file}${l.at.line ? `:${l.at.line}` : ''}${l.at.isDefault ? ' (the default)' : ''}` : l.def.file;
   for (const l of located) {
-    out.evidence.push(`${host}: ${option} defined at ${where(l)}: ${showValue(l.def.value)}`);
-    if (l.at) out.hits.push({ file: l.at.file, line: l.at.line, text: `${host}: ${option}${l.at.isDefault ? ' default' : ''}: ${showValue(l.def.value)}` });
+    // Located: a hit (file:line); else a line of evidence naming the file.
+    if (l.at)
+      out.hits.push({
+        file: l.at.file,
+        line: l.at.line,
+        text: `${host}: ${option}${l.at.isDefault ? ' (the default)' : ''} = ${showValue(l.def.value)}`,
+      });
+    else out.evidence.push(`${host}: ${option} defined in ${l.def.file}: ${showValue(l.def.value)}`);
   }
   const valueBad = wellFormed(answer.value);
   if (valueBad) {
@@ -207,9 +215,7 @@ export function judgeOption(input: {
   // The definitions that differ from the shared value name the file:line to fix.
   const differing = located.filter((l) => listDifference(listOf(l.def.value), want).length > 0);
   const blame = differing.length ? differing : located;
-  out.problems.push(
-    `${host}: ${option} is not ${sharedName}: ${diff.join('; ')} (defined at ${blame.map(where).join(', ') || 'no file of the flake'})`,
-  );
+  out.problems.push(`${diff.join('; ')} (defined at ${blame.map(where).join(', ') || 'no file of the flake'})`);
   return out;
 }
 

@@ -53,7 +53,11 @@ interface Row {
 }
 
 const rows: Row[] = [
-  { name: 'the default (the shared list)', answer: option(tools, [{ file: MODULE, value: tools }], 1500), want: 'pass' },
+  {
+    name: 'the default (the shared list)',
+    answer: option(tools, [{ file: MODULE, value: tools }], 1500),
+    want: 'pass',
+  },
   {
     name: 'a host sets the same list explicitly',
     answer: option(tools, [{ file: HOST, value: tools }]),
@@ -113,7 +117,10 @@ const rows: Row[] = [
     name: 'no such option (did you mean)',
     answer: { found: false, missing: 'toolbx', depth: 1, names: ['count', 'toolbox'] },
     want: 'error',
-    texts: ['cannot follow: no option agents.toolbox at nixosConfigurations.agent-2.options.agents', 'did you mean toolbox?'],
+    texts: [
+      'cannot follow: no option agents.toolbox at nixosConfigurations.agent-2.options.agents',
+      'did you mean toolbox?',
+    ],
   },
   {
     name: 'a set of options, not an option',
@@ -139,7 +146,12 @@ const rows: Row[] = [
     want: 'error',
     texts: ['pkgs.agentToolbox does not exist on agent-2'],
   },
-  { name: 'package: the shared package', answer: { ...option({ one: git }, []), shared: { one: git } } as OptionAnswer, value: 'package', want: 'pass' },
+  {
+    name: 'package: the shared package',
+    answer: { ...option({ one: git }, []), shared: { one: git } } as OptionAnswer,
+    value: 'package',
+    want: 'pass',
+  },
   {
     name: 'package: another package',
     answer: { ...option({ one: make }, [{ file: HOST, value: { one: make } }]), shared: { one: git } } as OptionAnswer,
