@@ -85,6 +85,21 @@ in if !r.ok then { found = false; inherit (r) missing depth names; }
   }`;
 }
 
+/**
+ * Nix: applied to nixosConfigurations.HOST, whether `options.<option>` is an option (names only, nothing forced but
+ * the option tree): `{ found = false; missing; depth; names; }`, or `{ found = true; isOption; names; }`.
+ */
+export function optionLookupExpr(option: string): string {
+  return `h: let
+  isOpt = x: builtins.isAttrs x && (x._type or null) == "option";
+  walk = n: x: ps: if ps == [ ] then { ok = true; v = x; } else let p = builtins.head ps; in
+    if builtins.isAttrs x && !(isOpt x) && builtins.hasAttr p x then walk (n + 1) (builtins.getAttr p x) (builtins.tail ps)
+    else { ok = false; depth = n; missing = p; names = if builtins.isAttrs x && !(isOpt x) then builtins.attrNames x else [ ]; };
+  r = walk 0 h.options ${nixList(option.split('.'))};
+in if !r.ok then { found = false; inherit (r) missing depth names; }
+  else { found = true; isOption = isOpt r.v; names = if builtins.isAttrs r.v && !(isOpt r.v) then builtins.attrNames r.v else [ ]; }`;
+}
+
 /** A definition located: repository file and line (0: the file only). */
 export interface Located {
   file: string;
