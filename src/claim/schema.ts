@@ -195,7 +195,7 @@ const consumerKinds = [
       .string()
       .regex(
         /^[A-Za-z_][A-Za-z0-9_'-]*(\.[A-Za-z_][A-Za-z0-9_'-]*)*$/,
-        'expected a dotted NixOS option path such as agents.toolbox (names of letters, digits, _ \' -)',
+        "expected a dotted NixOS option path such as agents.toolbox (names of letters, digits, _ ' -)",
       ),
     value: z
       .enum(['tools', 'package'], 'expected tools (the shared tool list) or package (the shared package)')

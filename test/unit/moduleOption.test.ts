@@ -10,6 +10,7 @@ import {
   type OptionValue,
 } from '../../src/moduleOption.js';
 import { parseNix } from '../../src/nixSyntax/index.js';
+import { moduleOptionReached } from '../../src/checks/propagationView.js';
 
 const pkg = (name: string, hash = name, priority?: number): OptionItem => ({
   drv: true,
@@ -208,5 +209,27 @@ let toolbox = 2; agents.toolbox = 3; in
 }`;
   it('finds `a.b =`, nested sets and config.a.b, not options, let bindings or other paths', () => {
     expect(definitionLines(parseNix(text).definitions, 'agents.toolbox')).toEqual([5, 6, 7]);
+  });
+});
+
+describe('moduleOptionReached (propagation on the edited copy)', () => {
+  const canary = pkg('canary-x', 'canary');
+  const wrapper = pkg('agent-run', 'wrapper');
+  it.each<[string, OptionAnswer, 'tools' | 'package', boolean | undefined, boolean | undefined]>([
+    ['the list holds the canary', option({ list: [git, canary] }, []), 'tools', undefined, true],
+    ['a literal list does not', option({ list: [git, make] }, []), 'tools', undefined, false],
+    [
+      'no such option: cannot be checked',
+      { found: false, missing: 'x', depth: 0, names: [] },
+      'tools',
+      undefined,
+      undefined,
+    ],
+    ['not a list: cannot be checked', option({ one: git }, []), 'tools', undefined, undefined],
+    ['package: the copy wrapper with the canary on its PATH', option({ one: wrapper }, []), 'package', true, true],
+    ['package: the copy wrapper without it', option({ one: wrapper }, []), 'package', false, false],
+    ['package: another package', option({ one: git }, []), 'package', true, false],
+  ])('%s', (_n, answer, value, wrapperHasCanary, want) => {
+    expect(moduleOptionReached(answer, value, canary.out!, wrapper.out, wrapperHasCanary)[0]).toBe(want);
   });
 });
