@@ -690,7 +690,10 @@ export const entrypointParityCheck: CheckDefinition = {
           : `${c.name}: on none of the verified hosts (its spec hosts: ${c.hosts.join(', ')}): not judged`,
       );
     }
-    const named = claim.consumers.filter((c) => c.kind !== 'system-packages').map((c) => c.name);
+    // A module option holds the tool list; it runs nothing (single-source and propagation judge it).
+    const named = claim.consumers
+      .filter((c) => c.kind !== 'system-packages' && c.kind !== 'module-option')
+      .map((c) => c.name);
     const judged = [
       ...named,
       ...claim.consumers.filter((c) => c.kind === 'system-packages' && c.includesPackage).map((c) => c.name),

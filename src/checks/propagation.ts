@@ -37,7 +37,14 @@ import { DerivationFiles, followWrapper } from '../wrappers/index.js';
 import { devShellPath } from '../devShell.js';
 import { shellFacts } from './devShellConsumer.js';
 import { judgedAttr } from '../derivationUse.js';
-import { copyUnitView, systemPackagesReached, unitPath, wrapperCarriesList } from './propagationView.js';
+import {
+  copyUnitView,
+  moduleOptionReached,
+  systemPackagesReached,
+  unitPath,
+  wrapperCarriesList,
+} from './propagationView.js';
+import { optionFactsExpr, type OptionAnswer } from '../moduleOption.js';
 
 export interface Canary {
   /** Its derivation name, `<pname>-<version>`, as it appears in evaluated package lists. */
@@ -378,7 +385,19 @@ in {
             ...(await serviceClosure(nix, { ...facts, units: user.units, services: user.services }, c.unit)),
           })),
         );
-        return { facts, wrapperRun, services, userServices };
+        // Module options: the option's value on the copy (the same evaluation single-source reads at head).
+        const options = await Promise.all(
+          consumersOf(ctx.claim, 'module-option')
+            .filter((c) => onHost(c, host))
+            .map(async (c) => ({
+              consumer: c,
+              answer: await nix.evalJson<OptionAnswer>(
+                attrPath('nixosConfigurations', host),
+                optionFactsExpr(c.option, c.value === 'tools' ? toolsAttr : pkg),
+              ),
+            })),
+        );
+        return { facts, wrapperRun, services, userServices, options };
       });
       // Dev shells: the PATH `nix develop` gives the copy's shell (src/devShell.ts, its derivation attributes).
       const shells = await Promise.all(
@@ -426,7 +445,7 @@ in {
           evidence.push(...lines);
           continue;
         }
-        const { facts, wrapperRun, services, userServices } = r.value;
+        const { facts, wrapperRun, services, userServices, options } = r.value;
         canaryDrv = facts.canaryDrv;
         if (facts.wrapper) wrapperDrvs.push(facts.wrapper.drvPath);
         withCanary.push(facts.canaryPath, facts.canaryDrv);
@@ -450,7 +469,9 @@ in {
           );
         // A consumer with `hosts:` is judged on those hosts only.
         const here = consumersOn(ctx.claim, r.host);
-        const runners = here.filter((c) => c.kind !== 'system-packages').map((c) => c.name);
+        const runners = here
+          .filter((c) => c.kind !== 'system-packages' && c.kind !== 'module-option')
+          .map((c) => c.name);
         const consumers: [string, boolean | undefined, string][] = [
           [
             `${pkg} wrapper PATH (${runners.join(' + ') || 'the shared package'})`,
@@ -489,6 +510,12 @@ in {
               const [got, where] = runnerFinds(facts, c.unit, program, onWrapperPath);
               consumers.push([`${program} on the PATH ${c.name} jobs inherit`, got, where]);
             }
+          } else if (c.kind === 'module-option') {
+            const o = options.find((x) => x.consumer === c)!;
+            consumers.push([
+              `${c.option} (the module option's value)`,
+              ...moduleOptionReached(o.answer, c.value, facts.canaryPath, facts.wrapper?.out, onWrapperPath),
+            ]);
           } else if (c.kind === 'system-packages') {
             consumers.push([
               'environment.systemPackages',

@@ -5,6 +5,7 @@ import { swBinWinner } from '../buildEnv.js';
 import { serviceUnit, type EvaluatedUnit, type ServiceDefinition, type SystemPackage } from '../context.js';
 import { parseStorePath } from '../parse/storePath.js';
 import type { Claim } from '../claim/types.js';
+import type { OptionAnswer } from '../moduleOption.js';
 import { environmentAssignments, parseUnit, type UnitFile } from '../systemd/unit.js';
 
 export interface CopyUnitFacts {
@@ -86,4 +87,29 @@ export function systemPackagesReached(
     wrapperHasCanary === true,
     `evaluated list; sw/bin/${program} from ${out}, the shared wrapper${wrapperHasCanary === true ? ', whose PATH has the canary' : ''}`,
   ];
+}
+
+/**
+ * Whether the canary reaches a module option's value on the edited copy: `tools`, the canary's store path is an
+ * element of the value; `package`, the value is the copy's shared wrapper and the wrapper's PATH has the canary. An
+ * option that is missing or whose value is not what the spec says cannot be checked (single-source says why).
+ */
+export function moduleOptionReached(
+  answer: OptionAnswer,
+  value: 'tools' | 'package',
+  canaryPath: string,
+  wrapperOut: string | undefined,
+  wrapperHasCanary: boolean | undefined,
+): [boolean | undefined, string] {
+  if (!answer.found || !answer.isOption) return [undefined, 'no such option on the copy'];
+  const v = answer.value;
+  if (value === 'tools') {
+    if (!('list' in v)) return [undefined, 'its value is not a list'];
+    const has = v.list.some((i) => i.out === canaryPath);
+    return [has, `evaluated value: ${v.list.length} element${v.list.length === 1 ? '' : 's'}`];
+  }
+  if (!('one' in v) || !v.one.out) return [undefined, 'its value is not a derivation'];
+  if (v.one.out !== wrapperOut)
+    return [false, `evaluated value ${v.one.out}, not the shared wrapper ${wrapperOut ?? ''}`];
+  return [wrapperHasCanary === true, `evaluated value ${v.one.out}, the shared wrapper`];
 }

@@ -13,6 +13,7 @@ import { consumersOf, onHost, type Claim, type GrepProof, type ServiceConsumer }
 import { execStart } from '../systemd/unit.js';
 import { realpath } from '../storeFs.js';
 import { error, fail, pass, type CheckDefinition, type CheckOutcome } from './types.js';
+import { moduleOptionRules, withModuleOptions } from './moduleOptionConsumer.js';
 
 interface Rule {
   name: string;
@@ -370,6 +371,12 @@ export const singleSourceCheck: CheckDefinition = {
       if (rule) rules.push(rule);
     }
     rules.push(...(await effectiveDefinitionRules(ctx)));
-    return singleSourceOutcome(rules);
+    // module-option consumers: the option's evaluated value is the shared list (src/checks/moduleOptionConsumer.ts).
+    const optionRules = await moduleOptionRules(ctx);
+    return withModuleOptions(
+      singleSourceOutcome([...rules, ...optionRules]),
+      optionRules,
+      rules.filter((r) => !r.ok).length,
+    );
   },
 };

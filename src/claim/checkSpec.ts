@@ -27,7 +27,9 @@
 //   ExecStart (both only when no job_shell.default is given);
 // - per derivation consumer, `nix eval FLAKE#<first segment> --apply` walking the
 //   attribute path: the attribute exists (else the names at the level it stops); with
-//   `image: true`, that it has a dockerTools `stream.conf` or `conf`.
+//   `image: true`, that it has a dockerTools `stream.conf` or `conf`;
+// - per module-option consumer and host it is on, `nix eval FLAKE#nixosConfigurations.<host> --apply` walking
+//   `options` by the option's names: it is an option (else the names at the level it stops, with a did-you-mean).
 // Not checked here (the verification does): that the files say what the claim says,
 // that consumers reach the program, the proofs' counts.
 import { unitOnHost } from './hostUnits.js';
@@ -38,7 +40,8 @@ import { closestName } from '../closest.js';
 import { NixCommandError } from '../errors.js';
 import { parseDroneYaml } from '../drone/pipeline.js';
 import { scriptUses } from '../drone/uses.js';
-import { nixString } from '../nix/client.js';
+import { attrPath, nixString } from '../nix/client.js';
+import { optionLookupExpr } from '../moduleOption.js';
 import { fileKind } from '../storeFs.js';
 import { parseSpec, SpecError, type SpecProblem } from './load.js';
 import { onHost, type Claim } from './types.js';
@@ -517,6 +520,40 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
   }
   if (claim.consumers.some((c) => c.kind === 'derivation' || c.kind === 'dev-shell'))
     checked.push('derivation and dev shell attributes');
+
+  // Module options: `options.<option>` is an option on each of the consumer's hosts (names only, nothing forced).
+  for (const [i, c] of claim.consumers.entries()) {
+    if (c.kind !== 'module-option') continue;
+    for (const host of claim.hosts.map((h) => h.name).filter((h) => onHost(c, h) && answer.hosts.includes(h))) {
+      try {
+        const r = await deps.evalJson<
+          | { found: false; missing: string; depth: number; names: string[] }
+          | { found: true; isOption: boolean; names: string[] }
+        >(attrPath('nixosConfigurations', host), optionLookupExpr(c.option));
+        if (!r.found) {
+          const at = ['options', ...c.option.split('.').slice(0, r.depth)].join('.');
+          push(
+            ['consumers', i, 'option'],
+            `host ${host} has no option ${c.option}: ${JSON.stringify(r.missing)} is not in ${at}${didYouMean(r.missing, r.names)} (there: ${r.names.slice(0, 12).join(', ') || 'nothing'})`,
+          );
+        } else if (!r.isOption)
+          push(
+            ['consumers', i, 'option'],
+            `${c.option} on host ${host} is a set of options, not an option (there: ${r.names.slice(0, 12).join(', ') || 'nothing'})`,
+          );
+        else continue;
+        break; // said once, for the first host
+      } catch (e) {
+        if (!(e instanceof NixCommandError)) throw e;
+        push(
+          ['consumers', i, 'option'],
+          `options.${c.option} of host ${host} does not evaluate (nix: ${e.message.split('\n')[0]})`,
+        );
+        break;
+      }
+    }
+  }
+  if (claim.consumers.some((c) => c.kind === 'module-option')) checked.push('module options');
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
   return { problems, checked };
 }

@@ -414,6 +414,8 @@ function toClaim(spec: SpecFile, source: string): Claim {
         return timedUnit(c);
       case 'dev-shell':
         return { kind: c.kind, name: c.name, attr: c.attr, toolsOnPath: c.tools_on_path ?? true };
+      case 'module-option':
+        return { kind: c.kind, name: c.name, option: c.option, value: c.value ?? 'tools', ...optional };
     }
   });
   const proofs: GrepProof[] = (spec.proofs ?? []).map((p) => ({

@@ -188,6 +188,20 @@ const consumerKinds = [
       ),
     tools_on_path: flag,
   }),
+  z.strictObject({
+    name,
+    kind: z.literal('module-option'),
+    option: z
+      .string()
+      .regex(
+        /^[A-Za-z_][A-Za-z0-9_'-]*(\.[A-Za-z_][A-Za-z0-9_'-]*)*$/,
+        "expected a dotted NixOS option path such as agents.toolbox (names of letters, digits, _ ' -)",
+      ),
+    value: z
+      .enum(['tools', 'package'], 'expected tools (the shared tool list) or package (the shared package)')
+      .optional(),
+    ...onHosts,
+  }),
 ] as const;
 
 const kindNames = consumerKinds.map((k) => k.shape.kind.value);

@@ -131,6 +131,19 @@ export interface SystemPackagesConsumer extends OnHosts {
   requiredProgramsFrom: 'tools' | 'anywhere';
 }
 
+/**
+ * A NixOS module option (`config.<option>` of each host) whose value must be the shared tool list (`tools`: the same
+ * derivations in the same order, nothing added or missing) or the shared package (`package`): a toolbox passed to the
+ * module's consumers through an option (src/moduleOption.ts).
+ */
+export interface ModuleOptionConsumer extends OnHosts {
+  kind: 'module-option';
+  name: string;
+  /** Dotted option path under each host's `config` (validated as attribute names: never Nix code). */
+  option: string;
+  value: 'tools' | 'package';
+}
+
 /** A flake attribute (a container image, a dev shell) whose derivation must reference the shared package. */
 export interface DerivationConsumer {
   kind: 'derivation';
@@ -159,7 +172,8 @@ export type Consumer =
   | SystemPackagesConsumer
   | DerivationConsumer
   | UserServiceConsumer
-  | DevShellConsumer;
+  | DevShellConsumer
+  | ModuleOptionConsumer;
 export type ConsumerKind = Consumer['kind'];
 
 /** `grep -rn PATTERN` over a directory or a file, with an expected count. */

@@ -90,7 +90,7 @@ export const BAD: [string, string, number, number, RegExp][] = [
     OTHER.replace('kind: runner-service', 'kind: cron'),
     14,
     11,
-    /consumers\[0\]\.kind: expected kind: systemd-service, drone-step, runner-service, system-packages, derivation, systemd-user-service or dev-shell/,
+    /consumers\[0\]\.kind: expected kind: systemd-service, drone-step, runner-service, system-packages, derivation, systemd-user-service, dev-shell or module-option/,
   ],
   [
     'a unit name without .service',
