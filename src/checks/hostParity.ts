@@ -49,6 +49,23 @@ export function packageProviding(facts: HostFacts, bin: string): string | undefi
   return w ? describePriority(w.winner) : undefined;
 }
 
+/**
+ * Eval mode: a system package that has `bin/<bin>` in an output already in the store (outputs are store paths: one
+ * that exists is that derivation's output). Only the positive answer is read: a package not in the store, or what
+ * propagated-user-env-packages bring, is not seen, so absence here proves nothing.
+ */
+export function storedProvider(facts: HostFacts, bin: string): { name: string; file: string } | undefined {
+  if (!/^[^/]+$/.test(bin) || bin === '.' || bin === '..') return undefined;
+  for (const p of facts.systemPackages)
+    for (const out of p.installed) {
+      const sp = parseStorePath(out);
+      if (!sp || sp.subPath !== '') continue;
+      const file = path.join(out, 'bin', bin);
+      if (existsSync(file)) return { name: p.name, file };
+    }
+  return undefined;
+}
+
 const requiredPrograms = (ctx: Pick<RunContext, 'claim'>, host: string): string[] =>
   ctx.claim.hosts.find((h) => h.name === host)?.requiredPrograms ?? [];
 
@@ -142,10 +159,13 @@ export const hostParityCheck: CheckDefinition = {
           // A program the claim names a package for (git-lfs: git-lfs-3.6.1 among the expected tools) is seen missing
           // when no system package is that package: a fail. Any other program eval mode cannot know about: said so.
           const claimed = pkg ? undefined : ctx.claim.expectedTools.entries.find((e) => packageOf(e).pname === bin);
+          // A system package whose output is in the store already (an earlier build or substitute) shows its bin/:
+          // buildEnv links every bin/ entry of its packages, so sw/bin has the program. Nothing is built to see it.
+          const stored = pkg || claimed ? undefined : storedProvider(facts, bin);
           if (claimed) problems.push(`${r.host}: no system package provides ${bin} (the claim's ${claimed})`);
-          else if (!pkg) unseen.push(`${r.host}: ${bin}`);
+          else if (!pkg && !stored) unseen.push(`${r.host}: ${bin}`);
           evidence.push(
-            `${r.host}: ${bin} ${pkg ? `from system package ${pkg}` : claimed ? `MISSING: no system package is ${claimed} or named ${bin}` : 'UNKNOWN in eval mode (no system package is named so; only a build shows which bin/ has it)'} (evaluated, not built)`,
+            `${r.host}: ${bin} ${pkg ? `from system package ${pkg}` : claimed ? `MISSING: no system package is ${claimed} or named ${bin}` : stored ? `from system package ${stored.name}: ${stored.file} is in the store (not built by this run)` : 'UNKNOWN in eval mode (no system package is named so, and none in the store has it; only a build shows which bin/ has it)'} (evaluated, not built)`,
           );
         }
       }

@@ -29,7 +29,14 @@ import { appendToListDefinition } from '../nixSyntax/index.js';
 import { parseStorePath, STORE_PATH_RE } from '../parse/storePath.js';
 import { programName, splitPath } from '../resolve.js';
 import { claimSource } from '../claim/claim.js';
-import { consumersOf, consumersOn, onHost, type Claim, type RunnerServiceConsumer } from '../claim/types.js';
+import {
+  consumersOf,
+  consumersOn,
+  onHost,
+  type Claim,
+  type JobShellPlace,
+  type RunnerServiceConsumer,
+} from '../claim/types.js';
 import { configValue, shellWords } from '../systemd/jobShell.js';
 import { environmentAssignments, execStart, parseUnit } from '../systemd/unit.js';
 import { describeError, error, fail, pass, perHost, type CheckDefinition } from './types.js';
@@ -145,7 +152,11 @@ export function copyFactsExpr(claim: Pick<Claim, 'shared' | 'consumers'>, canary
   const etcFiles = [
     ...new Set(
       claim.consumers.flatMap((c) =>
-        c.kind === 'runner-service' && c.jobShell?.from === 'file' ? [c.jobShell.file.replace(/^\/etc\//, '')] : [],
+        c.kind === 'runner-service' && c.jobShell
+          ? [c.jobShell, ...(c.jobShell.overriddenBy ?? [])].flatMap((p) =>
+              p.from === 'file' ? [p.file.replace(/^\/etc\//, '')] : [],
+            )
+          : [],
       ),
     ),
   ];
@@ -272,21 +283,27 @@ function jobShellFinds(
   const source = consumer.jobShell!;
   const text = facts.units[consumer.unit]?.text;
   const unit = text === undefined ? undefined : parseUnit(text);
+  const valueAt = (place: JobShellPlace): string | undefined => {
+    let value: string | undefined;
+    if (place.from === 'env' && unit)
+      value = environmentAssignments(unit)
+        .filter((a) => a.name === place.name)
+        .pop()?.value;
+    else if (place.from === 'arg' && unit) {
+      const args = execStart(unit).pop()?.args ?? [];
+      for (let i = 0; i < args.length; i++)
+        if (args[i] === place.name) value = args[i + 1];
+        else if (args[i].startsWith(`${place.name}=`)) value = args[i].slice(place.name.length + 1);
+    } else if (place.from === 'file') {
+      const etcText = facts.etcTexts?.[place.file.replace(/^\/etc\//, '')];
+      const v = typeof etcText === 'string' ? configValue(etcText, place.key) : undefined;
+      if (v && 'value' in v) value = v.value;
+    }
+    return value;
+  };
+  // The runner's precedence (systemd/jobShell.ts): the places over the spec's first, then its own, then the default.
   let value: string | undefined;
-  if (source.from === 'env' && unit)
-    value = environmentAssignments(unit)
-      .filter((a) => a.name === source.name)
-      .pop()?.value;
-  else if (source.from === 'arg' && unit) {
-    const args = execStart(unit).pop()?.args ?? [];
-    for (let i = 0; i < args.length; i++)
-      if (args[i] === source.name) value = args[i + 1];
-      else if (args[i].startsWith(`${source.name}=`)) value = args[i].slice(source.name.length + 1);
-  } else if (source.from === 'file') {
-    const etcText = facts.etcTexts?.[source.file.replace(/^\/etc\//, '')];
-    const v = typeof etcText === 'string' ? configValue(etcText, source.key) : undefined;
-    if (v && 'value' in v) value = v.value;
-  }
+  for (const place of [...(source.overriddenBy ?? []), source]) if ((value = valueAt(place)) !== undefined) break;
   value ??= source.default;
   if (value === undefined) return [undefined, `no job shell found for ${consumer.unit}`];
   const words = shellWords(value);

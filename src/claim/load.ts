@@ -7,7 +7,7 @@ import { SettingsError } from '../errors.js';
 import { CHECK_IDS } from '../verdict.js';
 import { BUILTIN_SPEC_YAML } from './builtin.js';
 import { SPEC_KEYS, specSchema, type SpecFile } from './schema.js';
-import type { Claim, Consumer, GrepProof, HostClaim, JobShellSource } from './types.js';
+import type { Claim, Consumer, GrepProof, HostClaim, JobShellPlace, JobShellSource } from './types.js';
 
 export interface SpecProblem {
   line: number;
@@ -325,11 +325,18 @@ function crossProblems(spec: SpecFile, at: (path: PropertyKey[]) => { line: numb
 type JobShellSpec = NonNullable<Extract<SpecFile['consumers'][number], { kind: 'runner-service' }>['job_shell']>;
 
 /** The spec's job_shell map as the claim's source (the schema guarantees exactly one of env, file+key, arg). */
+function jobShellPlace(j: { env?: string; file?: string; key?: string; arg?: string }): JobShellPlace {
+  if (j.env !== undefined) return { from: 'env', name: j.env };
+  if (j.file !== undefined) return { from: 'file', file: j.file, key: j.key ?? '' };
+  return { from: 'arg', name: j.arg ?? '' };
+}
+
 function jobShellSource(j: JobShellSpec): JobShellSource {
-  const dflt = j.default !== undefined ? { default: j.default } : {};
-  if (j.env !== undefined) return { from: 'env', name: j.env, ...dflt };
-  if (j.file !== undefined) return { from: 'file', file: j.file, key: j.key ?? '', ...dflt };
-  return { from: 'arg', name: j.arg ?? '', ...dflt };
+  return {
+    ...jobShellPlace(j),
+    ...(j.default !== undefined ? { default: j.default } : {}),
+    ...(j.overridden_by?.length ? { overriddenBy: j.overridden_by.map(jobShellPlace) } : {}),
+  };
 }
 
 function toClaim(spec: SpecFile, source: string): Claim {

@@ -74,35 +74,47 @@ const allowAfter = z
  * Where a runner reads the shell it runs each job's commands with: exactly one of the unit's environment variable
  * (`env`), a key of an /etc file the configuration writes (`file` + `key`), or an ExecStart argument (`arg`).
  */
+const jobShellPlaceKeys = {
+  env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name such as BUILDKITE_SHELL')
+    .optional(),
+  file: z
+    .string()
+    .regex(/^\/etc\/[^\s]+$/, 'expected an absolute /etc path (a file environment.etc writes)')
+    .refine((f) => !f.split('/').includes('..'), 'expected an /etc path without ..')
+    .optional(),
+  key: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'expected a config key such as shell')
+    .optional(),
+  arg: z
+    .string()
+    .regex(/^--?[A-Za-z0-9][A-Za-z0-9-]*$/, 'expected a command-line option such as --shell')
+    .optional(),
+};
+type PlaceKeys = { env?: string; file?: string; key?: string; arg?: string };
+const onePlace = <T extends z.ZodType<PlaceKeys>>(schema: T) =>
+  schema
+    .refine((j) => [j.env, j.file, j.arg].filter((x) => x !== undefined).length === 1, {
+      error: 'expected exactly one of env, file or arg',
+    })
+    .refine((j) => (j.file === undefined) === (j.key === undefined), { error: 'file and key go together' })
+    .meta({ oneOf: [{ required: ['env'] }, { required: ['file', 'key'] }, { required: ['arg'] }] });
+const jobShellPlace = onePlace(
+  z.strictObject(jobShellPlaceKeys, 'expected a map with one of env, file (with key) or arg'),
+);
 const jobShellMap = z.strictObject(
   {
-    env: z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name such as BUILDKITE_SHELL')
-      .optional(),
-    file: z
-      .string()
-      .regex(/^\/etc\/[^\s]+$/, 'expected an absolute /etc path (a file environment.etc writes)')
-      .refine((f) => !f.split('/').includes('..'), 'expected an /etc path without ..')
-      .optional(),
-    key: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]+$/, 'expected a config key such as shell')
-      .optional(),
-    arg: z
-      .string()
-      .regex(/^--?[A-Za-z0-9][A-Za-z0-9-]*$/, 'expected a command-line option such as --shell')
-      .optional(),
+    ...jobShellPlaceKeys,
     default: z.string().min(1, 'expected the shell command the runner uses when the setting is absent').optional(),
+    overridden_by: z
+      .array(jobShellPlace, 'expected a list of the places that win over this one, highest first')
+      .optional(),
   },
-  'expected a map with one of env, file (with key) or arg, and optionally default',
+  'expected a map with one of env, file (with key) or arg, and optionally default and overridden_by',
 );
-const jobShell = jobShellMap
-  .refine((j) => [j.env, j.file, j.arg].filter((x) => x !== undefined).length === 1, {
-    error: 'expected exactly one of env, file or arg',
-  })
-  .refine((j) => (j.file === undefined) === (j.key === undefined), { error: 'file and key go together' })
-  .meta({ oneOf: [{ required: ['env'] }, { required: ['file', 'key'] }, { required: ['arg'] }] });
+const jobShell = onePlace(jobShellMap);
 
 /** One schema per consumer kind; `kind` tells them apart. */
 const consumerKinds = [

@@ -63,12 +63,16 @@ export interface DroneStepConsumer extends OnHosts {
   moduleMustNotContain: string[];
 }
 
-/** Where a runner's job shell is set: the unit's environment, an /etc file's key, or an ExecStart argument. */
-export type JobShellSource = (
-  { from: 'env'; name: string } | { from: 'file'; file: string; key: string } | { from: 'arg'; name: string }
-) & {
-  /** The runner's own default when the setting is absent (else: cannot follow). */
+/** A place a runner reads its job shell from: the unit's environment, an /etc file's key, or an ExecStart argument. */
+export type JobShellPlace =
+  { from: 'env'; name: string } | { from: 'file'; file: string; key: string } | { from: 'arg'; name: string };
+
+/** Where a runner's job shell is set, and the runner's sources that win over it. */
+export type JobShellSource = JobShellPlace & {
+  /** The runner's own default when the setting is absent everywhere (else: cannot follow). */
   default?: string;
+  /** The runner's sources that take precedence over this one, highest first (Buildkite: flag, then variable). */
+  overriddenBy?: JobShellPlace[];
 };
 
 /**

@@ -16,9 +16,11 @@
 //    src/systemd/environment.ts reads them), a key of an /etc file the configuration writes (`file` + `key`:
 //    `key=value` or `key = "value"` lines, `#` comments, TOML `[section]` headers skipped; a key given twice
 //    cannot be followed), or an ExecStart argument (`arg`: `--shell VALUE` or `--shell=VALUE`, the last one
-//    wins as in Go's flag parsing). Absent: the spec's `default`, else "cannot follow" (the runner's built-in
-//    default is the runner's, not the repository's). The runner's other sources and their precedence are not
-//    read (only the one the spec names);
+//    wins as in Go's flag parsing). Before it, the places the spec lists under `overridden_by` (the runner's
+//    sources that win over it, highest first: Buildkite's flag, then its variable, over its file): the first
+//    place that sets the shell decides, and one that cannot be read first is "cannot follow". Absent everywhere:
+//    the spec's `default`, else "cannot follow" (the runner's built-in default is the runner's, not the
+//    repository's). A source of the runner the spec does not list is not read;
 //  - the shell string: words with single quotes, double quotes and backslashes; `$`, backquotes, `;`, `|`,
 //    `&`, `<`, `>`, `(`, `)`, `*`, `?`, `[`, `{`, `~` outside single quotes: cannot follow;
 //  - its first word: resolved on the runner's PATH (src/resolve.ts); `/bin/sh` is NixOS's bash (binsh);
@@ -26,7 +28,7 @@
 //  - the kind of shell: the shared program (its PATH applies: path-superset judges it), bash or sh without
 //    a login/interactive flag (-l, --login, -i, --rcfile, --init-file, --profile) and without BASH_ENV in the
 //    runner's environment (the runner's PATH applies), anything else: cannot follow.
-import type { JobShellSource } from '../claim/types.js';
+import type { JobShellPlace, JobShellSource } from '../claim/types.js';
 import type { UnitView } from '../context.js';
 import { resolveProgram, splitPath, type HostView, type Resolution } from '../resolve.js';
 import { programName } from '../shell/index.js';
@@ -77,46 +79,68 @@ export function configValue(
   return hits[0] ?? { absent: true };
 }
 
-const describeSource = (s: JobShellSource): string =>
+const describeSource = (s: JobShellPlace): string =>
   s.from === 'env' ? `Environment ${s.name}` : s.from === 'file' ? `${s.file} ${s.key}` : `ExecStart ${s.name}`;
 
-/** The job-shell setting from where the spec says it is. */
+/** One place's value: set there, absent there (why), or not knowable. */
+type PlaceValue = { value: string; where: string } | { absent: string } | { unknown: string };
+
+/** What one place the runner reads gives. */
+async function readPlace(
+  place: JobShellPlace,
+  unitName: string,
+  start: RunnerStart,
+  readEtc: EtcFileReader,
+): Promise<PlaceValue> {
+  if (place.from === 'env') {
+    const v = start.vars.get(place.name);
+    return v ? { value: v.value, where: `${v.from}${place.name}` } : { absent: `${unitName} sets no ${place.name}` };
+  }
+  if (place.from === 'arg') {
+    if (!start.exec) return { absent: `${unitName} has no ExecStart` };
+    let found: string | undefined;
+    const args = start.exec.argv.slice(1);
+    for (let i = 0; i < args.length; i++) {
+      if (args[i] === place.name) {
+        if (i + 1 >= args.length) return { unknown: `cannot follow: ${start.exec.where}: ${place.name} has no value` };
+        found = args[++i];
+      } else if (args[i].startsWith(`${place.name}=`)) found = args[i].slice(place.name.length + 1);
+    }
+    return found !== undefined
+      ? { value: found, where: `${start.exec.where}: ${place.name}` }
+      : { absent: `${start.exec.where}: ExecStart has no ${place.name}` };
+  }
+  const file = await readEtc(place.file);
+  if ('unreadable' in file) return { unknown: `cannot follow the job shell: ${file.unreadable}` };
+  const v = configValue(file.text, place.key);
+  if ('unknown' in v) return { unknown: `cannot follow: ${file.source}: ${v.unknown}` };
+  if ('absent' in v) return { absent: `${file.source} has no ${place.key}` };
+  return { value: v.value, where: `${file.source}:${v.line}: ${place.key}` };
+}
+
+/**
+ * The job-shell setting as the runner resolves it: the places that win over the spec's (`overridden_by`, highest
+ * first), then the spec's place, then the spec's default. The first place that sets it decides; a place that cannot be
+ * read before that is "cannot follow" (it might set it).
+ */
 export async function shellSetting(
   source: JobShellSource,
   unitName: string,
   start: RunnerStart,
   readEtc: EtcFileReader,
 ): Promise<ShellSetting> {
-  const absent = (why: string): ShellSetting =>
-    source.default !== undefined
-      ? { value: source.default, where: `the runner's default (spec job_shell.default; ${why})` }
-      : {
-          unknown: `cannot follow: ${why}, and the spec gives no job_shell.default (the runner's built-in default is not the repository's)`,
-        };
-  if (source.from === 'env') {
-    const v = start.vars.get(source.name);
-    return v ? { value: v.value, where: `${v.from}${source.name}` } : absent(`${unitName} sets no ${source.name}`);
+  const why: string[] = [];
+  for (const place of [...(source.overriddenBy ?? []), source]) {
+    const got = await readPlace(place, unitName, start, readEtc);
+    if ('value' in got || 'unknown' in got) return got;
+    why.push(got.absent);
   }
-  if (source.from === 'arg') {
-    if (!start.exec) return absent(`${unitName} has no ExecStart`);
-    let found: string | undefined;
-    const args = start.exec.argv.slice(1);
-    for (let i = 0; i < args.length; i++) {
-      if (args[i] === source.name) {
-        if (i + 1 >= args.length) return { unknown: `cannot follow: ${start.exec.where}: ${source.name} has no value` };
-        found = args[++i];
-      } else if (args[i].startsWith(`${source.name}=`)) found = args[i].slice(source.name.length + 1);
-    }
-    return found !== undefined
-      ? { value: found, where: `${start.exec.where}: ${source.name}` }
-      : absent(`${start.exec.where}: ExecStart has no ${source.name}`);
-  }
-  const file = await readEtc(source.file);
-  if ('unreadable' in file) return { unknown: `cannot follow the job shell: ${file.unreadable}` };
-  const v = configValue(file.text, source.key);
-  if ('unknown' in v) return { unknown: `cannot follow: ${file.source}: ${v.unknown}` };
-  if ('absent' in v) return absent(`${file.source} has no ${source.key}`);
-  return { value: v.value, where: `${file.source}:${v.line}: ${source.key}` };
+  const absent = why.join('; ');
+  return source.default !== undefined
+    ? { value: source.default, where: `the runner's default (spec job_shell.default; ${absent})` }
+    : {
+        unknown: `cannot follow: ${absent}, and the spec gives no job_shell.default (the runner's built-in default is not the repository's)`,
+      };
 }
 
 /** The shell string's words (POSIX quoting, no expansion), or why it cannot be split without running it. */

@@ -102,4 +102,71 @@ describe('shellSetting: read where the spec says', () => {
     const start = source.from === 'arg' ? { vars, exec: { ...exec, argv: ['/x/agent', 'start'] } } : { vars, exec };
     expect(await row(source, start)).toHaveProperty('unknown');
   });
+
+  // Buildkite reads flag over variable over file: the spec lists the places over its own, highest first.
+  const file = { from: 'file', file: '/etc/agent.cfg', key: 'shell' } as const;
+  const noArg = { vars, exec: { ...exec, argv: ['/x/agent', 'start'] } };
+  const nothing = { vars: new Map<string, { value: string; from: string }>(), exec: noArg.exec };
+  test.each<[string, JobShellSource, Parameters<typeof row>[1], string]>([
+    [
+      'the flag wins over the variable and the file',
+      {
+        ...file,
+        overriddenBy: [
+          { from: 'arg', name: '--shell' },
+          { from: 'env', name: 'BUILDKITE_SHELL' },
+        ],
+      },
+      { vars, exec },
+      '/bin/sh -e -c',
+    ],
+    [
+      'no flag: the variable wins over the file',
+      {
+        ...file,
+        overriddenBy: [
+          { from: 'arg', name: '--shell' },
+          { from: 'env', name: 'BUILDKITE_SHELL' },
+        ],
+      },
+      noArg,
+      `${W} bash -e -c`,
+    ],
+    [
+      'neither: the file',
+      {
+        ...file,
+        overriddenBy: [
+          { from: 'arg', name: '--shell' },
+          { from: 'env', name: 'BUILDKITE_SHELL' },
+        ],
+      },
+      nothing,
+      'bash -e -c',
+    ],
+    [
+      'none of them: the default',
+      { from: 'env', name: 'NOPE', default: '/bin/sh -c', overriddenBy: [{ from: 'arg', name: '--shell' }] },
+      nothing,
+      '/bin/sh -c',
+    ],
+  ])('precedence: %s', async (_, source, start, value) => {
+    expect(await row(source, start)).toMatchObject({ value });
+  });
+
+  test('a place over the spec that cannot be read: cannot follow, even when the spec place has a value', async () => {
+    const source: JobShellSource = {
+      from: 'env',
+      name: 'BUILDKITE_SHELL',
+      overriddenBy: [{ from: 'file', file: '/etc/unwritten.cfg', key: 'shell' }],
+    };
+    expect(await row(source)).toEqual({ unknown: expect.stringContaining('/etc/unwritten.cfg') as unknown });
+  });
+
+  test('absent everywhere without a default: cannot follow, naming every place', async () => {
+    const source: JobShellSource = { ...file, key: 'nope', overriddenBy: [{ from: 'arg', name: '--shell' }] };
+    const got = await row(source, nothing);
+    expect(got).toHaveProperty('unknown');
+    expect((got as { unknown: string }).unknown).toMatch(/ExecStart has no --shell.*has no nope/);
+  });
 });
