@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Bundles the CLI into one file (dist/main.js) so a cold start reads one module
-// instead of hundreds: start-up to the first nix process is what users wait for.
+// Bundles the CLI (dist/main.js and its chunks in dist/chunks/) so a cold start reads a few modules instead of
+// hundreds: start-up to the first nix process is what users wait for. Split at main.ts's dynamic imports: the entry
+// holds only what starts `nix --version` (the signal handlers and zx's process layer), and the rest of the verifier
+// (settings, zod, yaml, the checks) is read and compiled while that first nix runs.
 // mvdan-sh (the shell parser, 1.5 MB of GopherJS output) stays external: src/shell/parse.ts loads it on the
 // first shell analysis, so commands that analyse no shell do not read it.
 import { build } from 'esbuild';
@@ -11,7 +13,10 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 await build({
   entryPoints: [path.join(root, 'src', 'main.ts')],
-  outfile: path.join(root, 'dist', 'main.js'),
+  outdir: path.join(root, 'dist'),
+  entryNames: '[name]',
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -21,7 +26,7 @@ await build({
   banner: {
     js: "import { createRequire as __nvCreateRequire } from 'node:module'; const require = __nvCreateRequire(import.meta.url);",
   },
-  minify: true,
+  minify: process.env.NV_NO_MINIFY !== '1',
   legalComments: 'none',
   logLevel: 'warning',
 });

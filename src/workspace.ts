@@ -69,16 +69,20 @@ export async function snapshotWorkspace(dir: string, runner: CommandRunner): Pro
   let listed: string[] = [];
   const state: Record<string, string> = {};
   if (isGit) {
-    const ls = await git(['ls-files', '-z', '--cached', '--others']);
+    // Read-only questions (GIT_OPTIONAL_LOCKS=0), asked at once: the snapshot is on the way to the first evaluation.
+    const [ls, head, status, refs] = await Promise.all([
+      git(['ls-files', '-z', '--cached', '--others']),
+      git(['rev-parse', 'HEAD']),
+      git(['status', '--porcelain=v1', '--untracked-files=all', '--ignored']),
+      git(['for-each-ref']),
+    ]);
     listed = ls.startsWith('0:')
       ? ls
           .slice(2)
           .split('\0')
           .filter((f) => f !== '')
       : [];
-    state.head = await git(['rev-parse', 'HEAD']);
-    state.status = await git(['status', '--porcelain=v1', '--untracked-files=all', '--ignored']);
-    state.refs = await git(['for-each-ref']);
+    Object.assign(state, { head, status, refs });
     const gitDir = path.join(dir, '.git');
     const meta: string[] = [];
     for (const sub of ['hooks', 'info']) walk(gitDir, sub, meta, false);

@@ -10,7 +10,8 @@
 //   `type: docker` (and the other container types), whose steps never reach the host's wrapper anyway.
 // - Drone's `${VAR}` substitution (drone/envsubst) runs on the text before this parse: see envsubst.ts;
 //   the caller passes the substituted text.
-import type { Document, LineCounter as LineCounterType, Node as YamlNode } from 'yaml';
+// yaml is a static import: the spec loader has loaded it already (a dynamic import of it would split the bundle).
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
 
 export interface Position {
   line: number;
@@ -121,8 +122,7 @@ export function neverRunsReason(conditions: Record<string, unknown>): string | u
 }
 
 export async function parseDroneYaml(text: string): Promise<DroneFile> {
-  const { parseAllDocuments, LineCounter, isMap, isSeq, isScalar } = await import('yaml');
-  const lc: LineCounterType = new LineCounter();
+  const lc = new LineCounter();
   const steps: DroneStep[] = [];
   const errors: DroneProblem[] = [];
   const pos = (node: YamlNode | null | undefined): Position | undefined => {

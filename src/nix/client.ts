@@ -316,9 +316,12 @@ export async function submodulePolicy(
     }
     return out;
   };
-  const declared = await pairs(['-f', '.gitmodules']);
-  const local = await pairs(['--local']);
-  const remote = (await git(['config', '--get', 'remote.origin.url'])).stdout.trim();
+  // Read-only questions, asked at once (they are on the way to the first evaluation).
+  const [declared, local, remote] = await Promise.all([
+    pairs(['-f', '.gitmodules']),
+    pairs(['--local']),
+    git(['config', '--get', 'remote.origin.url']).then((r) => r.stdout.trim()),
+  ]);
   const gitDir = path.join(flakeDir, '.git');
   for (const [name, url] of declared) {
     const allowed = allowList.some((a) => url === a || (a.endsWith('/') && url.startsWith(a)));
