@@ -37,13 +37,20 @@ describe('hostGroups', () => {
     [1, 1, [['h1']]],
     [0, 2, []],
   ])('%i hosts, %i slots', (n, slots, groups) => {
-    expect(hostGroups(names(n), slots)).toEqual(groups);
+    expect(hostGroups(names(n), slots, 64 * 1024 ** 3)).toEqual(groups);
+  });
+
+  test('memory bounds a group: slots processes of its hosts must fit (1.5 GiB a host)', () => {
+    const GiB = 1024 ** 3;
+    expect(hostGroups(names(8), 2, 8 * GiB).map((g) => g.length)).toEqual([2, 2, 2, 2]); // 8/(1.5*2) = 2
+    expect(hostGroups(names(8), 4, 8 * GiB).map((g) => g.length)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    expect(hostGroups(names(8), 2, 1 * GiB).map((g) => g.length)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
   });
 
   test('never more than MAX_HOSTS_PER_EVAL hosts, never fewer groups than slots, each host once', () => {
     for (let n = 1; n <= 40; n++)
       for (let slots = 1; slots <= 9; slots++) {
-        const groups = hostGroups([...names(n), 'h1'], slots);
+        const groups = hostGroups([...names(n), 'h1'], slots, 64 * 1024 ** 3);
         expect(groups.flat()).toEqual(names(n));
         expect(Math.max(...groups.map((g) => g.length))).toBeLessThanOrEqual(MAX_HOSTS_PER_EVAL);
         expect(groups.length).toBeGreaterThanOrEqual(Math.min(n, slots));
