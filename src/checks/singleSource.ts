@@ -344,13 +344,20 @@ async function effectiveDefinitionRules(ctx: RunContext): Promise<Rule[]> {
   return rules;
 }
 
-export function singleSourceOutcome(rules: Rule[]): CheckOutcome {
+export function singleSourceOutcome(all: Rule[]): CheckOutcome {
+  // The same rule asked twice (a module shared by the consumers one `{host}` unit expands to) is shown once.
+  const seen = new Set<string>();
+  const rules = all.filter((r) => {
+    const key = JSON.stringify([r.name, r.ok, r.reason, r.hits]);
+    return !seen.has(key) && seen.add(key);
+  });
   const broken = rules.filter((r) => !r.ok);
   const evidence = rules.flatMap((r) => [
     `${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.ok ? '' : ` — ${r.reason}`}`,
     ...r.hits.map((h) => `     ${formatHit(h)}`),
   ]);
-  if (broken.length === 0) return pass(`${rules.length} grep proofs hold`, evidence);
+  if (broken.length === 0)
+    return pass(`${rules.length} single-source rules hold (grep proofs, modules, definitions)`, evidence);
   return fail(broken.map((r) => `${r.name}: ${r.reason}`).join('; '), evidence);
 }
 

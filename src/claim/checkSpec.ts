@@ -360,9 +360,10 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
         (c) => c.kind === 'systemd-user-service' && c.unit === unit && onHost(c, host),
       );
       if (i < 0) continue;
-      push(
+      pushHost(
         ['consumers', i, 'unit'],
-        `user unit ${unit} is not on host ${host} (not in systemd.user.units)${didYouMean(unit, facts.userUnitNames ?? [])}`,
+        host,
+        `user unit ${unit} is not on {host} (not in systemd.user.units)${didYouMean(unit, facts.userUnitNames ?? [])}`,
       );
     }
     if (facts.package && !facts.package.bins.includes(claim.shared.program)) {
@@ -403,7 +404,7 @@ export async function checkSpec(text: string, file: string, deps: SpecCheckDeps)
   checked.push(
     `hosts ${claim.hosts.map((h) => h.name).join(', ')}`,
     `pkgs.${Object.keys(attrKeys).join(', pkgs.')}`,
-    `${unitKeys.size} units`,
+    `${unitKeys.size + new Set(claim.consumers.flatMap((c) => (c.kind === 'systemd-user-service' ? [c.unit] : []))).size} units`,
     `program ${claim.shared.program} (by name)`,
   );
 
