@@ -1,14 +1,11 @@
 // --check-spec on the agents fixture (real Nix, nothing built): a runner's job_shell must be where the spec
 // says (an environment.etc target, the service's environment, its ExecStart), with the spec line and a fix.
-import { checkSpec } from '../../src/claim/checkSpec.js';
-import { useFixtureSpec } from '../helpers/fixtureSpec.js';
+import { lineOf, useFixtureSpec } from '../helpers/fixtureSpec.js';
 
 const agents = useFixtureSpec('agents');
 
 const FILE = '      file: /etc/buildkite-agent/buildkite-agent.cfg\n      key: shell\n';
-const run = (text: string) =>
-  checkSpec(text, '.nixenv-verify.yml', { flake: agents.dir, evalJson: (a, f) => agents.nix.evalJson(a, f) });
-const lineOf = (text: string, marker: string): number => text.split('\n').findIndex((l) => l.includes(marker)) + 1;
+const run = (text: string) => agents.checkSpec(text);
 
 test('the fixture spec as written: no problem, the job shell counted', async () => {
   const r = await run(agents.spec);

@@ -1,14 +1,11 @@
 // --check-spec on the build-agents fixture (real Nix, nothing built): a module-option consumer's `option` must be an
 // option of each of its hosts (looked up by name in `options`), with the spec line and a did-you-mean.
-import { checkSpec } from '../../src/claim/checkSpec.js';
-import { useFixtureSpec } from '../helpers/fixtureSpec.js';
+import { lineOf, useFixtureSpec } from '../helpers/fixtureSpec.js';
 
 const agents = useFixtureSpec('build-agents');
 
 const OPTION = 'option: agents.toolbox';
-const run = (text: string) =>
-  checkSpec(text, '.nixenv-verify.yml', { flake: agents.dir, evalJson: (a, f) => agents.nix.evalJson(a, f) });
-const lineOf = (text: string, marker: string): number => text.split('\n').findIndex((l) => l.includes(marker)) + 1;
+const run = (text: string) => agents.checkSpec(text);
 
 test('the fixture spec as written: no problem, the module options counted', async () => {
   const r = await run(agents.spec);

@@ -106,44 +106,18 @@ describe('shellSetting: read where the spec says', () => {
   // Buildkite reads flag over variable over file: the spec lists the places over its own, highest first.
   const file = { from: 'file', file: '/etc/agent.cfg', key: 'shell' } as const;
   const noArg = { vars, exec: { ...exec, argv: ['/x/agent', 'start'] } };
+  const buildkite: JobShellSource = {
+    ...file,
+    overriddenBy: [
+      { from: 'arg', name: '--shell' },
+      { from: 'env', name: 'BUILDKITE_SHELL' },
+    ],
+  };
   const nothing = { vars: new Map<string, { value: string; from: string }>(), exec: noArg.exec };
   test.each<[string, JobShellSource, Parameters<typeof row>[1], string]>([
-    [
-      'the flag wins over the variable and the file',
-      {
-        ...file,
-        overriddenBy: [
-          { from: 'arg', name: '--shell' },
-          { from: 'env', name: 'BUILDKITE_SHELL' },
-        ],
-      },
-      { vars, exec },
-      '/bin/sh -e -c',
-    ],
-    [
-      'no flag: the variable wins over the file',
-      {
-        ...file,
-        overriddenBy: [
-          { from: 'arg', name: '--shell' },
-          { from: 'env', name: 'BUILDKITE_SHELL' },
-        ],
-      },
-      noArg,
-      `${W} bash -e -c`,
-    ],
-    [
-      'neither: the file',
-      {
-        ...file,
-        overriddenBy: [
-          { from: 'arg', name: '--shell' },
-          { from: 'env', name: 'BUILDKITE_SHELL' },
-        ],
-      },
-      nothing,
-      'bash -e -c',
-    ],
+    ['the flag wins over the variable and the file', buildkite, { vars, exec }, '/bin/sh -e -c'],
+    ['no flag: the variable wins over the file', buildkite, noArg, `${W} bash -e -c`],
+    ['neither: the file', buildkite, nothing, 'bash -e -c'],
     [
       'none of them: the default',
       { from: 'env', name: 'NOPE', default: '/bin/sh -c', overriddenBy: [{ from: 'arg', name: '--shell' }] },
